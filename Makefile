@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test lint check-browser sandbox bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when a requirements file changes.
+$(VENV)/.run-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/streamlit run dashboard/streamlit_app.py --server.port $(PORT)
+
+# The browser tests drive Debian's Chromium; Playwright cannot download its own here.
+check-browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check dashboard tests bench
+	$(BIN)/ruff format --check dashboard tests bench
+	$(BIN)/mypy
+
+# pytest starts and stops what the tests need itself (the sandbox, PostgreSQL, Streamlit).
+test: $(VENV)/.dev-installed check-browser lint
+	$(BIN)/python -m pytest
+
+sandbox: $(VENV)/.run-installed
+	$(BIN)/python dashboard/cli.py sandbox
+
+bench: $(VENV)/.dev-installed
+	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

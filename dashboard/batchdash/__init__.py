@@ -1,0 +1,1 @@
+"""Batchdash core: spreadsheets to OpenAI Batch API requests and back. Never imports streamlit."""

@@ -1,0 +1,69 @@
+"""Prices at the Batch API rate: half the synchronous price of the same model.
+
+Synchronous prices come from the genai-prices library (an offline snapshot of every provider's
+price list, maintained upstream); the analyst can override or add a model in Settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import genai_prices
+
+from batchdash.errors import InputError
+
+#: The Batch API bills half the synchronous price (OpenAI Batch guide).
+BATCH_DISCOUNT = 0.5
+
+_PER = 1_000_000
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """Synchronous USD prices of one model, per million tokens."""
+
+    #: USD per million input tokens.
+    input_per_million: float
+    #: USD per million output tokens.
+    output_per_million: float
+
+    def cost(self, input_tokens: float, output_tokens: float, *, batch: bool = True) -> float:
+        """USD for these tokens; at the batch price unless `batch` is False."""
+        usd = (
+            input_tokens * self.input_per_million + output_tokens * self.output_per_million
+        ) / _PER
+        return usd * BATCH_DISCOUNT if batch else usd
+
+
+@cache
+def _library_price(model: str) -> ModelPrice | None:
+    try:
+        calc = genai_prices.calc_price(
+            genai_prices.Usage(input_tokens=_PER, output_tokens=_PER),
+            model,
+            provider_id="openai",
+        )
+    except LookupError:
+        return None
+    return ModelPrice(float(calc.input_price), float(calc.output_price))
+
+
+def price_for(model: str, overrides: Mapping[str, ModelPrice] | None = None) -> ModelPrice | None:
+    """The synchronous price of `model`: an override first, then the library; None if unknown."""
+    name = model.strip()
+    if overrides and name in overrides:
+        return overrides[name]
+    return _library_price(name) if name else None
+
+
+def require_price(model: str, overrides: Mapping[str, ModelPrice] | None = None) -> ModelPrice:
+    """Like `price_for`, but an unknown model is an InputError that says how to fix it."""
+    price = price_for(model, overrides)
+    if price is None:
+        raise InputError(
+            f"No price is known for the model '{model}'. Check the model name, or enter its "
+            "price per million tokens under Settings > Price overrides."
+        )
+    return price

