@@ -1,9 +1,9 @@
 import io
 
 import openpyxl
-from openpyxl.utils.escape import unescape
 import pandas as pd
 import pytest
+from openpyxl.utils.escape import unescape
 
 from batchdash.errors import ResultsError
 from batchdash.export import to_csv_bytes, to_xlsx_bytes
@@ -61,7 +61,9 @@ def test_xlsx_keeps_text_as_text_and_numbers_as_numbers() -> None:
 
 def test_xlsx_refuses_a_cell_excel_cannot_hold() -> None:
     frame = pd.DataFrame({"prompt": ["short", "x" * 40_000]}, dtype=str)
-    with pytest.raises(ResultsError, match="Row 2 of the column 'response' holds 40,000 characters"):
+    with pytest.raises(
+        ResultsError, match="Row 2 of the column 'response' holds 40,000 characters"
+    ):
         to_xlsx_bytes(frame.rename(columns={"prompt": "response"}))
 
 
