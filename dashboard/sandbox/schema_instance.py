@@ -158,20 +158,22 @@ class _Builder:
 
     def build_integer(self, schema: Mapping[str, Any], path: str, depth: int) -> int:
         low, high = _bounds(schema, integer=True)
-        step = int(schema.get("multipleOf", 1)) or 1
-        first = math.ceil(low / step)
-        last = math.floor(high / step)
-        if last < first:
-            raise ValueError(f"No integer fits the schema at {path}.")
-        return step * (first + self.pick(path, min(last - first + 1, 1_000_000)))
+        return int(self.multiple(low, high, schema.get("multipleOf", 1), path))
 
-    def build_number(self, schema: Mapping[str, Any], path: str, depth: int) -> float | int:
-        if "multipleOf" in schema:
-            return self.build_integer({**schema, "type": "integer"}, path, depth)
+    def build_number(self, schema: Mapping[str, Any], path: str, depth: int) -> float:
         low, high = _bounds(schema, integer=False)
+        if "multipleOf" in schema:
+            return self.multiple(low, high, schema["multipleOf"], path)
         # A point strictly inside the range, so exclusive bounds hold as well.
         fraction = (1 + self.pick(path, 999)) / 1000
         return round(low + (high - low) * fraction, 6)
+
+    def multiple(self, low: float, high: float, step: float, path: str) -> float:
+        """A multiple of `step` within [low, high]."""
+        first, last = math.ceil(low / step), math.floor(high / step)
+        if last < first:
+            raise ValueError(f"No multiple of {step} fits the schema at {path}.")
+        return step * (first + self.pick(path, min(last - first + 1, 1_000_000)))
 
 
 def _bounds(schema: Mapping[str, Any], *, integer: bool) -> tuple[float, float]:
