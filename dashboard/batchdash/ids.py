@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from batchdash.errors import InputError
@@ -14,28 +15,54 @@ def custom_ids(frame: pd.DataFrame, id_column: str | None) -> pd.Series:
     An ID column must exist, and its values must be non-empty and unique; the error names the
     offending rows (1-based, as the analyst counts them).
     """
-    if id_column is None:
-        return pd.Series(
+    ids, problems = checked_ids(frame, id_column)
+    if problems:
+        raise InputError(problems[0][0])
+    return ids
+
+
+def checked_ids(
+    frame: pd.DataFrame, id_column: str | None
+) -> tuple[pd.Series, list[tuple[str, list[int]]]]:
+    """The IDs as `custom_ids` gives them, with every problem as (sentence, 1-based rows).
+
+    With problems, the IDs are the column's text as it is (or `row-<N>` when the column is
+    missing), so a preflight can still measure the requests.
+    """
+    if id_column is None or id_column not in frame.columns:
+        ids = pd.Series(
             [f"row-{n}" for n in range(1, len(frame) + 1)], index=frame.index, dtype=str
         )
-    if id_column not in frame.columns:
-        raise InputError(
-            f"The ID column '{id_column}' is not in the table. Pick one of its columns, or "
-            "choose automatic IDs."
-        )
+        if id_column is None:
+            return ids, []
+        return ids, [
+            (
+                f"The ID column '{id_column}' is not in the table. Pick one of its columns, or "
+                "choose automatic IDs.",
+                [],
+            )
+        ]
     ids = frame[id_column].fillna("").astype(str).str.strip()
-    empty = [n + 1 for n in range(len(ids)) if not ids.iat[n]]
-    if empty:
-        raise InputError(
-            f"The ID column '{id_column}' is empty in {describe_rows(empty)}. Fill those IDs, or choose "
-            "automatic IDs."
+    problems: list[tuple[str, list[int]]] = []
+    empty = (ids == "").to_numpy()
+    if empty.any():
+        rows = (np.flatnonzero(empty) + 1).tolist()
+        problems.append(
+            (
+                f"The ID column '{id_column}' is empty in {describe_rows(rows)}. Fill those IDs, "
+                "or choose automatic IDs.",
+                rows,
+            )
         )
-    dupes = ids.duplicated(keep=False)
+    dupes = (ids.duplicated(keep=False) & ~empty).to_numpy()
     if dupes.any():
-        first = ids[dupes].iat[0]
-        rows = [n + 1 for n in range(len(ids)) if dupes.iat[n]]
-        raise InputError(
-            f"The ID column '{id_column}' repeats values (e.g. '{first}') in {describe_rows(rows)}. "
-            "IDs must be unique: fix them, or choose automatic IDs."
+        rows = (np.flatnonzero(dupes) + 1).tolist()
+        first = ids.iat[rows[0] - 1]
+        problems.append(
+            (
+                f"The ID column '{id_column}' repeats values (e.g. '{first}') in "
+                f"{describe_rows(rows)}. IDs must be unique: fix them, or choose automatic IDs.",
+                rows,
+            )
         )
-    return ids
+    return ids, problems
