@@ -100,7 +100,7 @@ class Gateway:
         #: The base URL in use (the SDK falls back to OPENAI_BASE_URL, then OpenAI's).
         self.base_url = str(self._client.base_url)
         self.host = self._client.base_url.netloc.decode() or self.base_url
-        self.provider = _provider_name(self._client.base_url.host)
+        self.provider = _provider_name(self._client.base_url.host, self.host)
 
     def __repr__(self) -> str:
         return f"Gateway(base_url={self.base_url!r})"
@@ -320,10 +320,10 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return max(moment.timestamp() - time.time(), 0.0)
 
 
-def _provider_name(host: str) -> str:
-    """How messages name the server: "OpenAI", "Azure OpenAI" or "The server at HOST"."""
+def _provider_name(host: str, netloc: str) -> str:
+    """How messages name the server: "OpenAI", "Azure OpenAI" or "The server at HOST:PORT"."""
     if host == "api.openai.com" or host.endswith(".api.openai.com"):
         return "OpenAI"
     if host.endswith(".openai.azure.com"):
         return "Azure OpenAI"
-    return f"The server at {host}"
+    return f"The server at {netloc}"
