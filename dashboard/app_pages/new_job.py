@@ -1,0 +1,5 @@
+"""New job: source table, recipe, preflight, try, submit."""
+
+import streamlit as st
+
+st.header("New job")

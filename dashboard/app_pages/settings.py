@@ -1,0 +1,5 @@
+"""Settings: API key and endpoint, limits, prices, data location."""
+
+import streamlit as st
+
+st.header("Settings")

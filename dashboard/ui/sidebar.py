@@ -1,0 +1,32 @@
+"""The sidebar every page shows: which API this session talks to, and whether the key works."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state
+from ui.connection import Connection
+
+
+def show_connection(connection: Connection) -> None:
+    """Connection label and key state in the sidebar; a banner in Sandbox mode."""
+    with st.sidebar:
+        st.caption("Connection")
+        if connection.sandbox:
+            st.markdown(f":material/science: **{connection.label}**")
+        else:
+            st.markdown(f":material/cloud: **{connection.label}**")
+            check = st.session_state[state.CONNECTION_CHECK]
+            if check is None or check.get("scope") != connection.scope:
+                st.caption("Key not tested yet: use Test connection in Settings.")
+            elif check["ok"]:
+                st.caption(":green[:material/check_circle:] The key works.")
+            else:
+                st.caption(f":red[:material/error:] {check['message']}")
+    if connection.sandbox:
+        st.info(
+            "You are in **Sandbox mode**: requests go to a local simulator, answers are "
+            "simulated and nothing is billed. To use OpenAI, enter your API key in Settings "
+            "(or set `OPENAI_API_KEY`).",
+            icon=":material/science:",
+        )
