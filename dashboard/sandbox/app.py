@@ -1,0 +1,93 @@
+"""The sandbox ASGI app: OpenAI's Files and Batches APIs and the model endpoints, served locally.
+
+The progress engine runs while the app's lifespan runs: under uvicorn, or inside a Starlette
+`TestClient` used as a context manager (`with TestClient(app) as client:`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox.answers import answer, input_tokens
+from sandbox.api_errors import ApiErrorResponse, handle_api_error, handle_http_exception
+from sandbox.batches import batch_routes
+from sandbox.context import MAX_FILE_BYTES, SandboxContext
+from sandbox.faults import FaultMiddleware
+from sandbox.files import file_routes
+from sandbox.lifecycle import Engine
+from sandbox.store import Store
+from sandbox.sync_routes import sync_routes
+
+#: OpenAI's completion window: 24 hours.
+DEFAULT_COMPLETION_WINDOW_SECONDS = 86_400.0
+
+
+async def health(_request: Request) -> Response:
+    """GET /health: answers while the server runs (never faulted)."""
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(
+    data_dir: Path,
+    *,
+    rate: float | None = None,
+    fault_rate: float = 0.0,
+    seed: int = 0,
+    completion_window_seconds: float = DEFAULT_COMPLETION_WINDOW_SECONDS,
+    token_limits: Mapping[str, int] | None = None,
+    stall_seconds: float = 75.0,
+    max_file_bytes: int = MAX_FILE_BYTES,
+) -> Starlette:
+    """A sandbox app keeping its state in `data_dir` (created if missing).
+
+    `rate` is requests per second per batch (None: as fast as possible); `fault_rate` the share
+    of calls that fail at random (seeded by `seed`), stalls lasting `stall_seconds`;
+    `completion_window_seconds` how long a batch may run before it expires; `token_limits` the
+    enqueued input-token limit per model; `max_file_bytes` the largest upload.
+    """
+    if rate is not None and rate <= 0:
+        raise ValueError(f"The rate must be a positive number of requests per second, not {rate}.")
+    store = Store(Path(data_dir))
+    engine = Engine(
+        store,
+        answer,
+        rate=rate,
+        token_limits=token_limits or {},
+        count_tokens=input_tokens,
+    )
+    context = SandboxContext(store, engine, completion_window_seconds, max_file_bytes)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        engine.start()
+        try:
+            yield
+        finally:
+            engine.stop()
+            store.close()
+
+    middleware = []
+    if fault_rate > 0:
+        middleware.append(
+            Middleware(FaultMiddleware, rate=fault_rate, seed=seed, stall_seconds=stall_seconds)
+        )
+    app = Starlette(
+        routes=[Route("/health", health), *file_routes, *batch_routes, *sync_routes],
+        middleware=middleware,
+        exception_handlers={
+            ApiErrorResponse: handle_api_error,
+            HTTPException: handle_http_exception,
+        },
+        lifespan=lifespan,
+    )
+    app.state.sandbox = context
+    return app
