@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import xlsxwriter
 
 from batchdash.errors import ResultsError
@@ -18,6 +22,14 @@ _BOM = "\ufeff"
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+_LARGE_TEXT = pa.large_string()
+_FORMULA_FIRST = pa.array(_FORMULA_STARTS, type=_LARGE_TEXT)
+_QUOTE = pa.scalar("'", _LARGE_TEXT)
+_EMPTY = pa.scalar("", _LARGE_TEXT)
+
+# RFC 4180 line ends, as Excel itself writes CSV.
+_EOL = "\r\n"
+
 # The most characters one Excel cell holds.
 _EXCEL_CELL_LIMIT = 32_767
 
@@ -25,22 +37,26 @@ SHEET_NAME = "Results"
 
 
 def to_csv_bytes(merged: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with BOM, CRLF line ends (RFC 4180, as Excel writes), and formulas neutralised.
+    """UTF-8 CSV with BOM and CRLF line ends; every text cell quoted, formulas neutralised.
 
     Every text cell (headers too) starting with =, +, -, @, tab or CR gets a leading `'`, so a
     spreadsheet shows it instead of running it. Numeric columns (tokens, cost, number and integer
-    fields) stay numbers: a negative number is not text and is written as it is. Floats are
-    written in plain decimal notation (0.0000075, never 7.5e-06), empty for a missing value.
+    fields) stay unquoted numbers: a negative number is not text and is written as it is. Floats
+    take their shortest exact form (0.0000093; 7.5e-7 below a millionth), empty when missing.
     """
-    cells = pd.DataFrame(
-        {position: _csv_cells(column) for position, column in _columns(merged)},
-        index=merged.index,
+    header = io.StringIO()
+    csv.writer(header, quoting=csv.QUOTE_ALL, lineterminator=_EOL).writerow(
+        [_neutralised(str(name)) for name in merged.columns]
     )
-    cells.columns = pd.Index([_neutralised(str(name)) for name in merged.columns], dtype=object)
-    # With CRLF as the line end, the csv module quotes every cell holding a CR or an LF; with
-    # LF alone it would leave a bare CR unquoted, which Excel reads as a new row.
-    text = cells.to_csv(index=False, lineterminator="\r\n")
-    return (_BOM + text).encode("utf-8")
+    out = io.BytesIO()
+    out.write((_BOM + header.getvalue()).encode("utf-8"))
+    if merged.shape[1] and len(merged):
+        arrays = [_csv_array(column) for _, column in _columns(merged)]
+        table = pa.Table.from_arrays(arrays, names=[str(n) for n in range(len(arrays))])
+        # Arrow's writer quotes every string and escapes quotes, CR and LF inside them.
+        options = pa_csv.WriteOptions(include_header=False, eol=_EOL, quoting_style="needed")
+        pa_csv.write_csv(table, out, options)
+    return out.getvalue()
 
 
 def to_xlsx_bytes(merged: pd.DataFrame) -> bytes:
@@ -92,16 +108,20 @@ def _texts(column: pd.Series) -> list[str]:
     return column.astype(object).where(column.notna(), "").astype(str).tolist()
 
 
-def _csv_cells(column: pd.Series) -> pd.Series:
+def _csv_array(column: pd.Series) -> pa.Array | pa.ChunkedArray:
     if pd.api.types.is_integer_dtype(column):
-        return column
+        return pa.array(column, from_pandas=True)  # missing values (Int64 NA) become empty
     if _is_numeric(column):
-        numbers = column.to_numpy(dtype=float, na_value=np.nan)
-        plain = ["" if math.isnan(v) else np.format_float_positional(v, trim="-") for v in numbers]
-        return pd.Series(plain, index=column.index, dtype=object)
-    text = pd.Series(_texts(column), index=column.index, dtype=str)
-    risky = text.str.startswith(_FORMULA_STARTS)
-    return text.where(~risky, "'" + text)
+        return pa.array(column.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True)
+    if isinstance(column.dtype, pd.StringDtype):
+        text = pa.array(column.array).cast(_LARGE_TEXT)
+    else:
+        text = pa.array(_texts(column), type=_LARGE_TEXT)
+    text = pc.fill_null(text, pa.scalar("", _LARGE_TEXT))
+    risky = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_FORMULA_FIRST)
+    if not pc.any(risky).as_py():
+        return text
+    return pc.if_else(risky, pc.binary_join_element_wise(_QUOTE, text, _EMPTY), text)
 
 
 def _neutralised(text: str) -> str:

@@ -8,22 +8,27 @@ Lines may come in any order and from any number of files; the merge joins them o
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from batchdash.errors import ResultsError
-from batchdash.recipe import ENDPOINTS, Endpoint, OutputField, Recipe
+from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
+from batchdash.result_columns import FIX, json_objects, read_columns
+from batchdash.structured import FieldValue, parse_structured
 
 RowStatus = Literal["ok", "error", "expired", "cancelled", "not_run"]
 ROW_STATUSES: tuple[RowStatus, ...] = get_args(RowStatus)
 
-#: A parsed structured field: text, "yes"/"no" and "one of" answers are str, numbers float,
-#: integers int.
-FieldValue = str | int | float
-
-_BOM = b"\xef\xbb\xbf"
+__all__ = [
+    "ROW_STATUSES",
+    "FieldValue",
+    "RowResult",
+    "RowStatus",
+    "infer_endpoint_and_model",
+    "parse_result_lines",
+    "parse_structured",
+]
 
 # Top-level error codes of requests that never ran (batch-api.md: "Output and error files").
 _NOT_RUN_CODES: dict[str, RowStatus] = {"batch_expired": "expired", "batch_cancelled": "cancelled"}
@@ -39,8 +44,6 @@ _ENDPOINT_OF_OBJECT: dict[str, Endpoint] = {
     "text_completion": "/v1/completions",
     "list": "/v1/embeddings",
 }
-
-_FIX = "give Batchdash the output and error files exactly as the Batch API returned them"
 
 
 @dataclass(frozen=True)
@@ -78,16 +81,70 @@ def parse_result_lines(
     batch_id: str = "",
     source_name: str = "the results file",
 ) -> list[RowResult]:
-    """One RowResult per line of one output or error file.
+    """One RowResult per line of one output or error file, in line order.
 
     `data` is the whole file, or its lines (a file opened in binary mode works). Empty lines
     are skipped, so Azure's empty error file gives an empty list. A line that is not a batch
     result raises ResultsError naming `source_name` and the 1-based line number.
     """
-    return [
-        _row_result(obj, number, recipe, batch_id, source_name)
-        for number, obj in _json_lines(data, source_name)
-    ]
+    columns = read_columns(data, recipe.endpoint, source_name)
+    values = columns.values
+    reply_of = _REPLIES[recipe.endpoint]
+    results: list[RowResult] = []
+    for row, number in enumerate(columns.line_numbers):
+
+        def bad_line(problem: str, fix: str = FIX, number: int = number) -> ResultsError:
+            return ResultsError(f"Line {number} of {source_name} {problem}: {fix}.")
+
+        custom_id = values["custom_id"][row]
+        if not custom_id:
+            raise bad_line("has no custom_id")
+        has_response = values["has_response"][row]
+        if has_response and values["status_code"][row] == 200:
+            if not values["has_body"][row]:
+                raise bad_line("is an answer without a body")
+            if not values["shape"][row]:
+                raise bad_line(
+                    f"is not an answer of {recipe.endpoint}", "choose the endpoint the batch used"
+                )
+            reply = reply_of(values, row)
+            status, answer_fields, problem = _judge(reply, recipe)
+            results.append(
+                RowResult(
+                    custom_id=custom_id,
+                    status=status,
+                    response=reply.text,
+                    fields=answer_fields,
+                    error=problem,
+                    finish_reason=reply.finish_reason,
+                    input_tokens=reply.input_tokens,
+                    output_tokens=reply.output_tokens,
+                    batch_id=batch_id,
+                    model=values["model"][row] or recipe.model,
+                    source=source_name,
+                )
+            )
+            continue
+        code = values["error_code"][row]
+        message = values["error_message"][row]
+        if code or message:
+            status = _NOT_RUN_CODES.get(code or "", "error")
+            problem = message or f"The request did not run ({code})."
+        elif has_response:
+            status, problem = "error", _http_error(values, row)
+        else:
+            raise bad_line("has neither a response nor an error")
+        results.append(
+            RowResult(
+                custom_id=custom_id,
+                status=status,
+                error=problem,
+                batch_id=batch_id,
+                model=recipe.model,
+                source=source_name,
+            )
+        )
+    return results
 
 
 def infer_endpoint_and_model(data: bytes | Iterable[bytes]) -> tuple[Endpoint | None, str | None]:
@@ -95,7 +152,7 @@ def infer_endpoint_and_model(data: bytes | Iterable[bytes]) -> tuple[Endpoint | 
 
     Error lines carry neither, so a file of failures alone tells nothing.
     """
-    for _, obj in _json_lines(data, "the results file"):
+    for obj in json_objects(data, "the results file"):
         response = obj.get("response")
         if not isinstance(response, dict) or response.get("status_code") != 200:
             continue
@@ -108,110 +165,14 @@ def infer_endpoint_and_model(data: bytes | Iterable[bytes]) -> tuple[Endpoint | 
     return None, None
 
 
-def _lines(data: bytes | Iterable[bytes]) -> Iterator[bytes]:
-    chunks: Iterable[bytes] = [data] if isinstance(data, bytes | bytearray) else data
-    for chunk in chunks:
-        yield from chunk.splitlines()
-
-
-def _json_lines(data: bytes | Iterable[bytes], source: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, raw in enumerate(_lines(data), start=1):
-        line = raw.strip()
-        if number == 1 and line.startswith(_BOM):
-            line = line[len(_BOM) :].strip()
-        if not line:
-            continue
-        try:
-            obj = json.loads(line.decode("utf-8"))
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
-            raise ResultsError(
-                f"Line {number} of {source} is not a JSON line ({reason}): {_FIX}."
-            ) from None
-        if not isinstance(obj, dict):
-            raise ResultsError(f"Line {number} of {source} is not a JSON object: {_FIX}.")
-        yield number, obj
-
-
-def _row_result(
-    obj: dict[str, Any], number: int, recipe: Recipe, batch_id: str, source: str
-) -> RowResult:
-    custom_id = obj.get("custom_id")
-    if not isinstance(custom_id, str) or not custom_id:
-        raise ResultsError(f"Line {number} of {source} has no custom_id: {_FIX}.")
-    response = obj.get("response")
-    error = obj.get("error")
-    if isinstance(response, dict) and response.get("status_code") == 200:
-        body = response.get("body")
-        if not isinstance(body, dict):
-            raise ResultsError(f"Line {number} of {source} is an answer without a body: {_FIX}.")
-        reply = _reply(body, recipe, number, source)
-        status, values, problem = _judge(reply, recipe)
-        model = body.get("model")
-        return RowResult(
-            custom_id=custom_id,
-            status=status,
-            response=reply.text,
-            fields=values,
-            error=problem,
-            finish_reason=reply.finish_reason,
-            input_tokens=reply.input_tokens,
-            output_tokens=reply.output_tokens,
-            batch_id=batch_id,
-            model=model if isinstance(model, str) and model else recipe.model,
-            source=source,
-        )
-    if isinstance(error, dict) and error:
-        code = str(error.get("code") or "")
-        status = _NOT_RUN_CODES.get(code, "error")
-        problem = str(error.get("message") or f"The request did not run ({code or 'no reason'}).")
-    elif isinstance(response, dict):
-        status, problem = "error", _http_error(response)
-    else:
-        raise ResultsError(
-            f"Line {number} of {source} has neither a response nor an error: {_FIX}."
-        )
-    return RowResult(
-        custom_id=custom_id,
-        status=status,
-        error=problem,
-        batch_id=batch_id,
-        model=recipe.model,
-        source=source,
-    )
-
-
-def _http_error(response: dict[str, Any]) -> str:
-    status_code = response.get("status_code")
-    body = response.get("body")
-    details = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(details, dict):
+def _http_error(values: dict[str, list[Any]], row: int) -> str:
+    status_code = values["status_code"][row]
+    message = values["body_error_message"][row]
+    code = values["body_error_code"][row] or values["body_error_type"][row]
+    if not (message or code):
         return f"The request failed with HTTP {status_code}."
-    message = str(details.get("message") or "The request failed").rstrip(". ")
-    code = details.get("code") or details.get("type")
-    return (
-        f"{message} (HTTP {status_code}, {code})." if code else f"{message} (HTTP {status_code})."
-    )
-
-
-def _reply(body: dict[str, Any], recipe: Recipe, number: int, source: str) -> _Reply:
-    try:
-        return _EXTRACTORS[recipe.endpoint](body)
-    except (KeyError, IndexError, TypeError, AttributeError):
-        raise ResultsError(
-            f"Line {number} of {source} is not an answer of {recipe.endpoint}: choose the "
-            "endpoint the batch used."
-        ) from None
-
-
-def _judge(reply: _Reply, recipe: Recipe) -> tuple[RowStatus, dict[str, FieldValue], str]:
-    """Status, structured values and error of a successful (HTTP 200) answer."""
-    if reply.failure:
-        return "error", {}, reply.failure
-    if not recipe.structured:
-        return "ok", {}, ""
-    values, problem = parse_structured(reply.text, recipe.output_fields, reply.finish_reason)
-    return ("error" if problem else "ok"), values, problem
+    text = (message or "The request failed").rstrip(". ")
+    return f"{text} (HTTP {status_code}, {code})." if code else f"{text} (HTTP {status_code})."
 
 
 @dataclass(frozen=True)
@@ -230,138 +191,80 @@ class _Reply:
     failure: str = ""
 
 
-def _tokens(usage: Any, key: str) -> int:
-    value = usage.get(key) if isinstance(usage, dict) else None
-    return value if isinstance(value, int) else 0
+def _judge(reply: _Reply, recipe: Recipe) -> tuple[RowStatus, dict[str, FieldValue], str]:
+    """Status, structured values and error of a successful (HTTP 200) answer."""
+    if reply.failure:
+        return "error", {}, reply.failure
+    if not recipe.structured:
+        return "ok", {}, ""
+    values, problem = parse_structured(reply.text, recipe.output_fields, reply.finish_reason)
+    return ("error" if problem else "ok"), values, problem
 
 
-def _chat_reply(body: dict[str, Any]) -> _Reply:
-    choice = body["choices"][0]
-    message = choice["message"]
-    usage = body.get("usage")
-    refusal = message.get("refusal")
+def _chat_reply(values: dict[str, list[Any]], row: int) -> _Reply:
+    refusal = values["refusal"][row]
     return _Reply(
-        text=message.get("content") or "",
-        finish_reason=choice.get("finish_reason") or "",
-        input_tokens=_tokens(usage, "prompt_tokens"),
-        output_tokens=_tokens(usage, "completion_tokens"),
+        text=values["text"][row] or "",
+        finish_reason=values["finish_reason"][row] or "",
+        input_tokens=values["input_tokens"][row] or 0,
+        output_tokens=values["output_tokens"][row] or 0,
         failure=f"The model refused: {refusal}" if refusal else "",
     )
 
 
-def _responses_reply(body: dict[str, Any]) -> _Reply:
+def _responses_reply(values: dict[str, list[Any]], row: int) -> _Reply:
     texts: list[str] = []
     refusals: list[str] = []
-    for item in body["output"]:
-        if item.get("type") != "message":
+    for item in values["output"][row]:
+        if not isinstance(item, dict) or item.get("type") != "message":
             continue  # reasoning summaries, tool calls
         for part in item.get("content") or ():
-            if part.get("type") == "output_text":
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "output_text":
                 texts.append(part.get("text") or "")
-            elif part.get("type") == "refusal":
+            elif kind == "refusal":
                 refusals.append(part.get("refusal") or "")
-    status = body.get("status") or "completed"
-    details = body.get("incomplete_details")
-    reason = details.get("reason") if isinstance(details, dict) else None
+    status = values["status"][row] or "completed"
+    reason = values["incomplete_reason"][row]
     if status == "completed":
         finish_reason = "stop"
     else:
-        finish_reason = _RESPONSES_STOP_REASONS.get(str(reason), str(reason or status))
+        finish_reason = _RESPONSES_STOP_REASONS.get(reason or "", reason or status)
     failure = f"The model refused: {' '.join(refusals)}" if refusals else ""
-    if status == "failed":
-        problem = body.get("error")
-        message = problem.get("message") if isinstance(problem, dict) else None
-        failure = failure or f"The response failed: {message or 'no reason given'}"
-    usage = body.get("usage")
+    if status == "failed" and not failure:
+        failure = f"The response failed: {values['body_error_message'][row] or 'no reason given'}"
     return _Reply(
         text="".join(texts),
         finish_reason=finish_reason,
-        input_tokens=_tokens(usage, "input_tokens"),
-        output_tokens=_tokens(usage, "output_tokens"),
+        input_tokens=values["input_tokens"][row] or 0,
+        output_tokens=values["output_tokens"][row] or 0,
         failure=failure,
     )
 
 
-def _embeddings_reply(body: dict[str, Any]) -> _Reply:
-    embedding = body["data"][0]["embedding"]
-    # A list of floats becomes compact JSON; a base64 string (encoding_format) stays as it is.
-    text = embedding if isinstance(embedding, str) else json.dumps(embedding, separators=(",", ":"))
-    return _Reply(text, "", _tokens(body.get("usage"), "prompt_tokens"), 0)
+def _embeddings_reply(values: dict[str, list[Any]], row: int) -> _Reply:
+    embedding = values["embedding"][row]
+    if isinstance(embedding, list):
+        # Floats whatever the JSON spelled (0 or 0.0), so both readers write the same text.
+        text = json.dumps([float(x) for x in embedding], separators=(",", ":"))
+    else:
+        text = embedding if isinstance(embedding, str) else ""  # base64 (encoding_format)
+    return _Reply(text, "", values["input_tokens"][row] or 0, 0)
 
 
-def _completions_reply(body: dict[str, Any]) -> _Reply:
-    choice = body["choices"][0]
-    usage = body.get("usage")
+def _completions_reply(values: dict[str, list[Any]], row: int) -> _Reply:
     return _Reply(
-        text=choice["text"] or "",
-        finish_reason=choice.get("finish_reason") or "",
-        input_tokens=_tokens(usage, "prompt_tokens"),
-        output_tokens=_tokens(usage, "completion_tokens"),
+        text=values["text"][row] or "",
+        finish_reason=values["finish_reason"][row] or "",
+        input_tokens=values["input_tokens"][row] or 0,
+        output_tokens=values["output_tokens"][row] or 0,
     )
 
 
-_EXTRACTORS = {
+_REPLIES: dict[Endpoint, Callable[[dict[str, list[Any]], int], _Reply]] = {
     "/v1/chat/completions": _chat_reply,
     "/v1/responses": _responses_reply,
     "/v1/embeddings": _embeddings_reply,
     "/v1/completions": _completions_reply,
 }
-assert set(_EXTRACTORS) == set(ENDPOINTS)
-
-
-def parse_structured(
-    text: str, fields: Iterable[OutputField], finish_reason: str = ""
-) -> tuple[dict[str, FieldValue], str]:
-    """A structured answer's field values, or ({}, the reason it does not fit the fields).
-
-    Types: text is any string; number any JSON number (float); integer a whole JSON number;
-    yes/no a JSON boolean or the strings yes/no in any case, both written "yes"/"no"; one of
-    a string exactly equal to one of the choices. Extra keys are ignored.
-    """
-    try:
-        answer = json.loads(text)
-    except ValueError:
-        if finish_reason == "length":
-            return {}, (
-                "The answer was cut off at the output token limit before its JSON was complete: "
-                "raise the maximum output tokens and repair this row."
-            )
-        return {}, "The answer is not valid JSON, so it cannot be split into the output fields."
-    if not isinstance(answer, dict):
-        return {}, "The answer is JSON but not an object with the output fields."
-    values: dict[str, FieldValue] = {}
-    for spec in fields:
-        if answer.get(spec.name) is None:
-            return {}, f"The answer has no value for the field '{spec.name}'."
-        value = _field_value(answer[spec.name], spec)
-        if value is None:
-            shown = json.dumps(answer[spec.name], ensure_ascii=False)[:80]
-            return {}, f"The answer's field '{spec.name}' is {shown}, {_expected(spec)}."
-        values[spec.name] = value
-    return values, ""
-
-
-def _field_value(value: Any, spec: OutputField) -> FieldValue | None:
-    """The value in its column's type, or None when it does not fit `spec`."""
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if spec.type == "text":
-        return value if isinstance(value, str) else None
-    if spec.type == "number":
-        return float(value) if is_number and math.isfinite(value) else None
-    if spec.type == "integer":
-        if is_number and math.isfinite(value) and float(value).is_integer():
-            return int(value)
-        return None
-    if spec.type == "yes/no":
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        word = value.strip().lower() if isinstance(value, str) else None
-        return word if word in ("yes", "no") else None
-    return value if isinstance(value, str) and value in spec.choices else None
-
-
-def _expected(spec: OutputField) -> str:
-    if spec.type == "one of":
-        return "not one of: " + ", ".join(spec.choices)
-    wanted = {"text": "text", "number": "a number", "integer": "a whole number"}
-    return f"not {wanted.get(spec.type, 'yes or no')}"
+assert set(_REPLIES) == set(ENDPOINTS)

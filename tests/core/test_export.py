@@ -1,3 +1,4 @@
+import csv
 import io
 
 import openpyxl
@@ -23,20 +24,39 @@ def table() -> pd.DataFrame:
     )
 
 
-def test_csv_starts_with_bom_and_neutralises_text_cells_only() -> None:
+def test_csv_starts_with_bom_quotes_text_and_neutralises_text_cells_only() -> None:
     data = to_csv_bytes(table())
     assert data.startswith(b"\xef\xbb\xbf")
     assert data.decode("utf-8-sig") == (
-        "id,text,more,safe,tokens,score,cost_usd\r\n"
-        "007,'=1+1,'-3 stars,a = b,-3,-1.5,0.0000075\r\n"
-        "12345678901234567890,'+44 20 7946,'\tindented,,0,,0\r\n"
-        "x,'@SUM(A1),\"'\rreturn\",naïve 中文,12,4,\r\n"
+        '"id","text","more","safe","tokens","score","cost_usd"\r\n'
+        '"007","\'=1+1","\'-3 stars","a = b",-3,-1.5,0.0000075\r\n'
+        '"12345678901234567890","\'+44 20 7946","\'\tindented","",0,,0\r\n'
+        '"x","\'@SUM(A1)","\'\rreturn","naïve 中文",12,4,\r\n'
     )
 
 
-def test_csv_neutralises_headers_and_missing_text() -> None:
-    frame = pd.DataFrame({"=cmd": ["a", None], "n": pd.Series([1, 2], dtype="Int64")})
-    assert to_csv_bytes(frame).decode("utf-8-sig") == "'=cmd,n\r\na,1\r\n,2\r\n"
+def test_csv_escapes_quotes_and_line_breaks_and_neutralises_headers() -> None:
+    frame = pd.DataFrame(
+        {"=cmd": ['say "hi"', None, "a,b\r\nc"], "n": pd.Series([1, None, 3], dtype="Int64")}
+    )
+    assert to_csv_bytes(frame).decode("utf-8-sig") == (
+        '"\'=cmd","n"\r\n"say ""hi""",1\r\n"",\r\n"a,b\r\nc",3\r\n'
+    )
+
+
+def test_csv_reads_back_with_the_csv_module() -> None:
+    text = to_csv_bytes(table()).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert len(rows) == 4
+    assert rows[3][2] == "'\rreturn"
+
+
+def test_csv_floats_keep_their_shortest_exact_form() -> None:
+    values = [0.0000093, 7.5e-07, 0.30000000000000004, 1234.5, 2.0]
+    frame = pd.DataFrame({"x": pd.Series(values, dtype="float64")})
+    lines = to_csv_bytes(frame).decode("utf-8-sig").split("\r\n")
+    assert [float(v) for v in lines[1:-1]] == values
+    assert lines[1:-1] == ["0.0000093", "7.5e-7", "0.30000000000000004", "1234.5", "2"]
 
 
 def test_xlsx_keeps_text_as_text_and_numbers_as_numbers() -> None:
@@ -69,6 +89,6 @@ def test_xlsx_refuses_a_cell_excel_cannot_hold() -> None:
 
 def test_empty_table_exports() -> None:
     frame = pd.DataFrame({"a": pd.Series([], dtype=str)})
-    assert to_csv_bytes(frame) == b"\xef\xbb\xbfa\r\n"
+    assert to_csv_bytes(frame) == b'\xef\xbb\xbf"a"\r\n'
     sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes(frame)))["Results"]
     assert list(sheet.iter_rows(values_only=True)) == [("a",)]

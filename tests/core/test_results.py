@@ -4,8 +4,9 @@ from typing import Any
 
 import pytest
 
+from batchdash import result_columns
 from batchdash.errors import ResultsError
-from batchdash.recipe import OutputField, Recipe
+from batchdash.recipe import ENDPOINTS, Endpoint, OutputField, Recipe
 from batchdash.results import (
     RowResult,
     infer_endpoint_and_model,
@@ -316,3 +317,66 @@ def test_lines_these_tests_parse_fit_the_spec(schema: str, body: dict[str, Any])
     validate(schema, body)
     validate("BatchRequestOutput", json.loads(answer_line("a", body)), spec="2025")
     validate("BatchRequestOutput", json.loads(not_run_line("a")), spec="2025")
+
+
+def corpus(endpoint: Endpoint) -> list[bytes]:
+    """Every kind of line of one endpoint, answers with fields the reader skips."""
+    answers = {
+        "/v1/chat/completions": [
+            chat_body("Fine.") | {"service_tier": "default", "system_fingerprint": None},
+            chat_body(None, refusal="No."),
+            chat_body("Cut", finish_reason="length"),
+        ],
+        "/v1/responses": [
+            responses_body([message(output_text("a"), output_text("b"))]),
+            responses_body(
+                [{"type": "reasoning", "id": "rs", "summary": []}],
+                "incomplete",
+                "max_output_tokens",
+            ),
+            responses_body([message({"type": "refusal", "refusal": "No."})]),
+        ],
+        "/v1/embeddings": [embeddings_body()],
+        "/v1/completions": [completions_body()],
+    }[endpoint]
+    return [
+        *(answer_line(f"ok-{n}", body) for n, body in enumerate(answers)),
+        http_error_line("http", 400, "Bad.", "invalid_value"),
+        http_error_line("no-code", 500, "Boom.", None),
+        result_line("bare", {"status_code": 502, "request_id": "r", "body": {}}),
+        not_run_line("expired"),
+        not_run_line("cancelled", "batch_cancelled", "Cancelled."),
+    ]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_arrow_reader_reads_what_the_json_reader_reads(
+    endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = corpus(endpoint)
+    leaves = {**result_columns.ENVELOPE, **result_columns.ANSWER[endpoint]}
+    assert result_columns._arrow_values(lines, endpoint, leaves) is not None  # no fallback
+    recipe = Recipe(endpoint=endpoint, output_fields=(OutputField("x"),))
+    fast = parse_result_lines(jsonl(*lines), recipe=recipe)
+    monkeypatch.setattr(result_columns, "_arrow_values", lambda *_args: None)
+    assert parse_result_lines(jsonl(*lines), recipe=recipe) == fast
+
+
+def test_lines_arrow_refuses_are_read_line_by_line() -> None:
+    empty_choices = chat_body("x") | {"choices": []}
+    with pytest.raises(ResultsError, match=r"Line 2 of .* not an answer of /v1/chat/completions"):
+        parse_result_lines(jsonl(chat_line("a", "x"), answer_line("b", empty_choices)), recipe=CHAT)
+    base64 = embeddings_body()
+    base64["data"][0]["embedding"] = "AAAAPw=="
+    assert one(answer_line("e", base64), EMBEDDINGS).response == "AAAAPw=="
+    whole_floats = embeddings_body()
+    whole_floats["data"][0]["embedding"] = [0, 1, -2.5]  # the json reader sees ints here
+    assert one(answer_line("e", whole_floats), EMBEDDINGS).response == "[0.0,1.0,-2.5]"
+    stringly = result_line("s", {"status_code": "200", "body": chat_body("x")})
+    assert one(stringly).status == "error"  # not the integer 200: not an answer
+
+
+def test_two_objects_on_one_line_are_garbage() -> None:
+    line = chat_line("a", "x") + b" " + chat_line("b", "y")
+    with pytest.raises(ResultsError, match=r"Line 1 of .* is not a JSON line \(Extra data\)"):
+        parse_result_lines(line, recipe=CHAT)

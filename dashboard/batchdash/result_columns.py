@@ -1,0 +1,273 @@
+"""Output and error file lines read into columns: only the values the merged table needs.
+
+Two readers give the same columns. Arrow's multithreaded JSON reader handles a well-formed file
+in one pass; the line-by-line `json` reader is the reference, and runs whenever Arrow refuses
+(a garbage line, an unusual type, an empty `choices` list), so it alone words the errors.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from batchdash.errors import ResultsError
+from batchdash.recipe import Endpoint
+
+#: How a value is taken: text (str or None), count (int or None), present (is it an object
+#: or a list), raw (the JSON value as it is).
+Kind = Literal["text", "count", "present", "raw"]
+Path = tuple[str | int, ...]
+
+_BOM = b"\xef\xbb\xbf"
+FIX = "give Batchdash the output and error files exactly as the Batch API returned them"
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One value read from every line."""
+
+    #: Keys and list positions from the line's root to the value.
+    path: Path
+    #: How the value is taken.
+    kind: Kind
+
+
+_BODY = ("response", "body")
+
+#: Values of every line, whatever the endpoint.
+ENVELOPE: dict[str, Leaf] = {
+    "custom_id": Leaf(("custom_id",), "text"),
+    "has_response": Leaf(("response",), "present"),
+    "status_code": Leaf(("response", "status_code"), "count"),
+    "has_body": Leaf(_BODY, "present"),
+    "model": Leaf((*_BODY, "model"), "text"),
+    "body_error_message": Leaf((*_BODY, "error", "message"), "text"),
+    "body_error_code": Leaf((*_BODY, "error", "code"), "text"),
+    "body_error_type": Leaf((*_BODY, "error", "type"), "text"),
+    "error_code": Leaf(("error", "code"), "text"),
+    "error_message": Leaf(("error", "message"), "text"),
+}
+
+#: Values of a successful body; `shape` is present only in an answer of that endpoint.
+ANSWER: dict[Endpoint, dict[str, Leaf]] = {
+    "/v1/chat/completions": {
+        "shape": Leaf((*_BODY, "choices", 0, "message"), "present"),
+        "text": Leaf((*_BODY, "choices", 0, "message", "content"), "text"),
+        "refusal": Leaf((*_BODY, "choices", 0, "message", "refusal"), "text"),
+        "finish_reason": Leaf((*_BODY, "choices", 0, "finish_reason"), "text"),
+        "input_tokens": Leaf((*_BODY, "usage", "prompt_tokens"), "count"),
+        "output_tokens": Leaf((*_BODY, "usage", "completion_tokens"), "count"),
+    },
+    "/v1/responses": {
+        "shape": Leaf((*_BODY, "output"), "present"),
+        "output": Leaf((*_BODY, "output"), "raw"),
+        "status": Leaf((*_BODY, "status"), "text"),
+        "incomplete_reason": Leaf((*_BODY, "incomplete_details", "reason"), "text"),
+        "input_tokens": Leaf((*_BODY, "usage", "input_tokens"), "count"),
+        "output_tokens": Leaf((*_BODY, "usage", "output_tokens"), "count"),
+    },
+    "/v1/embeddings": {
+        "shape": Leaf((*_BODY, "data", 0), "present"),
+        "embedding": Leaf((*_BODY, "data", 0, "embedding"), "raw"),
+        "input_tokens": Leaf((*_BODY, "usage", "prompt_tokens"), "count"),
+    },
+    "/v1/completions": {
+        "shape": Leaf((*_BODY, "choices", 0), "present"),
+        "text": Leaf((*_BODY, "choices", 0, "text"), "text"),
+        "finish_reason": Leaf((*_BODY, "choices", 0, "finish_reason"), "text"),
+        "input_tokens": Leaf((*_BODY, "usage", "prompt_tokens"), "count"),
+        "output_tokens": Leaf((*_BODY, "usage", "completion_tokens"), "count"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The leaves of every non-empty line, one list per leaf name, in line order."""
+
+    #: 1-based line number in the file of each row.
+    line_numbers: list[int]
+    #: Leaf name -> one value per row.
+    values: dict[str, list[Any]]
+
+
+def read_columns(data: bytes | Iterable[bytes], endpoint: Endpoint, source: str) -> Columns:
+    """The envelope and answer leaves of every non-empty line of one file."""
+    numbered = list(_non_empty_lines(data))
+    leaves = {**ENVELOPE, **ANSWER[endpoint]}
+    numbers = [number for number, _ in numbered]
+    lines = [line for _, line in numbered]
+    values = _arrow_values(lines, endpoint, leaves) if lines else None
+    if values is None:
+        values = _json_values(numbered, leaves, source)
+    return Columns(numbers, values)
+
+
+def json_objects(data: bytes | Iterable[bytes], source: str) -> Iterator[dict[str, Any]]:
+    """Each non-empty line as a JSON object; a line that is not one raises ResultsError."""
+    for number, line in _non_empty_lines(data):
+        yield _json_object(number, line, source)
+
+
+def _non_empty_lines(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    chunks: Iterable[bytes] = [data] if isinstance(data, bytes | bytearray) else data
+    number = 0
+    for chunk in chunks:
+        for raw in chunk.splitlines():
+            number += 1
+            line = raw.strip()
+            if number == 1 and line.startswith(_BOM):
+                line = line[len(_BOM) :].strip()
+            if line:
+                yield number, line
+
+
+def _json_object(number: int, line: bytes, source: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(line.decode("utf-8"))
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise ResultsError(
+            f"Line {number} of {source} is not a JSON line ({reason}): {FIX}."
+        ) from None
+    if not isinstance(obj, dict):
+        raise ResultsError(f"Line {number} of {source} is not a JSON object: {FIX}.")
+    return obj
+
+
+def _json_values(
+    numbered: Sequence[tuple[int, bytes]], leaves: dict[str, Leaf], source: str
+) -> dict[str, list[Any]]:
+    """The reference reader: `json.loads` per line, then each leaf walked in Python."""
+    values: dict[str, list[Any]] = {name: [] for name in leaves}
+    for number, line in numbered:
+        obj = _json_object(number, line, source)
+        for name, leaf in leaves.items():
+            values[name].append(_taken(_walk(obj, leaf.path), leaf.kind))
+    return values
+
+
+def _walk(value: Any, path: Path) -> Any:
+    for step in path:
+        if isinstance(step, int):
+            if not isinstance(value, list) or len(value) <= step:
+                return None
+            value = value[step]
+        elif isinstance(value, dict):
+            value = value.get(step)
+        else:
+            return None
+    return value
+
+
+def _taken(value: Any, kind: Kind) -> Any:
+    if kind == "text":
+        return value if isinstance(value, str) else None
+    if kind == "count":
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if kind == "present":
+        return isinstance(value, dict | list)
+    return value
+
+
+# Arrow reads only the fields named here; anything else in a line is skipped unparsed.
+_TEXT = pa.string()
+_COUNT = pa.int64()
+_ERROR = pa.struct([("message", _TEXT), ("code", _TEXT), ("type", _TEXT)])
+
+
+def _usage(*names: str) -> pa.DataType:
+    return pa.struct([(name, _COUNT) for name in names])
+
+
+_ANSWER_FIELDS: dict[Endpoint, list[tuple[str, pa.DataType]]] = {
+    "/v1/chat/completions": [
+        (
+            "choices",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("message", pa.struct([("content", _TEXT), ("refusal", _TEXT)])),
+                        ("finish_reason", _TEXT),
+                    ]
+                )
+            ),
+        ),
+        ("usage", _usage("prompt_tokens", "completion_tokens")),
+    ],
+    "/v1/responses": [
+        (
+            "output",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("type", _TEXT),
+                        (
+                            "content",
+                            pa.list_(
+                                pa.struct([("type", _TEXT), ("text", _TEXT), ("refusal", _TEXT)])
+                            ),
+                        ),
+                    ]
+                )
+            ),
+        ),
+        ("status", _TEXT),
+        ("incomplete_details", pa.struct([("reason", _TEXT)])),
+        ("usage", _usage("input_tokens", "output_tokens")),
+    ],
+    "/v1/embeddings": [
+        ("data", pa.list_(pa.struct([("embedding", pa.list_(pa.float64()))]))),
+        ("usage", _usage("prompt_tokens")),
+    ],
+    "/v1/completions": [
+        ("choices", pa.list_(pa.struct([("text", _TEXT), ("finish_reason", _TEXT)]))),
+        ("usage", _usage("prompt_tokens", "completion_tokens")),
+    ],
+}
+
+
+def _arrow_schema(endpoint: Endpoint) -> pa.Schema:
+    body = pa.struct([("model", _TEXT), ("error", _ERROR), *_ANSWER_FIELDS[endpoint]])
+    response = pa.struct([("status_code", _COUNT), ("body", body)])
+    error = pa.struct([("code", _TEXT), ("message", _TEXT)])
+    return pa.schema([("custom_id", _TEXT), ("response", response), ("error", error)])
+
+
+def _arrow_values(
+    lines: list[bytes], endpoint: Endpoint, leaves: dict[str, Leaf]
+) -> dict[str, list[Any]] | None:
+    """The fast reader; None when Arrow refuses the file or reads it differently than json."""
+    options = pa_json.ParseOptions(
+        explicit_schema=_arrow_schema(endpoint), unexpected_field_behavior="ignore"
+    )
+    # A block must hold the longest line whole.
+    block = pa_json.ReadOptions(block_size=max(1 << 20, 2 * max(map(len, lines))))
+    try:
+        table = pa_json.read_json(
+            io.BytesIO(b"\n".join(lines)), read_options=block, parse_options=options
+        )
+        if table.num_rows != len(lines):
+            return None  # two objects on one line: the json reader says where
+        return {name: _arrow_leaf(table, leaf) for name, leaf in leaves.items()}
+    except pa.ArrowException:
+        return None
+
+
+def _arrow_leaf(table: pa.Table, leaf: Leaf) -> list[Any]:
+    column = table.column(str(leaf.path[0]))
+    for step in leaf.path[1:]:
+        if isinstance(step, int):
+            column = pc.list_element(column, step)  # an empty list raises: json reader
+        else:
+            column = pc.struct_field(column, step)
+    if leaf.kind == "present":
+        return pc.is_valid(column).to_pylist()
+    return column.to_pylist()

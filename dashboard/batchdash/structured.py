@@ -1,0 +1,71 @@
+"""Structured answers: a JSON object split into the recipe's output fields, type by type."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from batchdash.recipe import OutputField
+
+#: A parsed field: text, "yes"/"no" and "one of" answers are str, numbers float, integers int.
+FieldValue = str | int | float
+
+
+def parse_structured(
+    text: str, fields: Iterable[OutputField], finish_reason: str = ""
+) -> tuple[dict[str, FieldValue], str]:
+    """A structured answer's field values, or ({}, the reason it does not fit the fields).
+
+    Types: text is any string; number any JSON number (float); integer a whole JSON number;
+    yes/no a JSON boolean or the strings yes/no in any case, both written "yes"/"no"; one of
+    a string exactly equal to one of the choices. Extra keys are ignored.
+    """
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        if finish_reason == "length":
+            return {}, (
+                "The answer was cut off at the output token limit before its JSON was complete: "
+                "raise the maximum output tokens and repair this row."
+            )
+        return {}, "The answer is not valid JSON, so it cannot be split into the output fields."
+    if not isinstance(answer, dict):
+        return {}, "The answer is JSON but not an object with the output fields."
+    values: dict[str, FieldValue] = {}
+    for spec in fields:
+        if answer.get(spec.name) is None:
+            return {}, f"The answer has no value for the field '{spec.name}'."
+        value = _field_value(answer[spec.name], spec)
+        if value is None:
+            shown = json.dumps(answer[spec.name], ensure_ascii=False)[:80]
+            return {}, f"The answer's field '{spec.name}' is {shown}, {_expected(spec)}."
+        values[spec.name] = value
+    return values, ""
+
+
+def _field_value(value: Any, spec: OutputField) -> FieldValue | None:
+    """The value in its column's type, or None when it does not fit `spec`."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if spec.type == "text":
+        return value if isinstance(value, str) else None
+    if spec.type == "number":
+        return float(value) if is_number and math.isfinite(value) else None
+    if spec.type == "integer":
+        if is_number and math.isfinite(value) and float(value).is_integer():
+            return int(value)
+        return None
+    if spec.type == "yes/no":
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        word = value.strip().lower() if isinstance(value, str) else None
+        return word if word in ("yes", "no") else None
+    return value if isinstance(value, str) and value in spec.choices else None
+
+
+def _expected(spec: OutputField) -> str:
+    if spec.type == "one of":
+        return "not one of: " + ", ".join(spec.choices)
+    wanted = {"text": "text", "number": "a number", "integer": "a whole number"}
+    return f"not {wanted.get(spec.type, 'yes or no')}"
