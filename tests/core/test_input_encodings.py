@@ -1,0 +1,197 @@
+"""Encodings an analyst's Excel, WPS or Google Sheets export arrives in."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+import pytest
+
+from batchdash import encodings
+from batchdash.encodings import (
+    canonical_encoding,
+    describe_encoding,
+    detect_encoding,
+    first_undecodable,
+)
+from batchdash.errors import InputError
+from batchdash.inputs import read_table
+
+SIMPLIFIED_LONG = (
+    "编号,问题\n"
+    "1,请把这句话翻译成英文：今天天气很好。\n"
+    "2,总结下面的文章内容，不超过五十个字。\n"
+    "3,根据用户的评论判断情绪是正面还是负面，并给出简短的理由。\n"
+)
+TRADITIONAL_LONG = (
+    "編號,問題\n"
+    "1,請把這句話翻譯成英文：今天天氣很好。\n"
+    "2,總結下面的文章內容，不超過五十個字。\n"
+    "3,根據使用者的評論判斷情緒是正面還是負面，並給出簡短的理由。\n"
+)
+JAPANESE_LONG = (
+    "番号,質問\n"
+    "1,この文章を英語に翻訳してください：今日はいい天気です。\n"
+    "2,次の記事を五十字以内で要約してください。\n"
+    "3,レビューを読んで、利用者の感情が肯定的か否定的かを判断してください。\n"
+)
+FRENCH_LONG = (
+    "id,question\n"
+    "1,Traduisez en anglais : « Le café est très chaud » — merci à vous.\n"
+    "2,Résumez l'article en moins de cinquante mots ; soyez précis.\n"
+    "3,Élodie a préparé une crème brûlée pour la fête de Noël.\n"
+)
+GERMAN_LONG = (
+    "id,frage\n"
+    "1,Übersetze ins Englische: Die Straße ist schön.\n"
+    "2,Fasse den Artikel kürzer zusammen: höchstens fünfzig Wörter.\n"
+    "3,Müller schrieb über die Bäume in Köln.\n"
+)
+
+SAMPLES = [
+    ("gb18030", SIMPLIFIED_LONG),
+    ("gb18030", "问题\n你好吗\n"),
+    ("gb18030", "城市\n北京\n上海\n"),
+    ("gb18030", "id,prompt\n1,是\n"),
+    ("gb18030", "客户,评价\n王,很满意\n"),
+    ("cp950", TRADITIONAL_LONG),
+    ("cp950", "問題\n你好嗎\n"),
+    ("cp950", "城市\n臺北\n高雄\n"),
+    ("cp950", "id,prompt\n1,是\n"),
+    ("cp950", "客戶,評價\n王,很滿意\n"),
+    ("cp932", JAPANESE_LONG),
+    ("cp932", "質問\nこんにちは\n"),
+    ("cp932", "名前\n田中\n"),
+    ("cp932", "id,prompt\n1,はい\n"),
+    ("cp1252", FRENCH_LONG),
+    ("cp1252", GERMAN_LONG),
+    ("cp1252", "name\ncréée\n"),
+    ("cp1252", "city\nKöln\n"),
+    ("cp1252", "word\ncafé\n"),
+    ("cp1252", "price\n5 €\n"),
+]
+
+
+@pytest.mark.parametrize(("encoding", "text"), SAMPLES, ids=lambda v: str(len(v)))
+def test_legacy_encodings_are_detected_short_and_long(encoding: str, text: str) -> None:
+    data = text.encode(encoding)
+    assert detect_encoding(data).name == encoding
+    table = read_table(data, "export.csv")
+    assert table.encoding == encoding
+    header, *rows = text.strip("\n").split("\n")
+    assert ",".join(table.frame.columns) == header
+    assert [",".join(row) for row in table.frame.itertuples(index=False)] == rows
+
+
+def test_twelve_byte_gbk_file() -> None:
+    data = "问题\n你好吗\n".encode("gbk")
+    assert len(data) == 12
+    table = read_table(data, "short.csv")
+    assert table.encoding == "gb18030"
+    assert table.frame.to_dict("list") == {"问题": ["你好吗"]}
+    assert table.notes == ()
+
+
+def test_utf8_wins_first_and_plain_utf8_reads() -> None:
+    table = read_table("id,prompt\n1,你好 café\n".encode(), "u.csv")
+    assert table.encoding == "utf-8"
+    assert table.frame["prompt"].tolist() == ["你好 café"]
+
+
+def test_utf8_bom_is_not_part_of_the_first_column_name() -> None:
+    table = read_table(codecs.BOM_UTF8 + "id,prompt\n1,é\n".encode(), "bom.csv")
+    assert table.encoding == "utf-8-sig"
+    assert list(table.frame.columns) == ["id", "prompt"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_excel_unicode_text_utf16_with_bom(codec: str) -> None:
+    bom = codecs.BOM_UTF16_LE if codec.endswith("le") else codecs.BOM_UTF16_BE
+    data = bom + "id\tprompt\r\n007\t你好, café\r\n".encode(codec)
+    table = read_table(data, "unicode.txt")
+    assert (table.encoding, table.delimiter) == ("utf-16", "\t")
+    assert table.frame.to_dict("list") == {"id": ["007"], "prompt": ["你好, café"]}
+
+
+def test_utf16_without_bom_is_recognised() -> None:
+    table = read_table("id\tprompt\n1\tbonjour\n".encode("utf-16-le"), "nobom.txt")
+    assert table.encoding == "utf-16-le"
+    assert table.frame["prompt"].tolist() == ["bonjour"]
+
+
+def test_explicit_encoding_overrides_detection() -> None:
+    data = "id,prompt\n1,你好吗\n".encode("gbk")
+    table = read_table(data, "x.csv", encoding="cp1252")
+    assert table.encoding == "cp1252"
+    assert table.frame["prompt"].tolist() == ["ÄãºÃÂð"]
+    assert read_table(data, "x.csv", encoding="GBK").frame["prompt"].tolist() == ["你好吗"]
+
+
+@pytest.mark.parametrize("name", ["klingon", "base64"])
+def test_unknown_encoding_is_named(name: str) -> None:
+    with pytest.raises(InputError, match=f"'{name}' is not an encoding Batchdash knows. Leave"):
+        read_table(b"a\n1\n", "x.csv", encoding=name)
+
+
+def test_explicit_encoding_that_cannot_decode_names_the_line() -> None:
+    data = "id\n1\n你好\n".encode("gbk")
+    with pytest.raises(
+        InputError,
+        match=re.escape(
+            "'x.csv' is not UTF-8 text: line 3 has bytes that utf-8 cannot read. Choose another"
+        ),
+    ):
+        read_table(data, "x.csv", encoding="utf-8")
+
+
+def test_a_few_stray_bytes_in_utf8_are_replaced_and_reported() -> None:
+    data = "id,prompt\n1,café naïve à été\n2,déjà\n".encode() + b"3,caf\xe9\n"
+    table = read_table(data, "mixed.csv")
+    assert table.encoding == "utf-8"
+    assert table.frame["prompt"].tolist() == ["café naïve à été", "déjà", "caf\ufffd"]
+    assert table.notes == (
+        "1 byte on line 4 is not valid UTF-8 (shown as \ufffd); check those cells, or save the "
+        "file again as 'CSV UTF-8'.",
+    )
+
+
+def test_an_uncertain_guess_is_reported() -> None:
+    data = "имя\nПривет мир\n".encode("cp1251")  # not an encoding Batchdash detects
+    table = read_table(data, "ru.csv")
+    assert table.notes == (
+        "Batchdash is not sure the file is Western European (Windows-1252); if the text looks "
+        "garbled, choose the file's encoding by hand.",
+    )
+
+
+@pytest.mark.parametrize("codec", ["gb18030", "cp950", "cp932", "utf-8", "cp1252", "utf-16-le"])
+def test_first_undecodable_is_exact_across_chunk_boundaries(
+    codec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(encodings, "_CHUNK_BYTES", 7)
+    text = {"cp1252": "abcdéf\nghijk", "cp950": "編號一二\n三四五六"}.get(
+        codec, "番号一二\n三四五六"
+    )
+    base = text.encode(codec)
+    bad = {"cp1252": b"\x81", "cp932": b"\x81\x7f", "utf-16-le": b"\x00\xd8\x41\x00"}.get(
+        codec, b"\xff"
+    )
+    assert first_undecodable(base, codec) is None
+    broken = 0
+    for cut in range(0, len(base) + 1, 2 if codec == "utf-16-le" else 1):
+        data = base[:cut] + bad + base[cut:]
+        try:
+            data.decode(codec)
+            expected = None  # the bad bytes completed a valid character
+        except UnicodeDecodeError as whole_file:
+            expected = whole_file.start
+        assert first_undecodable(data, codec) == expected
+        broken += expected is not None
+    assert broken > len(base) // 2
+
+
+def test_encoding_names_and_labels() -> None:
+    assert canonical_encoding(" Shift_JIS ") == "shift_jis"
+    assert canonical_encoding("GBK") == "gbk"
+    assert describe_encoding("gb18030") == "Chinese simplified (GB18030/GBK)"
+    assert describe_encoding("koi8_r") == "koi8_r"
