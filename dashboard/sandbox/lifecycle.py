@@ -119,9 +119,10 @@ class Engine:
     # Thread
 
     def start(self) -> None:
-        """Start the worker thread (once)."""
+        """Claim the data directory and start the worker thread (once)."""
         if self._thread is not None and self._thread.is_alive():
             return
+        self.store.claim()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="sandbox-engine", daemon=True)
         self._thread.start()
@@ -133,6 +134,7 @@ class Engine:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        self.store.release()
 
     def wake(self) -> None:
         """Ask the worker to look at the batches now (a batch was created or cancelled)."""

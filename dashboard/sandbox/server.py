@@ -3,6 +3,7 @@ child process (`sandbox_process`) for tests and benchmarks."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -19,12 +20,20 @@ import platformdirs
 import uvicorn
 
 from sandbox.app import create_app
+from sandbox.store import Store
 
 
 def default_data_dir() -> Path:
     """`sandbox/` under Batchdash's data directory (BATCHDASH_DATA_DIR, else the user's)."""
     base = os.environ.get("BATCHDASH_DATA_DIR") or platformdirs.user_data_dir("batchdash")
     return Path(base) / "sandbox"
+
+
+def _raise_if_busy(data_dir: Path) -> None:
+    """Raise DataDirBusy when another sandbox holds `data_dir` (why a start failed)."""
+    probe = Store(data_dir)
+    probe.claim()
+    probe.release()
 
 
 def serve(
@@ -39,10 +48,11 @@ def serve(
     """Serve the sandbox on host:port until interrupted (`data_dir` None: the default one).
 
     `app_options` go to `create_app` (seed, completion_window_seconds, token_limits...).
+    Raises DataDirBusy (an InputError) when another sandbox runs on the same directory.
     """
-    app = create_app(
-        data_dir or default_data_dir(), rate=rate, fault_rate=fault_rate, **app_options
-    )
+    directory = data_dir or default_data_dir()
+    _raise_if_busy(directory)
+    app = create_app(directory, rate=rate, fault_rate=fault_rate, **app_options)
     uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")
 
 
@@ -109,15 +119,22 @@ def running_sandbox(data_dir: Path, **app_options: Any) -> Iterator[str]:
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="sandbox-server", daemon=True
-    )
+
+    def run() -> None:
+        # uvicorn exits with SystemExit when the app fails to start; the caller is told below.
+        with contextlib.suppress(SystemExit):
+            server.run(sockets=[sock])
+
+    thread = threading.Thread(target=run, name="sandbox-server", daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 30
         while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("The sandbox server did not start.")
+            if not thread.is_alive():
+                _raise_if_busy(Path(data_dir))
+                raise RuntimeError("The sandbox server stopped while starting; see its log.")
+            if time.monotonic() > deadline:
+                raise RuntimeError("The sandbox server did not start within 30 s.")
             time.sleep(0.01)
         yield f"http://127.0.0.1:{port}/v1"
     finally:

@@ -5,8 +5,9 @@ Layout of the data directory:
     files/<file id>.jsonl    the content of every file, uploaded or produced
     work/<batch id>.*.jsonl  output and error lines of a running batch, committed in chunks
 
-One server process owns a data directory at a time; threads inside it share one connection
-behind `Store.lock`, which every read-modify-write of a record holds.
+One running engine owns a data directory at a time (`claim`, an exclusive lock on
+`engine.lock`); threads share one connection behind `Store.lock`, which every
+read-modify-write of a record holds.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
+
+from batchdash.errors import InputError
 
 BatchStatus = Literal[
     "validating",
@@ -45,8 +48,17 @@ CREATE TABLE IF NOT EXISTS attempts (key TEXT PRIMARY KEY, runs INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; one sandbox per directory is on trust there
+    fcntl = None  # type: ignore[assignment]
+
 # SQLite's default limit on bound parameters is 32,766; stay far below it.
 _IN_CHUNK = 900
+
+
+class DataDirBusy(InputError):
+    """The data directory is in use by another running sandbox."""
 
 
 def new_id(prefix: str) -> str:
@@ -232,6 +244,7 @@ class Store:
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self._conn: sqlite3.Connection | None = None
+        self._claim: TextIO | None = None
 
     @property
     def files_dir(self) -> Path:
@@ -263,6 +276,27 @@ class Store:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    def claim(self) -> None:
+        """Take the directory for one engine; two engines would run the same batches twice."""
+        if fcntl is None or self._claim is not None:
+            return
+        handle = (self.data_dir / "engine.lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise DataDirBusy(
+                f"Another sandbox is already running on {self.data_dir}; stop it or give this "
+                "one another data directory."
+            ) from None
+        self._claim = handle
+
+    def release(self) -> None:
+        """Give the directory back (closing the file drops the lock)."""
+        if self._claim is not None:
+            self._claim.close()
+            self._claim = None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -107,7 +107,7 @@ def test_upload_refusals(client: OpenAI) -> None:
     assert (refused.value.param, refused.value.code) == ("purpose", "invalid_value")
 
 
-def test_file_size_limit(make_client: MakeClient, data_dir: Path) -> None:
+def test_file_size_limit(make_client: MakeClient, tmp_path: Path) -> None:
     client = make_client(max_file_bytes=1000)
     assert upload(client, b"x" * 1000)  # exactly at the limit
     with pytest.raises(openai.BadRequestError) as refused:
@@ -115,7 +115,7 @@ def test_file_size_limit(make_client: MakeClient, data_dir: Path) -> None:
     assert refused.value.code == "file_too_large"
 
     # A declared body far over the limit is refused before it is read.
-    with TestClient(create_app(data_dir, max_file_bytes=1000)) as raw:
+    with TestClient(create_app(tmp_path / "raw", max_file_bytes=1000)) as raw:
         answer = raw.post(
             "/v1/files",
             files={"file": ("big.jsonl", b"x" * 200_000)},

@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import httpx2
+import pytest
 from openai import OpenAI
 from starlette.testclient import TestClient
 
@@ -14,8 +15,8 @@ from sandbox.answers import answer, input_tokens
 from sandbox.app import create_app
 from sandbox.lifecycle import Engine
 from sandbox.lines import output_file_id
-from sandbox.server import sandbox_process
-from sandbox.store import Store
+from sandbox.server import default_data_dir, running_sandbox, sandbox_process, serve
+from sandbox.store import DataDirBusy, Store
 from tests.sandbox.conftest import IN_PROCESS_BASE_URL
 from tests.sandbox.kit import (
     chat_file,
@@ -109,3 +110,26 @@ def test_a_publish_cut_short_is_finished_on_restart(data_dir: Path) -> None:
     test_client, client = _in_process(data_dir)
     with test_client:
         _check_complete(client, batch.id, 3)
+
+
+def test_one_running_sandbox_per_data_directory(data_dir: Path) -> None:
+    with TestClient(create_app(data_dir)):
+        second = TestClient(create_app(data_dir))
+        with pytest.raises(DataDirBusy, match="Another sandbox is already running"), second:
+            pass
+        with pytest.raises(DataDirBusy), running_sandbox(data_dir):
+            pass
+        # The command line's server refuses before it binds a port.
+        with pytest.raises(DataDirBusy):
+            serve("127.0.0.1", 0, data_dir)
+    # Once the first one stops, the directory is free again.
+    with running_sandbox(data_dir) as base_url:
+        assert httpx2.get(base_url.removesuffix("/v1") + "/health").json() == {"status": "ok"}
+
+
+def test_the_default_data_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BATCHDASH_DATA_DIR", str(tmp_path / "batchdash"))
+    assert default_data_dir() == tmp_path / "batchdash" / "sandbox"
+    monkeypatch.delenv("BATCHDASH_DATA_DIR")
+    assert default_data_dir().name == "sandbox"
+    assert default_data_dir().parent.name == "batchdash"
