@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from sandbox.api_errors import ApiErrorResponse
 from sandbox.lines import (
     answered_line,
     iter_input_lines,
@@ -334,7 +335,7 @@ class Engine:
         for request, key in zip(requests, keys, strict=True):
             # A custom_id repeated across batches (a repair) runs again with a higher attempt.
             attempt = past_runs.get(key, 0) + chunk.runs.get(key, 0) + 1
-            status, body = self.answer(record.endpoint, request["body"], attempt=attempt)
+            status, body = self._answer_safely(record.endpoint, request["body"], attempt)
             chunk.runs[key] = chunk.runs.get(key, 0) + 1
             line = answered_line(record.id, index, request["custom_id"], status, body)
             index += 1
@@ -347,6 +348,19 @@ class Engine:
                 chunk.errors += line
                 chunk.failed += 1
         return chunk
+
+    def _answer_safely(
+        self, endpoint: str, body: dict[str, Any], attempt: int
+    ) -> tuple[int, dict[str, Any]]:
+        """The answer, or a 500 line when answering breaks, as a real server's bug would give."""
+        try:
+            return self.answer(endpoint, body, attempt=attempt)
+        except Exception:
+            log.exception("The sandbox could not answer a request on %s", endpoint)
+            error = ApiErrorResponse(
+                500, "The server had an error while processing your request.", type="server_error"
+            )
+            return 500, error.body()
 
     # Finishing
 

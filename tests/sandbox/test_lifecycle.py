@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from openai import OpenAI
 from starlette.testclient import TestClient
 
+from sandbox.answers import answer, input_tokens
 from sandbox.app import create_app
+from sandbox.lifecycle import Engine
+from sandbox.store import Store
 from tests.sandbox.conftest import IN_PROCESS_BASE_URL, MakeClient
 from tests.sandbox.kit import (
     CHAT,
@@ -185,3 +189,27 @@ def test_a_batch_whose_input_vanished_fails(data_dir: Path) -> None:
     assert done.status == "failed" and done.failed_at is not None
     assert done.errors is not None and done.errors.data is not None
     assert done.errors.data[0].code == "file_not_found"
+
+
+def test_an_answer_that_breaks_becomes_a_500_line(data_dir: Path) -> None:
+    def breaks_on_row_2(
+        endpoint: str, body: dict[str, Any], *, attempt: int
+    ) -> tuple[int, dict[str, Any]]:
+        if "Review 2:" in body["messages"][0]["content"]:
+            raise ValueError("a bug in the answers")
+        return answer(endpoint, body, attempt=attempt)
+
+    idle = sdk_client(
+        TestClient(create_app(data_dir), base_url="http://sandbox.test"), IN_PROCESS_BASE_URL
+    )
+    batch = start_batch(idle, chat_file(3))
+    store = Store(data_dir)
+    engine = Engine(store, breaks_on_row_2, rate=None, token_limits={}, count_tokens=input_tokens)
+    while engine.step():
+        pass
+    done = idle.batches.retrieve(batch.id)
+    assert done.status == "completed"
+    assert done.request_counts is not None
+    assert (done.request_counts.completed, done.request_counts.failed) == (2, 1)
+    broken = results_by_id(idle, done)["row-2"]["response"]
+    assert broken["status_code"] == 500 and broken["body"]["error"]["type"] == "server_error"
