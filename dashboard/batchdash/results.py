@@ -147,12 +147,15 @@ def parse_result_lines(
     return results
 
 
-def infer_endpoint_and_model(data: bytes | Iterable[bytes]) -> tuple[Endpoint | None, str | None]:
+def infer_endpoint_and_model(
+    data: bytes | Iterable[bytes], *, source_name: str = "the results file"
+) -> tuple[Endpoint | None, str | None]:
     """The endpoint and model of the first successful answer in a file; None where none says.
 
-    Error lines carry neither, so a file of failures alone tells nothing.
+    Error lines carry neither, so a file of failures alone tells nothing. A garbage line before
+    the first answer raises ResultsError, as in `parse_result_lines`.
     """
-    for obj in json_objects(data, "the results file"):
+    for obj in json_objects(data, source_name):
         response = obj.get("response")
         if not isinstance(response, dict) or response.get("status_code") != 200:
             continue

@@ -1,0 +1,313 @@
+"""Batchdash on the command line: the same core as the pages (DESIGN.md contract 7).
+
+    python dashboard/cli.py convert reviews.csv --template "Classify: {review}" --out-dir parts
+    python dashboard/cli.py merge reviews.csv --results output.jsonl errors.jsonl --out answers.xlsx
+    python dashboard/cli.py sandbox --port 8765
+
+Every command prints its result as one JSON object on stdout; notes about the input go to
+stderr. A bad input exits 2 with one plain line on stderr and no traceback.
+
+Each command is a pair of functions: `add_<command>(commands)` declares its arguments and
+`run_<command>(args)` does the work and returns what to print. A new command adds its pair and
+one line in `build_parser`; `add_recipe_options` and `recipe_from_args` are shared with any
+command that builds requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from batchdash.errors import BatchdashError, InputError, ResultsError
+from batchdash.export import to_csv_bytes, to_xlsx_bytes
+from batchdash.inputs import Table, read_table
+from batchdash.merge import merge_results, unmatched_custom_ids
+from batchdash.plan import plan_batch
+from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
+from batchdash.results import ROW_STATUSES, RowResult, infer_endpoint_and_model, parse_result_lines
+
+#: Exit status of a bad input (argparse uses the same for bad arguments).
+EXIT_BAD_INPUT = 2
+
+#: What a command returns: a JSON-ready object to print, or None to print nothing.
+Handler = Callable[[argparse.Namespace], Any]
+
+_SubParsers = Any  # argparse's _SubParsersAction is private
+
+#: Short names accepted for --endpoint besides the paths themselves.
+ENDPOINT_ALIASES: dict[str, Endpoint] = {
+    "chat": "/v1/chat/completions",
+    "responses": "/v1/responses",
+    "embeddings": "/v1/embeddings",
+    "completions": "/v1/completions",
+}
+
+_OUTPUT_SUFFIXES = (".csv", ".xlsx")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status is 0, or 2 for a bad input."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        result = handler(args)
+    except (BatchdashError, OSError) as error:
+        print(plain_line(error), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    if result is not None:
+        print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `cli.py` parser with one subcommand per command."""
+    parser = argparse.ArgumentParser(
+        prog="cli.py",
+        description="Batchdash: spreadsheets of prompts through the OpenAI Batch API.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_convert(commands)
+    add_merge(commands)
+    add_sandbox(commands)
+    return parser
+
+
+def plain_line(error: BaseException) -> str:
+    """An error as the one line the CLI prints."""
+    if isinstance(error, OSError) and error.filename is not None:
+        reason = error.strerror or type(error).__name__
+        return f"Batchdash cannot use '{error.filename}': {reason}. Check the path and try again."
+    text = " ".join(str(error).split())
+    return text or f"{type(error).__name__}. Check the command and try again."
+
+
+# --- shared pieces ---------------------------------------------------------------------------
+
+
+def endpoint_argument(text: str) -> Endpoint:
+    """An --endpoint value: a path such as /v1/responses, or its short name."""
+    value = text.strip()
+    if value in ENDPOINT_ALIASES:
+        return ENDPOINT_ALIASES[value]
+    for endpoint in ENDPOINTS:
+        if value == endpoint:
+            return endpoint
+    names = ", ".join([*ENDPOINT_ALIASES, *ENDPOINTS])
+    raise argparse.ArgumentTypeError(f"'{text}' is not an endpoint; use one of: {names}")
+
+
+def add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    """The options every request-building command takes (convert, and submit later)."""
+    defaults = Recipe()
+    parser.add_argument("--template", required=True, help="prompt with {column} placeholders")
+    parser.add_argument("--system", default="", help="system prompt (instructions)")
+    parser.add_argument("--model", default=defaults.model, help=f"default {defaults.model}")
+    parser.add_argument(
+        "--endpoint",
+        type=endpoint_argument,
+        default=defaults.endpoint,
+        help="chat, responses, embeddings, completions, or the path (default chat)",
+    )
+    parser.add_argument("--id-column", help="column whose values become custom_ids")
+    parser.add_argument("--max-tokens", type=int, help="maximum output tokens per answer")
+    parser.add_argument("--temperature", type=float, help="sampling temperature")
+
+
+def recipe_from_args(args: argparse.Namespace) -> Recipe:
+    """The recipe the options of `add_recipe_options` describe."""
+    return Recipe(
+        endpoint=args.endpoint,
+        model=args.model,
+        template=args.template,
+        system_prompt=args.system,
+        temperature=args.temperature,
+        max_output_tokens=args.max_tokens,
+        id_column=args.id_column,
+    )
+
+
+def read_input(path: Path) -> Table:
+    """The spreadsheet at `path`; its reading notes go to stderr."""
+    table = read_table(path.read_bytes(), path.name)
+    for note in table.notes:
+        print(f"Note: {note}", file=sys.stderr)
+    return table
+
+
+def _usd(amount: float | None) -> float | None:
+    # Ten decimals: finer than any one token's price, and no float noise such as ...98e-05.
+    return None if amount is None else round(amount, 10)
+
+
+# --- convert ---------------------------------------------------------------------------------
+
+
+def add_convert(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "convert",
+        help="write the JSONL request files of a spreadsheet",
+        description="Write DIR/part-0001.jsonl, ... (one request per row) and print the counts.",
+    )
+    parser.add_argument("input", type=Path, metavar="INPUT", help="CSV, TSV or XLSX file")
+    add_recipe_options(parser)
+    parser.add_argument("--out-dir", type=Path, default=Path("."), help="default: here")
+    parser.set_defaults(handler=run_convert)
+
+
+def run_convert(args: argparse.Namespace) -> dict[str, Any]:
+    table = read_input(args.input)
+    plan = plan_batch(table.frame, recipe_from_args(args))
+    blocking = [problem for problem in plan.problems if problem.blocking]
+    if blocking:
+        more = len(blocking) - 1
+        tail = f" ({more} more problem{'s' if more > 1 else ''} after this one.)" if more else ""
+        raise InputError(blocking[0].message + tail)
+    for problem in plan.warnings:
+        print(f"Note: {problem.message}", file=sys.stderr)
+    out_dir: Path = args.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for part in plan.parts:
+        (out_dir / f"part-{part.number:04d}.jsonl").write_bytes(plan.part_bytes(part.number))
+    return {
+        "rows": plan.rows,
+        "parts": len(plan.parts),
+        "input_tokens": plan.input_tokens,
+        "estimated_cost_usd": _usd(plan.estimated_cost_usd),
+    }
+
+
+# --- merge -----------------------------------------------------------------------------------
+
+
+def add_merge(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "merge",
+        help="merge output and error files back into the spreadsheet",
+        description=(
+            "Join the answers of output and error files (any number, any order) to the rows of "
+            "INPUT and write the merged table. The endpoint and model come from the answers."
+        ),
+    )
+    parser.add_argument("input", type=Path, metavar="INPUT", help="the spreadsheet that was sent")
+    parser.add_argument(
+        "--results", type=Path, nargs="+", required=True, metavar="FILE", help="JSONL files"
+    )
+    parser.add_argument("--id-column", help="the ID column the requests used, if any")
+    parser.add_argument("--model", help="price rows as this model (default: the answers' model)")
+    parser.add_argument(
+        "--out", type=Path, help="OUT.csv or OUT.xlsx (default: INPUT's name + '-merged.csv')"
+    )
+    parser.set_defaults(handler=run_merge)
+
+
+def run_merge(args: argparse.Namespace) -> dict[str, Any]:
+    input_path: Path = args.input
+    out: Path = args.out or input_path.with_name(f"{input_path.stem}-merged.csv")
+    if out.suffix.lower() not in _OUTPUT_SUFFIXES:
+        raise InputError(
+            f"The output file '{out.name}' must end in .csv or .xlsx, e.g. --out answers.xlsx."
+        )
+    table = read_input(input_path)
+    files = [(path, path.read_bytes()) for path in args.results]
+    recipe = _merge_recipe(files, args.model, args.id_column)
+    results: list[RowResult] = []
+    for path, data in files:
+        results += parse_result_lines(data, recipe=recipe, source_name=path.name)
+    merged = merge_results(table.frame, recipe, results)
+    unmatched = unmatched_custom_ids(merged["custom_id"], results)
+    if unmatched:
+        print(
+            f"Note: {len(unmatched)} results match no row of {input_path.name} "
+            f"(e.g. custom_id '{unmatched[0]}') and were left out.",
+            file=sys.stderr,
+        )
+    out.write_bytes(
+        to_xlsx_bytes(merged) if out.suffix.lower() == ".xlsx" else to_csv_bytes(merged)
+    )
+    counts = merged["status"].value_counts()
+    costs = merged["cost_usd"]  # NA where the model's price is unknown
+    return {
+        "rows": len(merged),
+        "counts": {status: int(counts.get(status, 0)) for status in ROW_STATUSES},
+        "unmatched_results": len(unmatched),
+        "cost_usd": None if costs.isna().any() else _usd(float(costs.sum())),
+        "out": str(out),
+    }
+
+
+def _merge_recipe(
+    files: Sequence[tuple[Path, bytes]], model: str | None, id_column: str | None
+) -> Recipe:
+    """Endpoint and model as the answers report them (a file of failures alone tells neither)."""
+    found: dict[Endpoint, str] = {}
+    answered_model: str | None = None
+    for path, data in files:
+        inferred, reported = infer_endpoint_and_model(data, source_name=path.name)
+        if inferred is not None:
+            found.setdefault(inferred, path.name)
+            answered_model = answered_model or reported
+    if len(found) > 1:
+        described = " and ".join(f"{name} ({endpoint})" for endpoint, name in found.items())
+        raise ResultsError(
+            f"The results files come from different endpoints: {described}. Merge the files of "
+            "one job at a time."
+        )
+    endpoint: Endpoint = next(iter(found), Recipe().endpoint)
+    return Recipe(endpoint=endpoint, model=model or answered_model or "", id_column=id_column)
+
+
+# --- sandbox ---------------------------------------------------------------------------------
+
+
+def add_sandbox(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "sandbox",
+        help="serve the local OpenAI-compatible Files and Batches API",
+        description="Serve the sandbox until interrupted (Ctrl+C).",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--data-dir", type=Path, help="default: BATCHDASH_DATA_DIR/sandbox")
+    parser.add_argument("--rate", type=float, help="requests per second (default: unlimited)")
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.0, help="share of calls that fail, 0 to 1"
+    )
+    parser.set_defaults(handler=run_sandbox)
+
+
+def run_sandbox(args: argparse.Namespace) -> None:
+    if not 0.0 <= args.fault_rate <= 1.0:
+        raise InputError(f"--fault-rate is {args.fault_rate}; give a share from 0 to 1.")
+    if args.rate is not None and args.rate <= 0:
+        raise InputError(f"--rate is {args.rate}; give requests per second above 0, or omit it.")
+    # Imported here: uvicorn and the server load only for this command.
+    from sandbox.server import default_data_dir, serve
+
+    data_dir: Path = args.data_dir or default_data_dir()
+    _check_port_free(args.host, args.port)
+    started = {"base_url": f"http://{args.host}:{args.port}/v1", "data_dir": str(data_dir)}
+    print(json.dumps(started), flush=True)
+    serve(args.host, args.port, data_dir, rate=args.rate, fault_rate=args.fault_rate)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """uvicorn exits with a log line when the port is taken; say it plainly instead."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise InputError(
+                f"Cannot listen on {host}:{port} ({error.strerror or error}). Stop what uses "
+                "that port, or pick another with --port."
+            ) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
