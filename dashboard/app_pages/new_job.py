@@ -1,5 +1,106 @@
-"""New job: source table, recipe, preflight, try, submit."""
+"""New job: source table, recipe, preflight, try, download, submit."""
+
+import functools
 
 import streamlit as st
 
+from ui import state
+from ui.connection import current_connection
+from ui.preflight import part_file, preflight, show_preflight, show_requests
+from ui.recipe_inputs import recipe_inputs
+from ui.source import composed_source, pasted_source, show_source, source_stem, uploaded_source
+from ui.submit import default_job_name, open_dialog, submit_dialog
+from ui.text import plain
+from ui.trial import run_trial, show_trial
+
 st.header("New job")
+
+st.subheader("1. Source", divider="gray")
+mode = st.segmented_control(
+    "Where are the rows?",
+    state.SOURCE_MODES,
+    key=state.SOURCE_MODE,
+    required=True,
+    persist_state="session",
+)
+if mode == state.SOURCE_COMPOSE:
+    source = composed_source()
+elif mode == state.SOURCE_PASTE:
+    source = pasted_source()
+else:
+    source = uploaded_source()
+st.session_state[state.SOURCE] = source
+if source is None:
+    st.stop()
+show_source(source)
+frame = source.table.frame
+
+st.subheader("2. Recipe", divider="gray")
+recipe = recipe_inputs(list(frame.columns))
+st.session_state[state.RECIPE] = recipe
+settings_limits: dict[str, int] = st.session_state[state.TOKEN_LIMITS]
+limit = settings_limits.get(recipe.model)
+overrides = st.session_state[state.PRICE_OVERRIDES]
+pre = preflight(source, recipe, limit, overrides)
+st.markdown("**The first requests, as they will be sent**")
+show_requests(pre, recipe, frame.columns)
+
+st.subheader("3. Preflight", divider="gray")
+show_preflight(pre, recipe, limit, overrides)
+
+st.subheader("4. Try on 3 rows", divider="gray")
+connection = current_connection()
+trial_key = (source.digest, recipe, connection.scope)
+st.caption(
+    "Sends the first rows to the model at once, at the normal price, so you can fix the "
+    "prompt before paying for every row."
+    if not connection.sandbox
+    else "Sends the first rows to the sandbox at once (simulated answers, no cost)."
+)
+if st.button(
+    "Try on 3 rows",
+    icon=":material/play_arrow:",
+    key="try_rows",
+    disabled=not pre.sample.ok or pre.sample.rows == 0,
+):
+    with st.spinner("Asking the model…"):
+        st.session_state[state.TRIAL] = run_trial(connection.gateway(), pre.sample, trial_key)
+trial = st.session_state[state.TRIAL]
+if trial is not None and trial.key == trial_key:
+    show_trial(trial, recipe)
+elif trial is not None:
+    st.caption("The recipe changed since the last try: try again to see its answers.")
+
+st.subheader("5. Download or submit", divider="gray")
+if not pre.ok:
+    st.caption("Fix the problems listed under Preflight to download or submit the job.")
+    st.stop()
+parts = len(pre.plan.parts)
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    part = 1
+    if parts > 1:
+        part = st.selectbox(
+            "Part", range(1, parts + 1), key=state.DOWNLOAD_PART, format_func=lambda n: f"Part {n}"
+        )
+    st.download_button(
+        "Download JSONL" if parts == 1 else f"Download part {part} of {parts}",
+        data=functools.partial(part_file, frame, recipe, limit, overrides, part),
+        file_name=f"{source_stem(source)}-part-{part:04d}.jsonl",
+        mime="application/jsonl",
+        icon=":material/download:",
+        key="download_jsonl",
+    )
+    st.button(
+        "Submit job…",
+        type="primary",
+        icon=":material/send:",
+        key="submit_button",
+        on_click=open_dialog,
+        args=(default_job_name(source),),
+    )
+if pre.sample.parts:
+    with st.expander("The first lines of the JSONL file"):
+        st.code(pre.sample.part_bytes(1).decode(), language="json", wrap_lines=True)
+if st.session_state[state.SUBMIT_OPEN]:
+    submit_dialog(source, recipe, limit, overrides, connection)
+st.caption(f"Jobs are sent through {plain(connection.label)}.")

@@ -1,5 +1,148 @@
-"""Settings: API key and endpoint, limits, prices, data location."""
+"""Settings: API key and endpoint, connection test, limits, prices, data location."""
 
 import streamlit as st
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from batchdash.errors import InputError
+from batchdash.pricing import price_for
+from ui import resources, settings_tables, state
+from ui.connection import check_connection, chosen_base_url, current_connection
+from ui.editors import kept_editor
+from ui.text import plain, usd
+
+settings = resources.app_settings()
 
 st.header("Settings")
+
+st.subheader("API key and endpoint", divider="gray")
+if settings.api_key:
+    st.success(
+        "An API key is configured (OPENAI_API_KEY or secrets.toml).",
+        icon=":material/key:",
+    )
+st.text_input(
+    "Another API key for this session" if settings.api_key else "API key",
+    type="password",
+    key=state.API_KEY,
+    persist_state="session",
+    placeholder="sk-…",
+    help="Kept in this browser session only: never written to disk, to the job registry or to "
+    "a log. Closing the tab forgets it.",
+)
+if not settings.api_key and not st.session_state[state.API_KEY].strip():
+    st.caption(
+        "Without a key Batchdash runs in Sandbox mode: a local simulator with simulated "
+        "answers and no cost."
+    )
+preset = st.segmented_control(
+    "API",
+    state.BASE_URL_PRESETS,
+    key=state.BASE_URL_PRESET,
+    required=True,
+    persist_state="session",
+)
+if preset == state.PRESET_AZURE:
+    st.text_input(
+        "Azure resource name",
+        key=state.AZURE_RESOURCE,
+        persist_state="session",
+        placeholder="my-resource",
+        help="The name before .openai.azure.com; the model names of New job are then your "
+        "deployment names.",
+    )
+elif preset == state.PRESET_CUSTOM:
+    st.text_input(
+        "Base URL",
+        key=state.CUSTOM_BASE_URL,
+        persist_state="session",
+        placeholder="https://gateway.example.com/v1",
+        help="Any server that speaks the OpenAI Files and Batches API.",
+    )
+try:
+    base_url = chosen_base_url(settings.base_url)
+except InputError as error:
+    st.error(plain(error), icon=":material/error:")
+else:
+    st.caption(f"Requests go to {plain(base_url or 'https://api.openai.com/v1')}.")
+
+connection = current_connection()
+st.button(
+    "Test connection",
+    icon=":material/network_check:",
+    key="test_connection",
+    on_click=check_connection,
+)
+check = st.session_state[state.CONNECTION_CHECK]
+if check is not None and check["scope"] == connection.scope:
+    if check["ok"]:
+        st.success(plain(check["message"]), icon=":material/check_circle:")
+    else:
+        st.error(plain(check["message"]), icon=":material/error:")
+
+st.subheader("Enqueued-token limits", divider="gray")
+st.caption(
+    "Your organisation's limit on input tokens queued per model (OpenAI shows it under Limits). "
+    "New job splits a job into parts that fit it, and warns when the whole job does not."
+)
+limits = kept_editor(
+    state.LIMITS_EDITOR,
+    lambda: settings_tables.limits_frame(st.session_state[state.TOKEN_LIMITS]),
+    num_rows="dynamic",
+    hide_index=True,
+    column_config={
+        settings_tables.MODEL: st.column_config.TextColumn("Model", required=True),
+        settings_tables.LIMIT: st.column_config.NumberColumn(
+            "Enqueued tokens", min_value=1, step=1, format="localized", required=True
+        ),
+    },
+    alt="Enqueued-token limit per model",
+)
+st.session_state[state.TOKEN_LIMITS] = settings_tables.limits_from_frame(limits)
+
+st.subheader("Price overrides", divider="gray")
+st.caption(
+    "Normal (not batch) prices in USD per million tokens, for models the price list lacks or "
+    "prices your contract changes. Batch prices are half of these."
+)
+prices = kept_editor(
+    state.PRICES_EDITOR,
+    lambda: settings_tables.prices_frame(st.session_state[state.PRICE_OVERRIDES]),
+    num_rows="dynamic",
+    hide_index=True,
+    column_config={
+        settings_tables.MODEL: st.column_config.TextColumn("Model", required=True),
+        settings_tables.INPUT_PRICE: st.column_config.NumberColumn(
+            "Input USD per 1M", min_value=0.0, format="%.4f", required=True
+        ),
+        settings_tables.OUTPUT_PRICE: st.column_config.NumberColumn(
+            "Output USD per 1M", min_value=0.0, format="%.4f", required=True
+        ),
+    },
+    alt="Price overrides per model",
+)
+overrides = settings_tables.prices_from_frame(prices)
+st.session_state[state.PRICE_OVERRIDES] = overrides
+for model in overrides:
+    listed = price_for(model)
+    if listed is not None:
+        st.caption(
+            f"{plain(model)} is in the price list at {usd(listed.input_per_million)} / "
+            f"{usd(listed.output_per_million)} per million tokens; your price replaces it."
+        )
+
+st.subheader("Where the data lives", divider="gray")
+try:
+    registry_url = make_url(settings.db_url).render_as_string(hide_password=True)
+except ArgumentError:
+    registry_url = settings.db_url.split("@")[-1]
+st.markdown("**Data directory** (BATCHDASH_DATA_DIR)")
+st.code(str(settings.data_dir), language=None)
+st.markdown("**Job registry** (BATCHDASH_DB_URL)")
+st.code(registry_url, language=None)
+st.markdown("**Sandbox files**")
+st.code(str(settings.data_dir / "sandbox"), language=None)
+st.caption(
+    "The registry keeps jobs, their rows and their results; never the API key (jobs are filed "
+    "under a short one-way fingerprint of it)."
+)

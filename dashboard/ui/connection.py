@@ -7,7 +7,7 @@ from typing import Literal
 
 import streamlit as st
 
-from batchdash.errors import InputError
+from batchdash.errors import BatchdashError, InputError
 from batchdash.gateway import Gateway, azure_base_url
 from batchdash.settings import owner_scope
 from ui import resources, state
@@ -93,6 +93,33 @@ def current_connection() -> Connection:
         scope=owner_scope(_SANDBOX_SCOPE_KEY, _SANDBOX_SCOPE_KEY, user),
         api_key="sandbox",
     )
+
+
+def check_connection() -> None:
+    """ "Test connection" callback: ask the API whether the key works; the answer goes to state.
+
+    The result names the scope it was made for, so the sidebar shows it only while the same key
+    and base URL are in use.
+    """
+    connection = current_connection()
+    try:
+        if not connection.sandbox:
+            chosen_base_url(resources.app_settings().base_url)
+        connection.gateway().check_key()
+    except BatchdashError as error:
+        ok, message = False, str(error)
+    else:
+        ok = True
+        message = (
+            "The sandbox answers."
+            if connection.sandbox
+            else f"{connection.label} accepted the key."
+        )
+    st.session_state[state.CONNECTION_CHECK] = {
+        "scope": connection.scope,
+        "ok": ok,
+        "message": message,
+    }
 
 
 def _signed_in_user() -> str | None:

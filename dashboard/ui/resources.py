@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
@@ -32,18 +33,39 @@ def app_settings() -> Settings:
     return read_settings(_secrets(), os.environ)
 
 
-@st.cache_resource(show_spinner="Opening the job registry…")
+@st.cache_resource(show_spinner="Opening the job registry…", on_release=Registry.close)
 def registry(db_url: str) -> Registry:
     """The registry at `db_url`, one engine per process."""
     return Registry(db_url)
 
 
-@st.cache_resource(show_spinner="Starting the sandbox…")
-def sandbox_url(data_dir: Path) -> str:
-    """Start the bundled sandbox on a free 127.0.0.1 port for the life of the app; its URL."""
-    # Entered once and never left: the server thread lives as long as the app process.
+@dataclass(frozen=True)
+class RunningSandbox:
+    """The bundled sandbox, serving in a thread of this process."""
+
+    #: Base URL of its API (`http://127.0.0.1:<port>/v1`).
+    url: str
+    #: Stops the server when closed.
+    stack: contextlib.ExitStack = field(repr=False, compare=False)
+
+
+def _stop_sandbox(sandbox: RunningSandbox) -> None:
+    sandbox.stack.close()
+
+
+@st.cache_resource(show_spinner="Starting the sandbox…", on_release=_stop_sandbox)
+def _sandbox(data_dir: Path) -> RunningSandbox:
     stack = contextlib.ExitStack()
-    return stack.enter_context(running_sandbox(data_dir / "sandbox"))
+    url = stack.enter_context(running_sandbox(data_dir / "sandbox"))
+    return RunningSandbox(url, stack)
+
+
+def sandbox_url(data_dir: Path) -> str:
+    """The bundled sandbox's URL, started on a free 127.0.0.1 port on first use.
+
+    It serves for the life of the app; clearing `st.cache_resource` stops it.
+    """
+    return _sandbox(data_dir).url
 
 
 @st.cache_resource(max_entries=32)

@@ -1,4 +1,9 @@
-"""Every session-state key the pages share, and their initial values, in one place."""
+"""Every session-state key the pages share, and their initial values, in one place.
+
+Widget keys are listed too: the pages give those widgets `persist_state="session"`, so what
+the analyst typed survives a visit to another page. Keys of data editors and of the remembered
+results (parsed tables, plans) are prefixes or slots handled by ui.editors and ui.memo.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,57 @@ API_KEY = "api_key"
 BASE_URL_PRESET = "base_url_preset"
 AZURE_RESOURCE = "azure_resource"
 CUSTOM_BASE_URL = "custom_base_url"
+#: The last "Test connection": {"scope": str, "ok": bool, "message": str} or None.
 CONNECTION_CHECK = "connection_check"
+#: Enqueued-token limit per model name, from the Settings table.
 TOKEN_LIMITS = "token_limits"
+#: batchdash.pricing.ModelPrice per model name, from the Settings table.
 PRICE_OVERRIDES = "price_overrides"
+# Data editors of the Settings page (ui.editors names).
+LIMITS_EDITOR = "limits_editor"
+PRICES_EDITOR = "prices_editor"
 
-# New job page: the source table and the recipe being edited.
+# New job page, Source step.
+SOURCE_MODE = "source_mode"
+#: The uploaded file (ui.source.Upload) kept after the uploader is gone from the page.
+UPLOAD = "upload"
+UPLOADER = "uploader"
+READ_ENCODING = "read_encoding"
+READ_DELIMITER = "read_delimiter"
+READ_SHEET = "read_sheet"
+COMPOSE_EDITOR = "compose_editor"
+NEW_COLUMN = "new_column"
+#: Why the last "Add column" did nothing, or None.
+COLUMN_PROBLEM = "column_problem"
+PASTED_TEXT = "pasted_text"
+#: The table the rest of the page works on (ui.source.Source) or None.
 SOURCE = "source"
+
+# New job page, Recipe step (widget keys).
+ENDPOINT = "endpoint"
+MODEL = "model"
+SYSTEM_PROMPT = "system_prompt"
+TEMPLATE = "template"
+INSERT_COLUMN = "insert_column"
+TEMPERATURE = "temperature"
+MAX_OUTPUT_TOKENS = "max_output_tokens"
+REASONING_EFFORT = "reasoning_effort"
+DIMENSIONS = "dimensions"
+OUTPUT_MODE = "output_mode"
+FIELDS_EDITOR = "fields_editor"
+ID_COLUMN = "id_column"
+#: The recipe of the last run (batchdash.recipe.Recipe) or None.
 RECIPE = "recipe"
+
+# New job page, Preflight, Try and Submit steps.
+#: Answers of "Try on 3 rows" (ui.trial.Trial) or None.
+TRIAL = "trial"
+DOWNLOAD_PART = "download_part"
+#: Whether the submit confirmation dialog is open.
+SUBMIT_OPEN = "submit_open"
+JOB_NAME = "job_name"
+#: (what was submitted, job id) of a job created but not fully submitted, so a retry resumes it.
+PENDING_JOB = "pending_job"
 
 # Jobs and Results pages.
 SELECTED_JOB = "selected_job"
@@ -27,6 +76,15 @@ PRESET_AZURE = "Azure OpenAI v1"
 PRESET_CUSTOM = "Custom compatible URL"
 BASE_URL_PRESETS = (PRESET_OPENAI, PRESET_AZURE, PRESET_CUSTOM)
 
+SOURCE_UPLOAD = "Upload a file"
+SOURCE_COMPOSE = "Type a table"
+SOURCE_PASTE = "Paste rows"
+SOURCE_MODES = (SOURCE_UPLOAD, SOURCE_COMPOSE, SOURCE_PASTE)
+
+OUTPUT_TEXT = "Free text"
+OUTPUT_FIELDS = "Structured fields"
+OUTPUT_MODES = (OUTPUT_TEXT, OUTPUT_FIELDS)
+
 _DEFAULTS: dict[str, Any] = {
     API_KEY: "",
     BASE_URL_PRESET: PRESET_OPENAI,
@@ -35,8 +93,23 @@ _DEFAULTS: dict[str, Any] = {
     CONNECTION_CHECK: None,
     TOKEN_LIMITS: {},
     PRICE_OVERRIDES: {},
+    SOURCE_MODE: SOURCE_UPLOAD,
+    UPLOAD: None,
     SOURCE: None,
+    PASTED_TEXT: "",
+    ENDPOINT: "/v1/chat/completions",
+    MODEL: "gpt-4o-mini",
+    SYSTEM_PROMPT: "",
+    TEMPLATE: "{prompt}",
+    TEMPERATURE: None,
+    MAX_OUTPUT_TOKENS: None,
+    REASONING_EFFORT: None,
+    DIMENSIONS: None,
+    OUTPUT_MODE: OUTPUT_TEXT,
     RECIPE: None,
+    TRIAL: None,
+    SUBMIT_OPEN: False,
+    PENDING_JOB: None,
     SELECTED_JOB: None,
 }
 

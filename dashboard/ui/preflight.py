@@ -1,0 +1,214 @@
+"""The Preflight step of New job: problems, tokens, cost and parts, computed when they can change.
+
+Counting the tokens of every row is the heavy part, and only the table, the prompts, the model,
+the endpoint, the ID column and the output fields change it. So the full preflight runs on the
+recipe with its sampling parameters left out, and a second one over the first rows, with the
+whole recipe, adds what the parameters decide (their problems, the request bodies shown and
+tried). Changing the temperature of 50,000 rows then costs a three-row preflight.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from batchdash.errors import InputError
+from batchdash.plan import BatchPlan, Problem, plan_batch
+from batchdash.pricing import ModelPrice, price_for
+from batchdash.recipe import Recipe
+from batchdash.template import parse, placeholders
+from ui import cached
+from ui.memo import remembered
+from ui.source import Source
+from ui.text import plain, usd
+
+#: Rows of the sample preflight: shown as requests, and tried synchronously.
+SAMPLE_ROWS = 3
+
+
+@dataclass(frozen=True, eq=False)
+class Preflight:
+    """Everything the page shows about a batch before it is sent."""
+
+    #: Every row, with the parameters that change no count left out.
+    plan: BatchPlan
+    #: The first rows with the whole recipe.
+    sample: BatchPlan
+    #: The problems of both, blocking ones first.
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing blocks the batch."""
+        return not any(problem.blocking for problem in self.problems)
+
+
+def counting_recipe(recipe: Recipe) -> Recipe:
+    """`recipe` without the parameters that change neither tokens nor validity of the rows."""
+    return dataclasses.replace(
+        recipe, temperature=None, max_output_tokens=None, reasoning_effort=None, dimensions=None
+    )
+
+
+def preflight(
+    source: Source,
+    recipe: Recipe,
+    enqueued_token_limit: int | None,
+    price_overrides: Mapping[str, ModelPrice],
+) -> Preflight:
+    """The preflight of `source` through `recipe`, recomputed only when its inputs change."""
+    frame = source.table.frame
+    counting = counting_recipe(recipe)
+    prices = dict(price_overrides)
+    plan = remembered(
+        "plan",
+        (source.digest, counting, enqueued_token_limit, tuple(prices.items())),
+        lambda: cached.plan(source.digest, frame, counting, enqueued_token_limit, prices),
+    )
+    sample = remembered(
+        "sample",
+        (source.digest, recipe, enqueued_token_limit, tuple(prices.items())),
+        lambda: cached.plan(
+            f"{source.digest}:head{SAMPLE_ROWS}",
+            frame.head(SAMPLE_ROWS),
+            recipe,
+            enqueued_token_limit,
+            prices,
+        ),
+    )
+    problems = list(plan.problems)
+    # The sample adds only the problems of the recipe itself (those name no rows); problems of
+    # rows come from the full plan, which sees every row.
+    problems += [p for p in sample.problems if not p.rows and p not in problems]
+    problems.sort(key=lambda problem: not problem.blocking)
+    return Preflight(plan, sample, tuple(problems))
+
+
+def full_plan(
+    source: Source,
+    recipe: Recipe,
+    enqueued_token_limit: int | None,
+    price_overrides: Mapping[str, ModelPrice],
+) -> BatchPlan:
+    """The preflight of every row with the whole recipe: what is downloaded and submitted."""
+    prices = dict(price_overrides)
+    return remembered(
+        "full_plan",
+        (source.digest, recipe, enqueued_token_limit, tuple(prices.items())),
+        lambda: cached.plan(
+            source.digest, source.table.frame, recipe, enqueued_token_limit, prices
+        ),
+    )
+
+
+def part_file(
+    frame: pd.DataFrame,
+    recipe: Recipe,
+    enqueued_token_limit: int | None,
+    price_overrides: Mapping[str, ModelPrice],
+    number: int,
+) -> bytes:
+    """The JSONL of part `number`, planned afresh (for a download made outside the script run)."""
+    plan = plan_batch(
+        frame, recipe, enqueued_token_limit=enqueued_token_limit, price_overrides=price_overrides
+    )
+    return plan.part_bytes(number)
+
+
+def templates_ready(recipe: Recipe, columns: pd.Index) -> bool:
+    """Whether both templates parse and name only existing columns (requests can be shown)."""
+    try:
+        names = placeholders(recipe.template) + placeholders(recipe.system_prompt)
+        parse(recipe.template)
+    except InputError:
+        return False
+    return bool(recipe.template.strip()) and all(name in columns for name in names)
+
+
+def show_requests(pre: Preflight, recipe: Recipe, columns: pd.Index) -> None:
+    """The request bodies of the first rows, as they will be sent."""
+    if not templates_ready(recipe, columns):
+        st.caption("The requests appear here once the template names only existing columns.")
+        return
+    tabs = st.tabs([f"Row {row + 1}" for row in range(pre.sample.rows)])
+    for row, tab in enumerate(tabs):
+        body = pre.sample.request_body(row)
+        tab.code(json.dumps(body, indent=2, ensure_ascii=False), language="json", wrap_lines=True)
+
+
+def show_preflight(
+    pre: Preflight,
+    recipe: Recipe,
+    enqueued_token_limit: int | None,
+    price_overrides: Mapping[str, ModelPrice],
+) -> None:
+    """Problems with their rows, tokens, cost at batch and normal price, and the parts."""
+    plan = pre.plan
+    for problem in pre.problems:
+        if problem.blocking:
+            st.error(plain(problem.message), icon=":material/error:")
+        else:
+            st.warning(plain(problem.message), icon=":material/warning:")
+    with st.container(horizontal=True):
+        st.metric("Rows", f"{plan.rows:,}", border=True)
+        st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
+        st.metric(
+            "Batch price",
+            usd(plan.estimated_cost_usd),
+            border=True,
+            help="Input tokens at the Batch API price, half the normal price.",
+        )
+        st.metric(
+            "Normal price",
+            usd(plan.synchronous_cost_usd),
+            border=True,
+            help="The same input tokens sent one by one, for comparison.",
+        )
+        st.metric("Parts", f"{len(plan.parts):,}" if pre.ok else "–", border=True)
+    price = price_for(recipe.model, price_overrides)
+    if price is not None and recipe.max_output_tokens:
+        ceiling = price.cost(0, plan.rows * recipe.max_output_tokens)
+        st.caption(
+            f"Answers are billed on top: at most {usd(ceiling)} at the batch price if every "
+            f"answer used all {recipe.max_output_tokens:,} output tokens."
+        )
+    elif price is not None:
+        st.caption("Answers are billed on top, by the tokens each answer uses.")
+    _show_limit(plan, recipe, enqueued_token_limit)
+    if pre.ok and len(plan.parts) > 1:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "part": [part.number for part in plan.parts],
+                    "rows": [f"{part.first_row + 1:,}–{part.stop_row:,}" for part in plan.parts],
+                    "requests": [part.requests for part in plan.parts],
+                    "input tokens": [part.input_tokens for part in plan.parts],
+                    "size (MB)": [round(part.size_bytes / 1e6, 1) for part in plan.parts],
+                }
+            ),
+            hide_index=True,
+            alt="The parts the job is split into",
+        )
+
+
+def _show_limit(plan: BatchPlan, recipe: Recipe, limit: int | None) -> None:
+    model = plain(recipe.model)
+    if limit is None:
+        st.caption(
+            f"No enqueued-token limit is set for {model}; set your organisation's in Settings "
+            "so parts are split to fit it."
+        )
+        return
+    if plan.input_tokens > limit:
+        st.warning(
+            f"The job needs {plan.input_tokens:,} input tokens, more than the enqueued-token "
+            f"limit of {limit:,} for {model}. It is split into parts that each fit, but OpenAI "
+            "refuses a part while the parts already queued hold the limit: submit, and repair "
+            "refused parts once earlier ones finish.",
+            icon=":material/warning:",
+        )

@@ -1,0 +1,302 @@
+"""The Recipe step of New job: endpoint, model, prompts, parameters, output and ID column.
+
+Every widget keeps its value for the whole session (`persist_state="session"`), so the recipe
+is still there after a visit to another page. `recipe_inputs` reads them into a frozen Recipe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import pandas as pd
+import streamlit as st
+
+from batchdash.errors import InputError
+from batchdash.limits import is_reasoning_model
+from batchdash.recipe import (
+    ENDPOINT_LABELS,
+    ENDPOINTS,
+    FIELD_TYPES,
+    REASONING_EFFORTS,
+    Endpoint,
+    FieldType,
+    OutputField,
+    ReasoningEffort,
+    Recipe,
+)
+from batchdash.template import parse, placeholders
+from ui import state
+from ui.editors import kept_editor
+
+#: Models offered per endpoint (any other name may be typed: fine-tunes, Azure deployments).
+OFFERED_MODELS: dict[Endpoint, tuple[str, ...]] = {
+    "/v1/chat/completions": (
+        "gpt-4o-mini",
+        "gpt-4o",
+        "gpt-4.1-nano",
+        "gpt-4.1-mini",
+        "gpt-4.1",
+        "gpt-5-nano",
+        "gpt-5-mini",
+        "gpt-5",
+        "o4-mini",
+        "o3",
+    ),
+    "/v1/embeddings": (
+        "text-embedding-3-small",
+        "text-embedding-3-large",
+        "text-embedding-ada-002",
+    ),
+    "/v1/completions": ("gpt-3.5-turbo-instruct", "davinci-002", "babbage-002"),
+}
+OFFERED_MODELS["/v1/responses"] = OFFERED_MODELS["/v1/chat/completions"]
+
+_FIELD_COLUMNS = ("name", "type", "allowed values", "description")
+_CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
+
+
+def endpoint_changed() -> None:
+    """Endpoint callback: a model offered for another endpoint gives way to this one's first."""
+    offered = OFFERED_MODELS[st.session_state[state.ENDPOINT]]
+    model = st.session_state.get(state.MODEL)
+    offered_elsewhere = any(model in models for models in OFFERED_MODELS.values())
+    if model not in offered and offered_elsewhere:
+        st.session_state[state.MODEL] = offered[0]
+
+
+def insert_column() -> None:
+    """Menu callback: append the chosen column's placeholder to the template."""
+    column = st.session_state.get(state.INSERT_COLUMN)
+    if column is None:
+        return
+    template = st.session_state.get(state.TEMPLATE) or ""
+    escaped = str(column)
+    separator = "" if not template or template.endswith((" ", "\n")) else " "
+    st.session_state[state.TEMPLATE] = f"{template}{separator}{{{escaped}}}"
+
+
+def _blank_fields() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "name": pd.Series(["answer"], dtype=str),
+            "type": pd.Series(["text"], dtype=str),
+            "allowed values": pd.Series([""], dtype=str),
+            "description": pd.Series([""], dtype=str),
+        }
+    )
+
+
+def _output_fields(edited: pd.DataFrame) -> tuple[OutputField, ...]:
+    """The fields typed into the editor; rows without a name are skipped."""
+    fields = []
+    for row in edited.astype(object).where(edited.notna(), "").itertuples(index=False):
+        name, kind, allowed, description = (str(value).strip() for value in row)
+        if not name:
+            continue
+        choices = tuple(choice.strip() for choice in allowed.split(",") if choice.strip())
+        fields.append(
+            OutputField(
+                name=name,
+                type=cast(FieldType, kind) if kind in FIELD_TYPES else "text",
+                choices=choices,
+                description=description,
+            )
+        )
+    return tuple(fields)
+
+
+def recipe_inputs(columns: Sequence[str]) -> Recipe:
+    """Draw the recipe widgets for a table with `columns`; the recipe they describe."""
+    endpoint = cast(
+        Endpoint,
+        st.selectbox(
+            "Endpoint",
+            ENDPOINTS,
+            format_func=lambda value: ENDPOINT_LABELS[value],
+            key=state.ENDPOINT,
+            on_change=endpoint_changed,
+            persist_state="session",
+            help="Chat Completions suits almost every job; Embeddings turns each row into a "
+            "vector.",
+        ),
+    )
+    offered = list(OFFERED_MODELS[endpoint])
+    chosen = st.session_state.get(state.MODEL)
+    if chosen and chosen not in offered:
+        offered.append(chosen)
+    model = str(
+        st.selectbox(
+            "Model",
+            offered,
+            key=state.MODEL,
+            accept_new_options=True,
+            persist_state="session",
+            help="Pick a model that takes batch jobs, or type another name (a fine-tuned "
+            "model, or your Azure deployment).",
+        )
+        or ""
+    ).strip()
+    chat_like = endpoint in _CHAT_LIKE
+    system_prompt = st.text_area(
+        "System prompt" if endpoint == "/v1/chat/completions" else "Instructions",
+        key=state.SYSTEM_PROMPT,
+        height=80,
+        persist_state="session",
+        disabled=not chat_like,
+        placeholder="Optional: how the model should answer, the same for every row.",
+        help=None if chat_like else "This endpoint has no system prompt.",
+    )
+    st.text_area(
+        "Prompt template",
+        key=state.TEMPLATE,
+        height=120,
+        persist_state="session",
+        help="Each row's prompt: {column name} is replaced by that row's cell. Write {{ and }} "
+        "for literal braces.",
+    )
+    template = st.session_state.get(state.TEMPLATE) or ""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.menu_button(
+            "Insert column",
+            list(columns),
+            key=state.INSERT_COLUMN,
+            on_click=insert_column,
+            icon=":material/data_object:",
+            disabled=not columns,
+        )
+        used = _template_columns(template, system_prompt or "")
+        if used:
+            st.caption("Uses " + ", ".join(f"`{name}`" for name in used))
+
+    temperature, max_tokens, effort, dimensions = _parameters(endpoint, model)
+    output_fields = _output(endpoint)
+    id_options: list[str | None] = [None, *columns]
+    id_column = st.selectbox(
+        "ID column",
+        id_options,
+        format_func=lambda value: "Automatic (row-1, row-2, …)" if value is None else value,
+        key=state.ID_COLUMN,
+        persist_state="session",
+        help="A column whose values identify each row (unique, not empty). Answers are matched "
+        "back to rows by it.",
+    )
+    return Recipe(
+        endpoint=endpoint,
+        model=model,
+        template=template,
+        system_prompt=(system_prompt or "") if chat_like else "",
+        temperature=temperature,
+        max_output_tokens=max_tokens,
+        reasoning_effort=effort,
+        id_column=id_column,
+        output_fields=output_fields,
+        dimensions=dimensions,
+    )
+
+
+def _template_columns(template: str, system_prompt: str) -> list[str]:
+    """Columns both templates use, in order; empty while a template does not parse."""
+    try:
+        parse(template)
+        parse(system_prompt)
+    except InputError:
+        return []
+    return list(dict.fromkeys(placeholders(template) + placeholders(system_prompt)))
+
+
+def _parameters(
+    endpoint: Endpoint, model: str
+) -> tuple[float | None, int | None, ReasoningEffort | None, int | None]:
+    """Temperature, maximum output tokens, reasoning effort and embedding size."""
+    if endpoint == "/v1/embeddings":
+        dimensions = st.number_input(
+            "Embedding size",
+            min_value=1,
+            step=1,
+            key=state.DIMENSIONS,
+            persist_state="session",
+            placeholder="Model default",
+            help="Only text-embedding-3 models take a size.",
+        )
+        return None, None, None, None if dimensions is None else int(dimensions)
+    reasoning = is_reasoning_model(model)
+    left, middle, right = st.columns(3, vertical_alignment="bottom")
+    with left:
+        if reasoning:
+            temperature = None
+            st.caption("Reasoning models take no temperature.")
+        else:
+            value = st.number_input(
+                "Temperature",
+                min_value=0.0,
+                max_value=2.0,
+                step=0.1,
+                key=state.TEMPERATURE,
+                persist_state="session",
+                placeholder="Model default",
+                help="Lower is more predictable; empty leaves the model's default.",
+            )
+            temperature = None if value is None else float(value)
+    with middle:
+        tokens = st.number_input(
+            "Max output tokens",
+            min_value=1,
+            step=1,
+            key=state.MAX_OUTPUT_TOKENS,
+            persist_state="session",
+            placeholder="Model default",
+            help="Caps each answer; empty leaves the model's default.",
+        )
+    effort: ReasoningEffort | None = None
+    with right:
+        if reasoning and endpoint in _CHAT_LIKE:
+            effort = cast(
+                ReasoningEffort | None,
+                st.segmented_control(
+                    "Reasoning effort",
+                    REASONING_EFFORTS,
+                    key=state.REASONING_EFFORT,
+                    persist_state="session",
+                    help="More effort: better answers, more output tokens billed. None "
+                    "selected leaves the model's default.",
+                ),
+            )
+    return temperature, None if tokens is None else int(tokens), effort, None
+
+
+def _output(endpoint: Endpoint) -> tuple[OutputField, ...]:
+    """Free text, or the structured fields typed into a small table."""
+    if endpoint not in _CHAT_LIKE:
+        return ()
+    mode = st.segmented_control(
+        "Answer",
+        state.OUTPUT_MODES,
+        key=state.OUTPUT_MODE,
+        required=True,
+        persist_state="session",
+        help="Structured fields become columns of the results table, one per field.",
+    )
+    if mode != state.OUTPUT_FIELDS:
+        return ()
+    edited = kept_editor(
+        state.FIELDS_EDITOR,
+        _blank_fields,
+        num_rows="dynamic",
+        hide_index=True,
+        column_order=_FIELD_COLUMNS,
+        column_config={
+            "name": st.column_config.TextColumn("Name", required=True),
+            "type": st.column_config.SelectboxColumn(
+                "Type", options=FIELD_TYPES, default="text", required=True
+            ),
+            "allowed values": st.column_config.TextColumn(
+                "Allowed values", help="For 'one of': the answers allowed, separated by commas."
+            ),
+            "description": st.column_config.TextColumn(
+                "Description", help="What the model should put in this field."
+            ),
+        },
+        alt="Structured answer fields",
+    )
+    return _output_fields(edited)

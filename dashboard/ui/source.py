@@ -1,0 +1,277 @@
+"""The Source step of New job: an uploaded file, a table typed in the page, or pasted rows.
+
+Whatever the way, the result is a `Source`: the table read into text cells and a digest of it,
+which keys everything computed from the table later on. The uploaded bytes, the typed table
+and the pasted text stay in the session, so leaving the page loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+import pandas as pd
+import streamlit as st
+
+from batchdash.encodings import describe_encoding
+from batchdash.inputs import PASTED_COLUMN, Table
+from ui import cached, state
+from ui.editors import edited_table, kept_editor, replace_table
+from ui.memo import remembered
+from ui.text import plain
+
+#: Rows shown in the preview; the row count is always shown in full.
+PREVIEW_ROWS = 100
+#: Empty rows the typed table starts with.
+COMPOSE_ROWS = 3
+COMPOSED_NAME = "typed table"
+UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx")
+
+_ENCODINGS: tuple[str | None, ...] = (
+    None,
+    "utf-8",
+    "utf-8-sig",
+    "utf-16",
+    "gb18030",
+    "cp950",
+    "cp932",
+    "cp1252",
+    "latin-1",
+)
+_DELIMITER_NAMES = {",": "Comma", ";": "Semicolon", "\t": "Tab", "|": "Pipe"}
+_DELIMITERS: tuple[str | None, ...] = (None, *_DELIMITER_NAMES)
+
+
+@dataclass(frozen=True, eq=False)
+class Upload:
+    """A file the analyst uploaded, kept once the uploader is gone from the page."""
+
+    #: The file's name as uploaded.
+    name: str
+    #: The file's bytes.
+    data: bytes = field(repr=False)
+    #: BLAKE2 digest of the bytes.
+    digest: str
+
+
+@dataclass(frozen=True, eq=False)
+class Source:
+    """The table the job is made from."""
+
+    #: The rows as text cells, with what was noticed while reading them.
+    table: Table
+    #: Names the table's content (and how it was read): the cache key of its preflight.
+    digest: str
+
+
+def _digest(*parts: bytes) -> str:
+    hasher = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        hasher.update(len(part).to_bytes(8, "little"))
+        hasher.update(part)
+    return hasher.hexdigest()
+
+
+def take_upload() -> None:
+    """Uploader callback: keep the new file (or forget the removed one) and reset the options."""
+    uploaded = st.session_state.get(state.UPLOADER)
+    if uploaded is None:
+        st.session_state[state.UPLOAD] = None
+    else:
+        data = uploaded.getvalue()
+        st.session_state[state.UPLOAD] = Upload(uploaded.name, data, _digest(data))
+    for key in (state.READ_ENCODING, state.READ_DELIMITER, state.READ_SHEET):
+        if key in st.session_state:
+            del st.session_state[key]
+
+
+def uploaded_source() -> Source | None:
+    """The uploader, the reading options of the file, and the table read from it."""
+    st.file_uploader(
+        "Spreadsheet (CSV, TSV or XLSX)",
+        type=list(UPLOAD_TYPES),
+        key=state.UPLOADER,
+        on_change=take_upload,
+        help="The first row names the columns; every other row becomes one request.",
+    )
+    upload: Upload | None = st.session_state[state.UPLOAD]
+    if upload is None:
+        st.caption("Upload a file, or switch to typing or pasting the rows.")
+        return None
+    encoding = st.session_state.get(state.READ_ENCODING)
+    delimiter = st.session_state.get(state.READ_DELIMITER)
+    sheet = st.session_state.get(state.READ_SHEET)
+    options = (upload.digest, encoding, delimiter, sheet)
+    outcome = remembered(
+        "upload",
+        options,
+        lambda: cached.read_upload(
+            upload.digest, upload.data, upload.name, encoding, delimiter, sheet
+        ),
+    )
+    table = outcome if isinstance(outcome, Table) else None
+    st.caption(f"Using **{plain(upload.name)}** ({len(upload.data):,} bytes).")
+    if table is not None and table.sheets:
+        _sheet_picker(table)
+    elif table is not None or not upload.name.lower().endswith(".xlsx"):
+        _text_options(table)
+    if table is None:
+        st.error(plain(outcome), icon=":material/error:")
+        return None
+    return Source(table, _digest(*(str(part).encode() for part in options)))
+
+
+def _sheet_picker(table: Table) -> None:
+    sheets = list(table.sheets)
+    if state.READ_SHEET not in st.session_state and table.sheet in sheets:
+        st.session_state[state.READ_SHEET] = table.sheet
+    st.selectbox("Worksheet", sheets, key=state.READ_SHEET, persist_state="session")
+
+
+def _text_options(table: Table | None) -> None:
+    found_encoding = describe_encoding(table.encoding) if table and table.encoding else None
+    found_delimiter = _DELIMITER_NAMES.get(table.delimiter or "") if table else None
+
+    def encoding_label(option: str | None) -> str:
+        if option is None:
+            return f"Automatic ({found_encoding})" if found_encoding else "Automatic"
+        return describe_encoding(option)
+
+    def delimiter_label(option: str | None) -> str:
+        if option is None:
+            return f"Automatic ({found_delimiter})" if found_delimiter else "Automatic"
+        return _DELIMITER_NAMES.get(option, option)
+
+    left, right = st.columns(2)
+    left.selectbox(
+        "Encoding",
+        _ENCODINGS,
+        format_func=encoding_label,
+        key=state.READ_ENCODING,
+        accept_new_options=True,
+        persist_state="session",
+        help="How the file's characters are stored. Pick another if the preview shows "
+        "garbled letters; you may also type a codec name.",
+    )
+    right.selectbox(
+        "Delimiter",
+        _DELIMITERS,
+        format_func=delimiter_label,
+        key=state.READ_DELIMITER,
+        persist_state="session",
+        help="The character between the cells of a row.",
+    )
+
+
+def _blank_composed() -> pd.DataFrame:
+    return pd.DataFrame({PASTED_COLUMN: pd.Series([""] * COMPOSE_ROWS, dtype=str)})
+
+
+def add_column() -> None:
+    """Button callback: add the named column to the typed table."""
+    name = str(st.session_state.get(state.NEW_COLUMN) or "").strip()
+    table = edited_table(state.COMPOSE_EDITOR, _blank_composed)
+    if not name:
+        st.session_state[state.COLUMN_PROBLEM] = "Type a name for the new column first."
+        return
+    if name in table.columns:
+        st.session_state[state.COLUMN_PROBLEM] = f"The table already has a column '{name}'."
+        return
+    st.session_state[state.COLUMN_PROBLEM] = None
+    replace_table(state.COMPOSE_EDITOR, table.assign(**{name: ""}))
+    st.session_state[state.NEW_COLUMN] = ""
+
+
+def composed_source() -> Source | None:
+    """A table typed into the page, starting with a `prompt` column."""
+    edited = kept_editor(
+        state.COMPOSE_EDITOR,
+        _blank_composed,
+        num_rows="dynamic",
+        hide_index=True,
+        alt="The table of prompts being typed",
+    )
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.text_input(
+            "New column",
+            key=state.NEW_COLUMN,
+            placeholder="e.g. country",
+            persist_state="session",
+        )
+        st.button("Add column", icon=":material/add:", on_click=add_column)
+    problem = st.session_state.get(state.COLUMN_PROBLEM)
+    if problem:
+        st.warning(plain(problem))
+    frame = edited.astype(object).where(edited.notna(), "").astype(str)
+    filled = (frame.apply(lambda column: column.str.strip()) != "").any(axis=1)
+    blank_rows = int((~filled).sum())
+    frame = frame[filled].reset_index(drop=True)
+    if frame.empty:
+        st.caption("Type at least one prompt into the table.")
+        return None
+    table = Table(
+        frame=frame,
+        source_name=COMPOSED_NAME,
+        encoding=None,
+        delimiter=None,
+        sheet=None,
+        sheets=(),
+        blank_rows_dropped=blank_rows,
+        notes=(),
+    )
+    content = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+    return Source(table, _digest(b"typed", "\x1f".join(frame.columns).encode(), content))
+
+
+def pasted_source() -> Source | None:
+    """Rows pasted from Excel or Google Sheets."""
+    st.text_area(
+        "Rows copied from a spreadsheet",
+        key=state.PASTED_TEXT,
+        height=180,
+        persist_state="session",
+        placeholder="Copy the rows in Excel or Google Sheets, header row included, and paste "
+        "them here. One prompt per line works too.",
+    )
+    text: str = st.session_state.get(state.PASTED_TEXT) or ""
+    if not text.strip():
+        return None
+    outcome = remembered("paste", text, lambda: cached.read_paste(text))
+    if not isinstance(outcome, Table):
+        st.error(plain(outcome), icon=":material/error:")
+        return None
+    return Source(outcome, _digest(b"pasted", text.encode()))
+
+
+def show_source(source: Source) -> None:
+    """Row count, how the table was read, the notes worth checking, and the first rows."""
+    table = source.table
+    rows, columns = table.frame.shape
+    how = [f"**{rows:,} rows** × {columns} columns from {plain(table.source_name)}"]
+    if table.sheet:
+        how.append(f"sheet {plain(table.sheet)}")
+    if table.encoding:
+        how.append(describe_encoding(table.encoding))
+    if table.delimiter:
+        how.append(f"{_DELIMITER_NAMES.get(table.delimiter, table.delimiter).lower()}-separated")
+    caption = ", ".join(how) + "."
+    if table.blank_rows_dropped:
+        caption += f" {table.blank_rows_dropped:,} blank rows were left out."
+    st.markdown(caption)
+    for note in table.notes:
+        st.warning(plain(note), icon=":material/warning:")
+    preview = table.frame.head(PREVIEW_ROWS)
+    preview = preview.set_axis(pd.RangeIndex(1, len(preview) + 1), axis=0)
+    st.dataframe(
+        preview,
+        height=min(38 + 35 * len(preview), 300),
+        alt=f"The first rows of {table.source_name}",
+    )
+    if rows > PREVIEW_ROWS:
+        st.caption(f"The first {PREVIEW_ROWS} of {rows:,} rows.")
+
+
+def source_stem(source: Source) -> str:
+    """A short name for files and jobs made from this source."""
+    return PurePath(source.table.source_name).stem.replace(" ", "-") or "batch"

@@ -1,0 +1,120 @@
+"""The Submit step of New job: a confirmation dialog, then the job created and its parts sent.
+
+The dialog opens from session state (so it survives reruns and can be tested), names the job,
+shows rows, parts and cost once more, and on confirmation hands the table and recipe to the job
+service with a progress bar across the parts. A job saved but not fully sent (the API refused a
+part, the network dropped) is remembered: the next click resumes it instead of making another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import streamlit as st
+
+from batchdash.errors import BatchdashError
+from batchdash.jobs import JobService
+from batchdash.pricing import ModelPrice
+from batchdash.recipe import Recipe
+from ui import resources, state
+from ui.connection import Connection
+from ui.preflight import full_plan
+from ui.source import Source, source_stem
+from ui.text import plain, usd
+
+JOBS_PAGE = "app_pages/jobs.py"
+
+
+def default_job_name(source: Source) -> str:
+    """The source's name and the time, e.g. 'reviews 2026-11-26 14:05'."""
+    return f"{source_stem(source)} {datetime.now():%Y-%m-%d %H:%M}"
+
+
+def open_dialog(default_name: str) -> None:
+    """Submit button callback: open the dialog with a fresh job name."""
+    st.session_state[state.SUBMIT_OPEN] = True
+    st.session_state[state.JOB_NAME] = default_name
+
+
+def close_dialog() -> None:
+    """Dialog dismissal callback."""
+    st.session_state[state.SUBMIT_OPEN] = False
+
+
+@st.dialog("Submit the job", width="medium", on_dismiss=close_dialog)
+def submit_dialog(
+    source: Source,
+    recipe: Recipe,
+    enqueued_token_limit: int | None,
+    price_overrides: Mapping[str, ModelPrice],
+    connection: Connection,
+) -> None:
+    """Confirm name, rows, parts and cost; then create the job and send its parts."""
+    with st.spinner("Preparing the requests…"):
+        plan = full_plan(source, recipe, enqueued_token_limit, price_overrides)
+    if not plan.ok:
+        for problem in plan.problems:
+            if problem.blocking:
+                st.error(plain(problem.message), icon=":material/error:")
+        return
+    st.text_input("Job name", key=state.JOB_NAME, max_chars=200)
+    with st.container(horizontal=True):
+        st.metric("Rows", f"{plan.rows:,}", border=True)
+        st.metric("Parts", f"{len(plan.parts):,}", border=True)
+        st.metric(
+            "Estimated cost",
+            usd(plan.estimated_cost_usd),
+            border=True,
+            help="Input tokens at the batch price; answers are billed on top.",
+        )
+    if connection.sandbox:
+        st.info(
+            "Sandbox mode: the job runs on the local simulator, with simulated answers and no "
+            "cost.",
+            icon=":material/science:",
+        )
+    else:
+        st.warning(
+            f"The job is sent to {plain(connection.label)} and billed to your API key.",
+            icon=":material/payments:",
+        )
+    if not st.button("Submit", type="primary", icon=":material/send:", key="submit_confirm"):
+        return
+    name = (st.session_state.get(state.JOB_NAME) or "").strip() or default_job_name(source)
+    bar = st.progress(0.0, text="Saving the job…")
+
+    def progress(done: int, total: int, message: str) -> None:
+        bar.progress(done / total if total else 1.0, text=message)
+
+    service = JobService(
+        resources.registry(resources.app_settings().db_url),
+        connection.gateway(),
+        connection.scope,
+        price_overrides=price_overrides,
+    )
+    what = (source.digest, recipe, enqueued_token_limit, connection.scope)
+    pending = st.session_state.get(state.PENDING_JOB)
+    try:
+        if pending is not None and pending[0] == what:
+            job_id = pending[1]
+        else:
+            job_id = service.create_job(
+                name,
+                source.table.frame,
+                recipe,
+                source_name=source.table.source_name,
+                enqueued_token_limit=enqueued_token_limit,
+            )
+            st.session_state[state.PENDING_JOB] = (what, job_id)
+        service.submit(job_id, on_progress=progress)
+    except BatchdashError as error:
+        bar.empty()
+        st.error(plain(error), icon=":material/error:")
+        if st.session_state.get(state.PENDING_JOB):
+            st.caption("The job is saved: Submit again to send the parts that are left.")
+        return
+    st.session_state[state.PENDING_JOB] = None
+    st.session_state[state.SUBMIT_OPEN] = False
+    st.session_state[state.SELECTED_JOB] = job_id
+    st.switch_page(JOBS_PAGE)

@@ -1,0 +1,106 @@
+""" "Try on 3 rows": the first requests sent at once to the synchronous endpoint, answers shown.
+
+Each answer is wrapped in a batch output line and read by the same code that reads batch
+results, so the analyst sees exactly what the job would put in the results table (structured
+fields split out, a malformed answer reported as the row's error).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from batchdash.errors import ApiError, ResultsError
+from batchdash.gateway import Gateway
+from batchdash.plan import BatchPlan
+from batchdash.recipe import Recipe
+from batchdash.results import RowResult, parse_result_lines
+from ui.text import plain
+
+# Numbers of an embedding shown; the rest are summed up by the count.
+_VECTOR_SHOWN = 6
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """What one tried row came back with."""
+
+    #: 1-based row number in the table.
+    row: int
+    #: The row's custom_id.
+    custom_id: str
+    #: The answer read as a batch result; None when the call failed.
+    result: RowResult | None
+    #: Why the call failed; empty when it answered.
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Trial:
+    """The answers of one try, and what they were tried with."""
+
+    #: The table digest and recipe the rows were sent with.
+    key: Hashable
+    #: One entry per tried row, in row order.
+    rows: tuple[TrialRow, ...]
+
+
+def run_trial(gateway: Gateway, sample: BatchPlan, key: Hashable) -> Trial:
+    """Send each row of `sample` once to the synchronous endpoint; failures are kept per row."""
+    recipe = sample.recipe
+    rows = []
+    for row in range(sample.rows):
+        custom_id = str(sample.custom_ids.iloc[row])
+        try:
+            answer = gateway.complete(recipe.endpoint, sample.request_body(row))
+            result = _read_answer(answer, custom_id, recipe)
+        except (ApiError, ResultsError) as error:
+            rows.append(TrialRow(row + 1, custom_id, None, str(error)))
+            continue
+        rows.append(TrialRow(row + 1, custom_id, result))
+    return Trial(key, tuple(rows))
+
+
+def _read_answer(answer: dict[str, object], custom_id: str, recipe: Recipe) -> RowResult:
+    line = {
+        "id": f"try_{custom_id}",
+        "custom_id": custom_id,
+        "response": {"status_code": 200, "request_id": "", "body": answer},
+        "error": None,
+    }
+    data = json.dumps(line, ensure_ascii=False).encode()
+    (result,) = parse_result_lines(data, recipe=recipe, source_name="the answer")
+    return result
+
+
+def show_trial(trial: Trial, recipe: Recipe) -> None:
+    """One block per tried row: the answer (or its fields), or what went wrong."""
+    for tried in trial.rows:
+        with st.container(border=True):
+            st.caption(f"Row {tried.row} · {plain(tried.custom_id)}")
+            result = tried.result
+            if result is None:
+                st.error(plain(tried.error), icon=":material/error:")
+                continue
+            if result.status != "ok":
+                st.error(plain(result.error), icon=":material/error:")
+            if result.fields:
+                st.dataframe(
+                    pd.DataFrame([{name: str(value) for name, value in result.fields.items()}]),
+                    hide_index=True,
+                    alt=f"Structured answer of row {tried.row}",
+                )
+            elif recipe.endpoint == "/v1/embeddings" and result.response:
+                vector = json.loads(result.response)
+                shown = ", ".join(f"{value:.4f}" for value in vector[:_VECTOR_SHOWN])
+                st.code(f"{len(vector):,} numbers: [{shown}, …]", language=None)
+            elif result.response:
+                st.code(result.response, language=None, wrap_lines=True)
+            tokens = f"{result.input_tokens:,} input and {result.output_tokens:,} output tokens"
+            st.caption(
+                f"{tokens}" + (f", stopped: {result.finish_reason}" if result.finish_reason else "")
+            )
