@@ -92,7 +92,7 @@ def merge_results(
 
 def unmatched_custom_ids(ids: Sequence[str] | pd.Series, results: Iterable[RowResult]) -> list[str]:
     """custom_ids among `results` that are not in `ids`, in first-seen order."""
-    known = set(ids)
+    known = set(ids.tolist() if isinstance(ids, pd.Series) else ids)
     seen: dict[str, None] = {}
     for result in results:
         if result.custom_id not in known:
@@ -135,7 +135,7 @@ def _check_sources(table: pd.DataFrame, ids: pd.Series) -> None:
     """A file none of whose custom_ids is in the table belongs to another job."""
     if table.empty:
         return
-    matched = table["custom_id"].isin(set(ids))
+    matched = table["custom_id"].isin(ids)
     per_source = matched.groupby(table["source"], sort=False).any()
     strangers = per_source.index[~per_source.to_numpy(dtype=bool)]
     if len(strangers):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -100,33 +100,31 @@ class Columns:
 
 def read_columns(data: bytes | Iterable[bytes], endpoint: Endpoint, source: str) -> Columns:
     """The envelope and answer leaves of every non-empty line of one file."""
-    numbered = list(_non_empty_lines(data))
+    numbers, lines = _non_empty_lines(data)
     leaves = {**ENVELOPE, **ANSWER[endpoint]}
-    numbers = [number for number, _ in numbered]
-    lines = [line for _, line in numbered]
     values = _arrow_values(lines, endpoint, leaves) if lines else None
     if values is None:
-        values = _json_values(numbered, leaves, source)
+        values = _json_values(zip(numbers, lines, strict=True), leaves, source)
     return Columns(numbers, values)
 
 
 def json_objects(data: bytes | Iterable[bytes], source: str) -> Iterator[dict[str, Any]]:
     """Each non-empty line as a JSON object; a line that is not one raises ResultsError."""
-    for number, line in _non_empty_lines(data):
+    numbers, lines = _non_empty_lines(data)
+    for number, line in zip(numbers, lines, strict=True):
         yield _json_object(number, line, source)
 
 
-def _non_empty_lines(data: bytes | Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
-    chunks: Iterable[bytes] = [data] if isinstance(data, bytes | bytearray) else data
-    number = 0
-    for chunk in chunks:
-        for raw in chunk.splitlines():
-            number += 1
-            line = raw.strip()
-            if number == 1 and line.startswith(_BOM):
-                line = line[len(_BOM) :].strip()
-            if line:
-                yield number, line
+def _non_empty_lines(data: bytes | Iterable[bytes]) -> tuple[list[int], list[bytes]]:
+    """The 1-based numbers and the bytes of the lines that hold more than whitespace."""
+    if isinstance(data, bytes | bytearray):
+        every = bytes(data).splitlines()
+    else:
+        every = [line for chunk in data for line in chunk.splitlines()]
+    if every and every[0].startswith(_BOM):
+        every[0] = every[0][len(_BOM) :]
+    numbers = [number for number, line in enumerate(every, start=1) if line.strip()]
+    return numbers, [every[number - 1] for number in numbers]
 
 
 def _json_object(number: int, line: bytes, source: str) -> dict[str, Any]:
@@ -143,7 +141,7 @@ def _json_object(number: int, line: bytes, source: str) -> dict[str, Any]:
 
 
 def _json_values(
-    numbered: Sequence[tuple[int, bytes]], leaves: dict[str, Leaf], source: str
+    numbered: Iterable[tuple[int, bytes]], leaves: dict[str, Leaf], source: str
 ) -> dict[str, list[Any]]:
     """The reference reader: `json.loads` per line, then each leaf walked in Python."""
     values: dict[str, list[Any]] = {name: [] for name in leaves}
