@@ -23,14 +23,15 @@ from batchdash.errors import InputError
 from batchdash.ids import checked_ids
 from batchdash.pricing import ModelPrice, price_for
 from batchdash.recipe import ENDPOINTS, Recipe
-from batchdash.requests import jsonl_lines, line_sizes, lines_bytes, request_body
+from batchdash.requests import jsonl_line_sizes, jsonl_lines, lines_bytes, request_body
 from batchdash.schema import field_problems
 from batchdash.template import parse, placeholders, render, unknown_placeholder_message
 from batchdash.wording import describe_rows
 
 #: Rows rendered, counted and encoded at a time: bounds the memory a plan needs on top of the
-#: table, and is large enough that the per-chunk overhead does not show.
-CHUNK_ROWS = 50_000
+#: table (a few times the chunk's text), and is large enough that the per-chunk overhead of
+#: the column operations does not show.
+CHUNK_ROWS = 10_000
 
 _CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
 
@@ -113,7 +114,10 @@ class BatchPlan:
                 + ("Fix the problems listed first." if not self.ok else "Pick an existing part.")
             )
         part = self.parts[number - 1]
-        return lines_bytes(self._lines(part.first_row, part.stop_row))
+        return b"".join(
+            lines_bytes(self._lines(first, stop))
+            for first, stop in _chunks(part.first_row, part.stop_row)
+        )
 
     def request_body(self, row: int) -> dict[str, Any]:
         """The request body of row `row` (0-based), e.g. to try a few rows synchronously."""
@@ -224,6 +228,11 @@ def _used_columns(recipe: Recipe) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _chunks(first: int, stop: int) -> list[tuple[int, int]]:
+    """(first, stop) spans of at most CHUNK_ROWS rows covering first..stop."""
+    return [(start, min(start + CHUNK_ROWS, stop)) for start in range(first, stop, CHUNK_ROWS)]
+
+
 def _render_rows(
     texts: pd.DataFrame, recipe: Recipe, first: int, stop: int
 ) -> tuple[pd.Series, pd.Series | None]:
@@ -255,21 +264,21 @@ def _measure(
         if constant_system and not placeholders(constant_system):
             constant_tokens += system_overhead + tokens.count_text(constant_system, encoding)
     empty: list[int] = []
-    for first in range(0, len(texts), CHUNK_ROWS):
-        stop = min(first + CHUNK_ROWS, len(texts))
+    for first, stop in _chunks(0, len(texts)):
         rendered, rendered_systems = _render_rows(texts, recipe, first, stop)
         blank = (rendered.str.strip() == "").to_numpy()
         empty += (np.flatnonzero(blank) + first + 1).tolist()
-        prompts = rendered.tolist()
-        counts = tokens.count_texts(prompts, encoding) + constant_tokens
-        systems: list[str] | str = constant_system
+        counts = tokens.count_texts(rendered.tolist(), encoding) + constant_tokens
         if rendered_systems is not None:
-            systems = rendered_systems.tolist()
-            system_counts = tokens.count_texts(systems, encoding)
+            system_counts = tokens.count_texts(rendered_systems.tolist(), encoding)
             counts += np.where(system_counts > 0, system_counts + system_overhead, 0)
         row_tokens[first:stop] = counts
-        lines = jsonl_lines(recipe, ids.iloc[first:stop].tolist(), prompts, systems)
-        row_bytes[first:stop] = line_sizes(lines)
+        row_bytes[first:stop] = jsonl_line_sizes(
+            recipe,
+            pa.array(ids.iloc[first:stop]),
+            pa.array(rendered),
+            constant_system if rendered_systems is None else pa.array(rendered_systems),
+        )
     return empty
 
 

@@ -152,6 +152,9 @@ def test_sixty_thousand_rows_make_two_parts() -> None:
     plan = plan_batch(frame, Recipe(template="Number {n}"))
     assert plan.ok, plan.problems
     assert [(p.first_row, p.stop_row) for p in plan.parts] == [(0, 50_000), (50_000, 60_000)]
+    first = plan.part_bytes(1).decode("utf-8").splitlines()
+    assert [json.loads(first[n])["custom_id"] for n in (0, 49_999)] == ["row-1", "row-50000"]
+    assert len(first) == 50_000
     second = plan.part_bytes(2).decode("utf-8").splitlines()
     assert len(second) == 10_000
     first_line = json.loads(second[0])
@@ -184,7 +187,8 @@ def test_a_row_over_the_enqueued_token_limit_blocks() -> None:
 
 
 def test_byte_limit_splits_parts_and_parts_join_to_every_line() -> None:
-    frame = pd.DataFrame({"t": [f"text {n} " + "é" * (n % 50) for n in range(300)]})
+    # Quotes, backslashes and control characters grow when escaped; sizes must count that.
+    frame = pd.DataFrame({"t": [f'text {n} "q" \\ \t\x01 ' + "é" * (n % 50) for n in range(300)]})
     recipe = Recipe(template="{t}", max_output_tokens=10)
     whole = plan_batch(frame, recipe)
     plan = plan_batch(frame, recipe, max_part_bytes=5_000)

@@ -2,12 +2,14 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from batchdash.plan import plan_batch
 from batchdash.recipe import ENDPOINTS, OutputField, Recipe
 from batchdash.requests import (
     encode_line,
+    jsonl_line_sizes,
     jsonl_lines,
     line_sizes,
     lines_bytes,
@@ -235,7 +237,24 @@ def test_fast_lines_equal_json_dumps(endpoint: str, per_row_system: bool) -> Non
     ]
     assert lines.to_pylist() == expected
     assert lines_bytes(lines) == "".join(expected).encode("utf-8")
-    assert line_sizes(lines).tolist() == [len(line.encode("utf-8")) for line in expected]
+    sizes = [len(line.encode("utf-8")) for line in expected]
+    assert line_sizes(lines).tolist() == sizes
+    predicted = jsonl_line_sizes(
+        recipe,
+        pa.array(ids),
+        pa.array(NASTY),
+        pa.array(row_systems) if per_row_system else constant,
+    )
+    assert predicted.tolist() == sizes
+
+
+def test_predicted_sizes_of_sliced_and_chunked_arrays() -> None:
+    texts = ["a", 'b"\\', "", "中\n\x01", "e"] * 3
+    chunked = pa.chunked_array([texts[:4], texts[4:]], pa.string()).slice(2, 9)
+    ids = pa.array([f"row-{n}" for n in range(9)], pa.large_string())
+    expected = line_sizes(jsonl_lines(Recipe(), ids.to_pylist(), texts[2:11]))
+    assert jsonl_line_sizes(Recipe(), ids, chunked).tolist() == expected.tolist()
+    assert jsonl_line_sizes(Recipe(), ids.slice(0, 0), chunked.slice(0, 0)).tolist() == []
 
 
 def test_sizes_and_bytes_of_a_slice() -> None:
