@@ -207,11 +207,13 @@ def _escaped_sizes(texts: pa.Array) -> np.ndarray:
     data = texts.buffers()[2]
     if data is None or offsets[-1] == offsets[0]:
         return sizes
-    extra = _JSON_EXTRA[np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]]
-    hits = np.flatnonzero(extra)
+    text = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    # Few bytes need escaping: find them with cheap comparisons, then weigh only those.
+    hits = np.flatnonzero((text < 0x20) | (text == ord('"')) | (text == ord("\\")))
     if hits.size:
         rows = np.searchsorted(offsets - offsets[0], hits, side="right") - 1
-        sizes += np.bincount(rows, weights=extra[hits], minlength=len(texts)).astype(np.int64)
+        extra = np.bincount(rows, weights=_JSON_EXTRA[text[hits]], minlength=len(texts))
+        sizes += extra.astype(np.int64)
     return sizes
 
 
