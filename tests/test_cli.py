@@ -117,13 +117,19 @@ def golden_recipe() -> Recipe:
     return Recipe(model="gpt-4o-mini-2024-07-18", id_column="ticket")
 
 
-def test_merge_writes_the_merged_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "answers.csv"
+def merge_golden(capsys: pytest.CaptureFixture[str], out: Path) -> str:
+    """Run `merge` on the golden files; its stdout."""
     code, stdout, _ = run_main(
         capsys, "merge", GOLDEN / "input.csv", "--results", *GOLDEN_RESULTS,
         "--id-column", "ticket", "--out", out,
     )  # fmt: skip
     assert code == 0
+    return stdout
+
+
+def test_merge_writes_the_merged_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "answers.csv"
+    stdout = merge_golden(capsys, out)
     frame = read_table((GOLDEN / "input.csv").read_bytes(), "input.csv").frame
     results = [
         result
@@ -156,11 +162,7 @@ def test_merge_writes_xlsx_with_text_kept(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "answers.XLSX"
-    code, _, _ = run_main(
-        capsys, "merge", GOLDEN / "input.csv", "--results", *GOLDEN_RESULTS,
-        "--id-column", "ticket", "--out", out,
-    )  # fmt: skip
-    assert code == 0
+    merge_golden(capsys, out)
     sheet = openpyxl.load_workbook(io.BytesIO(out.read_bytes()))["Results"]
     assert [cell.value for cell in sheet[2]][:2] == ["007", "Zoë"]
 
