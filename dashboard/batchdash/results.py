@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, get_args
 
 from batchdash.errors import ResultsError
@@ -31,7 +30,9 @@ __all__ = [
     "parse_structured",
 ]
 
-_NO_FIELDS: Mapping[str, FieldValue] = MappingProxyType({})
+# Shared by every row without structured fields; typed read-only, and a plain dict so that rows
+# pickle (Streamlit's cache pickles what it keeps).
+_NO_FIELDS: Mapping[str, FieldValue] = {}
 
 # Top-level error codes of requests that never ran (batch-api.md: "Output and error files").
 _NOT_RUN_CODES: dict[str, RowStatus] = {"batch_expired": "expired", "batch_cancelled": "cancelled"}

@@ -47,21 +47,35 @@ def parse_structured(
 
 def _field_value(value: Any, spec: OutputField) -> FieldValue | None:
     """The value in its column's type, or None when it does not fit `spec`."""
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
     if spec.type == "text":
         return value if isinstance(value, str) else None
     if spec.type == "number":
-        return float(value) if is_number and math.isfinite(value) else None
+        return _finite_float(value)
     if spec.type == "integer":
-        if is_number and math.isfinite(value) and float(value).is_integer():
-            return int(value)
-        return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            whole: int | None = value
+        else:
+            number = _finite_float(value)
+            whole = int(number) if number is not None and number.is_integer() else None
+        # Within the int64 column the merged table keeps integers in.
+        return whole if whole is not None and abs(whole) < 2**63 else None
     if spec.type == "yes/no":
         if isinstance(value, bool):
             return "yes" if value else "no"
         word = value.strip().lower() if isinstance(value, str) else None
         return word if word in ("yes", "no") else None
     return value if isinstance(value, str) and value in spec.choices else None
+
+
+def _finite_float(value: Any) -> float | None:
+    """A JSON number as a finite float; None for anything else (booleans, Infinity, 1e400)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer literal beyond any float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _expected(spec: OutputField) -> str:

@@ -1,4 +1,5 @@
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -281,6 +282,32 @@ def test_structured_answer_that_does_not_fit(change: dict[str, Any], error: str)
     assert parse_structured(answer(**change), FIELDS) == ({}, error)
 
 
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ('{"score": 1e400}', "is Infinity, not a number"),
+        ('{"score": NaN}', "is NaN, not a number"),
+        ('{"score": 1' + "0" * 400 + "}", "not a number"),
+        ('{"count": 10000000000000000000000}', "is 10000000000000000000000, not a whole number"),
+    ],
+)
+def test_numbers_beyond_the_columns_do_not_fit(text: str, error: str) -> None:
+    fields = (
+        (OutputField("score", "number"),) if "score" in text else (OutputField("count", "integer"),)
+    )
+    values, problem = parse_structured(text, fields)
+    assert values == {}
+    assert problem.endswith(error + ".")
+
+
+def test_large_integers_stay_exact() -> None:
+    fields = (OutputField("count", "integer"),)
+    assert parse_structured('{"count": 9007199254740993}', fields) == (
+        {"count": 9007199254740993},
+        "",
+    )
+
+
 def test_structured_answer_that_is_not_an_object() -> None:
     assert parse_structured("[1, 2]", FIELDS)[1].startswith("The answer is JSON but not an object")
     assert parse_structured("Sure! {", FIELDS)[1].startswith("The answer is not valid JSON")
@@ -380,3 +407,10 @@ def test_two_objects_on_one_line_are_garbage() -> None:
     line = chat_line("a", "x") + b" " + chat_line("b", "y")
     with pytest.raises(ResultsError, match=r"Line 1 of .* is not a JSON line \(Extra data\)"):
         parse_result_lines(line, recipe=CHAT)
+
+
+def test_results_pickle_for_the_page_cache() -> None:
+    recipe = Recipe(output_fields=(OutputField("label"),))
+    data = jsonl(chat_line("a", '{"label": "x"}'), not_run_line("b"), chat_line("c", "x"))
+    results = parse_result_lines(data, recipe=recipe)
+    assert pickle.loads(pickle.dumps(results)) == results
