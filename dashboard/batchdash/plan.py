@@ -311,14 +311,13 @@ def _cell_problems(texts: pd.DataFrame) -> list[Problem]:
     problems = []
     for column in texts.columns:
         lengths = texts[column].astype("str").str.len().fillna(0).to_numpy()
-        rows = (np.flatnonzero(lengths > limits.EXCEL_CELL_CHARS) + 1).tolist()
-        if rows:
+        if rows := _rows_over(lengths, limits.EXCEL_CELL_CHARS):
             problems.append(
                 Problem(
                     f"The column '{column}' has cells of more than {limits.EXCEL_CELL_CHARS:,} "
                     f"characters (the longest has {int(lengths.max()):,}) in {describe_rows(rows)}. "
                     "Check those cells; an unclosed quote in a CSV file swallows the rows after it.",
-                    tuple(rows),
+                    rows,
                     blocking=False,
                 )
             )
@@ -334,38 +333,39 @@ def _size_problems(
 ) -> list[Problem]:
     problems = []
     window = limits.context_window(recipe.model)
-    if window is not None:
-        rows = (np.flatnonzero(row_tokens > window) + 1).tolist()
-        if rows:
-            problems.append(
-                Problem(
-                    f"The requests of {describe_rows(rows)} need up to {int(row_tokens.max()):,} "
-                    f"input tokens, more than the {window:,} that '{recipe.model}' takes. Shorten "
-                    "those cells, or pick a model with a larger context window.",
-                    tuple(rows),
-                )
+    if window is not None and (rows := _rows_over(row_tokens, window)):
+        problems.append(
+            Problem(
+                f"The requests of {describe_rows(rows)} need up to {int(row_tokens.max()):,} "
+                f"input tokens, more than the {window:,} that '{recipe.model}' takes. Shorten "
+                "those cells, or pick a model with a larger context window.",
+                rows,
             )
-    if enqueued_token_limit is not None and enqueued_token_limit > 0:
-        rows = (np.flatnonzero(row_tokens > enqueued_token_limit) + 1).tolist()
-        if rows:
-            problems.append(
-                Problem(
-                    f"The requests of {describe_rows(rows)} alone need more input tokens than "
-                    f"the enqueued-token limit of {enqueued_token_limit:,}. Shorten those cells, "
-                    "or raise the limit in Settings if your organisation's is higher.",
-                    tuple(rows),
-                )
+        )
+    limit = enqueued_token_limit
+    if limit is not None and limit > 0 and (rows := _rows_over(row_tokens, limit)):
+        problems.append(
+            Problem(
+                f"The requests of {describe_rows(rows)} alone need more input tokens than the "
+                f"enqueued-token limit of {limit:,}. Shorten those cells, or raise the limit in "
+                "Settings if your organisation's is higher.",
+                rows,
             )
-    rows = (np.flatnonzero(row_bytes > max_part_bytes) + 1).tolist()
-    if rows:
+        )
+    if rows := _rows_over(row_bytes, max_part_bytes):
         problems.append(
             Problem(
                 f"The requests of {describe_rows(rows)} are each larger than one batch file "
                 f"may be ({max_part_bytes:,} bytes). Shorten those cells.",
-                tuple(rows),
+                rows,
             )
         )
     return problems
+
+
+def _rows_over(values: np.ndarray, limit: int) -> tuple[int, ...]:
+    """1-based numbers of the rows whose value is over `limit`."""
+    return tuple((np.flatnonzero(values > limit) + 1).tolist())
 
 
 def _recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Problem]:
