@@ -5,6 +5,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from batchdash.inputs import read_table
 from batchdash.plan import plan_batch
 from batchdash.recipe import ENDPOINTS, OutputField, Recipe
 from batchdash.requests import (
@@ -81,8 +82,8 @@ CASES: dict[str, Recipe] = {
 
 
 def golden_input() -> pd.DataFrame:
-    """The golden spreadsheet, every cell as text and empty cells as ""."""
-    return pd.read_csv(GOLDEN / "input.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+    """The golden spreadsheet, read as an upload is: every cell text, empty cells ""."""
+    return read_table((GOLDEN / "input.csv").read_bytes(), "input.csv").frame
 
 
 def all_part_bytes(frame: pd.DataFrame, recipe: Recipe) -> bytes:
