@@ -256,8 +256,9 @@ def show_source(source: Source) -> None:
     if table.delimiter:
         how.append(f"{_DELIMITER_NAMES.get(table.delimiter, table.delimiter).lower()}-separated")
     caption = ", ".join(how) + "."
-    if table.blank_rows_dropped:
-        caption += f" {table.blank_rows_dropped:,} blank rows were left out."
+    blank = table.blank_rows_dropped
+    if blank:
+        caption += f" {blank:,} blank {'row was' if blank == 1 else 'rows were'} left out."
     st.markdown(caption)
     for note in table.notes:
         st.warning(plain(note), icon=":material/warning:")

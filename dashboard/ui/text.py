@@ -15,11 +15,11 @@ def plain(text: object) -> str:
 
 
 def usd(amount: float | None) -> str:
-    """A cost in dollars with cents (and more digits under a cent); "unknown" for None."""
+    """A cost in dollars: cents, or up to six decimals under a cent; "unknown" for None."""
     if amount is None:
         return "unknown"
-    if 0 < amount < 0.0001:
-        return "under $0.0001"
+    if 0 < amount < 0.000001:
+        return "under $0.000001"
     if 0 < amount < 0.01:
-        return f"${amount:.4f}"
+        return "$" + f"{amount:.6f}".rstrip("0")
     return f"${amount:,.2f}"

@@ -1,0 +1,75 @@
+"""AppTest fixtures: the whole app (entry script and navigation) on a private data directory.
+
+Every test gets its own BATCHDASH_DATA_DIR through `at.secrets`, no API key from the
+environment, and afterwards the process-wide caches are cleared, which stops the sandbox
+server the app started and closes its registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
+NEW_JOB = "app_pages/new_job.py"
+JOBS = "app_pages/jobs.py"
+RESULTS = "app_pages/results.py"
+SETTINGS = "app_pages/settings.py"
+#: Seconds one run may take: the first imports pandas, openai and the tokenizer.
+RUN_TIMEOUT = 120
+
+MakeApp = Callable[..., AppTest]
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No key, base URL or registry from the developer's environment; empty caches after."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BATCHDASH_DB_URL", "BATCHDASH_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("BATCHDASH_UI_CACHE", raising=False)
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """The app's data directory for this test."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def make_app(data_dir: Path) -> MakeApp:
+    """An AppTest of the whole app with the given secrets (BATCHDASH_DATA_DIR always set)."""
+
+    def make(**secrets: str) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT)
+        at.secrets["BATCHDASH_DATA_DIR"] = str(data_dir)
+        for name, value in secrets.items():
+            at.secrets[name] = value
+        return at
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: MakeApp) -> AppTest:
+    """The app in Sandbox mode, run once (New job is the first page)."""
+    at = make_app()
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(at: AppTest, kind: str) -> list[str]:
+    """The values of every element of `kind` (error, warning, caption, markdown, ...)."""
+    return [str(element.value) for element in getattr(at, kind)]
+
+
+def joined(at: AppTest, kind: str) -> str:
+    """Every `kind` element's text in one string, Markdown escapes removed."""
+    return "\n".join(texts(at, kind)).replace("\\", "")
