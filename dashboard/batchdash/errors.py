@@ -65,3 +65,7 @@ class NetworkDown(ApiError):
     """The server could not be reached at all."""
 
     retryable = True
+
+
+class RegistryError(BatchdashError):
+    """The job registry database cannot be opened, or was written by a newer Batchdash."""

@@ -1,0 +1,175 @@
+"""The registry's tables as SQLAlchemy models: the newest schema.
+
+The database itself is only ever built by the migrations in `registry_migrations`; a test checks
+that a migrated database has exactly these tables, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint names fixed by rule, so a later migration can alter them by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Identifier lengths: ours (`job_` + 12 hex) and OpenAI's file and batch ids, with room to spare.
+ID_LENGTH = 40
+API_ID_LENGTH = 200
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite keeps no zone, so it stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the registry stores aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class JobModel(Base):
+    """One analyst's unit of work: a table of rows and the recipe that turns them into requests."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index(None, "scope", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(API_ID_LENGTH))
+    name: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20))
+    archived: Mapped[bool] = mapped_column(Boolean)
+    recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_name: Mapped[str] = mapped_column(Text)
+    column_names: Mapped[list[str]] = mapped_column(JSON)
+    row_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class JobRowsModel(Base):
+    """The job's input table, one compressed blob (kept apart so listing jobs never loads it)."""
+
+    __tablename__ = "job_rows"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    codec: Mapped[str] = mapped_column(String(20))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MergedModel(Base):
+    """A cached merged table, valid while the job's fetched batches are exactly `batch_ids`."""
+
+    __tablename__ = "merged_tables"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    batch_ids: Mapped[list[str]] = mapped_column(JSON)
+    codec: Mapped[str] = mapped_column(String(20))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    saved_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PartModel(Base):
+    """One batch's worth of a job: planned, then uploaded (file id), then created (batch id)."""
+
+    __tablename__ = "parts"
+    __table_args__ = (UniqueConstraint("job_id", "number"), UniqueConstraint("batch_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    first_row: Mapped[int | None] = mapped_column(Integer)
+    stop_row: Mapped[int | None] = mapped_column(Integer)
+    custom_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    requests: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    input_file_id: Mapped[str | None] = mapped_column(String(API_ID_LENGTH))
+    batch_id: Mapped[str | None] = mapped_column(String(API_ID_LENGTH))
+    estimated_input_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    estimated_cost_usd: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    claim_token: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    uploaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SnapshotModel(Base):
+    """The latest Batch object seen for a batch, as the gateway described it."""
+
+    __tablename__ = "batch_snapshots"
+
+    batch_id: Mapped[str] = mapped_column(String(API_ID_LENGTH), primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    info: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ResultModel(Base):
+    """A batch's output and error files, fetched once; their bytes live in `result_chunks`."""
+
+    __tablename__ = "results"
+
+    batch_id: Mapped[str] = mapped_column(String(API_ID_LENGTH), primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id", ondelete="CASCADE"), index=True)
+    output_size: Mapped[int] = mapped_column(BigInteger)
+    errors_size: Mapped[int] = mapped_column(BigInteger)
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ResultChunkModel(Base):
+    """A compressed run of whole lines of one result file."""
+
+    __tablename__ = "result_chunks"
+
+    batch_id: Mapped[str] = mapped_column(
+        ForeignKey("results.batch_id", ondelete="CASCADE"), primary_key=True
+    )
+    #: "output" or "errors".
+    which: Mapped[str] = mapped_column(String(10), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    codec: Mapped[str] = mapped_column(String(20))
+    raw_size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
