@@ -59,14 +59,18 @@ elif preset == state.PRESET_CUSTOM:
         placeholder="https://gateway.example.com/v1",
         help="Any server that speaks the OpenAI Files and Batches API.",
     )
+connection = current_connection()
 try:
     base_url = chosen_base_url(settings.base_url)
 except InputError as error:
     st.error(plain(error), icon=":material/error:")
 else:
-    st.caption(f"Requests go to {plain(base_url or 'https://api.openai.com/v1')}.")
-
-connection = current_connection()
+    target = plain(base_url or "https://api.openai.com/v1")
+    st.caption(
+        f"With a key, requests go to {target}."
+        if connection.sandbox
+        else f"Requests go to {target}."
+    )
 st.button(
     "Test connection",
     icon=":material/network_check:",
