@@ -7,7 +7,7 @@ cost, split) and `part_bytes` of every part; in the same run a naive version: `i
 produce the same bytes and token total. Best of `--repeat` runs each.
 
 Memory: a generated CSV of `--memory-mb` MB read with `read_table`, planned and written to
-part files in a child process, whose peak RSS (interpreter and libraries included) must stay
+part files (`write_part`) in a child process, whose peak RSS (interpreter and libraries included) must stay
 within 3x the file's size.
 
     .venv/bin/python bench/bench_convert.py [--rows 50000] [--repeat 3] [--budget 2.0]
@@ -215,10 +215,8 @@ def memory_child(csv_path: Path, out_dir: Path) -> None:
     assert plan.ok, plan.problems
     written = 0
     for part in plan.parts:
-        data = plan.part_bytes(part.number)
-        (out_dir / f"part-{part.number:04d}.jsonl").write_bytes(data)
-        written += len(data)
-    del data
+        with (out_dir / f"part-{part.number:04d}.jsonl").open("wb") as handle:
+            written += plan.write_part(part.number, handle)
     peaks["plan_and_parts"] = peak_rss()
     print(
         json.dumps(

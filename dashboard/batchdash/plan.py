@@ -10,9 +10,9 @@ for, so memory stays near the size of the table itself however long it is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -108,16 +108,24 @@ class BatchPlan:
 
     def part_bytes(self, number: int) -> bytes:
         """The JSONL of part `number` (1-based): UTF-8 without BOM, one request per line."""
+        return b"".join(self._part_chunks(number))
+
+    def write_part(self, number: int, out: BinaryIO) -> int:
+        """Write the JSONL of part `number` to `out` a chunk of rows at a time; return its bytes.
+
+        The same bytes as `part_bytes`, without ever holding the whole part in memory.
+        """
+        return sum(out.write(chunk) for chunk in self._part_chunks(number))
+
+    def _part_chunks(self, number: int) -> Iterator[bytes]:
         if not 1 <= number <= len(self.parts):
             raise InputError(
                 f"The batch has no part {number}; it has {len(self.parts)}. "
                 + ("Fix the problems listed first." if not self.ok else "Pick an existing part.")
             )
         part = self.parts[number - 1]
-        return b"".join(
-            lines_bytes(self._lines(first, stop))
-            for first, stop in _chunks(part.first_row, part.stop_row)
-        )
+        for first, stop in _chunks(part.first_row, part.stop_row):
+            yield lines_bytes(self._lines(first, stop))
 
     def request_body(self, row: int) -> dict[str, Any]:
         """The request body of row `row` (0-based), e.g. to try a few rows synchronously."""

@@ -1,3 +1,4 @@
+import io
 import json
 
 import numpy as np
@@ -152,7 +153,11 @@ def test_sixty_thousand_rows_make_two_parts() -> None:
     plan = plan_batch(frame, Recipe(template="Number {n}"))
     assert plan.ok, plan.problems
     assert [(p.first_row, p.stop_row) for p in plan.parts] == [(0, 50_000), (50_000, 60_000)]
-    first = plan.part_bytes(1).decode("utf-8").splitlines()
+    whole_part = plan.part_bytes(1)
+    written = io.BytesIO()
+    assert plan.write_part(1, written) == len(whole_part) == plan.parts[0].size_bytes
+    assert written.getvalue() == whole_part
+    first = whole_part.decode("utf-8").splitlines()
     assert [json.loads(first[n])["custom_id"] for n in (0, 49_999)] == ["row-1", "row-50000"]
     assert len(first) == 50_000
     second = plan.part_bytes(2).decode("utf-8").splitlines()
