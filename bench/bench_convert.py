@@ -7,8 +7,8 @@ cost, split) and `part_bytes` of every part; in the same run a naive version: `i
 produce the same bytes and token total. Best of `--repeat` runs each.
 
 Memory: a generated CSV of `--memory-mb` MB read with `read_table`, planned and written to
-part files (`write_part`) in a child process, whose peak RSS (interpreter and libraries included) must stay
-within 3x the file's size.
+part files (`write_part`) in a child process, whose peak RSS (interpreter and libraries
+included) must stay within 3x the file's size. The peak is reported per phase.
 
     .venv/bin/python bench/bench_convert.py [--rows 50000] [--repeat 3] [--budget 2.0]
         [--memory-mb 200] [--skip-memory]
