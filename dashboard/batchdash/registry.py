@@ -424,18 +424,24 @@ class Registry:
         """Hold the job's lowest-numbered part that nobody holds and that has no batch yet."""
         token = uuid.uuid4().hex
         now = self._clock()
-        candidates = (
-            select(PartModel.id)
-            .where(PartModel.job_id == job_id, _claimable(now))
-            .order_by(PartModel.number)
-            .with_for_update(skip_locked=True)  # PostgreSQL: pass over rows being claimed
-        )
+        tried: list[int] = []
         with self._write() as session:
-            for part_id in list(session.scalars(candidates)):
+            # One candidate at a time: PostgreSQL locks what it selects, and a concurrent claimer
+            # must skip only the part being claimed, not every part (it would think none is left).
+            while (
+                part_id := session.scalar(
+                    select(PartModel.id)
+                    .where(PartModel.job_id == job_id, _claimable(now), PartModel.id.not_in(tried))
+                    .order_by(PartModel.number)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+            ) is not None:
                 if _rowcount(session, _claim(part_id, token, now, lease)):
                     model = session.get(PartModel, part_id, populate_existing=True)
                     assert model is not None
                     return Claim(part=_part(model), token=token)
+                tried.append(part_id)
         return None
 
     def release_part(self, part_id: int, claim: str) -> None:

@@ -14,17 +14,18 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import UniqueConstraint, inspect, text
+from sqlalchemy import UniqueConstraint, event, inspect, text
 
 from batchdash import registry_blobs
 from batchdash.errors import InputError, RegistryError
 from batchdash.recipe import OutputField, Recipe
-from batchdash.registry import Part, PartConflict, PartSpec, Registry
+from batchdash.registry import Claim, Part, PartConflict, PartSpec, Registry
 from batchdash.registry_blobs import frame_to_blob
 from batchdash.registry_engine import make_engine, registry_url
 from batchdash.registry_migrations import LATEST_VERSION, MIGRATIONS, upgrade
 from batchdash.registry_models import Base
 from batchdash.settings import owner_scope, read_settings
+from tests.postgres import Cluster, fresh_database
 
 FAKE_KEY = "sk-proj-FAKEKEY0123456789abcdefghijklmnopqrstuv"
 SCOPE = owner_scope(FAKE_KEY, None)
@@ -325,6 +326,36 @@ def test_two_threads_draining_a_job_submit_each_part_once(registry: Registry) ->
         thread.join(timeout=60)
     assert sorted(taken[0] + taken[1]) == list(range(1, 31))
     assert {part.state for part in registry.parts(job.id)} == {"created"}
+
+
+@pytest.mark.postgres
+def test_a_claim_in_flight_does_not_hide_the_other_parts(postgres_cluster: Cluster) -> None:
+    with fresh_database(postgres_cluster) as url:
+        first, second = Registry(url), Registry(url)
+        try:
+            job = first.create_job(SCOPE, "in flight", RECIPE, rows(30), parts=ranges(3))
+            paused, resume = threading.Event(), threading.Event()
+
+            def hold_claim(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+                if statement.startswith("UPDATE parts"):  # the candidate is locked by now
+                    paused.set()
+                    resume.wait(30)
+
+            event.listen(first._engine, "before_cursor_execute", hold_claim)
+            claimed: list[Claim | None] = []
+            holder = threading.Thread(target=lambda: claimed.append(first.claim_next_part(job.id)))
+            holder.start()
+            assert paused.wait(30)
+            try:
+                other = second.claim_next_part(job.id)
+            finally:
+                resume.set()
+                holder.join(30)
+            assert other is not None and other.part.number == 2
+            assert claimed[0] is not None and claimed[0].part.number == 1
+        finally:
+            first.close()
+            second.close()
 
 
 def _process_side(url: str, part_ids: list[int], job_id: str, barrier: Any, results: Any) -> None:
