@@ -1,0 +1,144 @@
+"""Crashes at every step of a job; after a restart it completes with one batch per part.
+
+A crash is an exception raised inside the gateway at the chosen point. "exception": it unwinds
+through the job service, which gives its claim on the part back. "killed": nothing unwinds (the
+claim stays, as when the process is killed), so the restarted service must wait for the claim's
+lease to run out; its registry clock is moved past it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batchdash.gateway import Gateway
+from batchdash.jobs import PART_TAG, JobService
+from batchdash.registry import DEFAULT_LEASE, Registry
+from tests.jobs_kit import RECIPE, Sandbox, job_batches, reviews, run_to_end, sandbox
+
+SCOPE = "scope-crash"
+ROWS = 24
+
+
+class Crash(BaseException):
+    """Stands for the process dying at the injected point."""
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Iterator[Sandbox]:
+    with sandbox(tmp_path / "sandbox") as started:
+        yield started
+
+
+def crash_after(gateway: Gateway, method: str, *, call_first: bool = True, times: int = 1) -> None:
+    """Make `gateway.<method>` crash `times` times: after doing its work, or instead of it."""
+    real: Callable[..., Any] = getattr(gateway, method)
+    left = [times]
+
+    def crashing(*args: Any, **kwargs: Any) -> Any:
+        if left[0] <= 0:
+            return real(*args, **kwargs)
+        left[0] -= 1
+        if call_first:
+            real(*args, **kwargs)
+        raise Crash(f"crashed {'after' if call_first else 'before'} {method}")
+
+    setattr(gateway, method, crashing)
+
+
+POINTS = {
+    # The file is uploaded, but the process dies before the registry records its id.
+    "after the upload": ("upload_part", True),
+    # The upload is recorded; the process dies before asking for the batch.
+    "after recording the upload": ("create_batch", False),
+    # The batch exists at the API, but the process dies before the registry records its id.
+    "after the batch creation": ("create_batch", True),
+}
+
+
+@pytest.mark.parametrize("how", ["exception", "killed"])
+@pytest.mark.parametrize("point", list(POINTS))
+def test_a_crash_while_submitting_resumes_without_a_second_batch(
+    point: str, how: str, registry_url: str, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    method, call_first = POINTS[point]
+    crashed = Registry(registry_url)
+    service = JobService(crashed, box.gateway(), SCOPE)
+    job_id = service.create_job("Crash", reviews(ROWS), RECIPE, enqueued_token_limit=200)
+    parts = len(crashed.parts(job_id))
+    assert parts == 3
+    crash_after(service.gateway, method, call_first=call_first)
+    if how == "killed":
+        monkeypatch.setattr(crashed, "release_part", lambda *_args: None)
+    with pytest.raises(Crash):
+        service.submit(job_id)
+    crashed.close()
+
+    restarted = Registry(registry_url)
+    try:
+        if how == "killed":
+            # The dead submitter's claim holds part 1 until its lease runs out.
+            held = JobService(restarted, box.gateway(), SCOPE).submit(job_id)
+            assert len(held) == parts - 1
+            restarted.close()
+            shift = DEFAULT_LEASE + timedelta(seconds=1)
+            restarted = Registry(registry_url, clock=lambda: datetime.now(UTC) + shift)
+        service = JobService(restarted, box.gateway(), SCOPE)
+        batch_ids = service.submit(job_id)
+        status = run_to_end(service, job_id)
+    finally:
+        restarted.close()
+
+    assert len(batch_ids) == parts
+    tagged = job_batches(box, job_id)
+    assert sorted(info.metadata[PART_TAG] for info in tagged) == ["1", "2", "3"]
+    assert sorted(info.id for info in tagged) == sorted(batch_ids)
+    uploads = box.log.count("POST", "/v1/files")
+    assert uploads == parts + (1 if point == "after the upload" else 0)
+    assert status.counts["ok"] == ROWS
+    assert_answered_once(service, job_id)
+
+
+def test_a_crash_during_the_results_fetch_fetches_them_again_once(
+    registry_url: str, box: Sandbox
+) -> None:
+    crashed = Registry(registry_url)
+    service = JobService(crashed, box.gateway(), SCOPE)
+    job_id = service.create_job("Fetch", reviews(ROWS), RECIPE, enqueued_token_limit=200)
+    batch_ids = service.submit(job_id)
+    crash_after(service.gateway, "download_file")
+    with pytest.raises(Crash):
+        run_to_end(service, job_id)
+    crashed.close()
+
+    restarted = Registry(registry_url)
+    try:
+        service = JobService(restarted, box.gateway(), SCOPE)
+        box.log.reset()
+        status = run_to_end(service, job_id)
+        assert status.counts["ok"] == ROWS
+        assert [b.id for b in status.batches] == batch_ids
+        assert_answered_once(service, job_id)
+        fetched = box.log.count("GET", "/v1/files/")
+        box.log.reset()
+        assert service.refresh(job_id).state == "finished" and box.log.total == 0
+    finally:
+        restarted.close()
+    assert fetched == len(batch_ids)  # every output file fetched once after the restart
+
+
+def assert_answered_once(service: JobService, job_id: str) -> None:
+    """Every row has exactly one kept answer, and the merged table is all `ok`, in order."""
+    output, errors = service.raw_results(job_id)
+    answers = Counter(json.loads(line)["custom_id"] for line in output.splitlines())
+    assert answers == Counter({f"row-{n}": 1 for n in range(1, ROWS + 1)})
+    assert errors == b""
+    merged = service.merged_table(job_id)
+    assert merged["custom_id"].tolist() == [f"row-{n}" for n in range(1, ROWS + 1)]
+    assert set(merged["status"]) == {"ok"}
