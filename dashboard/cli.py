@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchdash.errors import BatchdashError, InputError, ResultsError
 from batchdash.export import to_csv_bytes, to_xlsx_bytes
@@ -30,6 +31,10 @@ from batchdash.merge import merge_results, unmatched_custom_ids
 from batchdash.plan import plan_batch
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
 from batchdash.results import ROW_STATUSES, RowResult, infer_endpoint_and_model, parse_result_lines
+from batchdash.settings import API_KEY, owner_scope, read_settings
+
+if TYPE_CHECKING:
+    from batchdash.jobs import JobService, JobStatus
 
 #: Exit status of a bad input (argparse uses the same for bad arguments).
 EXIT_BAD_INPUT = 2
@@ -76,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_convert(commands)
     add_merge(commands)
     add_sandbox(commands)
+    add_submit(commands)
+    add_status(commands)
+    add_cancel(commands)
+    add_repair(commands)
+    add_download(commands)
     return parser
 
 
@@ -307,6 +317,170 @@ def _check_port_free(host: str, port: int) -> None:
                 f"Cannot listen on {host}:{port} ({error.strerror or error}). Stop what uses "
                 "that port, or pick another with --port."
             ) from None
+
+
+# --- jobs: submit, status, cancel, repair, download ------------------------------------------
+
+
+def job_service() -> JobService:
+    """The job service of OPENAI_API_KEY at OPENAI_BASE_URL, on the registry of the settings."""
+    # Imported here: the SDK and the database layer load only for the job commands.
+    from batchdash.gateway import Gateway
+    from batchdash.jobs import JobService
+    from batchdash.registry import Registry
+
+    settings = read_settings(os.environ)
+    if settings.api_key is None:
+        raise InputError(
+            f"Set {API_KEY} to your API key (any text works for the sandbox) and run the "
+            "command again."
+        )
+    gateway = Gateway(settings.api_key, settings.base_url)
+    registry = Registry.from_settings(settings)
+    return JobService(registry, gateway, owner_scope(settings.api_key, settings.base_url))
+
+
+def _job_status(status: JobStatus) -> dict[str, Any]:
+    return {
+        "job_id": status.job_id,
+        "name": status.name,
+        "state": status.state,
+        "rows": status.rows,
+        "counts": status.counts,
+        "batches": [
+            {
+                "id": b.id,
+                "status": b.status,
+                "total": b.total,
+                "completed": b.completed,
+                "failed": b.failed,
+            }
+            for b in status.batches
+        ],
+    }
+
+
+def _print_problems(status: JobStatus) -> None:
+    for problem in status.problems:
+        print(f"Note: {problem}", file=sys.stderr)
+
+
+def add_submit(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "submit",
+        help="save a spreadsheet as a job and send its batches",
+        description="Save INPUT as a job, send one batch per part and print the batch ids.",
+    )
+    parser.add_argument("input", type=Path, metavar="INPUT", help="CSV, TSV or XLSX file")
+    add_recipe_options(parser)
+    parser.add_argument("--name", default="", help="the job's name (default: INPUT's name)")
+    parser.set_defaults(handler=run_submit)
+
+
+def run_submit(args: argparse.Namespace) -> dict[str, Any]:
+    input_path: Path = args.input
+    table = read_input(input_path)
+    service = job_service()
+    job_id = service.create_job(
+        args.name, table.frame, recipe_from_args(args), source_name=input_path.name
+    )
+    batch_ids = service.submit(job_id)
+    status = service.status(job_id)
+    _print_problems(status)
+    return {"job_id": job_id, "rows": status.rows, "parts": status.parts, "batch_ids": batch_ids}
+
+
+def add_status(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "status",
+        help="refresh and show a job, or every job",
+        description="Ask the API about running batches, fetch finished results, print the job.",
+    )
+    parser.add_argument("job", nargs="?", metavar="JOB", help="job id (default: every job)")
+    parser.set_defaults(handler=run_status)
+
+
+def run_status(args: argparse.Namespace) -> dict[str, Any] | list[dict[str, Any]]:
+    service = job_service()
+    if args.job is None:
+        service.refresh_all()
+        return [_job_status(status) for status in service.list_jobs()]
+    return _job_status(service.refresh(args.job))
+
+
+def add_cancel(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "cancel",
+        help="cancel every running batch of a job",
+        description="Cancel the job's running batches (answers so far are kept) and its unsent parts.",
+    )
+    parser.add_argument("job", metavar="JOB", help="job id")
+    parser.set_defaults(handler=run_cancel)
+
+
+def run_cancel(args: argparse.Namespace) -> dict[str, Any]:
+    service = job_service()
+    service.cancel(args.job)
+    return _job_status(service.refresh(args.job))
+
+
+def add_repair(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "repair",
+        help="run a job's failed, expired, cancelled or unrun rows again",
+        description="Send the job's rows with the chosen statuses again, with the same custom_ids.",
+    )
+    parser.add_argument("job", metavar="JOB", help="job id")
+    parser.add_argument(
+        "--only",
+        default="error,expired,cancelled,not_run",
+        metavar="STATUSES",
+        help="comma-separated statuses to run again (default: error,expired,cancelled,not_run)",
+    )
+    parser.set_defaults(handler=run_repair)
+
+
+def run_repair(args: argparse.Namespace) -> dict[str, Any]:
+    from batchdash.repair import checked_statuses
+
+    statuses = checked_statuses(args.only.split(","))
+    service = job_service()
+    service.refresh(args.job)
+    rows = service.plan_repair(args.job, statuses).rows
+    batch_ids = service.repair(args.job, statuses)
+    return {"job_id": args.job, "rows": rows, "parts": len(batch_ids), "batch_ids": batch_ids}
+
+
+def add_download(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "download",
+        help="write a job's merged table",
+        description="Refresh the job and write its merged table (rows still running: not_run).",
+    )
+    parser.add_argument("job", metavar="JOB", help="job id")
+    parser.add_argument("--out", type=Path, required=True, help="OUT.csv or OUT.xlsx")
+    parser.set_defaults(handler=run_download)
+
+
+def run_download(args: argparse.Namespace) -> dict[str, Any]:
+    out: Path = args.out
+    if out.suffix.lower() not in _OUTPUT_SUFFIXES:
+        raise InputError(
+            f"The output file '{out.name}' must end in .csv or .xlsx, e.g. --out answers.xlsx."
+        )
+    service = job_service()
+    status = service.refresh(args.job)
+    merged = service.merged_table(args.job)
+    out.write_bytes(
+        to_xlsx_bytes(merged) if out.suffix.lower() == ".xlsx" else to_csv_bytes(merged)
+    )
+    return {
+        "job_id": status.job_id,
+        "state": status.state,
+        "rows": status.rows,
+        "counts": status.counts,
+        "out": str(out),
+    }
 
 
 if __name__ == "__main__":
