@@ -31,7 +31,7 @@ from batchdash.wording import describe_rows
 #: Rows rendered, counted and encoded at a time: bounds the memory a plan needs on top of the
 #: table (a few times the chunk's text), and is large enough that the per-chunk overhead of
 #: the column operations does not show.
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 5_000
 
 _CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
 
