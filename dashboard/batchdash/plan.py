@@ -166,7 +166,8 @@ def plan_batch(
     rows = len(frame)
     row_tokens = np.zeros(rows, dtype=np.int64)
     row_bytes = np.zeros(rows, dtype=np.int64)
-    if templates_ok and recipe.endpoint in ENDPOINTS:
+    measured = templates_ok and recipe.endpoint in ENDPOINTS
+    if measured:
         problems += _cell_problems(texts)
         empty = _measure(texts, recipe, ids, row_tokens, row_bytes)
         if empty:
@@ -182,8 +183,9 @@ def plan_batch(
         )
 
     input_tokens = int(row_tokens.sum())
-    price = price_for(recipe.model, price_overrides)
-    if price is None and recipe.model.strip():
+    # Without rendered prompts there is nothing to price (a cost of 0 would mislead).
+    price = price_for(recipe.model, price_overrides) if measured else None
+    if price is None and measured and recipe.model.strip():
         problems.append(
             Problem(
                 f"No price is known for the model '{recipe.model}', so the cost is not estimated. "

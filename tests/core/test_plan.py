@@ -105,6 +105,7 @@ def test_unknown_placeholder_blocks_and_names_it() -> None:
     [message] = blocking(plan)
     assert "'{reveiw}' (did you mean '{review}'?)" in message
     assert plan.parts == ()
+    assert plan.input_tokens == 0 and plan.estimated_cost_usd is None
     with pytest.raises(InputError, match="Fix the problems"):
         plan.part_bytes(1)
 
