@@ -263,7 +263,7 @@ class Registry:
 
     @property
     def dialect(self) -> str:
-        """ "sqlite" or "postgresql"."""
+        """The backend: "sqlite" or "postgresql"."""
         return self._engine.dialect.name
 
     def close(self) -> None:

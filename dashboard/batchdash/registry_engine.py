@@ -19,7 +19,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "batchdash_write"
 
 
-def registry_url(url: str) -> URL:
+def parse_db_url(url: str) -> URL:
     """The URL with the driver Batchdash ships (psycopg 3 for PostgreSQL)."""
     try:
         parsed = make_url(url)
@@ -46,7 +46,7 @@ def registry_url(url: str) -> URL:
 
 def make_engine(url: str) -> Engine:
     """An engine for the registry; creates the SQLite file's directory when missing."""
-    parsed = registry_url(url)
+    parsed = parse_db_url(url)
     if parsed.get_backend_name() == "sqlite":
         assert parsed.database is not None
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

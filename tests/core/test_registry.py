@@ -21,7 +21,7 @@ from batchdash.errors import InputError, RegistryError
 from batchdash.recipe import OutputField, Recipe
 from batchdash.registry import Claim, Part, PartConflict, PartSpec, Registry
 from batchdash.registry_blobs import frame_to_blob
-from batchdash.registry_engine import make_engine, registry_url
+from batchdash.registry_engine import make_engine, parse_db_url
 from batchdash.registry_migrations import LATEST_VERSION, MIGRATIONS, upgrade
 from batchdash.registry_models import Base
 from batchdash.settings import owner_scope, read_settings
@@ -789,9 +789,9 @@ def test_replicas_opening_a_new_database_at_once_create_it_once(registry_url: st
 
 
 def test_urls_get_the_shipped_driver() -> None:
-    assert registry_url("postgresql://a@h/db").drivername == "postgresql+psycopg"
-    assert registry_url("postgres://a@h/db").drivername == "postgresql+psycopg"
-    assert registry_url("sqlite:////tmp/x.sqlite3").drivername == "sqlite"
+    assert parse_db_url("postgresql://a@h/db").drivername == "postgresql+psycopg"
+    assert parse_db_url("postgres://a@h/db").drivername == "postgresql+psycopg"
+    assert parse_db_url("sqlite:////tmp/x.sqlite3").drivername == "sqlite"
 
 
 @pytest.mark.parametrize(
