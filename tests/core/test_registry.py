@@ -25,6 +25,7 @@ from batchdash.registry_engine import make_engine, parse_db_url
 from batchdash.registry_migrations import LATEST_VERSION, MIGRATIONS, upgrade
 from batchdash.registry_models import Base
 from batchdash.settings import owner_scope, read_settings
+from tests import postgres as test_postgres
 from tests.postgres import Cluster, fresh_database
 
 FAKE_KEY = "sk-proj-FAKEKEY0123456789abcdefghijklmnopqrstuv"
@@ -841,3 +842,12 @@ def test_repeated_opens_keep_the_data(registry_url: str) -> None:
         assert Counter(j.name for j in second.list_jobs(SCOPE)) == {"kept": 1}
     finally:
         second.close()
+
+
+def test_missing_postgresql_programs_are_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(test_postgres, "_DEBIAN_BIN_DIRS", str(tmp_path / "none" / "*" / "bin"))
+    with pytest.raises(test_postgres.PostgresMissing, match="apt-get install postgresql"):
+        test_postgres.find_bin_dir()
