@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx2
 import pandas as pd
+import pytest
 from starlette.testclient import TestClient
 
 from batchdash.batch_info import BatchInfo
@@ -94,6 +95,13 @@ def sandbox(data_dir: Path, **options: Any) -> Iterator[Sandbox]:
         yield box
     finally:
         box.stop()
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Iterator[Sandbox]:
+    """Fixture: an in-process sandbox at full speed (import it into a test module to use it)."""
+    with sandbox(tmp_path / "sandbox") as started:
+        yield started
 
 
 def reviews(rows: int, markers: dict[int, str] | None = None) -> pd.DataFrame:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,16 +19,20 @@ from batchdash.plan import plan_batch
 from batchdash.pricing import price_for
 from batchdash.recipe import Recipe
 from batchdash.registry import Registry
-from tests.jobs_kit import RECIPE, Sandbox, job_batches, reviews, run_to_end, sandbox, wait_until
+from tests import jobs_kit
+from tests.jobs_kit import (
+    RECIPE,
+    Sandbox,
+    job_batches,
+    reviews,
+    run_to_end,
+    wait_until,
+)
+
+box = jobs_kit.box  # the sandbox fixture
 
 SCOPE = "scope-a"
 MakeService = Callable[..., JobService]
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    with sandbox(tmp_path / "sandbox") as started:
-        yield started
 
 
 @pytest.fixture

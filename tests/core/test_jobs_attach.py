@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -15,23 +13,22 @@ from batchdash.batch_info import BatchInfo
 from batchdash.errors import InputError
 from batchdash.jobs import JobService
 from batchdash.registry import Registry
-from tests.jobs_kit import Sandbox, job_batches, run_to_end, sandbox
+from tests import jobs_kit
+from tests.jobs_kit import (
+    Sandbox,
+    job_batches,
+    run_to_end,
+)
+
+box = jobs_kit.box  # the sandbox fixture
 
 SCOPE = "scope-attach"
 CHAT = "/v1/chat/completions"
 
 
 @pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    with sandbox(tmp_path / "sandbox") as started:
-        yield started
-
-
-@pytest.fixture
-def service(registry_url: str, box: Sandbox) -> Iterator[JobService]:
-    registry = Registry(registry_url)
-    yield JobService(registry, box.gateway(), SCOPE)
-    registry.close()
+def service(registry: Registry, box: Sandbox) -> JobService:
+    return JobService(registry, box.gateway(), SCOPE)
 
 
 def chat_line(custom_id: str, text: str, system: str | None = None) -> dict[str, Any]:

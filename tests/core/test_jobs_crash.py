@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,16 @@ import pytest
 from batchdash.gateway import Gateway
 from batchdash.jobs import PART_TAG, JobService
 from batchdash.registry import DEFAULT_LEASE, Registry
-from tests.jobs_kit import RECIPE, Sandbox, job_batches, reviews, run_to_end, sandbox
+from tests import jobs_kit
+from tests.jobs_kit import (
+    RECIPE,
+    Sandbox,
+    job_batches,
+    reviews,
+    run_to_end,
+)
+
+box = jobs_kit.box  # the sandbox fixture
 
 SCOPE = "scope-crash"
 ROWS = 24
@@ -28,12 +36,6 @@ ROWS = 24
 
 class Crash(BaseException):
     """Stands for the process dying at the injected point."""
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    with sandbox(tmp_path / "sandbox") as started:
-        yield started
 
 
 def crash_after(gateway: Gateway, method: str, *, call_first: bool = True, times: int = 1) -> None:

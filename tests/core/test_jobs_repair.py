@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from batchdash.errors import InputError
@@ -12,23 +9,19 @@ from batchdash.jobs import JobService
 from batchdash.plan import plan_batch
 from batchdash.recipe import Recipe
 from batchdash.registry import Registry
-from tests.jobs_kit import RECIPE, Sandbox, job_batches, reviews, run_to_end, sandbox
+from tests import jobs_kit
+from tests.jobs_kit import (
+    RECIPE,
+    Sandbox,
+    job_batches,
+    reviews,
+    run_to_end,
+)
+
+box = jobs_kit.box  # the sandbox fixture
 
 SCOPE = "scope-repair"
 ERROR_MESSAGE = "[sandbox] This request contains [[sandbox:error]], so the sandbox refuses it"
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    with sandbox(tmp_path / "sandbox") as started:
-        yield started
-
-
-@pytest.fixture
-def registry(registry_url: str) -> Iterator[Registry]:
-    opened = Registry(registry_url)
-    yield opened
-    opened.close()
 
 
 def test_flaky_rows_and_an_expired_part_repaired_once_end_all_ok(
