@@ -3,6 +3,8 @@
     python dashboard/cli.py convert reviews.csv --template "Classify: {review}" --out-dir parts
     python dashboard/cli.py merge reviews.csv --results output.jsonl errors.jsonl --out answers.xlsx
     python dashboard/cli.py sandbox --port 8765
+    python dashboard/cli.py submit reviews.csv --template "Classify: {review}" --name Reviews
+    python dashboard/cli.py status job_0123456789ab
 
 Every command prints its result as one JSON object on stdout; notes about the input go to
 stderr. A bad input exits 2 with one plain line on stderr and no traceback.
