@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint check-browser sandbox bench clean
+.PHONY: run test lint check-browser check-postgres sandbox bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +28,19 @@ check-browser:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The registry tests start a private PostgreSQL cluster (initdb + pg_ctl) of their own.
+check-postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql for the registry tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check dashboard tests bench
 	$(BIN)/ruff format --check dashboard tests bench
 	$(BIN)/mypy
 
 # pytest starts and stops what the tests need itself (the sandbox, PostgreSQL, Streamlit).
-test: $(VENV)/.dev-installed check-browser lint
+test: $(VENV)/.dev-installed check-browser check-postgres lint
 	$(BIN)/python -m pytest
 
 sandbox: $(VENV)/.run-installed
