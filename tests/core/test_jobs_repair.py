@@ -27,22 +27,22 @@ ERROR_MESSAGE = "[sandbox] This request contains [[sandbox:error]], so the sandb
 def test_flaky_rows_and_an_expired_part_repaired_once_end_all_ok(
     box: Sandbox, registry: Registry, registry_url: str
 ) -> None:
-    # Part 1: six long rows, done well within the window. Part 2: sixty short rows at 20 a
-    # second, which cannot all run in a 1.5-second window.
-    box.start(rate=20, completion_window_seconds=1.5)
-    frame = reviews(66, {0: "[[sandbox:flaky]]", 6: "[[sandbox:flaky]]", 7: "[[sandbox:flaky]]"})
+    # Part 1: six long rows, done well within the window. Part 2: a hundred short rows at 20 a
+    # second, of which at most 80 can run in a 3-second window; its flaky rows run first.
+    box.start(rate=20, completion_window_seconds=3)
+    frame = reviews(106, {0: "[[sandbox:flaky]]", 6: "[[sandbox:flaky]]", 7: "[[sandbox:flaky]]"})
     frame.loc[:5, "review"] = frame.loc[:5, "review"] + " It goes on and on." * 60
     tokens = plan_batch(frame, RECIPE).row_input_tokens
     limit = int(tokens[:6].sum() + tokens[6] - 1)
     service = JobService(registry, box.gateway(), SCOPE)
     job_id = service.create_job("Flaky and late", frame, RECIPE, enqueued_token_limit=limit)
-    assert [p.requests for p in registry.parts(job_id)] == [6, 60]
+    assert [p.requests for p in registry.parts(job_id)] == [6, 100]
     service.submit(job_id)
 
     before = run_to_end(service, job_id)
     assert before.batches[1].status == "expired"
     assert before.counts["expired"] > 0 and before.counts["error"] >= 2
-    assert before.counts["ok"] + before.counts["error"] + before.counts["expired"] == 66
+    assert before.counts["ok"] + before.counts["error"] + before.counts["expired"] == 106
     merged = service.merged_table(job_id)
     assert set(merged.loc[[6, 7], "status"]) == {"error"}
     assert "[[sandbox:flaky]] fails on its first attempt" in merged.at[6, "error"]
@@ -60,11 +60,11 @@ def test_flaky_rows_and_an_expired_part_repaired_once_end_all_ok(
         assert len(repair_ids) == 1
 
         after = run_to_end(service, job_id)
-        assert after.counts["ok"] == 66 and after.problems == ()
+        assert after.counts["ok"] == 106 and after.problems == ()
         assert [b.kind for b in after.batches] == ["initial", "initial", "repair"]
         repaired = service.merged_table(job_id)
         assert set(repaired["status"]) == {"ok"}
-        assert repaired["custom_id"].tolist() == [f"row-{n}" for n in range(1, 67)]
+        assert repaired["custom_id"].tolist() == [f"row-{n}" for n in range(1, 107)]
         assert set(repaired.loc[failed.index, "batch_id"]) == set(repair_ids)
         kept = repaired.drop(index=failed.index)
         assert (kept["batch_id"] == merged.drop(index=failed.index)["batch_id"]).all()
