@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from batchdash.errors import BatchdashError, InputError, ResultsError
 from batchdash.export import to_csv_bytes, to_xlsx_bytes
 from batchdash.inputs import Table, read_table
@@ -158,6 +160,21 @@ def _usd(amount: float | None) -> float | None:
     return None if amount is None else round(amount, 10)
 
 
+def check_table_path(out: Path) -> None:
+    """Refuse an output name that is neither .csv nor .xlsx, before any work is done."""
+    if out.suffix.lower() not in _OUTPUT_SUFFIXES:
+        raise InputError(
+            f"The output file '{out.name}' must end in .csv or .xlsx, e.g. --out answers.xlsx."
+        )
+
+
+def write_table(merged: pd.DataFrame, out: Path) -> None:
+    """The merged table as XLSX or CSV, by the name's suffix."""
+    out.write_bytes(
+        to_xlsx_bytes(merged) if out.suffix.lower() == ".xlsx" else to_csv_bytes(merged)
+    )
+
+
 # --- convert ---------------------------------------------------------------------------------
 
 
@@ -222,10 +239,7 @@ def add_merge(commands: _SubParsers) -> None:
 def run_merge(args: argparse.Namespace) -> dict[str, Any]:
     input_path: Path = args.input
     out: Path = args.out or input_path.with_name(f"{input_path.stem}-merged.csv")
-    if out.suffix.lower() not in _OUTPUT_SUFFIXES:
-        raise InputError(
-            f"The output file '{out.name}' must end in .csv or .xlsx, e.g. --out answers.xlsx."
-        )
+    check_table_path(out)
     table = read_input(input_path)
     files = [(path, path.read_bytes()) for path in args.results]
     recipe = _merge_recipe(files, args.model, args.id_column)
@@ -240,9 +254,7 @@ def run_merge(args: argparse.Namespace) -> dict[str, Any]:
             f"(e.g. custom_id '{unmatched[0]}') and were left out.",
             file=sys.stderr,
         )
-    out.write_bytes(
-        to_xlsx_bytes(merged) if out.suffix.lower() == ".xlsx" else to_csv_bytes(merged)
-    )
+    write_table(merged, out)
     counts = merged["status"].value_counts()
     costs = merged["cost_usd"]  # NA where the model's price is unknown
     return {
@@ -466,16 +478,11 @@ def add_download(commands: _SubParsers) -> None:
 
 def run_download(args: argparse.Namespace) -> dict[str, Any]:
     out: Path = args.out
-    if out.suffix.lower() not in _OUTPUT_SUFFIXES:
-        raise InputError(
-            f"The output file '{out.name}' must end in .csv or .xlsx, e.g. --out answers.xlsx."
-        )
+    check_table_path(out)
     service = job_service()
     status = service.refresh(args.job)
     merged = service.merged_table(args.job)
-    out.write_bytes(
-        to_xlsx_bytes(merged) if out.suffix.lower() == ".xlsx" else to_csv_bytes(merged)
-    )
+    write_table(merged, out)
     return {
         "job_id": status.job_id,
         "state": status.state,
