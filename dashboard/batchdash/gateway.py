@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -115,10 +115,18 @@ class Gateway:
             )
         return uploaded.id
 
-    def download_file(self, file_id: str, dest: Path) -> int:
+    def download_file(
+        self,
+        file_id: str,
+        dest: Path,
+        *,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> int:
         """Stream a file to `dest` (through a temporary file, renamed at the end); bytes written.
 
         An empty file (Azure writes an empty error file even when nothing failed) gives 0.
+        `on_progress(bytes_so_far, total_bytes)` follows along; the total is None when the
+        server does not say.
         """
         dest.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
@@ -129,9 +137,12 @@ class Gateway:
                 self._translated(f"file {file_id}"),
                 self._client.files.with_streaming_response.content(file_id) as response,
             ):
+                total = _content_length(response.headers)
                 for chunk in response.iter_bytes(DOWNLOAD_CHUNK_BYTES):
                     out.write(chunk)
                     written += len(chunk)
+                    if on_progress is not None:
+                        on_progress(written, total)
             os.replace(temporary, dest)
         finally:
             if os.path.exists(temporary):
@@ -296,6 +307,14 @@ class Gateway:
         if len(text) > _MAX_DETAIL_CHARS:
             text = text[: _MAX_DETAIL_CHARS - 1] + "…"
         return text
+
+
+def _content_length(headers: Mapping[str, str]) -> int | None:
+    """The body size a response announces, if it does (a compressed body's is not its size)."""
+    value = headers.get("content-length")
+    if value is None or headers.get("content-encoding") or not value.isdigit():
+        return None
+    return int(value)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
