@@ -1,0 +1,117 @@
+"""The list of a scope's jobs as the Jobs page shows it, cheap enough to redraw every few seconds.
+
+Working out a job's status reads its parts, its batch snapshots and which results are kept, a
+few milliseconds per job: 200 jobs would take a second at every redraw. A finished job does
+not change unless something changes the job itself (a repair makes it active again, archiving
+flips its flag), and each of those moves the job's `updated_at` or `state`. So the board keeps
+the status of every finished job under that key and works out only the others again; the list
+of jobs itself is one registry query.
+
+It also says how often to ask the API again: often while a batch is young, less often as it
+ages (a batch takes minutes to hours), and not at all when nothing runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterable
+from datetime import datetime
+
+from batchdash.errors import InputError
+from batchdash.job_status import JobStatus
+from batchdash.jobs import JobService
+
+#: Seconds between refreshes by the age of the youngest running batch: (younger than, every).
+REFRESH_PACE: tuple[tuple[float, float], ...] = ((120.0, 3.0), (900.0, 10.0))
+#: Seconds between refreshes once every running batch is older than the last pace step.
+SLOWEST_REFRESH = 30.0
+#: Seconds between refreshes while only results of finished batches wait to be fetched.
+FETCH_RETRY = 10.0
+
+
+def needs_refresh(status: JobStatus) -> bool:
+    """Whether asking the API can change the job: it has a batch and is not finished."""
+    return status.state == "active" and bool(status.batches)
+
+
+def refresh_interval(
+    statuses: Iterable[JobStatus], *, now: float, terminal: Collection[str]
+) -> float | None:
+    """Seconds until the next automatic refresh; None when nothing runs."""
+    waiting = [status for status in statuses if needs_refresh(status)]
+    if not waiting:
+        return None
+    started = [
+        batch.created_at or now
+        for status in waiting
+        for batch in status.batches
+        if batch.status not in terminal
+    ]
+    if not started:
+        return FETCH_RETRY
+    age = now - max(started)
+    for younger_than, every in REFRESH_PACE:
+        if age < younger_than:
+            return every
+    return SLOWEST_REFRESH
+
+
+class JobBoard:
+    """The job statuses of one JobService's scope, finished ones kept between calls."""
+
+    def __init__(self, service: JobService) -> None:
+        #: The service the statuses come from.
+        self.service = service
+        # Finished jobs: job id -> (the job's `updated_at` when its status was worked out, it).
+        self._finished: dict[str, tuple[datetime, JobStatus]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def terminal(self) -> frozenset[str]:
+        """The statuses after which a batch never changes, for this service's API."""
+        return frozenset(self.service.gateway.terminal_statuses)
+
+    def statuses(self, *, include_archived: bool = False) -> list[JobStatus]:
+        """Every job of the scope, newest first, from the registry alone."""
+        jobs = self.service.registry.list_jobs(self.service.scope, include_archived=True)
+        found: list[JobStatus] = []
+        for job in jobs:
+            if job.archived and not include_archived:
+                continue
+            with self._lock:
+                kept = self._finished.get(job.id)
+            if job.state == "finished" and kept is not None and kept[0] == job.updated_at:
+                found.append(kept[1])
+                continue
+            try:
+                status = self.service.status(job.id)
+            except InputError:
+                continue  # gone since the list was read
+            found.append(status)
+            self._remember(status)
+        return found
+
+    def refresh(self) -> list[JobStatus]:
+        """Ask the API about every running batch of the scope (one call each at most), fetch
+        finished results; then every job's status, as `statuses` gives it."""
+        self.service.refresh_all()
+        return self.statuses(include_archived=True)
+
+    def status(self, job_id: str) -> JobStatus:
+        """One job's status from the registry (InputError if the scope has no such job)."""
+        return self.service.status(job_id)
+
+    def forget(self, job_id: str) -> None:
+        """Drop what is kept about a job (after acting on it)."""
+        with self._lock:
+            self._finished.pop(job_id, None)
+
+    def _remember(self, status: JobStatus) -> None:
+        # Read the job again: working out the status may have marked it finished, which
+        # moves its `updated_at`.
+        if status.state != "finished":
+            return
+        job = self.service.registry.get_job(status.job_id, self.service.scope)
+        if job.state == "finished":
+            with self._lock:
+                self._finished[status.job_id] = (job.updated_at, status)

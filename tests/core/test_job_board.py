@@ -1,0 +1,181 @@
+"""The job board, the download progress and the Results files, over the in-process sandbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from batchdash.export import to_csv_bytes, to_xlsx_bytes
+from batchdash.fetch_progress import listening, reporting
+from batchdash.job_board import JobBoard
+from batchdash.job_results import (
+    download_bytes,
+    file_name,
+    filter_rows,
+    result_figures,
+    results_version,
+    status_breakdown,
+)
+from batchdash.jobs import JobService, JobStatus
+from batchdash.registry import Registry
+from tests import jobs_kit
+from tests.jobs_kit import RECIPE, Sandbox, reviews, run_to_end
+
+box = jobs_kit.box  # the sandbox fixture
+
+SCOPE = "scope-board"
+
+
+@pytest.fixture
+def service(tmp_path: Path, box: Sandbox) -> Iterator[JobService]:
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
+    yield JobService(registry, reporting(box.gateway()), SCOPE)
+    registry.close()
+
+
+def finished_job(service: JobService, name: str, markers: dict[int, str] | None = None) -> str:
+    job_id = service.create_job(name, reviews(4, markers), RECIPE)
+    service.submit(job_id)
+    run_to_end(service, job_id)
+    return job_id
+
+
+class CountingService:
+    """Counts `status` calls of a JobService (how many jobs the board works out again)."""
+
+    def __init__(self, service: JobService, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[str] = []
+        original = service.status
+
+        def status(job_id: str) -> JobStatus:
+            self.calls.append(job_id)
+            return original(job_id)
+
+        monkeypatch.setattr(service, "status", status)
+
+
+def test_the_board_lists_like_the_service_and_works_out_finished_jobs_once(
+    service: JobService, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = finished_job(service, "First")
+    second = finished_job(service, "Second", {0: "[[sandbox:error]]"})
+    box.start(rate=0.001)  # from now on a new batch stays running
+    running = service.create_job("Running", reviews(4), RECIPE)
+    service.submit(running)
+    board = JobBoard(service)
+    counting = CountingService(service, monkeypatch)
+
+    listed = board.statuses()
+    assert [s.job_id for s in listed] == [s.job_id for s in service.list_jobs()]
+    assert [s.job_id for s in listed] == [running, second, first]
+    assert sorted(counting.calls) == sorted([running, second, first])
+
+    counting.calls.clear()
+    again = board.statuses()
+    assert counting.calls == [running]  # finished jobs come from the board
+    assert again == board.statuses()
+
+    service.archive(second)
+    counting.calls.clear()
+    assert [s.job_id for s in board.statuses()] == [running, first]
+    assert [s.job_id for s in board.statuses(include_archived=True)] == [running, second, first]
+    assert second in counting.calls  # archiving moved the job: worked out again
+    assert next(s for s in board.statuses(include_archived=True) if s.job_id == second).archived
+
+
+def test_a_repaired_job_is_worked_out_again(service: JobService, box: Sandbox) -> None:
+    job_id = finished_job(service, "Flaky", {1: "[[sandbox:flaky]]"})
+    board = JobBoard(service)
+    assert board.statuses()[0].counts["error"] == 1
+
+    service.repair(job_id, ["error"])
+    repaired = board.statuses()[0]
+    assert repaired.state == "active"
+    assert len(repaired.batches) == 2
+    run_to_end(service, job_id)
+    assert board.statuses()[0].counts["ok"] == 4
+
+
+def test_a_board_refresh_polls_only_running_batches(service: JobService, box: Sandbox) -> None:
+    finished_job(service, "Done")
+    box.start(rate=0.001)
+    board = JobBoard(service)
+    running = service.create_job("Running", reviews(4), RECIPE, enqueued_token_limit=60)
+    service.submit(running)
+    batches = len(service.status(running).batches)
+    assert batches == 2
+    box.log.reset()
+
+    statuses = board.refresh()
+
+    assert box.log.total == batches  # one retrieve each, none for the finished job
+    assert box.log.count("GET", "/v1/batches/") == batches
+    assert [s.name for s in statuses] == ["Running", "Done"]
+
+
+def test_downloads_of_result_files_report_their_progress(service: JobService, box: Sandbox) -> None:
+    job_id = service.create_job("Progress", reviews(30), RECIPE)
+    service.submit(job_id)
+    reports: list[tuple[str, int, int | None]] = []
+    with listening(lambda file_id, done, total: reports.append((file_id, done, total))):
+        run_to_end(service, job_id)
+    output, _errors = service.raw_results(job_id)
+
+    assert reports, "the output file was fetched inside the block"
+    file_id, done, total = reports[-1]
+    assert done == total == len(output)
+    assert reports[0] == (file_id, 0, None)
+    quiet = service.create_job("Quiet", reviews(3), RECIPE)
+    service.submit(quiet)
+    run_to_end(service, quiet)
+    assert reports[-1][0] == file_id  # nothing reported outside the block
+
+
+def test_every_download_is_built_from_the_job_service(service: JobService) -> None:
+    job_id = finished_job(service, "Mixed: ok/error?", {2: "[[sandbox:error]]"})
+    status = service.status(job_id)
+    merged = service.merged_table(job_id)
+
+    assert download_bytes(service, job_id, "csv") == to_csv_bytes(merged)
+    assert download_bytes(service, job_id, "xlsx")[:2] == to_xlsx_bytes(merged)[:2] == b"PK"
+    output, errors = service.raw_results(job_id)
+    assert download_bytes(service, job_id, "output") == output
+    assert download_bytes(service, job_id, "errors") == errors
+    manifest = json.loads(download_bytes(service, job_id, "manifest"))
+    assert manifest == json.loads(json.dumps(service.manifest(job_id)))
+    assert manifest["parts"][0]["batch_id"] == status.batches[0].id
+
+    assert file_name(status, "csv") == "Mixed-ok-error-results.csv"
+    assert file_name(status, "errors") == "Mixed-ok-error-errors.jsonl"
+    assert results_version(service, status) == (status.batches[0].id,)
+    assert filter_rows(merged, ["error"])["custom_id"].tolist() == ["row-3"]
+    assert len(filter_rows(merged, [])) == 4
+    figures = result_figures(merged)
+    assert figures.input_tokens == int(merged["input_tokens"].sum()) > 0
+    assert figures.rows_with_result == 4
+    breakdown = status_breakdown(status)
+    assert dict(zip(breakdown["status"], breakdown["rows"], strict=True)) == {
+        "ok": 3,
+        "error": 1,
+        "expired": 0,
+        "cancelled": 0,
+        "not run": 0,
+    }
+
+
+def test_the_results_version_grows_as_batches_are_fetched(
+    service: JobService, box: Sandbox
+) -> None:
+    box.start(rate=0.001)
+    job_id = service.create_job("Two parts", reviews(4), RECIPE, enqueued_token_limit=60)
+    service.submit(job_id)
+    running = service.refresh(job_id)
+    assert results_version(service, running) == ()
+    assert "still running" in status_breakdown(running)["status"].tolist()
+
+    box.start()
+    done = run_to_end(service, job_id)
+    assert results_version(service, done) == tuple(batch.id for batch in done.batches)
