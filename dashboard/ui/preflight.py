@@ -29,6 +29,10 @@ from ui.text import plain, usd
 
 #: Rows of the sample preflight: shown as requests, and tried synchronously.
 SAMPLE_ROWS = 3
+# A request body longer than this many lines (a structured output schema) scrolls in a box of
+# this many pixels, so the page stays short.
+_REQUEST_LINES = 20
+_REQUEST_HEIGHT = 420
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,12 +137,19 @@ def templates_ready(recipe: Recipe, columns: pd.Index) -> bool:
 def show_requests(pre: Preflight, recipe: Recipe, columns: pd.Index) -> None:
     """The request bodies of the first rows, as they will be sent."""
     if not templates_ready(recipe, columns):
-        st.caption("The requests appear here once the template names only existing columns.")
+        st.caption(
+            "The requests appear here once the template names only existing columns (see "
+            "the problem under Preflight)."
+        )
         return
     tabs = st.tabs([f"Row {row + 1}" for row in range(pre.sample.rows)])
     for row, tab in enumerate(tabs):
         body = pre.sample.request_body(row)
-        tab.code(json.dumps(body, indent=2, ensure_ascii=False), language="json", wrap_lines=True)
+        text = json.dumps(body, indent=2, ensure_ascii=False)
+        tall = text.count("\n") > _REQUEST_LINES
+        tab.code(
+            text, language="json", wrap_lines=True, height=_REQUEST_HEIGHT if tall else "content"
+        )
 
 
 def show_preflight(

@@ -171,11 +171,11 @@ def recipe_inputs(columns: Sequence[str]) -> Recipe:
 
     temperature, max_tokens, effort, dimensions = _parameters(endpoint, model)
     output_fields = _output(endpoint)
-    id_options: list[str | None] = [None, *columns]
+    # "" stands for automatic ids: a selectbox reads None as "nothing chosen".
     id_column = st.selectbox(
         "ID column",
-        id_options,
-        format_func=lambda value: "Automatic (row-1, row-2, …)" if value is None else value,
+        ["", *columns],
+        format_func=lambda value: value or "Automatic (row-1, row-2, …)",
         key=state.ID_COLUMN,
         persist_state="session",
         help="A column whose values identify each row (unique, not empty). Answers are matched "
@@ -189,7 +189,7 @@ def recipe_inputs(columns: Sequence[str]) -> Recipe:
         temperature=temperature,
         max_output_tokens=max_tokens,
         reasoning_effort=effort,
-        id_column=id_column,
+        id_column=id_column or None,
         output_fields=output_fields,
         dimensions=dimensions,
     )

@@ -28,8 +28,10 @@ COMPOSE_ROWS = 3
 COMPOSED_NAME = "typed table"
 UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx")
 
-_ENCODINGS: tuple[str | None, ...] = (
-    None,
+#: The option that leaves a reading choice to detection (None would read as "no selection").
+AUTOMATIC = ""
+_ENCODINGS = (
+    AUTOMATIC,
     "utf-8",
     "utf-8-sig",
     "utf-16",
@@ -40,7 +42,7 @@ _ENCODINGS: tuple[str | None, ...] = (
     "latin-1",
 )
 _DELIMITER_NAMES = {",": "Comma", ";": "Semicolon", "\t": "Tab", "|": "Pipe"}
-_DELIMITERS: tuple[str | None, ...] = (None, *_DELIMITER_NAMES)
+_DELIMITERS = (AUTOMATIC, *_DELIMITER_NAMES)
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,9 +101,9 @@ def uploaded_source() -> Source | None:
     if upload is None:
         st.caption("Upload a file, or switch to typing or pasting the rows.")
         return None
-    encoding = st.session_state.get(state.READ_ENCODING)
-    delimiter = st.session_state.get(state.READ_DELIMITER)
-    sheet = st.session_state.get(state.READ_SHEET)
+    encoding = st.session_state.get(state.READ_ENCODING) or None
+    delimiter = st.session_state.get(state.READ_DELIMITER) or None
+    sheet = st.session_state.get(state.READ_SHEET) or None
     options = (upload.digest, encoding, delimiter, sheet)
     outcome = remembered(
         "upload",
@@ -111,7 +113,11 @@ def uploaded_source() -> Source | None:
         ),
     )
     table = outcome if isinstance(outcome, Table) else None
-    st.caption(f"Using **{plain(upload.name)}** ({len(upload.data):,} bytes).")
+    if st.session_state.get(state.UPLOADER) is None:
+        st.caption(
+            f"Using **{plain(upload.name)}** ({len(upload.data):,} bytes), uploaded earlier. "
+            "Upload another file to replace it."
+        )
     if table is not None and table.sheets:
         _sheet_picker(table)
     elif table is not None or not upload.name.lower().endswith(".xlsx"):
@@ -133,13 +139,13 @@ def _text_options(table: Table | None) -> None:
     found_encoding = describe_encoding(table.encoding) if table and table.encoding else None
     found_delimiter = _DELIMITER_NAMES.get(table.delimiter or "") if table else None
 
-    def encoding_label(option: str | None) -> str:
-        if option is None:
+    def encoding_label(option: str) -> str:
+        if option == AUTOMATIC:
             return f"Automatic ({found_encoding})" if found_encoding else "Automatic"
         return describe_encoding(option)
 
-    def delimiter_label(option: str | None) -> str:
-        if option is None:
+    def delimiter_label(option: str) -> str:
+        if option == AUTOMATIC:
             return f"Automatic ({found_delimiter})" if found_delimiter else "Automatic"
         return _DELIMITER_NAMES.get(option, option)
 

@@ -46,7 +46,7 @@ def test_an_upload_is_previewed_with_its_row_count_and_reading(app: AppTest) -> 
     assert preview.columns.tolist() == ["id", "text", "lang"]
     assert preview["id"].tolist() == ["001", "002", "003", "004"]  # text stays text
     assert preview.index.tolist() == [1, 2, 3, 4]  # row numbers as the problems name them
-    assert "Automatic (Comma)" in app.selectbox(key=state.READ_DELIMITER).format_func(None)
+    assert "Automatic (Comma)" in app.selectbox(key=state.READ_DELIMITER).format_func("")
 
 
 def test_a_changed_delimiter_rereads_the_file(app: AppTest) -> None:
@@ -370,6 +370,7 @@ def test_work_stays_put_across_pages(app: AppTest) -> None:
     assert (request_previews(app), metrics(app), [code.value for code in app.code]) == before
     assert app.selectbox(key=state.READ_DELIMITER).value == ","
     assert app.dataframe[0].value["id"].tolist() == ["001", "002", "003", "004"]
+    assert "reviews.csv** (135 bytes), uploaded earlier" in joined(app, "caption")
 
 
 def test_typed_and_pasted_rows_stay_put_across_pages(app: AppTest) -> None:

@@ -28,6 +28,8 @@ ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 STARTUP_SECONDS = 90
 #: Milliseconds a step of the page may take (a rerun, a try, a submission).
 STEP_TIMEOUT = 60_000
+#: Milliseconds a rerun the browser just asked for may take to show that it runs.
+RERUN_START_MS = 400
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +116,9 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        # Source files edited while the tests run must not rerun or reload the app under test.
+        "--server.fileWatcherType",
+        "none",
     ]
     with log.open("wb") as output:
         server = subprocess.Popen(
@@ -165,8 +170,10 @@ def wait_idle(page: Page) -> None:
     """Wait until the script has finished running and the page has loaded what it draws with.
 
     Streamlit's status widget shows while the script runs; some elements (tables, code) load
-    their scripts on first use, which the network going quiet tells.
+    their scripts on first use, which the network going quiet tells. The status widget shows
+    only once a rerun has started, so a rerun just asked for is given a moment to start.
     """
+    page.wait_for_timeout(RERUN_START_MS)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=STEP_TIMEOUT)
     page.wait_for_load_state("networkidle", timeout=STEP_TIMEOUT)
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=STEP_TIMEOUT)
