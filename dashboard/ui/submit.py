@@ -87,15 +87,15 @@ def submit_dialog(
     def progress(done: int, total: int, message: str) -> None:
         bar.progress(done / total if total else 1.0, text=message)
 
-    service = JobService(
-        resources.registry(resources.app_settings().db_url),
-        connection.gateway(),
-        connection.scope,
-        price_overrides=price_overrides,
-    )
     what = (source.digest, recipe, enqueued_token_limit, connection.scope)
     pending = st.session_state.get(state.PENDING_JOB)
     try:
+        service = JobService(
+            resources.registry(resources.app_settings().db_url),
+            connection.gateway(),
+            connection.scope,
+            price_overrides=price_overrides,
+        )
         if pending is not None and pending[0] == what:
             job_id = pending[1]
         else:

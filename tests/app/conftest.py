@@ -7,6 +7,9 @@ server the app started and closes its registry.
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -63,6 +66,44 @@ def app(make_app: MakeApp) -> AppTest:
     at.run()
     assert not at.exception
     return at
+
+
+@pytest.fixture
+def refusing_api() -> Iterator[str]:
+    """A server on 127.0.0.1 that refuses every key (HTTP 401), as OpenAI does a wrong one."""
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def _refuse(self) -> None:
+            body = json.dumps(
+                {
+                    "error": {
+                        "message": "Incorrect API key provided.",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                        "param": None,
+                    }
+                }
+            ).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _refuse
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def texts(at: AppTest, kind: str) -> list[str]:

@@ -391,3 +391,32 @@ def test_typed_and_pasted_rows_stay_put_across_pages(app: AppTest) -> None:
     app.segmented_control(key=state.SOURCE_MODE).set_value(state.SOURCE_COMPOSE).run()
     assert app.dataframe[0].value["prompt"].tolist() == ["", "kept", "", "added"]
     assert "2 rows** × 1 columns" in joined(app, "markdown")
+
+
+def test_a_failed_submission_is_reported_and_resumed_not_repeated(
+    app: AppTest, refusing_api: str, data_dir: Path
+) -> None:
+    key = "sk-test-refused-key-0003"
+    app.switch_page(SETTINGS).run()
+    app.text_input(key=state.API_KEY).set_value(key).run()
+    app.segmented_control(key=state.BASE_URL_PRESET).set_value(state.PRESET_CUSTOM).run()
+    app.text_input(key=state.CUSTOM_BASE_URL).set_value(refusing_api).run()
+    app.switch_page("app_pages/new_job.py").run()
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("{text}").run()
+    app.button(key="submit_button").click().run()
+
+    app.button(key="submit_confirm").click().run()
+    assert "refused" in joined(app, "error")
+    assert "The job is saved: Submit again" in joined(app, "caption")
+    app.button(key="submit_confirm").click().run()
+
+    assert not app.exception
+    assert app.header[0].value == "New job"
+    registry = Registry(default_db_url(data_dir))
+    try:
+        jobs = registry.list_jobs(owner_scope(key, refusing_api))
+        assert len(jobs) == 1
+        assert [part.batch_id for part in registry.parts(jobs[0].id)] == [None]
+    finally:
+        registry.close()

@@ -3,10 +3,7 @@ enqueued-token limits and price overrides used by New job, and where the data li
 
 from __future__ import annotations
 
-import http.server
-import json
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -55,44 +52,6 @@ def sandbox_api(tmp_path: Path) -> Iterator[str]:
     """A sandbox of the test's own, standing in for a compatible API behind a custom URL."""
     with running_sandbox(tmp_path / "sandbox-api") as url:
         yield url
-
-
-@pytest.fixture
-def refusing_api() -> Iterator[str]:
-    """A server on 127.0.0.1 that refuses every key (HTTP 401), as OpenAI does a wrong one."""
-
-    class Refuse(http.server.BaseHTTPRequestHandler):
-        def _refuse(self) -> None:
-            body = json.dumps(
-                {
-                    "error": {
-                        "message": "Incorrect API key provided.",
-                        "type": "invalid_request_error",
-                        "code": "invalid_api_key",
-                        "param": None,
-                    }
-                }
-            ).encode()
-            self.send_response(401)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = _refuse
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_without_a_key_the_app_is_in_sandbox_mode(app: AppTest) -> None:
