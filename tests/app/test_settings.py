@@ -3,6 +3,7 @@ enqueued-token limits and price overrides used by New job, and where the data li
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 import uuid
@@ -33,17 +34,22 @@ def sidebar_text(at: AppTest) -> str:
 
 
 def files_holding(needle: bytes, roots: list[Path], since: float) -> list[Path]:
-    """Files (once each) under `roots` changed after `since` whose bytes contain `needle`."""
+    """Files (once each) under `roots` changed after `since` whose bytes contain `needle`.
+
+    Other programs create and delete files under the temporary directory meanwhile; what
+    vanishes or cannot be read while the walk runs is skipped (os.walk skips such folders).
+    """
     found: set[Path] = set()
     for root in roots:
-        for path in root.rglob("*"):
-            try:
-                if not path.is_file() or path.stat().st_mtime < since:
+        for folder, _, names in os.walk(root):
+            for name in names:
+                path = Path(folder, name)
+                try:
+                    fresh = path.is_file() and path.stat().st_mtime >= since
+                    if fresh and needle in path.read_bytes():
+                        found.add(path)
+                except OSError:
                     continue
-                if needle in path.read_bytes():
-                    found.add(path)
-            except OSError:
-                continue  # another process's file vanished or is not ours to read
     return sorted(found)
 
 
