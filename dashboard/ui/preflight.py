@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -152,6 +152,15 @@ def show_requests(pre: Preflight, recipe: Recipe, columns: pd.Index) -> None:
         )
 
 
+def show_problems(problems: Sequence[Problem], *, blocking_only: bool = False) -> None:
+    """Each problem as an error (it blocks the batch) or a warning, in the order given."""
+    for problem in problems:
+        if problem.blocking:
+            st.error(plain(problem.message), icon=":material/error:")
+        elif not blocking_only:
+            st.warning(plain(problem.message), icon=":material/warning:")
+
+
 def show_preflight(
     pre: Preflight,
     recipe: Recipe,
@@ -160,11 +169,7 @@ def show_preflight(
 ) -> None:
     """Problems with their rows, tokens, cost at batch and normal price, and the parts."""
     plan = pre.plan
-    for problem in pre.problems:
-        if problem.blocking:
-            st.error(plain(problem.message), icon=":material/error:")
-        else:
-            st.warning(plain(problem.message), icon=":material/warning:")
+    show_problems(pre.problems)
     with st.container(horizontal=True):
         st.metric("Rows", f"{plan.rows:,}", border=True)
         st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)

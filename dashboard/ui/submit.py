@@ -19,7 +19,7 @@ from batchdash.pricing import ModelPrice
 from batchdash.recipe import Recipe
 from ui import resources, state
 from ui.connection import Connection
-from ui.preflight import full_plan
+from ui.preflight import full_plan, show_problems
 from ui.source import Source, source_stem
 from ui.text import plain, usd
 
@@ -54,9 +54,7 @@ def submit_dialog(
     with st.spinner("Preparing the requests…"):
         plan = full_plan(source, recipe, enqueued_token_limit, price_overrides)
     if not plan.ok:
-        for problem in plan.problems:
-            if problem.blocking:
-                st.error(plain(problem.message), icon=":material/error:")
+        show_problems(plan.problems, blocking_only=True)
         return
     st.text_input("Job name", key=state.JOB_NAME, max_chars=200)
     with st.container(horizontal=True):
