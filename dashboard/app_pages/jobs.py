@@ -1,6 +1,32 @@
-"""Jobs: every job of this connection, refreshed while batches run."""
+"""Jobs: every job of this connection, refreshed while batches run, and its actions."""
 
 import streamlit as st
 
+from ui import job_actions, live_jobs, state
+from ui.connection import current_connection
+from ui.job_access import job_board
+from ui.job_views import quiet, show_status_help
+from ui.remote_batches import VIEW_JOBS, VIEW_REMOTE, show_remote_batches
+
 st.header("Jobs")
-st.caption("Your batch jobs appear here once submitted from New job.")
+board = job_board(current_connection())
+
+job_actions.show_notice()
+view = st.segmented_control(
+    "Show",
+    [VIEW_JOBS, VIEW_REMOTE],
+    default=VIEW_JOBS,
+    required=True,
+    key=state.JOBS_VIEW,
+    on_change=quiet,
+    persist_state="session",
+    label_visibility="collapsed",
+)
+if view == VIEW_REMOTE:
+    show_remote_batches(board)
+else:
+    show_status_help()
+    planned = live_jobs.planned_interval(board)
+    st.fragment(run_every=planned)(live_jobs.live_jobs)(board, planned)
+
+job_actions.show_dialog(board)

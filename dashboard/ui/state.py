@@ -69,7 +69,36 @@ JOB_NAME = "job_name"
 PENDING_JOB = "pending_job"
 
 # Jobs and Results pages.
+#: The job the analyst opened last (a job id) or None; both pages start from it.
 SELECTED_JOB = "selected_job"
+#: Jobs page: "Jobs here" or "Every batch of this key" (widget key).
+JOBS_VIEW = "jobs_view"
+#: Jobs page filters (widget keys): name search, status words, archived jobs shown.
+JOBS_SEARCH = "jobs_search"
+JOBS_STATUS_FILTER = "jobs_status_filter"
+JOBS_SHOW_ARCHIVED = "jobs_show_archived"
+#: The job picker of the Jobs page (widget key, kept in step with SELECTED_JOB).
+JOBS_PICKER = "jobs_picker"
+#: The open action dialog of the Jobs page (ui.job_actions.Dialog) or None.
+JOBS_DIALOG = "jobs_dialog"
+#: True when the next Jobs run comes from a widget of the page, so it asks the API nothing.
+JOBS_QUIET_RUN = "jobs_quiet_run"
+#: What the last action did and when (a sentence, unix seconds), or None.
+JOBS_NOTICE = "jobs_notice"
+#: Unix seconds of the Jobs page's last refresh from the API, or None.
+JOBS_CHECKED_AT = "jobs_checked_at"
+#: The last list of every batch of the key (ui.remote_batches.Listing) or None.
+REMOTE_LISTING = "remote_listing"
+#: The remote batch picked in "Every batch of this key" (widget key).
+REMOTE_PICKER = "remote_picker"
+# Widgets of the action dialogs.
+REPAIR_STATUSES = "repair_statuses"
+ATTACH_BATCH_ID = "attach_batch_id"
+ATTACH_NAME = "attach_name"
+#: The Results page's job picker (widget key, kept in step with SELECTED_JOB).
+RESULTS_PICKER = "results_picker"
+#: Row statuses the Results table shows (widget key).
+RESULTS_STATUS_FILTER = "results_status_filter"
 
 PRESET_OPENAI = "OpenAI"
 PRESET_AZURE = "Azure OpenAI v1"
@@ -111,6 +140,11 @@ _DEFAULTS: dict[str, Any] = {
     SUBMIT_OPEN: False,
     PENDING_JOB: None,
     SELECTED_JOB: None,
+    JOBS_DIALOG: None,
+    JOBS_QUIET_RUN: False,
+    JOBS_NOTICE: None,
+    JOBS_CHECKED_AT: None,
+    REMOTE_LISTING: None,
 }
 
 

@@ -1,0 +1,87 @@
+"""The job service behind the Jobs and Results pages, shared by every session of one scope.
+
+One JobService (inside a JobBoard) per registry, scope, gateway and price list, kept with
+`st.cache_resource`: it remembers work between reruns (row tallies, finished jobs' statuses),
+which is what keeps a page with hundreds of jobs quick. Nothing per user is kept in it: the
+scope is part of its key, and progress bars go to the calling session only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TypeVar
+
+import streamlit as st
+
+from batchdash.errors import BatchdashError
+from batchdash.fetch_progress import listening, reporting
+from batchdash.gateway import Gateway
+from batchdash.job_board import JobBoard
+from batchdash.jobs import JobService
+from batchdash.pricing import ModelPrice
+from ui import resources, state
+from ui.connection import Connection
+from ui.text import plain
+
+R = TypeVar("R")
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _board(
+    db_url: str,
+    scope: str,
+    gateway_id: int,
+    prices: tuple[tuple[str, ModelPrice], ...],
+    _gateway: Gateway,
+) -> JobBoard:
+    """The board of `scope` over the gateway `_gateway` (whose identity is `gateway_id`)."""
+    service = JobService(
+        resources.registry(db_url), reporting(_gateway), scope, price_overrides=dict(prices)
+    )
+    return JobBoard(service)
+
+
+def job_board(connection: Connection) -> JobBoard:
+    """The JobBoard (and its JobService) of this session's connection and price list."""
+    gateway = connection.gateway()
+    prices: Mapping[str, ModelPrice] = st.session_state[state.PRICE_OVERRIDES]
+    return _board(
+        resources.app_settings().db_url,
+        connection.scope,
+        id(gateway),
+        tuple(sorted(prices.items())),
+        gateway,
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+@contextmanager
+def fetch_progress() -> Iterator[None]:
+    """A progress bar for every result file the block downloads, removed when it ends."""
+    bar = st.empty()
+
+    def show(file_id: str, done: int, total: int | None) -> None:
+        if total:
+            text = f"Fetching results file {file_id}: {_megabytes(done)} of {_megabytes(total)}"
+            bar.progress(min(done / total, 1.0), text=plain(text))
+        else:
+            bar.progress(0.0, text=plain(f"Fetching results file {file_id}: {_megabytes(done)}"))
+
+    try:
+        with listening(show):
+            yield
+    finally:
+        bar.empty()
+
+
+def attempt(action: Callable[[], R]) -> R | None:
+    """`action()`, or None after showing its error as one plain sentence."""
+    try:
+        return action()
+    except BatchdashError as error:
+        st.error(plain(error), icon=":material/error:")
+        return None

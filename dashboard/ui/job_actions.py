@@ -1,0 +1,323 @@
+"""The Jobs page's actions, each confirmed in a dialog: cancel, repair, archive, attach.
+
+A button only records which dialog to open (session state) and asks for a whole-page run: the
+page then draws the dialog, and pauses its automatic refresh while the dialog is open. The
+dialog says what the action will do before anything is sent; once done, it leaves a one-line
+notice for the page and closes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import streamlit as st
+
+from batchdash.cancel_effect import cancel_effect, running_batches
+from batchdash.errors import BatchdashError, InputError
+from batchdash.job_board import JobBoard
+from batchdash.job_results import COUNT_WORDS
+from batchdash.job_status import JobStatus
+from batchdash.repair import REPAIRABLE
+from ui import state
+from ui.job_access import attempt
+from ui.text import plain, usd
+
+#: Seconds a notice stays on the page at most.
+NOTICE_SECONDS = 30
+
+Action = Literal["cancel", "repair", "archive", "attach", "cancel_remote"]
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """An action waiting for the analyst's confirmation."""
+
+    #: Which action.
+    action: Action
+    #: The job it is about (None for attach and for a batch made elsewhere).
+    job_id: str | None = None
+    #: The one batch it is about, when it is about one.
+    batch_id: str | None = None
+
+
+def tell(notice: str) -> None:
+    """Say what an action did, at the top of the page, until the analyst does something else."""
+    st.session_state[state.JOBS_NOTICE] = (notice, time.time())
+
+
+def show_notice() -> None:
+    """The last action's notice, if it is recent (a page left and opened again shows none)."""
+    notice: tuple[str, float] | None = st.session_state[state.JOBS_NOTICE]
+    if notice is not None and time.time() - notice[1] < NOTICE_SECONDS:
+        st.success(plain(notice[0]), icon=":material/check_circle:")
+
+
+def ask(action: Action, job_id: str | None = None, batch_id: str | None = None) -> None:
+    """Button callback: open the dialog of `action` in a whole-page run."""
+    st.session_state[state.JOBS_DIALOG] = Dialog(action, job_id, batch_id)
+    st.session_state[state.JOBS_QUIET_RUN] = True
+    st.session_state[state.JOBS_NOTICE] = None
+    for key in (state.REPAIR_STATUSES, state.ATTACH_BATCH_ID, state.ATTACH_NAME):
+        st.session_state.pop(key, None)  # a dialog starts from its defaults
+    st.rerun()
+
+
+def _ask_for_batch(job_id: str, batches: Mapping[str, str], menu_key: str) -> None:
+    picked = st.session_state.get(menu_key)
+    if isinstance(picked, str) and picked in batches:
+        ask("cancel", job_id, batches[picked])
+
+
+def close() -> None:
+    """Dialog dismissal callback."""
+    st.session_state[state.JOBS_DIALOG] = None
+
+
+def _finish(board: JobBoard, notice: str, job_id: str | None = None) -> None:
+    """Close the dialog, say what happened, and draw the page again."""
+    if job_id is not None:
+        board.forget(job_id)
+    tell(notice)
+    st.session_state[state.JOBS_DIALOG] = None
+    st.rerun()
+
+
+def _unarchive(board: JobBoard, job_id: str) -> None:
+    board.service.archive(job_id, archived=False)
+    board.forget(job_id)
+    tell("The job is back in the list.")
+    st.session_state[state.JOBS_QUIET_RUN] = True
+
+
+def action_buttons(board: JobBoard, status: JobStatus) -> None:
+    """The actions of the opened job."""
+    running = running_batches(status, board.terminal)
+    repairable = sum(status.counts.get(key, 0) for key in REPAIRABLE)
+    with st.container(horizontal=True):
+        st.button(
+            "Cancel the job…",
+            key="cancel_job",
+            icon=":material/cancel:",
+            disabled=status.state == "finished",
+            on_click=ask,
+            args=("cancel", status.job_id),
+            help="Stop every running batch of the job; answers made so far are kept.",
+        )
+        if len(running) > 1:
+            labels = {f"Batch {batch.id} (part {batch.part_number})": batch.id for batch in running}
+            st.menu_button(
+                "Cancel one batch…",
+                list(labels),
+                key="cancel_batch_menu",
+                icon=":material/block:",
+                on_click=_ask_for_batch,
+                args=(status.job_id, labels, "cancel_batch_menu"),
+            )
+        st.button(
+            "Repair rows…",
+            key="repair_rows",
+            icon=":material/build:",
+            disabled=not repairable,
+            on_click=ask,
+            args=("repair", status.job_id),
+            help="Send rows that failed, expired, were cancelled or did not run once more.",
+        )
+        if status.archived:
+            st.button(
+                "Show in the list again",
+                key="unarchive_job",
+                icon=":material/unarchive:",
+                on_click=_unarchive,
+                args=(board, status.job_id),
+            )
+        else:
+            st.button(
+                "Archive…",
+                key="archive_job",
+                icon=":material/archive:",
+                on_click=ask,
+                args=("archive", status.job_id),
+                help="Hide the job from the list; nothing is deleted.",
+            )
+
+
+def show_dialog(board: JobBoard) -> None:
+    """Draw the open dialog, if any (call once per whole-page run, after everything else)."""
+    dialog: Dialog | None = st.session_state[state.JOBS_DIALOG]
+    if dialog is None:
+        return
+    if dialog.action == "attach":
+        _attach_dialog(board, dialog.batch_id)
+    elif dialog.action == "cancel_remote":
+        _cancel_remote_dialog(board, dialog.batch_id or "")
+    else:
+        try:
+            status = board.status(dialog.job_id or "")
+        except InputError as error:
+            st.session_state[state.JOBS_DIALOG] = None
+            st.error(plain(error), icon=":material/error:")
+            return
+        {"cancel": _cancel_dialog, "repair": _repair_dialog, "archive": _archive_dialog}[
+            dialog.action
+        ](board, status, dialog.batch_id)
+
+
+def _rows(count: int, what: str = "request") -> str:
+    return f"{count:,} {what}{'s' if count != 1 else ''}"
+
+
+def _confirm_row(confirm: str, key: str, keep: str = "Keep it as it is") -> bool:
+    """A dismiss button and the confirm button; whether the latter was clicked."""
+    with st.container(horizontal=True, horizontal_alignment="right"):
+        st.button(keep, key=f"{key}_keep", on_click=close)
+        return st.button(confirm, key=key, type="primary")
+
+
+@st.dialog("Cancel", width="medium", on_dismiss=close)
+def _cancel_dialog(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
+    effect = cancel_effect(status, batch_id, board.terminal)
+    subject = (
+        f"batch {batch_id} of **{plain(status.name)}**"
+        if batch_id
+        else (f"the job **{plain(status.name)}**")
+    )
+    if not effect.batches and batch_id is not None:
+        st.info(f"Batch {batch_id} is not running any more: there is nothing to cancel.")
+        st.button("Close", key="cancel_close", on_click=close)
+        return
+    st.markdown(f"Cancel {subject}?")
+    names = ", ".join(f"{batch.id} (part {batch.part_number})" for batch in effect.batches)
+    st.markdown(
+        f"**Lost:** {_rows(effect.lost)} that have not run yet will not run. Their rows get "
+        "the status *cancelled*; Repair can send them again later, as a new batch."
+    )
+    st.markdown(
+        f"**Kept:** the {_rows(effect.answered, 'answer')} already made"
+        + (f" and {_rows(effect.failed, 'failed request')}" if effect.failed else "")
+        + " in the batches being cancelled (those are billed), and the "
+        f"{_rows(effect.done_rows, 'row')} already answered by finished batches. They are "
+        "fetched when the cancellation ends and show up in Results."
+    )
+    if names:
+        st.caption(f"Batches to cancel: {plain(names)}. Stopping can take OpenAI up to 10 minutes.")
+    if _confirm_row("Cancel the batch" if batch_id else "Cancel the job", "cancel_confirm"):
+        try:
+            board.service.cancel(status.job_id, batch_id)
+        except BatchdashError as error:
+            st.error(plain(error), icon=":material/error:")
+            return
+        what = f"batch {batch_id}" if batch_id else f"the job {status.name}"
+        _finish(board, f"Asked to cancel {what}; the answers already made are kept.", status.job_id)
+
+
+def _repair_label(status: JobStatus, key: str) -> str:
+    return f"{COUNT_WORDS[key]} ({status.counts.get(key, 0):,})"
+
+
+@st.dialog("Repair rows", width="medium", on_dismiss=close)
+def _repair_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) -> None:
+    st.markdown(
+        f"Send rows of **{plain(status.name)}** once more, in a new batch of the same job. "
+        "Their answers replace the failed ones in the merged table."
+    )
+    offered = [key for key in REPAIRABLE if status.counts.get(key, 0)]
+    if state.REPAIR_STATUSES not in st.session_state:
+        st.session_state[state.REPAIR_STATUSES] = offered
+    picked = st.pills(
+        "Rows to run again",
+        offered,
+        selection_mode="multi",
+        key=state.REPAIR_STATUSES,
+        format_func=lambda key: _repair_label(status, key),
+    )
+    if not picked:
+        st.caption("Pick at least one kind of row.")
+        return
+    plan = attempt(lambda: board.service.plan_repair(status.job_id, picked))
+    if plan is None:
+        return
+    with st.container(horizontal=True):
+        st.metric("Rows", f"{plan.rows:,}", border=True)
+        st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
+        st.metric(
+            "Estimated cost",
+            usd(plan.estimated_cost_usd),
+            border=True,
+            help="Input tokens at the batch price; answers are billed on top.",
+        )
+    if not plan.rows:
+        st.info("Every such row is in a batch that is still running: wait for it to finish.")
+        return
+    if _confirm_row(f"Repair {_rows(plan.rows, 'row')}", "repair_confirm", keep="Not now"):
+        with st.spinner("Sending the rows…"):
+            batches = attempt(lambda: board.service.repair(status.job_id, picked))
+        if batches is None:
+            return
+        st.session_state.pop(state.REPAIR_STATUSES, None)
+        _finish(
+            board,
+            f"Sent {_rows(plan.rows, 'row')} of {status.name} again as "
+            f"{', '.join(batches) or 'a new batch'}.",
+            status.job_id,
+        )
+
+
+@st.dialog("Archive the job", on_dismiss=close)
+def _archive_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) -> None:
+    st.markdown(
+        f"Hide **{plain(status.name)}** from the list of jobs? Nothing is deleted: its rows and "
+        "results stay in Batchdash (turn on *Show archived* to see it again), and its batches "
+        "stay at OpenAI, which does not delete batches."
+    )
+    if status.state == "active":
+        st.warning(
+            "The job is still running: archiving does not stop it. Cancel it first to stop it.",
+            icon=":material/warning:",
+        )
+    if _confirm_row("Archive", "archive_confirm"):
+        board.service.archive(status.job_id)
+        _finish(board, f"Archived {status.name}.", status.job_id)
+
+
+@st.dialog("Attach a batch", width="medium", on_dismiss=close)
+def _attach_dialog(board: JobBoard, batch_id: str | None) -> None:
+    st.markdown(
+        "Follow a batch made elsewhere (the OpenAI dashboard, a script, another Batchdash) as "
+        "a job here: its requests become the job's rows, its answers are fetched when it "
+        "finishes, and it can be cancelled or repaired like any other job."
+    )
+    if batch_id and state.ATTACH_BATCH_ID not in st.session_state:
+        st.session_state[state.ATTACH_BATCH_ID] = batch_id
+    st.text_input("Batch id", key=state.ATTACH_BATCH_ID, placeholder="batch_…", max_chars=200)
+    st.text_input("Job name (optional)", key=state.ATTACH_NAME, max_chars=200)
+    if _confirm_row("Attach", "attach_confirm", keep="Not now"):
+        wanted = (st.session_state.get(state.ATTACH_BATCH_ID) or "").strip()
+        if not wanted:
+            st.error("Enter the id of the batch, like batch_abc123.", icon=":material/error:")
+            return
+        name = (st.session_state.get(state.ATTACH_NAME) or "").strip() or None
+        with st.spinner("Reading the batch and its input file…"):
+            job_id = attempt(lambda: board.service.attach(wanted, name=name))
+        if job_id is None:
+            return
+        st.session_state[state.SELECTED_JOB] = job_id
+        st.session_state[state.REMOTE_LISTING] = None
+        _finish(board, f"Batch {wanted} is now followed here as a job.", job_id)
+
+
+@st.dialog("Cancel a batch made elsewhere", on_dismiss=close)
+def _cancel_remote_dialog(board: JobBoard, batch_id: str) -> None:
+    st.markdown(
+        f"Cancel batch {plain(batch_id)}? It belongs to no job here. **Lost:** its requests that "
+        "have not run yet. **Kept:** the answers already made, in the batch's own result file "
+        "(attach the batch to fetch them here)."
+    )
+    if _confirm_row("Cancel the batch", "cancel_remote_confirm"):
+        info = attempt(lambda: board.service.gateway.cancel_batch(batch_id))
+        if info is None:
+            return
+        st.session_state[state.REMOTE_LISTING] = None
+        _finish(board, f"Asked to cancel batch {batch_id}; it is {info.status} now.")

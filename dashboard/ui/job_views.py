@@ -1,0 +1,236 @@
+"""How the Jobs page draws jobs: the table, the picker, one job's batches, and the status help."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from batchdash.job_status import JobStatus
+from batchdash.job_table import batch_errors_frame, batches_frame, filter_jobs, jobs_frame
+from batchdash.status_words import (
+    BATCH_MEANINGS,
+    BATCH_WORDS,
+    JOB_WORDS,
+    KEEPING_HELP,
+    WAITING_HELP,
+    job_word,
+)
+from ui import state
+from ui.text import plain, usd
+
+_DATETIME_FORMAT = "YYYY-MM-DD HH:mm"
+
+
+def quiet() -> None:
+    """Widget callback: the run this widget starts only redraws (no API call)."""
+    st.session_state[state.JOBS_QUIET_RUN] = True
+    st.session_state[state.JOBS_NOTICE] = None
+
+
+def show_status_help() -> None:
+    """What each batch status means, why a batch may take a day, and how long files are kept."""
+    with st.expander("What the statuses mean", icon=":material/help:"):
+        st.markdown(WAITING_HELP)
+        st.table(
+            {BATCH_WORDS[status]: meaning for status, meaning in BATCH_MEANINGS.items()},
+            border="horizontal",
+        )
+        st.markdown(KEEPING_HELP)
+
+
+def _datetime_column(label: str) -> Any:
+    return st.column_config.DatetimeColumn(
+        label, format=_DATETIME_FORMAT, timezone=st.context.timezone
+    )
+
+
+def jobs_toolbar(statuses: Sequence[JobStatus], terminal: Collection[str]) -> None:
+    """Search, status filter and the archived switch (their values are read from state)."""
+    present = {job_word(status, terminal) for status in statuses}
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.text_input(
+            "Search by name",
+            key=state.JOBS_SEARCH,
+            type="search",
+            placeholder="Part of a job name",
+            on_change=quiet,
+            persist_state="session",
+        )
+        st.pills(
+            "Status",
+            [word for word in JOB_WORDS if word in present],
+            selection_mode="multi",
+            key=state.JOBS_STATUS_FILTER,
+            on_change=quiet,
+            persist_state="session",
+        )
+        st.toggle(
+            "Show archived",
+            key=state.JOBS_SHOW_ARCHIVED,
+            on_change=quiet,
+            persist_state="session",
+        )
+
+
+def shown_jobs(
+    statuses: Sequence[JobStatus], *, now: float, terminal: Collection[str]
+) -> pd.DataFrame:
+    """The jobs table after the toolbar's filters."""
+    if not st.session_state.get(state.JOBS_SHOW_ARCHIVED):
+        statuses = [status for status in statuses if not status.archived]
+    frame = jobs_frame(statuses, now=now, terminal=terminal)
+    words = st.session_state.get(state.JOBS_STATUS_FILTER) or []
+    return filter_jobs(frame, words=words, search=st.session_state.get(state.JOBS_SEARCH) or "")
+
+
+def show_jobs_table(frame: pd.DataFrame) -> None:
+    """The jobs, newest first, with a progress bar each."""
+    shown = frame.assign(
+        estimated=frame["estimated_cost_usd"].map(_usd_or_blank),
+        actual=frame["actual_cost_usd"].map(_usd_or_blank),
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="jobs_table",
+        column_order=[
+            "name",
+            "created",
+            "model",
+            "rows",
+            "status",
+            "progress",
+            "parts",
+            "estimated",
+            "actual",
+            "time_left",
+        ],
+        column_config={
+            "name": st.column_config.TextColumn("Name", pinned=True),
+            "created": _datetime_column("Created"),
+            "model": st.column_config.TextColumn("Model"),
+            "rows": st.column_config.NumberColumn("Rows", format="localized"),
+            "status": st.column_config.TextColumn("Status"),
+            "progress": st.column_config.ProgressColumn(
+                "Progress",
+                min_value=0.0,
+                max_value=1.0,
+                format="percent",
+                help="Requests finished over all requests of the job.",
+            ),
+            "parts": st.column_config.NumberColumn("Parts", help="Batches the job was split into."),
+            "estimated": st.column_config.TextColumn(
+                "Estimated cost", help="Input tokens at the batch price, counted before sending."
+            ),
+            "actual": st.column_config.TextColumn(
+                "Actual cost", help="What the batches used so far, at the batch price."
+            ),
+            "time_left": st.column_config.TextColumn(
+                "Time left",
+                help="Until the 24-hour window of the running batches ends; requests not "
+                "answered by then expire.",
+            ),
+        },
+        alt="Your jobs, newest first",
+    )
+
+
+def _usd_or_blank(amount: float) -> str:
+    return "" if pd.isna(amount) else usd(float(amount))
+
+
+def keep_in_step(picker_key: str, options: Sequence[str]) -> None:
+    """Point the picker at the selected job (or the first option) before it is drawn."""
+    selected = st.session_state.get(state.SELECTED_JOB)
+    st.session_state[picker_key] = selected if selected in options else options[0]
+
+
+def picked(picker_key: str, redraw_only: bool) -> None:
+    """Picker callback: the picked job becomes the selected one for both pages."""
+    st.session_state[state.SELECTED_JOB] = st.session_state[picker_key]
+    if redraw_only:
+        quiet()
+
+
+def job_picker(
+    label: str, statuses: Sequence[JobStatus], picker_key: str, *, redraw_only: bool = False
+) -> JobStatus:
+    """A select box of the jobs; the picked one's status (`redraw_only`: see `quiet`)."""
+    by_id = {status.job_id: status for status in statuses}
+    options = list(by_id)
+    keep_in_step(picker_key, options)
+    chosen = st.selectbox(
+        label,
+        options,
+        key=picker_key,
+        format_func=lambda job_id: _job_label(by_id[job_id]),
+        on_change=picked,
+        args=(picker_key, redraw_only),
+    )
+    st.session_state[state.SELECTED_JOB] = chosen
+    return by_id[chosen]
+
+
+def _job_label(status: JobStatus) -> str:
+    archived = " (archived)" if status.archived else ""
+    return f"{status.name} · {status.created_at:%Y-%m-%d %H:%M}{archived}"
+
+
+def show_job_detail(status: JobStatus, *, now: float, terminal: Collection[str]) -> None:
+    """One job: its state in words, its problems, its batches and their validation errors."""
+    word = job_word(status, terminal)
+    st.markdown(f"**{plain(status.name)}** · {plain(word)}")
+    st.caption(
+        f"{status.job_id} · {plain(status.model)} · {plain(status.endpoint)} · "
+        f"{status.rows:,} rows in {status.parts} part{'s' if status.parts != 1 else ''}"
+    )
+    finished = sum(batch.completed + batch.failed for batch in status.batches)
+    total = sum(batch.total for batch in status.batches)
+    st.progress(
+        min(max(status.progress, 0.0), 1.0),
+        text=f"{finished:,} of {total:,} requests finished" if total else "No batch yet",
+    )
+    for problem in status.problems:
+        st.warning(plain(problem), icon=":material/warning:")
+    if not status.batches:
+        st.caption("No batch was created for this job yet.")
+        return
+    st.dataframe(
+        batches_frame(status, now=now, terminal=terminal),
+        hide_index=True,
+        key="batches_table",
+        column_config={
+            "batch_id": st.column_config.TextColumn("Batch"),
+            "part": st.column_config.NumberColumn("Part"),
+            "kind": st.column_config.TextColumn("Kind"),
+            "status": st.column_config.TextColumn("Status"),
+            "meaning": st.column_config.TextColumn("What it means", width="large"),
+            "completed": st.column_config.NumberColumn("Answered"),
+            "failed": st.column_config.NumberColumn("Failed"),
+            "total": st.column_config.NumberColumn("Requests"),
+            "created": _datetime_column("Created"),
+            "expires_in": st.column_config.TextColumn("Expires in"),
+        },
+        alt="The batches of the job",
+    )
+    errors = batch_errors_frame(status)
+    if len(errors):
+        st.markdown("**Problems the check found in the uploaded file**")
+        st.dataframe(
+            errors,
+            hide_index=True,
+            key="batch_errors_table",
+            column_config={
+                "batch_id": st.column_config.TextColumn("Batch"),
+                "part": st.column_config.NumberColumn("Part"),
+                "line": st.column_config.NumberColumn(
+                    "Line", help="Line of the part's JSONL file, which is the row of the part."
+                ),
+                "code": st.column_config.TextColumn("Code"),
+                "message": st.column_config.TextColumn("Message", width="large"),
+            },
+            alt="Validation errors with their line numbers",
+        )

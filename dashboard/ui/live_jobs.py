@@ -1,0 +1,103 @@
+"""The live part of the Jobs page: refreshed from the API on a timer while anything runs.
+
+The page wraps `live_jobs` in `st.fragment(run_every=...)` with the pace `planned_interval`
+works out from the registry; no timer at all when nothing runs or while a dialog is open. Each
+run of the fragment asks the API once about every running batch (the job service needs one call
+per batch at most, none for finished ones), unless a widget of the page started it: filtering
+or picking a job only redraws. When the pace the fresh statuses call for differs from the
+timer's, the fragment asks for a whole-page run, which sets the timer again (or stops it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import streamlit as st
+
+from batchdash.job_board import JobBoard, needs_refresh, refresh_interval
+from batchdash.job_status import JobStatus
+from ui import job_actions, job_views, state
+from ui.job_access import attempt, fetch_progress
+
+
+def planned_interval(board: JobBoard) -> float | None:
+    """Seconds between automatic refreshes for the next whole-page run; None for no timer."""
+    return _pace(board.statuses(include_archived=True), board)
+
+
+def _pace(statuses: Sequence[JobStatus], board: JobBoard) -> float | None:
+    if st.session_state[state.JOBS_DIALOG] is not None:
+        return None  # the dialog works on the statuses it opened with
+    return refresh_interval(statuses, now=time.time(), terminal=board.terminal)
+
+
+def _latest(board: JobBoard) -> list[JobStatus]:
+    """Every job's status, after asking the API unless a widget of the page started this run."""
+    quiet = st.session_state[state.JOBS_QUIET_RUN]
+    st.session_state[state.JOBS_QUIET_RUN] = False
+    statuses = board.statuses(include_archived=True)
+    if quiet or not any(needs_refresh(status) for status in statuses):
+        return statuses
+    with fetch_progress():
+        refreshed = attempt(board.refresh)
+    if refreshed is None:
+        return statuses
+    st.session_state[state.JOBS_CHECKED_AT] = time.time()
+    return refreshed
+
+
+def live_jobs(board: JobBoard, planned: float | None) -> None:
+    """The jobs table and the opened job, fresh from the API (the fragment's body)."""
+    statuses = _latest(board)
+    interval = _pace(statuses, board)
+    if interval != planned:
+        st.session_state[state.JOBS_QUIET_RUN] = True
+        st.rerun()
+    now = time.time()
+    terminal = board.terminal
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        job_views.jobs_toolbar(statuses, terminal)
+        st.button("Refresh now", key="refresh_now", icon=":material/refresh:")
+        st.button(
+            "Attach a batch…",
+            key="attach_batch",
+            icon=":material/add_link:",
+            on_click=job_actions.ask,
+            args=("attach",),
+        )
+    _show_pace(interval)
+    frame = job_views.shown_jobs(statuses, now=now, terminal=terminal)
+    if not statuses:
+        st.info(
+            "No job yet: submit one from New job, or attach a batch made elsewhere.",
+            icon=":material/info:",
+        )
+        return
+    if frame.empty:
+        st.info("No job matches the search and the status filter.", icon=":material/search_off:")
+        return
+    job_views.show_jobs_table(frame)
+    shown = set(frame["job_id"])
+    opened = job_views.job_picker(
+        "Open a job",
+        [status for status in statuses if status.job_id in shown],
+        state.JOBS_PICKER,
+        redraw_only=True,
+    )
+    with st.container(border=True):
+        job_actions.action_buttons(board, opened)
+        job_views.show_job_detail(opened, now=now, terminal=terminal)
+
+
+def _show_pace(interval: float | None) -> None:
+    checked = st.session_state[state.JOBS_CHECKED_AT]
+    when = (
+        f"Last checked at {time.strftime('%H:%M:%S', time.localtime(checked))}. " if checked else ""
+    )
+    if st.session_state[state.JOBS_DIALOG] is not None:
+        st.caption(f"{when}Refreshing is paused while a dialog is open.")
+    elif interval is None:
+        st.caption(f"{when}Nothing is running, so the page does not refresh by itself.")
+    else:
+        st.caption(f"{when}Refreshing every {interval:g} s while batches run.")

@@ -1,0 +1,143 @@
+"""The Jobs page's second view: every batch the API key can see, including ones made elsewhere.
+
+Listing reads every page of the key's batches (one call per 100), so it happens when the view
+is first opened and when the analyst asks again, not on a timer. Batches that belong to a job
+here are marked with its name; the others can be cancelled or attached.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+
+from batchdash.batch_info import BatchInfo
+from batchdash.job_board import JobBoard
+from batchdash.job_table import remote_frame
+from ui import state
+from ui.job_access import attempt
+from ui.job_actions import ask
+from ui.job_views import quiet
+from ui.text import plain
+
+#: The label of the Jobs page view that lists the jobs.
+VIEW_JOBS = "Jobs here"
+#: The label of this view.
+VIEW_REMOTE = "Every batch of this key"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The key's batches as last listed."""
+
+    #: Scope of the connection they were listed for.
+    scope: str
+    #: Every batch, newest first, with the id of its job here (None when made elsewhere).
+    batches: tuple[tuple[BatchInfo, str | None], ...]
+    #: Unix seconds of the listing.
+    listed_at: float
+
+
+def _list(board: JobBoard) -> None:
+    found = attempt(board.service.remote_batches)
+    if found is not None:
+        st.session_state[state.REMOTE_LISTING] = Listing(
+            board.service.scope, tuple(found), time.time()
+        )
+
+
+def _reload() -> None:
+    st.session_state[state.REMOTE_LISTING] = None
+
+
+def _open_job(job_id: str) -> None:
+    st.session_state[state.SELECTED_JOB] = job_id
+    st.session_state[state.JOBS_VIEW] = VIEW_JOBS
+
+
+def show_remote_batches(board: JobBoard) -> None:
+    """The list, and the actions on the batch picked in it."""
+    listing: Listing | None = st.session_state[state.REMOTE_LISTING]
+    if listing is None or listing.scope != board.service.scope:
+        with st.spinner("Listing every batch of this key…"):
+            _list(board)
+        listing = st.session_state[state.REMOTE_LISTING]
+    if listing is None:
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption(
+            f"{len(listing.batches):,} batches, listed at "
+            f"{time.strftime('%H:%M:%S', time.localtime(listing.listed_at))}. Batches marked "
+            "with a job belong to a job here; the others were made elsewhere."
+        )
+        st.button("Reload", key="remote_reload", icon=":material/refresh:", on_click=_reload)
+    if not listing.batches:
+        st.info("This key has no batch yet.", icon=":material/info:")
+        return
+    names = {status.job_id: status.name for status in board.statuses(include_archived=True)}
+    st.dataframe(
+        remote_frame(listing.batches, names, now=time.time()),
+        hide_index=True,
+        key="remote_table",
+        column_config={
+            "batch_id": st.column_config.TextColumn("Batch", pinned=True),
+            "status": st.column_config.TextColumn("Status"),
+            "job_here": st.column_config.TextColumn("Job here"),
+            "created": st.column_config.DatetimeColumn(
+                "Created", format="YYYY-MM-DD HH:mm", timezone=st.context.timezone
+            ),
+            "completed": st.column_config.NumberColumn("Answered"),
+            "failed": st.column_config.NumberColumn("Failed"),
+            "total": st.column_config.NumberColumn("Requests"),
+            "endpoint": st.column_config.TextColumn("Endpoint"),
+            "expires_in": st.column_config.TextColumn("Expires in"),
+        },
+        alt="Every batch of the API key, newest first",
+    )
+    by_id = {info.id: (info, job_id) for info, job_id in listing.batches}
+    picked = st.selectbox(
+        "Batch",
+        list(by_id),
+        key=state.REMOTE_PICKER,
+        format_func=lambda batch_id: _batch_label(by_id[batch_id], names),
+        on_change=quiet,
+    )
+    info, job_id = by_id[picked]
+    with st.container(horizontal=True):
+        if job_id is not None:
+            st.button(
+                "Open its job",
+                key="remote_open_job",
+                icon=":material/open_in_new:",
+                on_click=_open_job,
+                args=(job_id,),
+            )
+        else:
+            st.button(
+                "Attach…",
+                key="remote_attach",
+                icon=":material/add_link:",
+                on_click=ask,
+                args=("attach", None, info.id),
+                help="Follow this batch as a job here.",
+            )
+            st.button(
+                "Cancel…",
+                key="remote_cancel",
+                icon=":material/cancel:",
+                disabled=info.terminal or info.status == "cancelling",
+                on_click=ask,
+                args=("cancel_remote", None, info.id),
+            )
+    if job_id is not None:
+        st.caption(
+            f"Batch {plain(info.id)} belongs to {plain(names.get(job_id, job_id))}: cancel or "
+            "repair it from its job."
+        )
+
+
+def _batch_label(entry: tuple[BatchInfo, str | None], names: dict[str, str]) -> str:
+    info, job_id = entry
+    owner = f" · {names.get(job_id, job_id)}" if job_id else " · made elsewhere"
+    return f"{info.id} · {info.status}{owner}"
