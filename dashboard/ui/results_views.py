@@ -1,0 +1,167 @@
+"""How the Results page draws a job's answers: figures, the breakdown, the table, the downloads.
+
+The merged table is cached with `st.cache_data` under the job, its results version (the
+batches whose files are kept) and the price list, so a rerun does not merge again; a batch
+fetched since changes the version. Downloads are built when clicked, in another thread, from
+the same core function the tests check.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+import streamlit as st
+
+from batchdash.job_board import JobBoard
+from batchdash.job_results import (
+    COUNT_WORDS,
+    Download,
+    download_bytes,
+    file_name,
+    filter_rows,
+    result_figures,
+    results_version,
+    status_breakdown,
+)
+from batchdash.job_status import JobStatus
+from batchdash.jobs import JobService
+from batchdash.results import ROW_STATUSES
+from ui import state
+from ui.text import usd
+
+#: Rows of the merged table sent to the browser at most (the downloads hold every row).
+SHOWN_ROWS = 10_000
+
+_MIME: dict[Download, str] = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "output": "application/jsonl",
+    "errors": "application/jsonl",
+    "manifest": "application/json",
+}
+_LABELS: dict[Download, str] = {
+    "csv": "Merged CSV",
+    "xlsx": "Merged XLSX",
+    "output": "Raw output JSONL",
+    "errors": "Raw error JSONL",
+    "manifest": "Run manifest JSON",
+}
+_HELP: dict[Download, str] = {
+    "csv": "Your rows with the answers and lineage columns; opens in Excel as is (UTF-8 with "
+    "BOM, formulas neutralised).",
+    "xlsx": "The same table as an Excel workbook; text stays text (IDs keep leading zeros).",
+    "output": "Every answer line as the API wrote it, from every batch of the job.",
+    "errors": "Every failed request line as the API wrote it.",
+    "manifest": "Recipe, parts, batch ids, timestamps and costs of the run.",
+}
+
+
+@st.cache_data(max_entries=8, ttl="1h", show_spinner="Merging the answers into your rows…")
+def _merged(
+    db_url: str,
+    scope: str,
+    job_id: str,
+    version: tuple[str, ...],
+    prices: tuple[object, ...],
+    _service: JobService,
+) -> pd.DataFrame:
+    """The merged table of `job_id` with the results of the batches in `version`."""
+    return _service.merged_table(job_id)
+
+
+def merged_table(board: JobBoard, status: JobStatus, db_url: str) -> pd.DataFrame:
+    """The job's merged table, merged again only when new results were fetched."""
+    service = board.service
+    prices = tuple(sorted(st.session_state[state.PRICE_OVERRIDES].items()))
+    version = results_version(service, status)
+    return _merged(db_url, service.scope, status.job_id, version, prices, service)
+
+
+def show_figures(status: JobStatus, merged: pd.DataFrame) -> None:
+    """Rows by status, tokens, and the actual cost against the estimate."""
+    counts = status.counts
+    with st.container(horizontal=True):
+        for key in (*ROW_STATUSES, "pending"):
+            if key == "pending" and not counts.get("pending"):
+                continue
+            st.metric(f"Rows {COUNT_WORDS[key]}", f"{counts.get(key, 0):,}", border=True)
+    figures = result_figures(merged)
+    estimate, actual = status.estimated_cost_usd, status.actual_cost_usd
+    with st.container(horizontal=True):
+        st.metric("Input tokens", f"{figures.input_tokens:,}", border=True)
+        st.metric("Output tokens", f"{figures.output_tokens:,}", border=True)
+        st.metric(
+            "Actual cost",
+            usd(actual),
+            border=True,
+            help="What the batches used, at the batch price.",
+        )
+        st.metric(
+            "Estimate",
+            usd(estimate),
+            border=True,
+            help="Input tokens counted before sending, at the batch price; answers come on top.",
+        )
+
+
+def show_breakdown(status: JobStatus) -> None:
+    """A bar per row status."""
+    breakdown = status_breakdown(status)
+    st.bar_chart(
+        breakdown,
+        x="status",
+        y="rows",
+        horizontal=True,
+        sort=False,
+        height=220,
+        alt=", ".join(f"{row.rows} rows {row.status}" for row in breakdown.itertuples()),
+    )
+
+
+def show_table(merged: pd.DataFrame) -> None:
+    """The merged table, filtered by row status, row numbers as in the input."""
+    present = [status for status in ROW_STATUSES if (merged["status"] == status).any()]
+    picked = st.pills(
+        "Show rows",
+        present,
+        selection_mode="multi",
+        key=state.RESULTS_STATUS_FILTER,
+        format_func=lambda key: COUNT_WORDS[key],
+        help="Pick statuses to see only those rows; none picked shows every row.",
+    )
+    rows = filter_rows(merged, [key for key in picked if key in present])
+    shown = rows.head(SHOWN_ROWS).set_axis(rows.index[:SHOWN_ROWS] + 1)
+    st.dataframe(shown, key="results_table", alt="Your rows with their answers")
+    if len(rows) > SHOWN_ROWS:
+        st.caption(
+            f"The first {SHOWN_ROWS:,} of {len(rows):,} rows are shown; the downloads hold all."
+        )
+
+
+def show_downloads(board: JobBoard, status: JobStatus) -> None:
+    """One button per file; each file is built when its button is clicked."""
+    version = results_version(board.service, status)
+    with st.container(horizontal=True):
+        for which in _LABELS:
+            st.download_button(
+                _LABELS[which],
+                data=functools.partial(download_bytes, board.service, status.job_id, which),
+                file_name=file_name(status, which),
+                mime=_MIME[which],
+                key=f"download_{which}",
+                icon=":material/download:",
+                help=_HELP[which],
+                on_click="ignore",
+                disabled=_empty(which, status, version),
+            )
+
+
+def _empty(which: Download, status: JobStatus, version: tuple[str, ...]) -> bool:
+    """Whether the file would hold nothing (a disabled button says so better than an empty file)."""
+    counts = status.counts
+    if which == "output":
+        return not version or not (counts.get("ok") or counts.get("error"))
+    if which == "errors":
+        return not version or not any(counts.get(key) for key in ("error", "expired", "cancelled"))
+    return False
