@@ -14,6 +14,7 @@ from tests.app.conftest import JOBS, SETTINGS, joined
 from tests.app.files import REVIEWS_CSV, csv_bytes, workbook_bytes
 from tests.app.test_new_job_bad_inputs import upload
 from ui import state
+from ui.preflight import part_file
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -200,6 +201,23 @@ def test_the_id_column_names_the_requests(app: AppTest) -> None:
         "003",
     ]
     assert app.download_button(key="download_jsonl").proto.label == "Download JSONL"
+
+
+def test_the_download_is_the_jsonl_whose_first_lines_are_shown(app: AppTest) -> None:
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    app.number_input(key=state.TEMPERATURE).set_value(0.5).run()
+    shown = next(code.value for code in app.code if code.value.startswith('{"custom_id"'))
+
+    download = app.download_button(key="download_jsonl")
+    recipe = app.session_state[state.RECIPE]
+    data = part_file(app.session_state[state.SOURCE].table.frame, recipe, None, {}, 1)
+
+    assert download.proto.label == "Download JSONL"
+    lines = data.decode().splitlines()
+    assert len(lines) == 4
+    assert "\n".join(lines[:3]) == shown
+    assert json.loads(lines[3])["body"]["temperature"] == 0.5
 
 
 def test_embeddings_switch_the_model_and_show_vectors_when_tried(app: AppTest) -> None:

@@ -115,6 +115,10 @@ def test_sixty_thousand_rows_make_two_parts_not_an_error(app: AppTest) -> None:
     assert metrics["Parts"] == "2"
     parts = app.dataframe[-1].value
     assert parts["requests"].tolist() == [50_000, 10_000]
+    picker = app.selectbox(key=state.DOWNLOAD_PART)
+    assert picker.options == ["Part 1", "Part 2"]
+    picker.set_value(2).run()
+    assert app.download_button(key="download_jsonl").proto.label == "Download part 2 of 2"
 
 
 def test_an_unknown_placeholder_is_an_error_naming_it_and_keeps_the_template(
