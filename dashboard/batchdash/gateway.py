@@ -2,9 +2,12 @@
 
 Every SDK error leaves this module as one of the project's own error types (batchdash.errors),
 with a sentence an analyst can act on. Timeouts and retries are explicit; the SDK itself retries
-429, 5xx, timeouts and refused connections with backoff, honouring `retry-after`. It works
-against any base URL: OpenAI, Azure OpenAI v1, a compatible gateway, or the sandbox. The API key
-never appears in a message, a log line or a repr.
+429, 5xx, timeouts and refused connections with backoff, honouring `retry-after`, and each of
+its retries is told to the notice listeners (`api_notices`) in plain words. Creating a batch is
+never retried here: a create that timed out may still have been carried out, so the caller
+looks for the batch (`find_batch`) before trying again. It works against any base URL: OpenAI,
+Azure OpenAI v1, a compatible gateway, or the sandbox. The API key never appears in a message,
+a log line or a repr.
 """
 
 from __future__ import annotations
@@ -14,16 +17,19 @@ import logging
 import math
 import os
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import httpx2
 import openai
+from openai._models import FinalRequestOptions
 
+from batchdash.api_notices import notify
 from batchdash.batch_info import OPENAI_TERMINAL_STATUSES, BatchInfo
 from batchdash.errors import (
     ApiError,
@@ -37,6 +43,7 @@ from batchdash.errors import (
     ServerUnavailable,
 )
 from batchdash.recipe import ENDPOINTS
+from batchdash.retry_policy import seconds_text
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +97,15 @@ class Gateway:
         self.completion_window = completion_window
         #: Statuses after which a batch never changes.
         self.terminal_statuses = frozenset(terminal_statuses)
-        self._client = openai.OpenAI(
+        self._client = _NoticingOpenAI(
             api_key=api_key,
             base_url=base_url or None,
             timeout=httpx2.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
             max_retries=max_retries,
             http_client=http_client,
         )
+        # For calls the SDK must not repeat by itself: one that timed out may have been done.
+        self._once = self._client.with_options(max_retries=0)
         #: The base URL in use (the SDK falls back to OPENAI_BASE_URL, then OpenAI's).
         self.base_url = str(self._client.base_url)
         self.host = self._client.base_url.netloc.decode() or self.base_url
@@ -107,13 +116,28 @@ class Gateway:
 
     # --- files -----------------------------------------------------------------------------
 
-    def upload_part(self, name: str, data: bytes) -> str:
-        """Upload one JSONL part for batch use; returns its file id."""
+    def upload_part(self, name: str, data: bytes, *, retry: bool = True) -> str:
+        """Upload one JSONL part for batch use; returns its file id.
+
+        `retry=False` makes one attempt and leaves retrying to the caller, who can first look
+        for the file with `find_file`: an upload that timed out may have landed, and the SDK's
+        own retry would upload it a second time.
+        """
+        client = self._client if retry else self._once
         with self._translated(f"upload of {name}"):
-            uploaded = self._client.files.create(
-                file=(name, data, "application/jsonl"), purpose="batch"
-            )
+            uploaded = client.files.create(file=(name, data, "application/jsonl"), purpose="batch")
         return uploaded.id
+
+    def find_file(self, filename: str, size: int, created_after: int) -> str | None:
+        """The newest batch input file named `filename` of `size` bytes, uploaded since
+        `created_after` (unix seconds), if any; the scan stops at the first older file."""
+        with self._translated("list of files"):
+            for found in self._client.files.list(purpose="batch", order="desc", limit=100):
+                if found.created_at < created_after:
+                    return None
+                if found.filename == filename and found.bytes == size:
+                    return found.id
+        return None
 
     def download_file(
         self,
@@ -159,9 +183,13 @@ class Gateway:
     def create_batch(
         self, input_file_id: str, endpoint: str, metadata: dict[str, str]
     ) -> BatchInfo:
-        """Start a batch over an uploaded file, tagged with `metadata` (at most 16 pairs)."""
+        """Start a batch over an uploaded file, tagged with `metadata` (at most 16 pairs).
+
+        Made once, without the SDK's retries: a create that timed out may have been carried out
+        all the same, so whoever tries again looks for the tagged batch first (`find_batch`).
+        """
         with self._translated(f"file {input_file_id}"):
-            batch = self._client.batches.create(
+            batch = self._once.batches.create(
                 input_file_id=input_file_id,
                 endpoint=cast(Any, endpoint),
                 completion_window=cast(Any, self.completion_window),
@@ -224,6 +252,18 @@ class Gateway:
             self._client.batches.list(limit=1)
 
     # --- errors ----------------------------------------------------------------------------
+
+    def retry_reason(self, error: ApiError) -> str:
+        """Why a call is being tried again, in a few plain words ("OpenAI is busy (rate limit)")."""
+        if isinstance(error, RateLimited):
+            return _reason("rate_limit", self.provider, self.host, self.timeout)
+        if isinstance(error, ServerUnavailable):
+            return _reason("server", self.provider, self.host, self.timeout)
+        if isinstance(error, ApiTimeout):
+            return _reason("timeout", self.provider, self.host, self.timeout)
+        if isinstance(error, NetworkDown):
+            return _reason("network", self.provider, self.host, self.timeout)
+        return str(error).rstrip(".")
 
     def _info(self, batch: openai.types.Batch) -> BatchInfo:
         data = batch.model_dump(mode="json", warnings=False)
@@ -307,6 +347,54 @@ class Gateway:
         if len(text) > _MAX_DETAIL_CHARS:
             text = text[: _MAX_DETAIL_CHARS - 1] + "…"
         return text
+
+
+RetryKind = Literal["rate_limit", "server", "status", "timeout", "network"]
+
+
+def _reason(kind: RetryKind, provider: str, host: str, timeout: float, status: int = 0) -> str:
+    """The first half of a retry notice: what went wrong, plainly."""
+    if kind == "rate_limit":
+        return f"{provider} is busy (rate limit)"
+    if kind == "server":
+        code = f" (HTTP {status})" if status else ""
+        return f"{provider} has a server problem{code}"
+    if kind == "status":
+        return f"{provider} answered HTTP {status}"
+    if kind == "timeout":
+        return f"{provider} did not answer within {timeout:g} s"
+    return f"Cannot reach {host}"
+
+
+class _NoticingOpenAI(openai.OpenAI):
+    """The SDK's client, telling the notice listeners about each retry it makes by itself."""
+
+    def _calculate_retry_timeout(
+        self,
+        remaining_retries: int,
+        options: FinalRequestOptions,
+        response_headers: httpx2.Headers | None = None,
+    ) -> float:
+        wait = super()._calculate_retry_timeout(remaining_retries, options, response_headers)
+        # The SDK asks for the wait right before it sleeps for a retry, while it handles the
+        # error that caused it; that error says what went wrong.
+        notify(f"{self._retry_reason(sys.exc_info()[1])}, retrying in {seconds_text(wait)}.")
+        return wait
+
+    def _retry_reason(self, error: BaseException | None) -> str:
+        netloc = self.base_url.netloc.decode() or str(self.base_url)
+        provider = _provider_name(self.base_url.host, netloc)
+        timeout = self.timeout.read if isinstance(self.timeout, httpx2.Timeout) else self.timeout
+        seconds = float(timeout) if isinstance(timeout, int | float) else 0.0
+        if isinstance(error, httpx2.TimeoutException):
+            return _reason("timeout", provider, netloc, seconds)
+        if isinstance(error, httpx2.HTTPStatusError):
+            status = error.response.status_code
+            kind: RetryKind = (
+                "rate_limit" if status == 429 else "server" if status >= 500 else "status"
+            )
+            return _reason(kind, provider, netloc, seconds, status)
+        return _reason("network", provider, netloc, seconds)
 
 
 def _content_length(headers: Mapping[str, str]) -> int | None:

@@ -8,6 +8,12 @@ records the batch id, each step committed before the next. A rerun, a double cli
 second replica therefore never makes a second batch for a part; a crash between an upload and its
 record costs one more upload of the same file (never billed).
 
+A busy or failing API is ridden out (`retry_policy`): the SDK retries what is safe to repeat,
+and the service tries a part again after a retryable error, looking first for the batch (or the
+uploaded file) an attempt that timed out may have made after all; every retry is told to the
+notice listeners (`api_notices`) and to `submit`'s progress callback in plain words. A job whose
+submitter died with parts unsent is picked up by the next refresh once the dead claim runs out.
+
 Refreshing costs at most one API call per running batch (see `batch_polling`) and none for a
 finished one; a batch's result files are fetched once, when it is terminal, and kept in the
 registry. The merged table is cached in the registry until another batch is fetched.
@@ -18,18 +24,21 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from batchdash import limits
+from batchdash.api_notices import listening, notify
 from batchdash.attached import attached_rows
 from batchdash.batch_info import BatchInfo
 from batchdash.batch_polling import poll_batches
-from batchdash.errors import BadRequest, InputError
+from batchdash.errors import ApiError, BadRequest, BatchdashError, InputError, RateLimited
 from batchdash.gateway import Gateway
 from batchdash.ids import custom_ids
 from batchdash.job_status import (
@@ -46,10 +55,11 @@ from batchdash.part_requests import plan_jsonl, plan_rows, select_lines
 from batchdash.plan import BatchPlan, plan_batch
 from batchdash.pricing import ModelPrice, price_for
 from batchdash.recipe import Recipe
-from batchdash.registry import Job, Part, PartConflict, PartSpec, Registry
+from batchdash.registry import DEFAULT_LEASE, Job, Part, PartConflict, PartSpec, Registry
 from batchdash.registry_blobs import text_frame
 from batchdash.repair import REPAIRABLE, RepairPlan, checked_statuses, repair_parts, rows_to_repair
 from batchdash.results import RowResult, parse_result_lines
+from batchdash.retry_policy import RetryPolicy, retrying, seconds_text
 
 __all__ = ["JOB_TAG", "PART_TAG", "BatchRow", "JobService", "JobStatus", "RepairPlan"]
 
@@ -60,6 +70,22 @@ PART_TAG = "batchdash_part"
 #: Seconds of clock difference allowed between this machine and the API server when looking
 #: for a batch created since a part was planned.
 CLOCK_SLACK_SECONDS = 600
+
+R = TypeVar("R")
+
+#: How patiently the service rides out a busy or failing API (about two minutes of waits).
+DEFAULT_RETRY_POLICY = RetryPolicy()
+
+
+@dataclass
+class _Sending:
+    """What one `submit` learnt about a part across its attempts."""
+
+    #: The part's JSONL, built once.
+    data: bytes | None = None
+    #: Set when an upload failed in a way that may have hidden its success (a timeout, a lost
+    #: connection, a 5xx): unix seconds from which to look for the file before uploading again.
+    upload_doubt: int | None = None
 
 
 class JobService:
@@ -73,13 +99,21 @@ class JobService:
         *,
         price_overrides: Mapping[str, ModelPrice] | None = None,
         clock: Callable[[], float] = time.time,
+        retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        sleep: Callable[[float], None] = time.sleep,
+        claim_lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.registry = registry
         self.gateway = gateway
         #: Owner of the jobs this service sees (`settings.owner_scope`).
         self.scope = scope
+        #: Tries and waits after a retryable API error.
+        self.retry_policy = retry_policy
+        #: How long a submitter holds a part: after a crash, the part waits this long.
+        self.claim_lease = claim_lease
         self._price_overrides = dict(price_overrides or {})
         self._clock = clock
+        self._sleep = sleep
         # JSONL makers of parts planned by this object, so a submit right after create_job or
         # repair does not plan the rows again; each is dropped once its part is uploaded.
         self._part_files: dict[tuple[str, int], Callable[[], bytes]] = {}
@@ -130,51 +164,53 @@ class JobService:
     ) -> list[str]:
         """Send every part that has no batch yet; the job's batch ids, by part number.
 
-        `on_progress(done_parts, total_parts, message)` follows along. A part the server rejects
-        (HTTP 400) is marked failed and the others go on; any other API error stops the
-        submission and is raised, and submitting again later resumes where it stopped.
+        `on_progress(done_parts, total_parts, message)` follows along, retry notices included
+        ("Part 2: OpenAI is busy (rate limit); trying again in 20 s."). A part the server
+        rejects (HTTP 400) is marked failed and the others go on; any other API error, once the
+        retries run out, stops the submission and is raised, and submitting again later (or a
+        refresh, once the claim on the part has run out) resumes where it stopped.
         """
         job = self._job(job_id)
+        if job.state == "new":
+            # Recorded before anything is sent: a job whose submitter dies stays active, so a
+            # refresh sends what is left (see `_resume`).
+            self.registry.set_job_state(job_id, "active")
         parts = self.registry.parts(job_id)
         total = sum(part.state != "failed" for part in parts)
         done = sum(part.batch_id is not None for part in parts)
         report = on_progress or (lambda _done, _total, _message: None)
         report(done, total, f"{done} of {total} parts submitted.")
-        while (claim := self.registry.claim_next_part(job_id)) is not None:
-            part = claim.part
-            try:
-                batch_id = self._submit_part(job, part, claim.token)
-            except PartConflict:
-                continue  # another submitter took the part over; it records its batch
-            except BadRequest as error:
-                self.registry.mark_part_failed(part.id, str(error), claim=claim.token)
-                total -= 1
-                report(done, total, f"Part {part.number} was rejected: {error}")
-                continue
-            except BaseException:
-                self.registry.release_part(part.id, claim.token)
-                raise
-            done += 1
-            report(done, total, f"Part {part.number} is batch {batch_id}.")
+        with listening(lambda message: report(done, total, message)):
+            lease = self.claim_lease
+            while (claim := self.registry.claim_next_part(job_id, lease=lease)) is not None:
+                part = claim.part
+                try:
+                    batch_id = self._submit_part(job, part, claim.token)
+                except PartConflict:
+                    continue  # another submitter took the part over; it records its batch
+                except BadRequest as error:
+                    self.registry.mark_part_failed(part.id, str(error), claim=claim.token)
+                    total -= 1
+                    report(done, total, f"Part {part.number} was rejected: {error}")
+                    continue
+                except BaseException:
+                    self.registry.release_part(part.id, claim.token)
+                    raise
+                done += 1
+                report(done, total, f"Part {part.number} is batch {batch_id}.")
         parts = self.registry.parts(job_id)
-        if job.state == "new" and any(part.batch_id for part in parts):
-            self.registry.set_job_state(job_id, "active")
         return [part.batch_id for part in parts if part.batch_id is not None]
 
     def _submit_part(self, job: Job, part: Part, claim: str) -> str:
         if part.kind == "attached":
             raise BadRequest("The attached batch was not recorded; attach it again by its id.")
         tag = {JOB_TAG: job.id, PART_TAG: str(part.number)}
-        since = int(part.created_at.timestamp()) - CLOCK_SLACK_SECONDS
-        batch = self.gateway.find_batch(tag, created_after=since)
-        if batch is None:
-            file_id = part.input_file_id
-            if part.state == "planned" or file_id is None:
-                name = f"{job.id}-part-{part.number:04d}.jsonl"
-                file_id = self.gateway.upload_part(name, self._part_file(job, part))
-                self.registry.mark_part_uploaded(part.id, file_id, claim=claim)
-                self._part_files.pop((job.id, part.number), None)
-            batch = self.gateway.create_batch(file_id, job.recipe.endpoint, tag)
+        sending = _Sending()
+
+        def attempt() -> BatchInfo:
+            return self._find_or_create(job, self.registry.part(part.id), claim, tag, sending)
+
+        batch = self._retrying(attempt, f"Part {part.number}")
         try:
             self.registry.mark_part_created(part.id, batch.id, claim=claim)
         except PartConflict:
@@ -184,6 +220,44 @@ class JobService:
             raise
         self.registry.save_snapshot(batch.id, batch.to_dict())
         return batch.id
+
+    def _find_or_create(
+        self, job: Job, part: Part, claim: str, tag: dict[str, str], sending: _Sending
+    ) -> BatchInfo:
+        """One attempt at a part: the batch tagged with it if there is one, else a new one.
+
+        Looking first is what makes trying again safe: a create that timed out (or a
+        submitter that died) may have made the batch after all.
+        """
+        since = int(part.created_at.timestamp()) - CLOCK_SLACK_SECONDS
+        batch = self.gateway.find_batch(tag, created_after=since)
+        if batch is not None:
+            return batch
+        file_id = part.input_file_id
+        if part.state == "planned" or file_id is None:
+            file_id = self._upload(job, part, claim, sending)
+        return self.gateway.create_batch(file_id, job.recipe.endpoint, tag)
+
+    def _upload(self, job: Job, part: Part, claim: str, sending: _Sending) -> str:
+        """Upload the part's file once (an earlier attempt's file is reused if it landed)."""
+        name = f"{job.id}-part-{part.number:04d}.jsonl"
+        if sending.data is None:
+            sending.data = self._part_file(job, part)
+        file_id = None
+        if sending.upload_doubt is not None:
+            file_id = self.gateway.find_file(name, len(sending.data), sending.upload_doubt)
+        if file_id is None:
+            started = int(self._clock()) - CLOCK_SLACK_SECONDS
+            try:
+                file_id = self.gateway.upload_part(name, sending.data, retry=False)
+            except ApiError as error:
+                # A 429 was refused outright; anything else may have landed unseen.
+                if error.retryable and not isinstance(error, RateLimited):
+                    sending.upload_doubt = min(started, sending.upload_doubt or started)
+                raise
+        self.registry.mark_part_uploaded(part.id, file_id, claim=claim)
+        self._part_files.pop((job.id, part.number), None)
+        return file_id
 
     def _part_file(self, job: Job, part: Part) -> bytes:
         """The JSONL of a part, built again from the job's rows (or its attached batch's file)."""
@@ -219,12 +293,20 @@ class JobService:
 
     def _refresh(self, jobs: list[Job]) -> list[JobStatus]:
         views = [self._view(job) for job in jobs]
+        for index, view in enumerate(views):
+            if self._interrupted(view):
+                self._resume(view.job)
+                views[index] = self._view(view.job)
         wanted = {
             batch_id: view.infos[batch_id].created_at if batch_id in view.infos else 0
             for view in views
             for batch_id in view.active_batches()
         }
-        polled = poll_batches(self.gateway, wanted) if wanted else {}
+        polled = (
+            self._retrying(lambda: poll_batches(self.gateway, wanted), "Checking the batches")
+            if wanted
+            else {}
+        )
         known = {i: info for view in views for i, info in view.infos.items()}
         changed = {i: info.to_dict() for i, info in polled.items() if info != known.get(i)}
         if changed:  # a batch that did not move costs no write
@@ -232,9 +314,46 @@ class JobService:
         for view in views:
             view.infos.update({i: polled[i] for i in view.active_batches() if i in polled})
             for info in view.unfetched_terminal():
-                self._fetch_results(info)
+                fetch = partial(self._fetch_results, info)
+                self._retrying(fetch, f"Fetching the results of batch {info.id}")
                 view.fetched.add(info.id)
         return [self._summary(view) for view in views]
+
+    def _retrying(self, call: Callable[[], R], doing: str) -> R:
+        """`call()` with the service's retries, each told as "<doing>: <reason>; trying again"."""
+
+        def describe(error: ApiError, wait: float) -> str:
+            reason = self.gateway.retry_reason(error)
+            return f"{doing}: {reason}; trying again in {seconds_text(wait)}."
+
+        return retrying(
+            call,
+            policy=self.retry_policy,
+            describe=describe,
+            timeout=self.gateway.timeout,
+            sleep=self._sleep,
+        )
+
+    def _interrupted(self, view: JobView) -> bool:
+        """Whether the job was being submitted and has parts nobody is sending any more."""
+        if view.job.state != "active":
+            return False  # "new": never submitted (or a submitter died before its first write)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        unsent = [p for p in view.parts if p.batch_id is None and p.state != "failed"]
+        held = any(p.claim_expires_at is not None and p.claim_expires_at > now for p in unsent)
+        return bool(unsent) and not held
+
+    def _resume(self, job: Job) -> None:
+        """Send a job's parts left unsent by a submitter that stopped (a crash, a lost network).
+
+        An error is told to the listeners, not raised: it must not keep the other jobs from
+        being refreshed, and the job's status says that parts are unsent.
+        """
+        notify(f"Job {job.name}: sending the parts its submission left unsent.")
+        try:
+            self.submit(job.id)
+        except BatchdashError as error:
+            notify(f"Job {job.name}: the unsent parts could not be sent yet: {error}")
 
     def _fetch_results(self, info: BatchInfo) -> None:
         """Keep a terminal batch's output and error files in the registry (once)."""

@@ -30,9 +30,9 @@ def _submit_side(url: str, base_url: str, job_id: str, barrier: Any, results: An
         gateway = Gateway(API_KEY, base_url, max_retries=2)
         upload = gateway.upload_part
 
-        def slow_upload(name: str, data: bytes) -> str:
+        def slow_upload(name: str, data: bytes, **options: Any) -> str:
             time.sleep(0.2)  # both sides are sure to be submitting at the same time
-            return upload(name, data)
+            return upload(name, data, **options)
 
         gateway.upload_part = slow_upload  # type: ignore[method-assign]
         service = JobService(registry, gateway, SCOPE)

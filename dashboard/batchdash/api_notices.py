@@ -1,0 +1,41 @@
+"""Plain-words notices while the API misbehaves, for whoever is waiting on a call.
+
+A call that meets a busy or failing server is retried (by the SDK, or by the job service), and
+the analyst waiting on it is told why it takes longer: "OpenAI is busy (rate limit), retrying
+in 20 s." The gateway and the job service `notify`; a page or the CLI wraps its calls in
+`listening(...)` to show the notices. Listeners are kept per thread (a context variable), so one
+gateway shared by every session of a Streamlit app tells each session only about its own calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+#: listener(sentence)
+NoticeListener = Callable[[str], None]
+
+log = logging.getLogger(__name__)
+
+_listeners: ContextVar[tuple[NoticeListener, ...]] = ContextVar(
+    "batchdash_notice_listeners", default=()
+)
+
+
+@contextmanager
+def listening(listener: NoticeListener) -> Iterator[None]:
+    """Send every notice of this block (this thread) to `listener`, besides any outer listener."""
+    token = _listeners.set((*_listeners.get(), listener))
+    try:
+        yield
+    finally:
+        _listeners.reset(token)
+
+
+def notify(message: str) -> None:
+    """Tell the listeners of the current thread (and the log) one plain sentence."""
+    log.info("%s", message)
+    for listener in _listeners.get():
+        listener(message)
