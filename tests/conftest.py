@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,18 @@ import pytest
 
 from batchdash.registry import Registry
 from tests.postgres import Cluster, PostgresMissing, fresh_database, private_cluster
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Undo Streamlit's swap of `__main__` after each test.
+
+    AppTest runs the page as `__main__` and leaves it in sys.modules; a later "spawn" child
+    process would then re-run the app script instead of starting clean.
+    """
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
