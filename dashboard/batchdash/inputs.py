@@ -87,7 +87,15 @@ def read_table(
             blank_rows_dropped=shaped.blank_rows_dropped,
             notes=kind.notes + book.notes + shaped.notes,
         )
-    text = read_delimited(data, source_name, encoding=encoding, delimiter=delimiter)
+    try:
+        text = read_delimited(data, source_name, encoding=encoding, delimiter=delimiter)
+    except UnicodeDecodeError as error:
+        # Detection or the analyst chose an encoding the bytes break off in (e.g. a UTF-16
+        # file cut short by an odd byte): name it rather than fail inside the parser.
+        raise InputError(
+            f"'{source_name}' is not valid {error.encoding} text (it may be cut short). Choose "
+            "another encoding, or save the spreadsheet again as CSV UTF-8 and upload that file."
+        ) from None
     shaped = shape_table(text.raw, source_name)
     return Table(
         frame=shaped.frame,

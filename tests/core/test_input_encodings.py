@@ -195,3 +195,9 @@ def test_encoding_names_and_labels() -> None:
     assert canonical_encoding("GBK") == "gbk"
     assert describe_encoding("gb18030") == "Chinese simplified (GB18030/GBK)"
     assert describe_encoding("koi8_r") == "koi8_r"
+
+
+def test_utf16_cut_short_is_a_plain_error() -> None:
+    data = "prompt\nhello\n".encode("utf-16") + b"x"
+    with pytest.raises(InputError, match="not valid utf-16"):
+        read_table(data, "cut.csv")
