@@ -42,8 +42,8 @@ BATCH_MEANINGS: dict[str, str] = {
         "soon as it is done."
     ),
     "completed": (
-        "Finished: the answers are fetched and kept here; requests that failed are listed "
-        "with their error."
+        "Every request has an answer or an error; the answers are fetched and kept here, and "
+        "failed requests are listed with their error."
     ),
     "expired": (
         "The 24-hour window ended before every request ran; the answers made are kept and the "
@@ -54,7 +54,8 @@ BATCH_MEANINGS: dict[str, str] = {
         "can take up to 10 minutes."
     ),
     "cancelled": (
-        "Cancelled: the answers made before the cancellation are kept and the rest can be repaired."
+        "Stopped on request; the answers made before the cancellation are kept and the rest "
+        "can be repaired."
     ),
 }
 

@@ -160,9 +160,11 @@ def show_dialog(board: JobBoard) -> None:
             st.session_state[state.JOBS_DIALOG] = None
             st.error(plain(error), icon=":material/error:")
             return
-        {"cancel": _cancel_dialog, "repair": _repair_dialog, "archive": _archive_dialog}[
-            dialog.action
-        ](board, status, dialog.batch_id)
+        if dialog.action == "cancel":
+            opened = _cancel_batch_dialog if dialog.batch_id else _cancel_job_dialog
+        else:
+            opened = {"repair": _repair_dialog, "archive": _archive_dialog}[dialog.action]
+        opened(board, status, dialog.batch_id)
 
 
 def _rows(count: int, what: str = "request") -> str:
@@ -176,32 +178,42 @@ def _confirm_row(confirm: str, key: str, keep: str = "Keep it as it is") -> bool
         return st.button(confirm, key=key, type="primary")
 
 
-@st.dialog("Cancel", width="medium", on_dismiss=close)
-def _cancel_dialog(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
+@st.dialog("Cancel the job", width="medium", on_dismiss=close)
+def _cancel_job_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) -> None:
+    _cancel(board, status, None)
+
+
+@st.dialog("Cancel one batch", width="medium", on_dismiss=close)
+def _cancel_batch_dialog(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
+    _cancel(board, status, batch_id)
+
+
+def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
+    """What a cancel loses and keeps, and the button that does it."""
     effect = cancel_effect(status, batch_id, board.terminal)
-    subject = (
-        f"batch {batch_id} of **{plain(status.name)}**"
-        if batch_id
-        else (f"the job **{plain(status.name)}**")
-    )
     if not effect.batches and batch_id is not None:
         st.info(f"Batch {batch_id} is not running any more: there is nothing to cancel.")
         st.button("Close", key="cancel_close", on_click=close)
         return
-    st.markdown(f"Cancel {subject}?")
-    names = ", ".join(f"{batch.id} (part {batch.part_number})" for batch in effect.batches)
+    name = plain(status.name)
+    st.markdown(
+        f"Cancel batch {batch_id} of **{name}**?" if batch_id else f"Cancel the job **{name}**?"
+    )
     st.markdown(
         f"**Lost:** {_rows(effect.lost)} that have not run yet will not run. Their rows get "
         "the status *cancelled*; Repair can send them again later, as a new batch."
     )
+    kept = [f"the {_rows(effect.answered, 'answer')} already made"]
+    if effect.failed:
+        kept.append(f"{_rows(effect.failed, 'failed request')} with their errors")
+    if effect.done_rows:
+        kept.append(f"the {_rows(effect.done_rows, 'row')} finished batches already answered")
     st.markdown(
-        f"**Kept:** the {_rows(effect.answered, 'answer')} already made"
-        + (f" and {_rows(effect.failed, 'failed request')}" if effect.failed else "")
-        + " in the batches being cancelled (those are billed), and the "
-        f"{_rows(effect.done_rows, 'row')} already answered by finished batches. They are "
-        "fetched when the cancellation ends and show up in Results."
+        f"**Kept:** {', '.join(kept)}. Answers made are billed; they are fetched when the "
+        "cancellation ends and show up in Results."
     )
-    if names:
+    if effect.batches:
+        names = ", ".join(f"{batch.id} (part {batch.part_number})" for batch in effect.batches)
         st.caption(f"Batches to cancel: {plain(names)}. Stopping can take OpenAI up to 10 minutes.")
     if _confirm_row("Cancel the batch" if batch_id else "Cancel the job", "cancel_confirm"):
         try:

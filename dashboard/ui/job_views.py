@@ -8,8 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from batchdash.job_results import COUNT_WORDS
 from batchdash.job_status import JobStatus
 from batchdash.job_table import batch_errors_frame, batches_frame, filter_jobs, jobs_frame
+from batchdash.results import ROW_STATUSES
 from batchdash.status_words import (
     BATCH_MEANINGS,
     BATCH_WORDS,
@@ -109,7 +111,7 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
             "time_left",
         ],
         column_config={
-            "name": st.column_config.TextColumn("Name", pinned=True),
+            "name": st.column_config.TextColumn("Name"),
             "created": _datetime_column("Created"),
             "model": st.column_config.TextColumn("Model"),
             "rows": st.column_config.NumberColumn("Rows", format="localized"),
@@ -179,35 +181,46 @@ def _job_label(status: JobStatus) -> str:
     return f"{status.name} · {status.created_at:%Y-%m-%d %H:%M}{archived}"
 
 
-def show_job_detail(status: JobStatus, *, now: float, terminal: Collection[str]) -> None:
-    """One job: its state in words, its problems, its batches and their validation errors."""
-    word = job_word(status, terminal)
-    st.markdown(f"**{plain(status.name)}** · {plain(word)}")
+def show_job_header(status: JobStatus, terminal: Collection[str]) -> None:
+    """The job's name and status in words, what it is, and how far it got."""
+    st.markdown(f"**{plain(status.name)}** · {plain(job_word(status, terminal))}")
     st.caption(
         f"{status.job_id} · {plain(status.model)} · {plain(status.endpoint)} · "
         f"{status.rows:,} rows in {status.parts} part{'s' if status.parts != 1 else ''}"
     )
-    finished = sum(batch.completed + batch.failed for batch in status.batches)
-    total = sum(batch.total for batch in status.batches)
-    st.progress(
-        min(max(status.progress, 0.0), 1.0),
-        text=f"{finished:,} of {total:,} requests finished" if total else "No batch yet",
-    )
+    st.progress(min(max(status.progress, 0.0), 1.0), text=_progress_text(status))
+
+
+def _progress_text(status: JobStatus) -> str:
+    if not status.batches:
+        return "No batch yet"
+    if status.state == "active":
+        finished = sum(batch.completed + batch.failed for batch in status.batches)
+        total = sum(batch.total for batch in status.batches)
+        return f"{finished:,} of {total:,} requests finished"
+    counts = status.counts
+    told = [f"{counts[key]:,} {COUNT_WORDS[key]}" for key in ROW_STATUSES if counts.get(key)]
+    return f"Finished: {', '.join(told)}"
+
+
+def show_job_batches(status: JobStatus, *, now: float, terminal: Collection[str]) -> None:
+    """The job's problems, its batches with what their statuses mean, and validation errors."""
     for problem in status.problems:
         st.warning(plain(problem), icon=":material/warning:")
     if not status.batches:
         st.caption("No batch was created for this job yet.")
         return
+    frame = batches_frame(status, now=now, terminal=terminal)
     st.dataframe(
-        batches_frame(status, now=now, terminal=terminal),
+        frame,
         hide_index=True,
         key="batches_table",
+        column_order=[column for column in frame.columns if column != "meaning"],
         column_config={
             "batch_id": st.column_config.TextColumn("Batch"),
             "part": st.column_config.NumberColumn("Part"),
             "kind": st.column_config.TextColumn("Kind"),
             "status": st.column_config.TextColumn("Status"),
-            "meaning": st.column_config.TextColumn("What it means", width="large"),
             "completed": st.column_config.NumberColumn("Answered"),
             "failed": st.column_config.NumberColumn("Failed"),
             "total": st.column_config.NumberColumn("Requests"),
@@ -216,6 +229,9 @@ def show_job_detail(status: JobStatus, *, now: float, terminal: Collection[str])
         },
         alt="The batches of the job",
     )
+    meanings = dict(zip(frame["status"], frame["meaning"], strict=True))
+    for word, meaning in meanings.items():
+        st.caption(f"**{plain(word)}**: {plain(meaning)}")
     errors = batch_errors_frame(status)
     if len(errors):
         st.markdown("**Problems the check found in the uploaded file**")

@@ -86,8 +86,9 @@ def live_jobs(board: JobBoard, planned: float | None) -> None:
         redraw_only=True,
     )
     with st.container(border=True):
+        job_views.show_job_header(opened, terminal)
         job_actions.action_buttons(board, opened)
-        job_views.show_job_detail(opened, now=now, terminal=terminal)
+        job_views.show_job_batches(opened, now=now, terminal=terminal)
 
 
 def _show_pace(interval: float | None) -> None:

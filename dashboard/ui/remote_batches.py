@@ -81,7 +81,7 @@ def show_remote_batches(board: JobBoard) -> None:
         hide_index=True,
         key="remote_table",
         column_config={
-            "batch_id": st.column_config.TextColumn("Batch", pinned=True),
+            "batch_id": st.column_config.TextColumn("Batch"),
             "status": st.column_config.TextColumn("Status"),
             "job_here": st.column_config.TextColumn("Job here"),
             "created": st.column_config.DatetimeColumn(

@@ -98,10 +98,11 @@ def show_figures(status: JobStatus, merged: pd.DataFrame) -> None:
             help="What the batches used, at the batch price.",
         )
         st.metric(
-            "Estimate",
+            "Estimate (input only)",
             usd(estimate),
             border=True,
-            help="Input tokens counted before sending, at the batch price; answers come on top.",
+            help="Input tokens counted before sending, at the batch price; the estimate leaves "
+            "out the answers, which the actual cost includes.",
         )
 
 

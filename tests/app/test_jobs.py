@@ -138,6 +138,9 @@ def test_an_opened_job_lists_its_batches_with_what_their_status_means(pages: Pag
     assert {row["status"] for row in batches} <= {"Checking the file", "Running"}
     assert all(row["meaning"] in BATCH_MEANINGS.values() for row in batches)
     assert all(str(row["expires_in"]).startswith("23 h") for row in batches)
+    shown_status = str(batches[0]["status"])
+    meaning = str(batches[0]["meaning"])
+    assert f"**{shown_status}**: {meaning}" in joined(at, "caption")  # under the table
     assert "**Split** · " in joined(at, "markdown")
 
     at.selectbox(key=state.JOBS_PICKER).set_value(pages.service.list_jobs()[1].job_id).run()

@@ -174,16 +174,22 @@ def test_attaching_an_unknown_batch_says_so_in_the_dialog(pages: Pages) -> None:
     assert at.session_state[state.JOBS_DIALOG] == Dialog("attach")
 
 
-def made_elsewhere(pages: Pages, rows: int = 3) -> str:
-    """A batch created straight through the API, as another tool would; its id."""
+def made_elsewhere(pages: Pages, rows: int = 3, models: dict[int, str] | None = None) -> str:
+    """A batch created straight through the API, as another tool would; its id.
+
+    `models` gives some (1-based) lines another model than gpt-4o-mini.
+    """
     requests = [
         {
             "custom_id": f"c{n}",
             "method": "POST",
             "url": "/v1/chat/completions",
-            "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"Hi {n}"}]},
+            "body": {
+                "model": (models or {}).get(n, "gpt-4o-mini"),
+                "messages": [{"role": "user", "content": f"Hi {n}"}],
+            },
         }
-        for n in range(rows)
+        for n in range(1, rows + 1)
     ]
     lines = "".join(json.dumps(request) + "\n" for request in requests).encode()
     gateway = pages.gateway()
@@ -252,3 +258,17 @@ def test_a_job_of_several_parts_submitted_here_can_be_cancelled_before_any_runs(
 
     assert [row["status"] for row in table(at)] == ["Failed"]
     assert service.status(job_id).state == "finished"
+
+
+def test_a_batch_that_failed_its_check_lists_the_errors_with_line_numbers(pages: Pages) -> None:
+    outside = made_elsewhere(pages, rows=4, models={3: "gpt-4o"})
+    pages.wait_for_sandbox(lambda batches: all(info.terminal for info in batches))
+    job_id = pages.service.attach(outside, name="Mixed models")
+    at = pages.open()
+
+    at.selectbox(key=state.JOBS_PICKER).set_value(job_id).run()
+    errors = table(at, "code")
+    assert [(row["line"], row["code"]) for row in errors] == [(3, "model_mismatch")]
+    assert "gpt-4o" in str(errors[0]["message"])
+    assert [row["status"] for row in table(at)] == ["Failed"]
+    assert "**Failed the check**: The file did not pass the check" in joined(at, "caption")
