@@ -7,6 +7,7 @@ two analysts with two keys get two gateways.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,10 +55,25 @@ def _stop_sandbox(sandbox: RunningSandbox) -> None:
 
 
 @st.cache_resource(show_spinner="Starting the sandbox…", on_release=_stop_sandbox)
-def _sandbox(data_dir: Path) -> RunningSandbox:
+def _sandbox(data_dir: Path, rate: float | None = None) -> RunningSandbox:
     stack = contextlib.ExitStack()
-    url = stack.enter_context(running_sandbox(data_dir / "sandbox"))
+    url = stack.enter_context(running_sandbox(data_dir / "sandbox", rate=rate))
     return RunningSandbox(url, stack)
+
+
+#: Environment variable with the bundled sandbox's pace, in requests per second per batch
+#: (unset: as fast as it can); slow batches show how the pages follow a running job.
+SANDBOX_RATE = "BATCHDASH_SANDBOX_RATE"
+
+
+def sandbox_rate() -> float | None:
+    """The pace BATCHDASH_SANDBOX_RATE asks for; None (unlimited) when unset or not a positive
+    number."""
+    try:
+        rate = float(os.environ.get(SANDBOX_RATE, ""))
+    except ValueError:
+        return None
+    return rate if 0 < rate < math.inf else None
 
 
 def sandbox_url(data_dir: Path) -> str:
@@ -65,7 +81,7 @@ def sandbox_url(data_dir: Path) -> str:
 
     It serves for the life of the app; clearing `st.cache_resource` stops it.
     """
-    return _sandbox(data_dir).url
+    return _sandbox(data_dir, sandbox_rate()).url
 
 
 @st.cache_resource(max_entries=32)

@@ -12,7 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,19 +90,21 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"Streamlit did not answer /_stcore/health in {STARTUP_SECONDS} s.")
 
 
-@pytest.fixture(scope="session")
-def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
-    """`streamlit run dashboard/streamlit_app.py` in Sandbox mode on a free 127.0.0.1 port."""
-    base = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def serving(base: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[ServedApp]:
+    """`streamlit run dashboard/streamlit_app.py` in Sandbox mode on a free 127.0.0.1 port,
+    its data under `base`, with `extra_env` added to its environment; stopped afterwards."""
     data_dir = base / "data"
     log = base / "streamlit.log"
     port = _free_port()
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BATCHDASH_DB_URL")
+        if name
+        not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BATCHDASH_DB_URL", "BATCHDASH_SANDBOX_RATE")
     }
     env["BATCHDASH_DATA_DIR"] = str(data_dir)
+    env.update(extra_env or {})
     command = [
         sys.executable,
         "-m",
@@ -135,6 +138,26 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+    """The app in Sandbox mode, its sandbox answering as fast as it can."""
+    with serving(tmp_path_factory.mktemp("e2e")) as app:
+        yield app
+
+
+#: Requests per second per batch of the sandbox behind `slow_app`: slow enough to watch a
+#: batch run (and cancel it half-way), quick enough to finish a small one in seconds.
+SLOW_SANDBOX_RATE = 4.0
+
+
+@pytest.fixture(scope="session")
+def slow_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+    """The app in Sandbox mode with its sandbox answering SLOW_SANDBOX_RATE requests a second."""
+    environment = {"BATCHDASH_SANDBOX_RATE": str(SLOW_SANDBOX_RATE)}
+    with serving(tmp_path_factory.mktemp("e2e-slow"), environment) as app:
+        yield app
 
 
 #: The tallest screenshot taken, in pixels.
