@@ -17,6 +17,7 @@ import pandas as pd
 
 from batchdash.errors import InputError
 from batchdash.file_kinds import file_kind
+from batchdash.hidden_characters import hidden_character_notes
 from batchdash.table_shape import shape_table
 from batchdash.text_tables import read_delimited
 from batchdash.workbooks import read_workbook
@@ -85,7 +86,7 @@ def read_table(
             sheet=book.sheet,
             sheets=book.sheets,
             blank_rows_dropped=shaped.blank_rows_dropped,
-            notes=kind.notes + book.notes + shaped.notes,
+            notes=kind.notes + book.notes + shaped.notes + hidden_character_notes(shaped.frame),
         )
     try:
         text = read_delimited(data, source_name, encoding=encoding, delimiter=delimiter)
@@ -105,7 +106,7 @@ def read_table(
         sheet=None,
         sheets=(),
         blank_rows_dropped=shaped.blank_rows_dropped + text.blank_lines_skipped,
-        notes=kind.notes + text.notes + shaped.notes,
+        notes=kind.notes + text.notes + shaped.notes + hidden_character_notes(shaped.frame),
     )
 
 
@@ -158,7 +159,7 @@ def read_pasted(text: str) -> Table:
         sheet=None,
         sheets=(),
         blank_rows_dropped=blank_rows,
-        notes=notes,
+        notes=notes + hidden_character_notes(frame),
     )
 
 

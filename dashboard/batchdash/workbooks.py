@@ -19,7 +19,6 @@ from xml.etree import ElementTree
 import openpyxl
 import pandas as pd
 from openpyxl.utils.cell import range_boundaries
-from openpyxl.utils.exceptions import InvalidFileException
 
 from batchdash.errors import InputError
 
@@ -66,11 +65,8 @@ def read_workbook(data: bytes, source_name: str, *, sheet: str | None = None) ->
         book = openpyxl.load_workbook(
             io.BytesIO(data), read_only=True, data_only=True, keep_links=False
         )
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as error:
-        raise InputError(
-            f"'{source_name}' is a damaged or unusual workbook that Batchdash cannot open "
-            f"({type(error).__name__}). Open it in Excel, save it again as .xlsx, and upload it."
-        ) from None
+    except Exception as error:  # openpyxl raises many kinds on malformed parts (XML, ZIP, ...)
+        raise _damaged(source_name, error) from None
     try:
         worksheets = book.worksheets
         names = tuple(ws.title for ws in worksheets)
@@ -79,9 +75,11 @@ def read_workbook(data: bytes, source_name: str, *, sheet: str | None = None) ->
                 f"'{source_name}' has no worksheets with cells. Put the table on a worksheet, "
                 "save, and upload it again."
             )
+        all_hidden = False
         if sheet is None:
             visible = [ws.title for ws in worksheets if ws.sheet_state == "visible"]
             chosen = (visible or list(names))[0]
+            all_hidden = not visible
         elif sheet in names:
             chosen = sheet
         else:
@@ -92,14 +90,23 @@ def read_workbook(data: bytes, source_name: str, *, sheet: str | None = None) ->
             )
         worksheet = book[chosen]
         worksheet.reset_dimensions()  # a stale size would pad every row to it
-        rows = [[_cell_text(cell) for cell in row] for row in worksheet.iter_rows()]
+        try:
+            rows = [[_cell_text(cell) for cell in row] for row in worksheet.iter_rows()]
+        except Exception as error:  # the sheet's XML is parsed only now, row by row
+            raise _damaged(source_name, error) from None
     finally:
         book.close()
     marks = _sheet_marks(data, chosen)
     header_row = next((n for n, row in enumerate(rows) if any(c.strip() for c in row)), None)
     hints, filled = _apply_merges(rows, marks.merged, header_row)
     notes = _notes(marks, filled)
-    if sheet is None and len(names) > 1:
+    if all_hidden:
+        notes.insert(
+            0,
+            f"Every sheet of '{source_name}' is hidden; Batchdash read '{chosen}'. Check that "
+            "these are the rows you mean to send.",
+        )
+    elif sheet is None and len(names) > 1:
         notes.insert(
             0,
             f"The workbook has {len(names)} sheets; Batchdash read '{chosen}'. Pick another "
@@ -109,6 +116,13 @@ def read_workbook(data: bytes, source_name: str, *, sheet: str | None = None) ->
     grid = [row + [""] * (width - len(row)) for row in rows]
     raw = pd.DataFrame(grid, columns=pd.RangeIndex(width), dtype=str)
     return WorkbookGrid(raw, chosen, names, tuple(notes), hints)
+
+
+def _damaged(source_name: str, error: Exception) -> InputError:
+    return InputError(
+        f"'{source_name}' is a damaged or unusual workbook that Batchdash cannot open "
+        f"({type(error).__name__}). Open it in Excel, save it again as .xlsx, and upload it."
+    )
 
 
 def _cell_text(cell: object) -> str:
