@@ -2,7 +2,9 @@
 
 Whatever the way, the result is a `Source`: the table read into text cells and a digest of it,
 which keys everything computed from the table later on. The uploaded bytes, the typed table
-and the pasted text stay in the session, so leaving the page loses nothing.
+and the pasted text stay in the session, so leaving the page loses nothing. Nor does a bad
+upload: a file over the size limit is refused before it replaces anything, and while a new
+file cannot be read the page goes on with the last one that could, saying so.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import pandas as pd
 import streamlit as st
 
 from batchdash.encodings import describe_encoding
+from batchdash.errors import InputError
+from batchdash.file_kinds import check_upload_size
 from batchdash.inputs import PASTED_COLUMN, Table
 from ui import cached, state
 from ui.editors import edited_table, kept_editor, replace_table
@@ -27,6 +31,9 @@ PREVIEW_ROWS = 100
 COMPOSE_ROWS = 3
 COMPOSED_NAME = "typed table"
 UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx")
+#: Files the uploader takes only to say what to do with them (save as .xlsx, upload the
+#: spreadsheet instead of a JSONL file); the browser would refuse them without a reason.
+EXPLAINED_TYPES = ("xlsm", "xls", "ods", "json", "jsonl")
 
 #: The option that leaves a reading choice to detection (None would read as "no selection").
 AUTOMATIC = ""
@@ -57,6 +64,25 @@ class Upload:
     digest: str
 
 
+@dataclass(frozen=True)
+class KeptUpload:
+    """An upload that read into a table, and the reading options it was read with."""
+
+    #: The file.
+    upload: Upload
+    #: Codec chosen by hand, or None for detection.
+    encoding: str | None
+    #: Delimiter chosen by hand, or None for detection.
+    delimiter: str | None
+    #: Worksheet chosen by hand, or None for the first visible one.
+    sheet: str | None
+
+    @property
+    def options(self) -> tuple[str, str | None, str | None, str | None]:
+        """What the table read from it depends on (the digest of its Source)."""
+        return (self.upload.digest, self.encoding, self.delimiter, self.sheet)
+
+
 @dataclass(frozen=True, eq=False)
 class Source:
     """The table the job is made from."""
@@ -76,13 +102,24 @@ def _digest(*parts: bytes) -> str:
 
 
 def take_upload() -> None:
-    """Uploader callback: keep the new file (or forget the removed one) and reset the options."""
+    """Uploader callback: keep the new file (or forget the removed one) and reset the options.
+
+    A file over the size limit is refused here, before its bytes are read: the file and the
+    table in use stay as they were.
+    """
     uploaded = st.session_state.get(state.UPLOADER)
+    st.session_state[state.UPLOAD_REFUSED] = None
     if uploaded is None:
         st.session_state[state.UPLOAD] = None
-    else:
-        data = uploaded.getvalue()
-        st.session_state[state.UPLOAD] = Upload(uploaded.name, data, _digest(data))
+        st.session_state[state.KEPT_UPLOAD] = None
+        return
+    try:
+        check_upload_size(uploaded.size, uploaded.name)
+    except InputError as error:
+        st.session_state[state.UPLOAD_REFUSED] = str(error)
+        return
+    data = uploaded.getvalue()
+    st.session_state[state.UPLOAD] = Upload(uploaded.name, data, _digest(data))
     for key in (state.READ_ENCODING, state.READ_DELIMITER, state.READ_SHEET):
         if key in st.session_state:
             del st.session_state[key]
@@ -92,26 +129,27 @@ def uploaded_source() -> Source | None:
     """The uploader, the reading options of the file, and the table read from it."""
     st.file_uploader(
         "Spreadsheet (CSV, TSV or XLSX)",
-        type=list(UPLOAD_TYPES),
+        type=[*UPLOAD_TYPES, *EXPLAINED_TYPES],
         key=state.UPLOADER,
         on_change=take_upload,
         help="The first row names the columns; every other row becomes one request.",
     )
     upload: Upload | None = st.session_state[state.UPLOAD]
+    refused = st.session_state.get(state.UPLOAD_REFUSED)
+    if refused:
+        st.error(plain(refused), icon=":material/error:")
+        if upload is not None:
+            _still_using(upload.name, "the file that was too large")
     if upload is None:
         st.caption("Upload a file, or switch to typing or pasting the rows.")
         return None
-    encoding = st.session_state.get(state.READ_ENCODING) or None
-    delimiter = st.session_state.get(state.READ_DELIMITER) or None
-    sheet = st.session_state.get(state.READ_SHEET) or None
-    options = (upload.digest, encoding, delimiter, sheet)
-    outcome = remembered(
-        "upload",
-        options,
-        lambda: cached.read_upload(
-            upload.digest, upload.data, upload.name, encoding, delimiter, sheet
-        ),
+    chosen = KeptUpload(
+        upload,
+        st.session_state.get(state.READ_ENCODING) or None,
+        st.session_state.get(state.READ_DELIMITER) or None,
+        st.session_state.get(state.READ_SHEET) or None,
     )
+    outcome = _read("upload", chosen)
     table = outcome if isinstance(outcome, Table) else None
     if st.session_state.get(state.UPLOADER) is None:
         st.caption(
@@ -122,10 +160,46 @@ def uploaded_source() -> Source | None:
         _sheet_picker(table)
     elif table is not None or not upload.name.lower().endswith(".xlsx"):
         _text_options(table)
-    if table is None:
-        st.error(plain(outcome), icon=":material/error:")
+    if table is not None:
+        st.session_state[state.KEPT_UPLOAD] = chosen
+        return Source(table, _options_digest(chosen))
+    st.error(plain(outcome), icon=":material/error:")
+    return _earlier_source(upload)
+
+
+def _read(slot: str, chosen: KeptUpload) -> Table | str:
+    """The table of an upload read with its options, or why it cannot be read."""
+    upload = chosen.upload
+    return remembered(
+        slot,
+        chosen.options,
+        lambda: cached.read_upload(
+            upload.digest, upload.data, upload.name, chosen.encoding, chosen.delimiter, chosen.sheet
+        ),
+    )
+
+
+def _options_digest(chosen: KeptUpload) -> str:
+    return _digest(*(str(part).encode() for part in chosen.options))
+
+
+def _earlier_source(failed: Upload) -> Source | None:
+    """The table of the last upload that could be read, while `failed` cannot be."""
+    kept: KeptUpload | None = st.session_state.get(state.KEPT_UPLOAD)
+    if kept is None or kept.upload.digest == failed.digest:
         return None
-    return Source(table, _digest(*(str(part).encode() for part in options)))
+    outcome = _read("upload:kept", kept)
+    if not isinstance(outcome, Table):
+        return None
+    _still_using(kept.upload.name, plain(failed.name))
+    return Source(outcome, _options_digest(kept))
+
+
+def _still_using(name: str, instead_of: str) -> None:
+    st.info(
+        f"The page still uses **{plain(name)}**, read earlier, instead of {instead_of}.",
+        icon=":material/history:",
+    )
 
 
 def _sheet_picker(table: Table) -> None:

@@ -30,6 +30,11 @@ PRICES_EDITOR = "prices_editor"
 SOURCE_MODE = "source_mode"
 #: The uploaded file (ui.source.Upload) kept after the uploader is gone from the page.
 UPLOAD = "upload"
+#: The last upload that read into a table, with its reading options (ui.source.KeptUpload) or
+#: None: the page goes on with it while a newer upload cannot be read.
+KEPT_UPLOAD = "kept_upload"
+#: Why the last file put in the uploader was refused before reading (too large), or None.
+UPLOAD_REFUSED = "upload_refused"
 UPLOADER = "uploader"
 READ_ENCODING = "read_encoding"
 READ_DELIMITER = "read_delimiter"
@@ -124,6 +129,8 @@ _DEFAULTS: dict[str, Any] = {
     PRICE_OVERRIDES: {},
     SOURCE_MODE: SOURCE_UPLOAD,
     UPLOAD: None,
+    KEPT_UPLOAD: None,
+    UPLOAD_REFUSED: None,
     SOURCE: None,
     PASTED_TEXT: "",
     ENDPOINT: "/v1/chat/completions",

@@ -55,8 +55,10 @@ def test_a_file_that_cannot_be_read_is_an_error_and_the_recipe_stays(
 
     assert words in joined(app, "error")
     assert not app.exception
-    # The page stops at the source: no recipe widgets drawn, but nothing forgotten.
-    assert not app.subheader or all("Recipe" not in h.value for h in app.subheader)
+    # The page goes on with the table read before, and says so; the recipe is still drawn.
+    assert "still uses **reviews.csv**, read earlier" in joined(app, "info")
+    assert app.dataframe[0].value["id"].tolist() == ["001", "002", "003", "004"]
+    assert app.text_area(key=state.TEMPLATE).value == "Classify: {text}"
     upload(app, "reviews.csv", REVIEWS_CSV)
     assert_recipe_kept(app)
     assert app.text_area(key=state.TEMPLATE).value == "Classify: {text}"
