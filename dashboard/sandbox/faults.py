@@ -3,7 +3,8 @@
 Each call (the health check aside) draws from a seeded random generator: with probability
 `rate` it answers 500, or 429 with `retry-after`, or stalls for `stall_seconds` (longer than a
 client's timeout) before being served as usual, as a slow server does; a client that gave up
-and retried may then find its call was carried out after all.
+and retried may then find its call was carried out after all (the request is read before the
+stall, so even a create or an upload whose client left is carried out).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from typing import Literal
 
 import anyio
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.api_errors import ApiErrorResponse
 
@@ -77,5 +78,23 @@ class FaultMiddleware:
             await error.response()(scope, receive, send)
             return
         if fault == "stall":
+            # The request is read first, so a client that gives up during the stall has
+            # already sent it: the call is carried out all the same, as on a slow server.
+            receive = await _buffered(receive)
             await anyio.sleep(self.stall_seconds)
         await self.app(scope, receive, send)
+
+
+async def _buffered(receive: Receive) -> Receive:
+    """Read the whole request body now; the returned `receive` hands it out again."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay

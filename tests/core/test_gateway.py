@@ -77,14 +77,18 @@ def wait_terminal(gateway: Gateway, batch_id: str, timeout: float = 30) -> Batch
     return batch
 
 
-def create_once(gateway: Gateway, file_id: str, tag: dict[str, str]) -> BatchInfo:
-    """Create a batch, trying again after a retryable error only when no tagged batch exists."""
+def create_once(gateway: Gateway, file_id: str, tag: dict[str, str], settle: float) -> BatchInfo:
+    """Create a batch, trying again after a retryable error only when no tagged batch exists.
+
+    A create the server stalled is carried out when the stall ends, so look after `settle`.
+    """
     for _ in range(20):
         try:
             return gateway.create_batch(file_id, CHAT, tag)
         except ApiError as error:
             if not error.retryable:
                 raise
+            time.sleep(settle)
             found = gateway.find_batch(tag)
             if found is not None:
                 return found
@@ -260,7 +264,7 @@ def test_with_retries_the_gateway_rides_out_a_faulty_server(
     with running_sandbox(tmp_path / "faulty", **options) as base_url:
         gateway = Gateway("sk-test", base_url, timeout=0.3, max_retries=8)
         file_id = gateway.upload_part("part-0001.jsonl", chat_file(20))
-        batch = create_once(gateway, file_id, {"job": "faults"})
+        batch = create_once(gateway, file_id, {"job": "faults"}, options["stall_seconds"])
         batch = wait_terminal(gateway, batch.id)
         assert (batch.status, batch.completed) == ("completed", 20)
         assert len(lines_of(gateway.file_bytes(batch.output_file_id or ""))) == 20
