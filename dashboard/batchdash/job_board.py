@@ -88,7 +88,8 @@ class JobBoard:
             except InputError:
                 continue  # gone since the list was read
             found.append(status)
-            self._remember(status)
+            if status.state == "finished":
+                self._remember(status, job.updated_at if job.state == "finished" else None)
         return found
 
     def refresh(self) -> list[JobStatus]:
@@ -106,12 +107,13 @@ class JobBoard:
         with self._lock:
             self._finished.pop(job_id, None)
 
-    def _remember(self, status: JobStatus) -> None:
-        # Read the job again: working out the status may have marked it finished, which
-        # moves its `updated_at`.
-        if status.state != "finished":
-            return
-        job = self.service.registry.get_job(status.job_id, self.service.scope)
-        if job.state == "finished":
-            with self._lock:
-                self._finished[status.job_id] = (job.updated_at, status)
+    def _remember(self, status: JobStatus, updated_at: datetime | None) -> None:
+        """Keep a finished job's status under the job's `updated_at` (None: read it again, as
+        working out the status has just marked the job finished, which moved it)."""
+        if updated_at is None:
+            job = self.service.registry.get_job(status.job_id, self.service.scope)
+            if job.state != "finished":
+                return
+            updated_at = job.updated_at
+        with self._lock:
+            self._finished[status.job_id] = (updated_at, status)

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
 
@@ -41,9 +41,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def submit(page: Page, app: ServedApp, name: str, data: bytes) -> None:
     """Upload `data` on New job and submit it as job `name`; the page lands on Jobs."""
     open_page(page, app)
-    page.locator("input[type=file]").set_input_files(
-        files=[{"name": f"{name}.csv", "mimeType": "text/csv", "buffer": data}]
-    )
+    upload: FilePayload = {"name": f"{name}.csv", "mimeType": "text/csv", "buffer": data}
+    page.locator("input[type=file]").set_input_files(files=[upload])
     rows = data.count(b"\n") - 1
     expect(page.get_by_text(f"{rows} rows", exact=False).first).to_be_visible(timeout=STEP_TIMEOUT)
     wait_idle(page)
