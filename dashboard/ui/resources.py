@@ -76,11 +76,21 @@ def sandbox_rate() -> float | None:
     return rate if 0 < rate < math.inf else None
 
 
+#: Environment variable with the base URL of a sandbox already running elsewhere (e.g.
+#: `http://127.0.0.1:8765/v1`), which the app then uses instead of starting its own: several
+#: app servers on one registry must share one sandbox (one may run per data directory).
+SANDBOX_URL = "BATCHDASH_SANDBOX_URL"
+
+
 def sandbox_url(data_dir: Path) -> str:
     """The bundled sandbox's URL, started on a free 127.0.0.1 port on first use.
 
-    It serves for the life of the app; clearing `st.cache_resource` stops it.
+    It serves for the life of the app; clearing `st.cache_resource` stops it. With
+    BATCHDASH_SANDBOX_URL set, that sandbox is used and none is started.
     """
+    shared = os.environ.get(SANDBOX_URL, "").strip()
+    if shared:
+        return shared
     return _sandbox(data_dir, sandbox_rate()).url
 
 
