@@ -55,8 +55,9 @@ def job_board(connection: Connection) -> JobBoard:
     )
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:,.1f} MB"
+def _size(size: int) -> str:
+    """Bytes as an analyst reads them: '840 kB', '12.5 MB'."""
+    return f"{size / 1e6:,.1f} MB" if size >= 1_000_000 else f"{max(size, 1) / 1e3:,.0f} kB"
 
 
 @contextmanager
@@ -66,10 +67,10 @@ def fetch_progress() -> Iterator[None]:
 
     def show(file_id: str, done: int, total: int | None) -> None:
         if total:
-            text = f"Fetching results file {file_id}: {_megabytes(done)} of {_megabytes(total)}"
+            text = f"Fetching results file {file_id}: {_size(done)} of {_size(total)}"
             bar.progress(min(done / total, 1.0), text=plain(text))
         else:
-            bar.progress(0.0, text=plain(f"Fetching results file {file_id}: {_megabytes(done)}"))
+            bar.progress(0.0, text=plain(f"Fetching results file {file_id}: {_size(done)}"))
 
     try:
         with listening(show):

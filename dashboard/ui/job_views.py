@@ -10,7 +10,13 @@ import streamlit as st
 
 from batchdash.job_results import COUNT_WORDS
 from batchdash.job_status import JobStatus
-from batchdash.job_table import batch_errors_frame, batches_frame, filter_jobs, jobs_frame
+from batchdash.job_table import (
+    JOB_COLUMNS,
+    batch_errors_frame,
+    batches_frame,
+    filter_jobs,
+    jobs_frame,
+)
 from batchdash.results import ROW_STATUSES
 from batchdash.status_words import (
     BATCH_MEANINGS,
@@ -90,26 +96,16 @@ def shown_jobs(
 
 def show_jobs_table(frame: pd.DataFrame) -> None:
     """The jobs, newest first, with a progress bar each."""
+    # Costs as text: a few millionths of a dollar must not read as $0.00.
     shown = frame.assign(
-        estimated=frame["estimated_cost_usd"].map(_usd_or_blank),
-        actual=frame["actual_cost_usd"].map(_usd_or_blank),
+        estimated_cost_usd=frame["estimated_cost_usd"].map(_usd_or_blank),
+        actual_cost_usd=frame["actual_cost_usd"].map(_usd_or_blank),
     )
     st.dataframe(
         shown,
         hide_index=True,
         key="jobs_table",
-        column_order=[
-            "name",
-            "created",
-            "model",
-            "rows",
-            "status",
-            "progress",
-            "parts",
-            "estimated",
-            "actual",
-            "time_left",
-        ],
+        column_order=[column for column in JOB_COLUMNS if column != "job_id"],
         column_config={
             "name": st.column_config.TextColumn("Name"),
             "created": _datetime_column("Created"),
@@ -124,10 +120,10 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
                 help="Requests finished over all requests of the job.",
             ),
             "parts": st.column_config.NumberColumn("Parts", help="Batches the job was split into."),
-            "estimated": st.column_config.TextColumn(
+            "estimated_cost_usd": st.column_config.TextColumn(
                 "Estimated cost", help="Input tokens at the batch price, counted before sending."
             ),
-            "actual": st.column_config.TextColumn(
+            "actual_cost_usd": st.column_config.TextColumn(
                 "Actual cost", help="What the batches used so far, at the batch price."
             ),
             "time_left": st.column_config.TextColumn(

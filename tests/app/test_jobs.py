@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
+import pytest
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 from batchdash.job_board import REFRESH_PACE
 from batchdash.status_words import BATCH_MEANINGS
-from tests.app.conftest import joined
+from tests.app.conftest import joined, texts
 from tests.app.job_pages import Pages, pages
 from tests.jobs_kit import run_to_end
 from ui import state
+from ui.text import plain
 
 __all__ = ["pages"]
 
@@ -56,7 +59,7 @@ def test_the_table_lists_jobs_newest_first_with_status_progress_costs_and_time_l
     assert rows[0]["progress"] == 0.0 and rows[1]["progress"] == rows[2]["progress"] == 1.0
     assert str(rows[0]["time_left"]).startswith("23 h")
     assert rows[1]["time_left"] == ""
-    assert all(str(row["estimated"]).startswith("$0.0000") for row in rows)
+    assert all(str(row["estimated_cost_usd"]).startswith("$0.0000") for row in rows)
     assert rows[0]["job_id"] == running
     assert f"Refreshing every {REFRESH_PACE[0][1]:g} s while batches run." in joined(at, "caption")
 
@@ -115,16 +118,41 @@ def test_each_refresh_asks_once_per_running_batch_and_stops_when_they_finish(
     assert pages.box.log.total == 0
 
 
-def test_the_page_fetches_results_of_batches_that_finished_since(pages: Pages) -> None:
+def test_the_page_fetches_results_of_batches_that_finished_since_with_a_progress_bar(
+    pages: Pages, monkeypatch: pytest.MonkeyPatch
+) -> None:
     running = pages.running_job("Watched")
     at = pages.open()
     assert [row["status"] for row in table(at)] == ["Running"]
+    bars: list[str] = []
+    original = DeltaGenerator.progress
+
+    def progress(self: DeltaGenerator, value: float, text: str | None = None) -> DeltaGenerator:
+        bars.append(f"{value:.2f} {text}")
+        return original(self, value, text=text)
+
+    monkeypatch.setattr(DeltaGenerator, "progress", progress)
 
     pages.restart()
     pages.wait_for_sandbox(lambda batches: all(info.terminal for info in batches))
     at.run()  # the page asks about the batch, sees it finished, and fetches its results
     assert [row["status"] for row in table(at)] == ["Completed"]
-    assert pages.registry.has_results(pages.service.status(running).batches[0].id)
+    batch = pages.service.status(running).batches[0]
+    assert pages.registry.has_results(batch.id)
+    output_file = pages.box.batches()[0].output_file_id
+    size = f"{len(pages.service.raw_results(running)[0]) / 1e3:,.0f} kB"
+    fetching = [bar.replace("\\", "") for bar in bars if "Fetching results file" in bar]
+    assert fetching[-1] == f"1.00 Fetching results file {output_file}: {size} of {size}"
+    assert not at.progress or all("Fetching" not in str(bar.text) for bar in at.progress)
+
+
+def test_job_names_are_shown_as_typed_never_as_markup(pages: Pages) -> None:
+    name = "**Loud** <b>bold</b> :red[alert] [link](http://x.test) `code`"
+    pages.finished_job(name)
+    at = pages.open()
+
+    assert f"**{plain(name)}** · Completed" in texts(at, "markdown")
+    assert table(at)[0]["name"] == name  # the table holds the text itself
 
 
 def test_an_opened_job_lists_its_batches_with_what_their_status_means(pages: Pages) -> None:
