@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from batchdash.api_notices import listening
 from batchdash.errors import BatchdashError, InputError, ResultsError
 from batchdash.export import to_csv_bytes, to_xlsx_bytes
+from batchdash.file_kinds import check_upload_size
 from batchdash.inputs import Table, read_table
 from batchdash.merge import merge_results, unmatched_custom_ids
 from batchdash.plan import plan_batch
@@ -64,7 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        result = handler(args)
+        # A busy or failing API is told as it happens ("Note: OpenAI is busy (rate limit),
+        # retrying in 20 s."), while the command waits and tries again.
+        with listening(lambda notice: print(f"Note: {notice}", file=sys.stderr, flush=True)):
+            result = handler(args)
     except (BatchdashError, OSError) as error:
         print(plain_line(error), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -149,6 +154,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
 
 def read_input(path: Path) -> Table:
     """The spreadsheet at `path`; its reading notes go to stderr."""
+    check_upload_size(path.stat().st_size, path.name)  # before reading a huge file at all
     table = read_table(path.read_bytes(), path.name)
     for note in table.notes:
         print(f"Note: {note}", file=sys.stderr)

@@ -103,6 +103,8 @@ limits = kept_editor(
     alt="Enqueued-token limit per model",
 )
 st.session_state[state.TOKEN_LIMITS] = settings_tables.limits_from_frame(limits)
+for problem in settings_tables.limit_problems(limits):
+    st.warning(plain(problem), icon=":material/warning:")
 
 st.subheader("Price overrides", divider="gray")
 st.caption(
@@ -126,6 +128,8 @@ prices = kept_editor(
     alt="Price overrides per model",
 )
 overrides = settings_tables.prices_from_frame(prices)
+for problem in settings_tables.price_problems(prices):
+    st.warning(plain(problem), icon=":material/warning:")
 st.session_state[state.PRICE_OVERRIDES] = overrides
 for model in overrides:
     listed = price_for(model)

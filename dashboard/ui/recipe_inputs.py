@@ -210,9 +210,11 @@ def _parameters(
 ) -> tuple[float | None, int | None, ReasoningEffort | None, int | None]:
     """Temperature, maximum output tokens, reasoning effort and embedding size."""
     if endpoint == "/v1/embeddings":
+        # No bounds on these inputs: a browser would drop a value out of bounds without a
+        # word; the preflight explains it instead (and keeps what was typed on screen).
         dimensions = st.number_input(
             "Embedding size",
-            min_value=1,
+            value=None,
             step=1,
             key=state.DIMENSIONS,
             persist_state="session",
@@ -229,8 +231,7 @@ def _parameters(
         else:
             value = st.number_input(
                 "Temperature",
-                min_value=0.0,
-                max_value=2.0,
+                value=None,
                 step=0.1,
                 key=state.TEMPERATURE,
                 persist_state="session",
@@ -241,7 +242,7 @@ def _parameters(
     with middle:
         tokens = st.number_input(
             "Max output tokens",
-            min_value=1,
+            value=None,
             step=1,
             key=state.MAX_OUTPUT_TOKENS,
             persist_state="session",

@@ -40,6 +40,23 @@ def limits_from_frame(frame: pd.DataFrame) -> dict[str, int]:
     return limits
 
 
+def limit_problems(frame: pd.DataFrame) -> list[str]:
+    """Why rows of the limits table are left out by `limits_from_frame` (blank rows say nothing)."""
+    problems = []
+    for row, (model, limit) in enumerate(zip(frame[MODEL], frame[LIMIT], strict=True), start=1):
+        name, number = _name(model), _number(limit)
+        if not name and number is None:
+            continue
+        if not name:
+            problems.append(f"Row {row} of the limits names no model, so it is left out.")
+        elif number is None or number < 1 or not number.is_integer():
+            problems.append(
+                f"The limit for {name} (row {row}) must be a whole number of tokens, at least 1; "
+                "the row is left out until it is."
+            )
+    return problems
+
+
 def prices_frame(overrides: Mapping[str, ModelPrice]) -> pd.DataFrame:
     """The price overrides as an editable table."""
     return pd.DataFrame(
@@ -71,6 +88,24 @@ def prices_from_frame(frame: pd.DataFrame) -> dict[str, ModelPrice]:
         ):
             prices[name] = ModelPrice(price_in, price_out)
     return prices
+
+
+def price_problems(frame: pd.DataFrame) -> list[str]:
+    """Why rows of the price table are left out by `prices_from_frame` (blank rows say nothing)."""
+    problems = []
+    rows = zip(frame[MODEL], frame[INPUT_PRICE], frame[OUTPUT_PRICE], strict=True)
+    for row, (model, given_in, given_out) in enumerate(rows, start=1):
+        name, prices = _name(model), (_number(given_in), _number(given_out))
+        if not name and prices == (None, None):
+            continue
+        if not name:
+            problems.append(f"Row {row} of the price overrides names no model, so it is left out.")
+        elif any(price is None or price < 0 for price in prices):
+            problems.append(
+                f"The prices for {name} (row {row}) must both be given, as 0 or more dollars per "
+                "million tokens; the row is left out until they are."
+            )
+    return problems
 
 
 def _name(value: object) -> str:
