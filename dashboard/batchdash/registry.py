@@ -626,7 +626,12 @@ class Registry:
                 errors_size=sum(chunk.raw_size for chunk in pieces["errors"]),
                 fetched_at=self._clock(),
             )
-            if not _rowcount(session, header.on_conflict_do_nothing()):
+            # RETURNING says whether the row went in: PostgreSQL's driver gives no rowcount
+            # (-1) for an INSERT ... ON CONFLICT DO NOTHING.
+            stored = session.execute(
+                header.on_conflict_do_nothing().returning(ResultModel.batch_id)
+            ).first()
+            if stored is None:
                 return False  # another replica stored them first
             chunks = [
                 {
