@@ -28,6 +28,7 @@ from batchdash.recipe import (
 from batchdash.template import parse, placeholders
 from ui import state
 from ui.editors import kept_editor
+from ui.text import plain
 
 #: Models offered per endpoint (any other name may be typed: fine-tunes, Azure deployments).
 OFFERED_MODELS: dict[Endpoint, tuple[str, ...]] = {
@@ -160,6 +161,7 @@ def recipe_inputs(columns: Sequence[str]) -> Recipe:
         st.menu_button(
             "Insert column",
             list(columns),
+            format_func=plain,  # menu labels are Markdown; column names come from the file
             key=state.INSERT_COLUMN,
             on_click=insert_column,
             icon=":material/data_object:",
@@ -167,7 +169,7 @@ def recipe_inputs(columns: Sequence[str]) -> Recipe:
         )
         used = _template_columns(template, system_prompt or "")
         if used:
-            st.caption("Uses " + ", ".join(f"`{name}`" for name in used))
+            st.caption("Uses " + ", ".join(plain(name) for name in used))
 
     temperature, max_tokens, effort, dimensions = _parameters(endpoint, model)
     output_fields = _output(endpoint)

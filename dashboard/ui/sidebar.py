@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import state
 from ui.connection import Connection
+from ui.text import plain
 
 
 def show_connection(connection: Connection) -> None:
@@ -22,7 +23,7 @@ def show_connection(connection: Connection) -> None:
             elif check["ok"]:
                 st.caption(":green[:material/check_circle:] The key works.")
             else:
-                st.caption(f":red[:material/error:] {check['message']}")
+                st.caption(f":red[:material/error:] {plain(check['message'])}")
     if connection.sandbox:
         st.info(
             "You are in **Sandbox mode**: requests go to a local simulator, answers are "

@@ -102,5 +102,6 @@ def show_trial(trial: Trial, recipe: Recipe) -> None:
                 st.code(result.response, language=None, wrap_lines=True)
             tokens = f"{result.input_tokens:,} input and {result.output_tokens:,} output tokens"
             st.caption(
-                f"{tokens}" + (f", stopped: {result.finish_reason}" if result.finish_reason else "")
+                f"{tokens}"
+                + (f", stopped: {plain(result.finish_reason)}" if result.finish_reason else "")
             )

@@ -97,7 +97,7 @@ def test_the_template_is_previewed_as_the_first_three_requests(app: AppTest) -> 
         "max_completion_tokens": 50,
         "temperature": 0.2,
     }
-    assert "Uses `text`, `lang`" in joined(app, "caption")
+    assert "Uses text, lang" in joined(app, "caption")
 
 
 def test_insert_column_appends_its_placeholder(app: AppTest) -> None:
