@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -19,11 +20,17 @@ from batchdash.errors import ResultsError
 # Excel opens a CSV as UTF-8 only when it starts with a byte-order mark.
 _BOM = "\ufeff"
 
-# A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet treats a cell starting with =, +, -, @, tab or CR as a formula (OWASP "CSV
+# injection"). Some programs trim a cell before they look at it, and some read the full-width signs of East
+# Asian keyboards as the ASCII ones; so a formula sign after leading blanks (any Unicode space,
+# line break or zero-width character) or a full-width sign counts as a start too.
+_BLANKS = "\t\n\v\f\r \u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u3000\ufeff"
+_SIGNS = "=+\\-@\uff1d\uff0b\uff0d\uff20"
+#: Matches a text cell a spreadsheet could run: the same pattern for Python's re and Arrow's RE2.
+FORMULA_START = f"^[\t\r]|^[{_BLANKS}]*[{_SIGNS}]"
+_FORMULA = re.compile(FORMULA_START)
 
 _LARGE_TEXT = pa.large_string()
-_FORMULA_FIRST = pa.array(_FORMULA_STARTS, type=_LARGE_TEXT)
 _QUOTE = pa.scalar("'", _LARGE_TEXT)
 _EMPTY = pa.scalar("", _LARGE_TEXT)
 
@@ -40,7 +47,8 @@ def to_csv_bytes(merged: pd.DataFrame) -> bytes:
     """UTF-8 CSV with BOM and CRLF line ends; every text cell quoted, formulas neutralised.
 
     Every text cell (headers too) starting with =, +, -, @, tab or CR gets a leading `'`, so a
-    spreadsheet shows it instead of running it. Numeric columns (tokens, cost, number and integer
+    spreadsheet shows it instead of running it; so does one where such a sign (or its full-width
+    form) follows leading blanks. Numeric columns (tokens, cost, number and integer
     fields) stay unquoted numbers: a negative number is not text and is written as it is. Floats
     take their shortest exact form (0.0000093; 7.5e-7 below a millionth), empty when missing.
     """
@@ -118,14 +126,14 @@ def _csv_array(column: pd.Series) -> pa.Array | pa.ChunkedArray:
     else:
         text = pa.array(_texts(column), type=_LARGE_TEXT)
     text = pc.fill_null(text, pa.scalar("", _LARGE_TEXT))
-    risky = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_FORMULA_FIRST)
+    risky = pc.match_substring_regex(text, FORMULA_START)
     if not pc.any(risky).as_py():
         return text
     return pc.if_else(risky, pc.binary_join_element_wise(_QUOTE, text, _EMPTY), text)
 
 
 def _neutralised(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if _FORMULA.match(text) else text
 
 
 def _check_cell_lengths(merged: pd.DataFrame) -> None:
