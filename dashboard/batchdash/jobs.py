@@ -535,7 +535,7 @@ class JobService:
         """
         known = self.registry.part_for_batch(batch_id)
         if known is not None:
-            return self._job(known.job_id).id
+            return self._own_job_of(batch_id, known.job_id)
         info = self.gateway.retrieve_batch(batch_id)
         if not info.input_file_id:
             raise InputError(f"Batch {batch_id} names no input file, so its requests are unknown.")
@@ -561,7 +561,7 @@ class JobService:
             self.registry.archive_job(job.id, self.scope)
             other = self.registry.part_for_batch(batch_id)
             assert other is not None
-            return other.job_id
+            return self._own_job_of(batch_id, other.job_id)
         self.registry.save_snapshot(batch_id, info.to_dict())
         return job.id
 
@@ -643,6 +643,17 @@ class JobService:
 
     def _job(self, job_id: str) -> Job:
         return self.registry.get_job(job_id.strip(), self.scope)
+
+    def _own_job_of(self, batch_id: str, job_id: str) -> str:
+        """`job_id` when it is this scope's; a batch followed under another key or user is
+        refused without naming that job."""
+        try:
+            return self._job(job_id).id
+        except InputError:
+            raise InputError(
+                f"Batch {batch_id} is already followed in Batchdash under another API key or "
+                "user, so it cannot be attached here. Ask whoever submitted it for its results."
+            ) from None
 
 
 def _raise_blocking(plan: BatchPlan) -> None:
