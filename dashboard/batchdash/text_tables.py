@@ -35,9 +35,10 @@ _SAMPLE_BYTES = 64 * 1024
 _BLOCK_BYTES = 16 << 20
 #: Excel's column limit: every column pyarrow may meet is read as text, never inferred.
 _MAX_COLUMNS = 16384
-_TEXT_COLUMNS = {f"f{i}": pa.string() for i in range(_MAX_COLUMNS)}
-_STR = pd.StringDtype("pyarrow", na_value=np.nan)
-_AS_STR = {pa.string(): _STR, pa.large_string(): _STR}
+#: large_string, the storage of pandas' str dtype, so the frame takes the table's buffers as
+#: they are (from plain `string` pandas would build 64-bit offsets for every cell).
+_TEXT_COLUMNS = {f"f{i}": pa.large_string() for i in range(_MAX_COLUMNS)}
+_AS_STR = {pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}
 #: Characters used to split a one-column file: none of them appears in it.
 _UNUSED_SEPARATORS = "\x1f\x1e\x1d\x1c"
 _FIELDS_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -129,6 +130,9 @@ def _read_with_arrow(
                 skip_rows=skip,
                 block_size=_BLOCK_BYTES,
                 encoding=_arrow_codec(detected.name),
+                # One block at a time: each parsing thread holds a block's buffers on top of
+                # the table, and the reader is not the slow step of read_table.
+                use_threads=False,
             ),
             parse_options=pa_csv.ParseOptions(
                 delimiter=separator,
@@ -144,16 +148,30 @@ def _read_with_arrow(
                 quoted_strings_can_be_null=False,
                 auto_dict_encode=False,
             ),
+            memory_pool=_reading_pool(),
         )
     except pa.ArrowInvalid:
         return None
-    if any(not pa.types.is_string(kind) for kind in table.schema.types):
+    if any(not pa.types.is_large_string(kind) for kind in table.schema.types):
         return None
     if table.num_rows and _may_end_inside_quotes(table, data, detected, separator):
         return None
+    # Already large_string, as pandas' str columns store text: no cast, no copy.
     frame = table.to_pandas(types_mapper=_AS_STR.get)
     frame.columns = pd.RangeIndex(frame.shape[1])
     return frame
+
+
+def _reading_pool() -> pa.MemoryPool:
+    """Where the table is allocated: jemalloc when this pyarrow build has it.
+
+    Measured on a 200 MB CSV, the default pool (mimalloc) kept about 30 MB of the reader's
+    freed block buffers resident next to the table; jemalloc returns them.
+    """
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return pa.default_memory_pool()
 
 
 def _may_end_inside_quotes(
