@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import sqlalchemy
 
 _ZSTD = b"\x28\xb5\x2f\xfd"
 _PARQUET = b"PAR1"
@@ -121,6 +122,40 @@ def where_found(key: str, roots: Iterable[Path], texts: dict[str, str] | None = 
         if any(needle in text.encode("utf-8", "replace") for needle in wanted):
             found.append(name)
     return found
+
+
+def where_found_in_database(key: str, url: str) -> list[str]:
+    """Every cell of every table of the database at `url` (blobs unpacked) holding `key`."""
+    wanted = needles(key)
+    found: list[str] = []
+    engine = sqlalchemy.create_engine(url)
+    try:
+        tables = sqlalchemy.MetaData()
+        tables.reflect(engine)
+        with engine.connect() as connection:
+            for table in tables.sorted_tables:
+                for number, row in enumerate(connection.execute(table.select())):
+                    for column, cell in zip(table.columns, row, strict=True):
+                        if cell is None:
+                            continue
+                        data = bytes(cell) if isinstance(cell, bytes | memoryview) else str(cell)
+                        raw = data if isinstance(data, bytes) else data.encode()
+                        where = f"{table.name}[{number}].{column.name}"
+                        for place, piece in expand(where, raw):
+                            if any(needle in piece for needle in wanted):
+                                found.append(place)
+    finally:
+        engine.dispose()
+    return found
+
+
+def table_count(url: str) -> int:
+    """How many tables the database at `url` has (a scan of none would prove nothing)."""
+    engine = sqlalchemy.create_engine(url)
+    try:
+        return len(sqlalchemy.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
 
 
 class LogCapture(logging.Handler):

@@ -35,7 +35,12 @@ from sandbox.server import running_sandbox
 from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp, joined
 from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import upload
-from tests.security.key_scan import LogCapture, where_found
+from tests.security.key_scan import (
+    LogCapture,
+    table_count,
+    where_found,
+    where_found_in_database,
+)
 from ui import state
 
 _KEY_ALPHABET = string.ascii_letters + string.digits + "_-"
@@ -102,6 +107,7 @@ def _finish_job(at: AppTest, registry: Registry, scope: str, job_id: str) -> Non
 
 def test_a_whole_session_leaves_the_key_nowhere(
     make_app: MakeApp,
+    registry_url: str,
     data_dir: Path,
     tmp_path: Path,
     logs: LogCapture,
@@ -114,7 +120,7 @@ def test_a_whole_session_leaves_the_key_nowhere(
     exports = tmp_path / "exports"
     exports.mkdir()
     with running_sandbox(api_dir) as api_url:
-        at = make_app()
+        at = make_app(BATCHDASH_DB_URL=registry_url)
         at.run()
         # Settings: the key typed, a custom base URL, the connection tested.
         _page(at, SETTINGS)
@@ -136,7 +142,7 @@ def test_a_whole_session_leaves_the_key_nowhere(
         assert at.header[0].value == "Jobs"
         job_id = at.session_state[state.SELECTED_JOB]
         scope = owner_scope(key, api_url)
-        registry = Registry(default_db_url(data_dir))
+        registry = Registry(registry_url)
         try:
             _finish_job(at, registry, scope, job_id)
         finally:
@@ -154,6 +160,7 @@ def test_a_whole_session_leaves_the_key_nowhere(
         monkeypatch.setenv("OPENAI_API_KEY", key)
         monkeypatch.setenv("OPENAI_BASE_URL", api_url)
         monkeypatch.setenv("BATCHDASH_DATA_DIR", str(data_dir))
+        monkeypatch.setenv("BATCHDASH_DB_URL", registry_url)
         assert cli_main(["download", job_id, "--out", str(exports / "cli.xlsx")]) == 0
         assert cli_main(["status", job_id]) == 0
         # Every page shows nothing of the key; only the masked field in Settings holds it,
@@ -169,6 +176,8 @@ def test_a_whole_session_leaves_the_key_nowhere(
     )
 
     assert places == []
+    assert table_count(registry_url) >= 5
+    assert where_found_in_database(key, registry_url) == []
     assert logs.lines  # the capture heard the loggers (a scan of nothing would prove nothing)
     assert any(line.startswith(("openai", "httpx2", "httpcore")) for line in logs.lines)
     # The scan finds the key where it is.
@@ -207,6 +216,7 @@ def test_the_scanner_finds_a_key_in_every_kind_of_place(tmp_path: Path) -> None:
     assert pa.compress(b"x", codec="zstd", asbytes=True)  # zstd is there to decompress
 
     found = where_found(key, [tmp_path], {"clean log": "nothing here", "dirty log": key})
+    in_database = where_found_in_database(key, registry_url)
 
     registry_file = str(tmp_path / "registry.sqlite3")
     assert f"{registry_file}:planted[0][1]:parquet" in found
@@ -215,3 +225,6 @@ def test_the_scanner_finds_a_key_in_every_kind_of_place(tmp_path: Path) -> None:
     assert f"{tmp_path / 'results.xlsx'}!xl/sharedStrings.xml" in found
     assert str(tmp_path / "wide.txt") in found
     assert "dirty log" in found and "clean log" not in found
+    assert {"planted[0].blob:parquet", "planted[1].blob:zstd", "planted[2].note"} <= set(
+        in_database
+    )
