@@ -41,6 +41,15 @@ def test_control_characters_are_kept_as_text() -> None:
     assert table.frame["prompt"].tolist() == ["bell\x07 and escape\x1b[0m"]
 
 
+@pytest.mark.parametrize("short_by", range(10))
+def test_a_direction_override_across_the_scans_1_mib_step_is_noted(short_by: int) -> None:
+    # A column's text is scanned 1 MiB at a time, after the header's few bytes: one of these
+    # lengths puts the mark's 3 bytes across the end of the first step.
+    cell = "a" * ((1 << 20) - short_by) + "\u202e" + "tail"
+    table = read_table(f"id,prompt\n1,{cell}\n2,plain\n".encode(), "long.csv")
+    assert any("Cells in row 1 hold direction overrides" in note for note in table.notes)
+
+
 def test_leading_and_trailing_spaces_in_cells_are_kept_but_header_names_trimmed() -> None:
     table = read_table(b" id , prompt \n1,  two spaces  \n", "s.csv")
     assert list(table.frame.columns) == ["id", "prompt"]
