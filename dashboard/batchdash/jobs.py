@@ -632,14 +632,20 @@ class JobService:
         }
 
     def remote_batches(self) -> list[tuple[BatchInfo, str | None]]:
-        """Every batch the key can see, newest first, with the job here it belongs to, if any."""
+        """Every batch the key can see, newest first, with the job here it belongs to, if any.
+
+        Batches another key or signed-in user follows in Batchdash are left out: colleagues
+        sharing one key (or one OpenAI project) see their own jobs' batches only.
+        """
         owners = {
             part.batch_id: job.id
             for job in self.registry.list_jobs(self.scope, include_archived=True)
             for part in self.registry.parts(job.id)
             if part.batch_id is not None
         }
-        return [(info, owners.get(info.id)) for info in self.gateway.list_batches()]
+        listed = list(self.gateway.list_batches())
+        others = self.registry.batches_of_other_scopes((info.id for info in listed), self.scope)
+        return [(info, owners.get(info.id)) for info in listed if info.id not in others]
 
     def _job(self, job_id: str) -> Job:
         return self.registry.get_job(job_id.strip(), self.scope)

@@ -417,6 +417,21 @@ class Registry:
             model = session.scalar(select(PartModel).where(PartModel.batch_id == batch_id))
             return None if model is None else _part(model)
 
+    def batches_of_other_scopes(self, batch_ids: Iterable[str], scope: str) -> set[str]:
+        """Those of `batch_ids` that belong to a job of a scope other than `scope`."""
+        wanted = list(dict.fromkeys(batch_ids))
+        found: set[str] = set()
+        with self._read() as session:
+            for start in range(0, len(wanted), 500):  # far below any bound-parameter limit
+                query = (
+                    select(PartModel.batch_id)
+                    .join(JobModel, JobModel.id == PartModel.job_id)
+                    .where(PartModel.batch_id.in_(wanted[start : start + 500]))
+                    .where(JobModel.scope != scope)
+                )
+                found.update(batch for batch in session.scalars(query) if batch is not None)
+        return found
+
     def parts(self, job_id: str) -> list[Part]:
         """The job's parts by number."""
         query = select(PartModel).where(PartModel.job_id == job_id).order_by(PartModel.number)

@@ -25,6 +25,7 @@ from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp, joined
 from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import upload
 from ui import state
+from ui.remote_batches import VIEW_JOBS, VIEW_REMOTE
 
 AUTH: dict[str, Any] = {
     "redirect_uri": "http://localhost:8501/oauth2callback",
@@ -156,6 +157,11 @@ def test_signed_in_users_see_only_their_own_jobs(make_app: MakeApp, data_dir: Pa
     assert "No job yet" in joined(bob, "info")
     bob.switch_page(RESULTS).run()
     assert "No job yet" in joined(bob, "info")
+    # Nor does Bob see the batch of Ada's job among the batches of the shared key.
+    bob.switch_page(JOBS).run()
+    bob.segmented_control(key=state.JOBS_VIEW).set_value(VIEW_REMOTE).run()
+    assert bob.session_state[state.REMOTE_LISTING].batches == ()
+    bob.segmented_control(key=state.JOBS_VIEW).set_value(VIEW_JOBS).run()
     bob.switch_page(NEW_JOB).run()
     bob_job = submit_reviews(bob)
 
