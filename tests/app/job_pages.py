@@ -107,11 +107,9 @@ class Pages:
         return data if isinstance(data, bytes) else str(data).encode()
 
 
-@pytest.fixture
-def pages(
-    make_app: MakeApp, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Pages]:
-    """The app with a key and base URL, on an in-process sandbox at full speed."""
+def record_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], Any]]:
+    """The callables of every download button drawn from now on (a click runs them), by file
+    name."""
     downloads: dict[str, Callable[[], Any]] = {}
     original = MediaFileManager.add_deferred
 
@@ -127,6 +125,15 @@ def pages(
         return original(manager, data_callable, mimetype, coordinates, file_name, **options)
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return downloads
+
+
+@pytest.fixture
+def pages(
+    make_app: MakeApp, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Pages]:
+    """The app with a key and base URL, on an in-process sandbox at full speed."""
+    downloads = record_downloads(monkeypatch)
     registry = Registry(default_db_url(data_dir))
     with sandbox(tmp_path / "sandbox") as box:
         found = Pages(

@@ -24,7 +24,6 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import sqlalchemy
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from batchdash.registry import Registry
@@ -34,6 +33,7 @@ from cli import main as cli_main
 from sandbox.server import running_sandbox
 from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp, joined
 from tests.app.files import REVIEWS_CSV
+from tests.app.job_pages import record_downloads
 from tests.app.test_new_job_bad_inputs import upload
 from tests.security.key_scan import (
     LogCapture,
@@ -62,22 +62,7 @@ def logs() -> Iterator[LogCapture]:
 @pytest.fixture
 def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], Any]]:
     """The callables of every download button drawn (a click runs them), by file name."""
-    found: dict[str, Callable[[], Any]] = {}
-    original = MediaFileManager.add_deferred
-
-    def add_deferred(
-        manager: MediaFileManager,
-        data_callable: Callable[[], Any],
-        mimetype: str | None,
-        coordinates: str,
-        file_name: str | None = None,
-        **options: Any,
-    ) -> str:
-        found[file_name or coordinates] = data_callable
-        return original(manager, data_callable, mimetype, coordinates, file_name, **options)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return found
+    return record_downloads(monkeypatch)
 
 
 def _page(at: AppTest, page: str) -> AppTest:

@@ -24,6 +24,10 @@ from pathlib import Path
 import openpyxl
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parents[2]) not in sys.path:  # run as a script: the repository's tests package
+    sys.path.insert(0, str(HERE.parents[2]))
+
+from tests.app.files import formulas_and_merges_xlsx  # noqa: E402
 
 #: Streamlit's megabyte (server.maxUploadSize counts 1024 * 1024 bytes).
 MIB = 1024 * 1024
@@ -58,19 +62,6 @@ def good_xlsx(rows: list[list[object]] | None = None, title: str = "Prompts") ->
     sheet.title = title
     for row in rows or [["prompt"], ["Summarise the first text"], ["Summarise the second"]]:
         sheet.append(row)
-    return _saved(book)
-
-
-def formulas_and_merges_xlsx() -> bytes:
-    """Formulas never calculated (no saved result) and a merged row."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "Prompts"
-    sheet.append(["prompt", "n"])
-    sheet.append(["Summarise the first text", 1])
-    sheet.append(['=A2&" again"', "=B2+1"])
-    sheet.append(["Merged across both columns", None])
-    sheet.merge_cells("A4:B4")
     return _saved(book)
 
 
