@@ -209,7 +209,9 @@ def run_convert(args: argparse.Namespace) -> dict[str, Any]:
     out_dir: Path = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     for part in plan.parts:
-        (out_dir / f"part-{part.number:04d}.jsonl").write_bytes(plan.part_bytes(part.number))
+        # Written a chunk of rows at a time: a whole part may be 190 MB.
+        with (out_dir / f"part-{part.number:04d}.jsonl").open("wb") as handle:
+            plan.write_part(part.number, handle)
     return {
         "rows": plan.rows,
         "parts": len(plan.parts),
