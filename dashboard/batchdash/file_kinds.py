@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from pathlib import PurePath
 from typing import Literal, NamedTuple
@@ -153,8 +154,11 @@ def _megabytes(size: int) -> str:
 def check_upload_size(size: int, source_name: str) -> None:
     """Refuse a file larger than the upload limit, before anything reads it."""
     if size > MAX_UPLOAD_BYTES:
+        # Rounded up, so a file just over the limit does not read as "200 MB, more than 200 MB".
+        tenths = math.ceil(size * 10 / (1024 * 1024)) / 10
+        shown = f"{tenths:,.0f} MB" if tenths.is_integer() else f"{tenths:,.1f} MB"
         raise InputError(
-            f"'{source_name}' is {_megabytes(size)}, more than the {_megabytes(MAX_UPLOAD_BYTES)} "
+            f"'{source_name}' is {shown}, more than the {_megabytes(MAX_UPLOAD_BYTES)} "
             "Batchdash reads. Split the rows into files of at most that size (or leave out "
             "columns the prompts do not use) and upload each as its own job."
         )
