@@ -20,7 +20,6 @@ from batchdash.file_kinds import file_kind
 from batchdash.hidden_characters import hidden_character_notes
 from batchdash.table_shape import shape_table
 from batchdash.text_tables import read_delimited
-from batchdash.workbooks import read_workbook
 
 #: Name of the single column of pasted lines that have no header.
 PASTED_COLUMN = "prompt"
@@ -76,6 +75,9 @@ def read_table(
     source_name = PurePath(filename).name or filename
     kind = file_kind(data, source_name)
     if kind.kind == "xlsx":
+        # openpyxl (8 MB once imported) is loaded by the first workbook, not by every reader.
+        from batchdash.workbooks import read_workbook
+
         book = read_workbook(data, source_name, sheet=sheet)
         shaped = shape_table(book.raw, source_name, header_hints=book.header_hints)
         return Table(
