@@ -210,6 +210,7 @@ def memory_child(csv_path: Path, out_dir: Path) -> None:
     peaks["read_table"] = peak_rss()
     read_s = time.perf_counter() - start
     rss_after_read = memory_status("VmRSS")
+    table_bytes = int(table.frame.memory_usage(index=False, deep=True).sum())
     reset_peak()
     plan = plan_batch(table.frame, RECIPE)
     assert plan.ok, plan.problems
@@ -223,6 +224,7 @@ def memory_child(csv_path: Path, out_dir: Path) -> None:
             {
                 "peaks": peaks,
                 "rss_after_read": rss_after_read,
+                "table_bytes": table_bytes,
                 "rows": plan.rows,
                 "parts": len(plan.parts),
                 "jsonl_bytes": written,
@@ -301,7 +303,8 @@ def main() -> int:
         print(
             f"  peak RSS {max(peaks.values()) / 1e6:.0f} MB = {factor:.2f}x the input; per phase: "
             + ", ".join(f"{name} {value / 1e6:.0f} MB" for name, value in peaks.items())
-            + f" (RSS {figures['rss_after_read'] / 1e6:.0f} MB once the table is read)"
+            + f" (RSS {figures['rss_after_read'] / 1e6:.0f} MB once the table is read, "
+            f"{figures['table_bytes'] / 1e6:.0f} MB of it the table's text)"
         )
         failed = failed or factor > MEMORY_FACTOR_MAX
     print("FAILED: a budget was missed" if failed else "all budgets met")
