@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import streamlit as st
 
+from batchdash import api_notices
 from batchdash.errors import BatchdashError
 from batchdash.fetch_progress import listening, reporting
 from batchdash.gateway import Gateway
@@ -62,8 +63,14 @@ def _size(size: int) -> str:
 
 @contextmanager
 def fetch_progress() -> Iterator[None]:
-    """A progress bar for every result file the block downloads, removed when it ends."""
+    """A progress bar for every result file the block downloads, and each retry notice of a
+    busy or failing API ("OpenAI is busy (rate limit), retrying in 20 s."), removed when the
+    block ends."""
     bar = st.empty()
+    notice = st.empty()
+
+    def tell(message: str) -> None:
+        notice.warning(plain(message), icon=":material/hourglass_top:")
 
     def show(file_id: str, done: int, total: int | None) -> None:
         if total:
@@ -73,10 +80,11 @@ def fetch_progress() -> Iterator[None]:
             bar.progress(0.0, text=plain(f"Fetching results file {file_id}: {_size(done)}"))
 
     try:
-        with listening(show):
+        with listening(show), api_notices.listening(tell):
             yield
     finally:
         bar.empty()
+        notice.empty()
 
 
 def attempt(action: Callable[[], R]) -> R | None:
