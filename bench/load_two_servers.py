@@ -64,21 +64,10 @@ from batchdash.gateway import Gateway  # noqa: E402
 from batchdash.jobs import JOB_TAG, PART_TAG, JobService  # noqa: E402
 from batchdash.registry import Registry  # noqa: E402
 from batchdash.settings import owner_scope  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, ServedApp, serving  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ServedApp, serving  # noqa: E402
 from tests.postgres import fresh_database, private_cluster  # noqa: E402
 from tests.reliability.processes import SandboxProcess  # noqa: E402
 
-#: Chromium as the browser tests launch it (tests/e2e/conftest.py).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STEP_MS = 120_000
 RERUN_P95_BUDGET_S = 2.0
 RERUN_MAX_BUDGET_S = 10.0
