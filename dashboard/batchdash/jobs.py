@@ -21,6 +21,7 @@ registry. The merged table is cached in the registry until another batch is fetc
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -38,7 +39,14 @@ from batchdash.api_notices import listening, notify
 from batchdash.attached import attached_rows
 from batchdash.batch_info import BatchInfo
 from batchdash.batch_polling import poll_batches
-from batchdash.errors import ApiError, BadRequest, BatchdashError, InputError, RateLimited
+from batchdash.errors import (
+    ApiError,
+    BadRequest,
+    BatchdashError,
+    InputError,
+    NotFound,
+    RateLimited,
+)
 from batchdash.gateway import Gateway
 from batchdash.ids import custom_ids
 from batchdash.job_status import (
@@ -245,7 +253,9 @@ class JobService:
             sending.data = self._part_file(job, part)
         file_id = None
         if sending.upload_doubt is not None:
-            file_id = self.gateway.find_file(name, len(sending.data), sending.upload_doubt)
+            # A server that cannot list files so gets the upload again (never billed).
+            with contextlib.suppress(BadRequest, NotFound):
+                file_id = self.gateway.find_file(name, len(sending.data), sending.upload_doubt)
         if file_id is None:
             started = int(self._clock()) - CLOCK_SLACK_SECONDS
             try:

@@ -146,6 +146,24 @@ def test_an_upload_whose_answer_is_lost_is_reused_not_sent_again(
     service.registry.close()
 
 
+def test_a_server_that_cannot_list_files_gets_the_upload_again(
+    lossy: tuple[TestClient, Traffic], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, traffic = lossy
+    client.event_hooks["response"] = [LoseAnswers("POST /v1/files")]
+    service = lossy_service(client, tmp_path, [])
+
+    def refuse(*_args: object) -> None:
+        raise BadRequest("The server at sandbox.test rejected the request: unknown parameter")
+
+    monkeypatch.setattr(service.gateway, "find_file", refuse)
+    job_id = service.create_job("No file list", reviews(5), RECIPE)
+    [batch_id] = service.submit(job_id)
+    assert traffic.requests["POST /v1/files"] == 2
+    assert service.registry.parts(job_id)[0].batch_id == batch_id
+    service.registry.close()
+
+
 def test_the_retry_policy_honours_retry_after_backs_off_and_lets_a_timeout_land() -> None:
     policy = RetryPolicy(first_wait=2, max_wait=30, max_retry_after=300)
     busy = ServerUnavailable("busy")
