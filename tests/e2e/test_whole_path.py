@@ -33,6 +33,17 @@ def prompts_csv(texts: list[str]) -> bytes:
     return out.getvalue().encode()
 
 
+def click_live_button(page: Page, name: str) -> None:
+    """Click the one enabled button `name` of the self-refreshing job view.
+
+    While the view reruns, Streamlit can still show the previous run's copy of a button (for
+    example disabled while the job ran) beside the new one; wait until only the live one is left.
+    """
+    button = page.get_by_role("button", name=name, disabled=False)
+    expect(button).to_have_count(1, timeout=STEP_TIMEOUT)
+    button.click()
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     """The rows of a downloaded CSV (UTF-8 with BOM)."""
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
@@ -119,7 +130,7 @@ def test_cancel_a_batch_half_way_and_download_what_it_answered(
     some_done = page.get_by_text(re.compile(r"^([1-9]\d*) of 120 requests finished$"))
     expect(some_done).to_be_visible(timeout=BATCH_TIMEOUT)
 
-    page.get_by_role("button", name="Cancel the job…").click()
+    click_live_button(page, "Cancel the job…")
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
     expect(dialog).to_contain_text("Lost:")
@@ -163,7 +174,7 @@ def test_repair_flaky_rows_until_every_row_is_ok(page: Page, slow_app: ServedApp
         page.get_by_text("2 rows failed; the error column says why.", exact=False)
     ).to_be_visible()
 
-    page.get_by_role("button", name="Repair rows…").click()
+    click_live_button(page, "Repair rows…")
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
     expect(dialog.get_by_test_id("stMetric").filter(has_text="Rows")).to_contain_text("2")
