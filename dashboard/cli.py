@@ -123,7 +123,7 @@ def endpoint_argument(text: str) -> Endpoint:
 
 
 def add_recipe_options(parser: argparse.ArgumentParser) -> None:
-    """The options every request-building command takes (convert, and submit later)."""
+    """The options every request-building command takes (convert and submit)."""
     defaults = Recipe()
     parser.add_argument("--template", required=True, help="prompt with {column} placeholders")
     parser.add_argument("--system", default="", help="system prompt (instructions)")
