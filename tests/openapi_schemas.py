@@ -56,6 +56,14 @@ def validate(schema_name: str, instance: object, *, spec: Spec = "newest") -> No
         )
 
 
+def schema_of(schema_name: str, *, spec: Spec = "newest") -> dict[str, Any]:
+    """The named schema as written in the spec (its `$ref`s left unresolved)."""
+    schemas: dict[str, Any] = _components(spec)["components"]["schemas"]
+    if schema_name not in schemas:
+        raise AssertionError(f"No schema named {schema_name} in the {spec} spec.")
+    return schemas[schema_name]
+
+
 def request_schema_for(endpoint: str) -> str:
     """The request-body schema of a batch endpoint."""
     return _REQUEST_SCHEMAS[endpoint]

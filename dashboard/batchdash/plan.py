@@ -22,7 +22,7 @@ from batchdash import limits, tokens
 from batchdash.errors import InputError
 from batchdash.ids import checked_ids
 from batchdash.pricing import ModelPrice, price_for
-from batchdash.recipe import ENDPOINTS, Recipe
+from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, Recipe
 from batchdash.requests import jsonl_line_sizes, jsonl_lines, lines_bytes, request_body
 from batchdash.schema import field_problems
 from batchdash.template import parse, placeholders, render, unknown_placeholder_message
@@ -426,6 +426,12 @@ def _recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[P
         note(
             f"'{model}' is not a reasoning model, so the reasoning effort is not sent. Clear it, "
             "or pick a reasoning model (o-series, gpt-5)."
+        )
+    elif recipe.reasoning_effort not in (None, *REASONING_EFFORTS) and endpoint in _CHAT_LIKE:
+        # A recipe read from a record or a file is not checked against the Literal type.
+        block(
+            f"The reasoning effort '{recipe.reasoning_effort}' is not one the API takes. Choose "
+            f"one of: {', '.join(REASONING_EFFORTS)}, or leave it empty for the model's default."
         )
 
     if endpoint == "/v1/embeddings":

@@ -22,7 +22,8 @@ ENDPOINT_LABELS: dict[Endpoint, str] = {
 FieldType = Literal["text", "number", "integer", "yes/no", "one of"]
 FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
 
-ReasoningEffort = Literal["minimal", "low", "medium", "high"]
+# The newest spec's ReasoningEffort enum, least effort first; not every model takes every value.
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 REASONING_EFFORTS: tuple[ReasoningEffort, ...] = get_args(ReasoningEffort)
 
 

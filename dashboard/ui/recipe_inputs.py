@@ -261,8 +261,9 @@ def _parameters(
                     REASONING_EFFORTS,
                     key=state.REASONING_EFFORT,
                     persist_state="session",
-                    help="More effort: better answers, more output tokens billed. None "
-                    "selected leaves the model's default.",
+                    help="More effort: better answers, more output tokens billed; 'none' "
+                    "skips reasoning. Not every model takes every value. Nothing selected "
+                    "leaves the model's default.",
                 ),
             )
     return temperature, None if tokens is None else int(tokens), effort, None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from batchdash.recipe import REASONING_EFFORTS
 from batchdash.registry import Registry
 from batchdash.settings import default_db_url, owner_scope
 from tests.app.conftest import JOBS, SETTINGS, joined
@@ -158,6 +159,20 @@ def test_a_reasoning_model_takes_an_effort_instead_of_a_temperature(app: AppTest
     # Back to a plain model: the temperature typed before is still there.
     app.selectbox(key=state.MODEL).set_value("gpt-4o-mini").run()
     assert app.number_input(key=state.TEMPERATURE).value == pytest.approx(0.5)
+
+
+def test_every_effort_of_the_spec_is_offered_and_sent(app: AppTest) -> None:
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("{text}").run()
+    app.selectbox(key=state.ENDPOINT).set_value("/v1/responses").run()
+    app.selectbox(key=state.MODEL).set_value("gpt-5").run()
+
+    efforts = app.segmented_control(key=state.REASONING_EFFORT)
+    assert list(efforts.options) == list(REASONING_EFFORTS)
+    for effort in ("none", "xhigh", "max"):
+        app.segmented_control(key=state.REASONING_EFFORT).set_value(effort).run()
+        assert request_previews(app)[0]["reasoning"] == {"effort": effort}
+        assert not app.error
 
 
 def test_structured_fields_shape_the_request_and_the_tried_answers(app: AppTest) -> None:

@@ -249,6 +249,14 @@ def test_split_into_parts_limits_and_a_row_over_a_limit() -> None:
             "fixed embedding size",
         ),
         (Recipe(endpoint="/v1/batch"), "not supported"),  # type: ignore[arg-type]
+        (
+            Recipe(model="gpt-5", reasoning_effort="ultra"),  # type: ignore[arg-type]
+            "reasoning effort 'ultra' is not one the API takes. Choose one of: none, minimal,",
+        ),
+        (
+            Recipe(endpoint="/v1/responses", model="o3", reasoning_effort="High"),  # type: ignore[arg-type]
+            "reasoning effort 'High'",
+        ),
     ],
 )
 def test_recipe_problems_block(recipe: Recipe, wording: str) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from batchdash.inputs import read_table
 from batchdash.plan import plan_batch
-from batchdash.recipe import ENDPOINTS, OutputField, Recipe
+from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, OutputField, ReasoningEffort, Recipe
 from batchdash.requests import (
     encode_line,
     jsonl_line_sizes,
@@ -17,7 +17,7 @@ from batchdash.requests import (
     request_body,
     request_line,
 )
-from tests.openapi_schemas import request_schema_for, validate
+from tests.openapi_schemas import request_schema_for, schema_of, validate
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "requests"
 
@@ -190,6 +190,31 @@ def test_reasoning_effort_only_goes_to_reasoning_models() -> None:
         )
         assert ("reasoning_effort" in chat) is sent
         assert ("reasoning" in responses) is sent
+
+
+def test_the_efforts_are_the_newest_spec_enum() -> None:
+    (string,) = [kind for kind in schema_of("ReasoningEffort")["anyOf"] if "enum" in kind]
+    assert tuple(string["enum"]) == REASONING_EFFORTS
+
+
+@pytest.mark.parametrize("effort", REASONING_EFFORTS)
+def test_every_effort_goes_where_each_endpoint_takes_it(effort: ReasoningEffort) -> None:
+    chat = request_body(Recipe(model="gpt-5", reasoning_effort=effort), "p")
+    responses = request_body(
+        Recipe(endpoint="/v1/responses", model="gpt-5", reasoning_effort=effort), "p"
+    )
+    assert chat["reasoning_effort"] == effort
+    assert responses["reasoning"] == {"effort": effort}
+    assert "reasoning_effort" not in responses
+    validate("CreateChatCompletionRequest", chat)
+    validate("CreateResponse", responses)
+
+
+def test_the_spec_refuses_an_effort_outside_its_enum() -> None:
+    # Guards the test above: the validator does check the effort's value.
+    chat = request_body(Recipe(model="gpt-5", reasoning_effort="ultra"), "p")  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match="reasoning_effort"):
+        validate("CreateChatCompletionRequest", chat)
 
 
 def test_embeddings_and_completions_take_only_their_parameters() -> None:
