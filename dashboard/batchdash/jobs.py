@@ -302,7 +302,7 @@ class JobService:
         return self._refresh([job for job in jobs if job.state != "finished"])
 
     def _refresh(self, jobs: list[Job]) -> list[JobStatus]:
-        views = [self._view(job) for job in jobs]
+        views = self._views(jobs)
         for index, view in enumerate(views):
             if self._interrupted(view):
                 self._resume(view.job)
@@ -383,20 +383,31 @@ class JobService:
     def list_jobs(self, *, include_archived: bool = False) -> list[JobStatus]:
         """Every job of the scope, newest first, from the registry alone."""
         jobs = self.registry.list_jobs(self.scope, include_archived=include_archived)
-        return [self._summary(self._view(job)) for job in jobs]
+        return self.statuses_of(jobs)
+
+    def statuses_of(self, jobs: list[Job]) -> list[JobStatus]:
+        """The statuses of jobs of the scope (as `list_jobs` read them), from the registry."""
+        if any(job.scope != self.scope for job in jobs):
+            raise ValueError("a job of another scope was asked for")
+        return [self._summary(view) for view in self._views(jobs)]
 
     def _view(self, job: Job) -> JobView:
+        return self._views([job])[0]
+
+    def _views(self, jobs: list[Job]) -> list[JobView]:
+        """The jobs with their parts, batch snapshots and kept results, read in one go."""
         terminal = frozenset(self.gateway.terminal_statuses)
-        infos = {
-            snapshot.batch_id: BatchInfo.from_dict(snapshot.info, terminal_statuses=terminal)
-            for snapshot in self.registry.snapshots(job.id)
-        }
-        fetched = {
-            batch_id
-            for batch_id, info in infos.items()
-            if info.terminal and self.registry.has_results(batch_id)
-        }
-        return JobView(job, self.registry.parts(job.id), infos, fetched)
+        records = self.registry.job_records([job.id for job in jobs])
+        views = []
+        for job in jobs:
+            record = records[job.id]
+            infos = {
+                snapshot.batch_id: BatchInfo.from_dict(snapshot.info, terminal_statuses=terminal)
+                for snapshot in record.snapshots
+            }
+            fetched = {i for i, info in infos.items() if info.terminal and i in record.fetched}
+            views.append(JobView(job, record.parts, infos, fetched))
+        return views
 
     def _summary(self, view: JobView) -> JobStatus:
         # The tally depends only on the rows, the parts and the fetched batches: kept per job

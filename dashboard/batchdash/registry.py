@@ -27,6 +27,7 @@ import pyarrow as pa
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
+    Select,
     and_,
     delete,
     func,
@@ -205,6 +206,18 @@ class Snapshot:
     def terminal(self) -> bool:
         """Whether the batch can no longer change."""
         return self.status in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class JobRecords:
+    """What the registry holds about one job's batches, read together."""
+
+    #: Its parts by number.
+    parts: list[Part]
+    #: The latest snapshot of each of its batches, by part number.
+    snapshots: list[Snapshot]
+    #: Its batches whose result files are kept.
+    fetched: set[str]
 
 
 @dataclass(frozen=True)
@@ -438,6 +451,34 @@ class Registry:
         with self._read() as session:
             return [_part(model) for model in session.scalars(query)]
 
+    def job_records(self, job_ids: Sequence[str]) -> dict[str, JobRecords]:
+        """Parts, snapshots and kept results of several jobs in one transaction.
+
+        Three queries for any number of jobs: the Jobs page reads every unfinished job this way
+        at each refresh, where a few queries per job (each a round trip, on PostgreSQL) made up
+        most of a refresh's time."""
+        records = {job_id: JobRecords([], [], set()) for job_id in job_ids}
+        wanted = list(records)
+        with self._read() as session:
+            for start in range(0, len(wanted), 500):  # far below any bound-parameter limit
+                chunk = wanted[start : start + 500]
+                parts = select(PartModel).where(PartModel.job_id.in_(chunk))
+                for model in session.scalars(parts.order_by(PartModel.number)):
+                    records[model.job_id].parts.append(_part(model))
+                snapshots = _snapshot_query(PartModel.job_id.in_(chunk)).add_columns(
+                    PartModel.job_id
+                )
+                for model, number, job_id in session.execute(snapshots):
+                    records[job_id].snapshots.append(_snapshot(model, number))
+                kept = (
+                    select(ResultModel.batch_id, PartModel.job_id)
+                    .join(PartModel, ResultModel.part_id == PartModel.id)
+                    .where(PartModel.job_id.in_(chunk))
+                )
+                for batch_id, job_id in session.execute(kept):
+                    records[job_id].fetched.add(batch_id)
+        return records
+
     def claim_part(self, part_id: int, *, lease: timedelta = DEFAULT_LEASE) -> str | None:
         """Hold an unsubmitted part for `lease`; its claim token, or None if someone holds it or it is done."""
         token = uuid.uuid4().hex
@@ -601,23 +642,10 @@ class Registry:
         return self._snapshots(PartModel.job_id == job_id)
 
     def _snapshots(self, condition: ColumnElement[bool]) -> list[Snapshot]:
-        query = (
-            select(SnapshotModel, PartModel.number)
-            .join(PartModel, SnapshotModel.part_id == PartModel.id)
-            .where(condition)
-            .order_by(PartModel.number)
-        )
         with self._read() as session:
             return [
-                Snapshot(
-                    batch_id=model.batch_id,
-                    part_id=model.part_id,
-                    part_number=number,
-                    status=model.status,
-                    info=model.info,
-                    updated_at=model.updated_at,
-                )
-                for model, number in session.execute(query)
+                _snapshot(model, number)
+                for model, number in session.execute(_snapshot_query(condition))
             ]
 
     # -- fetched results ----------------------------------------------------------------------
@@ -825,6 +853,26 @@ def _part_model(job_id: str, number: int, spec: PartSpec, now: datetime) -> Part
         estimated_cost_usd=spec.estimated_cost_usd,
         created_at=now,
         updated_at=now,
+    )
+
+
+def _snapshot_query(condition: ColumnElement[bool]) -> Select[SnapshotModel, int]:
+    return (
+        select(SnapshotModel, PartModel.number)
+        .join(PartModel, SnapshotModel.part_id == PartModel.id)
+        .where(condition)
+        .order_by(PartModel.number)
+    )
+
+
+def _snapshot(model: SnapshotModel, part_number: int) -> Snapshot:
+    return Snapshot(
+        batch_id=model.batch_id,
+        part_id=model.part_id,
+        part_number=part_number,
+        status=model.status,
+        info=model.info,
+        updated_at=model.updated_at,
     )
 
 

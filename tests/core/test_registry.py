@@ -458,6 +458,51 @@ def test_snapshots_need_a_known_batch_and_a_status(registry: Registry) -> None:
         registry.save_snapshot("batch_1", {"id": "batch_1"})
 
 
+def test_job_records_read_several_jobs_at_once(registry: Registry) -> None:
+    """Parts, snapshots and kept results of many jobs in one transaction of three queries."""
+    jobs = []
+    for number in range(3):
+        job = registry.create_job(SCOPE, f"job {number}", RECIPE, rows(20), parts=ranges(2))
+        for part in registry.parts(job.id):
+            registry.mark_part_created(part.id, f"batch_{number}_{part.number}")
+        jobs.append(job.id)
+    bare = registry.create_job(SCOPE, "no parts", RECIPE, rows(0), parts=[]).id
+    registry.save_snapshots(
+        {"batch_0_2": {"status": "completed"}, "batch_0_1": {"status": "in_progress"}}
+    )
+    registry.save_snapshot("batch_2_1", {"status": "failed"})
+    registry.save_results("batch_0_2", b"{}\n", b"")
+
+    statements: list[str] = []
+    event.listen(registry._engine, "before_cursor_execute", _recorder(statements))
+    records = registry.job_records([jobs[2], bare, jobs[0], jobs[1]])
+    queries = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+    assert len(queries) == 3
+    assert list(records) == [jobs[2], bare, jobs[0], jobs[1]]
+    assert [p.batch_id for p in records[jobs[0]].parts] == ["batch_0_1", "batch_0_2"]
+    assert [(s.batch_id, s.part_number, s.status) for s in records[jobs[0]].snapshots] == [
+        ("batch_0_1", 1, "in_progress"),
+        ("batch_0_2", 2, "completed"),
+    ]
+    assert records[jobs[0]].fetched == {"batch_0_2"}
+    assert [s.batch_id for s in records[jobs[2]].snapshots] == ["batch_2_1"]
+    assert records[jobs[1]].snapshots == [] and records[jobs[1]].fetched == set()
+    assert records[bare].parts == [] and records[bare].snapshots == []
+    # The same as the one-job reads give.
+    for job_id in jobs:
+        assert records[job_id].parts == registry.parts(job_id)
+        assert records[job_id].snapshots == registry.snapshots(job_id)
+    assert registry.job_records([]) == {}
+
+
+def _recorder(statements: list[str]) -> Callable[..., None]:
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    return record
+
+
 # -- fetched results ---------------------------------------------------------------------------
 
 
