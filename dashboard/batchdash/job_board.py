@@ -5,7 +5,11 @@ few milliseconds per job: 200 jobs would take a second at every redraw. A finish
 not change unless something changes the job itself (a repair makes it active again, archiving
 flips its flag), and each of those moves the job's `updated_at` or `state`. So the board keeps
 the status of every finished job under that key and works out only the others again; the list
-of jobs itself is one registry query.
+of jobs itself is one registry query, and the others' parts, snapshots and results one more.
+
+Every session of one app server that shows the same scope shares one board, and each of their
+pages refreshes on its own timer: the board lets one of them ask the API while the others
+show what the registry holds, and a refresh that began moments ago counts for everyone.
 
 It also says how often to ask the API again: often while a batch is young, less often as it
 ages (a batch takes minutes to hours), and not at all when nothing runs.
@@ -14,10 +18,10 @@ ages (a batch takes minutes to hours), and not at all when nothing runs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable
+import time
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 
-from batchdash.errors import InputError
 from batchdash.job_status import JobStatus
 from batchdash.jobs import JobService
 
@@ -27,6 +31,8 @@ REFRESH_PACE: tuple[tuple[float, float], ...] = ((120.0, 3.0), (900.0, 10.0))
 SLOWEST_REFRESH = 30.0
 #: Seconds between refreshes while only results of finished batches wait to be fetched.
 FETCH_RETRY = 10.0
+#: A refresh that began less than this many seconds ago counts as fresh for every session.
+SHARED_REFRESH_AGE = 1.5
 
 
 def needs_refresh(status: JobStatus) -> bool:
@@ -59,12 +65,16 @@ def refresh_interval(
 class JobBoard:
     """The job statuses of one JobService's scope, finished ones kept between calls."""
 
-    def __init__(self, service: JobService) -> None:
+    def __init__(self, service: JobService, *, clock: Callable[[], float] = time.monotonic) -> None:
         #: The service the statuses come from.
         self.service = service
         # Finished jobs: job id -> (the job's `updated_at` when its status was worked out, it).
         self._finished: dict[str, tuple[datetime, JobStatus]] = {}
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+        self._clock = clock
+        # When the last refresh that ran to its end began.
+        self._refreshed_at: float | None = None
 
     @property
     def terminal(self) -> frozenset[str]:
@@ -73,29 +83,45 @@ class JobBoard:
 
     def statuses(self, *, include_archived: bool = False) -> list[JobStatus]:
         """Every job of the scope, newest first, from the registry alone."""
-        jobs = self.service.registry.list_jobs(self.service.scope, include_archived=True)
-        found: list[JobStatus] = []
+        jobs = [
+            job
+            for job in self.service.registry.list_jobs(self.service.scope, include_archived=True)
+            if include_archived or not job.archived
+        ]
+        with self._lock:
+            kept = {
+                job.id: self._finished[job.id][1]
+                for job in jobs
+                if job.state == "finished"
+                and job.id in self._finished
+                and self._finished[job.id][0] == job.updated_at
+            }
+        worked_out = self.service.statuses_of([job for job in jobs if job.id not in kept])
+        fresh = {status.job_id: status for status in worked_out}
         for job in jobs:
-            if job.archived and not include_archived:
-                continue
-            with self._lock:
-                kept = self._finished.get(job.id)
-            if job.state == "finished" and kept is not None and kept[0] == job.updated_at:
-                found.append(kept[1])
-                continue
-            try:
-                status = self.service.status(job.id)
-            except InputError:
-                continue  # gone since the list was read
-            found.append(status)
-            if status.state == "finished":
+            status = fresh.get(job.id)
+            if status is not None and status.state == "finished":
                 self._remember(status, job.updated_at if job.state == "finished" else None)
-        return found
+        return [kept.get(job.id) or fresh[job.id] for job in jobs]
 
-    def refresh(self) -> list[JobStatus]:
+    def refresh(self, *, fresh_within: float | None = None) -> list[JobStatus]:
         """Ask the API about every running batch of the scope (one call each at most), fetch
-        finished results; then every job's status, as `statuses` gives it."""
-        self.service.refresh_all()
+        finished results; then every job's status, as `statuses` gives it.
+
+        Skipped when another session's refresh is under way (its results land in the registry
+        for the next redraw) or began less than `fresh_within` (default `SHARED_REFRESH_AGE`)
+        seconds ago."""
+        if fresh_within is None:
+            fresh_within = SHARED_REFRESH_AGE
+        if self._refreshing.acquire(blocking=False):
+            try:
+                began = self._clock()
+                last = self._refreshed_at
+                if last is None or began - last >= fresh_within:
+                    self.service.refresh_all()
+                    self._refreshed_at = began
+            finally:
+                self._refreshing.release()
         return self.statuses(include_archived=True)
 
     def status(self, job_id: str) -> JobStatus:

@@ -21,6 +21,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from batchdash import job_board
 from batchdash.batch_info import BatchInfo
 from batchdash.gateway import Gateway
 from batchdash.jobs import JobService
@@ -134,6 +135,8 @@ def pages(
 ) -> Iterator[Pages]:
     """The app with a key and base URL, on an in-process sandbox at full speed."""
     downloads = record_downloads(monkeypatch)
+    # Each `at.run()` stands for a timer tick seconds after the last: none shares a refresh.
+    monkeypatch.setattr(job_board, "SHARED_REFRESH_AGE", 0.0)
     registry = Registry(default_db_url(data_dir))
     with sandbox(tmp_path / "sandbox") as box:
         found = Pages(

@@ -9,11 +9,12 @@ import pytest
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
+from batchdash import job_board
 from batchdash.job_board import REFRESH_PACE
 from batchdash.status_words import BATCH_MEANINGS
-from tests.app.conftest import joined, texts
+from tests.app.conftest import JOBS, MakeApp, joined, texts
 from tests.app.job_pages import Pages, pages
-from tests.jobs_kit import run_to_end
+from tests.jobs_kit import API_KEY, BASE_URL, run_to_end
 from ui import state
 from ui.text import plain
 
@@ -116,6 +117,30 @@ def test_each_refresh_asks_once_per_running_batch_and_stops_when_they_finish(
     assert "Nothing is running, so the page does not refresh by itself." in joined(at, "caption")
     at.run()
     assert pages.box.log.total == 0
+
+
+def test_sessions_of_one_server_share_a_refresh(
+    pages: Pages, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two analysts of one scope on one server: the second page, drawn a moment after the
+    first refreshed, shows the same fresh statuses without asking the API again."""
+    monkeypatch.setattr(job_board, "SHARED_REFRESH_AGE", 60.0)  # "a moment" on a slow machine
+    running = pages.running_job("Shared", parts=2)
+    first = pages.open()
+    second = make_app(OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=BASE_URL)
+    second.run()
+    pages.box.log.reset()
+
+    second.switch_page(JOBS).run()
+
+    assert not second.exception
+    assert pages.box.log.total == 0
+    assert table(second) == table(first)
+    assert [row["status"] for row in table(second)] == ["Running"]
+    assert pages.service.status(running).state == "active"
+    monkeypatch.setattr(job_board, "SHARED_REFRESH_AGE", 0.0)
+    second.run()
+    assert pages.box.log.total == 2  # once the shared refresh is old, one call per batch
 
 
 def test_the_page_fetches_results_of_batches_that_finished_since_with_a_progress_bar(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from batchdash.errors import ApiError
 from batchdash.export import to_csv_bytes, to_xlsx_bytes
 from batchdash.fetch_progress import listening, reporting
 from batchdash.job_board import JobBoard
@@ -20,7 +22,7 @@ from batchdash.job_results import (
     status_breakdown,
 )
 from batchdash.jobs import JobService, JobStatus
-from batchdash.registry import Registry
+from batchdash.registry import Job, Registry
 from tests import jobs_kit
 from tests.jobs_kit import RECIPE, Sandbox, reviews, run_to_end
 
@@ -44,17 +46,17 @@ def finished_job(service: JobService, name: str, markers: dict[int, str] | None 
 
 
 class CountingService:
-    """Counts `status` calls of a JobService (how many jobs the board works out again)."""
+    """Counts the jobs whose status a JobService works out (how many the board asks again)."""
 
     def __init__(self, service: JobService, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[str] = []
-        original = service.status
+        original = service.statuses_of
 
-        def status(job_id: str) -> JobStatus:
-            self.calls.append(job_id)
-            return original(job_id)
+        def statuses_of(jobs: list[Job]) -> list[JobStatus]:
+            self.calls.extend(job.id for job in jobs)
+            return original(jobs)
 
-        monkeypatch.setattr(service, "status", status)
+        monkeypatch.setattr(service, "statuses_of", statuses_of)
 
 
 def test_the_board_lists_like_the_service_and_works_out_finished_jobs_once(
@@ -69,9 +71,9 @@ def test_the_board_lists_like_the_service_and_works_out_finished_jobs_once(
     counting = CountingService(service, monkeypatch)
 
     listed = board.statuses()
-    assert [s.job_id for s in listed] == [s.job_id for s in service.list_jobs()]
     assert [s.job_id for s in listed] == [running, second, first]
     assert sorted(counting.calls) == sorted([running, second, first])
+    assert listed == service.list_jobs()
 
     counting.calls.clear()
     again = board.statuses()
@@ -114,6 +116,71 @@ def test_a_board_refresh_polls_only_running_batches(service: JobService, box: Sa
     assert box.log.total == batches  # one retrieve each, none for the finished job
     assert box.log.count("GET", "/v1/batches/") == batches
     assert [s.name for s in statuses] == ["Running", "Done"]
+
+
+def test_sessions_sharing_a_board_share_its_refreshes(
+    service: JobService, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box.start(rate=0.001)
+    running = service.create_job("Running", reviews(4), RECIPE)
+    service.submit(running)
+    now = [100.0]
+    board = JobBoard(service, clock=lambda: now[0])
+    box.log.reset()
+
+    board.refresh()
+    assert box.log.total == 1
+    now[0] += 1.0  # another session's timer, a second later
+    assert [s.job_id for s in board.refresh()] == [running]
+    assert box.log.total == 1
+    now[0] += 0.5  # the shared refresh is 1.5 s old: ask again
+    board.refresh()
+    assert box.log.total == 2
+    now[0] += 0.1
+    board.refresh(fresh_within=0.0)  # whoever needs it fresh gets it fresh
+    assert box.log.total == 3
+
+    # While one session's refresh waits on the API, another shows the registry at once.
+    inside, release = threading.Event(), threading.Event()
+    original = service.refresh_all
+
+    def slow_refresh_all() -> list[JobStatus]:
+        inside.set()
+        assert release.wait(30)
+        return original()
+
+    monkeypatch.setattr(service, "refresh_all", slow_refresh_all)
+    now[0] += 10.0
+    first = threading.Thread(target=board.refresh)
+    first.start()
+    try:
+        assert inside.wait(30)
+        assert [s.job_id for s in board.refresh()] == [running]
+        assert box.log.total == 3
+    finally:
+        release.set()
+        first.join(30)
+    assert box.log.total == 4
+
+
+def test_a_failed_refresh_is_not_shared(
+    service: JobService, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box.start(rate=0.001)
+    service.submit(service.create_job("Running", reviews(4), RECIPE))
+    board = JobBoard(service, clock=lambda: 100.0)
+    original = service.refresh_all
+
+    def failing() -> list[JobStatus]:
+        raise ApiError("OpenAI has a server problem.")
+
+    monkeypatch.setattr(service, "refresh_all", failing)
+    with pytest.raises(ApiError):
+        board.refresh()
+    monkeypatch.setattr(service, "refresh_all", original)
+    box.log.reset()
+    board.refresh()  # at the same moment: the failed one did not count
+    assert box.log.total == 1
 
 
 def test_downloads_of_result_files_report_their_progress(service: JobService, box: Sandbox) -> None:
