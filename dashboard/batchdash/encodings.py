@@ -2,17 +2,25 @@
 
 Analysts' files come from Excel, WPS or Google Sheets: UTF-8 (with or without BOM), UTF-16 with
 BOM (Excel's "Unicode text"), or the Windows code page of their language: GB18030/GBK
-(simplified Chinese), Big5 (traditional Chinese), Shift-JIS (Japanese) or Windows-1252 (Western
-Europe). Statistical detectors guess wrongly on short files, so the decision here is ordered and
-scored:
+(simplified Chinese), Big5 (traditional Chinese), Shift-JIS (Japanese), CP949/EUC-KR (Korean) or
+Windows-1252 (Western Europe). Statistical detectors guess wrongly on short files, so the
+decision here is ordered and scored:
 
 1. a byte-order mark decides;
 2. UTF-16 without a BOM shows as NUL bytes in every other position;
 3. text that is valid UTF-8 is UTF-8 (legacy encodings almost never form valid UTF-8);
 4. text that is UTF-8 apart from a few stray bytes is UTF-8, the stray bytes replaced;
 5. otherwise every legacy candidate that decodes the text is scored on how plausible its
-   characters are (common ideographs of that script, kana for Japanese, accented letters inside
-   Latin words for Windows-1252), and the best one that decodes the whole file wins.
+   characters are (common ideographs of that script, kana for Japanese, Hangul syllables for
+   Korean, accented letters inside Latin words for Windows-1252), and the best one that decodes
+   the whole file wins.
+
+Korean needs a second look: EUC-KR puts its Hangul syllables on the same bytes as GB2312's
+common ideographs, so Korean read as GB18030 looks like flawless Chinese, character by
+character. But Korean puts spaces between words and Chinese and Japanese do not, so ideographs
+set off by a space from more CJK text count for less, and Hanja, rare in today's Korean, count
+against a Korean reading as Hangul counts against a Chinese one. Short Korean without a space (a
+column of names) ties with Chinese and is read as Chinese; its encoding can be chosen by hand.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from typing import Literal
 from batchdash.errors import InputError
 
 #: Legacy encodings tried after UTF-8, in the order that breaks a tie.
-LEGACY_CANDIDATES = ("gb18030", "cp950", "cp932", "cp1252")
+LEGACY_CANDIDATES = ("gb18030", "cp950", "cp932", "cp949", "cp1252")
 
 _LABELS = {
     "utf-8": "UTF-8",
@@ -46,6 +54,8 @@ _LABELS = {
     "big5hkscs": "Chinese traditional (Big5-HKSCS)",
     "cp932": "Japanese (Shift-JIS)",
     "shift_jis": "Japanese (Shift-JIS)",
+    "cp949": "Korean (CP949/EUC-KR)",
+    "euc_kr": "Korean (EUC-KR)",
     "cp1252": "Western European (Windows-1252)",
     "latin-1": "Western European (Latin-1)",
     "iso8859-1": "Western European (Latin-1)",
@@ -58,6 +68,12 @@ _CHUNK_BYTES = 1 << 20
 _CONFIDENT_SCORE = 0.4
 #: Lines named in the note about bytes that are not UTF-8.
 _SHOWN_LINES = 3
+#: Candidates whose scripts put no spaces between words.
+_UNSPACED = frozenset({"gb18030", "cp950", "cp932"})
+#: What their characters count for when set off by spaces, as Korean words are. A quarter off
+#: puts spaced Korean read as Chinese well behind its Korean reading, yet keeps Chinese with a
+#: few spaces ahead of its CP949 misreading, which is full of Hanja.
+_SPACED_WEIGHT = 0.75
 
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _FIRST_NON_ASCII = re.compile(rb"[\x80-\xff]")
@@ -91,7 +107,7 @@ def canonical_encoding(name: str) -> str:
     except (LookupError, ValueError):
         raise InputError(
             f"'{name}' is not an encoding Batchdash knows. Leave the encoding on automatic, or "
-            "pick one such as utf-8, gb18030, big5, shift_jis or cp1252."
+            "pick one such as utf-8, gb18030, big5, shift_jis, cp949 or cp1252."
         ) from None
     return canonical
 
@@ -189,9 +205,19 @@ def plausibility(window: bytes, encoding: str) -> float | None:
         if encoding == "cp1252":
             total += _latin_run_score(chars, before, after)
         else:
-            total += _cjk_run_score(chars, before, after, encoding)
+            score = _cjk_run_score(chars, before, after, encoding)
+            if encoding in _UNSPACED and score > 0 and _set_off_by_space(text, *run.span()):
+                score *= _SPACED_WEIGHT
+            total += score
         count += len(chars)
     return total / count if count else 0.0
+
+
+def _set_off_by_space(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] has a space, then more non-ASCII text, on either side."""
+    spaced_before = start >= 2 and text[start - 1] == " " and not text[start - 2].isascii()
+    spaced_after = end + 1 < len(text) and text[end] == " " and not text[end + 1].isascii()
+    return spaced_before or spaced_after
 
 
 def _is_ascii_letter(char: str) -> bool:
@@ -231,8 +257,13 @@ def _cjk_char_score(char: str, encoding: str) -> float:
     code = ord(char)
     if 0x3040 <= code <= 0x30FF:  # hiragana and katakana
         return 1.0 if encoding == "cp932" else -0.5
+    if 0xAC00 <= code <= 0xD7A3:  # Hangul syllables
+        return _hangul_score(char) if encoding == "cp949" else -0.5
+    if 0x3131 <= code <= 0x318E:  # Hangul letters on their own, as in "ㅋㅋ"
+        return 0.5 if encoding == "cp949" else -0.5
     if 0x4E00 <= code <= 0x9FFF:
-        return _ideograph_score(char, encoding)
+        # Hanja are rare in today's Korean, as Hangul is in Chinese: another script.
+        return -0.5 if encoding == "cp949" else _ideograph_score(char, encoding)
     if 0x3000 <= code <= 0x303F or 0xFF01 <= code <= 0xFF5E:  # CJK punctuation, full-width
         return 1.0
     if 0xFF61 <= code <= 0xFF9F:
@@ -246,7 +277,7 @@ def _cjk_char_score(char: str, encoding: str) -> float:
         return -1.0  # rare ideographs
     if 0x2000 <= code <= 0x2BFF:  # symbols, arrows, maths, boxes
         return 0.0
-    return -0.5  # Latin, Greek, Cyrillic, Hangul: unusual inside a CJK export
+    return -0.5  # Latin, Greek, Cyrillic: unusual inside a CJK export
 
 
 def _code_in(char: str, encoding: str) -> int | None:
@@ -254,6 +285,13 @@ def _code_in(char: str, encoding: str) -> int | None:
         return int.from_bytes(char.encode(encoding), "big")
     except UnicodeEncodeError:
         return None
+
+
+def _hangul_score(char: str) -> float:
+    """The 2,350 syllables of KS X 1001 (EUC-KR) cover ordinary Korean; CP949 adds rare ones."""
+    code = _code_in(char, "cp949")
+    common = code is not None and 0xB0A1 <= code <= 0xC8FE and code & 0xFF >= 0xA1
+    return 1.0 if common else 0.4
 
 
 def _ideograph_score(char: str, encoding: str) -> float:

@@ -64,6 +64,31 @@ def test_a_changed_delimiter_rereads_the_file(app: AppTest) -> None:
     assert app.dataframe[0].value.iloc[0].tolist() == ["Hello, world", "en"]
 
 
+def test_a_korean_export_is_read_as_korean_and_named_so(app: AppTest) -> None:
+    text = (
+        "번호,리뷰\n1,배송이 빨라서 좋았어요. 포장도 꼼꼼해요.\n2,생각보다 작아서 조금 아쉬워요.\n"
+    )
+    upload(app, "reviews.csv", text.encode("cp949"))
+
+    assert app.dataframe[0].value["리뷰"].tolist() == [
+        "배송이 빨라서 좋았어요. 포장도 꼼꼼해요.",
+        "생각보다 작아서 조금 아쉬워요.",
+    ]
+    picker = app.selectbox(key=state.READ_ENCODING)
+    assert picker.format_func("") == "Automatic (Korean (CP949/EUC-KR))"
+    assert "Korean (CP949/EUC-KR)" in picker.options  # to pick by hand as well
+
+
+def test_korean_names_read_as_chinese_can_be_switched_to_korean(app: AppTest) -> None:
+    upload(app, "names.csv", "이름,도시\n김철수,서울\n".encode("cp949"))
+    assert "Chinese" in app.selectbox(key=state.READ_ENCODING).format_func("")
+
+    app.selectbox(key=state.READ_ENCODING).set_value("cp949").run()
+
+    assert not app.exception
+    assert app.dataframe[0].value.to_dict("list") == {"이름": ["김철수"], "도시": ["서울"]}
+
+
 def test_a_workbook_offers_its_sheets(app: AppTest) -> None:
     data = workbook_bytes(
         {"Notes": [["note"], ["not the prompts"]], "Prompts": [["prompt"], ["a"], ["b"]]}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 import re
 
 import pytest
@@ -41,6 +43,18 @@ FRENCH_LONG = (
     "2,Résumez l'article en moins de cinquante mots ; soyez précis.\n"
     "3,Élodie a préparé une crème brûlée pour la fête de Noël.\n"
 )
+# Product reviews as a Korean shop exports them: words spaced, sentences in ASCII punctuation,
+# a quoted cell with a comma, "ㅠㅠ", a Hanja word and a syllable only CP949 has (똠, not EUC-KR).
+KOREAN_REVIEWS = (
+    "번호,상품,평점,리뷰\n"
+    "1,무선 이어폰,5,음질이 생각보다 훨씬 좋아요. 배터리도 하루 종일 갑니다.\n"
+    "2,블루투스 스피커,3,소리는 괜찮은데 무거워서 들고 다니기 불편해요.\n"
+    "3,휴대폰 케이스,4,색상이 사진과 똑같고 재질도 부드러워요. 다음에 또 구매할게요!\n"
+    "4,USB-C 충전기,1,일주일 만에 고장 났어요 ㅠㅠ 환불 요청했습니다.\n"
+    '5,전기 주전자,5,"물이 빨리 끓고, 소음도 거의 없어요. 부모님 선물로 샀는데 좋아하세요."\n'
+    "6,쌀국수 밀키트,4,국물이 진하고 맛있어요. 똠얌꿍 맛도 나오면 좋겠습니다.\n"
+    "7,등산화,2,사이즈가 작게 나와요. 新제품이라 기대했는데 발볼이 좁아서 아쉽네요.\n"
+)
 GERMAN_LONG = (
     "id,frage\n"
     "1,Übersetze ins Englische: Die Straße ist schön.\n"
@@ -63,6 +77,16 @@ SAMPLES = [
     ("cp932", "質問\nこんにちは\n"),
     ("cp932", "名前\n田中\n"),
     ("cp932", "id,prompt\n1,はい\n"),
+    ("cp949", "리뷰\n정말 좋아요 또 살게요\n"),
+    ("cp949", "질문\n오늘 날씨가 어때요?\n내일 서울에 비가 오나요?\n"),
+    ("cp949", "이름,주소\n홍길동,서울시 강남구 역삼동\n"),
+    # Chinese and Japanese with spaces between words stay ahead of their Korean misreadings.
+    ("gb18030", "评价\n手机 很好 很满意\n"),
+    ("gb18030", "评论\n东西不错 物流很快 好评\n"),
+    ("gb18030", "城市\n北京 上海 广州\n"),
+    ("gb18030", "名字\n张三 李四\n"),
+    ("cp950", "評價\n手機 很好 很滿意\n"),
+    ("cp932", "レビュー\nとても 良い です\n"),
     ("cp1252", FRENCH_LONG),
     ("cp1252", GERMAN_LONG),
     ("cp1252", "name\ncréée\n"),
@@ -81,6 +105,29 @@ def test_legacy_encodings_are_detected_short_and_long(encoding: str, text: str) 
     header, *rows = text.strip("\n").split("\n")
     assert ",".join(table.frame.columns) == header
     assert [",".join(row) for row in table.frame.itertuples(index=False)] == rows
+
+
+@pytest.mark.parametrize("codec", ["cp949", "euc_kr"])
+def test_korean_reviews_are_read_as_korean(codec: str) -> None:
+    # EUC-KR has no 똠, so its file says 톰 there.
+    text = KOREAN_REVIEWS if codec == "cp949" else KOREAN_REVIEWS.replace("똠", "톰")
+    data = text.encode(codec)
+    assert data.decode("gb18030")  # every byte also reads as Chinese: the trap to avoid
+    table = read_table(data, "reviews.csv")
+    assert table.encoding == "cp949"  # a superset of EUC-KR, so it reads both
+    assert describe_encoding(table.encoding) == "Korean (CP949/EUC-KR)"
+    assert table.notes == ()
+    header, *rows = csv.reader(io.StringIO(text))
+    assert list(table.frame.columns) == header
+    assert table.frame.values.tolist() == rows
+
+
+def test_short_korean_names_can_be_chosen_by_hand() -> None:
+    # Without a space these syllables are also flawless Chinese; the tie goes to Chinese.
+    data = "이름,도시\n김철수,서울\n".encode("cp949")
+    for name in ("cp949", "EUC-KR"):
+        table = read_table(data, "names.csv", encoding=name)
+        assert table.frame.to_dict("list") == {"이름": ["김철수"], "도시": ["서울"]}
 
 
 def test_twelve_byte_gbk_file() -> None:
@@ -164,14 +211,18 @@ def test_an_uncertain_guess_is_reported() -> None:
     )
 
 
-@pytest.mark.parametrize("codec", ["gb18030", "cp950", "cp932", "utf-8", "cp1252", "utf-16-le"])
+@pytest.mark.parametrize(
+    "codec", ["gb18030", "cp950", "cp932", "cp949", "utf-8", "cp1252", "utf-16-le"]
+)
 def test_first_undecodable_is_exact_across_chunk_boundaries(
     codec: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(encodings, "_CHUNK_BYTES", 7)
-    text = {"cp1252": "abcdéf\nghijk", "cp950": "編號一二\n三四五六"}.get(
-        codec, "番号一二\n三四五六"
-    )
+    text = {
+        "cp1252": "abcdéf\nghijk",
+        "cp950": "編號一二\n三四五六",
+        "cp949": "번호똠가\n나다라마",
+    }.get(codec, "番号一二\n三四五六")
     base = text.encode(codec)
     bad = {"cp1252": b"\x81", "cp932": b"\x81\x7f", "utf-16-le": b"\x00\xd8\x41\x00"}.get(
         codec, b"\xff"
@@ -194,6 +245,9 @@ def test_encoding_names_and_labels() -> None:
     assert canonical_encoding(" Shift_JIS ") == "shift_jis"
     assert canonical_encoding("GBK") == "gbk"
     assert describe_encoding("gb18030") == "Chinese simplified (GB18030/GBK)"
+    assert canonical_encoding("EUC-KR") == "euc_kr"
+    assert canonical_encoding("UHC") == "cp949"
+    assert describe_encoding("euc_kr") == "Korean (EUC-KR)"
     assert describe_encoding("koi8_r") == "koi8_r"
 
 
