@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from collections.abc import Iterator
 
@@ -13,9 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import xlsxwriter
 
 from batchdash.errors import ResultsError
+from batchdash.xlsx_writer import MAX_CELL_CHARACTERS, MAX_COLUMNS, MAX_ROWS, Column, xlsx_bytes
 
 # Excel opens a CSV as UTF-8 only when it starts with a byte-order mark.
 _BOM = "\ufeff"
@@ -33,12 +32,10 @@ _FORMULA = re.compile(FORMULA_START)
 _LARGE_TEXT = pa.large_string()
 _QUOTE = pa.scalar("'", _LARGE_TEXT)
 _EMPTY = pa.scalar("", _LARGE_TEXT)
+_NO_TEXT = pa.scalar(None, _LARGE_TEXT)
 
 # RFC 4180 line ends, as Excel itself writes CSV.
 _EOL = "\r\n"
-
-# The most characters one Excel cell holds.
-_EXCEL_CELL_LIMIT = 32_767
 
 SHEET_NAME = "Results"
 
@@ -68,38 +65,20 @@ def to_csv_bytes(merged: pd.DataFrame) -> bytes:
 
 
 def to_xlsx_bytes(merged: pd.DataFrame) -> bytes:
-    """One "Results" sheet with a frozen header: text stays text, numbers stay numbers.
+    """One "Results" sheet with a bold, frozen header: text stays text, numbers stay numbers.
 
-    Strings are written with `write_string`, so an ID like 007, a 20-digit number or a text
-    starting with `=` arrive exactly as they are, never as numbers or formulas. A cell longer
-    than Excel allows (e.g. a long embedding vector) raises ResultsError: download CSV instead.
+    Every text cell is a string cell (batchdash/xlsx_writer.py), so an ID like 007, a 20-digit
+    number or a text starting with `=` arrives exactly as it is, never as a number or a formula;
+    an empty text leaves its cell blank. Numeric columns (tokens, cost, number and integer fields)
+    are number cells, blank when missing. A cell longer than Excel allows (e.g. a long embedding
+    vector), or a table larger than a sheet, raises ResultsError: download CSV instead.
     """
-    _check_cell_lengths(merged)
-    buffer = io.BytesIO()
-    options = {
-        "in_memory": True,
-        "strings_to_numbers": False,
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-    }
-    with xlsxwriter.Workbook(buffer, options) as workbook:
-        sheet = workbook.add_worksheet(SHEET_NAME)
-        bold = workbook.add_format({"bold": True})
-        for col, name in enumerate(merged.columns):
-            sheet.write_string(0, col, str(name), bold)
-        for col, (_, column) in enumerate(_columns(merged)):
-            if _is_numeric(column):
-                for row, number in enumerate(column.to_numpy(dtype=float, na_value=np.nan)):
-                    if not math.isnan(number):
-                        sheet.write_number(row + 1, col, number)
-            else:
-                for row, value in enumerate(_texts(column)):
-                    if value:
-                        sheet.write_string(row + 1, col, value)
-        sheet.freeze_panes(1, 0)
-        if len(merged.columns):
-            sheet.autofilter(0, 0, len(merged), len(merged.columns) - 1)
-    return buffer.getvalue()
+    _check_sheet_size(merged)
+    columns = [_xlsx_column(column) for _, column in _columns(merged)]
+    for name, column in zip(merged.columns, columns, strict=True):
+        if isinstance(column, pa.Array):
+            _check_cell_lengths(str(name), column)
+    return xlsx_bytes(SHEET_NAME, [str(name) for name in merged.columns], columns)
 
 
 def _columns(merged: pd.DataFrame) -> Iterator[tuple[int, pd.Series]]:
@@ -121,11 +100,7 @@ def _csv_array(column: pd.Series) -> pa.Array | pa.ChunkedArray:
         return pa.array(column, from_pandas=True)  # missing values (Int64 NA) become empty
     if _is_numeric(column):
         return pa.array(column.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True)
-    if isinstance(column.dtype, pd.StringDtype):
-        text = pa.array(column.array).cast(_LARGE_TEXT)
-    else:
-        text = pa.array(_texts(column), type=_LARGE_TEXT)
-    text = pc.fill_null(text, pa.scalar("", _LARGE_TEXT))
+    text = pc.fill_null(_text_array(column), _EMPTY)
     risky = pc.match_substring_regex(text, FORMULA_START)
     if not pc.any(risky).as_py():
         return text
@@ -136,16 +111,42 @@ def _neutralised(text: str) -> str:
     return "'" + text if _FORMULA.match(text) else text
 
 
-def _check_cell_lengths(merged: pd.DataFrame) -> None:
-    for _, column in _columns(merged):
-        if _is_numeric(column):
-            continue
-        lengths = np.fromiter(map(len, _texts(column)), dtype=np.int64, count=len(column))
-        too_long = np.flatnonzero(lengths > _EXCEL_CELL_LIMIT)
-        if too_long.size:
-            row = int(too_long[0])
+def _text_array(column: pd.Series) -> pa.LargeStringArray:
+    """The column's cells as text, null where missing."""
+    if isinstance(column.dtype, pd.StringDtype):
+        text = pa.array(column.array)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        return text.cast(_LARGE_TEXT)
+    return pa.array(_texts(column), type=_LARGE_TEXT)
+
+
+def _xlsx_column(column: pd.Series) -> Column:
+    if _is_numeric(column):
+        return column.to_numpy(dtype="float64", na_value=np.nan)
+    text = _text_array(column)
+    return pc.if_else(pc.equal(pc.binary_length(text), 0), _NO_TEXT, text)  # blank, not ""
+
+
+def _check_sheet_size(merged: pd.DataFrame) -> None:
+    rows, columns = merged.shape
+    if rows >= MAX_ROWS or columns > MAX_COLUMNS:
+        raise ResultsError(
+            f"The table has {rows:,} rows and {columns:,} columns; an Excel sheet holds at most "
+            f"{MAX_ROWS - 1:,} rows below its header and {MAX_COLUMNS:,} columns: download the "
+            "CSV instead."
+        )
+
+
+def _check_cell_lengths(name: str, texts: pa.LargeStringArray) -> None:
+    # Excel counts a cell's characters in UTF-16 units (an emoji counts twice), and no text has
+    # more of them than UTF-8 bytes: only cells with more bytes than the limit need counting.
+    too_many_bytes = pc.fill_null(pc.greater(pc.binary_length(texts), MAX_CELL_CHARACTERS), False)
+    for row in np.flatnonzero(too_many_bytes.to_numpy(zero_copy_only=False)):
+        text = texts[int(row)].as_py()
+        length = len(text.encode("utf-16-le")) // 2
+        if length > MAX_CELL_CHARACTERS:
             raise ResultsError(
-                f"Row {row + 1} of the column '{column.name}' holds {int(lengths[row]):,} "
-                f"characters, more than the {_EXCEL_CELL_LIMIT:,} an Excel cell can hold: "
-                "download the CSV instead."
+                f"Row {row + 1} of the column '{name}' holds {length:,} characters, more than "
+                f"the {MAX_CELL_CHARACTERS:,} an Excel cell can hold: download the CSV instead."
             )

@@ -1,13 +1,21 @@
 import csv
 import io
+import zipfile
+from xml.etree import ElementTree
 
+import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 from openpyxl.utils.escape import unescape
 
 from batchdash.errors import ResultsError
 from batchdash.export import to_csv_bytes, to_xlsx_bytes
+from batchdash.xlsx_writer import MAX_ROWS, column_name, xlsx_bytes
+from tests.xlsx_per_cell import per_cell_xlsx_bytes, sheet_cells
+
+XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
 
 
 def table() -> pd.DataFrame:
@@ -92,3 +100,101 @@ def test_empty_table_exports() -> None:
     assert to_csv_bytes(frame) == b'\xef\xbb\xbf"a"\r\n'
     sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes(frame)))["Results"]
     assert list(sheet.iter_rows(values_only=True)) == [("a",)]
+
+
+def awkward_table() -> pd.DataFrame:
+    """Cells that need escaping, blanks and odd types: the direct writer must match xlsxwriter."""
+    texts = [
+        "a < b && c > d ]]>",
+        "  leading and trailing  ",
+        "bell\x07 nul\x00 vt\x0b cr\r lf\n tab\t",
+        "_x0041_ looks escaped, _X00e9_ too",
+        "non-characters \ufffe\uffff",
+        "emoji 😀 and 中文",
+        "\"quoted\" & 'single'",
+        "",
+    ]
+    return pd.DataFrame(
+        {
+            "a<b&c": pd.Series(texts, dtype=str),
+            "": pd.Series(["x", None, "y", "", "z", "0012", "=1+1", "1e5"], dtype=str),
+            "mixed": pd.Series([1, "two", 3.5, None, True, float("nan"), "", 7], dtype=object),
+            "flag": pd.Series([True, False] * 4, dtype=bool),
+            "n": pd.Series([1, None, -3, 0, 2**53, 12, None, 5], dtype="Int64"),
+            "x": pd.Series([0.1 + 0.2, 1e-7, 1e20, -0.0, 7.5e-7, 123456789.123, 2.5, None]),
+        }
+    ).set_axis(["a<b&c", "", "mixed", "flag", "n", "n"], axis=1)  # a repeated name too
+
+
+@pytest.mark.parametrize(
+    "frame", [table(), awkward_table(), pd.DataFrame()], ids=["table", "awkward", "no columns"]
+)
+def test_xlsx_matches_the_per_cell_writer_cell_for_cell(frame: pd.DataFrame) -> None:
+    assert sheet_cells(to_xlsx_bytes(frame)) == sheet_cells(per_cell_xlsx_bytes(frame))
+
+
+def test_xlsx_rows_are_the_same_whatever_the_slice() -> None:
+    frame = awkward_table()
+    header = [str(name) for name in frame.columns]
+    columns = [pa.array(frame.iloc[:, 0].tolist(), pa.large_string()), np.arange(8.0)]
+    whole = sheet_cells(xlsx_bytes("Results", header[:2], columns))
+    assert sheet_cells(xlsx_bytes("Results", header[:2], columns, rows_per_slice=3)) == whole
+    assert [row[1] for row in whole["cells"][1:]] == [(n, "n") for n in range(8)]
+
+
+def test_xlsx_package_parts_are_well_formed_and_typed() -> None:
+    with zipfile.ZipFile(io.BytesIO(to_xlsx_bytes(awkward_table()))) as package:
+        parts = {name: ElementTree.fromstring(package.read(name)) for name in package.namelist()}
+    overrides = {
+        element.get("PartName")
+        for element in parts["[Content_Types].xml"]
+        if element.tag.endswith("Override")
+    }
+    assert overrides == {
+        "/xl/workbook.xml",
+        "/xl/worksheets/sheet1.xml",
+        "/xl/styles.xml",
+        "/xl/sharedStrings.xml",
+    }
+    assert set(parts) == {"[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels"} | {
+        name.lstrip("/") for name in overrides
+    }
+    # Excel drops a text's leading and trailing blanks unless told to keep them.
+    texts = [t for t in parts["xl/sharedStrings.xml"].iter() if t.tag.endswith("}t")]
+    padded = [t for t in texts if t.text and t.text != t.text.strip()]
+    assert padded and {t.get(f"{{{XML_NAMESPACE}}}space") for t in padded} == {"preserve"}
+
+
+def test_xlsx_writes_an_infinity_as_the_csv_does() -> None:
+    frame = pd.DataFrame({"x": [float("inf"), -float("inf"), float("nan"), 1.5]})
+    cells = sheet_cells(to_xlsx_bytes(frame))["cells"]
+    assert [row[0] for row in cells] == [
+        ("x", "s"),
+        ("inf", "s"),
+        ("-inf", "s"),
+        (None, "n"),
+        (1.5, "n"),
+    ]
+    assert to_csv_bytes(frame).decode("utf-8-sig").split("\r\n")[1:3] == ["inf", "-inf"]
+
+
+def test_xlsx_counts_a_cell_as_excel_does() -> None:
+    # An emoji is two UTF-16 units: 16,000 fit in a cell, 20,000 (40,000 units) do not.
+    fits = pd.DataFrame({"response": ["😀" * 16_000]}, dtype=str)
+    assert sheet_cells(to_xlsx_bytes(fits))["cells"][1] == [("😀" * 16_000, "s")]
+    too_long = pd.DataFrame({"response": ["short", "😀" * 20_000]}, dtype=str)
+    with pytest.raises(ResultsError, match="Row 2 of the column 'response' holds 40,000 char"):
+        to_xlsx_bytes(too_long)
+
+
+def test_xlsx_refuses_more_rows_than_a_sheet_holds() -> None:
+    frame = pd.DataFrame({"prompt": pd.Series([""] * MAX_ROWS, dtype=str)})
+    with pytest.raises(ResultsError, match=r"1,048,576 rows and 1 columns.*download the CSV"):
+        to_xlsx_bytes(frame)
+
+
+@pytest.mark.parametrize(
+    ("index", "name"), [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (702, "AAA"), (16_383, "XFD")]
+)
+def test_column_names(index: int, name: str) -> None:
+    assert column_name(index) == name

@@ -12,6 +12,7 @@ from batchdash.pricing import ModelPrice
 from batchdash.recipe import OutputField, Recipe
 from batchdash.results import RowResult, parse_result_lines
 from tests.result_lines import chat_line, http_error_line, jsonl, not_run_line
+from tests.xlsx_per_cell import per_cell_xlsx_bytes, sheet_cells
 
 GOLDEN = Path(__file__).parents[1] / "data" / "golden" / "merge"
 
@@ -77,6 +78,17 @@ def test_golden_merged_xlsx_reads_back() -> None:
     assert statuses == merged["status"].tolist()
     not_run = rows[9]
     assert (not_run[header["status"]], not_run[header["response"]]) == ("not_run", None)
+
+
+def test_golden_merged_xlsx_has_the_cells_of_the_per_cell_export() -> None:
+    merged = golden_merge()
+    ours = sheet_cells(to_xlsx_bytes(merged))
+    assert ours == sheet_cells(per_cell_xlsx_bytes(merged))
+    assert ours["dimensions"] == "A1:P14"
+    assert ours["bold"] == [True] * 16
+    types = {name: {row[n][1] for row in ours["cells"][1:]} for n, name in enumerate(merged)}
+    assert types["ticket"] == types["message"] == {"s"}
+    assert types["input_tokens"] == {"n"}
 
 
 def test_columns_follow_contract_six() -> None:
