@@ -36,8 +36,9 @@ SHARED_REFRESH_AGE = 1.5
 
 
 def needs_refresh(status: JobStatus) -> bool:
-    """Whether asking the API can change the job: it has a batch and is not finished."""
-    return status.state == "active" and bool(status.batches)
+    """Whether a refresh can change the job: it is not finished and has a batch to ask the
+    API about, or parts still to send (a refresh sends those a stopped submission left)."""
+    return status.state == "active" and bool(status.batches or status.unsent)
 
 
 def refresh_interval(

@@ -91,6 +91,8 @@ class JobStatus:
     archived: bool
     #: Plain sentences about what went wrong and what to do.
     problems: tuple[str, ...] = field(default=())
+    #: Parts of a submitted job still to be sent (a submission under way, or one that stopped).
+    unsent: int = 0
 
 
 @dataclass
@@ -227,6 +229,9 @@ def summarize(
         expires_at=min(expiries) if expiries else None,
         archived=job.archived,
         problems=tuple(_problems(view, counts, now or datetime.now(UTC))),
+        unsent=sum(part.batch_id is None and part.state != "failed" for part in view.parts)
+        if job.state == "active"
+        else 0,
     )
 
 
@@ -275,17 +280,28 @@ def _actual_cost(
     return round(cost, 10)
 
 
+def _unsent(job: Job, number: int) -> str:
+    if job.state == "active":
+        return (
+            f"Part {number} was not sent: its submission stopped before it. Batchdash sends it "
+            "at the next refresh of the Jobs page (or `cli.py status`)."
+        )
+    return (
+        f"Part {number} has not been submitted yet: the job was saved but its submission never "
+        f"started. Send it with `cli.py submit {job.id}`, or submit the table again from New job."
+    )
+
+
 def _problems(view: JobView, counts: Mapping[str, int], now: datetime) -> list[str]:
     problems: list[str] = []
+    unsent = [part for part in view.parts if part.batch_id is None and part.state != "failed"]
+    # A live claim on any of them: a submitter is sending the parts one after the other.
+    sending = any(p.claim_expires_at is not None and p.claim_expires_at > now for p in unsent)
     for part in view.parts:
         if part.state == "failed":
             problems.append(f"Part {part.number} could not be submitted: {part.error}")
-        elif part.batch_id is None and (
-            part.claim_expires_at is None or part.claim_expires_at < now
-        ):
-            problems.append(
-                f"Part {part.number} has not been submitted yet; submit the job again to send it."
-            )
+        elif part in unsent and not sending:
+            problems.append(_unsent(view.job, part.number))
         info = view.infos.get(part.batch_id) if part.batch_id else None
         if info is not None and info.status == "failed" and counts["not_run"]:
             problems.append(_failed_batch(part, info))

@@ -2,9 +2,10 @@
 
 The page wraps `live_jobs` in `st.fragment(run_every=...)` with the pace `planned_interval`
 works out from the registry; no timer at all when nothing runs or while a dialog is open. Each
-run of the fragment asks the API once about every running batch (the job service needs one call
-per batch at most, none for finished ones), unless a widget of the page started it: filtering
-or picking a job only redraws. When the pace the fresh statuses call for differs from the
+run of the fragment refreshes (`JobBoard.refresh`: one API call per running batch at most, none
+for finished ones; the parts a stopped submission left are sent; a refresh another session of
+the server began moments ago is shared), unless a widget of the page started it: filtering or
+picking a job only redraws. When the pace the fresh statuses call for differs from the
 timer's, the fragment asks for a whole-page run, which sets the timer again (or stops it).
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from batchdash.job_board import JobBoard, needs_refresh, refresh_interval
+from batchdash.job_board import JobBoard, refresh_interval
 from batchdash.job_status import JobStatus
 from ui import job_actions, job_views, state
 from ui.job_access import attempt, fetch_progress
@@ -33,17 +34,18 @@ def _pace(statuses: Sequence[JobStatus], board: JobBoard) -> float | None:
 
 
 def _latest(board: JobBoard) -> list[JobStatus]:
-    """Every job's status, after asking the API unless a widget of the page started this run."""
+    """Every job's status, after asking the API unless a widget of the page started this run
+    (a refresh with nothing running makes no call: it costs what reading the statuses does)."""
     quiet = st.session_state[state.JOBS_QUIET_RUN]
     st.session_state[state.JOBS_QUIET_RUN] = False
-    statuses = board.statuses(include_archived=True)
-    if quiet or not any(needs_refresh(status) for status in statuses):
-        return statuses
+    if quiet:
+        return board.statuses(include_archived=True)
     with fetch_progress():
         refreshed = attempt(board.refresh)
     if refreshed is None:
-        return statuses
-    st.session_state[state.JOBS_CHECKED_AT] = time.time()
+        return board.statuses(include_archived=True)
+    if refreshed:
+        st.session_state[state.JOBS_CHECKED_AT] = time.time()
     return refreshed
 
 

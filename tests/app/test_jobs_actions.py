@@ -4,6 +4,7 @@ attach; and the view of every batch of the key."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from streamlit.testing.v1 import AppTest
 
@@ -258,6 +259,31 @@ def test_a_job_of_several_parts_submitted_here_can_be_cancelled_before_any_runs(
 
     assert [row["status"] for row in table(at)] == ["Failed"]
     assert service.status(job_id).state == "finished"
+
+
+def test_a_submission_that_stopped_is_finished_by_the_page(pages: Pages) -> None:
+    """A job whose submitter died after claiming its first part: once the claim has run out,
+    the Jobs page keeps refreshing it and sends the part, one batch, without any click."""
+    pages.restart(rate=0.001)
+    service = pages.service
+    job_id = service.create_job("Stopped", reviews(3), RECIPE)
+    pages.registry.set_job_state(job_id, "active")  # what `submit` records first
+    part = pages.registry.parts(job_id)[0]
+    assert pages.registry.claim_part(part.id, lease=timedelta(0)) is not None  # ran out at once
+    status = service.status(job_id)
+    assert status.unsent == 1
+    assert "Batchdash sends it at the next refresh" in status.problems[0]
+    pages.box.log.reset()
+
+    at = pages.open()
+
+    assert pages.box.log.count("POST", "/v1/batches") == 1
+    assert len(pages.box.batches()) == 1
+    assert [row["status"] for row in table(at)] == ["Running"]
+    assert "Refreshing every" in joined(at, "caption")
+    assert service.status(job_id).problems == ()
+    at.run()
+    assert len(pages.box.batches()) == 1  # sent once
 
 
 def test_a_batch_that_failed_its_check_lists_the_errors_with_line_numbers(pages: Pages) -> None:

@@ -260,3 +260,6 @@ def test_refreshing_is_frequent_for_young_batches_and_stops_when_nothing_runs() 
     assert pace(done) is None
     assert pace(job()) is None  # nothing sent: asking the API changes nothing
     assert not needs_refresh(dataclasses.replace(young, state="finished"))
+    # Parts of a submitted job still to send: a refresh sends them if their submitter stopped.
+    assert pace(dataclasses.replace(job(), unsent=2)) == FETCH_RETRY
+    assert pace(dataclasses.replace(young, unsent=1)) == 3.0

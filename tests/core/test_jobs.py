@@ -153,8 +153,10 @@ def test_status_and_lists_read_the_registry_only(make_service: MakeService, box:
     assert [s.job_id for s in listed] == [newer, older]
     assert listed[0].state == "active" and listed[0].counts["pending"] == 4
     assert listed[0].problems == (
-        "Part 1 has not been submitted yet; submit the job again to send it.",
+        "Part 1 has not been submitted yet: the job was saved but its submission never started. "
+        f"Send it with `cli.py submit {newer}`, or submit the table again from New job.",
     )
+    assert listed[0].unsent == 0  # never submitted: no refresh sends it
     service.archive(older)
     assert [s.job_id for s in service.list_jobs()] == [newer]
     assert [s.job_id for s in service.list_jobs(include_archived=True)] == [newer, older]
