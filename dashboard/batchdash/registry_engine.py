@@ -66,10 +66,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
     # `_sqlite_begin` emits BEGIN itself.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # First: switching a new file to WAL needs its lock too, and replicas open it at once.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     # NORMAL is safe under WAL (no corruption on a crash) and spares an fsync per commit.
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
