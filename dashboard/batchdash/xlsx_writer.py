@@ -52,6 +52,9 @@ _XML_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 _BOLD = ' s="1"'
 _SI = '<si><t xml:space="preserve">'
 _INFINITIES = {math.inf: "inf", -math.inf: "-inf"}
+# Past this, 16 digits round up beyond the largest double (1.797693134862316E+308), which a
+# reader takes as infinity; 17 digits give those few values back exactly.
+_LARGEST_16_DIGITS = 1.797693134862315e308
 
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -116,8 +119,8 @@ def xlsx_bytes(
 
     The columns are of equal length; the caller keeps them within MAX_ROWS - 1 rows,
     MAX_COLUMNS columns and MAX_CELL_CHARACTERS a cell. Numbers are written as Excel keeps
-    them, to 16 significant digits; an infinity, which a cell cannot hold, as the text inf or
-    -inf.
+    them, to 16 significant digits (17 for the few that 16 would round past the largest
+    double); an infinity, which a cell cannot hold, as the text inf or -inf.
     """
     rows = len(columns[0]) if columns else 0
     last_cell = (column_name(len(header) - 1), rows + 1) if header else None
@@ -237,6 +240,8 @@ def _string_cells(indices: pa.Array, column: str, numbers: pa.Array, style: str)
 def _number_cells(values: np.ndarray, column: str, numbers: pa.Array) -> pa.Array:
     # 16 significant digits, as xlsxwriter writes them and Excel keeps them.
     texts = [f"{value:.16G}" if math.isfinite(value) else None for value in values.tolist()]
+    for row in np.flatnonzero(np.isfinite(values) & (np.abs(values) > _LARGEST_16_DIGITS)):
+        texts[row] = f"{values[row]:.17G}"
     cells = _join(f'<c r="{column}', numbers, '"><v>', pa.array(texts, _TEXT), "</v></c>")
     if not np.isinf(values).any():
         return cells

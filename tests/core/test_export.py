@@ -178,6 +178,14 @@ def test_xlsx_writes_an_infinity_as_the_csv_does() -> None:
     assert to_csv_bytes(frame).decode("utf-8-sig").split("\r\n")[1:3] == ["inf", "-inf"]
 
 
+def test_xlsx_keeps_the_largest_numbers_finite() -> None:
+    # At 16 digits the largest doubles round up past the largest double: a reader gets infinity.
+    largest = np.finfo(np.float64).max
+    values = [largest, -largest, np.nextafter(largest, 0), 1.797693134862315e308, 2.5]
+    cells = sheet_cells(to_xlsx_bytes(pd.DataFrame({"x": values})))["cells"]
+    assert [row[0] for row in cells[1:]] == [(value, "n") for value in values]
+
+
 def test_xlsx_counts_a_cell_as_excel_does() -> None:
     # An emoji is two UTF-16 units: 16,000 fit in a cell, 20,000 (40,000 units) do not.
     fits = pd.DataFrame({"response": ["😀" * 16_000]}, dtype=str)
