@@ -51,7 +51,8 @@ _XML_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 
 _BOLD = ' s="1"'
 _SI = '<si><t xml:space="preserve">'
-_INFINITIES = {math.inf: "inf", -math.inf: "-inf"}
+_INFINITIES = (math.inf, -math.inf)
+_INFINITY_WORDS = ("inf", "-inf")
 # Past this, 16 digits round up beyond the largest double (1.797693134862316E+308), which a
 # reader takes as infinity; 17 digits give those few values back exactly.
 _LARGEST_16_DIGITS = 1.797693134862315e308
@@ -125,7 +126,7 @@ def xlsx_bytes(
     rows = len(columns[0]) if columns else 0
     last_cell = (column_name(len(header) - 1), rows + 1) if header else None
     used = "A1:{}{}".format(*last_cell) if last_cell else "A1"
-    strings, header_indices, columns = _shared_strings(header, columns)
+    strings, header_indices, columns, infinities = _shared_strings(header, columns)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as zf:
         for name, part in (
@@ -154,15 +155,19 @@ def xlsx_bytes(
             )
             if header:
                 sheet.write(
-                    _rows([header_indices[i : i + 1] for i in range(len(header))], 1, _BOLD)
+                    _rows([header_indices[i : i + 1] for i in range(len(header))], 1, {}, _BOLD)
                 )
             for start in range(0, rows, rows_per_slice):
                 piece = [column[start : start + rows_per_slice] for column in columns]
-                sheet.write(_rows(piece, start + 2))
+                sheet.write(_rows(piece, start + 2, infinities))
             autofilter = f'<autoFilter ref="{used}"/>' if header else ""
             sheet.write(f"</sheetData>{autofilter}{_PAGE_MARGINS}</worksheet>".encode())
         with zf.open("xl/sharedStrings.xml", "w", force_zip64=strings_zip64) as table:
-            uses = sum(len(c) - c.null_count for c in [header_indices, *columns] if _is_text(c))
+            # A number column's only shared strings are its infinities.
+            uses = sum(
+                len(c) - c.null_count if _is_text(c) else int(np.isinf(c).sum())
+                for c in [header_indices, *columns]
+            )
             table.write(
                 f'{_XML_DECLARATION}<sst xmlns="{_MAIN}" count="{uses}" '
                 f'uniqueCount="{len(strings)}">'.encode()
@@ -204,27 +209,40 @@ def _workbook(sheet_name: str, last_cell: tuple[str, int] | None) -> str:
 
 def _shared_strings(
     header: Sequence[str], columns: Sequence[Column]
-) -> tuple[pa.LargeStringArray, pa.Int32Array, list[Column]]:
-    """The distinct texts; the header and the columns with each text as its index among them."""
+) -> tuple[pa.LargeStringArray, pa.Int32Array, list[Column], dict[float, str]]:
+    """The distinct texts; the header and the columns with each text as its index among them.
+
+    The words inf and -inf are among the texts when a number column holds an infinity, and the
+    last item maps each infinity to its word's index.
+    """
+    infinite = any(not _is_text(column) and np.isinf(column).any() for column in columns)
     texts = [pa.array(header, _TEXT), *(column for column in columns if _is_text(column))]
+    if infinite:
+        texts.append(pa.array(_INFINITY_WORDS, _TEXT))
     encoded = pc.dictionary_encode(pa.concat_arrays(texts))
     bounds = itertools.pairwise(itertools.accumulate((len(text) for text in texts), initial=0))
     header_indices, *text_indices = [encoded.indices[start:end] for start, end in bounds]
+    infinities: dict[float, str] = {}
+    if infinite:
+        word_indices = text_indices.pop().to_pylist()
+        infinities = dict(zip(_INFINITIES, map(str, word_indices), strict=True))
     text_columns = iter(text_indices)
     coded = [next(text_columns) if _is_text(column) else column for column in columns]
-    return encoded.dictionary, header_indices, coded
+    return encoded.dictionary, header_indices, coded, infinities
 
 
 def _is_text(column: Column) -> bool:
     return isinstance(column, pa.Array)
 
 
-def _rows(columns: Sequence[Column], first_row: int, style: str = "") -> pa.Buffer:
+def _rows(
+    columns: Sequence[Column], first_row: int, infinities: dict[float, str], style: str = ""
+) -> pa.Buffer:
     """The <row> elements of equal-length columns (numbers, or shared string indices)."""
     count = len(columns[0])
     numbers = pa.array(np.arange(first_row, first_row + count)).cast(_TEXT)
     cells = [
-        _number_cells(column, column_name(index), numbers)
+        _number_cells(column, column_name(index), numbers, infinities)
         if isinstance(column, np.ndarray)
         else _string_cells(column, column_name(index), numbers, style)
         for index, column in enumerate(columns)
@@ -237,7 +255,9 @@ def _string_cells(indices: pa.Array, column: str, numbers: pa.Array, style: str)
     return _join(f'<c r="{column}', numbers, opening, indices.cast(_TEXT), "</v></c>")
 
 
-def _number_cells(values: np.ndarray, column: str, numbers: pa.Array) -> pa.Array:
+def _number_cells(
+    values: np.ndarray, column: str, numbers: pa.Array, infinities: dict[float, str]
+) -> pa.Array:
     # 16 significant digits, as xlsxwriter writes them and Excel keeps them.
     texts = [f"{value:.16G}" if math.isfinite(value) else None for value in values.tolist()]
     for row in np.flatnonzero(np.isfinite(values) & (np.abs(values) > _LARGEST_16_DIGITS)):
@@ -245,12 +265,9 @@ def _number_cells(values: np.ndarray, column: str, numbers: pa.Array) -> pa.Arra
     cells = _join(f'<c r="{column}', numbers, '"><v>', pa.array(texts, _TEXT), "</v></c>")
     if not np.isinf(values).any():
         return cells
-    # The words need no escaping, so they are written in the cell (an inline string).
-    words = [_INFINITIES.get(value) for value in values.tolist()]
-    opening = '" t="inlineStr"><is><t>'
-    return pc.coalesce(
-        cells, _join(f'<c r="{column}', numbers, opening, pa.array(words, _TEXT), "</t></is></c>")
-    )
+    # A shared string, not one inline (t="inlineStr"), which Apple Numbers does not show.
+    words = pa.array([infinities.get(value) for value in values.tolist()], _TEXT)
+    return pc.coalesce(cells, _string_cells(words, column, numbers, ""))
 
 
 def _escaped(texts: pa.LargeStringArray) -> pa.Array:

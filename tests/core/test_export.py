@@ -16,6 +16,7 @@ from batchdash.xlsx_writer import MAX_ROWS, column_name, xlsx_bytes
 from tests.xlsx_per_cell import per_cell_xlsx_bytes, sheet_cells
 
 XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 def table() -> pd.DataFrame:
@@ -176,6 +177,24 @@ def test_xlsx_writes_an_infinity_as_the_csv_does() -> None:
         (1.5, "n"),
     ]
     assert to_csv_bytes(frame).decode("utf-8-sig").split("\r\n")[1:3] == ["inf", "-inf"]
+
+
+def test_xlsx_writes_an_infinity_as_a_shared_string() -> None:
+    # Apple Numbers shows no inline string (t="inlineStr"): every text cell is a shared one.
+    frame = pd.DataFrame(
+        {"x": [float("inf"), -float("inf"), 1.5], "y": pd.Series(["inf", None, "b"], dtype=str)}
+    )
+    with zipfile.ZipFile(io.BytesIO(to_xlsx_bytes(frame))) as package:
+        sheet = ElementTree.fromstring(package.read("xl/worksheets/sheet1.xml"))
+        table = ElementTree.fromstring(package.read("xl/sharedStrings.xml"))
+    strings = ["".join(item.itertext()) for item in table]
+    cells = {cell.get("r"): cell for cell in sheet.iter(f"{{{MAIN}}}c")}
+    assert {cell.get("t") for cell in cells.values()} == {"s", None}
+    indices = [int(cells[ref].findtext(f"{{{MAIN}}}v") or "") for ref in ("A2", "A3", "B2")]
+    assert [strings[index] for index in indices] == ["inf", "-inf", "inf"]
+    assert sorted(strings) == sorted(set(strings)) == ["-inf", "b", "inf", "x", "y"]
+    assert table.get("count") == str(sum(cell.get("t") == "s" for cell in cells.values())) == "6"
+    assert table.get("uniqueCount") == str(len(strings))
 
 
 def test_xlsx_keeps_the_largest_numbers_finite() -> None:
