@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -114,3 +115,17 @@ def texts(at: AppTest, kind: str) -> list[str]:
 def joined(at: AppTest, kind: str) -> str:
     """Every `kind` element's text in one string, Markdown escapes removed."""
     return "\n".join(texts(at, kind)).replace("\\", "")
+
+
+def rerun_until(at: AppTest, done: Callable[[], bool], *, within: float = 90.0) -> None:
+    """Run the page again until `done()`, failing after `within` seconds. A Jobs page run
+    shares a refresh another run began moments before (`JobBoard.refresh`), so it is time that
+    moves a job on, not the number of runs."""
+    deadline = time.monotonic() + within
+    while True:
+        at.run()
+        assert not at.exception, at.exception
+        if done():
+            return
+        assert time.monotonic() < deadline, f"not done after {within:g} s"
+        time.sleep(0.2)

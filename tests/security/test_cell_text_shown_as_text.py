@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 from streamlit.testing.v1 import AppTest
 
 from batchdash.inputs import read_table
-from tests.app.conftest import JOBS, RESULTS, SETTINGS
+from tests.app.conftest import JOBS, RESULTS, SETTINGS, rerun_until
 from tests.app.test_new_job_bad_inputs import upload
 from ui import state
 from ui.text import plain
@@ -137,11 +137,11 @@ def test_cells_with_markup_stay_text_on_every_page(app: AppTest) -> None:
     job_id = app.session_state[state.SELECTED_JOB]
 
     # Jobs: the job's name (from the file's name) is escaped wherever Markdown shows it.
-    for _ in range(50):
-        app.run()
-        if "finished" in " ".join(str(frame.value.to_dict()) for frame in app.dataframe):
-            break
-    assert not app.exception
+    def finished() -> bool:
+        jobs = [f.value for f in app.dataframe if "progress" in f.value.columns]
+        return bool(jobs) and list(jobs[0]["status"]) == ["Completed"]
+
+    rerun_until(app, finished)
     assert rendered_payloads(app) == []
     assert escaped_payloads(app) >= 1
 

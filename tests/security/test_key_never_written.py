@@ -31,7 +31,7 @@ from batchdash.registry_blobs import compress_lines, frame_to_blob
 from batchdash.settings import default_db_url, owner_scope
 from cli import main as cli_main
 from sandbox.server import running_sandbox
-from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp, joined
+from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp, joined, rerun_until
 from tests.app.files import REVIEWS_CSV
 from tests.app.job_pages import record_downloads
 from tests.app.test_new_job_bad_inputs import upload
@@ -81,13 +81,9 @@ def _shown(at: AppTest) -> str:
 
 
 def _finish_job(at: AppTest, registry: Registry, scope: str, job_id: str) -> None:
-    """Rerun the Jobs page (one refresh each) until the job has finished."""
-    for _ in range(200):
-        at.run()
-        assert not at.exception
-        if registry.get_job(job_id, scope).state == "finished":
-            return
-    raise AssertionError("the job did not finish in the sandbox")
+    """Rerun the Jobs page until the job has finished."""
+    at.switch_page(JOBS)
+    rerun_until(at, lambda: registry.get_job(job_id, scope).state == "finished")
 
 
 def test_a_whole_session_leaves_the_key_nowhere(

@@ -22,7 +22,7 @@ from batchdash.registry import Registry
 from batchdash.settings import default_db_url, owner_scope
 from cli import main as cli_main
 from sandbox.server import running_sandbox
-from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp, joined
+from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp, joined, rerun_until
 from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import upload
 from tests.jobs_kit import RECIPE, reviews, run_to_end
@@ -64,14 +64,6 @@ def submit(at: AppTest, data: bytes = REVIEWS_CSV) -> str:
     return job_id
 
 
-def until_finished(at: AppTest, finished: Callable[[], bool]) -> None:
-    for _ in range(200):
-        at.run()
-        if finished():
-            return
-    raise AssertionError("the job did not finish")
-
-
 def test_two_sessions_with_two_keys_see_only_their_own_jobs(
     make_app: MakeApp, api: str, data_dir: Path
 ) -> None:
@@ -80,7 +72,8 @@ def test_two_sessions_with_two_keys_see_only_their_own_jobs(
     registry = Registry(default_db_url(data_dir))
     scope_a, scope_b = owner_scope(KEY_A, api), owner_scope(KEY_B, api)
     try:
-        until_finished(alice, lambda: registry.get_job(alice_job, scope_a).state == "finished")
+        alice.switch_page(JOBS)
+        rerun_until(alice, lambda: registry.get_job(alice_job, scope_a).state == "finished")
         alice_batch = registry.parts(alice_job)[0].batch_id
         assert alice_batch
 
@@ -111,7 +104,8 @@ def test_two_sessions_with_two_keys_see_only_their_own_jobs(
 
         bruno.switch_page(NEW_JOB).run()
         bruno_job = submit(bruno)
-        until_finished(bruno, lambda: registry.get_job(bruno_job, scope_b).state == "finished")
+        bruno.switch_page(JOBS)
+        rerun_until(bruno, lambda: registry.get_job(bruno_job, scope_b).state == "finished")
         for at, own, other in ((alice, alice_job, bruno_job), (bruno, bruno_job, alice_job)):
             at.switch_page(RESULTS).run()
             assert not at.exception
