@@ -173,6 +173,12 @@ class Part:
     uploaded_at: datetime | None
     #: When its batch was recorded.
     submitted_at: datetime | None
+    #: When a create of its batch was sent whose answer was lost (a timeout, a dropped
+    #: connection, a 5xx): the server may carry it out late, as a second batch.
+    create_doubt_since: datetime | None = None
+    #: Batches the API made for the part besides its own, each with what became of it (a
+    #: sentence for the analyst), in the order they were found.
+    extra_batches: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -552,6 +558,38 @@ class Registry:
             part_id, values, claim, done=lambda part: part.state == "failed" and part.error == error
         )
 
+    def note_create_doubt(self, part_id: int, sent_at: datetime) -> None:
+        """Record that a create of the part's batch, sent at `sent_at`, lost its answer; the
+        earliest such moment is kept."""
+        statement = (
+            update(PartModel)
+            .where(PartModel.id == part_id, PartModel.create_doubt_since.is_(None))
+            .values(create_doubt_since=sent_at, updated_at=self._clock())
+        )
+        with self._write() as session:
+            session.execute(statement)
+
+    def note_extra_batch(self, part_id: int, batch_id: str, note: str) -> bool:
+        """Record a batch the API made for the part besides its own, and what became of it;
+        False when it was noted already (by another replica, say).
+
+        The job's `updated_at` moves too, so a kept status of a finished job is worked out
+        again and shows the note."""
+        now = self._clock()
+        with self._write() as session:
+            model = session.get(PartModel, part_id, with_for_update=True)
+            if model is None:
+                raise KeyError(part_id)
+            noted = dict(model.extra_batches or {})
+            if batch_id in noted:
+                return False
+            model.extra_batches = {**noted, batch_id: note}
+            model.updated_at = now
+            session.execute(
+                update(JobModel).where(JobModel.id == model.job_id).values(updated_at=now)
+            )
+        return True
+
     def _advance(
         self,
         part_id: int,
@@ -912,4 +950,6 @@ def _part(model: PartModel) -> Part:
         created_at=model.created_at,
         uploaded_at=model.uploaded_at,
         submitted_at=model.submitted_at,
+        create_doubt_since=model.create_doubt_since,
+        extra_batches=tuple((model.extra_batches or {}).items()),
     )

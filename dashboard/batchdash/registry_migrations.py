@@ -166,8 +166,15 @@ def _create_version_1(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def _add_part_doubts_version_2(conn: Connection) -> None:
+    """Parts: when a create whose answer was lost was sent, and the extra batches found since."""
+    for name, type_ in (("create_doubt_since", DateTime(timezone=True)), ("extra_batches", JSON())):
+        spelled = type_.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE parts ADD COLUMN {name} {spelled}"))
+
+
 #: Every schema version and the function that brings the version before it there.
-MIGRATIONS: dict[int, Migration] = {1: _create_version_1}
+MIGRATIONS: dict[int, Migration] = {1: _create_version_1, 2: _add_part_doubts_version_2}
 LATEST_VERSION = max(MIGRATIONS)
 
 

@@ -133,6 +133,10 @@ class PartModel(Base):
     uploaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: When the first create whose answer was lost was sent (it may land late: watch for it).
+    create_doubt_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Batches the API made for the part besides its own: batch id -> what became of it.
+    extra_batches: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class SnapshotModel(Base):

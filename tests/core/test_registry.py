@@ -224,6 +224,35 @@ def test_submission_steps_are_recorded_once(registry: Registry) -> None:
         registry.mark_part_created(second.id, "batch_3")
 
 
+def test_a_lost_create_and_the_extra_batches_found_later_are_noted_once(
+    registry_url: str,
+) -> None:
+    clock = Clock()
+    registry = Registry(registry_url, clock=clock)
+    try:
+        job = registry.create_job(SCOPE, "late", RECIPE, rows(10), parts=ranges(1))
+        [part] = registry.parts(job.id)
+        sent = clock.now - timedelta(minutes=3)
+        registry.note_create_doubt(part.id, sent)
+        registry.note_create_doubt(part.id, clock.now)  # the earliest doubt is kept
+        registry.mark_part_created(part.id, "batch_kept")
+        assert registry.parts(job.id)[0].create_doubt_since == sent
+
+        clock.now += timedelta(minutes=1)
+        assert registry.note_extra_batch(part.id, "batch_x", "cancelled it")
+        assert not registry.note_extra_batch(part.id, "batch_x", "told twice")
+        assert registry.note_extra_batch(part.id, "batch_y", "it had already ended")
+        noted = registry.job_records([job.id])[job.id].parts[0]
+        assert noted.extra_batches == (
+            ("batch_x", "cancelled it"),
+            ("batch_y", "it had already ended"),
+        )
+        assert noted.batch_id == "batch_kept"
+        assert registry.get_job(job.id, SCOPE).updated_at == clock.now  # kept statuses go stale
+    finally:
+        registry.close()
+
+
 def test_a_claim_is_exclusive_until_released_or_expired(registry_url: str) -> None:
     clock = Clock()
     registry = Registry(registry_url, clock=clock)
