@@ -76,6 +76,12 @@ class Sandbox:
         self._stack.close()
         self._client = None
 
+    @property
+    def client(self) -> TestClient:
+        """The running app's HTTP client (a restart makes a new one, without added hooks)."""
+        assert self._client is not None, "start the sandbox first"
+        return self._client
+
     def gateway(self, **options: Any) -> Gateway:
         """A gateway on the running app (no retries unless asked)."""
         assert self._client is not None, "start the sandbox first"

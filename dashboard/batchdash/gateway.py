@@ -215,17 +215,22 @@ class Gateway:
             for batch in self._client.batches.list(limit=limit):
                 yield self._info(batch)
 
-    def find_batch(
-        self, metadata_match: Mapping[str, str], created_after: int | None = None
-    ) -> BatchInfo | None:
-        """The newest batch whose metadata holds every pair of `metadata_match`, if any.
+    def batches_since(self, created_after: int | None) -> Iterator[BatchInfo]:
+        """The key's batches created since `created_after` (unix seconds), newest first.
 
-        The list is newest first, so the scan stops at the first batch created before
-        `created_after` (unix seconds): nothing older can be the one we look for.
+        The list is newest first, so reading stops at the first batch created before it.
         """
         for batch in self.list_batches():
             if created_after is not None and batch.created_at < created_after:
-                return None
+                return
+            yield batch
+
+    def find_batch(
+        self, metadata_match: Mapping[str, str], created_after: int | None = None
+    ) -> BatchInfo | None:
+        """The newest batch whose metadata holds every pair of `metadata_match`, if any, among
+        those created since `created_after` (nothing older can be the one we look for)."""
+        for batch in self.batches_since(created_after):
             if all(batch.metadata.get(k) == v for k, v in metadata_match.items()):
                 return batch
         return None

@@ -305,6 +305,7 @@ def _problems(view: JobView, counts: Mapping[str, int], now: datetime) -> list[s
         info = view.infos.get(part.batch_id) if part.batch_id else None
         if info is not None and info.status == "failed" and counts["not_run"]:
             problems.append(_failed_batch(part, info))
+        problems += [f"Part {part.number}: {note}" for _batch, note in part.extra_batches]
     if counts["error"]:
         problems.append(
             f"{_rows(counts['error'])} failed; the error column says why. Repair them to try again."

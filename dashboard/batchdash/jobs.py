@@ -13,10 +13,13 @@ and the service tries a part again after a retryable error, looking first for th
 uploaded file) an attempt that timed out may have made after all; every retry is told to the
 notice listeners (`api_notices`) and to `submit`'s progress callback in plain words. A job whose
 submitter died with parts unsent is picked up by the next refresh once the dead claim runs out.
+A create the server carries out so late that the part got a batch of its own meanwhile leaves an
+extra batch: the refreshes find it and cancel it (`extra_batches`).
 
 Refreshing costs at most one API call per running batch (see `batch_polling`) and none for a
-finished one; a batch's result files are fetched once, when it is terminal, and kept in the
-registry. The merged table is cached in the registry until another batch is fetched.
+finished one, plus a list call now and then after a create lost its answer; a batch's result
+files are fetched once, when it is terminal, and kept in the registry. The merged table is
+cached in the registry until another batch is fetched.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from batchdash.api_notices import listening, notify
 from batchdash.attached import attached_rows
 from batchdash.batch_info import BatchInfo
 from batchdash.batch_polling import poll_batches
+from batchdash.batch_tags import JOB_TAG, PART_TAG, part_tag
 from batchdash.errors import (
     ApiError,
     BadRequest,
@@ -47,6 +51,7 @@ from batchdash.errors import (
     NotFound,
     RateLimited,
 )
+from batchdash.extra_batches import WATCH, WATCH_EVERY, extra_note, extras, is_watched
 from batchdash.gateway import Gateway
 from batchdash.ids import custom_ids
 from batchdash.job_status import (
@@ -70,10 +75,6 @@ from batchdash.results import RowResult, parse_result_lines
 from batchdash.retry_policy import RetryPolicy, retrying, seconds_text
 
 __all__ = ["JOB_TAG", "PART_TAG", "BatchRow", "JobService", "JobStatus", "RepairPlan"]
-
-#: Metadata keys tagging every batch Batchdash creates with its job and part number.
-JOB_TAG = "batchdash_job"
-PART_TAG = "batchdash_part"
 
 #: Seconds of clock difference allowed between this machine and the API server when looking
 #: for a batch created since a part was planned.
@@ -127,6 +128,8 @@ class JobService:
         self._part_files: dict[tuple[str, int], Callable[[], bytes]] = {}
         # Per job: the registry state a tally was made from, and the tally.
         self._tallies: dict[str, tuple[Hashable, RowTally]] = {}
+        # When this service last listed the batches to look for late creates (its clock).
+        self._watch_listed_at: float | None = None
 
     # -- creating and submitting ----------------------------------------------------------
 
@@ -212,7 +215,7 @@ class JobService:
     def _submit_part(self, job: Job, part: Part, claim: str) -> str:
         if part.kind == "attached":
             raise BadRequest("The attached batch was not recorded; attach it again by its id.")
-        tag = {JOB_TAG: job.id, PART_TAG: str(part.number)}
+        tag = part_tag(job.id, part.number)
         sending = _Sending()
 
         def attempt() -> BatchInfo:
@@ -224,7 +227,7 @@ class JobService:
         except PartConflict:
             if self.registry.part(part.id).batch_id != batch.id and not batch.terminal:
                 # The part went to another submitter (or was cancelled): ours must not run too.
-                self.gateway.cancel_batch(batch.id)
+                self._cancel_batch(batch.id)
             raise
         self.registry.save_snapshot(batch.id, batch.to_dict())
         return batch.id
@@ -244,7 +247,14 @@ class JobService:
         file_id = part.input_file_id
         if part.state == "planned" or file_id is None:
             file_id = self._upload(job, part, claim, sending)
-        return self.gateway.create_batch(file_id, job.recipe.endpoint, tag)
+        sent_at = datetime.fromtimestamp(self._clock(), UTC)
+        try:
+            return self.gateway.create_batch(file_id, job.recipe.endpoint, tag)
+        except ApiError as error:
+            if _may_have_landed(error):
+                # Kept in the registry: whoever refreshes the job looks for a late twin.
+                self.registry.note_create_doubt(part.id, sent_at)
+            raise
 
     def _upload(self, job: Job, part: Part, claim: str, sending: _Sending) -> str:
         """Upload the part's file once (an earlier attempt's file is reused if it landed)."""
@@ -261,8 +271,7 @@ class JobService:
             try:
                 file_id = self.gateway.upload_part(name, sending.data, retry=False)
             except ApiError as error:
-                # A 429 was refused outright; anything else may have landed unseen.
-                if error.retryable and not isinstance(error, RateLimited):
+                if _may_have_landed(error):
                     sending.upload_doubt = min(started, sending.upload_doubt or started)
                 raise
         self.registry.mark_part_uploaded(part.id, file_id, claim=claim)
@@ -299,10 +308,15 @@ class JobService:
     def refresh_all(self) -> list[JobStatus]:
         """`refresh` for every unfinished job of the scope, polling all their batches at once."""
         jobs = self.registry.list_jobs(self.scope, include_archived=True)
-        return self._refresh([job for job in jobs if job.state != "finished"])
+        # A job finished within WATCH may still have a part watched for a late create.
+        recent = datetime.fromtimestamp(self._clock(), UTC) - WATCH
+        finished = [job for job in jobs if job.state == "finished" and job.updated_at > recent]
+        return self._refresh([job for job in jobs if job.state != "finished"], watched=finished)
 
-    def _refresh(self, jobs: list[Job]) -> list[JobStatus]:
-        views = self._views(jobs)
+    def _refresh(self, jobs: list[Job], *, watched: list[Job] | None = None) -> list[JobStatus]:
+        """Refresh `jobs`, and look for extra batches of their parts and of `watched`'s."""
+        views = self._views([*jobs, *(watched or [])])
+        views, watched_views = views[: len(jobs)], views[len(jobs) :]
         for index, view in enumerate(views):
             if self._interrupted(view):
                 self._resume(view.job)
@@ -312,11 +326,12 @@ class JobService:
             for view in views
             for batch_id in view.active_batches()
         }
-        polled = (
-            self._retrying(lambda: poll_batches(self.gateway, wanted), "Checking the batches")
-            if wanted
-            else {}
-        )
+        listed: list[BatchInfo] = []
+
+        def poll() -> dict[str, BatchInfo]:
+            return poll_batches(self.gateway, wanted, listed=listed)
+
+        polled = self._retrying(poll, "Checking the batches") if wanted else {}
         known = {i: info for view in views for i, info in view.infos.items()}
         changed = {i: info.to_dict() for i, info in polled.items() if info != known.get(i)}
         if changed:  # a batch that did not move costs no write
@@ -327,7 +342,54 @@ class JobService:
                 fetch = partial(self._fetch_results, info)
                 self._retrying(fetch, f"Fetching the results of batch {info.id}")
                 view.fetched.add(info.id)
-        return [self._summary(view) for view in views]
+        noted = self._cancel_extras([*views, *watched_views], listed)
+        return [
+            self._summary(self._view(view.job) if view.job.id in noted else view) for view in views
+        ]
+
+    def _cancel_extras(self, views: list[JobView], listed: list[BatchInfo]) -> set[str]:
+        """Cancel the extra batches of the views' parts (see `extra_batches`) found among the
+        batches `listed` and, for parts whose create lost its answer lately, among those created
+        since; the ids of the jobs that got a note."""
+        clock = self._clock()
+        now = datetime.fromtimestamp(clock, UTC)
+        parts = [part for view in views for part in view.parts]
+        watched = [part for part in parts if is_watched(part, now)]
+        last = self._watch_listed_at
+        if watched and (last is None or clock - last >= WATCH_EVERY):
+            first = min(part.create_doubt_since or now for part in watched)
+            since = int(first.timestamp()) - CLOCK_SLACK_SECONDS
+            recent = self._retrying(
+                lambda: list(self.gateway.batches_since(since)), "Checking the batches"
+            )
+            self._watch_listed_at = clock
+            listed = [*listed, *recent]
+        names = {view.job.id: view.job.name for view in views}
+        noted: set[str] = set()
+        for part, extra in extras(listed, parts):
+            if self._cancel_extra(names[part.job_id], part, extra):
+                noted.add(part.job_id)
+        return noted
+
+    def _cancel_extra(self, job_name: str, part: Part, extra: BatchInfo) -> bool:
+        """Cancel one extra batch of the part, note it and tell the analyst; whether it was
+        noted here (False when another replica did, or when it is not an extra after all)."""
+        if self.registry.part_for_batch(extra.id) is not None:
+            return False  # some part's own batch: attached by the analyst, or another scope's
+        where = f"Job {job_name}, part {part.number}"
+        running = not (extra.terminal or extra.status == "cancelling")
+        if running:
+            try:
+                extra = self._cancel_batch(extra.id)
+            except BatchdashError as error:
+                notify(f"{where}: the second batch {extra.id} could not be cancelled yet: {error}")
+                return False  # tried again while a refresh still lists it
+        assert part.batch_id is not None
+        note = extra_note(self.gateway.provider, extra, part.batch_id, cancelled_here=running)
+        if not self.registry.note_extra_batch(part.id, extra.id, note):
+            return False
+        notify(f"{where}: {note}")
+        return True
 
     def _retrying(self, call: Callable[[], R], doing: str) -> R:
         """`call()` with the service's retries, each told as "<doing>: <reason>; trying again"."""
@@ -683,6 +745,12 @@ class JobService:
             ) from None
 
 
+def _may_have_landed(error: ApiError) -> bool:
+    """Whether a call that failed so may have been carried out unseen: a 429 was refused
+    outright, but after a timeout, a lost connection or a 5xx the server may have acted."""
+    return error.retryable and not isinstance(error, RateLimited)
+
+
 def _raise_blocking(plan: BatchPlan) -> None:
     for problem in plan.problems:
         if problem.blocking:
@@ -727,6 +795,7 @@ def _part_manifest(part: Part, info: BatchInfo | None) -> dict[str, Any]:
         "estimated_input_tokens": part.estimated_input_tokens,
         "estimated_cost_usd": part.estimated_cost_usd,
         "error": part.error,
+        "extra_batches": dict(part.extra_batches),
         "planned_at": stamp(part.created_at),
         "uploaded_at": stamp(part.uploaded_at),
         "submitted_at": stamp(part.submitted_at),

@@ -71,8 +71,8 @@ def install(point: str, marker: Path) -> None:
     elif point == "polled":
         poll = jobs.poll_batches
 
-        def poll_then_pause(gateway: Gateway, wanted: Any) -> Any:
-            found = poll(gateway, wanted)
+        def poll_then_pause(gateway: Gateway, wanted: Any, **options: Any) -> Any:
+            found = poll(gateway, wanted, **options)
             pause(marker, point, statuses={i: info.status for i, info in found.items()})
             return found
 
