@@ -2,9 +2,11 @@
 
 Starts a private PostgreSQL cluster (tests/postgres.py), one sandbox process whose batches run
 at `--rate` requests per second, and two `streamlit run` servers on free 127.0.0.1 ports that
-share the registry and the sandbox (BATCHDASH_DB_URL, BATCHDASH_SANDBOX_URL). Then ten
-Playwright contexts in Debian's Chromium, five on each server, each upload a CSV of `--rows`
-rows, submit it and watch the Jobs page follow the job for `--watch` seconds, all at once.
+share the registry and the sandbox (BATCHDASH_DB_URL, BATCHDASH_SANDBOX_URL). Each server is
+first visited once, as by the first analyst after a start (imports, token tables: its seconds
+are reported, its runs left out of the figures). Then ten Playwright contexts in Debian's
+Chromium, five on each server, each upload a CSV of `--rows` rows, submit it and watch the Jobs
+page follow the job for `--watch` seconds, all at once.
 
 Measured and checked:
 
@@ -12,15 +14,23 @@ Measured and checked:
   browser, tracebacks in the servers' logs (budget: none);
 - duplicates: the sandbox's own list of batches, read afterwards, holds exactly one batch per
   job and part (budget: none twice), and the registry holds the ten jobs;
-- reruns: every run of the script a page asks for (a whole-page rerun, or a run of the Jobs
-  page's timed fragment) is timed in the browser from Streamlit's own websocket messages: from
-  the page's `rerun_script` (or the server's `new_session` when the server starts the run) to
-  `script_finished`. Budget: 95% of runs within 2 s, none over 10 s;
+- reruns, timed twice: in the browser, from Streamlit's own websocket messages (the page's
+  `rerun_script`, or the server's `new_session` when the server starts the run, to
+  `script_finished`), and inside the servers, where `run_timing/sitecustomize.py` logs each
+  script run's wall-clock and CPU seconds and its page. Budgets: the Jobs page's refresh (its
+  timed fragment) within 500 ms at the median inside the servers, as for one analyst; and in
+  the browser 95% of all runs within 2 s, none over 10 s. The whole-page runs that submit a
+  job (upload, create: a progress dialog, seconds by design) are left out of the browser
+  budget and reported on their own;
 - also: seconds from the Submit click to the Jobs page, jobs finished at the end of the watch,
   the servers' peak memory and the machine's load average.
 
     .venv/bin/python bench/load_two_servers.py [--sessions 10] [--rows 150] [--rate 1.5]
-        [--watch 120]
+        [--watch 120] [--browser-nice 10]
+
+The ten browsers share this machine's cores with the servers, which analysts' browsers (on
+their own computers) do not; `--browser-nice` runs Chromium at that lower priority, so the
+browsers use what the servers leave (0 runs them as equals).
 
 Exits 1 when a budget is exceeded.
 """
@@ -71,6 +81,8 @@ from tests.reliability.processes import SandboxProcess  # noqa: E402
 STEP_MS = 120_000
 RERUN_P95_BUDGET_S = 2.0
 RERUN_MAX_BUDGET_S = 10.0
+REFRESH_MEDIAN_BUDGET_S = 0.5
+RUN_TIMING = Path(__file__).resolve().parent / "run_timing"
 #: Seconds between looks at a watched page for errors.
 LOOK_EVERY = 5.0
 
@@ -82,8 +94,10 @@ class RunTimer:
     """Times each script run of one page from the websocket frames Streamlit exchanges."""
 
     def __init__(self) -> None:
-        #: (kind, seconds) of each finished run: "page" or "fragment".
+        #: (kind, seconds) of each finished run: "page", "fragment" or "submit".
         self.runs: list[tuple[str, float]] = []
+        #: Set to "submit" while the runs of a submission (click to the Jobs page) go on.
+        self.label: str | None = None
         self._asked: tuple[str, float] | None = None
         self._started: tuple[str, float] | None = None
 
@@ -97,14 +111,14 @@ class RunTimer:
         message.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
         if message.WhichOneof("type") == "rerun_script":
             kind = "fragment" if message.rerun_script.fragment_id else "page"
-            self._asked = (kind, time.monotonic())
+            self._asked = (self.label or kind, time.monotonic())
 
     def _received(self, payload: str | bytes) -> None:
         message = ForwardMsg()
         message.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
         kind = message.WhichOneof("type")
         if kind == "new_session" and self._started is None:
-            self._started = self._asked or ("page", time.monotonic())
+            self._started = self._asked or (self.label or "page", time.monotonic())
             self._asked = None
         elif kind == "script_finished" and self._started is not None:
             self.runs.append((self._started[0], time.monotonic() - self._started[1]))
@@ -187,9 +201,12 @@ async def run_session(
         await field_.press("Enter")
         await wait_idle(page)
         clicked = time.monotonic()
+        timer.label = "submit"
         await dialog.get_by_role("button", name="Submit", exact=True).click()
         await expect(page).to_have_url(re.compile(r"/jobs$"), timeout=STEP_MS)
         session.submit_seconds = time.monotonic() - clicked
+        await wait_idle(page)
+        timer.label = None
         deadline = time.monotonic() + watch
         while time.monotonic() < deadline:
             await page.wait_for_timeout(LOOK_EVERY * 1000)
@@ -206,20 +223,68 @@ async def run_session(
     return session
 
 
+async def warm_up(browser: Browser, app: ServedApp) -> float:
+    """One visit that opens New job with a 3-row upload and the Jobs page, as the first analyst
+    of a freshly started server does (imports, token tables, price list); its seconds."""
+    started = time.monotonic()
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(STEP_MS)
+    try:
+        page = await context.new_page()
+        await page.goto(app.url)
+        await expect(page.get_by_test_id("stSidebar")).to_be_visible(timeout=STEP_MS)
+        await wait_idle(page)
+        upload: FilePayload = {
+            "name": "warm-up.csv",
+            "mimeType": "text/csv",
+            "buffer": reviews_csv(3, 0),
+        }
+        await page.locator("input[type=file]").set_input_files(files=[upload])
+        await expect(page.get_by_text("3 rows").first).to_be_visible(timeout=STEP_MS)
+        await wait_idle(page)
+        await page.goto(f"{app.url}/jobs")
+        await expect(page.get_by_text("No job yet").first).to_be_visible(timeout=STEP_MS)
+        await wait_idle(page)
+    finally:
+        await context.close()
+    return time.monotonic() - started
+
+
 async def run_browsers(
-    apps: list[ServedApp], sessions: int, rows: int, watch: float
-) -> list[Session]:
+    apps: list[ServedApp], sessions: int, rows: int, watch: float, executable: str
+) -> tuple[list[float], float, list[Session]]:
+    """The servers' warm-up seconds, when the warm-ups ended (Unix time), and the sessions."""
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
+            warm = list(await asyncio.gather(*(warm_up(browser, app) for app in apps)))
+            warmed_at = time.time()
             planned = [
                 Session(i, apps[i % len(apps)].url, f"Load {i + 1}") for i in range(sessions)
             ]
-            return await asyncio.gather(
+            ran = await asyncio.gather(
                 *(run_session(browser, apps[s.index % len(apps)], s, rows, watch) for s in planned)
             )
+            return warm, warmed_at, list(ran)
         finally:
             await browser.close()
+
+
+def niced_chromium(folder: Path, nice: int) -> str:
+    """A launcher that runs Debian's Chromium at niceness `nice` (Chromium itself if 0)."""
+    if nice == 0:
+        return CHROMIUM
+    launcher = folder / "chromium-niced"
+    launcher.write_text(f'#!/bin/sh\nexec nice -n {nice} {CHROMIUM} "$@"\n')
+    launcher.chmod(0o755)
+    return str(launcher)
+
+
+def server_runs(log: Path) -> list[dict[str, Any]]:
+    """The script runs one server logged (see run_timing/sitecustomize.py)."""
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
 
 
 #: What each process is, by a word of its command line.
@@ -286,9 +351,9 @@ class CpuSampler:
 
     def seconds(self) -> dict[str, float]:
         """CPU seconds per role since the sampler started."""
-        used: Counter[str] = Counter()
+        used: dict[str, float] = {}
         for pid, (role, seconds) in self._last.items():
-            used[role] += seconds - self._first.get(pid, 0.0)
+            used[role] = used.get(role, 0.0) + seconds - self._first.get(pid, 0.0)
         return {role: round(value, 1) for role, value in sorted(used.items())}
 
 
@@ -341,6 +406,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=150)
     parser.add_argument("--rate", type=float, default=1.5, help="sandbox requests/s per batch")
     parser.add_argument("--watch", type=float, default=120.0, help="seconds each job is watched")
+    parser.add_argument("--save-runs", type=Path, help="write every timed run to this JSON file")
+    parser.add_argument(
+        "--browser-nice", type=int, default=10, help="Chromium's niceness (0: as the servers)"
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     started = time.monotonic()
@@ -352,22 +421,35 @@ def main() -> int:
             SandboxProcess(base / "sandbox", log=base / "sandbox.log", rate=args.rate)
         )
         env = {"BATCHDASH_DB_URL": db_url, "BATCHDASH_SANDBOX_URL": sandbox.base_url}
-        for n in (1, 2):
-            (base / f"app-{n}").mkdir()
-        apps = [stack.enter_context(serving(base / f"app-{n}", env)) for n in (1, 2)]
+        path = os.pathsep.join(filter(None, [str(RUN_TIMING), os.environ.get("PYTHONPATH")]))
+        run_logs = [base / f"app-{n}" / "runs.jsonl" for n in (1, 2)]
+        apps = []
+        for n, run_log in zip((1, 2), run_logs, strict=True):
+            run_log.parent.mkdir()
+            timed = {**env, "PYTHONPATH": path, "BATCHDASH_RUN_LOG": str(run_log)}
+            apps.append(stack.enter_context(serving(base / f"app-{n}", timed)))
+        chromium = niced_chromium(base, args.browser_nice)
         print(f"servers {[app.url for app in apps]}, sandbox {sandbox.base_url}", flush=True)
         watched = time.monotonic()
         postmaster = int((cluster.root / "data" / "postmaster.pid").read_text().split()[0])
         with CpuSampler({os.getpid(), postmaster}) as cpu:
-            sessions = asyncio.run(run_browsers(apps, args.sessions, args.rows, args.watch))
+            warm, warmed_at, sessions = asyncio.run(
+                run_browsers(apps, args.sessions, args.rows, args.watch, chromium)
+            )
         watched = time.monotonic() - watched
         memory = [peak_rss_mib(app.url) for app in apps]
         tracebacks = [f"{app.url}: {block}" for app in apps for block in logged_errors(app.log)]
         duplicates, jobs_seen = count_batches(sandbox.base_url)
         finished = finished_jobs(db_url, sandbox.base_url)
-    reruns = [seconds for session in sessions for _kind, seconds in session.reruns]
+        inside = [
+            run for log in run_logs for run in server_runs(log) if run["ended_at"] > warmed_at
+        ]
+    reruns = [s for session in sessions for kind, s in session.reruns if kind != "submit"]
     fragment_runs = [s for session in sessions for kind, s in session.reruns if kind == "fragment"]
     page_runs = [s for session in sessions for kind, s in session.reruns if kind == "page"]
+    submit_runs = [s for session in sessions for kind, s in session.reruns if kind == "submit"]
+    refreshes = [run for run in inside if run["kind"] == "fragment" and run["page"] == "Jobs"]
+    refresh_seconds = [run["seconds"] for run in refreshes]
     errors = [f"session {s.index + 1}: {e}" for s in sessions for e in s.errors] + tracebacks
     figures: dict[str, Any] = {
         "sessions": args.sessions,
@@ -388,22 +470,45 @@ def main() -> int:
         "page_run_seconds_median_p95_max": spread(page_runs),
         "fragment_runs": len(fragment_runs),
         "fragment_run_seconds_median_p95_max": spread(fragment_runs),
+        "submit_runs": len(submit_runs),
+        "submit_run_seconds_median_p95_max": spread(submit_runs),
+        "server_runs_by_page_and_kind": {
+            f"{page} {kind}": {
+                "count": len(found),
+                "seconds_median_p95_max": spread([run["seconds"] for run in found]),
+                "cpu_seconds_median_p95_max": spread([run["cpu_seconds"] for run in found]),
+            }
+            for page, kind in sorted({(run["page"], run["kind"]) for run in inside})
+            if (found := [r for r in inside if (r["page"], r["kind"]) == (page, kind)])
+        },
+        "jobs_refresh_in_server_seconds_median_p95_max": spread(refresh_seconds),
         "final_words": dict(Counter(s.final for s in sessions)),
         "errors": errors,
         "server_peak_rss_mib": [round(m, 1) if m else None for m in memory],
         "browser_phase_seconds": round(watched, 1),
+        "server_warm_up_seconds": [round(seconds, 1) for seconds in warm],
         "cpu_seconds_in_browser_phase": cpu.seconds(),
         "cores": os.cpu_count(),
+        "browser_nice": args.browser_nice,
         "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "total_seconds": round(time.monotonic() - started, 1),
     }
     print(json.dumps(figures, indent=2))
+    if args.save_runs:
+        browser_runs = [
+            {"session": s.index + 1, "kind": kind, "seconds": seconds}
+            for s in sessions
+            for kind, seconds in s.reruns
+        ]
+        args.save_runs.write_text(json.dumps({"server": inside, "browser": browser_runs}))
     over = (
         errors
         or duplicates
         or jobs_seen != args.sessions
         or figures["rerun_seconds_p95"] > RERUN_P95_BUDGET_S
         or figures["rerun_seconds_max"] > RERUN_MAX_BUDGET_S
+        or not refresh_seconds
+        or statistics.median(refresh_seconds) > REFRESH_MEDIAN_BUDGET_S
     )
     return 1 if over else 0
 
