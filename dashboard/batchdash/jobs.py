@@ -76,6 +76,10 @@ from batchdash.retry_policy import RetryPolicy, retrying, seconds_text
 
 __all__ = ["JOB_TAG", "PART_TAG", "BatchRow", "JobService", "JobStatus", "RepairPlan"]
 
+#: How long a submitted job with unsent, unclaimed parts must stay still before a refresh sends
+#: them itself.
+RESUME_AFTER = timedelta(seconds=60)
+
 #: Seconds of clock difference allowed between this machine and the API server when looking
 #: for a batch created since a part was planned.
 CLOCK_SLACK_SECONDS = 600
@@ -120,6 +124,8 @@ class JobService:
         self.retry_policy = retry_policy
         #: How long a submitter holds a part: after a crash, the part waits this long.
         self.claim_lease = claim_lease
+        #: How long a job with unsent, unclaimed parts stays still before a refresh sends them.
+        self.resume_after = RESUME_AFTER
         self._price_overrides = dict(price_overrides or {})
         self._clock = clock
         self._sleep = sleep
@@ -407,13 +413,22 @@ class JobService:
         )
 
     def _interrupted(self, view: JobView) -> bool:
-        """Whether the job was being submitted and has parts nobody is sending any more."""
+        """Whether the job was being submitted and has parts nobody is sending any more: none
+        is claimed, and nothing of the job moved for `resume_after` (a live submitter marks
+        the job active, then claims, uploads and records part after part within moments, and
+        a refresh from another session must not take the next part from under it)."""
         if view.job.state != "active":
             return False  # "new": never submitted (or a submitter died before its first write)
         now = datetime.fromtimestamp(self._clock(), UTC)
         unsent = [p for p in view.parts if p.batch_id is None and p.state != "failed"]
         held = any(p.claim_expires_at is not None and p.claim_expires_at > now for p in unsent)
-        return bool(unsent) and not held
+        moved = [view.job.updated_at] + [
+            moment
+            for part in view.parts
+            for moment in (part.uploaded_at, part.submitted_at, part.claim_expires_at)
+            if moment is not None
+        ]
+        return bool(unsent) and not held and max(moved) < now - self.resume_after
 
     def _resume(self, job: Job) -> None:
         """Send a job's parts left unsent by a submitter that stopped (a crash, a lost network).

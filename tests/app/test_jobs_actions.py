@@ -4,11 +4,12 @@ attach; and the view of every batch of the key."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from streamlit.testing.v1 import AppTest
 
 from batchdash.jobs import JobService
+from batchdash.registry import Registry
 from tests.app.conftest import joined
 from tests.app.job_pages import Pages, pages
 from tests.app.test_jobs import job_names, table
@@ -267,9 +268,13 @@ def test_a_submission_that_stopped_is_finished_by_the_page(pages: Pages) -> None
     pages.restart(rate=0.001)
     service = pages.service
     job_id = service.create_job("Stopped", reviews(3), RECIPE)
-    pages.registry.set_job_state(job_id, "active")  # what `submit` records first
-    part = pages.registry.parts(job_id)[0]
-    assert pages.registry.claim_part(part.id, lease=timedelta(0)) is not None  # ran out at once
+    # Two minutes ago: marked active (what `submit` records first), the part claimed for a
+    # minute; nothing since.
+    earlier = Registry(pages.registry.url, clock=lambda: datetime.now(UTC) - timedelta(minutes=2))
+    earlier.set_job_state(job_id, "active")
+    part = earlier.parts(job_id)[0]
+    assert earlier.claim_part(part.id, lease=timedelta(minutes=1)) is not None
+    earlier.close()
     status = service.status(job_id)
     assert status.unsent == 1
     assert "Batchdash sends it at the next refresh" in status.problems[0]

@@ -144,3 +144,33 @@ def assert_answered_once(service: JobService, job_id: str) -> None:
     merged = service.merged_table(job_id)
     assert merged["custom_id"].tolist() == [f"row-{n}" for n in range(1, ROWS + 1)]
     assert set(merged["status"]) == {"ok"}
+
+
+def test_a_refresh_sends_what_a_stopped_submitter_left_only_once_the_job_is_still(
+    registry_url: str, box: Sandbox
+) -> None:
+    """A refresh in another session must not take parts from a submitter between two of its
+    steps: it sends them only after `resume_after` without any claim, upload or record."""
+    registry = Registry(registry_url)
+    now = [datetime.now(UTC).timestamp()]
+    service = JobService(registry, box.gateway(), SCOPE, clock=lambda: now[0])
+    try:
+        job_id = service.create_job("Stopped", reviews(ROWS), RECIPE, enqueued_token_limit=200)
+        crash_after(service.gateway, "create_batch", call_first=False)
+        with pytest.raises(Crash):
+            service.submit(job_id)  # part 1 uploaded, its claim given back, then nothing
+        box.log.reset()
+
+        service.refresh_all()
+        now[0] += service.resume_after.total_seconds() - 5
+        service.refresh_all()
+        assert box.log.count("POST", "/v1/batches") == 0
+        assert service.status(job_id).unsent == 3
+
+        now[0] += 10
+        service.refresh_all()
+        assert box.log.count("POST", "/v1/batches") == 3
+        assert service.status(job_id).unsent == 0
+        assert len(job_batches(box, job_id)) == 3
+    finally:
+        registry.close()

@@ -11,8 +11,9 @@ it is killed. Points:
 - "fetching": the first chunk of a result file is on disk; the rest is not read yet.
 - "none": never stops (the CLI as it is, with the lease given).
 
-`--lease` shortens the claim a submitter holds on a part (ten minutes by default), so the test
-need not wait that long for a killed submitter's claim to run out; `--enqueued-token-limit`
+`--lease` shortens the claim a submitter holds on a part (ten minutes by default) and the minute
+a refresh waits before it sends parts nobody holds, so the test need not wait that long for a
+killed submitter's claim to run out; `--enqueued-token-limit`
 splits a small job into parts, as the page's setting of that name does.
 """
 
@@ -104,6 +105,7 @@ def main() -> int:
     def short_leased() -> JobService:
         service = make_service()
         service.claim_lease = timedelta(seconds=args.lease)
+        service.resume_after = timedelta(seconds=args.lease)
         if args.enqueued_token_limit:
             limit = args.enqueued_token_limit
             service.create_job = partial(service.create_job, enqueued_token_limit=limit)  # type: ignore[method-assign]
