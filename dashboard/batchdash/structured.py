@@ -33,6 +33,8 @@ def parse_structured(
         return {}, "The answer is not valid JSON, so it cannot be split into the output fields."
     if not isinstance(answer, dict):
         return {}, "The answer is JSON but not an object with the output fields."
+    if "\\u" in text:  # only an escape can make a lone surrogate
+        answer = _without_lone_surrogates(answer)
     values: dict[str, FieldValue] = {}
     for spec in fields:
         if answer.get(spec.name) is None:
@@ -43,6 +45,17 @@ def parse_structured(
             return {}, f"The answer's field '{spec.name}' is {shown}, {_expected(spec)}."
         values[spec.name] = value
     return values, ""
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings as U+FFFD (UTF-8 cannot hold one)."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {key: _without_lone_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    return value
 
 
 def _field_value(value: Any, spec: OutputField) -> FieldValue | None:

@@ -1,4 +1,5 @@
 import io
+import json
 from pathlib import Path
 
 import openpyxl
@@ -214,3 +215,29 @@ def test_index_of_the_input_does_not_matter() -> None:
     assert merged.index.tolist() == [0, 1]
     assert merged["prompt"].tolist() == ["p1", "p2"]
     assert merged["response"].tolist() == ["", "b"]
+
+
+def test_a_lone_surrogate_in_an_answer_becomes_a_replacement_character() -> None:
+    """JSON can escape half a surrogate pair; UTF-8, Arrow and pandas cannot hold one, so one
+    such answer used to stop the merge and every download with a traceback."""
+    recipe = Recipe(output_fields=(OutputField("label", "text"),))
+    # "@1" becomes an escape the answer's own JSON holds, "@2" one the line's JSON holds.
+    lines = [
+        chat_line("row-1", json.dumps({"label": "half @1 pair"})),
+        chat_line("row-2", "plain @2 text"),
+        chat_line("row-3", json.dumps({"label": "whole \U0001f600 pair"})),
+        http_error_line("row-4", 500, "Bad @3 gateway.", None),
+    ]
+    escaped = [
+        line.replace(b"@1", b"\\\\ud800").replace(b"@2", b"\\udfff").replace(b"@3", b"\\ud83d")
+        for line in lines
+    ]
+    given = results(*escaped, recipe=recipe)
+    merged = merge_results(prompts(4), recipe, given)
+
+    assert merged["label"].tolist()[:3] == ["half \ufffd pair", "", "whole \U0001f600 pair"]
+    assert merged["response"].iat[1] == "plain \ufffd text"
+    assert merged["error"].iat[3].startswith("Bad \ufffd gateway")
+    assert "half \ufffd pair" in to_csv_bytes(merged).decode("utf-8-sig")
+    cells = sheet_cells(to_xlsx_bytes(merged))["cells"]
+    assert ("plain \ufffd text", "s") in [cell for row in cells for cell in row]
