@@ -165,9 +165,22 @@ def _walk(value: Any, path: Path) -> Any:
     return value
 
 
+def without_lone_surrogates(text: str) -> str:
+    """`text` with each lone surrogate as U+FFFD.
+
+    JSON may escape half of a surrogate pair ("\\ud800"); `json.loads` gives it back as a str
+    that UTF-8, Arrow and pandas refuse, so one such answer would stop the merge and every
+    download. (Arrow's reader never yields one: such a file takes the `json.loads` path.)"""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def _taken(value: Any, kind: Kind) -> Any:
     if kind == "text":
-        return value if isinstance(value, str) else None
+        return without_lone_surrogates(value) if isinstance(value, str) else None
     if kind == "count":
         return value if isinstance(value, int) and not isinstance(value, bool) else None
     if kind == "present":

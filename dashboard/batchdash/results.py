@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, get_args
 
 from batchdash.errors import ResultsError
@@ -95,9 +95,8 @@ def parse_result_lines(
     result raises ResultsError naming `source_name` and the 1-based line number.
     """
     columns = read_columns(data, recipe.endpoint, source_name)
-    values = {name: utf8_texts(column) for name, column in columns.values.items()}
+    values = columns.values
     replies = _REPLIES[recipe.endpoint](values)
-    replies = replace(replies, text=utf8_texts(replies.text))
     rows = zip(
         columns.line_numbers,
         values["custom_id"],
@@ -201,24 +200,6 @@ def _http_error(values: dict[str, list[Any]], row: int) -> str:
         return f"The request failed with HTTP {status_code}."
     text = (message or "The request failed").rstrip(". ")
     return f"{text} (HTTP {status_code}, {code})." if code else f"{text} (HTTP {status_code})."
-
-
-def utf8_texts(texts: list[Any]) -> list[Any]:
-    """`texts` with each lone surrogate as U+FFFD.
-
-    JSON may escape half of a surrogate pair ("\\ud800"), which Python decodes to a str that
-    UTF-8, Arrow and pandas refuse: one such answer would stop the whole merge. One encode of
-    all the texts joined tells whether any is affected (almost never)."""
-    try:
-        "\n".join(text for text in texts if isinstance(text, str)).encode("utf-8")
-        return texts
-    except UnicodeEncodeError:
-        return [replace_lone_surrogates(t) if isinstance(t, str) else t for t in texts]
-
-
-def replace_lone_surrogates(text: str) -> str:
-    """`text` with any lone surrogate as U+FFFD (pairs written as two escapes are joined)."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from batchdash.recipe import OutputField
+from batchdash.result_columns import without_lone_surrogates
 
 #: A parsed field: text, "yes"/"no" and "one of" answers are str, numbers float, integers int.
 FieldValue = str | int | float
@@ -48,9 +49,9 @@ def parse_structured(
 
 
 def _without_lone_surrogates(value: Any) -> Any:
-    """`value` with every lone surrogate in its strings as U+FFFD (UTF-8 cannot hold one)."""
+    """`value` with every lone surrogate in its strings as U+FFFD."""
     if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return without_lone_surrogates(value)
     if isinstance(value, dict):
         return {key: _without_lone_surrogates(item) for key, item in value.items()}
     if isinstance(value, list):
