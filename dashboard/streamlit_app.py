@@ -7,7 +7,7 @@ from ui.connection import current_connection
 from ui.sidebar import show_connection
 from ui.sign_in import require_sign_in
 
-st.set_page_config(page_title="Batchdash", page_icon=":material/table_view:", layout="wide")
+st.set_page_config(page_title="Batchdash", page_icon="📊", layout="wide")
 state.init_state()
 # With [auth] in secrets.toml nothing below runs (no page, no sidebar) until the user signs in.
 require_sign_in()

@@ -57,11 +57,13 @@ st.caption(
     if not connection.sandbox
     else "Sends the first rows to the sandbox at once (simulated answers, no cost)."
 )
+if connection.refusal:
+    st.warning(plain(connection.refusal), icon=":material/block:")
 if st.button(
     "Try on 3 rows",
     icon=":material/play_arrow:",
     key="try_rows",
-    disabled=not pre.sample.ok or pre.sample.rows == 0,
+    disabled=not pre.sample.ok or pre.sample.rows == 0 or bool(connection.refusal),
 ):
     with st.spinner("Asking the model…"):
         st.session_state[state.TRIAL] = run_trial(connection.gateway(), pre.sample, trial_key)
@@ -95,6 +97,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         type="primary",
         icon=":material/send:",
         key="submit_button",
+        disabled=bool(connection.refusal),
         on_click=open_dialog,
         args=(default_job_name(source),),
     )

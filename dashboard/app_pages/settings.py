@@ -6,8 +6,15 @@ from sqlalchemy.exc import ArgumentError
 
 from batchdash.errors import InputError
 from batchdash.pricing import price_for
+from batchdash.settings import ALLOWED_BASE_URLS
 from ui import resources, settings_tables, state
-from ui.connection import check_connection, chosen_base_url, current_connection
+from ui.connection import (
+    address_rules,
+    check_connection,
+    chosen_base_url,
+    current_connection,
+    where_requests_go,
+)
 from ui.editors import kept_editor
 from ui.text import plain, usd
 
@@ -65,11 +72,21 @@ try:
 except InputError as error:
     st.error(plain(error), icon=":material/error:")
 else:
-    target = plain(base_url or "https://api.openai.com/v1")
+    if connection.refusal:
+        st.warning(plain(connection.refusal), icon=":material/block:")
+    st.caption(where_requests_go(connection, base_url))
+policy = address_rules(settings)
+if policy.allowed is not None:
     st.caption(
-        f"With a key, requests go to {target}."
-        if connection.sandbox
-        else f"Requests go to {target}."
+        f"This server sends requests only to the addresses its operator approved: "
+        f"{plain(policy.described())}."
+    )
+if policy.unreadable:
+    st.warning(
+        f"{ALLOWED_BASE_URLS} has entries Batchdash cannot read, which approve nothing: "
+        f"{plain(', '.join(policy.unreadable))}. Write each as a base URL like "
+        "https://gateway.example.com/v1 or a host like *.openai.azure.com.",
+        icon=":material/warning:",
     )
 st.button(
     "Test connection",

@@ -7,6 +7,7 @@ it seems to. The table is read all the same; a note names the rows.
 
 from __future__ import annotations
 
+import re
 from typing import TypeAlias
 
 import numpy as np
@@ -100,3 +101,22 @@ def hidden_character_notes(frame: pd.DataFrame) -> tuple[str, ...]:
                 "they are. Check those cells, or clean them in the spreadsheet."
             )
     return tuple(notes)
+
+
+def hidden_in_name(name: str, what: str) -> str | None:
+    """A sentence when a file or job name holds characters nobody sees, else None.
+
+    `what` names the thing ("The file name"). Batchdash shows such characters as [U+202E]
+    wherever it prints the name, so they cannot turn its own words around.
+    """
+    kinds = [
+        words
+        for pattern, words in ((_CONTROL, _CONTROL_WORDS), (_DIRECTION, _DIRECTION_WORDS))
+        if re.search(pattern, name)
+    ]
+    if not kinds:
+        return None
+    return (
+        f"{what} holds {' and '.join(kinds)}; Batchdash shows each as its code, like "
+        "[U+202E]. Rename it if that was not meant."
+    )

@@ -18,6 +18,8 @@ API_KEY = "OPENAI_API_KEY"
 BASE_URL = "OPENAI_BASE_URL"
 DB_URL = "BATCHDASH_DB_URL"
 DATA_DIR = "BATCHDASH_DATA_DIR"
+#: Comma-separated base URLs users may choose (batchdash.destinations reads the list).
+ALLOWED_BASE_URLS = "BATCHDASH_ALLOWED_BASE_URLS"
 
 #: The base URL the openai SDK uses when none is given; a key means the same account with or
 #: without it spelled out, so the fingerprint treats both alike.
@@ -42,6 +44,8 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     #: Another OpenAI-compatible endpoint; None means OpenAI itself.
     base_url: str | None = None
+    #: The operator's list of base URLs users may choose (None: see batchdash.destinations).
+    allowed_base_urls: str | None = None
 
 
 def read_settings(*sources: Mapping[str, object]) -> Settings:
@@ -65,6 +69,7 @@ def read_settings(*sources: Mapping[str, object]) -> Settings:
         db_url=value(DB_URL) or default_db_url(data_dir),
         api_key=value(API_KEY),
         base_url=value(BASE_URL),
+        allowed_base_urls=value(ALLOWED_BASE_URLS),
     )
 
 

@@ -7,10 +7,13 @@ from typing import Literal
 
 import streamlit as st
 
+from batchdash.destinations import AddressPolicy, address_policy, route
 from batchdash.errors import BatchdashError, InputError
 from batchdash.gateway import Gateway, azure_base_url
-from batchdash.settings import owner_scope
+from batchdash.settings import DEFAULT_BASE_URL, Settings, owner_scope
 from ui import resources, state
+from ui.sign_in import sign_in_required
+from ui.text import plain
 
 SANDBOX_LABEL = "Sandbox (no cost, simulated answers)"
 # Sandbox jobs belong to one scope whatever port the sandbox got this time.
@@ -35,6 +38,8 @@ class Connection:
     scope: str
     #: The key itself: held in memory only, never shown.
     api_key: str = field(repr=False)
+    #: Why the address chosen in Settings is not used; nothing new is sent while set.
+    refusal: str | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -65,24 +70,41 @@ def chosen_base_url(configured: str | None) -> str | None:
     return configured
 
 
+def address_rules(settings: Settings) -> AddressPolicy:
+    """The base URLs this deployment lets a session choose."""
+    return address_policy(settings.allowed_base_urls, settings.base_url, sign_in=sign_in_required())
+
+
 def current_connection() -> Connection:
-    """The connection of this session; the sandbox (started on first use) when there is no key."""
+    """The connection of this session; the sandbox (started on first use) when there is no key.
+
+    The configured key only ever goes to the configured base URL (batchdash.destinations):
+    another address needs the session's own key, and an address the deployment does not
+    approve is refused whatever the key.
+    """
     settings = resources.app_settings()
     user = _signed_in_user()
-    entered = st.session_state[state.API_KEY].strip()
-    if entered or settings.api_key:
-        key = entered or settings.api_key or ""
-        try:
-            base_url = chosen_base_url(settings.base_url)
-        except InputError:
-            base_url = settings.base_url
+    try:
+        chosen, problem = chosen_base_url(settings.base_url), None
+    except InputError as error:
+        chosen, problem = settings.base_url, str(error)
+    found = route(
+        chosen,
+        st.session_state[state.API_KEY],
+        settings.api_key,
+        settings.base_url,
+        address_rules(settings),
+        chosen_problem=problem,
+    )
+    if found is not None:
         return Connection(
             mode="api",
-            base_url=base_url,
-            label=base_url or "OpenAI (api.openai.com)",
-            key_source="session" if entered else "configured",
-            scope=owner_scope(key, base_url, user),
-            api_key=key,
+            base_url=found.base_url,
+            label=found.base_url or "OpenAI (api.openai.com)",
+            key_source=found.key_source,
+            scope=owner_scope(found.api_key, found.base_url, user),
+            api_key=found.api_key,
+            refusal=found.refusal,
         )
     url = resources.sandbox_url(settings.data_dir)
     return Connection(
@@ -95,6 +117,20 @@ def current_connection() -> Connection:
     )
 
 
+def where_requests_go(connection: Connection, chosen: str | None) -> str:
+    """One Settings caption: the address requests go to and the key they carry (Markdown-safe)."""
+    if connection.sandbox:
+        return f"With a key, requests go to {plain(chosen or DEFAULT_BASE_URL)}."
+    target = plain(connection.base_url or DEFAULT_BASE_URL)
+    if connection.key_source == "session":
+        return f"Requests go to {target} with the key you entered for this session."
+    return (
+        f"Requests go to {target} with the key configured on this server (OPENAI\\_API\\_KEY "
+        "or secrets.toml). That key is sent to no other address: to use another one, enter "
+        "your own key above."
+    )
+
+
 def check_connection() -> None:
     """ "Test connection" callback: ask the API whether the key works; the answer goes to state.
 
@@ -103,8 +139,9 @@ def check_connection() -> None:
     """
     connection = current_connection()
     try:
-        if not connection.sandbox:
-            chosen_base_url(resources.app_settings().base_url)
+        if connection.refusal:
+            # Nothing is sent: the chosen address would get a key that is not meant for it.
+            raise InputError(connection.refusal)
         connection.gateway().check_key()
     except BatchdashError as error:
         ok, message = False, str(error)

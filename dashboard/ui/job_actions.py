@@ -192,12 +192,14 @@ def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
     """What a cancel loses and keeps, and the button that does it."""
     effect = cancel_effect(status, batch_id, board.terminal)
     if not effect.batches and batch_id is not None:
-        st.info(f"Batch {batch_id} is not running any more: there is nothing to cancel.")
+        st.info(f"Batch {plain(batch_id)} is not running any more: there is nothing to cancel.")
         st.button("Close", key="cancel_close", on_click=close)
         return
     name = plain(status.name)
     st.markdown(
-        f"Cancel batch {batch_id} of **{name}**?" if batch_id else f"Cancel the job **{name}**?"
+        f"Cancel batch {plain(batch_id)} of **{name}**?"
+        if batch_id
+        else f"Cancel the job **{name}**?"
     )
     st.markdown(
         f"**Lost:** {_rows(effect.lost)} that have not run yet will not run. Their rows get "

@@ -27,7 +27,7 @@ from batchdash.status_words import (
     job_word,
 )
 from ui import state
-from ui.text import plain, usd
+from ui.text import plain, usd, visible
 
 _DATETIME_FORMAT = "YYYY-MM-DD HH:mm"
 
@@ -174,7 +174,7 @@ def job_picker(
 
 def _job_label(status: JobStatus) -> str:
     archived = " (archived)" if status.archived else ""
-    return f"{status.name} · {status.created_at:%Y-%m-%d %H:%M}{archived}"
+    return f"{visible(status.name)} · {status.created_at:%Y-%m-%d %H:%M}{archived}"
 
 
 def show_job_header(status: JobStatus, terminal: Collection[str]) -> None:

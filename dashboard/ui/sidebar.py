@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state
-from ui.connection import Connection
+from ui.connection import SANDBOX_LABEL, Connection
 from ui.text import plain
 
 
@@ -14,11 +14,16 @@ def show_connection(connection: Connection) -> None:
     with st.sidebar:
         st.caption("Connection")
         if connection.sandbox:
-            st.markdown(f":material/science: **{connection.label}**")
+            st.markdown(f":material/science: **{SANDBOX_LABEL}**")
         else:
-            st.markdown(f":material/cloud: **{connection.label}**")
+            st.markdown(f":material/cloud: **{plain(connection.label)}**")
             check = st.session_state[state.CONNECTION_CHECK]
-            if check is None or check.get("scope") != connection.scope:
+            if connection.refusal:
+                st.caption(
+                    ":orange[:material/block:] The address chosen in Settings is not used: "
+                    "see Settings."
+                )
+            elif check is None or check.get("scope") != connection.scope:
                 st.caption("Key not tested yet: use Test connection in Settings.")
             elif check["ok"]:
                 st.caption(":green[:material/check_circle:] The key works.")

@@ -14,6 +14,7 @@ from datetime import datetime
 import streamlit as st
 
 from batchdash.errors import BatchdashError
+from batchdash.hidden_characters import hidden_in_name
 from batchdash.jobs import JobService
 from batchdash.pricing import ModelPrice
 from batchdash.recipe import Recipe
@@ -51,12 +52,18 @@ def submit_dialog(
     connection: Connection,
 ) -> None:
     """Confirm name, rows, parts and cost; then create the job and send its parts."""
+    if connection.refusal:
+        st.error(plain(connection.refusal), icon=":material/block:")
+        return
     with st.spinner("Preparing the requests…"):
         plan = full_plan(source, recipe, enqueued_token_limit, price_overrides)
     if not plan.ok:
         show_problems(plan.problems, blocking_only=True)
         return
     st.text_input("Job name", key=state.JOB_NAME, max_chars=200)
+    unseen = hidden_in_name(st.session_state[state.JOB_NAME] or "", "The job name")
+    if unseen:
+        st.warning(plain(unseen), icon=":material/visibility_off:")
     with st.container(horizontal=True):
         st.metric("Rows", f"{plan.rows:,}", border=True)
         st.metric("Parts", f"{len(plan.parts):,}", border=True)
@@ -83,7 +90,7 @@ def submit_dialog(
     bar = st.progress(0.0, text="Saving the job…")
 
     def progress(done: int, total: int, message: str) -> None:
-        bar.progress(done / total if total else 1.0, text=message)
+        bar.progress(done / total if total else 1.0, text=plain(message))
 
     what = (source.digest, recipe, enqueued_token_limit, connection.scope)
     pending = st.session_state.get(state.PENDING_JOB)

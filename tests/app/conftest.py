@@ -117,6 +117,12 @@ def joined(at: AppTest, kind: str) -> str:
     return "\n".join(texts(at, kind)).replace("\\", "")
 
 
+def sidebar_text(at: AppTest) -> str:
+    """The sidebar's captions and Markdown, escapes removed."""
+    texts = [str(element.value) for element in [*at.sidebar.caption, *at.sidebar.markdown]]
+    return "\n".join(texts).replace("\\", "")
+
+
 def rerun_until(at: AppTest, done: Callable[[], bool], *, within: float = 90.0) -> None:
     """Run the page again until `done()`, failing after `within` seconds. A Jobs page run
     shares a refresh another run began moments before (`JobBoard.refresh`), so it is time that

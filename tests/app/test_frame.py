@@ -9,16 +9,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from batchdash.settings import owner_scope
-from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp
+from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp, sidebar_text
 from ui import state
 from ui.connection import SANDBOX_LABEL
 from ui.resources import sandbox_url
 
 PAGES = {NEW_JOB: "New job", JOBS: "Jobs", RESULTS: "Results", SETTINGS: "Settings"}
-
-
-def sidebar_text(at: AppTest) -> str:
-    return "\n".join(str(element.value) for element in [*at.sidebar.caption, *at.sidebar.markdown])
 
 
 @pytest.mark.parametrize("page", list(PAGES))

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from batchdash.registry import Registry
 from batchdash.settings import default_db_url, owner_scope
 from sandbox.server import running_sandbox
-from tests.app.conftest import NEW_JOB, SETTINGS, MakeApp, joined
+from tests.app.conftest import NEW_JOB, SETTINGS, MakeApp, joined, sidebar_text
 from tests.app.files import REVIEWS_CSV, many_rows_csv
 from tests.app.test_new_job_bad_inputs import upload
 from ui import state
@@ -27,10 +27,6 @@ def settings_page(at: AppTest) -> AppTest:
     at.switch_page(SETTINGS).run()
     assert not at.exception
     return at
-
-
-def sidebar_text(at: AppTest) -> str:
-    return "\n".join(str(element.value) for element in [*at.sidebar.caption, *at.sidebar.markdown])
 
 
 def files_holding(needle: bytes, roots: list[Path], since: float) -> list[Path]:

@@ -1,0 +1,62 @@
+"""A stranger's server on 127.0.0.1 that writes down every Authorization header it is sent."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Listener:
+    """The listener's address and what reached it."""
+
+    #: Its base URL, like http://127.0.0.1:40123/v1.
+    url: str
+    #: Each request's method, path and Authorization header, in order.
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def saw(self, secret: str) -> bool:
+        """Whether any request carried `secret`."""
+        return any(secret in authorization for _, _, authorization in self.requests)
+
+
+@contextmanager
+def listening() -> Iterator[Listener]:
+    """Serve until the block ends; every request is answered 401, as a wrong key would be."""
+    listener = Listener("")
+
+    class Record(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            listener.requests.append(
+                (self.command, self.path, self.headers.get("Authorization", ""))
+            )
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            body = json.dumps(
+                {"error": {"message": "Who are you?", "type": "invalid_request_error"}}
+            ).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    listener.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        yield listener
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -1,0 +1,89 @@
+"""No text from outside Batchdash renders as Markdown: every drawn value is escaped or reviewed.
+
+`markdown_sweep.drawn_values` finds each value the UI puts into a Markdown text. A value that
+does not pass through `plain` (or a number or money formatter) must be Batchdash's own words,
+listed here with the reason; a new unescaped value fails the test until it is escaped or
+reviewed. The test prints the whole list, for the next person.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from tests.security import markdown_sweep
+from tests.security.markdown_sweep import DrawnValue, drawn_values
+
+#: (file, expression) -> why the value is Batchdash's own text, safe to read as Markdown.
+REVIEWED = {
+    ("app_pages/new_job.py", "part"): "a part number",
+    ("app_pages/new_job.py", "parts"): "a count of parts",
+    ("app_pages/results.py", "KEEPING_HELP"): "a constant help text",
+    ("app_pages/settings.py", "where_requests_go(connection, base_url)"): (
+        "builds its sentence with plain() around the URL"
+    ),
+    ("app_pages/settings.py", "ALLOWED_BASE_URLS"): "the variable's name, a constant",
+    ("ui/job_actions.py", "keep"): "button words passed by the dialogs, constants",
+    ("ui/job_actions.py", "confirm"): "button words passed by the dialogs, constants",
+    ("ui/job_actions.py", "', '.join(kept)"): "counts of rows in words (_rows)",
+    ("ui/job_views.py", "WAITING_HELP"): "a constant help text",
+    ("ui/job_views.py", "KEEPING_HELP"): "a constant help text",
+    ("ui/job_views.py", "label"): "the picker's label, a constant of the callers",
+    ("ui/job_views.py", "status.job_id"): "a job id Batchdash made (job-<hex>)",
+    ("ui/job_views.py", "status.parts"): "a count",
+    ("ui/job_views.py", "_progress_text(status)"): "counts and status words",
+    ("ui/live_jobs.py", "when"): "a clock time",
+    ("ui/recipe_inputs.py", "', '.join((plain(name) for name in used))"): (
+        "every name escaped before joining"
+    ),
+    ("ui/remote_batches.py", "time.strftime('%H:%M:%S', time.localtime(listing.listed_at))"): (
+        "a clock time"
+    ),
+    ("ui/results_views.py", "COUNT_WORDS[key]"): "status words of a fixed table",
+    ("ui/results_views.py", "_HELP[which]"): "help of a fixed table",
+    ("ui/results_views.py", "_LABELS[which]"): "labels of a fixed table",
+    ("ui/sidebar.py", "SANDBOX_LABEL"): "a constant",
+    ("ui/sign_in.py", "label"): "a provider name from the operator's secrets.toml",
+    ("ui/source.py", "instead_of"): "callers pass a constant or plain(file name)",
+    ("ui/source.py", "caption"): "counts, escaped source name and delimiter words",
+    ("ui/trial.py", "tried.row"): "a row number",
+}
+
+
+def _key(value: DrawnValue) -> tuple[str, str]:
+    return value.file, value.expression
+
+
+def test_every_value_drawn_as_markdown_is_escaped_or_reviewed() -> None:
+    values = drawn_values()
+    for value in values:
+        how = "escaped" if value.escaped else REVIEWED.get(_key(value), "NOT ESCAPED")
+        print(f"{value.file}:{value.line} {value.call}: {value.expression} -> {how}")
+
+    unreviewed = [v for v in values if not v.escaped and _key(v) not in REVIEWED]
+
+    assert unreviewed == []
+
+
+def test_the_review_list_names_only_values_still_drawn() -> None:
+    drawn = {_key(value) for value in drawn_values() if not value.escaped}
+
+    assert set(REVIEWED) - drawn == set()
+
+
+def test_the_sweep_finds_an_unescaped_value() -> None:
+    """The sweep itself: a name in a caption is found, and plain() around it is escaped."""
+    tree = ast.parse(
+        "def show(job):\n"
+        "    st.caption(f'Job {job.name}')\n"
+        "    shown = plain(job.name)\n"
+        "    st.markdown(f'**{shown}** {job.rows:,} rows')\n"
+        "    st.button(job.label, help=job.help)\n"
+    )
+    found = markdown_sweep.values_in(tree, "example.py")
+
+    assert [(v.expression, v.escaped) for v in found] == [
+        ("job.name", False),
+        ("shown", True),
+        ("job.label", False),
+        ("job.help", False),
+    ]

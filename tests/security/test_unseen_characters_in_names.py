@@ -1,0 +1,40 @@
+"""A file or job name with characters nobody sees cannot turn Batchdash's own words around."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from batchdash.hidden_characters import hidden_in_name
+from tests.app.conftest import joined
+from tests.app.files import REVIEWS_CSV
+from tests.app.test_new_job_bad_inputs import upload
+from ui import state
+from ui.text import plain, visible
+
+OVERRIDE = "\u202e"
+
+
+def test_plain_shows_direction_and_control_characters_as_their_code() -> None:
+    assert plain(f"invoice{OVERRIDE}fdp.csv") == "invoice\\[U\\+202E\\]fdp\\.csv"
+    assert visible("a\x1bb\tc\nd\u2066e") == "a[U+001B]b\tc\nd[U+2066]e"
+
+
+def test_a_name_with_unseen_characters_is_told() -> None:
+    told = hidden_in_name(f"report{OVERRIDE}vsc.xlsx", "The file name")
+
+    assert told is not None
+    assert told.startswith("The file name holds direction overrides")
+    assert hidden_in_name("Bewertungen 2026 (final).csv", "The file name") is None
+    assert hidden_in_name("評論\x07.csv", "The job name") is not None
+
+
+def test_the_submit_dialog_warns_about_a_job_name_with_an_override(app: AppTest) -> None:
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    app.button(key="submit_button").click().run()
+    assert "holds" not in joined(app, "warning")
+
+    app.text_input(key=state.JOB_NAME).set_value(f"weekly {OVERRIDE}reviews").run()
+
+    assert "The job name holds direction overrides" in joined(app, "warning")
+    assert not app.exception
