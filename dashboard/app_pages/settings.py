@@ -95,7 +95,7 @@ st.button(
     on_click=check_connection,
 )
 check = st.session_state[state.CONNECTION_CHECK]
-if check is not None and check["scope"] == connection.scope:
+if check is not None and connection.tested_by(check):
     if check["ok"]:
         st.success(plain(check["message"]), icon=":material/check_circle:")
     else:

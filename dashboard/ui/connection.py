@@ -46,6 +46,15 @@ class Connection:
         """Whether this is the bundled sandbox."""
         return self.mode == "sandbox"
 
+    def tested_by(self, check: dict[str, object] | None) -> bool:
+        """Whether `check` (a "Test connection" result) was made for this connection: the same
+        scope, and refused or not alike (a refused address shares the configured key's scope)."""
+        return (
+            check is not None
+            and check.get("scope") == self.scope
+            and bool(check.get("refused", False)) == bool(self.refusal)
+        )
+
     def gateway(self) -> Gateway:
         """The cached SDK gateway of this connection."""
         return resources.gateway(self.base_url, self.api_key)
@@ -154,6 +163,7 @@ def check_connection() -> None:
         )
     st.session_state[state.CONNECTION_CHECK] = {
         "scope": connection.scope,
+        "refused": bool(connection.refusal),
         "ok": ok,
         "message": message,
     }

@@ -23,7 +23,7 @@ def show_connection(connection: Connection) -> None:
                     ":orange[:material/block:] The address chosen in Settings is not used: "
                     "see Settings."
                 )
-            elif check is None or check.get("scope") != connection.scope:
+            elif check is None or not connection.tested_by(check):
                 st.caption("Key not tested yet: use Test connection in Settings.")
             elif check["ok"]:
                 st.caption(":green[:material/check_circle:] The key works.")

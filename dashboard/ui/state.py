@@ -16,7 +16,8 @@ API_KEY = "api_key"
 BASE_URL_PRESET = "base_url_preset"
 AZURE_RESOURCE = "azure_resource"
 CUSTOM_BASE_URL = "custom_base_url"
-#: The last "Test connection": {"scope": str, "ok": bool, "message": str} or None.
+#: The last "Test connection": {"scope": str, "refused": bool, "ok": bool, "message": str}
+#: or None.
 CONNECTION_CHECK = "connection_check"
 #: Enqueued-token limit per model name, from the Settings table.
 TOKEN_LIMITS = "token_limits"
