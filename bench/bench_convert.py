@@ -38,9 +38,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "dashboard"), str(ROOT)]
 
-from batchdash import tokens  # noqa: E402
-from batchdash.inputs import read_table  # noqa: E402
-from batchdash.plan import plan_batch  # noqa: E402
+from batchdash.inputs.reading import read_table  # noqa: E402
+from batchdash.preflight import tokens  # noqa: E402
+from batchdash.preflight.plan import plan_batch  # noqa: E402
 from batchdash.recipe import Recipe  # noqa: E402
 
 RECIPE = Recipe(

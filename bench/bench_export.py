@@ -4,7 +4,7 @@ Builds a 50,000-row table of five columns, as a merged table looks: a ticket ID 
 zeros, a ~300-character prompt (one in fifty starts with `=`, `+`, `-` or `@`, one in ten holds
 `&`, `<` or `>`), a ~300-character answer (blank for 1% of the rows, as not run), the input
 tokens (int64) and the cost (Float64, missing where not run). Times `to_xlsx_bytes` (the direct
-writer, batchdash/xlsx_writer.py) and, in the same run, the export it replaced: xlsxwriter with
+writer, batchdash/results/xlsx_writer.py) and, in the same run, the export it replaced: xlsxwriter with
 one `write_string` or `write_number` call per cell (tests/xlsx_per_cell.py). Best of `--repeat`
 runs each. Then reads both files back with openpyxl (read-only) and checks that every cell has
 the same value and type.
@@ -38,9 +38,9 @@ sys.path[:0] = [str(ROOT / "dashboard"), str(ROOT)]
 
 from bench_merge import RECIPE, input_table, result_files  # noqa: E402
 
-from batchdash.export import to_xlsx_bytes  # noqa: E402
-from batchdash.merge import merge_results  # noqa: E402
-from batchdash.results import parse_result_lines  # noqa: E402
+from batchdash.results.export import to_xlsx_bytes  # noqa: E402
+from batchdash.results.merge import merge_results  # noqa: E402
+from batchdash.results.parse import parse_result_lines  # noqa: E402
 from tests.xlsx_per_cell import per_cell_xlsx_bytes  # noqa: E402
 
 WORDS = ("the", "parcel", "arrived", "late", "and", "the", "box", "was", "damaged", "but")

@@ -30,9 +30,9 @@ from typing import Any, cast
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "dashboard"), str(ROOT)]
 
-from batchdash.batch_info import BatchInfo  # noqa: E402
-from batchdash.gateway import Gateway  # noqa: E402
-from batchdash.retry_policy import RetryPolicy  # noqa: E402
+from batchdash.api.batch_info import BatchInfo  # noqa: E402
+from batchdash.api.gateway import Gateway  # noqa: E402
+from batchdash.api.retry_policy import RetryPolicy  # noqa: E402
 from tests.reliability.fault_run import FaultRun, Faults, run_faulty_job  # noqa: E402
 
 SERVICE_NOTICES = ("Part ", "Checking the batches: ", "Fetching the results of batch ")

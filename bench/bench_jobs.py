@@ -31,11 +31,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "dashboard"), str(ROOT)]
 
-from batchdash.gateway import Gateway  # noqa: E402
-from batchdash.jobs import JobService  # noqa: E402
-from batchdash.plan import plan_batch  # noqa: E402
-from batchdash.pricing import ModelPrice  # noqa: E402
-from batchdash.registry import Registry  # noqa: E402
+from batchdash.api.gateway import Gateway  # noqa: E402
+from batchdash.jobs.service import JobService  # noqa: E402
+from batchdash.preflight.plan import plan_batch  # noqa: E402
+from batchdash.preflight.pricing import ModelPrice  # noqa: E402
+from batchdash.registry.store import Registry  # noqa: E402
 from tests.jobs_kit import RECIPE, Sandbox, reviews, run_to_end  # noqa: E402
 from tests.postgres import fresh_database, private_cluster  # noqa: E402
 

@@ -41,12 +41,12 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from batchdash import job_board  # noqa: E402
-from batchdash.batch_info import BatchInfo  # noqa: E402
-from batchdash.gateway import Gateway  # noqa: E402
-from batchdash.jobs import JobService  # noqa: E402
-from batchdash.plan import plan_batch  # noqa: E402
-from batchdash.registry import PartSpec, Registry  # noqa: E402
+from batchdash.api.batch_info import BatchInfo  # noqa: E402
+from batchdash.api.gateway import Gateway  # noqa: E402
+from batchdash.jobs import board  # noqa: E402
+from batchdash.jobs.service import JobService  # noqa: E402
+from batchdash.preflight.plan import plan_batch  # noqa: E402
+from batchdash.registry.store import PartSpec, Registry  # noqa: E402
 from batchdash.settings import default_db_url, owner_scope  # noqa: E402
 from tests.jobs_kit import API_KEY, BASE_URL, RECIPE, Sandbox  # noqa: E402
 from tests.result_lines import chat_line  # noqa: E402
@@ -206,7 +206,7 @@ def shown_jobs(at: AppTest) -> int:
 
 def bench(work: Path, repeat: int) -> dict[str, Any]:
     # Each timed run stands for a timer tick seconds after the last: none shares a refresh.
-    job_board.SHARED_REFRESH_AGE = 0.0
+    board.SHARED_REFRESH_AGE = 0.0
     data_dir = work / "data"
     registry = Registry(default_db_url(data_dir))
     box = Sandbox(work / "sandbox").start(rate=0.001)

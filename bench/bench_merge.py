@@ -31,11 +31,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "dashboard"), str(ROOT)]
 
-from batchdash.export import to_csv_bytes  # noqa: E402
-from batchdash.merge import merge_results  # noqa: E402
-from batchdash.pricing import require_price  # noqa: E402
+from batchdash.preflight.pricing import require_price  # noqa: E402
 from batchdash.recipe import Recipe  # noqa: E402
-from batchdash.results import parse_result_lines  # noqa: E402
+from batchdash.results.export import to_csv_bytes  # noqa: E402
+from batchdash.results.merge import merge_results  # noqa: E402
+from batchdash.results.parse import parse_result_lines  # noqa: E402
 from tests.result_lines import chat_line, http_error_line, not_run_line  # noqa: E402
 
 WORDS = ("the", "parcel", "arrived", "late", "and", "the", "box", "was", "damaged", "but")

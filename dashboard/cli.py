@@ -28,19 +28,24 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from batchdash.api_notices import listening
+from batchdash.api.notices import listening
 from batchdash.errors import BatchdashError, InputError, ResultsError
-from batchdash.export import to_csv_bytes, to_xlsx_bytes
-from batchdash.file_kinds import check_upload_size
-from batchdash.inputs import Table, read_table
-from batchdash.merge import merge_results, unmatched_custom_ids
-from batchdash.plan import plan_batch
+from batchdash.inputs.file_kinds import check_upload_size
+from batchdash.inputs.reading import Table, read_table
+from batchdash.preflight.plan import plan_batch
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
-from batchdash.results import ROW_STATUSES, RowResult, infer_endpoint_and_model, parse_result_lines
+from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
+from batchdash.results.merge import merge_results, unmatched_custom_ids
+from batchdash.results.parse import (
+    ROW_STATUSES,
+    RowResult,
+    infer_endpoint_and_model,
+    parse_result_lines,
+)
 from batchdash.settings import API_KEY, owner_scope, read_settings
 
 if TYPE_CHECKING:
-    from batchdash.jobs import JobService, JobStatus
+    from batchdash.jobs.service import JobService, JobStatus
 
 #: Exit status of a bad input (argparse uses the same for bad arguments).
 EXIT_BAD_INPUT = 2
@@ -347,9 +352,9 @@ def _check_port_free(host: str, port: int) -> None:
 def job_service() -> JobService:
     """The job service of OPENAI_API_KEY at OPENAI_BASE_URL, on the registry of the settings."""
     # Imported here: the SDK and the database layer load only for the job commands.
-    from batchdash.gateway import Gateway
-    from batchdash.jobs import JobService
-    from batchdash.registry import Registry
+    from batchdash.api.gateway import Gateway
+    from batchdash.jobs.service import JobService
+    from batchdash.registry.store import Registry
 
     settings = read_settings(os.environ)
     if settings.api_key is None:
@@ -463,7 +468,7 @@ def add_repair(commands: _SubParsers) -> None:
 
 
 def run_repair(args: argparse.Namespace) -> dict[str, Any]:
-    from batchdash.repair import checked_statuses
+    from batchdash.jobs.repair import checked_statuses
 
     statuses = checked_statuses(args.only.split(","))
     service = job_service()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from batchdash.registry import Registry
+from batchdash.registry.store import Registry
 from tests.postgres import Cluster, PostgresMissing, fresh_database, private_cluster
 
 

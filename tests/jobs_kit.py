@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
-from batchdash.batch_info import BatchInfo
-from batchdash.gateway import Gateway
-from batchdash.jobs import JOB_TAG, JobService, JobStatus
+from batchdash.api.batch_info import BatchInfo
+from batchdash.api.gateway import Gateway
+from batchdash.jobs.service import JOB_TAG, JobService, JobStatus
 from batchdash.recipe import Recipe
 from sandbox.app import create_app
 from tests.sandbox.kit import conformance_hook

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 
 import cli
-from batchdash.export import to_csv_bytes
-from batchdash.inputs import read_table
-from batchdash.merge import merge_results
-from batchdash.plan import plan_batch
+from batchdash.inputs.reading import read_table
+from batchdash.preflight.plan import plan_batch
 from batchdash.recipe import Recipe
-from batchdash.results import parse_result_lines
+from batchdash.results.export import to_csv_bytes
+from batchdash.results.merge import merge_results
+from batchdash.results.parse import parse_result_lines
 from tests.result_lines import chat_line, jsonl, not_run_line
 
 ROOT = Path(__file__).resolve().parents[1]

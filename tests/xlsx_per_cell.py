@@ -1,6 +1,6 @@
 """The XLSX export as Batchdash first wrote it, one xlsxwriter call per cell, and a reader.
 
-`per_cell_xlsx_bytes` is the reference the direct writer (batchdash/xlsx_writer.py) must match
+`per_cell_xlsx_bytes` is the reference the direct writer (batchdash/results/xlsx_writer.py) must match
 cell for cell in the tests, and the baseline it is timed against in bench/bench_export.py.
 `sheet_cells` reads a workbook back with openpyxl, as a spreadsheet user would see it.
 """

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from batchdash.status_words import KEEPING_HELP
+from batchdash.display.status_words import KEEPING_HELP
 from ui import results_views, state
 from ui.connection import current_connection
 from ui.job_access import attempt, fetch_progress, job_board

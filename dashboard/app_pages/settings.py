@@ -5,7 +5,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from batchdash.errors import InputError
-from batchdash.pricing import price_for
+from batchdash.preflight.pricing import price_for
 from batchdash.settings import ALLOWED_BASE_URLS
 from ui import resources, settings_tables, state
 from ui.connection import (

@@ -18,7 +18,7 @@ API_KEY = "OPENAI_API_KEY"
 BASE_URL = "OPENAI_BASE_URL"
 DB_URL = "BATCHDASH_DB_URL"
 DATA_DIR = "BATCHDASH_DATA_DIR"
-#: Comma-separated base URLs users may choose (batchdash.destinations reads the list).
+#: Comma-separated base URLs users may choose (batchdash.api.destinations reads the list).
 ALLOWED_BASE_URLS = "BATCHDASH_ALLOWED_BASE_URLS"
 
 #: The base URL the openai SDK uses when none is given; a key means the same account with or
@@ -44,7 +44,7 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     #: Another OpenAI-compatible endpoint; None means OpenAI itself.
     base_url: str | None = None
-    #: The operator's list of base URLs users may choose (None: see batchdash.destinations).
+    #: The operator's list of base URLs users may choose (None: see batchdash.api.destinations).
     allowed_base_urls: str | None = None
 
 

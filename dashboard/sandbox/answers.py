@@ -21,7 +21,12 @@ from typing import Any
 import numpy as np
 import tiktoken
 
-from batchdash.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, count_text, encoding_for_model
+from batchdash.preflight.tokens import (
+    TOKENS_PER_MESSAGE,
+    TOKENS_PER_REPLY,
+    count_text,
+    encoding_for_model,
+)
 from sandbox.api_errors import ApiErrorResponse
 from sandbox.schema_instance import instance_for
 

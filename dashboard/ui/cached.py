@@ -11,9 +11,9 @@ from collections.abc import Mapping
 import pandas as pd
 
 from batchdash.errors import InputError
-from batchdash.inputs import Table, read_pasted, read_table
-from batchdash.plan import BatchPlan, plan_batch
-from batchdash.pricing import ModelPrice
+from batchdash.inputs.reading import Table, read_pasted, read_table
+from batchdash.preflight.plan import BatchPlan, plan_batch
+from batchdash.preflight.pricing import ModelPrice
 from batchdash.recipe import Recipe
 from ui.memo import cached_data
 

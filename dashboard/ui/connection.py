@@ -7,9 +7,9 @@ from typing import Literal
 
 import streamlit as st
 
-from batchdash.destinations import AddressPolicy, address_policy, route
+from batchdash.api.destinations import AddressPolicy, address_policy, route
+from batchdash.api.gateway import Gateway, azure_base_url
 from batchdash.errors import BatchdashError, InputError
-from batchdash.gateway import Gateway, azure_base_url
 from batchdash.settings import DEFAULT_BASE_URL, Settings, owner_scope
 from ui import resources, state
 from ui.sign_in import sign_in_required
@@ -87,7 +87,7 @@ def address_rules(settings: Settings) -> AddressPolicy:
 def current_connection() -> Connection:
     """The connection of this session; the sandbox (started on first use) when there is no key.
 
-    The configured key only ever goes to the configured base URL (batchdash.destinations):
+    The configured key only ever goes to the configured base URL (batchdash.api.destinations):
     another address needs the session's own key, and an address the deployment does not
     approve is refused whatever the key.
     """

@@ -14,13 +14,13 @@ from typing import TypeVar
 
 import streamlit as st
 
-from batchdash import api_notices
+from batchdash.api import notices
+from batchdash.api.fetch_progress import listening, reporting
+from batchdash.api.gateway import Gateway
 from batchdash.errors import BatchdashError
-from batchdash.fetch_progress import listening, reporting
-from batchdash.gateway import Gateway
-from batchdash.job_board import JobBoard
-from batchdash.jobs import JobService
-from batchdash.pricing import ModelPrice
+from batchdash.jobs.board import JobBoard
+from batchdash.jobs.service import JobService
+from batchdash.preflight.pricing import ModelPrice
 from ui import resources, state
 from ui.connection import Connection
 from ui.text import plain
@@ -80,7 +80,7 @@ def fetch_progress() -> Iterator[None]:
             bar.progress(0.0, text=plain(f"Fetching results file {file_id}: {_size(done)}"))
 
     try:
-        with listening(show), api_notices.listening(tell):
+        with listening(show), notices.listening(tell):
             yield
     finally:
         bar.empty()

@@ -15,12 +15,12 @@ from typing import Literal
 
 import streamlit as st
 
-from batchdash.cancel_effect import cancel_effect, running_batches
+from batchdash.display.results_page import COUNT_WORDS
 from batchdash.errors import BatchdashError, InputError
-from batchdash.job_board import JobBoard
-from batchdash.job_results import COUNT_WORDS
-from batchdash.job_status import JobStatus
-from batchdash.repair import REPAIRABLE
+from batchdash.jobs.board import JobBoard
+from batchdash.jobs.cancel_effect import cancel_effect, running_batches
+from batchdash.jobs.repair import REPAIRABLE
+from batchdash.jobs.status import JobStatus
 from ui import state
 from ui.job_access import attempt
 from ui.text import plain, usd

@@ -8,17 +8,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from batchdash.job_results import COUNT_WORDS
-from batchdash.job_status import JobStatus
-from batchdash.job_table import (
+from batchdash.display.jobs_table import (
     JOB_COLUMNS,
     batch_errors_frame,
     batches_frame,
     filter_jobs,
     jobs_frame,
 )
-from batchdash.results import ROW_STATUSES
-from batchdash.status_words import (
+from batchdash.display.results_page import COUNT_WORDS
+from batchdash.display.status_words import (
     BATCH_MEANINGS,
     BATCH_WORDS,
     JOB_WORDS,
@@ -26,6 +24,8 @@ from batchdash.status_words import (
     WAITING_HELP,
     job_word,
 )
+from batchdash.jobs.status import JobStatus
+from batchdash.results.parse import ROW_STATUSES
 from ui import state
 from ui.text import plain, usd, visible
 

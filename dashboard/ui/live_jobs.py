@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from batchdash.job_board import JobBoard, refresh_interval
-from batchdash.job_status import JobStatus
+from batchdash.jobs.board import JobBoard, refresh_interval
+from batchdash.jobs.status import JobStatus
 from ui import job_actions, job_views, state
 from ui.job_access import attempt, fetch_progress
 

@@ -18,10 +18,10 @@ import pandas as pd
 import streamlit as st
 
 from batchdash.errors import InputError
-from batchdash.plan import BatchPlan, Problem, plan_batch
-from batchdash.pricing import ModelPrice, price_for
+from batchdash.preflight.plan import BatchPlan, Problem, plan_batch
+from batchdash.preflight.pricing import ModelPrice, price_for
+from batchdash.preflight.template import parse, placeholders
 from batchdash.recipe import Recipe
-from batchdash.template import parse, placeholders
 from ui import cached
 from ui.memo import remembered
 from ui.source import Source

@@ -13,7 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from batchdash.errors import InputError
-from batchdash.limits import is_reasoning_model
+from batchdash.preflight.limits import is_reasoning_model
+from batchdash.preflight.template import parse, placeholders
 from batchdash.recipe import (
     ENDPOINT_LABELS,
     ENDPOINTS,
@@ -25,7 +26,6 @@ from batchdash.recipe import (
     ReasoningEffort,
     Recipe,
 )
-from batchdash.template import parse, placeholders
 from ui import state
 from ui.editors import kept_editor
 from ui.text import plain

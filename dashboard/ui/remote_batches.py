@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from batchdash.batch_info import BatchInfo
-from batchdash.job_board import JobBoard
-from batchdash.job_table import remote_frame
+from batchdash.api.batch_info import BatchInfo
+from batchdash.display.jobs_table import remote_frame
+from batchdash.jobs.board import JobBoard
 from ui import state
 from ui.job_access import attempt
 from ui.job_actions import ask

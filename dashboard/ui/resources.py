@@ -15,8 +15,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from batchdash.gateway import Gateway
-from batchdash.registry import Registry
+from batchdash.api.gateway import Gateway
+from batchdash.registry.store import Registry
 from batchdash.settings import Settings, read_settings
 from sandbox.server import running_sandbox
 

@@ -13,8 +13,7 @@ import functools
 import pandas as pd
 import streamlit as st
 
-from batchdash.job_board import JobBoard
-from batchdash.job_results import (
+from batchdash.display.results_page import (
     COUNT_WORDS,
     Download,
     download_bytes,
@@ -24,9 +23,10 @@ from batchdash.job_results import (
     results_version,
     status_breakdown,
 )
-from batchdash.job_status import JobStatus
-from batchdash.jobs import JobService
-from batchdash.results import ROW_STATUSES
+from batchdash.jobs.board import JobBoard
+from batchdash.jobs.service import JobService
+from batchdash.jobs.status import JobStatus
+from batchdash.results.parse import ROW_STATUSES
 from ui import state
 from ui.text import usd
 

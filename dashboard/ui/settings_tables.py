@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from batchdash.pricing import ModelPrice
+from batchdash.preflight.pricing import ModelPrice
 
 MODEL = "model"
 LIMIT = "enqueued tokens"

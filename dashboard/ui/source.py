@@ -16,10 +16,10 @@ from pathlib import PurePath
 import pandas as pd
 import streamlit as st
 
-from batchdash.encodings import describe_encoding
 from batchdash.errors import InputError
-from batchdash.file_kinds import check_upload_size
-from batchdash.inputs import PASTED_COLUMN, Table
+from batchdash.inputs.encodings import describe_encoding
+from batchdash.inputs.file_kinds import check_upload_size
+from batchdash.inputs.reading import PASTED_COLUMN, Table
 from ui import cached, state
 from ui.editors import edited_table, kept_editor, replace_table
 from ui.memo import remembered

@@ -21,7 +21,7 @@ CUSTOM_BASE_URL = "custom_base_url"
 CONNECTION_CHECK = "connection_check"
 #: Enqueued-token limit per model name, from the Settings table.
 TOKEN_LIMITS = "token_limits"
-#: batchdash.pricing.ModelPrice per model name, from the Settings table.
+#: batchdash.preflight.pricing.ModelPrice per model name, from the Settings table.
 PRICE_OVERRIDES = "price_overrides"
 # Data editors of the Settings page (ui.editors names).
 LIMITS_EDITOR = "limits_editor"

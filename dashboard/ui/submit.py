@@ -14,9 +14,9 @@ from datetime import datetime
 import streamlit as st
 
 from batchdash.errors import BatchdashError
-from batchdash.hidden_characters import hidden_in_name
-from batchdash.jobs import JobService
-from batchdash.pricing import ModelPrice
+from batchdash.inputs.hidden_characters import hidden_in_name
+from batchdash.jobs.service import JobService
+from batchdash.preflight.pricing import ModelPrice
 from batchdash.recipe import Recipe
 from ui import resources, state
 from ui.connection import Connection

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from batchdash.api.gateway import Gateway
 from batchdash.errors import ApiError, ResultsError
-from batchdash.gateway import Gateway
-from batchdash.plan import BatchPlan
+from batchdash.preflight.plan import BatchPlan
 from batchdash.recipe import Recipe
-from batchdash.results import RowResult, parse_result_lines
+from batchdash.results.parse import RowResult, parse_result_lines
 from ui.text import plain
 
 # Numbers of an embedding shown; the rest are summed up by the count.

@@ -21,12 +21,12 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from batchdash import job_board
-from batchdash.batch_info import BatchInfo
-from batchdash.gateway import Gateway
-from batchdash.jobs import JobService
-from batchdash.plan import plan_batch
-from batchdash.registry import Registry
+from batchdash.api.batch_info import BatchInfo
+from batchdash.api.gateway import Gateway
+from batchdash.jobs import board
+from batchdash.jobs.service import JobService
+from batchdash.preflight.plan import plan_batch
+from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from tests.app.conftest import JOBS, RESULTS, MakeApp
 from tests.jobs_kit import API_KEY, BASE_URL, RECIPE, Sandbox, reviews, run_to_end, sandbox
@@ -136,7 +136,7 @@ def pages(
     """The app with a key and base URL, on an in-process sandbox at full speed."""
     downloads = record_downloads(monkeypatch)
     # Each `at.run()` stands for a timer tick seconds after the last: none shares a refresh.
-    monkeypatch.setattr(job_board, "SHARED_REFRESH_AGE", 0.0)
+    monkeypatch.setattr(board, "SHARED_REFRESH_AGE", 0.0)
     registry = Registry(default_db_url(data_dir))
     with sandbox(tmp_path / "sandbox") as box:
         found = Pages(

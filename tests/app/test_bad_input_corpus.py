@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import batchdash.workbooks
+import batchdash.inputs.workbooks
 from batchdash.errors import InputError
-from batchdash.file_kinds import MAX_PACKING_RATIO, MAX_UPLOAD_BYTES
-from batchdash.inputs import read_table
+from batchdash.inputs.file_kinds import MAX_PACKING_RATIO, MAX_UPLOAD_BYTES
+from batchdash.inputs.reading import read_table
 from cli import main as cli_main
 from tests.app.conftest import NEW_JOB, SETTINGS, joined
 from tests.app.test_new_job_bad_inputs import assert_recipe_kept, enter_recipe, upload
@@ -190,7 +190,7 @@ class ZipWatch:
             raise AssertionError("openpyxl was given the zip bomb")
 
         monkeypatch.setattr(zipfile.ZipFile, "open", watched)
-        monkeypatch.setattr(batchdash.workbooks.openpyxl, "load_workbook", no_openpyxl)
+        monkeypatch.setattr(batchdash.inputs.workbooks.openpyxl, "load_workbook", no_openpyxl)
 
 
 def test_the_zip_bomb_is_real() -> None:

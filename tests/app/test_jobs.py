@@ -9,9 +9,9 @@ import pytest
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
-from batchdash import job_board
-from batchdash.job_board import REFRESH_PACE
-from batchdash.status_words import BATCH_MEANINGS
+from batchdash.display.status_words import BATCH_MEANINGS
+from batchdash.jobs import board
+from batchdash.jobs.board import REFRESH_PACE
 from tests.app.conftest import JOBS, MakeApp, joined, texts
 from tests.app.job_pages import Pages, pages
 from tests.jobs_kit import API_KEY, BASE_URL, run_to_end
@@ -124,7 +124,7 @@ def test_sessions_of_one_server_share_a_refresh(
 ) -> None:
     """Two analysts of one scope on one server: the second page, drawn a moment after the
     first refreshed, shows the same fresh statuses without asking the API again."""
-    monkeypatch.setattr(job_board, "SHARED_REFRESH_AGE", 60.0)  # "a moment" on a slow machine
+    monkeypatch.setattr(board, "SHARED_REFRESH_AGE", 60.0)  # "a moment" on a slow machine
     running = pages.running_job("Shared", parts=2)
     first = pages.open()
     second = make_app(OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=BASE_URL)
@@ -138,7 +138,7 @@ def test_sessions_of_one_server_share_a_refresh(
     assert table(second) == table(first)
     assert [row["status"] for row in table(second)] == ["Running"]
     assert pages.service.status(running).state == "active"
-    monkeypatch.setattr(job_board, "SHARED_REFRESH_AGE", 0.0)
+    monkeypatch.setattr(board, "SHARED_REFRESH_AGE", 0.0)
     second.run()
     assert pages.box.log.total == 2  # once the shared refresh is old, one call per batch
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from streamlit.testing.v1 import AppTest
 
-from batchdash.jobs import JobService
-from batchdash.registry import Registry
+from batchdash.jobs.service import JobService
+from batchdash.registry.store import Registry
 from tests.app.conftest import joined
 from tests.app.job_pages import Pages, pages
 from tests.app.test_jobs import job_names, table

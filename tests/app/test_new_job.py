@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from batchdash.recipe import REASONING_EFFORTS
-from batchdash.registry import Registry
+from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from tests.app.conftest import JOBS, SETTINGS, joined
 from tests.app.files import REVIEWS_CSV, csv_bytes, workbook_bytes

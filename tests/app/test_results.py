@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from batchdash.export import to_csv_bytes
-from batchdash.job_results import download_bytes
-from batchdash.jobs import JobService
+from batchdash.display.results_page import download_bytes
+from batchdash.jobs.service import JobService
+from batchdash.results.export import to_csv_bytes
 from tests.app.conftest import RESULTS, joined
 from tests.app.job_pages import Pages, pages
 from tests.jobs_kit import reviews, run_to_end

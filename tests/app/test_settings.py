@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from batchdash.registry import Registry
+from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from sandbox.server import running_sandbox
 from tests.app.conftest import NEW_JOB, SETTINGS, MakeApp, joined, sidebar_text

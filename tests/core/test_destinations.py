@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batchdash.destinations import (
+from batchdash.api.destinations import (
     AddressPolicy,
     address_policy,
     parse_allowed,

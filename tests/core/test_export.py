@@ -11,8 +11,8 @@ import pytest
 from openpyxl.utils.escape import unescape
 
 from batchdash.errors import ResultsError
-from batchdash.export import to_csv_bytes, to_xlsx_bytes
-from batchdash.xlsx_writer import MAX_ROWS, column_name, xlsx_bytes
+from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
+from batchdash.results.xlsx_writer import MAX_ROWS, column_name, xlsx_bytes
 from tests.xlsx_per_cell import per_cell_xlsx_bytes, sheet_cells
 
 XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"

@@ -17,7 +17,8 @@ import openai._base_client
 import pytest
 from starlette.testclient import TestClient
 
-from batchdash.batch_info import BatchInfo
+from batchdash.api.batch_info import BatchInfo
+from batchdash.api.gateway import Gateway
 from batchdash.errors import (
     ApiError,
     ApiTimeout,
@@ -26,7 +27,6 @@ from batchdash.errors import (
     RateLimited,
     ServerUnavailable,
 )
-from batchdash.gateway import Gateway
 from sandbox.app import create_app
 from sandbox.server import running_sandbox
 from tests.openapi_schemas import validate

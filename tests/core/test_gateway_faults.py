@@ -20,7 +20,8 @@ import httpx2
 import openai._base_client
 import pytest
 
-from batchdash.batch_info import OPENAI_TERMINAL_STATUSES
+from batchdash.api.batch_info import OPENAI_TERMINAL_STATUSES
+from batchdash.api.gateway import Gateway, azure_base_url, retry_after_seconds
 from batchdash.errors import (
     ApiError,
     ApiTimeout,
@@ -32,7 +33,6 @@ from batchdash.errors import (
     RateLimited,
     ServerUnavailable,
 )
-from batchdash.gateway import Gateway, azure_base_url, retry_after_seconds
 
 FAKE_KEY = "sk-proj-FAKEkey0123456789abcdefSECRET"
 Handler = Callable[[httpx2.Request], httpx2.Response]

@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from batchdash import pricing
 from batchdash.errors import InputError
-from batchdash.ids import custom_ids
+from batchdash.preflight import pricing
+from batchdash.preflight.ids import custom_ids
 from batchdash.recipe import OutputField, Recipe
 from batchdash.wording import describe_rows
 

@@ -9,15 +9,15 @@ import re
 
 import pytest
 
-from batchdash import encodings
-from batchdash.encodings import (
+from batchdash.errors import InputError
+from batchdash.inputs import encodings
+from batchdash.inputs.encodings import (
     canonical_encoding,
     describe_encoding,
     detect_encoding,
     first_undecodable,
 )
-from batchdash.errors import InputError
-from batchdash.inputs import read_table
+from batchdash.inputs.reading import read_table
 
 SIMPLIFIED_LONG = (
     "编号,问题\n"

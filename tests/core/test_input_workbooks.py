@@ -14,8 +14,8 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from batchdash.errors import InputError
-from batchdash.inputs import Table, read_table
-from batchdash.workbooks import _has_saved_result, cell_text
+from batchdash.inputs.reading import Table, read_table
+from batchdash.inputs.workbooks import _has_saved_result, cell_text
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 

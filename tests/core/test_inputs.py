@@ -10,9 +10,9 @@ from io import BytesIO
 import pandas as pd
 import pytest
 
-from batchdash import text_tables
 from batchdash.errors import InputError
-from batchdash.inputs import Table, read_pasted, read_table
+from batchdash.inputs import text_tables
+from batchdash.inputs.reading import Table, read_pasted, read_table
 
 
 def rows(table: Table) -> list[list[str]]:

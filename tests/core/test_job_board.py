@@ -9,11 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from batchdash.errors import ApiError
-from batchdash.export import to_csv_bytes, to_xlsx_bytes
-from batchdash.fetch_progress import listening, reporting
-from batchdash.job_board import JobBoard
-from batchdash.job_results import (
+from batchdash.api.fetch_progress import listening, reporting
+from batchdash.display.results_page import (
     download_bytes,
     file_name,
     filter_rows,
@@ -21,8 +18,11 @@ from batchdash.job_results import (
     results_version,
     status_breakdown,
 )
-from batchdash.jobs import JobService, JobStatus
-from batchdash.registry import Job, Registry
+from batchdash.errors import ApiError
+from batchdash.jobs.board import JobBoard
+from batchdash.jobs.service import JobService, JobStatus
+from batchdash.registry.store import Job, Registry
+from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
 from tests import jobs_kit
 from tests.jobs_kit import RECIPE, Sandbox, reviews, run_to_end
 

@@ -7,11 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from batchdash.batch_info import BatchErrorEntry, BatchInfo
-from batchdash.cancel_effect import cancel_effect, running_batches
-from batchdash.job_board import FETCH_RETRY, SLOWEST_REFRESH, needs_refresh, refresh_interval
-from batchdash.job_status import BatchRow, JobStatus
-from batchdash.job_table import (
+from batchdash.api.batch_info import BatchErrorEntry, BatchInfo
+from batchdash.display.jobs_table import (
     BATCH_COLUMNS,
     JOB_COLUMNS,
     batch_errors_frame,
@@ -21,7 +18,7 @@ from batchdash.job_table import (
     remote_frame,
     time_left,
 )
-from batchdash.status_words import (
+from batchdash.display.status_words import (
     BATCH_MEANINGS,
     BATCH_WORDS,
     JOB_WORDS,
@@ -29,6 +26,9 @@ from batchdash.status_words import (
     batch_word,
     job_word,
 )
+from batchdash.jobs.board import FETCH_RETRY, SLOWEST_REFRESH, needs_refresh, refresh_interval
+from batchdash.jobs.cancel_effect import cancel_effect, running_batches
+from batchdash.jobs.status import BatchRow, JobStatus
 
 NOW = 1_800_000_000
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 
 from batchdash.errors import InputError
-from batchdash.jobs import JOB_TAG, PART_TAG, JobService
-from batchdash.merge import LINEAGE_COLUMNS
-from batchdash.plan import plan_batch
-from batchdash.pricing import price_for
+from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService
+from batchdash.preflight.plan import plan_batch
+from batchdash.preflight.pricing import price_for
 from batchdash.recipe import Recipe
-from batchdash.registry import Registry
+from batchdash.registry.store import Registry
+from batchdash.results.merge import LINEAGE_COLUMNS
 from tests import jobs_kit
 from tests.jobs_kit import (
     RECIPE,

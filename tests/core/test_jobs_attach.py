@@ -8,11 +8,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from batchdash.attached import attached_rows, prompt_of
-from batchdash.batch_info import BatchInfo
+from batchdash.api.batch_info import BatchInfo
 from batchdash.errors import InputError
-from batchdash.jobs import JobService
-from batchdash.registry import Registry
+from batchdash.jobs.attached import attached_rows, prompt_of
+from batchdash.jobs.service import JobService
+from batchdash.registry.store import Registry
 from tests import jobs_kit
 from tests.jobs_kit import (
     Sandbox,

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from batchdash.gateway import Gateway
-from batchdash.jobs import PART_TAG, JobService
-from batchdash.registry import Registry
+from batchdash.api.gateway import Gateway
+from batchdash.jobs.service import PART_TAG, JobService
+from batchdash.registry.store import Registry
 from sandbox.server import running_sandbox
 from tests.jobs_kit import API_KEY, RECIPE, reviews
 from tests.postgres import Cluster, fresh_database

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from batchdash.gateway import Gateway
-from batchdash.jobs import PART_TAG, JobService
-from batchdash.registry import DEFAULT_LEASE, Registry
+from batchdash.api.gateway import Gateway
+from batchdash.jobs.service import PART_TAG, JobService
+from batchdash.registry.store import DEFAULT_LEASE, Registry
 from tests import jobs_kit
 from tests.jobs_kit import (
     RECIPE,

@@ -8,8 +8,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from batchdash.batch_polling import LIST_FROM, poll_batches
-from batchdash.gateway import Gateway
+from batchdash.api.gateway import Gateway
+from batchdash.api.polling import LIST_FROM, poll_batches
 
 NOW = 1_800_000_000
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from batchdash.errors import InputError
-from batchdash.jobs import JobService
-from batchdash.plan import plan_batch
+from batchdash.jobs.service import JobService
+from batchdash.preflight.plan import plan_batch
 from batchdash.recipe import Recipe
-from batchdash.registry import Registry
+from batchdash.registry.store import Registry
 from tests import jobs_kit
 from tests.jobs_kit import (
     RECIPE,

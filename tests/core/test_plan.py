@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from batchdash import tokens
 from batchdash.errors import InputError
-from batchdash.limits import MAX_PART_BYTES, split_into_parts
-from batchdash.plan import BatchPlan, plan_batch
-from batchdash.pricing import ModelPrice, require_price
+from batchdash.preflight import tokens
+from batchdash.preflight.limits import MAX_PART_BYTES, split_into_parts
+from batchdash.preflight.plan import BatchPlan, plan_batch
+from batchdash.preflight.pricing import ModelPrice, require_price
 from batchdash.recipe import OutputField, Recipe
 
 REVIEWS = pd.DataFrame(

@@ -16,14 +16,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import UniqueConstraint, event, inspect, text
 
-from batchdash import registry_blobs
 from batchdash.errors import InputError, RegistryError
 from batchdash.recipe import OutputField, Recipe
-from batchdash.registry import Claim, Part, PartConflict, PartSpec, Registry
-from batchdash.registry_blobs import frame_to_blob
-from batchdash.registry_engine import make_engine, parse_db_url
-from batchdash.registry_migrations import LATEST_VERSION, MIGRATIONS, upgrade
-from batchdash.registry_models import Base
+from batchdash.registry import blobs
+from batchdash.registry.blobs import frame_to_blob
+from batchdash.registry.engine import make_engine, parse_db_url
+from batchdash.registry.migrations import LATEST_VERSION, MIGRATIONS, upgrade
+from batchdash.registry.models import Base
+from batchdash.registry.store import Claim, Part, PartConflict, PartSpec, Registry
 from batchdash.settings import owner_scope, read_settings
 from tests import postgres as test_postgres
 from tests.postgres import Cluster, fresh_database
@@ -567,7 +567,7 @@ def test_results_are_kept_once_in_part_order(registry: Registry, tmp_path: Path)
 def test_large_files_are_stored_in_chunks_of_whole_lines(
     registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(registry_blobs, "CHUNK_BYTES", 500)
+    monkeypatch.setattr(blobs, "CHUNK_BYTES", 500)
     job_id, _parts = _job_with_batches(registry, 1)
     output = _lines("b1", 300) + b'{"no": "final newline"}'
     registry.save_results("batch_1", output, _lines("e", 3))

@@ -5,10 +5,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from batchdash.inputs import read_table
-from batchdash.plan import plan_batch
-from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, OutputField, ReasoningEffort, Recipe
-from batchdash.requests import (
+from batchdash.inputs.reading import read_table
+from batchdash.preflight.plan import plan_batch
+from batchdash.preflight.request_lines import (
     encode_line,
     jsonl_line_sizes,
     jsonl_lines,
@@ -17,6 +16,7 @@ from batchdash.requests import (
     request_body,
     request_line,
 )
+from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, OutputField, ReasoningEffort, Recipe
 from tests.openapi_schemas import request_schema_for, schema_of, validate
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "requests"

@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from batchdash import result_columns
 from batchdash.errors import ResultsError
 from batchdash.recipe import ENDPOINTS, Endpoint, OutputField, Recipe
-from batchdash.results import (
+from batchdash.results import columns
+from batchdash.results.parse import (
     RowResult,
     infer_endpoint_and_model,
     parse_result_lines,
@@ -381,11 +381,11 @@ def test_arrow_reader_reads_what_the_json_reader_reads(
     endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lines = corpus(endpoint)
-    leaves = {**result_columns.ENVELOPE, **result_columns.ANSWER[endpoint]}
-    assert result_columns._arrow_values(lines, endpoint, leaves) is not None  # no fallback
+    leaves = {**columns.ENVELOPE, **columns.ANSWER[endpoint]}
+    assert columns._arrow_values(lines, endpoint, leaves) is not None  # no fallback
     recipe = Recipe(endpoint=endpoint, output_fields=(OutputField("x"),))
     fast = parse_result_lines(jsonl(*lines), recipe=recipe)
-    monkeypatch.setattr(result_columns, "_arrow_values", lambda *_args: None)
+    monkeypatch.setattr(columns, "_arrow_values", lambda *_args: None)
     assert parse_result_lines(jsonl(*lines), recipe=recipe) == fast
 
 

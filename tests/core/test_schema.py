@@ -1,8 +1,8 @@
 import jsonschema
 import pytest
 
+from batchdash.preflight.schema import RESERVED_COLUMNS, field_problems, output_schema
 from batchdash.recipe import OutputField
-from batchdash.schema import RESERVED_COLUMNS, field_problems, output_schema
 
 FIELDS = (
     OutputField("label", "one of", ("good", "bad", "mixed"), "Overall verdict"),

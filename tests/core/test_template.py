@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from batchdash.errors import InputError
-from batchdash.template import (
+from batchdash.preflight.template import (
     Placeholder,
     closest_column,
     parse,

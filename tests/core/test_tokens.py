@@ -1,4 +1,4 @@
-from batchdash import tokens
+from batchdash.preflight import tokens
 
 
 def test_known_token_ids_match_tiktoken() -> None:

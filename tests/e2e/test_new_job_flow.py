@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from batchdash.registry import Registry
+from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from tests.app.files import REVIEWS_CSV
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle

@@ -21,12 +21,12 @@ import httpx2
 import pandas as pd
 from openai import OpenAI
 
-from batchdash.api_notices import listening
-from batchdash.export import to_csv_bytes
-from batchdash.gateway import Gateway
-from batchdash.jobs import JOB_TAG, PART_TAG, JobService
-from batchdash.registry import Registry
-from batchdash.retry_policy import RetryPolicy
+from batchdash.api.gateway import Gateway
+from batchdash.api.notices import listening
+from batchdash.api.retry_policy import RetryPolicy
+from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService
+from batchdash.registry.store import Registry
+from batchdash.results.export import to_csv_bytes
 from sandbox.server import running_sandbox
 from tests.jobs_kit import API_KEY, RECIPE, reviews
 

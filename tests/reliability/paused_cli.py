@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import cli
-from batchdash import jobs
-from batchdash.gateway import Gateway
-from batchdash.jobs import JOB_TAG, PART_TAG, JobService
+from batchdash.api.gateway import Gateway
+from batchdash.jobs import service
+from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService
 
 POINTS = ("uploaded", "created", "polled", "fetching", "none")
 
@@ -70,14 +70,14 @@ def install(point: str, marker: Path) -> None:
 
         Gateway.create_batch = create_then_pause  # type: ignore[method-assign]
     elif point == "polled":
-        poll = jobs.poll_batches
+        poll = service.poll_batches
 
         def poll_then_pause(gateway: Gateway, wanted: Any, **options: Any) -> Any:
             found = poll(gateway, wanted, **options)
             pause(marker, point, statuses={i: info.status for i, info in found.items()})
             return found
 
-        jobs.poll_batches = poll_then_pause
+        service.poll_batches = poll_then_pause
     elif point == "fetching":
         download: Callable[..., int] = Gateway.download_file
 

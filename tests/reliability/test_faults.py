@@ -17,12 +17,12 @@ import pytest
 from openai import OpenAI
 from starlette.testclient import TestClient
 
-from batchdash.api_notices import listening
+from batchdash.api.gateway import Gateway
+from batchdash.api.notices import listening
+from batchdash.api.retry_policy import RetryPolicy, retrying
 from batchdash.errors import ApiTimeout, BadRequest, RateLimited, ServerUnavailable
-from batchdash.gateway import Gateway
-from batchdash.jobs import PART_TAG, JobService
-from batchdash.registry import Registry
-from batchdash.retry_policy import RetryPolicy, retrying
+from batchdash.jobs.service import PART_TAG, JobService
+from batchdash.registry.store import Registry
 from sandbox.app import create_app
 from tests import jobs_kit
 from tests.jobs_kit import API_KEY, BASE_URL, RECIPE, Sandbox, job_batches, reviews, run_to_end

@@ -13,13 +13,13 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from batchdash.api_notices import listening
-from batchdash.batch_info import BatchInfo
-from batchdash.batch_polling import LIST_FROM
-from batchdash.batch_tags import part_tag
-from batchdash.extra_batches import WATCH, WATCH_EVERY, extras
-from batchdash.jobs import JobService
-from batchdash.registry import Part, Registry
+from batchdash.api.batch_info import BatchInfo
+from batchdash.api.batch_tags import part_tag
+from batchdash.api.notices import listening
+from batchdash.api.polling import LIST_FROM
+from batchdash.jobs.extra_batches import WATCH, WATCH_EVERY, extras
+from batchdash.jobs.service import JobService
+from batchdash.registry.store import Part, Registry
 from tests import jobs_kit
 from tests.jobs_kit import RECIPE, Sandbox, job_batches, reviews, run_to_end
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from batchdash.recipe import Recipe
-from batchdash.registry import PartSpec, Registry
+from batchdash.registry.store import PartSpec, Registry
 
 
 def test_results_saved_by_two_replicas_at_once_are_kept_once(registry_url: str) -> None:

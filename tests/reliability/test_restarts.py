@@ -27,9 +27,9 @@ from typing import Any
 import pandas as pd
 from openai import OpenAI
 
-from batchdash.gateway import Gateway
-from batchdash.jobs import JOB_TAG, PART_TAG, JobService
-from batchdash.registry import Registry
+from batchdash.api.gateway import Gateway
+from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService
+from batchdash.registry.store import Registry
 from batchdash.settings import owner_scope
 from tests.reliability.processes import (
     SandboxProcess,

@@ -14,9 +14,9 @@ from openai import OpenAI
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from batchdash.plan import plan_batch
+from batchdash.preflight.plan import plan_batch
+from batchdash.preflight.tokens import encoding_for_model
 from batchdash.recipe import Endpoint, OutputField, Recipe
-from batchdash.tokens import encoding_for_model
 from sandbox.answers import answer, input_tokens
 from sandbox.sync_routes import sync_routes
 from tests.openapi_schemas import request_schema_for, validate

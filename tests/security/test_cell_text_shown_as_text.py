@@ -18,7 +18,7 @@ import pytest
 from google.protobuf.message import Message
 from streamlit.testing.v1 import AppTest
 
-from batchdash.inputs import read_table
+from batchdash.inputs.reading import read_table
 from tests.app.conftest import JOBS, RESULTS, SETTINGS, rerun_until
 from tests.app.test_new_job_bad_inputs import upload
 from ui import state

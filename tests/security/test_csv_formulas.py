@@ -19,7 +19,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from batchdash.export import to_csv_bytes, to_xlsx_bytes
+from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
 from cli import main as cli_main
 
 #: Cells that spreadsheets run as formulas (DDE, hyperlinks, arithmetic, functions).

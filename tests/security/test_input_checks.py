@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from batchdash.errors import InputError
-from batchdash.file_kinds import (
+from batchdash.inputs.file_kinds import (
     MAX_MEMBERS,
     MAX_PACKING_RATIO,
     MAX_UNPACKED_BYTES,
@@ -21,8 +21,8 @@ from batchdash.file_kinds import (
     check_archive,
     check_upload_size,
 )
-from batchdash.hidden_characters import _SCAN_BYTES, hidden_character_notes
-from batchdash.inputs import read_pasted
+from batchdash.inputs.hidden_characters import _SCAN_BYTES, hidden_character_notes
+from batchdash.inputs.reading import read_pasted
 
 
 def member(

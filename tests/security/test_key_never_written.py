@@ -26,8 +26,8 @@ import pytest
 import sqlalchemy
 from streamlit.testing.v1 import AppTest
 
-from batchdash.registry import Registry
-from batchdash.registry_blobs import compress_lines, frame_to_blob
+from batchdash.registry.blobs import compress_lines, frame_to_blob
+from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from cli import main as cli_main
 from sandbox.server import running_sandbox

@@ -19,7 +19,7 @@ from streamlit.runtime.secrets import secrets_singleton
 from streamlit.testing.v1 import AppTest
 
 from batchdash.errors import InputError
-from batchdash.registry import Registry
+from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp, joined
 from tests.app.files import REVIEWS_CSV

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from batchdash.api.gateway import Gateway
 from batchdash.errors import InputError
-from batchdash.gateway import Gateway
-from batchdash.jobs import JobService
-from batchdash.registry import Registry
+from batchdash.jobs.service import JobService
+from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from cli import main as cli_main
 from sandbox.server import running_sandbox

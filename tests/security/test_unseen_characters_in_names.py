@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from batchdash.hidden_characters import hidden_in_name
+from batchdash.inputs.hidden_characters import hidden_in_name
 from tests.app.conftest import joined
 from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import upload

@@ -1,0 +1,441 @@
+"""The only module that calls the openai SDK: files, batches and the synchronous endpoints.
+
+Every SDK error leaves this module as one of the project's own error types (batchdash.errors),
+with a sentence an analyst can act on. Timeouts and retries are explicit; the SDK itself retries
+429, 5xx, timeouts and refused connections with backoff, honouring `retry-after`, and each of
+its retries is told to the notice listeners (`api_notices`) in plain words. Creating a batch is
+never retried here: a create that timed out may still have been carried out, so the caller
+looks for the batch (`find_batch`) before trying again. It works against any base URL: OpenAI,
+Azure OpenAI v1, a compatible gateway, or the sandbox. The API key never appears in a message,
+a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import httpx2
+import openai
+from openai._models import FinalRequestOptions
+
+from batchdash.api.batch_info import OPENAI_TERMINAL_STATUSES, BatchInfo
+from batchdash.api.notices import notify
+from batchdash.api.retry_policy import seconds_text
+from batchdash.errors import (
+    ApiError,
+    ApiTimeout,
+    BadRequest,
+    InputError,
+    KeyRefused,
+    NetworkDown,
+    NotFound,
+    RateLimited,
+    ServerUnavailable,
+)
+from batchdash.recipe import ENDPOINTS
+
+log = logging.getLogger(__name__)
+
+#: Seconds allowed to open a connection (a dead host should fail fast).
+CONNECT_TIMEOUT = 10.0
+#: Bytes read at a time when a result file is streamed to disk.
+DOWNLOAD_CHUNK_BYTES = 1 << 20
+# Server messages are quoted to the analyst up to this length.
+_MAX_DETAIL_CHARS = 300
+# Anything shaped like an OpenAI secret key, in case a server echoes one.
+_KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-*]{6,}")
+_AZURE_RESOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+
+
+def azure_base_url(resource: str) -> str:
+    """The Azure OpenAI v1 base URL of a resource name (or of its endpoint URL)."""
+    name = resource.strip()
+    match = re.fullmatch(r"https://([^./]+)\.openai\.azure\.com(/.*)?", name)
+    if match:
+        name = match.group(1)
+    if not _AZURE_RESOURCE.fullmatch(name):
+        raise InputError(
+            f"The Azure resource name {resource!r} is not valid: use the letters, digits and "
+            "hyphens before .openai.azure.com, like my-resource."
+        )
+    return f"https://{name}.openai.azure.com/openai/v1/"
+
+
+class Gateway:
+    """Files, batches and synchronous calls of one API key at one base URL."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None,
+        *,
+        http_client: httpx2.Client | None = None,
+        timeout: float = 60,
+        max_retries: int = 3,
+        completion_window: str = "24h",
+        terminal_statuses: Iterable[str] = OPENAI_TERMINAL_STATUSES,
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise KeyRefused("No API key is set. Enter one in Settings.")
+        self._api_key = api_key
+        self.timeout = timeout
+        #: Extra attempts the SDK makes after a 408/409/429/5xx, a timeout or a refused
+        #: connection, waiting as `retry-after` says or backing off exponentially.
+        self.max_retries = max_retries
+        #: Completion window sent with every new batch (OpenAI accepts only "24h").
+        self.completion_window = completion_window
+        #: Statuses after which a batch never changes.
+        self.terminal_statuses = frozenset(terminal_statuses)
+        self._client = _NoticingOpenAI(
+            api_key=api_key,
+            base_url=base_url or None,
+            timeout=httpx2.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
+            max_retries=max_retries,
+            http_client=http_client,
+        )
+        # For calls the SDK must not repeat by itself: one that timed out may have been done.
+        self._once = self._client.with_options(max_retries=0)
+        #: The base URL in use (the SDK falls back to OPENAI_BASE_URL, then OpenAI's).
+        self.base_url = str(self._client.base_url)
+        self.host = self._client.base_url.netloc.decode() or self.base_url
+        self.provider = _provider_name(self._client.base_url.host, self.host)
+
+    def __repr__(self) -> str:
+        return f"Gateway(base_url={self.base_url!r})"
+
+    # --- files -----------------------------------------------------------------------------
+
+    def upload_part(self, name: str, data: bytes, *, retry: bool = True) -> str:
+        """Upload one JSONL part for batch use; returns its file id.
+
+        `retry=False` makes one attempt and leaves retrying to the caller, who can first look
+        for the file with `find_file`: an upload that timed out may have landed, and the SDK's
+        own retry would upload it a second time.
+        """
+        client = self._client if retry else self._once
+        with self._translated(f"upload of {name}"):
+            uploaded = client.files.create(file=(name, data, "application/jsonl"), purpose="batch")
+        return uploaded.id
+
+    def find_file(self, filename: str, size: int, created_after: int) -> str | None:
+        """The newest batch input file named `filename` of `size` bytes, uploaded since
+        `created_after` (unix seconds), if any; the scan stops at the first older file."""
+        with self._translated("list of files"):
+            for found in self._client.files.list(purpose="batch", order="desc", limit=100):
+                if found.created_at < created_after:
+                    return None
+                if found.filename == filename and found.bytes == size:
+                    return found.id
+        return None
+
+    def download_file(
+        self,
+        file_id: str,
+        dest: Path,
+        *,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> int:
+        """Stream a file to `dest` (through a temporary file, renamed at the end); bytes written.
+
+        An empty file (Azure writes an empty error file even when nothing failed) gives 0.
+        `on_progress(bytes_so_far, total_bytes)` follows along; the total is None when the
+        server does not say.
+        """
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+        written = 0
+        try:
+            with (
+                os.fdopen(handle, "wb") as out,
+                self._translated(f"file {file_id}"),
+                self._client.files.with_streaming_response.content(file_id) as response,
+            ):
+                total = _content_length(response.headers)
+                for chunk in response.iter_bytes(DOWNLOAD_CHUNK_BYTES):
+                    out.write(chunk)
+                    written += len(chunk)
+                    if on_progress is not None:
+                        on_progress(written, total)
+            os.replace(temporary, dest)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        return written
+
+    def file_bytes(self, file_id: str) -> bytes:
+        """A whole file in memory (for small files; use `download_file` for results)."""
+        with self._translated(f"file {file_id}"):
+            return self._client.files.content(file_id).read()
+
+    # --- batches ---------------------------------------------------------------------------
+
+    def create_batch(
+        self, input_file_id: str, endpoint: str, metadata: dict[str, str]
+    ) -> BatchInfo:
+        """Start a batch over an uploaded file, tagged with `metadata` (at most 16 pairs).
+
+        Made once, without the SDK's retries: a create that timed out may have been carried out
+        all the same, so whoever tries again looks for the tagged batch first (`find_batch`).
+        """
+        with self._translated(f"file {input_file_id}"):
+            batch = self._once.batches.create(
+                input_file_id=input_file_id,
+                endpoint=cast(Any, endpoint),
+                completion_window=cast(Any, self.completion_window),
+                metadata=metadata,
+            )
+        return self._info(batch)
+
+    def retrieve_batch(self, batch_id: str) -> BatchInfo:
+        """The current state of one batch."""
+        with self._translated(f"batch {batch_id}"):
+            batch = self._client.batches.retrieve(batch_id)
+        return self._info(batch)
+
+    def cancel_batch(self, batch_id: str) -> BatchInfo:
+        """Ask to cancel a batch; it moves to "cancelling", then "cancelled" with partial results."""
+        with self._translated(f"batch {batch_id}"):
+            batch = self._client.batches.cancel(batch_id)
+        return self._info(batch)
+
+    def list_batches(self, limit: int = 100) -> Iterator[BatchInfo]:
+        """Every batch of the key, newest first, fetching `limit` per page as it goes."""
+        with self._translated("list of batches"):
+            for batch in self._client.batches.list(limit=limit):
+                yield self._info(batch)
+
+    def batches_since(self, created_after: int | None) -> Iterator[BatchInfo]:
+        """The key's batches created since `created_after` (unix seconds), newest first.
+
+        The list is newest first, so reading stops at the first batch created before it.
+        """
+        for batch in self.list_batches():
+            if created_after is not None and batch.created_at < created_after:
+                return
+            yield batch
+
+    def find_batch(
+        self, metadata_match: Mapping[str, str], created_after: int | None = None
+    ) -> BatchInfo | None:
+        """The newest batch whose metadata holds every pair of `metadata_match`, if any, among
+        those created since `created_after` (nothing older can be the one we look for)."""
+        for batch in self.batches_since(created_after):
+            if all(batch.metadata.get(k) == v for k, v in metadata_match.items()):
+                return batch
+        return None
+
+    # --- synchronous calls -----------------------------------------------------------------
+
+    def complete(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One synchronous request to a model endpoint; the JSON answer as a dict."""
+        if endpoint not in ENDPOINTS:
+            raise InputError(
+                f"Batchdash cannot call {endpoint!r}; use one of {', '.join(ENDPOINTS)}."
+            )
+        path = endpoint.removeprefix("/v1")
+        with self._translated(None):
+            response = self._client.post(path, body=body, cast_to=httpx2.Response)
+            answer = response.json()
+        if not isinstance(answer, dict):
+            raise ApiError(f"{self.provider} answered {endpoint} with something that is not JSON.")
+        return answer
+
+    def check_key(self) -> None:
+        """Raise KeyRefused (or another ApiError) unless the key can list batches."""
+        with self._translated("list of batches"):
+            self._client.batches.list(limit=1)
+
+    # --- errors ----------------------------------------------------------------------------
+
+    def retry_reason(self, error: ApiError) -> str:
+        """Why a call is being tried again, in a few plain words ("OpenAI is busy (rate limit)")."""
+        if isinstance(error, RateLimited):
+            return _reason("rate_limit", self.provider, self.host, self.timeout)
+        if isinstance(error, ServerUnavailable):
+            return _reason("server", self.provider, self.host, self.timeout)
+        if isinstance(error, ApiTimeout):
+            return _reason("timeout", self.provider, self.host, self.timeout)
+        if isinstance(error, NetworkDown):
+            return _reason("network", self.provider, self.host, self.timeout)
+        return str(error).rstrip(".")
+
+    def _info(self, batch: openai.types.Batch) -> BatchInfo:
+        data = batch.model_dump(mode="json", warnings=False)
+        return BatchInfo.from_dict(data, terminal_statuses=self.terminal_statuses)
+
+    @contextmanager
+    def _translated(self, subject: str | None) -> Iterator[None]:
+        """Re-raise SDK and transport errors as batchdash errors; `subject` names the object."""
+        try:
+            yield
+        except openai.OpenAIError as error:
+            translated = self._translate(error, subject)
+        except httpx2.TimeoutException:
+            # Raised while streaming a body, after the SDK handed the response over.
+            translated = ApiTimeout(self._timeout_message())
+        except httpx2.TransportError:
+            translated = NetworkDown(self._unreachable_message())
+        else:
+            return
+        log.warning("%s: %s", type(translated).__name__, translated)
+        # `from None`: the SDK error holds the request, and the request holds the key.
+        raise translated from None
+
+    def _translate(self, error: openai.OpenAIError, subject: str | None) -> ApiError:
+        if isinstance(error, openai.APITimeoutError):
+            return ApiTimeout(self._timeout_message())
+        if isinstance(error, openai.APIConnectionError):
+            return NetworkDown(self._unreachable_message())
+        if not isinstance(error, openai.APIStatusError):
+            return ApiError(f"The call to {self.provider} failed: {self._detail(error)}")
+        status, detail = error.status_code, self._detail(error)
+        if isinstance(error, openai.AuthenticationError):
+            return KeyRefused("The API key was refused. Check it in Settings.")
+        if isinstance(error, openai.PermissionDeniedError):
+            return KeyRefused(
+                f"The API key was refused for this request ({detail}); check its project and "
+                "permissions in Settings."
+            )
+        if isinstance(error, openai.NotFoundError):
+            if subject is None:
+                return NotFound(f"{self.provider} does not know this model or URL ({detail}).")
+            return NotFound(
+                f"The {subject} was not found for this API key; check that the key belongs to "
+                "the project that created it."
+            )
+        if isinstance(error, openai.RateLimitError):
+            return self._rate_limited(error)
+        if status >= 500:
+            return ServerUnavailable(
+                f"{self.provider} has a server problem (HTTP {status}); try again in a few minutes."
+            )
+        if status in (400, 413, 422):
+            return BadRequest(f"{self.provider} rejected the request: {detail}")
+        return ApiError(f"{self.provider} answered HTTP {status}: {detail}")
+
+    def _rate_limited(self, error: openai.APIStatusError) -> RateLimited:
+        if error.code == "insufficient_quota":
+            limited = RateLimited(
+                "The API key has no quota left (insufficient_quota); add credit or raise the "
+                "spending limit in the provider's billing settings."
+            )
+            limited.retryable = False
+            return limited
+        wait = retry_after_seconds(error.response.headers)
+        when = f"in {math.ceil(wait)} s" if wait is not None else "in a minute"
+        return RateLimited(f"{self.provider} is busy (rate limit), retrying {when}.", wait)
+
+    def _timeout_message(self) -> str:
+        return f"{self.provider} did not answer within {self.timeout:g} s; try again in a minute."
+
+    def _unreachable_message(self) -> str:
+        return f"Cannot reach {self.host}. Check the network or the base URL."
+
+    def _detail(self, error: openai.OpenAIError) -> str:
+        """The server's own explanation, shortened and with any key hidden."""
+        body = getattr(error, "body", None)
+        message = body.get("message") if isinstance(body, dict) else None
+        text = str(message or getattr(error, "message", "") or type(error).__name__)
+        text = text.replace(self._api_key, "[key hidden]")
+        text = _KEY_PATTERN.sub("sk-[hidden]", " ".join(text.split()))
+        if len(text) > _MAX_DETAIL_CHARS:
+            text = text[: _MAX_DETAIL_CHARS - 1] + "…"
+        return text
+
+
+RetryKind = Literal["rate_limit", "server", "status", "timeout", "network"]
+
+
+def _reason(kind: RetryKind, provider: str, host: str, timeout: float, status: int = 0) -> str:
+    """The first half of a retry notice: what went wrong, plainly."""
+    if kind == "rate_limit":
+        return f"{provider} is busy (rate limit)"
+    if kind == "server":
+        code = f" (HTTP {status})" if status else ""
+        return f"{provider} has a server problem{code}"
+    if kind == "status":
+        return f"{provider} answered HTTP {status}"
+    if kind == "timeout":
+        return f"{provider} did not answer within {timeout:g} s"
+    return f"Cannot reach {host}"
+
+
+class _NoticingOpenAI(openai.OpenAI):
+    """The SDK's client, telling the notice listeners about each retry it makes by itself."""
+
+    def _calculate_retry_timeout(
+        self,
+        remaining_retries: int,
+        options: FinalRequestOptions,
+        response_headers: httpx2.Headers | None = None,
+    ) -> float:
+        wait = super()._calculate_retry_timeout(remaining_retries, options, response_headers)
+        # The SDK asks for the wait right before it sleeps for a retry, while it handles the
+        # error that caused it; that error says what went wrong.
+        notify(f"{self._retry_reason(sys.exc_info()[1])}, retrying in {seconds_text(wait)}.")
+        return wait
+
+    def _retry_reason(self, error: BaseException | None) -> str:
+        netloc = self.base_url.netloc.decode() or str(self.base_url)
+        provider = _provider_name(self.base_url.host, netloc)
+        timeout = self.timeout.read if isinstance(self.timeout, httpx2.Timeout) else self.timeout
+        seconds = float(timeout) if isinstance(timeout, int | float) else 0.0
+        if isinstance(error, httpx2.TimeoutException):
+            return _reason("timeout", provider, netloc, seconds)
+        if isinstance(error, httpx2.HTTPStatusError):
+            status = error.response.status_code
+            kind: RetryKind = (
+                "rate_limit" if status == 429 else "server" if status >= 500 else "status"
+            )
+            return _reason(kind, provider, netloc, seconds, status)
+        return _reason("network", provider, netloc, seconds)
+
+
+def _content_length(headers: Mapping[str, str]) -> int | None:
+    """The body size a response announces, if it does (a compressed body's is not its size)."""
+    value = headers.get("content-length")
+    if value is None or headers.get("content-encoding") or not value.isdigit():
+        return None
+    return int(value)
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds a 429 asks to wait: `retry-after-ms`, `retry-after` seconds or an HTTP date."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(moment.timestamp() - time.time(), 0.0)
+
+
+def _provider_name(host: str, netloc: str) -> str:
+    """How messages name the server: "OpenAI", "Azure OpenAI" or "The server at HOST:PORT"."""
+    if host == "api.openai.com" or host.endswith(".api.openai.com"):
+        return "OpenAI"
+    if host.endswith(".openai.azure.com"):
+        return "Azure OpenAI"
+    return f"The server at {netloc}"

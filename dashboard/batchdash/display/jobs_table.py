@@ -1,0 +1,188 @@
+"""The tables of the Jobs page, built from job statuses (no API call, no Streamlit).
+
+Each frame holds plain values (text, numbers, datetimes) so a table widget can show it as is;
+cell text stays text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from batchdash.api.batch_info import OPENAI_TERMINAL_STATUSES, BatchInfo
+from batchdash.display.status_words import batch_meaning, batch_word, job_word
+from batchdash.jobs.status import JobStatus
+
+#: Columns of the jobs table, in order.
+JOB_COLUMNS: tuple[str, ...] = (
+    "job_id",
+    "name",
+    "created",
+    "model",
+    "rows",
+    "status",
+    "progress",
+    "parts",
+    "estimated_cost_usd",
+    "actual_cost_usd",
+    "time_left",
+)
+#: Columns of a job's batches table, in order.
+BATCH_COLUMNS: tuple[str, ...] = (
+    "batch_id",
+    "part",
+    "kind",
+    "status",
+    "meaning",
+    "completed",
+    "failed",
+    "total",
+    "created",
+    "expires_in",
+)
+#: Columns of the validation errors table.
+ERROR_COLUMNS: tuple[str, ...] = ("batch_id", "part", "line", "code", "message")
+#: Columns of the table of every batch the key can see.
+REMOTE_COLUMNS: tuple[str, ...] = (
+    "batch_id",
+    "status",
+    "job_here",
+    "created",
+    "completed",
+    "failed",
+    "total",
+    "endpoint",
+    "expires_in",
+)
+
+
+def time_left(expires_at: int | None, now: float) -> str:
+    """How long until `expires_at` (unix seconds): '23 h 05 min', '12 min', 'ended', or ''."""
+    if expires_at is None:
+        return ""
+    seconds = int(expires_at - now)
+    if seconds <= 0:
+        return "ended"
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{max(minutes, 1)} min"
+
+
+def _moment(seconds: int | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+
+
+def jobs_frame(
+    statuses: Sequence[JobStatus],
+    *,
+    now: float,
+    terminal: Collection[str] = OPENAI_TERMINAL_STATUSES,
+) -> pd.DataFrame:
+    """One row per job, in the order given (the registry's: newest first)."""
+    rows = [
+        {
+            "job_id": status.job_id,
+            "name": status.name,
+            "created": status.created_at,
+            "model": status.model,
+            "rows": status.rows,
+            "status": job_word(status, terminal),
+            "progress": status.progress,
+            "parts": status.parts,
+            "estimated_cost_usd": status.estimated_cost_usd,
+            "actual_cost_usd": status.actual_cost_usd,
+            "time_left": time_left(status.expires_at, now),
+        }
+        for status in statuses
+    ]
+    frame = pd.DataFrame(rows, columns=list(JOB_COLUMNS))
+    frame["created"] = pd.to_datetime(frame["created"], utc=True)
+    for column in ("estimated_cost_usd", "actual_cost_usd", "progress"):
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def filter_jobs(frame: pd.DataFrame, *, words: Collection[str], search: str) -> pd.DataFrame:
+    """The jobs whose status is one of `words` (all when empty) and whose name holds `search`."""
+    keep = pd.Series(True, index=frame.index)
+    if words:
+        keep &= frame["status"].isin(list(words))
+    needle = search.strip().casefold()
+    if needle:
+        keep &= frame["name"].str.casefold().str.contains(needle, regex=False)
+    return frame[keep]
+
+
+def batches_frame(
+    status: JobStatus,
+    *,
+    now: float,
+    terminal: Collection[str] = OPENAI_TERMINAL_STATUSES,
+) -> pd.DataFrame:
+    """One row per batch of the job, by part number, with what its status means."""
+    rows = [
+        {
+            "batch_id": batch.id,
+            "part": batch.part_number,
+            "kind": batch.kind,
+            "status": batch_word(batch.status),
+            "meaning": batch_meaning(batch.status),
+            "completed": batch.completed,
+            "failed": batch.failed,
+            "total": batch.total,
+            "created": _moment(batch.created_at),
+            "expires_in": time_left(batch.expires_at, now) if batch.status not in terminal else "",
+        }
+        for batch in status.batches
+    ]
+    frame = pd.DataFrame(rows, columns=list(BATCH_COLUMNS))
+    frame["created"] = pd.to_datetime(frame["created"], utc=True)
+    return frame
+
+
+def batch_errors_frame(status: JobStatus) -> pd.DataFrame:
+    """The validation errors of the job's batches, with the input-file line each names."""
+    rows = [
+        {
+            "batch_id": batch.id,
+            "part": batch.part_number,
+            "line": error.line,
+            "code": error.code or "",
+            "message": error.message or "",
+        }
+        for batch in status.batches
+        for error in batch.errors
+    ]
+    frame = pd.DataFrame(rows, columns=list(ERROR_COLUMNS))
+    frame["line"] = frame["line"].astype("Int64")
+    return frame
+
+
+def remote_frame(
+    batches: Sequence[tuple[BatchInfo, str | None]],
+    job_names: dict[str, str],
+    *,
+    now: float,
+) -> pd.DataFrame:
+    """Every batch the key can see, newest first, with the name of its job here ('' if none)."""
+    rows = [
+        {
+            "batch_id": info.id,
+            "status": batch_word(info.status),
+            "job_here": job_names.get(job_id, job_id) if job_id else "",
+            "created": _moment(info.created_at),
+            "completed": info.completed,
+            "failed": info.failed,
+            "total": info.total,
+            "endpoint": info.endpoint,
+            "expires_in": "" if info.terminal else time_left(info.expires_at, now),
+        }
+        for info, job_id in batches
+    ]
+    frame = pd.DataFrame(rows, columns=list(REMOTE_COLUMNS))
+    frame["created"] = pd.to_datetime(frame["created"], utc=True)
+    return frame

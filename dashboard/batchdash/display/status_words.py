@@ -1,0 +1,129 @@
+"""Statuses in the words an analyst reads: what a batch is doing, and a job at a glance.
+
+The Batch API's statuses are terse (`validating`, `finalizing`); each gets a short word for
+tables and a one-line explanation of what it means and what happens next. A job's word sums
+up its batches and rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from batchdash.api.batch_info import OPENAI_TERMINAL_STATUSES
+from batchdash.jobs.status import JobStatus
+
+#: Short word per batch status, for tables.
+BATCH_WORDS: dict[str, str] = {
+    "validating": "Checking the file",
+    "failed": "Failed the check",
+    "in_progress": "Running",
+    "finalizing": "Writing results",
+    "completed": "Completed",
+    "expired": "Expired",
+    "cancelling": "Cancelling",
+    "cancelled": "Cancelled",
+}
+
+#: One line per batch status: what it means, and what happens next.
+BATCH_MEANINGS: dict[str, str] = {
+    "validating": (
+        "OpenAI is checking the uploaded file (format, model, size limits) before anything "
+        "runs; this usually takes a minute or two."
+    ),
+    "failed": (
+        "The file did not pass the check, so nothing ran and nothing is billed; the errors "
+        "below name the lines at fault."
+    ),
+    "in_progress": (
+        "Requests are being answered as OpenAI has spare capacity; the counts rise as they finish."
+    ),
+    "finalizing": (
+        "Every request has run and OpenAI is writing the results files; they are fetched as "
+        "soon as it is done."
+    ),
+    "completed": (
+        "Every request has an answer or an error; the answers are fetched and kept here, and "
+        "failed requests are listed with their error."
+    ),
+    "expired": (
+        "The 24-hour window ended before every request ran; the answers made are kept and the "
+        "rest can be repaired."
+    ),
+    "cancelling": (
+        "Cancellation was asked: requests already running finish, the rest are dropped; this "
+        "can take up to 10 minutes."
+    ),
+    "cancelled": (
+        "Stopped on request; the answers made before the cancellation are kept and the rest "
+        "can be repaired."
+    ),
+}
+
+#: Job words, in the order the status filter offers them.
+JOB_WORDS: tuple[str, ...] = (
+    "Not sent",
+    "Checking the file",
+    "Running",
+    "Writing results",
+    "Fetching results",
+    "Cancelling",
+    "Completed",
+    "Completed with errors",
+    "Expired",
+    "Cancelled",
+    "Failed",
+)
+
+#: What an analyst may wonder about while a job runs, answered once.
+WAITING_HELP = (
+    "A batch costs half the normal price because OpenAI runs it when it has spare capacity: "
+    "most batches finish within minutes to a few hours, and each has up to 24 hours. "
+    "Requests not answered within 24 hours expire (they are not billed) and can be repaired."
+)
+KEEPING_HELP = (
+    "OpenAI deletes a batch's result files 30 days after it finishes. Batchdash fetches them "
+    "as soon as the batch is done and keeps its own copy, so the downloads here keep working "
+    "after that."
+)
+
+
+def batch_word(status: str) -> str:
+    """The table word for a batch status (an unknown status is shown as sent)."""
+    return BATCH_WORDS.get(status, status.replace("_", " ").capitalize() or "Unknown")
+
+
+def batch_meaning(status: str) -> str:
+    """One line on what a batch status means."""
+    return BATCH_MEANINGS.get(
+        status,
+        f"The server reported the status {status!r}, which Batchdash does not know; the batch "
+        "is treated as still running.",
+    )
+
+
+def job_word(status: JobStatus, terminal: Collection[str] = OPENAI_TERMINAL_STATUSES) -> str:
+    """One of JOB_WORDS summing up the job's batches and rows."""
+    batches = status.batches
+    if not batches:
+        return "Failed" if status.state == "finished" else "Not sent"
+    running = [batch.status for batch in batches if batch.status not in terminal]
+    if status.state == "active":
+        for word, batch_status in (
+            ("Cancelling", "cancelling"),
+            ("Running", "in_progress"),
+            ("Writing results", "finalizing"),
+            ("Checking the file", "validating"),
+        ):
+            if batch_status in running:
+                return word
+        return "Running" if running else "Fetching results"
+    counts = status.counts
+    if counts.get("ok", 0) == status.rows:
+        return "Completed"
+    if all(batch.status == "failed" for batch in batches) and not counts.get("ok"):
+        return "Failed"
+    if counts.get("cancelled"):
+        return "Cancelled"
+    if counts.get("expired"):
+        return "Expired"
+    return "Completed with errors"

@@ -1,0 +1,1 @@
+"""Reading the analyst's files: kinds, encodings, delimiters, text tables, workbooks, shape."""

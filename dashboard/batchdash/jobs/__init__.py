@@ -1,0 +1,1 @@
+"""Jobs over time: submitting, following, acting (cancel, repair, attach) and their status."""

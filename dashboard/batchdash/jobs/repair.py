@@ -1,0 +1,78 @@
+"""Repair: which rows of a job to run again, and as which new parts.
+
+A repair re-runs rows whose status the analyst picks, with the same custom_ids, in new parts of
+kind "repair" numbered after the job's others; the merge then lets their answers take the rows'
+place (an `ok` answer wins, else the latest). Rows still pending in a running part are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from batchdash.errors import InputError
+from batchdash.preflight.plan import BatchPlan
+from batchdash.registry.store import PartSpec
+
+#: The statuses a repair can re-run, and its default choice.
+REPAIRABLE: tuple[str, ...] = ("error", "expired", "cancelled", "not_run")
+
+
+@dataclass(frozen=True)
+class RepairPlan:
+    """What a repair would send: rows, custom_ids, tokens and cost."""
+
+    #: The statuses picked.
+    statuses: tuple[str, ...]
+    #: Number of rows that would run again.
+    rows: int
+    #: Their custom_ids, in input order.
+    custom_ids: tuple[str, ...]
+    #: Exact input tokens of their requests (0 for a batch attached without its recipe).
+    input_tokens: int
+    #: USD for those input tokens at the batch price; None when the price is unknown.
+    estimated_cost_usd: float | None
+
+
+def checked_statuses(statuses: Iterable[str]) -> tuple[str, ...]:
+    """The picked statuses, each one a repairable one; InputError otherwise."""
+    picked = tuple(dict.fromkeys(status.strip() for status in statuses if status.strip()))
+    unknown = [status for status in picked if status not in REPAIRABLE]
+    if unknown or not picked:
+        raise InputError(
+            f"Cannot repair rows with status {', '.join(unknown) or '(none given)'}; pick among "
+            f"{', '.join(REPAIRABLE)}."
+        )
+    return picked
+
+
+def rows_to_repair(
+    merged: pd.DataFrame, pending: np.ndarray, statuses: tuple[str, ...]
+) -> np.ndarray:
+    """0-based positions of the rows with one of `statuses` that no open part covers."""
+    chosen = merged["status"].isin(statuses).to_numpy(dtype=bool) & ~pending
+    return np.flatnonzero(chosen)
+
+
+def repair_parts(plan: BatchPlan, positions: np.ndarray, ids: pd.Series) -> list[PartSpec]:
+    """One repair part per part of `plan` (the preflight of the rows at `positions`)."""
+    chosen = ids.to_numpy(dtype=object)[positions]
+    return [
+        PartSpec(
+            requests=part.requests,
+            kind="repair",
+            custom_ids=tuple(str(i) for i in chosen[part.first_row : part.stop_row]),
+            estimated_input_tokens=part.input_tokens,
+            estimated_cost_usd=_part_cost(plan, part.input_tokens),
+        )
+        for part in plan.parts
+    ]
+
+
+def _part_cost(plan: BatchPlan, tokens: int) -> float | None:
+    if plan.estimated_cost_usd is None or plan.input_tokens == 0:
+        return plan.estimated_cost_usd
+    return plan.estimated_cost_usd * tokens / plan.input_tokens

@@ -1,0 +1,331 @@
+"""What the analyst sees of a job: one status, one progress, one cost, over all its batches.
+
+Everything here is computed from what the registry holds (parts, batch snapshots, which results
+were fetched, the merged table); nothing calls the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from batchdash.api.batch_info import BatchErrorEntry, BatchInfo
+from batchdash.preflight.pricing import ModelPrice
+from batchdash.registry.store import Job, Part
+from batchdash.results.parse import ROW_STATUSES
+
+JobState = Literal["active", "finished"]
+
+#: Row counts of a job: the merged table's statuses, plus rows whose batch has not finished.
+COUNT_KEYS: tuple[str, ...] = (*ROW_STATUSES, "pending")
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One batch of a job, as the Jobs page lists it."""
+
+    #: Batch id.
+    id: str
+    #: Number of the job's part the batch runs.
+    part_number: int
+    #: "initial", "repair" or "attached".
+    kind: str
+    #: Status as the API last said (validating, in_progress, ..., or a provider's own word).
+    status: str
+    #: Requests in the batch.
+    total: int
+    #: Requests answered so far.
+    completed: int
+    #: Requests failed so far.
+    failed: int
+    #: Unix seconds of creation.
+    created_at: int | None
+    #: Unix seconds when the completion window ends.
+    expires_at: int | None
+    #: Validation errors, with the input-file line each is about.
+    errors: tuple[BatchErrorEntry, ...]
+    #: Input tokens billed so far.
+    input_tokens: int
+    #: Output tokens billed so far.
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A job at a glance, summed over its parts and batches."""
+
+    #: The job's id.
+    job_id: str
+    #: The analyst's name for it.
+    name: str
+    #: When it was saved.
+    created_at: datetime
+    #: Model of its requests.
+    model: str
+    #: Endpoint of its requests.
+    endpoint: str
+    #: "active" while any part is unsubmitted, running or not fetched yet; else "finished".
+    state: JobState
+    #: Input rows.
+    rows: int
+    #: Rows by status: ok, error, expired, cancelled, not_run and pending (summing to `rows`).
+    counts: dict[str, int]
+    #: Number of parts (initial, repair and attached).
+    parts: int
+    #: Every batch of the job, by part number.
+    batches: tuple[BatchRow, ...]
+    #: Share of the job's requests that have finished, 0 to 1.
+    progress: float
+    #: USD for the input tokens at the batch price, summed over parts; None when unknown.
+    estimated_cost_usd: float | None
+    #: USD billed so far at the batch price; None when the model's price is unknown.
+    actual_cost_usd: float | None
+    #: Unix seconds of the earliest completion-window end among running batches.
+    expires_at: int | None
+    #: Hidden from the list of jobs.
+    archived: bool
+    #: Plain sentences about what went wrong and what to do.
+    problems: tuple[str, ...] = field(default=())
+    #: Parts of a submitted job still to be sent (a submission under way, or one that stopped).
+    unsent: int = 0
+
+
+@dataclass
+class JobView:
+    """A job with its parts and the latest snapshot of each batch, as loaded from the registry."""
+
+    #: The job.
+    job: Job
+    #: Its parts by number.
+    parts: list[Part]
+    #: Latest snapshot of each of its batches.
+    infos: dict[str, BatchInfo]
+    #: Batches whose results were fetched and kept.
+    fetched: set[str]
+
+    def is_open(self, part: Part) -> bool:
+        """Whether the part still has work: unsubmitted, running, or results not fetched yet."""
+        if part.state == "failed":
+            return False
+        return part.batch_id is None or part.batch_id not in self.fetched
+
+    def active_batches(self) -> list[str]:
+        """Batches not known to be terminal yet."""
+        return [
+            part.batch_id
+            for part in self.parts
+            if part.batch_id is not None
+            and not (part.batch_id in self.infos and self.infos[part.batch_id].terminal)
+        ]
+
+    def unfetched_terminal(self) -> list[BatchInfo]:
+        """Terminal batches whose results are not kept yet."""
+        return [
+            info
+            for part in self.parts
+            if part.batch_id is not None
+            and (info := self.infos.get(part.batch_id)) is not None
+            and info.terminal
+            and part.batch_id not in self.fetched
+        ]
+
+    @property
+    def finished(self) -> bool:
+        """Whether nothing more will happen to the job unless the analyst acts."""
+        return not any(self.is_open(part) for part in self.parts)
+
+
+def pending_rows(view: JobView, ids: pd.Series | None) -> np.ndarray:
+    """Which rows an open part covers (`ids`: the job's custom_ids, needed for repairs)."""
+    pending = np.zeros(view.job.rows, dtype=bool)
+    for part in view.parts:
+        if not view.is_open(part):
+            continue
+        if part.custom_ids:
+            if ids is None:
+                raise ValueError("the custom_ids are needed to place a repair's rows")
+            pending |= ids.isin(set(part.custom_ids)).to_numpy(dtype=bool)
+        else:
+            first = part.first_row or 0
+            stop = view.job.rows if part.stop_row is None else part.stop_row
+            pending[first:stop] = True
+    return pending
+
+
+def row_counts(view: JobView, merged: pd.DataFrame | None) -> dict[str, int]:
+    """Rows by status; pending rows are those of open parts not already answered `ok`."""
+    ids = merged["custom_id"] if merged is not None else None
+    pending = pending_rows(view, ids)
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    if merged is None:
+        counts["not_run"] = int((~pending).sum())
+    else:
+        statuses = merged["status"].to_numpy(dtype=object)
+        pending &= statuses != "ok"
+        found = pd.Series(statuses[~pending]).value_counts()
+        for status, count in found.items():
+            counts[str(status)] = int(count)
+    counts["pending"] = int(pending.sum())
+    return counts
+
+
+@dataclass(frozen=True)
+class RowTally:
+    """What a job's status needs from its merged table, small enough to keep between calls."""
+
+    #: Rows by status, pending included (see `row_counts`).
+    counts: dict[str, int]
+    #: Cost of the rows each batch answered, from their own tokens.
+    batch_costs: dict[str, float]
+
+
+def tally(view: JobView, merged: pd.DataFrame | None) -> RowTally:
+    """Counts and per-batch costs; `merged` is needed once any result was fetched."""
+    costs: dict[str, float] = {}
+    if merged is not None:
+        sums = merged["cost_usd"].fillna(0).groupby(merged["batch_id"]).sum()
+        costs = {str(batch): float(cost) for batch, cost in sums.items() if batch}
+    return RowTally(row_counts(view, merged), costs)
+
+
+def summarize(
+    view: JobView,
+    rows: RowTally,
+    price: ModelPrice | None,
+    *,
+    now: datetime | None = None,
+) -> JobStatus:
+    """The JobStatus of a loaded job."""
+    job = view.job
+    counts = dict(rows.counts)
+    batches = tuple(
+        _batch_row(part, view.infos[part.batch_id])
+        for part in view.parts
+        if part.batch_id is not None and part.batch_id in view.infos
+    )
+    running = [view.infos[b] for b in view.active_batches() if b in view.infos]
+    expiries = [info.expires_at for info in running if info.expires_at is not None]
+    estimates = [p.estimated_cost_usd for p in view.parts if p.state != "failed"]
+    known = [estimate for estimate in estimates if estimate is not None]
+    return JobStatus(
+        job_id=job.id,
+        name=job.name,
+        created_at=job.created_at,
+        model=job.recipe.model,
+        endpoint=job.recipe.endpoint,
+        state="finished" if view.finished else "active",
+        rows=job.rows,
+        counts=counts,
+        parts=len(view.parts),
+        batches=batches,
+        progress=_progress(view),
+        estimated_cost_usd=round(sum(known), 10) if known else None,
+        actual_cost_usd=_actual_cost(view, rows.batch_costs, price),
+        expires_at=min(expiries) if expiries else None,
+        archived=job.archived,
+        problems=tuple(_problems(view, counts, now or datetime.now(UTC))),
+        unsent=sum(part.batch_id is None and part.state != "failed" for part in view.parts)
+        if job.state == "active"
+        else 0,
+    )
+
+
+def _batch_row(part: Part, info: BatchInfo) -> BatchRow:
+    return BatchRow(
+        id=info.id,
+        part_number=part.number,
+        kind=part.kind,
+        status=info.status,
+        total=info.total or part.requests,
+        completed=info.completed,
+        failed=info.failed,
+        created_at=info.created_at or None,
+        expires_at=info.expires_at,
+        errors=info.errors,
+        input_tokens=info.input_tokens,
+        output_tokens=info.output_tokens,
+    )
+
+
+def _progress(view: JobView) -> float:
+    """Finished requests over all requests; a failed part counts as finished."""
+    total = done = 0
+    for part in view.parts:
+        total += part.requests
+        info = view.infos.get(part.batch_id) if part.batch_id else None
+        if part.state == "failed" or (info is not None and info.terminal):
+            done += part.requests
+        elif info is not None:
+            done += min(info.completed + info.failed, part.requests)
+    return done / total if total else 1.0
+
+
+def _actual_cost(
+    view: JobView, batch_costs: Mapping[str, float], price: ModelPrice | None
+) -> float | None:
+    """Batch usage at the batch price; the rows' own tokens where a server reports no usage."""
+    if price is None:
+        return None
+    cost = 0.0
+    for batch_id, info in view.infos.items():
+        if info.input_tokens or info.output_tokens or info.completed == 0:
+            cost += price.cost(info.input_tokens, info.output_tokens)
+        else:
+            cost += batch_costs.get(batch_id, 0.0)
+    return round(cost, 10)
+
+
+def _unsent(job: Job, number: int) -> str:
+    if job.state == "active":
+        return (
+            f"Part {number} was not sent: its submission stopped before it. Batchdash sends it "
+            "at the next refresh of the Jobs page (or `cli.py status`)."
+        )
+    return (
+        f"Part {number} has not been submitted yet: the job was saved but its submission never "
+        f"started. Send it with `cli.py submit {job.id}`, or submit the table again from New job."
+    )
+
+
+def _problems(view: JobView, counts: Mapping[str, int], now: datetime) -> list[str]:
+    problems: list[str] = []
+    unsent = [part for part in view.parts if part.batch_id is None and part.state != "failed"]
+    # A live claim on any of them: a submitter is sending the parts one after the other.
+    sending = any(p.claim_expires_at is not None and p.claim_expires_at > now for p in unsent)
+    for part in view.parts:
+        if part.state == "failed":
+            problems.append(f"Part {part.number} could not be submitted: {part.error}")
+        elif part in unsent and not sending:
+            problems.append(_unsent(view.job, part.number))
+        info = view.infos.get(part.batch_id) if part.batch_id else None
+        if info is not None and info.status == "failed" and counts["not_run"]:
+            problems.append(_failed_batch(part, info))
+        problems += [f"Part {part.number}: {note}" for _batch, note in part.extra_batches]
+    if counts["error"]:
+        problems.append(
+            f"{_rows(counts['error'])} failed; the error column says why. Repair them to try again."
+        )
+    for status, verb in (("expired", "expired before they ran"), ("cancelled", "were cancelled")):
+        if counts[status]:
+            problems.append(f"{_rows(counts[status])} {verb}; repair them to run them.")
+    return problems
+
+
+def _failed_batch(part: Part, info: BatchInfo) -> str:
+    if not info.errors:
+        return f"Batch {info.id} (part {part.number}) failed without saying why."
+    first = info.errors[0]
+    where = f" on line {first.line}" if first.line is not None else ""
+    more = f" ({len(info.errors) - 1} more errors)" if len(info.errors) > 1 else ""
+    return (
+        f"Batch {info.id} (part {part.number}) failed{where}: {first.message or first.code}{more}."
+    )
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'s' if count != 1 else ''}"

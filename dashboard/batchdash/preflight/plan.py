@@ -1,0 +1,486 @@
+"""Preflight: everything about a batch before anything is sent.
+
+`plan_batch` checks the table and recipe, counts input tokens exactly, prices them and splits
+the rows into parts within the API's limits. It never raises for bad input: every problem is
+reported with the rows it concerns, and a plan with a blocking problem has no parts.
+
+Rows are rendered, counted and encoded in chunks, and a part's JSONL is built only when asked
+for, so memory stays near the size of the table itself however long it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from batchdash.errors import InputError
+from batchdash.preflight import limits, tokens
+from batchdash.preflight.ids import checked_ids
+from batchdash.preflight.pricing import ModelPrice, price_for
+from batchdash.preflight.request_lines import (
+    jsonl_line_sizes,
+    jsonl_lines,
+    lines_bytes,
+    request_body,
+)
+from batchdash.preflight.schema import field_problems
+from batchdash.preflight.template import parse, placeholders, render, unknown_placeholder_message
+from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, Recipe
+from batchdash.wording import describe_rows
+
+#: Rows rendered, counted and encoded at a time: bounds the memory a plan needs on top of the
+#: table (a few times the chunk's text), and is large enough that the per-chunk overhead of
+#: the column operations does not show.
+CHUNK_ROWS = 5_000
+
+_CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth knowing) about a batch, with the rows it concerns."""
+
+    #: One plain sentence naming the problem and the fix.
+    message: str
+    #: 1-based row numbers concerned; empty when the problem is with the recipe.
+    rows: tuple[int, ...] = ()
+    #: Whether the batch cannot be sent until this is fixed.
+    blocking: bool = True
+
+
+@dataclass(frozen=True)
+class Part:
+    """A run of consecutive rows that becomes one input file and one batch."""
+
+    #: 1-based position among the parts of the plan.
+    number: int
+    #: 0-based position of the first row (inclusive).
+    first_row: int
+    #: 0-based position after the last row (exclusive).
+    stop_row: int
+    #: Exact input tokens of the part's requests.
+    input_tokens: int
+    #: Bytes of the part's JSONL file.
+    size_bytes: int
+
+    @property
+    def requests(self) -> int:
+        """Number of requests (lines) in the part."""
+        return self.stop_row - self.first_row
+
+
+@dataclass(frozen=True, eq=False)
+class BatchPlan:
+    """The outcome of a preflight: problems, counts, cost and parts."""
+
+    #: The recipe the plan was made for.
+    recipe: Recipe
+    #: Every problem found, blocking ones first.
+    problems: tuple[Problem, ...]
+    #: Number of input rows.
+    rows: int
+    #: custom_id of every row, in row order.
+    custom_ids: pd.Series
+    #: Exact input tokens of every row's request, message overhead included (0 if unrendered).
+    row_input_tokens: np.ndarray
+    #: Bytes of every row's JSONL line, newline included.
+    row_bytes: np.ndarray
+    #: Sum of `row_input_tokens`.
+    input_tokens: int
+    #: USD for the input tokens at the batch price; None when the model's price is unknown.
+    estimated_cost_usd: float | None
+    #: USD for the same tokens at the synchronous price; None when unknown.
+    synchronous_cost_usd: float | None
+    #: The parts to upload, in row order; empty when a problem blocks the batch.
+    parts: tuple[Part, ...]
+    # The columns the templates use (a copy-on-write view of the caller's frame).
+    _texts: pd.DataFrame = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether no problem blocks the batch."""
+        return not any(problem.blocking for problem in self.problems)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The problems that do not block the batch."""
+        return tuple(problem for problem in self.problems if not problem.blocking)
+
+    def part_bytes(self, number: int) -> bytes:
+        """The JSONL of part `number` (1-based): UTF-8 without BOM, one request per line."""
+        return b"".join(self._part_chunks(number))
+
+    def write_part(self, number: int, out: BinaryIO) -> int:
+        """Write the JSONL of part `number` to `out` a chunk of rows at a time; return its bytes.
+
+        The same bytes as `part_bytes`, without ever holding the whole part in memory.
+        """
+        return sum(out.write(chunk) for chunk in self._part_chunks(number))
+
+    def _part_chunks(self, number: int) -> Iterator[bytes]:
+        if not 1 <= number <= len(self.parts):
+            raise InputError(
+                f"The batch has no part {number}; it has {len(self.parts)}. "
+                + ("Fix the problems listed first." if not self.ok else "Pick an existing part.")
+            )
+        part = self.parts[number - 1]
+        for first, stop in _chunks(part.first_row, part.stop_row):
+            yield lines_bytes(self._lines(first, stop))
+
+    def request_body(self, row: int) -> dict[str, Any]:
+        """The request body of row `row` (0-based), e.g. to try a few rows synchronously."""
+        prompts, systems = _render_rows(self._texts, self.recipe, row, row + 1)
+        system = str(systems.iat[0]) if systems is not None else _system_template(self.recipe)
+        return request_body(self.recipe, str(prompts.iat[0]), system)
+
+    def _lines(self, first: int, stop: int) -> pa.LargeStringArray:
+        prompts, systems = _render_rows(self._texts, self.recipe, first, stop)
+        ids = self.custom_ids.iloc[first:stop].tolist()
+        system = systems.tolist() if systems is not None else _system_template(self.recipe)
+        return jsonl_lines(self.recipe, ids, prompts.tolist(), system)
+
+
+def plan_batch(
+    frame: pd.DataFrame,
+    recipe: Recipe,
+    *,
+    enqueued_token_limit: int | None = None,
+    price_overrides: Mapping[str, ModelPrice] | None = None,
+    max_part_requests: int = limits.MAX_REQUESTS_PER_PART,
+    max_part_bytes: int = limits.MAX_PART_BYTES,
+) -> BatchPlan:
+    """Check, count, price and split `frame` run through `recipe`; bad input becomes problems."""
+    problems = _recipe_problems(recipe, enqueued_token_limit)
+    if recipe.structured:
+        problems += [Problem(text) for text in field_problems(recipe.output_fields, frame.columns)]
+    templates_ok, template_problems = _template_problems(recipe, frame.columns)
+    problems += template_problems
+    if len(frame) == 0:
+        problems.append(Problem("The table has no rows. Add at least one row with a prompt."))
+
+    ids, id_problems = checked_ids(frame, recipe.id_column)
+    problems += [Problem(text, tuple(rows)) for text, rows in id_problems]
+
+    used = _used_columns(recipe) if templates_ok else []
+    texts = frame[used]
+    rows = len(frame)
+    row_tokens = np.zeros(rows, dtype=np.int64)
+    row_bytes = np.zeros(rows, dtype=np.int64)
+    measured = templates_ok and recipe.endpoint in ENDPOINTS
+    if measured:
+        problems += _cell_problems(texts)
+        empty = _measure(texts, recipe, ids, row_tokens, row_bytes)
+        if empty:
+            problems.append(
+                Problem(
+                    f"The prompt is empty in {describe_rows(empty)}. Fill the cells the template "
+                    "uses, or remove those rows.",
+                    tuple(empty),
+                )
+            )
+        problems += _size_problems(
+            recipe, row_tokens, row_bytes, enqueued_token_limit, max_part_bytes
+        )
+
+    input_tokens = int(row_tokens.sum())
+    # Without rendered prompts there is nothing to price (a cost of 0 would mislead).
+    price = price_for(recipe.model, price_overrides) if measured else None
+    if price is None and measured and recipe.model.strip():
+        problems.append(
+            Problem(
+                f"No price is known for the model '{recipe.model}', so the cost is not estimated. "
+                "Enter its price per million tokens under Settings > Price overrides.",
+                blocking=False,
+            )
+        )
+    parts: tuple[Part, ...] = ()
+    if not any(problem.blocking for problem in problems):
+        spans = limits.split_into_parts(
+            row_bytes,
+            row_tokens,
+            max_requests=max_part_requests,
+            max_bytes=max_part_bytes,
+            max_tokens=enqueued_token_limit,
+        )
+        parts = tuple(
+            Part(
+                number=number,
+                first_row=first,
+                stop_row=stop,
+                input_tokens=int(row_tokens[first:stop].sum()),
+                size_bytes=int(row_bytes[first:stop].sum()),
+            )
+            for number, (first, stop) in enumerate(spans, start=1)
+        )
+    problems.sort(key=lambda problem: not problem.blocking)
+    return BatchPlan(
+        recipe=recipe,
+        problems=tuple(problems),
+        rows=rows,
+        custom_ids=ids,
+        row_input_tokens=row_tokens,
+        row_bytes=row_bytes,
+        input_tokens=input_tokens,
+        estimated_cost_usd=price.cost(input_tokens, 0) if price else None,
+        synchronous_cost_usd=price.cost(input_tokens, 0, batch=False) if price else None,
+        parts=parts,
+        _texts=texts,
+    )
+
+
+def _system_template(recipe: Recipe) -> str:
+    """The system text template, or "" where the endpoint has no place for it."""
+    return recipe.system_prompt if recipe.endpoint in _CHAT_LIKE else ""
+
+
+def _used_columns(recipe: Recipe) -> list[str]:
+    names = placeholders(recipe.template) + placeholders(_system_template(recipe))
+    return list(dict.fromkeys(names))
+
+
+def _chunks(first: int, stop: int) -> list[tuple[int, int]]:
+    """(first, stop) spans of at most CHUNK_ROWS rows covering first..stop."""
+    return [(start, min(start + CHUNK_ROWS, stop)) for start in range(first, stop, CHUNK_ROWS)]
+
+
+def _render_rows(
+    texts: pd.DataFrame, recipe: Recipe, first: int, stop: int
+) -> tuple[pd.Series, pd.Series | None]:
+    """Prompts of rows first..stop, and their system texts when the system prompt varies."""
+    chunk = texts.iloc[first:stop]
+    system = _system_template(recipe)
+    systems = render(system, chunk) if placeholders(system) else None
+    return render(recipe.template, chunk), systems
+
+
+def _measure(
+    texts: pd.DataFrame,
+    recipe: Recipe,
+    ids: pd.Series,
+    row_tokens: np.ndarray,
+    row_bytes: np.ndarray,
+) -> list[int]:
+    """Fill in tokens and line bytes of every row; return the rows (1-based) with empty prompts."""
+    encoding = tokens.encoding_for_model(recipe.model)
+    chat_like = recipe.endpoint in _CHAT_LIKE
+    # Chat formatting (OpenAI cookbook): each message costs TOKENS_PER_MESSAGE plus its role
+    # and content, and the reply is primed with TOKENS_PER_REPLY.
+    user_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("user", encoding)
+    system_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("system", encoding)
+    constant_system = _system_template(recipe) if chat_like else ""
+    constant_tokens = 0
+    if chat_like:
+        constant_tokens = user_overhead + tokens.TOKENS_PER_REPLY
+        if constant_system and not placeholders(constant_system):
+            constant_tokens += system_overhead + tokens.count_text(constant_system, encoding)
+    empty: list[int] = []
+    for first, stop in _chunks(0, len(texts)):
+        rendered, rendered_systems = _render_rows(texts, recipe, first, stop)
+        blank = (rendered.str.strip() == "").to_numpy()
+        empty += (np.flatnonzero(blank) + first + 1).tolist()
+        counts = tokens.count_texts(rendered.tolist(), encoding) + constant_tokens
+        if rendered_systems is not None:
+            system_counts = tokens.count_texts(rendered_systems.tolist(), encoding)
+            counts += np.where(system_counts > 0, system_counts + system_overhead, 0)
+        row_tokens[first:stop] = counts
+        row_bytes[first:stop] = jsonl_line_sizes(
+            recipe,
+            pa.array(ids.iloc[first:stop]),
+            pa.array(rendered),
+            constant_system if rendered_systems is None else pa.array(rendered_systems),
+        )
+    return empty
+
+
+def _template_problems(recipe: Recipe, columns: pd.Index) -> tuple[bool, list[Problem]]:
+    """Whether both templates can be rendered, and the problems when they cannot."""
+    problems: list[Problem] = []
+    known = set(columns)
+    for label, template in (
+        ("template", recipe.template),
+        ("system prompt", _system_template(recipe)),
+    ):
+        try:
+            parse(template)
+        except InputError as error:
+            problems.append(Problem(str(error).replace("The template", f"The {label}", 1)))
+            continue
+        missing = [name for name in placeholders(template) if name not in known]
+        if missing:
+            message = unknown_placeholder_message(missing, columns)
+            problems.append(Problem(message.replace("The template", f"The {label}", 1)))
+    if not recipe.template.strip():
+        problems.append(
+            Problem("The prompt template is empty. Write the prompt to send for each row.")
+        )
+    return not problems, problems
+
+
+def _cell_problems(texts: pd.DataFrame) -> list[Problem]:
+    """Cells longer than Excel allows, per column the templates use (a warning)."""
+    problems = []
+    for column in texts.columns:
+        lengths = texts[column].astype("str").str.len().fillna(0).to_numpy()
+        if rows := _rows_over(lengths, limits.EXCEL_CELL_CHARS):
+            problems.append(
+                Problem(
+                    f"The column '{column}' has cells of more than {limits.EXCEL_CELL_CHARS:,} "
+                    f"characters (the longest has {int(lengths.max()):,}) in {describe_rows(rows)}. "
+                    "Check those cells; an unclosed quote in a CSV file swallows the rows after it.",
+                    rows,
+                    blocking=False,
+                )
+            )
+    return problems
+
+
+def _size_problems(
+    recipe: Recipe,
+    row_tokens: np.ndarray,
+    row_bytes: np.ndarray,
+    enqueued_token_limit: int | None,
+    max_part_bytes: int,
+) -> list[Problem]:
+    problems = []
+    window = limits.context_window(recipe.model)
+    if window is not None and (rows := _rows_over(row_tokens, window)):
+        problems.append(
+            Problem(
+                f"The requests of {describe_rows(rows)} need up to {int(row_tokens.max()):,} "
+                f"input tokens, more than the {window:,} that '{recipe.model}' takes. Shorten "
+                "those cells, or pick a model with a larger context window.",
+                rows,
+            )
+        )
+    limit = enqueued_token_limit
+    if limit is not None and limit > 0 and (rows := _rows_over(row_tokens, limit)):
+        problems.append(
+            Problem(
+                f"The requests of {describe_rows(rows)} alone need more input tokens than the "
+                f"enqueued-token limit of {limit:,}. Shorten those cells, or raise the limit in "
+                "Settings if your organisation's is higher.",
+                rows,
+            )
+        )
+    if rows := _rows_over(row_bytes, max_part_bytes):
+        problems.append(
+            Problem(
+                f"The requests of {describe_rows(rows)} are each larger than one batch file "
+                f"may be ({max_part_bytes:,} bytes). Shorten those cells.",
+                rows,
+            )
+        )
+    return problems
+
+
+def _rows_over(values: np.ndarray, limit: int) -> tuple[int, ...]:
+    """1-based numbers of the rows whose value is over `limit`."""
+    return tuple((np.flatnonzero(values > limit) + 1).tolist())
+
+
+def _recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Problem]:
+    """Problems with the endpoint, model and parameters, whatever the rows."""
+    problems: list[Problem] = []
+
+    def block(message: str) -> None:
+        problems.append(Problem(message))
+
+    def note(message: str) -> None:
+        problems.append(Problem(message, blocking=False))
+
+    endpoint, model = recipe.endpoint, recipe.model.strip()
+    if endpoint not in ENDPOINTS:
+        block(f"The endpoint '{endpoint}' is not supported. Choose one of: {', '.join(ENDPOINTS)}.")
+    if not model:
+        block("No model is chosen. Enter a model name such as 'gpt-4o-mini'.")
+    elif any(char.isspace() for char in recipe.model):
+        guess = "-".join(recipe.model.split())
+        hint = f" (perhaps '{guess}')" if limits.known_model(guess) else ""
+        block(
+            f"The model name '{recipe.model}' contains spaces. Enter the exact model name{hint}, "
+            "without spaces."
+        )
+    reasoning = bool(model) and limits.is_reasoning_model(model)
+
+    takes_max_tokens = endpoint != "/v1/embeddings"
+    if recipe.max_output_tokens is not None and takes_max_tokens:
+        minimum = limits.MIN_RESPONSES_OUTPUT_TOKENS if endpoint == "/v1/responses" else 1
+        if recipe.max_output_tokens < minimum:
+            block(
+                f"The maximum output tokens is {recipe.max_output_tokens}; it must be at least "
+                f"{minimum}. Raise it, or leave it empty for the model's default."
+            )
+    if recipe.temperature is not None and endpoint != "/v1/embeddings":
+        low, high = limits.TEMPERATURE_RANGE
+        if not low <= recipe.temperature <= high:
+            block(
+                f"The temperature {recipe.temperature} is outside {low:g} to {high:g}. Pick a "
+                "value in that range, or leave it empty."
+            )
+        elif reasoning:
+            block(
+                f"The reasoning model '{model}' does not take a temperature. Clear the "
+                "temperature, or pick a non-reasoning model."
+            )
+    if recipe.reasoning_effort is not None and endpoint in _CHAT_LIKE and model and not reasoning:
+        note(
+            f"'{model}' is not a reasoning model, so the reasoning effort is not sent. Clear it, "
+            "or pick a reasoning model (o-series, gpt-5)."
+        )
+    elif recipe.reasoning_effort not in (None, *REASONING_EFFORTS) and endpoint in _CHAT_LIKE:
+        # A recipe read from a record or a file is not checked against the Literal type.
+        block(
+            f"The reasoning effort '{recipe.reasoning_effort}' is not one the API takes. Choose "
+            f"one of: {', '.join(REASONING_EFFORTS)}, or leave it empty for the model's default."
+        )
+
+    if endpoint == "/v1/embeddings":
+        ignored = [
+            name
+            for name, value in (
+                ("temperature", recipe.temperature),
+                ("maximum output tokens", recipe.max_output_tokens),
+                ("reasoning effort", recipe.reasoning_effort),
+            )
+            if value is not None
+        ]
+        if ignored:
+            note(f"Embeddings take no {' or '.join(ignored)}; those settings are not sent.")
+        if recipe.dimensions is not None and recipe.dimensions < 1:
+            block(
+                f"The embedding size {recipe.dimensions} must be at least 1. Raise it, or leave "
+                "it empty for the model's default."
+            )
+        elif recipe.dimensions is not None and "ada" in model:
+            block(
+                f"'{model}' has a fixed embedding size. Leave the size empty, or pick a "
+                "text-embedding-3 model."
+            )
+        if model and "embedding" not in model:
+            note(f"'{model}' does not look like an embedding model. Check the model name.")
+    elif model and "embedding" in model:
+        note(f"'{model}' is an embedding model; it cannot answer prompts. Check the model name.")
+    if endpoint == "/v1/completions" and recipe.reasoning_effort is not None:
+        note("Completions take no reasoning effort; it is not sent.")
+    if endpoint in ("/v1/embeddings", "/v1/completions"):
+        if recipe.system_prompt.strip():
+            note(
+                "This endpoint has no system prompt, so it is not sent. Put that text into the "
+                "prompt template instead."
+            )
+        if recipe.output_fields:
+            note(
+                "This endpoint cannot return structured fields, so answers come back as plain "
+                "text. Use Chat Completions or Responses for structured output."
+            )
+    if enqueued_token_limit is not None and enqueued_token_limit < 1:
+        block(
+            f"The enqueued-token limit {enqueued_token_limit} must be a positive number of "
+            "tokens. Enter your organisation's limit, or leave it empty."
+        )
+    return problems

@@ -1,0 +1,240 @@
+"""Request bodies and batch input lines, exactly as the OpenAI spec defines them.
+
+Bodies follow the newest spec in shared/reference/openai-openapi (CreateChatCompletionRequest,
+CreateResponse, CreateEmbeddingRequest, CreateCompletionRequest); a line is the 2025 spec's
+`BatchRequestInput`. Parameters left as None are omitted, so the model's defaults apply.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from json.encoder import encode_basestring
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from batchdash.preflight.limits import is_reasoning_model
+from batchdash.preflight.schema import SCHEMA_NAME, output_schema
+from batchdash.recipe import Recipe
+
+
+def request_body(recipe: Recipe, prompt: str, system: str = "") -> dict[str, Any]:
+    """The body of one request: the rendered `prompt` and `system` text with the recipe's settings.
+
+    The system text is sent as a system message (chat) or `instructions` (responses) when it is
+    not empty; embeddings and completions have no place for it. A reasoning effort is sent only
+    to reasoning models, which take no other.
+    """
+    body: dict[str, Any] = {"model": recipe.model}
+    effort = recipe.reasoning_effort if is_reasoning_model(recipe.model) else None
+    if recipe.endpoint == "/v1/chat/completions":
+        messages = [{"role": "system", "content": system}] if system else []
+        messages.append({"role": "user", "content": prompt})
+        body["messages"] = messages
+        _put(body, "max_completion_tokens", recipe.max_output_tokens)
+        _put(body, "temperature", recipe.temperature)
+        _put(body, "reasoning_effort", effort)
+        if recipe.structured:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": SCHEMA_NAME,
+                    "strict": True,
+                    "schema": output_schema(recipe.output_fields),
+                },
+            }
+    elif recipe.endpoint == "/v1/responses":
+        body["input"] = prompt
+        _put(body, "instructions", system or None)
+        _put(body, "max_output_tokens", recipe.max_output_tokens)
+        _put(body, "temperature", recipe.temperature)
+        if effort is not None:
+            body["reasoning"] = {"effort": effort}
+        if recipe.structured:
+            body["text"] = {
+                "format": {
+                    "type": "json_schema",
+                    "name": SCHEMA_NAME,
+                    "strict": True,
+                    "schema": output_schema(recipe.output_fields),
+                }
+            }
+    elif recipe.endpoint == "/v1/embeddings":
+        body["input"] = prompt
+        _put(body, "dimensions", recipe.dimensions)
+    elif recipe.endpoint == "/v1/completions":
+        body["prompt"] = prompt
+        _put(body, "max_tokens", recipe.max_output_tokens)
+        _put(body, "temperature", recipe.temperature)
+    else:
+        raise ValueError(f"unknown endpoint {recipe.endpoint!r}")
+    return body
+
+
+def _put(body: dict[str, Any], key: str, value: object) -> None:
+    if value is not None:
+        body[key] = value
+
+
+def request_line(recipe: Recipe, custom_id: str, prompt: str, system: str = "") -> dict[str, Any]:
+    """One batch input line as a dict (`BatchRequestInput`)."""
+    return {
+        "custom_id": custom_id,
+        "method": "POST",
+        "url": recipe.endpoint,
+        "body": request_body(recipe, prompt, system),
+    }
+
+
+def encode_line(line: dict[str, Any]) -> str:
+    """Compact JSON of one line, non-ASCII kept as is, newline-terminated."""
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+# Stand-ins for the per-row strings while the constant parts of a line are encoded once. JSON
+# writes NUL as \u0000, so an encoded stand-in cannot be confused with encoded user text
+# unless that text holds the same NUL-wrapped word.
+_SLOTS = {name: f"\x00batchdash:{name}\x00" for name in ("custom_id", "prompt", "system")}
+
+
+def jsonl_lines(
+    recipe: Recipe,
+    custom_ids: Sequence[str],
+    prompts: Sequence[str],
+    systems: Sequence[str] | str = "",
+) -> pa.LargeStringArray:
+    """The newline-terminated JSONL line of every row; `systems` is one text or one per row.
+
+    Line by line equal to `encode_line(request_line(...))`, but the constant parts of the line
+    are encoded once, only the per-row strings are escaped (by the json module's own C escaper),
+    and Arrow joins the pieces: its buffer is already the UTF-8 file (see `lines_bytes`).
+    """
+    escaped = {"custom_id": _escaped(custom_ids), "prompt": _escaped(prompts)}
+    if isinstance(systems, str):
+        return _LineShape.of(recipe, systems).join(escaped)
+    escaped["system"] = _escaped(systems)
+    with_system = _LineShape.of(recipe, _SLOTS["system"]).join(escaped)
+    # An empty system text means no system message at all, which is another line shape.
+    has_system = pc.not_equal(pc.binary_length(escaped["system"]), len('""'))
+    if pc.all(has_system).as_py():
+        return with_system
+    return pc.if_else(has_system, with_system, _LineShape.of(recipe, "").join(escaped))
+
+
+def jsonl_line_sizes(
+    recipe: Recipe,
+    custom_ids: pa.Array,
+    prompts: pa.Array,
+    systems: pa.Array | str = "",
+) -> np.ndarray:
+    """The bytes of each line `jsonl_lines` would make from the same texts, without making them.
+
+    Counts in the texts' UTF-8 buffers what JSON escaping adds, so sizing a batch for its
+    split costs a few array passes instead of encoding every line.
+    """
+    sizes = {"custom_id": _escaped_sizes(custom_ids), "prompt": _escaped_sizes(prompts)}
+    if isinstance(systems, str):
+        return _LineShape.of(recipe, systems).sizes(sizes)
+    sizes["system"] = _escaped_sizes(systems)
+    with_system = _LineShape.of(recipe, _SLOTS["system"]).sizes(sizes)
+    without_system = _LineShape.of(recipe, "").sizes(sizes)
+    return np.where(sizes["system"] > len('""'), with_system, without_system)
+
+
+@dataclass(frozen=True)
+class _LineShape:
+    """An encoded line cut at its per-row slots: constant text, slot, constant text, ..."""
+
+    #: Encoded text around the slots (one more than the slots).
+    constants: tuple[str, ...]
+    #: Which per-row string goes in each slot, in line order.
+    slots: tuple[str, ...]
+
+    @classmethod
+    def of(cls, recipe: Recipe, system: str) -> _LineShape:
+        shape = encode_line(request_line(recipe, _SLOTS["custom_id"], _SLOTS["prompt"], system))
+        found = sorted(
+            (shape.index(encode_basestring(slot)), name)
+            for name, slot in _SLOTS.items()
+            if encode_basestring(slot) in shape
+        )
+        constants, position = [], 0
+        for start, name in found:
+            constants.append(shape[position:start])
+            position = start + len(encode_basestring(_SLOTS[name]))
+        constants.append(shape[position:])
+        return cls(tuple(constants), tuple(name for _, name in found))
+
+    def join(self, escaped: dict[str, pa.LargeStringArray]) -> pa.LargeStringArray:
+        """Lines with the escaped per-row strings in their slots."""
+        pieces: list[pa.Array | pa.Scalar] = [_text_scalar(self.constants[0])]
+        for name, constant in zip(self.slots, self.constants[1:], strict=True):
+            pieces += [escaped[name], _text_scalar(constant)]
+        return pc.binary_join_element_wise(*pieces, _text_scalar(""))
+
+    def sizes(self, escaped_sizes: dict[str, np.ndarray]) -> np.ndarray:
+        """Bytes of each line, given the bytes of each escaped per-row string."""
+        constant = sum(len(text.encode("utf-8")) for text in self.constants)
+        slot_sizes = np.sum([escaped_sizes[name] for name in self.slots], axis=0)
+        return np.asarray(constant + slot_sizes, dtype=np.int64)
+
+
+def _escaped(texts: Sequence[str]) -> pa.LargeStringArray:
+    """Each text as a JSON string literal, quotes included."""
+    return pa.array(list(map(encode_basestring, texts)), pa.large_string())
+
+
+# Bytes JSON escaping adds per UTF-8 byte of a text (multi-byte characters never contain bytes
+# below 0x80): one for the two-character escapes, five for the other control characters
+# (written as \u00XX), none otherwise.
+_JSON_EXTRA = np.zeros(256, dtype=np.uint8)
+_JSON_EXTRA[:0x20] = 5
+_JSON_EXTRA[list(b'"\\\b\f\n\r\t')] = 1
+
+
+def _escaped_sizes(texts: pa.Array) -> np.ndarray:
+    """UTF-8 bytes of each text written as a JSON string literal, quotes included."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if texts.type != pa.large_string():
+        texts = texts.cast(pa.large_string())
+    offsets = _offsets(texts)
+    sizes = np.diff(offsets) + len('""')
+    data = texts.buffers()[2]
+    if data is None or offsets[-1] == offsets[0]:
+        return sizes
+    text = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    # Few bytes need escaping: find them with cheap comparisons, then weigh only those.
+    hits = np.flatnonzero((text < 0x20) | (text == ord('"')) | (text == ord("\\")))
+    if hits.size:
+        rows = np.searchsorted(offsets - offsets[0], hits, side="right") - 1
+        extra = np.bincount(rows, weights=_JSON_EXTRA[text[hits]], minlength=len(texts))
+        sizes += extra.astype(np.int64)
+    return sizes
+
+
+def _text_scalar(text: str) -> pa.Scalar:
+    return pa.scalar(text, pa.large_string())
+
+
+def _offsets(lines: pa.LargeStringArray) -> np.ndarray:
+    """The byte offsets of the lines in the array's data buffer (one more than the lines)."""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    return offsets[lines.offset : lines.offset + len(lines) + 1]
+
+
+def line_sizes(lines: pa.LargeStringArray) -> np.ndarray:
+    """The UTF-8 bytes of each line, newline included."""
+    return np.diff(_offsets(lines))
+
+
+def lines_bytes(lines: pa.LargeStringArray) -> bytes:
+    """The lines as one JSONL file: UTF-8 without BOM."""
+    offsets = _offsets(lines)
+    if len(lines) == 0:
+        return b""
+    return lines.buffers()[2][int(offsets[0]) : int(offsets[-1])].to_pybytes()

@@ -1,0 +1,1 @@
+"""The durable job registry: the store, its records, engine, blobs and migrations."""

@@ -1,0 +1,216 @@
+"""The registry's schema history: one function per version, applied in order at open.
+
+A migration's DDL is written out as it was at that version and never edited afterwards; the
+models in `registry_models` describe the newest schema. To change the schema, change the models
+and add a function for the next version to `MIGRATIONS` (plain `ALTER TABLE` text or
+`Table.create`), written for both SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.types import TypeEngine
+
+from batchdash.errors import RegistryError
+from batchdash.registry.engine import WRITE_OPTION
+from batchdash.registry.models import API_ID_LENGTH, ID_LENGTH, NAMING_CONVENTION
+
+Migration = Callable[[Connection], None]
+ColumnType = TypeEngine[Any] | type[TypeEngine[Any]]
+
+#: Any fixed number: PostgreSQL's advisory lock that keeps two replicas from migrating at once.
+_MIGRATION_LOCK = 0x6261746368
+
+_versions = Table(
+    "schema_versions",
+    MetaData(),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _create_version_1(conn: Connection) -> None:
+    """Jobs with their rows, parts, batch snapshots, fetched results and a merged-table cache."""
+    meta = MetaData(naming_convention=NAMING_CONVENTION)
+    stamp = DateTime(timezone=True)
+
+    def required(name: str, type_: ColumnType, *args: SchemaItem, **kwargs: Any) -> Column[Any]:
+        return Column(name, type_, *args, nullable=False, **kwargs)
+
+    def optional(name: str, type_: ColumnType) -> Column[Any]:
+        return Column(name, type_, nullable=True)
+
+    Table(
+        "jobs",
+        meta,
+        required("id", String(ID_LENGTH), primary_key=True),
+        required("scope", String(API_ID_LENGTH)),
+        required("name", Text),
+        required("state", String(20)),
+        required("archived", Boolean),
+        required("recipe", JSON),
+        required("source_name", Text),
+        required("column_names", JSON),
+        required("row_count", Integer),
+        required("created_at", stamp),
+        required("updated_at", stamp),
+        Index(None, "scope", "created_at"),
+    )
+    job_fk = ForeignKey("jobs.id", ondelete="CASCADE")
+    Table(
+        "job_rows",
+        meta,
+        required("job_id", String(ID_LENGTH), job_fk, primary_key=True),
+        required("codec", String(20)),
+        required("data", LargeBinary),
+    )
+    Table(
+        "merged_tables",
+        meta,
+        required(
+            "job_id", String(ID_LENGTH), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+        ),
+        required("batch_ids", JSON),
+        required("codec", String(20)),
+        required("data", LargeBinary),
+        required("saved_at", stamp),
+    )
+    Table(
+        "parts",
+        meta,
+        required("id", Integer, primary_key=True, autoincrement=True),
+        required("job_id", String(ID_LENGTH), ForeignKey("jobs.id", ondelete="CASCADE")),
+        required("number", Integer),
+        required("kind", String(20)),
+        optional("first_row", Integer),
+        optional("stop_row", Integer),
+        optional("custom_ids", JSON),
+        required("requests", Integer),
+        required("state", String(20)),
+        optional("input_file_id", String(API_ID_LENGTH)),
+        optional("batch_id", String(API_ID_LENGTH)),
+        optional("estimated_input_tokens", BigInteger),
+        optional("estimated_cost_usd", Float),
+        optional("error", Text),
+        optional("claim_token", String(ID_LENGTH)),
+        optional("claimed_at", stamp),
+        optional("claim_expires_at", stamp),
+        required("created_at", stamp),
+        optional("uploaded_at", stamp),
+        optional("submitted_at", stamp),
+        required("updated_at", stamp),
+        UniqueConstraint("job_id", "number"),
+        UniqueConstraint("batch_id"),
+    )
+    Table(
+        "batch_snapshots",
+        meta,
+        required("batch_id", String(API_ID_LENGTH), primary_key=True),
+        required("part_id", Integer, ForeignKey("parts.id", ondelete="CASCADE"), index=True),
+        required("status", String(40)),
+        required("info", JSON),
+        required("updated_at", stamp),
+    )
+    Table(
+        "results",
+        meta,
+        required("batch_id", String(API_ID_LENGTH), primary_key=True),
+        required("part_id", Integer, ForeignKey("parts.id", ondelete="CASCADE"), index=True),
+        required("output_size", BigInteger),
+        required("errors_size", BigInteger),
+        required("fetched_at", stamp),
+    )
+    Table(
+        "result_chunks",
+        meta,
+        required(
+            "batch_id",
+            String(API_ID_LENGTH),
+            ForeignKey("results.batch_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        required("which", String(10), primary_key=True),
+        required("seq", Integer, primary_key=True),
+        required("codec", String(20)),
+        required("raw_size", Integer),
+        required("data", LargeBinary),
+    )
+    meta.create_all(conn)
+
+
+def _add_part_doubts_version_2(conn: Connection) -> None:
+    """Parts: when a create whose answer was lost was sent, and the extra batches found since."""
+    for name, type_ in (("create_doubt_since", DateTime(timezone=True)), ("extra_batches", JSON())):
+        spelled = type_.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE parts ADD COLUMN {name} {spelled}"))
+
+
+#: Every schema version and the function that brings the version before it there.
+MIGRATIONS: dict[int, Migration] = {1: _create_version_1, 2: _add_part_doubts_version_2}
+LATEST_VERSION = max(MIGRATIONS)
+
+
+def current_version(conn: Connection) -> int:
+    """The version the database is at; 0 for an empty database."""
+    if not conn.dialect.has_table(conn, _versions.name):
+        return 0
+    return int(conn.execute(select(func.max(_versions.c.version))).scalar_one() or 0)
+
+
+def upgrade(
+    engine: Engine, migrations: Mapping[int, Migration] = MIGRATIONS, *, target: int | None = None
+) -> int:
+    """Apply the missing migrations up to `target` (default: all) in one transaction; the version reached."""
+    newest = max(migrations)
+    goal = newest if target is None else target
+    try:
+        with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            _versions.create(conn, checkfirst=True)
+            version = current_version(conn)
+            if version > newest:
+                raise RegistryError(
+                    f"The registry database is at schema version {version}, newer than this "
+                    f"Batchdash knows ({newest}); upgrade Batchdash or point BATCHDASH_DB_URL at "
+                    "another database."
+                )
+            for step in sorted(v for v in migrations if version < v <= goal):
+                migrations[step](conn)
+                conn.execute(insert(_versions).values(version=step, applied_at=datetime.now(UTC)))
+                version = step
+            return version
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else "no answer"
+        raise RegistryError(
+            f"The registry database {engine.url.render_as_string(hide_password=True)} could "
+            f"not be opened ({reason}); check BATCHDASH_DB_URL and that the database is running."
+        ) from error

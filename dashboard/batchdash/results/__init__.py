@@ -1,0 +1,1 @@
+"""Result files into the merged table: parsing, columns, structured fields, merge and export."""
