@@ -326,12 +326,16 @@ def run_sandbox(args: argparse.Namespace) -> None:
         raise InputError(f"--rate is {args.rate}; give requests per second above 0, or omit it.")
     # Imported here: uvicorn and the server load only for this command.
     from sandbox.server import default_data_dir, serve
+    from sandbox.store import DataDirBusy
 
     data_dir: Path = args.data_dir or default_data_dir()
     _check_port_free(args.host, args.port)
     started = {"base_url": f"http://{args.host}:{args.port}/v1", "data_dir": str(data_dir)}
     print(json.dumps(started), flush=True)
-    serve(args.host, args.port, data_dir, rate=args.rate, fault_rate=args.fault_rate)
+    try:
+        serve(args.host, args.port, data_dir, rate=args.rate, fault_rate=args.fault_rate)
+    except DataDirBusy as error:
+        raise InputError(str(error)) from None
 
 
 def _check_port_free(host: str, port: int) -> None:

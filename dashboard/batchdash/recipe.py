@@ -12,6 +12,20 @@ from typing import Any, Literal, get_args
 Endpoint = Literal["/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions"]
 ENDPOINTS: tuple[Endpoint, ...] = get_args(Endpoint)
 
+#: The merged table's lineage columns, after the input columns, `response` and the fields
+#: (contract 6): other tools read them by these names.
+LINEAGE_COLUMNS = (
+    "custom_id",
+    "status",
+    "error",
+    "finish_reason",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "batch_id",
+    "model",
+)
+
 ENDPOINT_LABELS: dict[Endpoint, str] = {
     "/v1/chat/completions": "Chat Completions",
     "/v1/responses": "Responses",

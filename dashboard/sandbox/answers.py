@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import tiktoken
 
-from batchdash.preflight.tokens import (
+from sandbox.api_errors import ApiErrorResponse
+from sandbox.schema_instance import instance_for
+from sandbox.tokens import (
     TOKENS_PER_MESSAGE,
     TOKENS_PER_REPLY,
+    Encoding,
     count_text,
     encoding_for_model,
 )
-from sandbox.api_errors import ApiErrorResponse
-from sandbox.schema_instance import instance_for
 
 ERROR_MARKER = "[[sandbox:error]]"
 FLAKY_MARKER = "[[sandbox:flaky]]"
@@ -216,7 +216,7 @@ def _responses_prompt(body: Mapping[str, Any]) -> _Prompt:
     return _Prompt(tuple(read), tuple(text for role, text in read if role == "user"))
 
 
-def _embedding_inputs(body: Mapping[str, Any], encoding: tiktoken.Encoding) -> list[list[int]]:
+def _embedding_inputs(body: Mapping[str, Any], encoding: Encoding) -> list[list[int]]:
     """The token ids of every input (a string, strings, token ids, or lists of token ids)."""
     if "input" not in body:
         raise _missing("input")
@@ -304,7 +304,7 @@ def _check_markers(prompt_texts: tuple[str, ...], attempt: int) -> None:
 # --- writing answers -----------------------------------------------------------------------
 
 
-def _count_messages(prompt: _Prompt, encoding: tiktoken.Encoding) -> int:
+def _count_messages(prompt: _Prompt, encoding: Encoding) -> int:
     """Prompt tokens of a conversation, with the chat overhead the core's estimate uses."""
     per_message = (
         TOKENS_PER_MESSAGE + count_text(role, encoding) + count_text(text, encoding)
@@ -344,7 +344,7 @@ def _structured(text: str, fmt: Mapping[str, Any] | None, prompt: _Prompt, param
     return json.dumps(value, ensure_ascii=False)
 
 
-def _cut(text: str, limit: int | None, encoding: tiktoken.Encoding) -> tuple[str, int, bool]:
+def _cut(text: str, limit: int | None, encoding: Encoding) -> tuple[str, int, bool]:
     """`text` within `limit` tokens: (text, tokens, whether it was cut)."""
     tokens = encoding.encode_ordinary(text)
     if limit is None or len(tokens) <= limit:
@@ -598,3 +598,5 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any], int, int], Reply]] = {
     "/v1/embeddings": _embeddings,
     "/v1/completions": _completions,
 }
+#: The endpoints the sandbox answers, in batches and synchronously.
+ANSWERED_ENDPOINTS = tuple(_HANDLERS)

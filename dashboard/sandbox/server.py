@@ -48,7 +48,7 @@ def serve(
     """Serve the sandbox on host:port until interrupted (`data_dir` None: the default one).
 
     `app_options` go to `create_app` (seed, completion_window_seconds, token_limits...).
-    Raises DataDirBusy (an InputError) when another sandbox runs on the same directory.
+    Raises DataDirBusy when another sandbox runs on the same directory.
     """
     directory = data_dir or default_data_dir()
     _raise_if_busy(directory)

@@ -24,8 +24,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from batchdash.errors import InputError
-
 BatchStatus = Literal[
     "validating",
     "failed",
@@ -57,8 +55,8 @@ except ImportError:  # Windows: no advisory locks; one sandbox per directory is 
 _IN_CHUNK = 900
 
 
-class DataDirBusy(InputError):
-    """The data directory is in use by another running sandbox."""
+class DataDirBusy(RuntimeError):
+    """The data directory is in use by another running sandbox (the message says what to do)."""
 
 
 def new_id(prefix: str) -> str:

@@ -18,8 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from batchdash.recipe import ENDPOINTS
-from sandbox.answers import answer
+from sandbox.answers import ANSWERED_ENDPOINTS, answer
 from sandbox.api_errors import ApiErrorResponse
 
 # Bodies remembered per app; the oldest are forgotten first, so memory stays bounded.
@@ -58,5 +57,6 @@ def _endpoint_handler(endpoint: str) -> Callable[[Request], Awaitable[Response]]
 
 #: POST routes for the four model endpoints; the sandbox app mounts them at its root.
 sync_routes: list[Route] = [
-    Route(endpoint, _endpoint_handler(endpoint), methods=["POST"]) for endpoint in ENDPOINTS
+    Route(endpoint, _endpoint_handler(endpoint), methods=["POST"])
+    for endpoint in ANSWERED_ENDPOINTS
 ]

@@ -16,9 +16,8 @@ from batchdash.errors import InputError
 from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService
 from batchdash.preflight.plan import plan_batch
 from batchdash.preflight.pricing import price_for
-from batchdash.recipe import Recipe
+from batchdash.recipe import LINEAGE_COLUMNS, Recipe
 from batchdash.registry.store import Registry
-from batchdash.results.merge import LINEAGE_COLUMNS
 from tests import jobs_kit
 from tests.jobs_kit import (
     RECIPE,

@@ -8,9 +8,9 @@ import pytest
 
 from batchdash.errors import InputError, ResultsError
 from batchdash.preflight.pricing import ModelPrice
-from batchdash.recipe import OutputField, Recipe
+from batchdash.recipe import LINEAGE_COLUMNS, OutputField, Recipe
 from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
-from batchdash.results.merge import LINEAGE_COLUMNS, merge_results, unmatched_custom_ids
+from batchdash.results.merge import merge_results, unmatched_custom_ids
 from batchdash.results.parse import RowResult, parse_result_lines
 from tests.result_lines import chat_line, http_error_line, jsonl, not_run_line
 from tests.xlsx_per_cell import per_cell_xlsx_bytes, sheet_cells

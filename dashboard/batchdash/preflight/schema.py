@@ -10,8 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from batchdash.recipe import FIELD_TYPES, FieldType, OutputField
-from batchdash.results.merge import LINEAGE_COLUMNS
+from batchdash.recipe import FIELD_TYPES, LINEAGE_COLUMNS, FieldType, OutputField
 
 #: The `name` sent with the schema (the API wants 1-64 letters, digits, '_' or '-').
 SCHEMA_NAME = "row_answer"

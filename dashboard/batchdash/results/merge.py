@@ -14,20 +14,8 @@ import pandas as pd
 from batchdash.errors import ResultsError
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.pricing import ModelPrice, price_for
-from batchdash.recipe import OutputField, Recipe
+from batchdash.recipe import LINEAGE_COLUMNS, OutputField, Recipe
 from batchdash.results.parse import FieldValue, RowResult
-
-LINEAGE_COLUMNS = (
-    "custom_id",
-    "status",
-    "error",
-    "finish_reason",
-    "input_tokens",
-    "output_tokens",
-    "cost_usd",
-    "batch_id",
-    "model",
-)
 
 # Costs are kept to a ten-billionth of a dollar: finer than one token of the cheapest model,
 # and coarse enough that float noise (1.7999999999999999e-06) never reaches the spreadsheet.
