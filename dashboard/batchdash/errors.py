@@ -24,6 +24,10 @@ class ApiError(BatchdashError):
 
     #: Whether trying the same call again later may succeed.
     retryable: bool = False
+    #: The HTTP status the server answered, when it answered (for support; never the key).
+    status_code: int | None = None
+    #: The server's `x-request-id` for the failed call, when it sent one (support asks for it).
+    request_id: str | None = None
 
 
 class KeyRefused(ApiError):

@@ -515,3 +515,19 @@ def test_retry_after_reads_milliseconds_seconds_and_dates() -> None:
     assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0
     assert retry_after_seconds({"retry-after": "soon"}) is None
     assert retry_after_seconds({}) is None
+
+
+def test_an_api_error_carries_the_status_and_request_id_for_support(
+    sleeps: list[float],
+) -> None:
+    handler = Recorder(
+        httpx2.Response(
+            400, headers={"x-request-id": "req_7f3a"}, json=error_json("Bad batch id", code="x")
+        )
+    )
+
+    with pytest.raises(BadRequest) as raised:
+        gateway_for(handler).retrieve_batch("batch_1")
+
+    assert (raised.value.status_code, raised.value.request_id) == (400, "req_7f3a")
+    assert FAKE_KEY not in repr(vars(raised.value))

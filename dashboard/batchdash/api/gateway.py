@@ -281,6 +281,9 @@ class Gateway:
             yield
         except openai.OpenAIError as error:
             translated = self._translate(error, subject)
+            if isinstance(error, openai.APIStatusError):
+                translated.status_code = error.status_code
+                translated.request_id = error.request_id
         except httpx2.TimeoutException:
             # Raised while streaming a body, after the SDK handed the response over.
             translated = ApiTimeout(self._timeout_message())
