@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 
 from batchdash.api.batch_info import BatchInfo
 from batchdash.api.batch_tags import tagged_part
-from batchdash.registry.store import Part
+from batchdash.registry.records import Part
 
 #: How long after a doubtful part's batch was recorded the refreshes look for a late create.
 WATCH = timedelta(minutes=15)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from batchdash.errors import InputError
 from batchdash.preflight.plan import BatchPlan
-from batchdash.registry.store import PartSpec
+from batchdash.registry.records import PartSpec
 
 #: The statuses a repair can re-run, and its default choice.
 REPAIRABLE: tuple[str, ...] = ("error", "expired", "cancelled", "not_run")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from batchdash.api.batch_info import BatchErrorEntry, BatchInfo
 from batchdash.preflight.pricing import ModelPrice
-from batchdash.registry.store import Job, Part
+from batchdash.registry.records import Job, Part
 from batchdash.results.parse import ROW_STATUSES
 
 JobState = Literal["active", "finished"]

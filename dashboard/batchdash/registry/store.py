@@ -13,281 +13,67 @@ lease so a crashed submitter's claim runs out.
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Literal, cast
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
-    Select,
-    and_,
     delete,
     func,
-    insert,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
-from batchdash.errors import BatchdashError, InputError
+from batchdash.errors import InputError
 from batchdash.recipe import Recipe
 from batchdash.registry.blobs import (
-    CHUNK_CODEC,
     TABLE_CODEC,
     blob_to_frame,
-    compress_lines,
-    decompress_chunk,
     frame_to_blob,
     text_frame,
 )
-from batchdash.registry.engine import WRITE_OPTION, make_engine
-from batchdash.registry.migrations import upgrade
+from batchdash.registry.kept import KeptResults, snapshot_query
 from batchdash.registry.models import (
     JobModel,
     JobRowsModel,
     MergedModel,
     PartModel,
-    ResultChunkModel,
     ResultModel,
-    SnapshotModel,
+)
+from batchdash.registry.records import (
+    DEFAULT_LEASE,
+    Claim,
+    Job,
+    JobRecords,
+    JobState,
+    Part,
+    PartConflict,
+    PartSpec,
+    job_record,
+    new_job_id,
+    part_record,
+    snapshot_record,
 )
 from batchdash.settings import Settings
 
-JobState = Literal["new", "active", "finished"]
-PartKind = Literal["initial", "repair", "attached"]
-PartState = Literal["planned", "uploaded", "created", "failed"]
-ResultFile = Literal["output", "errors"]
-
-#: Batch statuses after which nothing changes; a snapshot in one is never replaced by an older,
-#: non-terminal one that a slower replica fetched earlier.
-TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
-
-#: How long a claim on a part holds when its holder says nothing more.
-DEFAULT_LEASE = timedelta(minutes=10)
-
 _OPEN_STATES = ("planned", "uploaded")
-_TERMINAL_ORDER = sorted(TERMINAL_STATUSES)
 
 
-class PartConflict(BatchdashError):
-    """A part changed under the caller: another submitter claimed it or it already has a batch."""
-
-
-@dataclass(frozen=True)
-class Job:
-    """A saved job as the registry holds it."""
-
-    #: `job_` and 12 hex digits.
-    id: str
-    #: Owner: key fingerprint, plus the signed-in user when login is on.
-    scope: str
-    #: The analyst's name for the job.
-    name: str
-    #: "new" (no batch yet), "active" or "finished".
-    state: str
-    #: Hidden from the list of jobs, kept in the registry.
-    archived: bool
-    #: How every row becomes a request.
-    recipe: Recipe
-    #: File name the rows came from ("" when typed in the page).
-    source_name: str
-    #: Input column names in their original order.
-    columns: tuple[str, ...]
-    #: Number of input rows.
-    rows: int
-    #: When the job was saved.
-    created_at: datetime
-    #: When the job itself last changed (state, name, archive flag, rows).
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class PartSpec:
-    """What a new part covers, as planned before any API call."""
-
-    #: Number of requests (lines) in the part's input file.
-    requests: int
-    #: "initial" (a row range of the job), "repair" (listed custom_ids) or "attached".
-    kind: PartKind = "initial"
-    #: First input row, 0-based inclusive; None when the part lists custom_ids instead.
-    first_row: int | None = None
-    #: Row after the last one, 0-based exclusive.
-    stop_row: int | None = None
-    #: The custom_ids a repair part re-runs.
-    custom_ids: tuple[str, ...] = ()
-    #: Exact input tokens counted by the preflight.
-    estimated_input_tokens: int | None = None
-    #: Estimated cost at batch price; None when the model's price is unknown.
-    estimated_cost_usd: float | None = None
-
-
-@dataclass(frozen=True)
-class Part:
-    """One part of a job and how far its submission got."""
-
-    #: Registry id of the part.
-    id: int
-    #: The job it belongs to.
-    job_id: str
-    #: 1-based, unique in the job; repairs come after the parts they repair.
-    number: int
-    #: "initial", "repair" or "attached".
-    kind: str
-    #: First input row, 0-based inclusive (None for repairs).
-    first_row: int | None
-    #: Row after the last one (None for repairs).
-    stop_row: int | None
-    #: The custom_ids a repair part re-runs (empty for row ranges).
-    custom_ids: tuple[str, ...]
-    #: Number of requests in the part.
-    requests: int
-    #: "planned", "uploaded", "created" or "failed".
-    state: str
-    #: Uploaded input file, once uploaded.
-    input_file_id: str | None
-    #: The batch, once created.
-    batch_id: str | None
-    #: Exact input tokens counted by the preflight.
-    estimated_input_tokens: int | None
-    #: Estimated cost at batch price.
-    estimated_cost_usd: float | None
-    #: Why submission failed, for a failed part.
-    error: str | None
-    #: Until when a submitter holds the part (None: nobody does).
-    claim_expires_at: datetime | None
-    #: When the part was planned.
-    created_at: datetime
-    #: When its input file was recorded.
-    uploaded_at: datetime | None
-    #: When its batch was recorded.
-    submitted_at: datetime | None
-    #: When a create of its batch was sent whose answer was lost (a timeout, a dropped
-    #: connection, a 5xx): the server may carry it out late, as a second batch.
-    create_doubt_since: datetime | None = None
-    #: Batches the API made for the part besides its own, each with what became of it (a
-    #: sentence for the analyst), in the order they were found.
-    extra_batches: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A part held by one submitter; `token` proves it in the `mark_part_*` calls."""
-
-    #: The part as it was when claimed.
-    part: Part
-    #: Secret of this claim.
-    token: str
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The latest Batch object seen for one batch."""
-
-    #: The batch.
-    batch_id: str
-    #: Its part in the registry.
-    part_id: int
-    #: That part's number in the job.
-    part_number: int
-    #: Batch status as the API gave it (unknown statuses included).
-    status: str
-    #: The whole Batch description as saved (JSON values).
-    info: dict[str, Any]
-    #: When it was saved.
-    updated_at: datetime
-
-    @property
-    def terminal(self) -> bool:
-        """Whether the batch can no longer change."""
-        return self.status in TERMINAL_STATUSES
-
-
-@dataclass(frozen=True)
-class JobRecords:
-    """What the registry holds about one job's batches, read together."""
-
-    #: Its parts by number.
-    parts: list[Part]
-    #: The latest snapshot of each of its batches, by part number.
-    snapshots: list[Snapshot]
-    #: Its batches whose result files are kept.
-    fetched: set[str]
-
-
-@dataclass(frozen=True)
-class FetchedResults:
-    """A batch's output and error files as fetched once from the API."""
-
-    #: The batch.
-    batch_id: str
-    #: Its part in the registry.
-    part_id: int
-    #: That part's number (results of later parts, e.g. repairs, come later).
-    part_number: int
-    #: That part's kind.
-    part_kind: str
-    #: The output file's bytes (b"" when the batch had none).
-    output: bytes
-    #: The error file's bytes (b"" when the batch had none).
-    errors: bytes
-    #: When they were fetched.
-    fetched_at: datetime
-
-
-def new_job_id() -> str:
-    """A fresh job id: `job_` and 12 hex digits."""
-    return "job_" + uuid.uuid4().hex[:12]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Registry:
+class Registry(KeptResults):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
-
-    def __init__(self, url: str, *, clock: Callable[[], datetime] = _utc_now) -> None:
-        """Open (and create or upgrade) the registry at `url`; raises RegistryError."""
-        self._engine = make_engine(url)
-        self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
-        self._clock = clock
-        try:
-            #: Schema version of the database, after any upgrade.
-            self.schema_version = upgrade(self._engine)
-        except BaseException:
-            self._engine.dispose()
-            raise
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
         """The registry that `BATCHDASH_DB_URL` (or its default) names."""
         return cls(settings.db_url)
-
-    @property
-    def url(self) -> str:
-        """The database URL with any password hidden."""
-        return self._engine.url.render_as_string(hide_password=True)
-
-    @property
-    def dialect(self) -> str:
-        """The backend: "sqlite" or "postgresql"."""
-        return self._engine.dialect.name
-
-    def close(self) -> None:
-        """Close every pooled connection."""
-        self._engine.dispose()
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -325,7 +111,7 @@ class Registry:
             session.add(JobRowsModel(job_id=job.id, codec=TABLE_CODEC, data=blob))
             for number, spec in enumerate(parts, start=1):
                 session.add(_part_model(job.id, number, spec, now))
-            return _job(job)
+            return job_record(job)
 
     def get_job(self, job_id: str, scope: str) -> Job:
         """The job, if it belongs to `scope`; raises InputError otherwise."""
@@ -335,7 +121,7 @@ class Registry:
                 raise InputError(
                     f"There is no job {job_id} for this API key; pick one from the list of jobs."
                 )
-            return _job(job)
+            return job_record(job)
 
     def list_jobs(self, scope: str, *, include_archived: bool = False) -> list[Job]:
         """The scope's jobs, newest first."""
@@ -344,7 +130,7 @@ class Registry:
             query = query.where(JobModel.archived.is_(False))
         query = query.order_by(JobModel.created_at.desc(), JobModel.id.desc())
         with self._read() as session:
-            return [_job(job) for job in session.scalars(query)]
+            return [job_record(job) for job in session.scalars(query)]
 
     def archive_job(self, job_id: str, scope: str, archived: bool = True) -> Job:
         """Hide the job from the list (or show it again); nothing is deleted."""
@@ -407,7 +193,7 @@ class Registry:
                             )
                         )
                         if existing is not None:
-                            return _part(existing)
+                            return part_record(existing)
                     chosen = number or 1 + (
                         session.scalar(
                             select(func.max(PartModel.number)).where(PartModel.job_id == job_id)
@@ -417,7 +203,7 @@ class Registry:
                     model = _part_model(job_id, chosen, spec, self._clock())
                     session.add(model)
                     session.flush()
-                    return _part(model)
+                    return part_record(model)
             except IntegrityError:
                 continue  # a concurrent writer took that number: look again
         raise PartConflict(f"Job {job_id} kept changing while a part was added; try again.")
@@ -428,13 +214,13 @@ class Registry:
             model = session.get(PartModel, part_id)
             if model is None:
                 raise KeyError(part_id)
-            return _part(model)
+            return part_record(model)
 
     def part_for_batch(self, batch_id: str) -> Part | None:
         """The part a batch belongs to, if any."""
         with self._read() as session:
             model = session.scalar(select(PartModel).where(PartModel.batch_id == batch_id))
-            return None if model is None else _part(model)
+            return None if model is None else part_record(model)
 
     def batches_of_other_scopes(self, batch_ids: Iterable[str], scope: str) -> set[str]:
         """Those of `batch_ids` that belong to a job of a scope other than `scope`."""
@@ -455,7 +241,7 @@ class Registry:
         """The job's parts by number."""
         query = select(PartModel).where(PartModel.job_id == job_id).order_by(PartModel.number)
         with self._read() as session:
-            return [_part(model) for model in session.scalars(query)]
+            return [part_record(model) for model in session.scalars(query)]
 
     def job_records(self, job_ids: Sequence[str]) -> dict[str, JobRecords]:
         """Parts, snapshots and kept results of several jobs in one transaction.
@@ -470,12 +256,12 @@ class Registry:
                 chunk = wanted[start : start + 500]
                 parts = select(PartModel).where(PartModel.job_id.in_(chunk))
                 for model in session.scalars(parts.order_by(PartModel.number)):
-                    records[model.job_id].parts.append(_part(model))
-                snapshots = _snapshot_query(PartModel.job_id.in_(chunk)).add_columns(
+                    records[model.job_id].parts.append(part_record(model))
+                snapshots = snapshot_query(PartModel.job_id.in_(chunk)).add_columns(
                     PartModel.job_id
                 )
                 for model, number, job_id in session.execute(snapshots):
-                    records[job_id].snapshots.append(_snapshot(model, number))
+                    records[job_id].snapshots.append(snapshot_record(model, number))
                 kept = (
                     select(ResultModel.batch_id, PartModel.job_id)
                     .join(PartModel, ResultModel.part_id == PartModel.id)
@@ -513,7 +299,7 @@ class Registry:
                 if _rowcount(session, _claim(part_id, token, now, lease)):
                     model = session.get(PartModel, part_id, populate_existing=True)
                     assert model is not None
-                    return Claim(part=_part(model), token=token)
+                    return Claim(part=part_record(model), token=token)
                 tried.append(part_id)
         return None
 
@@ -624,228 +410,6 @@ class Registry:
             f"(it is {part.state}); refresh the job to see its batch."
         )
 
-    # -- batch snapshots ----------------------------------------------------------------------
-
-    def save_snapshot(self, batch_id: str, info: Mapping[str, Any]) -> None:
-        """Save the latest Batch description (JSON-ready, with a "status") of a part's batch."""
-        self.save_snapshots({batch_id: info})
-
-    def save_snapshots(self, infos: Mapping[str, Mapping[str, Any]]) -> None:
-        """Save several batches' descriptions in one transaction."""
-        if not infos:
-            return
-        now = self._clock()
-        with self._write() as session:
-            owners = select(PartModel.batch_id, PartModel.id).where(PartModel.batch_id.in_(infos))
-            part_ids = {batch_id: part_id for batch_id, part_id in session.execute(owners)}
-            rows = []
-            for batch_id, info in infos.items():
-                if batch_id not in part_ids:
-                    raise ValueError(f"batch {batch_id} belongs to no part of the registry")
-                status = info.get("status")
-                if not isinstance(status, str):
-                    raise ValueError(f"the description of batch {batch_id} has no status")
-                rows.append(
-                    {
-                        "batch_id": batch_id,
-                        "part_id": part_ids[batch_id],
-                        "status": status,
-                        "info": json.loads(json.dumps(dict(info))),
-                        "updated_at": now,
-                    }
-                )
-            # One statement for all rows (a refresh of 20 batches writes in one round trip);
-            # executemany takes no expanding IN, hence the terminal statuses spelled out.
-            statement = _dialect_insert(session, SnapshotModel)
-            new = statement.excluded
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[SnapshotModel.batch_id],
-                    set_={"status": new.status, "info": new.info, "updated_at": new.updated_at},
-                    where=or_(
-                        and_(*(SnapshotModel.status != status for status in _TERMINAL_ORDER)),
-                        or_(*(new.status == status for status in _TERMINAL_ORDER)),
-                    ),
-                ),
-                rows,
-            )
-
-    def snapshot(self, batch_id: str) -> Snapshot | None:
-        """The latest saved description of one batch."""
-        found = self._snapshots(SnapshotModel.batch_id == batch_id)
-        return found[0] if found else None
-
-    def snapshots(self, job_id: str) -> list[Snapshot]:
-        """The latest saved description of each of the job's batches, by part number."""
-        return self._snapshots(PartModel.job_id == job_id)
-
-    def _snapshots(self, condition: ColumnElement[bool]) -> list[Snapshot]:
-        with self._read() as session:
-            return [
-                _snapshot(model, number)
-                for model, number in session.execute(_snapshot_query(condition))
-            ]
-
-    # -- fetched results ----------------------------------------------------------------------
-
-    def save_results(
-        self, batch_id: str, output: bytes | Path | None, errors: bytes | Path | None
-    ) -> bool:
-        """Keep a batch's output and error files (bytes, or files on disk); False if already kept."""
-        if self.has_results(batch_id):
-            return False
-        # Compress before the transaction: SQLite holds its write lock for the whole of it.
-        pieces = {"output": compress_lines(output), "errors": compress_lines(errors)}
-        with self._write() as session:
-            part_id = session.scalar(select(PartModel.id).where(PartModel.batch_id == batch_id))
-            if part_id is None:
-                raise ValueError(f"batch {batch_id} belongs to no part of the registry")
-            header = _dialect_insert(session, ResultModel).values(
-                batch_id=batch_id,
-                part_id=part_id,
-                output_size=sum(chunk.raw_size for chunk in pieces["output"]),
-                errors_size=sum(chunk.raw_size for chunk in pieces["errors"]),
-                fetched_at=self._clock(),
-            )
-            # RETURNING says whether the row went in: PostgreSQL's driver gives no rowcount
-            # (-1) for an INSERT ... ON CONFLICT DO NOTHING.
-            stored = session.execute(
-                header.on_conflict_do_nothing().returning(ResultModel.batch_id)
-            ).first()
-            if stored is None:
-                return False  # another replica stored them first
-            chunks = [
-                {
-                    "batch_id": batch_id,
-                    "which": which,
-                    "seq": seq,
-                    "codec": CHUNK_CODEC,
-                    "raw_size": chunk.raw_size,
-                    "data": chunk.data,
-                }
-                for which, chunks in pieces.items()
-                for seq, chunk in enumerate(chunks)
-            ]
-            if chunks:
-                session.execute(insert(ResultChunkModel), chunks)
-        return True
-
-    def has_results(self, batch_id: str) -> bool:
-        """Whether the batch's files were fetched already."""
-        with self._read() as session:
-            return session.get(ResultModel, batch_id) is not None
-
-    def results(self, job_id: str) -> list[FetchedResults]:
-        """Every fetched batch of the job with its files' bytes, by part number."""
-        headers = (
-            select(ResultModel, PartModel.number, PartModel.kind)
-            .join(PartModel, ResultModel.part_id == PartModel.id)
-            .where(PartModel.job_id == job_id)
-            .order_by(PartModel.number)
-        )
-        chunks = (
-            select(
-                ResultChunkModel.batch_id,
-                ResultChunkModel.which,
-                ResultChunkModel.raw_size,
-                ResultChunkModel.data,
-            )
-            .join(ResultModel, ResultChunkModel.batch_id == ResultModel.batch_id)
-            .join(PartModel, ResultModel.part_id == PartModel.id)
-            .where(PartModel.job_id == job_id)
-            .order_by(ResultChunkModel.batch_id, ResultChunkModel.which, ResultChunkModel.seq)
-        )
-        with self._read() as session:
-            found = [
-                (model.batch_id, model.part_id, number, kind, model.fetched_at)
-                for model, number, kind in session.execute(headers)
-            ]
-            stored = session.execute(chunks).all()
-        pieces: dict[tuple[str, str], list[bytes]] = {}
-        for batch_id, which, raw_size, data in stored:
-            pieces.setdefault((batch_id, which), []).append(decompress_chunk(raw_size, data))
-        return [
-            FetchedResults(
-                batch_id=batch_id,
-                part_id=part_id,
-                part_number=number,
-                part_kind=kind,
-                output=b"".join(pieces.get((batch_id, "output"), [])),
-                errors=b"".join(pieces.get((batch_id, "errors"), [])),
-                fetched_at=fetched_at,
-            )
-            for batch_id, part_id, number, kind, fetched_at in found
-        ]
-
-    def result_chunks(self, batch_id: str, which: ResultFile) -> Iterator[bytes]:
-        """One kept file as runs of whole lines, read one stored chunk at a time."""
-        key = (ResultChunkModel.batch_id == batch_id, ResultChunkModel.which == which)
-        with self._read() as session:
-            seqs = list(
-                session.scalars(
-                    select(ResultChunkModel.seq).where(*key).order_by(ResultChunkModel.seq)
-                )
-            )
-        for seq in seqs:
-            with self._read() as session:
-                raw_size, data = session.execute(
-                    select(ResultChunkModel.raw_size, ResultChunkModel.data).where(
-                        *key, ResultChunkModel.seq == seq
-                    )
-                ).one()
-            yield decompress_chunk(raw_size, data)
-
-    # -- merged-table cache -------------------------------------------------------------------
-
-    def save_merged(self, job_id: str, frame: pd.DataFrame, batch_ids: Iterable[str]) -> bool:
-        """Cache the job's merged table made from these fetched batches; False if it cannot be stored."""
-        try:
-            blob = frame_to_blob(frame)
-        except (pa.ArrowException, TypeError, ValueError):
-            return False  # cells Parquet cannot type: merging again is always possible
-        with self._write() as session:
-            statement = _dialect_insert(session, MergedModel).values(
-                job_id=job_id,
-                batch_ids=sorted(batch_ids),
-                codec=TABLE_CODEC,
-                data=blob,
-                saved_at=self._clock(),
-            )
-            new = statement.excluded
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[MergedModel.job_id],
-                    set_={"batch_ids": new.batch_ids, "data": new.data, "saved_at": new.saved_at},
-                )
-            )
-        return True
-
-    def merged(self, job_id: str) -> pd.DataFrame | None:
-        """The cached merged table, or None when there is none or batches were fetched since."""
-        fetched = (
-            select(ResultModel.batch_id)
-            .join(PartModel, ResultModel.part_id == PartModel.id)
-            .where(PartModel.job_id == job_id)
-        )
-        with self._read() as session:
-            cached = session.get(MergedModel, job_id)
-            if cached is None or cached.batch_ids != sorted(session.scalars(fetched)):
-                return None
-            blob = cached.data
-        return blob_to_frame(blob)
-
-    # -- transactions -------------------------------------------------------------------------
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self._engine) as session, session.begin():
-            yield session
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with Session(self._writer) as session, session.begin():
-            yield session
-
 
 _NO_CLAIM: dict[str, Any] = {"claim_token": None, "claimed_at": None, "claim_expires_at": None}
 
@@ -872,11 +436,6 @@ def _rowcount(session: Session, statement: Any) -> int:
     return result.rowcount
 
 
-def _dialect_insert(session: Session, model: type[Any]) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
 def _part_model(job_id: str, number: int, spec: PartSpec, now: datetime) -> PartModel:
     return PartModel(
         job_id=job_id,
@@ -891,65 +450,4 @@ def _part_model(job_id: str, number: int, spec: PartSpec, now: datetime) -> Part
         estimated_cost_usd=spec.estimated_cost_usd,
         created_at=now,
         updated_at=now,
-    )
-
-
-def _snapshot_query(condition: ColumnElement[bool]) -> Select[SnapshotModel, int]:
-    return (
-        select(SnapshotModel, PartModel.number)
-        .join(PartModel, SnapshotModel.part_id == PartModel.id)
-        .where(condition)
-        .order_by(PartModel.number)
-    )
-
-
-def _snapshot(model: SnapshotModel, part_number: int) -> Snapshot:
-    return Snapshot(
-        batch_id=model.batch_id,
-        part_id=model.part_id,
-        part_number=part_number,
-        status=model.status,
-        info=model.info,
-        updated_at=model.updated_at,
-    )
-
-
-def _job(model: JobModel) -> Job:
-    return Job(
-        id=model.id,
-        scope=model.scope,
-        name=model.name,
-        state=model.state,
-        archived=model.archived,
-        recipe=Recipe.from_dict(model.recipe),
-        source_name=model.source_name,
-        columns=tuple(model.column_names),
-        rows=model.row_count,
-        created_at=model.created_at,
-        updated_at=model.updated_at,
-    )
-
-
-def _part(model: PartModel) -> Part:
-    return Part(
-        id=model.id,
-        job_id=model.job_id,
-        number=model.number,
-        kind=model.kind,
-        first_row=model.first_row,
-        stop_row=model.stop_row,
-        custom_ids=tuple(model.custom_ids or ()),
-        requests=model.requests,
-        state=model.state,
-        input_file_id=model.input_file_id,
-        batch_id=model.batch_id,
-        estimated_input_tokens=model.estimated_input_tokens,
-        estimated_cost_usd=model.estimated_cost_usd,
-        error=model.error,
-        claim_expires_at=model.claim_expires_at,
-        created_at=model.created_at,
-        uploaded_at=model.uploaded_at,
-        submitted_at=model.submitted_at,
-        create_doubt_since=model.create_doubt_since,
-        extra_batches=tuple((model.extra_batches or {}).items()),
     )
