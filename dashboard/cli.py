@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from batchdash.api.notices import listening
+from batchdash.api.notices import listening_to_notices
 from batchdash.errors import BatchdashError, InputError, ResultsError
 from batchdash.inputs.file_kinds import check_upload_size
 from batchdash.inputs.reading import Table, read_table
@@ -73,7 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # A busy or failing API is told as it happens ("Note: OpenAI is busy (rate limit),
         # retrying in 20 s."), while the command waits and tries again.
-        with listening(lambda notice: print(f"Note: {notice}", file=sys.stderr, flush=True)):
+        with listening_to_notices(
+            lambda notice: print(f"Note: {notice}", file=sys.stderr, flush=True)
+        ):
             result = handler(args)
     except (BatchdashError, OSError) as error:
         print(plain_line(error), file=sys.stderr)

@@ -15,7 +15,7 @@ from typing import TypeVar
 import streamlit as st
 
 from batchdash.api import notices
-from batchdash.api.fetch_progress import listening, reporting
+from batchdash.api.fetch_progress import listening_to_fetches, reporting
 from batchdash.api.gateway import Gateway
 from batchdash.errors import BatchdashError
 from batchdash.jobs.board import JobBoard
@@ -80,7 +80,7 @@ def fetch_progress() -> Iterator[None]:
             bar.progress(0.0, text=plain(f"Fetching results file {file_id}: {_size(done)}"))
 
     try:
-        with listening(show), notices.listening(tell):
+        with listening_to_fetches(show), notices.listening_to_notices(tell):
             yield
     finally:
         bar.empty()

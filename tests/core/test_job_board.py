@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from batchdash.api.fetch_progress import listening, reporting
+from batchdash.api.fetch_progress import listening_to_fetches, reporting
 from batchdash.display.results_page import (
     download_bytes,
     file_name,
@@ -188,7 +188,7 @@ def test_downloads_of_result_files_report_their_progress(service: JobService, bo
     job_id = service.create_job("Progress", reviews(30), RECIPE)
     service.submit(job_id)
     reports: list[tuple[str, int, int | None]] = []
-    with listening(lambda file_id, done, total: reports.append((file_id, done, total))):
+    with listening_to_fetches(lambda file_id, done, total: reports.append((file_id, done, total))):
         run_to_end(service, job_id)
     output, _errors = service.raw_results(job_id)
 

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, Request, expect
 from sandbox.server import running_sandbox
 from tests.app.files import REVIEWS_CSV
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, serving, wait_idle
-from tests.security.listener import Listener, listening
+from tests.security.listener import Listener, recording_server
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ def team_app(tmp_path: Path) -> Iterator[ServedApp]:
 
 @pytest.fixture
 def stranger() -> Iterator[Listener]:
-    with listening() as listener:
+    with recording_server() as listener:
         yield listener
 
 

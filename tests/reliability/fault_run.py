@@ -22,7 +22,7 @@ import pandas as pd
 from openai import OpenAI
 
 from batchdash.api.gateway import Gateway
-from batchdash.api.notices import listening
+from batchdash.api.notices import listening_to_notices
 from batchdash.api.retry_policy import RetryPolicy
 from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService
 from batchdash.registry.store import Registry
@@ -139,7 +139,7 @@ def run_faulty_job(
         with (
             running_sandbox(data_dir, **options) as base_url,
             httpx2.Client(event_hooks=hooks) as http,
-            listening(notices.append),
+            listening_to_notices(notices.append),
         ):
             gateway = Gateway(API_KEY, base_url, http_client=http, timeout=faults.timeout)
             service = JobService(registry, gateway, SCOPE, retry_policy=policy or RetryPolicy())

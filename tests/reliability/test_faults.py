@@ -18,7 +18,7 @@ from openai import OpenAI
 from starlette.testclient import TestClient
 
 from batchdash.api.gateway import Gateway
-from batchdash.api.notices import listening
+from batchdash.api.notices import listening_to_notices
 from batchdash.api.retry_policy import RetryPolicy, retrying
 from batchdash.errors import ApiTimeout, BadRequest, RateLimited, ServerUnavailable
 from batchdash.jobs.service import PART_TAG, JobService
@@ -110,7 +110,7 @@ def test_a_create_whose_answer_is_lost_is_found_not_made_again(
     notices: list[str] = []
     service = lossy_service(client, tmp_path, sleeps)
     job_id = service.create_job("Lost create", reviews(5), RECIPE)
-    with listening(notices.append):
+    with listening_to_notices(notices.append):
         [batch_id] = service.submit(job_id)
     assert traffic.requests["POST /v1/batches"] == 1
     tagged = [b for b in service.gateway.list_batches() if b.metadata.get(PART_TAG) == "1"]
@@ -192,7 +192,7 @@ def test_retrying_stops_at_an_error_not_worth_retrying_and_when_the_tries_run_ou
         raise ServerUnavailable("busy")
 
     told: list[str] = []
-    with listening(told.append), pytest.raises(ServerUnavailable):
+    with listening_to_notices(told.append), pytest.raises(ServerUnavailable):
         retrying(
             busy,
             policy=RetryPolicy(attempts=3, first_wait=1),
@@ -227,10 +227,10 @@ def test_the_sdks_own_retries_are_told_to_the_listener_of_the_calling_thread_onl
     theirs: list[str] = []
 
     def another_session() -> None:
-        with listening(theirs.append):
+        with listening_to_notices(theirs.append):
             assert list(gateway.list_batches()) == []
 
-    with listening(mine.append):
+    with listening_to_notices(mine.append):
         other = threading.Thread(target=another_session)
         other.start()
         other.join()
@@ -265,7 +265,7 @@ def test_a_refresh_sends_the_parts_a_dead_submitter_left_once_its_claim_runs_out
     restarted = Registry(url)
     notices: list[str] = []
     service = JobService(restarted, box.gateway(), SCOPE)
-    with listening(notices.append):
+    with listening_to_notices(notices.append):
         held = service.refresh(job_id)  # the dead claim still holds part 1
         assert held.batches == () and held.state == "active"
         expiry = restarted.parts(job_id)[0].claim_expires_at

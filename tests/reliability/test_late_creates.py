@@ -15,7 +15,7 @@ import pytest
 
 from batchdash.api.batch_info import BatchInfo
 from batchdash.api.batch_tags import part_tag
-from batchdash.api.notices import listening
+from batchdash.api.notices import listening_to_notices
 from batchdash.api.polling import LIST_FROM
 from batchdash.jobs.extra_batches import WATCH, WATCH_EVERY, extras
 from batchdash.jobs.service import JobService
@@ -110,7 +110,7 @@ def test_a_create_carried_out_after_the_part_got_its_batch_is_cancelled_once_and
     service = service_on(box, registry)
     job_id = service.create_job("Slow server", reviews(5), RECIPE)
     notices: list[str] = []
-    with listening(notices.append):
+    with listening_to_notices(notices.append):
         [kept] = service.submit(job_id)
     assert notices == [
         "Part 1: The server at sandbox.test did not answer within 60 s; trying again in 60 s."
@@ -119,7 +119,7 @@ def test_a_create_carried_out_after_the_part_got_its_batch_is_cancelled_once_and
     assert sorted(b.id for b in job_batches(box, job_id)) == sorted([kept, extra])
 
     box.log.reset()
-    with listening(notices.append):
+    with listening_to_notices(notices.append):
         status = service.refresh(job_id)
     told = second_batch(extra, kept)
     # One retrieve of the part's batch, one list while the part is watched, one cancel.
@@ -136,7 +136,7 @@ def test_a_create_carried_out_after_the_part_got_its_batch_is_cancelled_once_and
 
     box.start()  # full speed: the part's batch runs to its end
     service.gateway = box.gateway()
-    with listening(notices.append):
+    with listening_to_notices(notices.append):
         final = run_to_end(service, job_id)
     assert cancels(box) == {extra: 1}
     assert notices.count(f"Job Slow server, part 1: {told}") == 1
@@ -165,7 +165,7 @@ def test_a_late_create_after_the_job_finished_is_cancelled_by_refreshing_every_j
 
     box.log.reset()
     notices: list[str] = []
-    with listening(notices.append):
+    with listening_to_notices(notices.append):
         assert service.refresh_all() == []  # no unfinished job
     assert box.log.calls == Counter(
         {("GET", "/v1/batches"): 1, ("POST", f"/v1/batches/{extra}/cancel"): 1}
@@ -201,7 +201,7 @@ def test_a_listing_made_anyway_finds_an_extra_and_leaves_attached_and_other_scop
 
     box.log.reset()
     notices: list[str] = []
-    with listening(notices.append):
+    with listening_to_notices(notices.append):
         service.refresh(job_id)
     # The list call the poll makes anyway, and the cancel: nothing more.
     assert box.log.calls == Counter(

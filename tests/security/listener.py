@@ -25,7 +25,7 @@ class Listener:
 
 
 @contextmanager
-def listening() -> Iterator[Listener]:
+def recording_server() -> Iterator[Listener]:
     """Serve until the block ends; every request is answered 401, as a wrong key would be."""
     listener = Listener("")
 

@@ -18,7 +18,7 @@ from sandbox.server import running_sandbox
 from tests.app.conftest import JOBS, NEW_JOB, SETTINGS, MakeApp, joined, sidebar_text
 from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import upload
-from tests.security.listener import Listener, listening
+from tests.security.listener import Listener, recording_server
 from ui import state
 
 CONFIGURED_KEY = "sk-proj-" + "C" * 40 + "team-key"
@@ -34,7 +34,7 @@ def team_api(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def stranger() -> Iterator[Listener]:
-    with listening() as listener:
+    with recording_server() as listener:
         yield listener
 
 

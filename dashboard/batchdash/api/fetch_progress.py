@@ -23,7 +23,7 @@ _listener: ContextVar[FetchListener | None] = ContextVar("batchdash_fetch_listen
 
 
 @contextmanager
-def listening(listener: FetchListener) -> Iterator[None]:
+def listening_to_fetches(listener: FetchListener) -> Iterator[None]:
     """Send the progress of every download made in this block (this thread) to `listener`."""
     token = _listener.set(listener)
     try:

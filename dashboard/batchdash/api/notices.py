@@ -3,7 +3,7 @@
 A call that meets a busy or failing server is retried (by the SDK, or by the job service), and
 the analyst waiting on it is told why it takes longer: "OpenAI is busy (rate limit), retrying
 in 20 s." The gateway and the job service `notify`; a page or the CLI wraps its calls in
-`listening(...)` to show the notices. Listeners are kept per thread (a context variable), so one
+`listening_to_notices(...)` to show the notices. Listeners are kept per thread (a context variable), so one
 gateway shared by every session of a Streamlit app tells each session only about its own calls.
 """
 
@@ -25,7 +25,7 @@ _listeners: ContextVar[tuple[NoticeListener, ...]] = ContextVar(
 
 
 @contextmanager
-def listening(listener: NoticeListener) -> Iterator[None]:
+def listening_to_notices(listener: NoticeListener) -> Iterator[None]:
     """Send every notice of this block (this thread) to `listener`, besides any outer listener."""
     token = _listeners.set((*_listeners.get(), listener))
     try:

@@ -40,7 +40,7 @@ import pandas as pd
 from batchdash.api.batch_info import BatchInfo
 from batchdash.api.batch_tags import JOB_TAG, PART_TAG, part_tag
 from batchdash.api.gateway import Gateway
-from batchdash.api.notices import listening, notify
+from batchdash.api.notices import listening_to_notices, notify
 from batchdash.api.polling import poll_batches
 from batchdash.api.retry_policy import RetryPolicy, retrying, seconds_text
 from batchdash.errors import (
@@ -204,7 +204,7 @@ class JobService:
         done = sum(part.batch_id is not None for part in parts)
         report = on_progress or (lambda _done, _total, _message: None)
         report(done, total, f"{done} of {total} parts submitted.")
-        with listening(lambda message: report(done, total, message)):
+        with listening_to_notices(lambda message: report(done, total, message)):
             lease = self.claim_lease
             while (claim := self.registry.claim_next_part(job_id, lease=lease)) is not None:
                 part = claim.part

@@ -12,7 +12,9 @@ from batchdash.errors import BatchdashError
 from batchdash.recipe import Recipe
 from batchdash.registry.models import JobModel, PartModel, SnapshotModel
 
-JobState = Literal["new", "active", "finished"]
+#: A job as recorded: "new" until its first part is sent, then "active", then "finished"
+#: (jobs.status.JobState is what an analyst sees: a new job counts as active there).
+JobRecordState = Literal["new", "active", "finished"]
 PartKind = Literal["initial", "repair", "attached"]
 PartState = Literal["planned", "uploaded", "created", "failed"]
 ResultFile = Literal["output", "errors"]

@@ -53,7 +53,7 @@ from batchdash.registry.records import (
     Claim,
     Job,
     JobRecords,
-    JobState,
+    JobRecordState,
     Part,
     PartConflict,
     PartSpec,
@@ -86,7 +86,7 @@ class Registry(KeptResults):
         *,
         source_name: str = "",
         parts: Sequence[PartSpec] = (),
-        state: JobState = "new",
+        state: JobRecordState = "new",
     ) -> Job:
         """Save a job with its rows (as text) and its planned parts, numbered 1.., in one step."""
         rows = text_frame(frame)
@@ -138,7 +138,7 @@ class Registry(KeptResults):
         self._update_job(job_id, archived=archived)
         return self.get_job(job_id, scope)
 
-    def set_job_state(self, job_id: str, state: JobState) -> None:
+    def set_job_state(self, job_id: str, state: JobRecordState) -> None:
         """Record the job's overall state (the job service derives it from its parts)."""
         self._update_job(job_id, state=state)
 
