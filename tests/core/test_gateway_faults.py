@@ -20,8 +20,8 @@ import httpx2
 import openai._base_client
 import pytest
 
-from batchdash.api.batch_info import OPENAI_TERMINAL_STATUSES
 from batchdash.api.gateway import Gateway, azure_base_url, retry_after_seconds
+from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 from batchdash.errors import (
     ApiError,
     ApiTimeout,

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import UniqueConstraint, event, inspect, text
 
+from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 from batchdash.errors import InputError, RegistryError
 from batchdash.recipe import OutputField, Recipe
 from batchdash.registry import blobs
@@ -478,6 +479,19 @@ def test_a_terminal_snapshot_is_not_overwritten_by_an_older_one(registry: Regist
     assert snapshot.info == {"status": "completed", "output_file_id": "file-out"}
     registry.save_snapshot("batch_1", {"status": "completed", "output_file_id": "file-2"})
     assert registry.snapshot("batch_1").info["output_file_id"] == "file-2"  # type: ignore[union-attr]
+
+
+def test_a_providers_own_final_status_is_not_overwritten_either(registry: Registry) -> None:
+    _job_with_batches(registry, 1)
+    provider_final = {*OPENAI_TERMINAL_STATUSES, "vendor_done"}
+    registry.save_snapshot("batch_1", {"status": "vendor_done"}, terminal=provider_final)
+
+    registry.save_snapshot("batch_1", {"status": "in_progress"}, terminal=provider_final)
+
+    assert registry.snapshot("batch_1").status == "vendor_done"  # type: ignore[union-attr]
+    # Without the provider's list the same status is an ordinary one.
+    registry.save_snapshot("batch_1", {"status": "in_progress"})
+    assert registry.snapshot("batch_1").status == "in_progress"  # type: ignore[union-attr]
 
 
 def test_snapshots_need_a_known_batch_and_a_status(registry: Registry) -> None:

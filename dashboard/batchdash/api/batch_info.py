@@ -10,10 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-#: OpenAI's final statuses: the batch will not change any more.
-OPENAI_TERMINAL_STATUSES: frozenset[str] = frozenset(
-    {"completed", "failed", "expired", "cancelled"}
-)
+from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 
 _TIMESTAMPS = (
     "created_at",

@@ -29,9 +29,10 @@ import httpx2
 import openai
 from openai._models import FinalRequestOptions
 
-from batchdash.api.batch_info import OPENAI_TERMINAL_STATUSES, BatchInfo
+from batchdash.api.batch_info import BatchInfo
 from batchdash.api.notices import notify
 from batchdash.api.retry_policy import seconds_text
+from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 from batchdash.errors import (
     ApiError,
     ApiTimeout,

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from batchdash.api.batch_info import OPENAI_TERMINAL_STATUSES, BatchInfo
+from batchdash.api.batch_info import BatchInfo
+from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 from batchdash.display.status_words import batch_meaning, batch_word, job_word
 from batchdash.jobs.status import JobStatus
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from batchdash.api.batch_info import OPENAI_TERMINAL_STATUSES
+from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 from batchdash.jobs.status import BatchRow, JobStatus
 
 

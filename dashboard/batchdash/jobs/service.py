@@ -242,7 +242,9 @@ class JobService:
                 # The part went to another submitter (or was cancelled): ours must not run too.
                 self._cancel_batch(batch.id)
             raise
-        self.registry.save_snapshot(batch.id, batch.to_dict())
+        self.registry.save_snapshot(
+            batch.id, batch.to_dict(), terminal=self.gateway.terminal_statuses
+        )
         return batch.id
 
     def _find_or_create(
@@ -348,7 +350,7 @@ class JobService:
         known = {i: info for view in views for i, info in view.infos.items()}
         changed = {i: info.to_dict() for i, info in polled.items() if info != known.get(i)}
         if changed:  # a batch that did not move costs no write
-            self.registry.save_snapshots(changed)
+            self.registry.save_snapshots(changed, terminal=self.gateway.terminal_statuses)
         for view in views:
             view.infos.update({i: polled[i] for i in view.active_batches() if i in polled})
             for info in view.unfetched_terminal():
@@ -536,7 +538,7 @@ class JobService:
             info = view.infos.get(part.batch_id)
             if info is None or not (info.terminal or info.status == "cancelling"):
                 changed[part.batch_id] = self._cancel_batch(part.batch_id).to_dict()
-        self.registry.save_snapshots(changed)
+        self.registry.save_snapshots(changed, terminal=self.gateway.terminal_statuses)
 
     def _cancel_batch(self, batch_id: str) -> BatchInfo:
         try:

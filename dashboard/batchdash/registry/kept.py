@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 from batchdash.registry.blobs import (
     CHUNK_CODEC,
     TABLE_CODEC,
@@ -37,14 +38,11 @@ from batchdash.registry.models import (
     SnapshotModel,
 )
 from batchdash.registry.records import (
-    TERMINAL_STATUSES,
     FetchedResults,
     ResultFile,
     Snapshot,
     snapshot_record,
 )
-
-_TERMINAL_ORDER = sorted(TERMINAL_STATUSES)
 
 
 class KeptResults(RegistryDatabase):
@@ -52,12 +50,26 @@ class KeptResults(RegistryDatabase):
 
     # -- batch snapshots ----------------------------------------------------------------------
 
-    def save_snapshot(self, batch_id: str, info: Mapping[str, Any]) -> None:
+    def save_snapshot(
+        self,
+        batch_id: str,
+        info: Mapping[str, Any],
+        *,
+        terminal: Collection[str] = OPENAI_TERMINAL_STATUSES,
+    ) -> None:
         """Save the latest Batch description (JSON-ready, with a "status") of a part's batch."""
-        self.save_snapshots({batch_id: info})
+        self.save_snapshots({batch_id: info}, terminal=terminal)
 
-    def save_snapshots(self, infos: Mapping[str, Mapping[str, Any]]) -> None:
-        """Save several batches' descriptions in one transaction."""
+    def save_snapshots(
+        self,
+        infos: Mapping[str, Mapping[str, Any]],
+        *,
+        terminal: Collection[str] = OPENAI_TERMINAL_STATUSES,
+    ) -> None:
+        """Save several batches' descriptions in one transaction; a saved description in one of
+        the `terminal` statuses is never replaced by a later one that is not (a slower replica's
+        older view)."""
+        final = sorted(terminal)
         if not infos:
             return
         now = self._clock()
@@ -89,8 +101,8 @@ class KeptResults(RegistryDatabase):
                     index_elements=[SnapshotModel.batch_id],
                     set_={"status": new.status, "info": new.info, "updated_at": new.updated_at},
                     where=or_(
-                        and_(*(SnapshotModel.status != status for status in _TERMINAL_ORDER)),
-                        or_(*(new.status == status for status in _TERMINAL_ORDER)),
+                        and_(*(SnapshotModel.status != status for status in final)),
+                        or_(*(new.status == status for status in final)),
                     ),
                 ),
                 rows,

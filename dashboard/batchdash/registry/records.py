@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 from batchdash.errors import BatchdashError
 from batchdash.recipe import Recipe
 from batchdash.registry.models import JobModel, PartModel, SnapshotModel
@@ -21,7 +22,6 @@ ResultFile = Literal["output", "errors"]
 
 #: Batch statuses after which nothing changes; a snapshot in one is never replaced by an older,
 #: non-terminal one that a slower replica fetched earlier.
-TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 
 #: How long a claim on a part holds when its holder says nothing more.
 DEFAULT_LEASE = timedelta(minutes=10)
@@ -156,8 +156,9 @@ class Snapshot:
 
     @property
     def terminal(self) -> bool:
-        """Whether the batch can no longer change."""
-        return self.status in TERMINAL_STATUSES
+        """Whether the batch can no longer change, by OpenAI's statuses (a provider's own final
+        statuses are the gateway's: see BatchInfo.terminal)."""
+        return self.status in OPENAI_TERMINAL_STATUSES
 
 
 @dataclass(frozen=True)
