@@ -359,7 +359,7 @@ def job_service() -> JobService:
     """The job service of OPENAI_API_KEY at OPENAI_BASE_URL, on the registry of the settings."""
     # Imported here: the SDK and the database layer load only for the job commands.
     from batchdash.api.gateway import Gateway
-    from batchdash.jobs.service import JobService
+    from batchdash.jobs.opening import open_job_service
     from batchdash.registry.store import Registry
 
     settings = read_settings(os.environ)
@@ -370,7 +370,7 @@ def job_service() -> JobService:
         )
     gateway = Gateway(settings.api_key, settings.base_url)
     registry = Registry.from_settings(settings)
-    return JobService(registry, gateway, owner_scope(settings.api_key, settings.base_url))
+    return open_job_service(registry, gateway, owner_scope(settings.api_key, settings.base_url))
 
 
 def _job_status(status: JobStatus) -> dict[str, Any]:

@@ -1,12 +1,10 @@
 """Settings: API key and endpoint, connection test, limits, prices, data location."""
 
 import streamlit as st
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from batchdash.errors import InputError
 from batchdash.preflight.pricing import price_for
-from batchdash.settings import ALLOWED_BASE_URLS
+from batchdash.settings import ALLOWED_BASE_URLS, redacted_db_url
 from ui import resources, settings_tables, state
 from ui.connection import (
     address_rules,
@@ -157,10 +155,7 @@ for model in overrides:
         )
 
 st.subheader("Where the data lives", divider="gray")
-try:
-    registry_url = make_url(settings.db_url).render_as_string(hide_password=True)
-except ArgumentError:
-    registry_url = settings.db_url.split("@")[-1]
+registry_url = redacted_db_url(settings.db_url)
 st.markdown("**Data directory** (BATCHDASH_DATA_DIR)")
 st.code(str(settings.data_dir), language=None)
 st.markdown("**Job registry** (BATCHDASH_DB_URL)")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 API_KEY = "OPENAI_API_KEY"
 BASE_URL = "OPENAI_BASE_URL"
@@ -71,6 +73,15 @@ def read_settings(*sources: Mapping[str, object]) -> Settings:
         base_url=value(BASE_URL),
         allowed_base_urls=value(ALLOWED_BASE_URLS),
     )
+
+
+def redacted_db_url(url: str) -> str:
+    """The registry URL as it may be shown: the password hidden (or, when SQLAlchemy cannot
+    read the URL, everything before the host left out)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1]
 
 
 def default_db_url(data_dir: Path) -> str:

@@ -15,10 +15,11 @@ from typing import TypeVar
 import streamlit as st
 
 from batchdash.api import notices
-from batchdash.api.fetch_progress import listening_to_fetches, reporting
+from batchdash.api.fetch_progress import listening_to_fetches
 from batchdash.api.gateway import Gateway
 from batchdash.errors import BatchdashError
 from batchdash.jobs.board import JobBoard
+from batchdash.jobs.opening import open_job_service
 from batchdash.jobs.service import JobService
 from batchdash.preflight.pricing import ModelPrice
 from ui import resources, state
@@ -37,10 +38,21 @@ def _board(
     _gateway: Gateway,
 ) -> JobBoard:
     """The board of `scope` over the gateway `_gateway` (whose identity is `gateway_id`)."""
-    service = JobService(
-        resources.registry(db_url), reporting(_gateway), scope, price_overrides=dict(prices)
+    service = open_job_service(
+        resources.registry(db_url), _gateway, scope, price_overrides=dict(prices)
     )
     return JobBoard(service)
+
+
+def job_service(connection: Connection) -> JobService:
+    """A job service of this session's connection and price list (not shared with others)."""
+    prices: Mapping[str, ModelPrice] = st.session_state[state.PRICE_OVERRIDES]
+    return open_job_service(
+        resources.registry(resources.app_settings().db_url),
+        connection.gateway(),
+        connection.scope,
+        price_overrides=prices,
+    )
 
 
 def job_board(connection: Connection) -> JobBoard:

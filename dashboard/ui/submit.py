@@ -15,11 +15,11 @@ import streamlit as st
 
 from batchdash.errors import BatchdashError
 from batchdash.inputs.hidden_characters import hidden_in_name
-from batchdash.jobs.service import JobService
 from batchdash.preflight.pricing import ModelPrice
 from batchdash.recipe import Recipe
-from ui import resources, state
+from ui import state
 from ui.connection import Connection
+from ui.job_access import fetch_progress, job_service
 from ui.preflight import full_plan, show_problems
 from ui.source import Source, source_stem
 from ui.text import plain, usd
@@ -95,12 +95,7 @@ def submit_dialog(
     what = (source.digest, recipe, enqueued_token_limit, connection.scope)
     pending = st.session_state.get(state.PENDING_JOB)
     try:
-        service = JobService(
-            resources.registry(resources.app_settings().db_url),
-            connection.gateway(),
-            connection.scope,
-            price_overrides=price_overrides,
-        )
+        service = job_service(connection)
         if pending is not None and pending[0] == what:
             job_id = pending[1]
         else:
@@ -112,7 +107,8 @@ def submit_dialog(
                 enqueued_token_limit=enqueued_token_limit,
             )
             st.session_state[state.PENDING_JOB] = (what, job_id)
-        service.submit(job_id, on_progress=progress)
+        with fetch_progress():
+            service.submit(job_id, on_progress=progress)
     except BatchdashError as error:
         bar.empty()
         st.error(plain(error), icon=":material/error:")
