@@ -13,10 +13,12 @@ import functools
 import pandas as pd
 import streamlit as st
 
+from batchdash.export import formula_cells
 from batchdash.job_board import JobBoard
 from batchdash.job_results import (
     COUNT_WORDS,
     Download,
+    csv_note,
     download_bytes,
     file_name,
     filter_rows,
@@ -27,6 +29,7 @@ from batchdash.job_results import (
 from batchdash.job_status import JobStatus
 from batchdash.jobs import JobService
 from batchdash.results import ROW_STATUSES
+from batchdash.results_layout import screen_layout
 from ui import state
 from ui.text import usd
 
@@ -35,6 +38,7 @@ SHOWN_ROWS = 10_000
 
 _MIME: dict[Download, str] = {
     "csv": "text/csv",
+    "csv_programs": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "output": "application/jsonl",
     "errors": "application/jsonl",
@@ -43,14 +47,22 @@ _MIME: dict[Download, str] = {
 _LABELS: dict[Download, str] = {
     "csv": "Merged CSV",
     "xlsx": "Merged XLSX",
+    "csv_programs": "CSV for programs",
     "output": "Raw output JSONL",
     "errors": "Raw error JSONL",
     "manifest": "Run manifest JSON",
 }
 _HELP: dict[Download, str] = {
-    "csv": "Your rows with the answers and lineage columns; opens in Excel as is (UTF-8 with "
-    "BOM, formulas neutralised).",
-    "xlsx": "The same table as an Excel workbook; text stays text (IDs keep leading zeros).",
+    "csv": "Your rows with the answers and lineage columns, made for Excel and other "
+    "spreadsheets: UTF-8 with a byte-order mark (so Excel reads the characters right), and a ' "
+    "before each text that starts like a formula (=, +, - or @), so the spreadsheet shows it "
+    "instead of running it.",
+    "xlsx": "The same table as an Excel workbook: every text exactly as it was (IDs keep leading "
+    "zeros, nothing runs as a formula), columns of plain numbers as numbers.",
+    "csv_programs": "The same table with every text exactly as it was, for Python, R or a "
+    "database, not for a spreadsheet (a text starting with = could run as a formula there). "
+    "UTF-8 without a byte-order mark, which those programs would read as part of the first "
+    "column's name.",
     "output": "Every answer line as the API wrote it, from every batch of the job.",
     "errors": "Every failed request line as the API wrote it.",
     "manifest": "Recipe, parts, batch ids, timestamps and costs of the run.",
@@ -121,27 +133,45 @@ def show_breakdown(status: JobStatus) -> None:
 
 
 def show_table(merged: pd.DataFrame) -> None:
-    """The merged table, filtered by row status, row numbers as in the input."""
+    """The merged table, filtered by row status, row numbers as in the input; the answer near
+    the front, the technical columns behind a toggle (the downloads keep every column)."""
     present = [status for status in ROW_STATUSES if (merged["status"] == status).any()]
-    picked = st.pills(
-        "Show rows",
-        present,
-        selection_mode="multi",
-        key=state.RESULTS_STATUS_FILTER,
-        format_func=lambda key: COUNT_WORDS[key],
-        help="Pick statuses to see only those rows; none picked shows every row.",
-    )
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        picked = st.pills(
+            "Show rows",
+            present,
+            selection_mode="multi",
+            key=state.RESULTS_STATUS_FILTER,
+            format_func=lambda key: COUNT_WORDS[key],
+            help="Pick statuses to see only those rows; none picked shows every row.",
+        )
+        technical = st.toggle(
+            "Show technical columns",
+            key=state.RESULTS_TECHNICAL,
+            help="custom_id, finish_reason, input_tokens, output_tokens, cost_usd, batch_id and "
+            "model: how each row was run. The downloads always hold them.",
+        )
     rows = filter_rows(merged, [key for key in picked if key in present])
     shown = rows.head(SHOWN_ROWS).set_axis(rows.index[:SHOWN_ROWS] + 1)
-    st.dataframe(shown, key="results_table", alt="Your rows with their answers")
+    layout = screen_layout(merged, technical=technical)
+    st.dataframe(
+        shown,
+        key="results_table",
+        alt="Your rows with their answers",
+        column_order=layout.order,
+        column_config={
+            name: st.column_config.Column(width=width) for name, width in layout.widths.items()
+        },
+    )
     if len(rows) > SHOWN_ROWS:
         st.caption(
             f"The first {SHOWN_ROWS:,} of {len(rows):,} rows are shown; the downloads hold all."
         )
 
 
-def show_downloads(board: JobBoard, status: JobStatus) -> None:
-    """One button per file; each file is built when its button is clicked."""
+def show_downloads(board: JobBoard, status: JobStatus, merged: pd.DataFrame) -> None:
+    """One button per file, each built when its button is clicked; a word on what the CSV
+    for spreadsheets changed."""
     version = results_version(board.service, status)
     with st.container(horizontal=True):
         for which in _LABELS:
@@ -156,6 +186,7 @@ def show_downloads(board: JobBoard, status: JobStatus) -> None:
                 on_click="ignore",
                 disabled=_empty(which, status, version),
             )
+    st.caption(csv_note(formula_cells(merged)))
 
 
 def _empty(which: Download, status: JobStatus, version: tuple[str, ...]) -> bool:
