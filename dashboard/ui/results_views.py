@@ -82,12 +82,33 @@ def _merged(
     return _service.merged_table(job_id)
 
 
-def merged_table(board: JobBoard, status: JobStatus, db_url: str) -> pd.DataFrame:
-    """The job's merged table, merged again only when new results were fetched."""
+#: What the merged table is cached under: the database, scope, job, results version, prices.
+_CacheKey = tuple[str, str, str, tuple[str, ...], tuple[object, ...]]
+
+
+def _cache_key(board: JobBoard, status: JobStatus, db_url: str) -> _CacheKey:
     service = board.service
     prices = tuple(sorted(st.session_state[state.PRICE_OVERRIDES].items()))
-    version = results_version(service, status)
-    return _merged(db_url, service.scope, status.job_id, version, prices, service)
+    return (db_url, service.scope, status.job_id, results_version(service, status), prices)
+
+
+def merged_table(board: JobBoard, status: JobStatus, db_url: str) -> pd.DataFrame:
+    """The job's merged table, merged again only when new results were fetched."""
+    return _merged(*_cache_key(board, status, db_url), board.service)
+
+
+@st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
+def _csv_changes(
+    db_url: str,
+    scope: str,
+    job_id: str,
+    version: tuple[str, ...],
+    prices: tuple[object, ...],
+    _service: JobService,
+) -> dict[str, int]:
+    """The cells per column the Merged CSV neutralises, counted once per merged table (a
+    tenth of a second at 50,000 rows, which every rerun of the page would spend again)."""
+    return formula_cells(_merged(db_url, scope, job_id, version, prices, _service))
 
 
 def show_figures(status: JobStatus, merged: pd.DataFrame) -> None:
@@ -169,10 +190,11 @@ def show_table(merged: pd.DataFrame) -> None:
         )
 
 
-def show_downloads(board: JobBoard, status: JobStatus, merged: pd.DataFrame) -> None:
+def show_downloads(board: JobBoard, status: JobStatus, db_url: str) -> None:
     """One button per file, each built when its button is clicked; a word on what the CSV
     for spreadsheets changed."""
-    version = results_version(board.service, status)
+    key = _cache_key(board, status, db_url)
+    version = key[3]
     with st.container(horizontal=True):
         for which in _LABELS:
             st.download_button(
@@ -186,7 +208,7 @@ def show_downloads(board: JobBoard, status: JobStatus, merged: pd.DataFrame) -> 
                 on_click="ignore",
                 disabled=_empty(which, status, version),
             )
-    st.caption(csv_note(formula_cells(merged)))
+    st.caption(csv_note(_csv_changes(*key, board.service)))
 
 
 def _empty(which: Download, status: JobStatus, version: tuple[str, ...]) -> bool:
