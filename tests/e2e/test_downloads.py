@@ -173,4 +173,5 @@ def test_download_every_table_and_compare_it_with_the_input(
     page.get_by_test_id("stButtonGroup").get_by_role("button", name="error").click()
     wait_idle(page)
     expect(results_grid(page).locator("tbody tr")).to_have_count(1, timeout=STEP_TIMEOUT)
+    screenshot(page, "downloads-results-errors")
     assert len(read_text_csv(download(page, "CSV for programs"), "utf-8")) == ROWS
