@@ -236,9 +236,13 @@ def _text_look(name: str, text: pa.LargeStringArray, decimals: int | None) -> Co
     wider than that, or with a line break, wraps."""
     content = _widest(text)
     width = _bounded(_text_width(name) + _FILTER_BUTTON, content + _PADDING)
-    breaks = pc.any(pc.match_substring_regex(text, "[\n\r]")).as_py() is True
-    wrap = decimals is None and (breaks or content + _PADDING > _MAX_WIDTH)
+    wrap = decimals is None and (content + _PADDING > _MAX_WIDTH or _has_line_breaks(text))
     return ColumnLook(width=width, wrap=wrap, decimals=decimals)
+
+
+def _has_line_breaks(text: pa.LargeStringArray) -> bool:
+    # A plain substring search is several times quicker than a regular expression.
+    return any(pc.any(pc.match_substring(text, sign)).as_py() is True for sign in "\n\r")
 
 
 def _widest(text: pa.LargeStringArray) -> float:
