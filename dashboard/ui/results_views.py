@@ -54,9 +54,9 @@ _LABELS: dict[Download, str] = {
 }
 _HELP: dict[Download, str] = {
     "csv": "Your rows with the answers and lineage columns, made for Excel and other "
-    "spreadsheets: UTF-8 with a byte-order mark (so Excel reads the characters right), and a ' "
-    "before each text that starts like a formula (=, +, - or @), so the spreadsheet shows it "
-    "instead of running it.",
+    "spreadsheets: UTF-8 with a byte-order mark (so Excel reads the characters right), and an "
+    "apostrophe (') before each text that starts like a formula (=, +, - or @), so the "
+    "spreadsheet shows it instead of running it.",
     "xlsx": "The same table as an Excel workbook: every text exactly as it was (IDs keep leading "
     "zeros, nothing runs as a formula), columns of plain numbers as numbers.",
     "csv_programs": "The same table with every text exactly as it was, for Python, R or a "
