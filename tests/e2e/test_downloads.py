@@ -129,7 +129,9 @@ def test_download_every_table_and_compare_it_with_the_input(
     note = page.get_by_test_id("stCaptionContainer").filter(has_text="put in front of")
     expect(note).to_have_count(1, timeout=STEP_TIMEOUT)
     expect(note).to_contain_text("XLSX")
-    stated = int(re.search(r"([\d,]+) cells?", note.inner_text())[1].replace(",", ""))  # type: ignore[index]
+    count = re.search(r"([\d,]+) cells?", note.inner_text())
+    assert count, note.inner_text()
+    stated = int(count[1].replace(",", ""))
 
     programs = read_text_csv(download(page, "CSV for programs"), "utf-8")
     assert programs.columns[0] == "编号"  # no byte-order mark glued to the first name
