@@ -173,18 +173,36 @@ def _usd(amount: float | None) -> float | None:
     return None if amount is None else round(amount, 10)
 
 
-def check_table_path(out: Path) -> None:
-    """Refuse an output name that is neither .csv nor .xlsx, before any work is done."""
+def check_table_path(out: Path, raw_csv: bool = False) -> None:
+    """Refuse an output name that is neither .csv nor .xlsx, or --raw-csv with an .xlsx,
+    before any work is done."""
     if out.suffix.lower() not in _OUTPUT_SUFFIXES:
         raise InputError(
             f"The output file '{out.name}' must end in .csv or .xlsx, e.g. --out answers.xlsx."
         )
+    if raw_csv and out.suffix.lower() == ".xlsx":
+        raise InputError(
+            f"--raw-csv writes a CSV, and {out.name} is an XLSX, which keeps every text as it "
+            "is anyway: drop --raw-csv, or name a .csv file."
+        )
 
 
-def write_table(merged: pd.DataFrame, out: Path) -> None:
-    """The merged table as XLSX or CSV, by the name's suffix."""
-    out.write_bytes(
-        to_xlsx_bytes(merged) if out.suffix.lower() == ".xlsx" else to_csv_bytes(merged)
+def write_table(merged: pd.DataFrame, out: Path, raw_csv: bool = False) -> None:
+    """The merged table as XLSX or CSV, by the name's suffix; with `raw_csv` the CSV for
+    programs (every text as it is, no BOM) instead of the one for spreadsheets."""
+    if out.suffix.lower() == ".xlsx":
+        out.write_bytes(to_xlsx_bytes(merged))
+    else:
+        out.write_bytes(to_csv_bytes(merged, for_spreadsheets=not raw_csv))
+
+
+def add_raw_csv_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--raw-csv",
+        action="store_true",
+        help="write the CSV for programs (Python, R, databases): every text exactly as it is "
+        "and no byte-order mark; the default CSV is for spreadsheets (UTF-8 with BOM, a ' "
+        "before each text that starts like a formula: =, +, -, @)",
     )
 
 
@@ -248,13 +266,14 @@ def add_merge(commands: _SubParsers) -> None:
     parser.add_argument(
         "--out", type=Path, help="OUT.csv or OUT.xlsx (default: INPUT's name + '-merged.csv')"
     )
+    add_raw_csv_option(parser)
     parser.set_defaults(handler=run_merge)
 
 
 def run_merge(args: argparse.Namespace) -> dict[str, Any]:
     input_path: Path = args.input
     out: Path = args.out or input_path.with_name(f"{input_path.stem}-merged.csv")
-    check_table_path(out)
+    check_table_path(out, args.raw_csv)
     table = read_input(input_path)
     files = [(path, path.read_bytes()) for path in args.results]
     recipe = _merge_recipe(files, args.model, args.id_column)
@@ -269,7 +288,7 @@ def run_merge(args: argparse.Namespace) -> dict[str, Any]:
             f"(e.g. custom_id '{unmatched[0]}') and were left out.",
             file=sys.stderr,
         )
-    write_table(merged, out)
+    write_table(merged, out, args.raw_csv)
     counts = merged["status"].value_counts()
     costs = merged["cost_usd"]  # NA where the model's price is unknown
     return {
@@ -492,16 +511,17 @@ def add_download(commands: _SubParsers) -> None:
     )
     parser.add_argument("job", metavar="JOB", help="job id")
     parser.add_argument("--out", type=Path, required=True, help="OUT.csv or OUT.xlsx")
+    add_raw_csv_option(parser)
     parser.set_defaults(handler=run_download)
 
 
 def run_download(args: argparse.Namespace) -> dict[str, Any]:
     out: Path = args.out
-    check_table_path(out)
+    check_table_path(out, args.raw_csv)
     service = job_service()
     status = service.refresh(args.job)
     merged = service.merged_table(args.job)
-    write_table(merged, out)
+    write_table(merged, out, args.raw_csv)
     return {
         "job_id": status.job_id,
         "state": status.state,

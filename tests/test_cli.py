@@ -167,6 +167,45 @@ def test_merge_writes_xlsx_with_text_kept(
     assert [cell.value for cell in sheet[2]][:2] == ["007", "Zoë"]
 
 
+def test_merge_writes_the_csv_for_programs_with_raw_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spreadsheets, programs = tmp_path / "answers.csv", tmp_path / "answers-raw.csv"
+    merge_golden(capsys, spreadsheets)
+    code, _, _ = run_main(
+        capsys, "merge", GOLDEN / "input.csv", "--results", *GOLDEN_RESULTS,
+        "--id-column", "ticket", "--out", programs, "--raw-csv",
+    )  # fmt: skip
+    assert code == 0
+    assert not programs.read_bytes().startswith(b"\xef\xbb\xbf")
+    raw = pd.read_csv(programs, dtype=str, keep_default_na=False, encoding="utf-8")
+    safe = pd.read_csv(spreadsheets, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    message = read_table((GOLDEN / "input.csv").read_bytes(), "input.csv").frame["message"]
+    assert raw["message"].tolist() == message.tolist()
+    assert (
+        safe["message"][1]
+        == "'" + raw["message"][1]
+        == '\'=HYPERLINK("http://example.com","click")'
+    )
+
+
+def test_raw_csv_with_an_xlsx_out_is_refused(
+    reviews: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = reviews.with_name("out.jsonl")
+    results.write_bytes(jsonl(chat_line("row-1", "a")))
+    out = reviews.with_name("answers.xlsx")
+    code, stdout, err = run_main(
+        capsys, "merge", reviews, "--results", results, "--out", out, "--raw-csv"
+    )
+    assert (code, stdout) == (2, "")
+    assert err.strip() == (
+        "--raw-csv writes a CSV, and answers.xlsx is an XLSX, which keeps every text "
+        "as it is anyway: drop --raw-csv, or name a .csv file."
+    )
+    assert not out.exists()
+
+
 def test_merge_defaults_out_beside_the_input_and_notes_strangers(
     reviews: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -116,6 +116,10 @@ def test_submit_status_repair_and_download(
     xlsx = tmp_path / "merged.xlsx"
     assert run_main(capsys, "download", job_id, "--out", xlsx)[0] == 0
     assert pd.read_excel(xlsx, dtype=str)["status"].tolist() == merged["status"].tolist()
+    raw = tmp_path / "merged-for-programs.csv"
+    assert run_main(capsys, "download", job_id, "--out", raw, "--raw-csv")[0] == 0
+    assert not raw.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert pd.read_csv(raw, dtype=str, keep_default_na=False).equals(merged)
 
 
 def test_status_without_a_job_lists_every_job_and_cancel_stops_one(

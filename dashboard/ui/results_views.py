@@ -13,9 +13,11 @@ import functools
 import pandas as pd
 import streamlit as st
 
+from batchdash.display.results_layout import screen_layout
 from batchdash.display.results_page import (
     COUNT_WORDS,
     Download,
+    csv_note,
     download_bytes,
     file_name,
     filter_rows,
@@ -26,15 +28,17 @@ from batchdash.display.results_page import (
 from batchdash.jobs.board import JobBoard
 from batchdash.jobs.service import JobService
 from batchdash.jobs.status import JobStatus
+from batchdash.results.export import formula_cells
 from batchdash.results.parse import ROW_STATUSES
 from ui import state
-from ui.text import usd
+from ui.text import plain, usd
 
 #: Rows of the merged table sent to the browser at most (the downloads hold every row).
 SHOWN_ROWS = 10_000
 
 _MIME: dict[Download, str] = {
     "csv": "text/csv",
+    "csv_programs": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "output": "application/jsonl",
     "errors": "application/jsonl",
@@ -43,14 +47,22 @@ _MIME: dict[Download, str] = {
 _LABELS: dict[Download, str] = {
     "csv": "Merged CSV",
     "xlsx": "Merged XLSX",
+    "csv_programs": "CSV for programs",
     "output": "Raw output JSONL",
     "errors": "Raw error JSONL",
     "manifest": "Run manifest JSON",
 }
 _HELP: dict[Download, str] = {
-    "csv": "Your rows with the answers and lineage columns; opens in Excel as is (UTF-8 with "
-    "BOM, formulas neutralised).",
-    "xlsx": "The same table as an Excel workbook; text stays text (IDs keep leading zeros).",
+    "csv": "Your rows with the answers and lineage columns, made for Excel and other "
+    "spreadsheets: UTF-8 with a byte-order mark (so Excel reads the characters right), and an "
+    "apostrophe (') before each text that starts like a formula (=, +, - or @), so the "
+    "spreadsheet shows it instead of running it.",
+    "xlsx": "The same table as an Excel workbook: every text exactly as it was (IDs keep leading "
+    "zeros, nothing runs as a formula), columns of plain numbers as numbers.",
+    "csv_programs": "The same table with every text exactly as it was, for Python, R or a "
+    "database, not for a spreadsheet (a text starting with = could run as a formula there). "
+    "UTF-8 without a byte-order mark, which those programs would read as part of the first "
+    "column's name.",
     "output": "Every answer line as the API wrote it, from every batch of the job.",
     "errors": "Every failed request line as the API wrote it.",
     "manifest": "Recipe, parts, batch ids, timestamps and costs of the run.",
@@ -70,12 +82,33 @@ def _merged(
     return _service.merged_table(job_id)
 
 
-def merged_table(board: JobBoard, status: JobStatus, db_url: str) -> pd.DataFrame:
-    """The job's merged table, merged again only when new results were fetched."""
+#: What the merged table is cached under: the database, scope, job, results version, prices.
+_CacheKey = tuple[str, str, str, tuple[str, ...], tuple[object, ...]]
+
+
+def _cache_key(board: JobBoard, status: JobStatus, db_url: str) -> _CacheKey:
     service = board.service
     prices = tuple(sorted(st.session_state[state.PRICE_OVERRIDES].items()))
-    version = results_version(service, status)
-    return _merged(db_url, service.scope, status.job_id, version, prices, service)
+    return (db_url, service.scope, status.job_id, results_version(service, status), prices)
+
+
+def merged_table(board: JobBoard, status: JobStatus, db_url: str) -> pd.DataFrame:
+    """The job's merged table, merged again only when new results were fetched."""
+    return _merged(*_cache_key(board, status, db_url), board.service)
+
+
+@st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
+def _csv_changes(
+    db_url: str,
+    scope: str,
+    job_id: str,
+    version: tuple[str, ...],
+    prices: tuple[object, ...],
+    _service: JobService,
+) -> dict[str, int]:
+    """The cells per column the Merged CSV neutralises, counted once per merged table (a
+    tenth of a second at 50,000 rows, which every rerun of the page would spend again)."""
+    return formula_cells(_merged(db_url, scope, job_id, version, prices, _service))
 
 
 def show_figures(status: JobStatus, merged: pd.DataFrame) -> None:
@@ -121,28 +154,47 @@ def show_breakdown(status: JobStatus) -> None:
 
 
 def show_table(merged: pd.DataFrame) -> None:
-    """The merged table, filtered by row status, row numbers as in the input."""
+    """The merged table, filtered by row status, row numbers as in the input; the answer near
+    the front, the technical columns behind a toggle (the downloads keep every column)."""
     present = [status for status in ROW_STATUSES if (merged["status"] == status).any()]
-    picked = st.pills(
-        "Show rows",
-        present,
-        selection_mode="multi",
-        key=state.RESULTS_STATUS_FILTER,
-        format_func=lambda key: COUNT_WORDS[key],
-        help="Pick statuses to see only those rows; none picked shows every row.",
-    )
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        picked = st.pills(
+            "Show rows",
+            present,
+            selection_mode="multi",
+            key=state.RESULTS_STATUS_FILTER,
+            format_func=lambda key: COUNT_WORDS[key],
+            help="Pick statuses to see only those rows; none picked shows every row.",
+        )
+        technical = st.toggle(
+            "Show technical columns",
+            key=state.RESULTS_TECHNICAL,
+            help="custom_id, finish_reason, input_tokens, output_tokens, cost_usd, batch_id and "
+            "model: how each row was run. The downloads always hold them.",
+        )
     rows = filter_rows(merged, [key for key in picked if key in present])
     shown = rows.head(SHOWN_ROWS).set_axis(rows.index[:SHOWN_ROWS] + 1)
-    st.dataframe(shown, key="results_table", alt="Your rows with their answers")
+    layout = screen_layout(merged, technical=technical)
+    st.dataframe(
+        shown,
+        key="results_table",
+        alt="Your rows with their answers",
+        column_order=layout.order,
+        column_config={
+            name: st.column_config.Column(width=width) for name, width in layout.widths.items()
+        },
+    )
     if len(rows) > SHOWN_ROWS:
         st.caption(
             f"The first {SHOWN_ROWS:,} of {len(rows):,} rows are shown; the downloads hold all."
         )
 
 
-def show_downloads(board: JobBoard, status: JobStatus) -> None:
-    """One button per file; each file is built when its button is clicked."""
-    version = results_version(board.service, status)
+def show_downloads(board: JobBoard, status: JobStatus, db_url: str) -> None:
+    """One button per file, each built when its button is clicked; a word on what the CSV
+    for spreadsheets changed."""
+    key = _cache_key(board, status, db_url)
+    version = key[3]
     with st.container(horizontal=True):
         for which in _LABELS:
             st.download_button(
@@ -156,6 +208,7 @@ def show_downloads(board: JobBoard, status: JobStatus) -> None:
                 on_click="ignore",
                 disabled=_empty(which, status, version),
             )
+    st.caption(plain(csv_note(_csv_changes(*key, board.service))))
 
 
 def _empty(which: Download, status: JobStatus, version: tuple[str, ...]) -> bool:

@@ -105,6 +105,8 @@ ATTACH_NAME = "attach_name"
 RESULTS_PICKER = "results_picker"
 #: Row statuses the Results table shows (widget key).
 RESULTS_STATUS_FILTER = "results_status_filter"
+#: Whether the Results table shows the technical lineage columns (widget key).
+RESULTS_TECHNICAL = "results_technical"
 
 PRESET_OPENAI = "OpenAI"
 PRESET_AZURE = "Azure OpenAI v1"

@@ -16,7 +16,7 @@ from batchdash.jobs.service import JobService
 from batchdash.results.export import to_csv_bytes
 from tests.app.conftest import RESULTS, joined
 from tests.app.job_pages import Pages, pages
-from tests.jobs_kit import reviews, run_to_end
+from tests.jobs_kit import RECIPE, reviews, run_to_end
 from ui import state
 
 __all__ = ["pages"]
@@ -93,6 +93,7 @@ def test_each_download_gives_the_bytes_the_core_builds(pages: Pages) -> None:
     buttons = {str(button.key): button for button in at.download_button}
     assert sorted(buttons) == [
         "download_csv",
+        "download_csv_programs",
         "download_errors",
         "download_manifest",
         "download_output",
@@ -105,6 +106,11 @@ def test_each_download_gives_the_bytes_the_core_builds(pages: Pages) -> None:
     read = pd.read_csv(io.BytesIO(csv), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert read["review"].tolist() == reviews(4, {2: "[[sandbox:error]]"})["review"].tolist()
     assert read["status"].tolist() == ["ok", "ok", "error", "ok"]
+
+    programs = pages.download(f"{stem}-results-for-programs.csv")
+    assert programs == download_bytes(service, job_id, "csv_programs")
+    assert programs == to_csv_bytes(merged, for_spreadsheets=False)
+    assert not programs.startswith(b"\xef\xbb\xbf")
 
     xlsx = pages.download(f"{stem}-results.xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
@@ -162,6 +168,7 @@ def test_a_job_with_nothing_fetched_yet_disables_the_raw_files(pages: Pages) -> 
     assert disabled == {
         "download_csv": False,
         "download_xlsx": False,
+        "download_csv_programs": False,
         "download_output": True,
         "download_errors": True,
         "download_manifest": False,
@@ -193,3 +200,79 @@ def test_reruns_do_not_merge_again_until_new_results_arrive(
     at.run()
     assert merges == [job_id]  # a batch was fetched since: merged once more
     assert shown_table(at)["status"].tolist() == ["ok"] * 4  # no error row is left to pick
+
+
+def formula_job(pages: Pages, texts: list[str]) -> str:
+    service = pages.service
+    job_id = service.create_job("Tweets", pd.DataFrame({"review": texts}, dtype=str), RECIPE)
+    service.submit(job_id)
+    run_to_end(service, job_id)
+    return job_id
+
+
+def test_the_page_says_how_many_cells_the_csv_changes_and_where_the_text_is_kept(
+    pages: Pages,
+) -> None:
+    formula_job(pages, ["@united late again", "=1+1", "Fine flight", "@united thanks"])
+    at = pages.open(RESULTS)
+
+    note = joined(at, "caption")
+    assert "In the Merged CSV, 3 cells (in the column review) start like a formula" in note
+    assert "The Merged XLSX keeps every text exactly as it was" in note
+    assert "CSV for programs" in note
+    help_texts = {str(button.key): button.help for button in at.download_button}
+    assert "byte-order mark" in help_texts["download_csv_programs"]
+    assert "not for a spreadsheet" in help_texts["download_csv_programs"]
+
+
+def test_a_table_without_formulas_says_the_csv_keeps_every_text(pages: Pages) -> None:
+    formula_job(pages, ["Late again", "Fine flight"])
+    at = pages.open(RESULTS)
+
+    assert "the Merged CSV holds every text as it was" in joined(at, "caption")
+
+
+def shown_order(at: AppTest) -> list[str]:
+    tables = [table for table in at.dataframe if "custom_id" in table.value.columns]
+    return list(tables[0].proto.column_order)
+
+
+def test_the_answer_comes_first_and_technical_columns_wait_for_the_toggle(
+    pages: Pages,
+) -> None:
+    service = pages.service
+    frame = pd.DataFrame(
+        {
+            "id": [f"{n:03d}" for n in range(1, 5)],
+            "review": reviews(4, {2: "[[sandbox:error]]"})["review"],
+            "stars": ["4", "5", "1", "3"],
+        },
+        dtype=str,
+    )
+    job_id = service.create_job("Ordered", frame, RECIPE)
+    service.submit(job_id)
+    run_to_end(service, job_id)
+    at = pages.open(RESULTS)
+
+    assert shown_order(at) == ["id", "response", "status", "error", "review", "stars"]
+    assert list(shown_table(at).columns) == list(service.merged_table(job_id).columns)
+
+    at.toggle(key=state.RESULTS_TECHNICAL).set_value(True).run()
+    assert shown_order(at)[6:] == [
+        "custom_id",
+        "finish_reason",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "batch_id",
+        "model",
+    ]
+    at.toggle(key=state.RESULTS_TECHNICAL).set_value(False).run()
+    assert "custom_id" not in shown_order(at)
+
+
+def test_without_failed_rows_the_error_column_stays_out_of_the_way(pages: Pages) -> None:
+    pages.finished_job("All fine")
+    at = pages.open(RESULTS)
+
+    assert shown_order(at) == ["response", "status", "review"]

@@ -11,7 +11,7 @@ import pytest
 from openpyxl.utils.escape import unescape
 
 from batchdash.errors import ResultsError
-from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
+from batchdash.results.export import formula_cells, to_csv_bytes, to_xlsx_bytes
 from batchdash.results.xlsx_writer import MAX_ROWS, column_name, xlsx_bytes
 from tests.xlsx_per_cell import per_cell_xlsx_bytes, sheet_cells
 
@@ -225,3 +225,104 @@ def test_xlsx_refuses_more_rows_than_a_sheet_holds() -> None:
 )
 def test_column_names(index: int, name: str) -> None:
     assert column_name(index) == name
+
+
+def test_csv_for_programs_keeps_every_text_and_has_no_bom() -> None:
+    data = to_csv_bytes(table(), for_spreadsheets=False)
+    assert not data.startswith(b"\xef\xbb\xbf")
+    read = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
+    assert list(read.columns) == list(table().columns)
+    for name in ("id", "text", "more", "safe"):
+        assert read[name].tolist() == table()[name].fillna("").tolist()
+    assert (
+        data.decode("utf-8").split("\r\n")[1] == '"007","=1+1","-3 stars","a = b",-3,-1.5,0.0000075'
+    )
+
+
+def test_formula_cells_counts_each_cell_the_csv_for_spreadsheets_changes() -> None:
+    frame = table().rename(columns={"safe": "=sum"})
+    assert formula_cells(frame) == {"text": 3, "more": 3, "=sum": 1}
+    spreadsheet = to_csv_bytes(frame).decode("utf-8-sig")
+    programs = to_csv_bytes(frame, for_spreadsheets=False).decode("utf-8")
+    pairs = zip(
+        csv.reader(io.StringIO(spreadsheet)), csv.reader(io.StringIO(programs)), strict=True
+    )
+    changed = sum(a != b for rows in pairs for a, b in zip(*rows, strict=True))
+    assert changed == sum(formula_cells(frame).values())
+    assert formula_cells(pd.DataFrame({"a": pd.Series(["safe", None], dtype=str)})) == {}
+
+
+def numbered_table() -> pd.DataFrame:
+    columns = {
+        "编号": ["1", "2", "30"],
+        "price": ["2.50", "", "13.00"],
+        "share": ["0.5", "1.25", "-2"],
+        "code": ["007", "12", "3"],
+        "plus": ["+1", "2", "3"],
+        "thousands": ["1,234", "5", "6"],
+        "long id": ["1234567890123456", "1", "2"],
+        "fifteen": ["123456789012345", "1", "2"],
+        "exponent": ["1e5", "1", "2"],
+        "blank": [" 5", "1", "2"],
+        "minus zero": ["-0", "1", "2"],
+        "mixed": ["1.50", "2", "3"],
+        "empty": ["", "", ""],
+        "response": ["1", "2", "3"],
+        "custom_id": ["1", "2", "3"],
+    }
+    return pd.DataFrame({name: pd.Series(cells, dtype=str) for name, cells in columns.items()})
+
+
+def test_xlsx_writes_input_columns_of_plain_numbers_as_numbers() -> None:
+    frame = numbered_table()
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes(frame)))["Results"]
+    columns = {str(cells[0].value): cells[1:] for cells in sheet.iter_cols(max_row=len(frame) + 1)}
+    assert [cell.value for cell in columns["编号"]] == [1, 2, 30]
+    assert [cell.number_format for cell in columns["编号"]] == ["0"] * 3  # every digit shown
+    assert [cell.value for cell in columns["price"]] == [2.5, None, 13.0]
+    assert columns["price"][0].number_format == "0.00"  # shows 2.50, as written
+    assert [cell.value for cell in columns["share"]] == [0.5, 1.25, -2]
+    assert columns["share"][0].number_format == "General"
+    assert columns["fifteen"][0].value == 123456789012345
+    for name in ("code", "plus", "thousands", "long id", "exponent", "blank", "minus zero"):
+        assert [cell.value for cell in columns[name]] == frame[name].tolist(), name
+        assert {cell.data_type for cell in columns[name]} == {"s"}, name
+    assert [cell.value for cell in columns["mixed"]] == ["1.50", "2", "3"]
+    assert [cell.value for cell in columns["empty"]] == [None] * 3
+    # The answer and the lineage are never input columns: their text stays text.
+    assert [cell.value for cell in columns["response"]] == ["1", "2", "3"]
+    assert [cell.value for cell in columns["custom_id"]] == ["1", "2", "3"]
+
+
+def test_xlsx_columns_are_as_wide_as_their_content_and_long_text_wraps() -> None:
+    frame = pd.DataFrame(
+        {
+            "n": pd.Series(["1", "2"], dtype=str),
+            "中文评论": pd.Series(["好评" * 5, "ok"], dtype=str),
+            "response": pd.Series(["word " * 40, "Two\nlines"], dtype=str),
+            "status": pd.Series(["ok", "error"], dtype=str),
+            "error": pd.Series(["", "short"], dtype=str),
+            "input_tokens": pd.Series([12, 7], dtype="int64"),
+        }
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes(frame)))["Results"]
+    widths = {
+        str(sheet.cell(1, n).value): sheet.column_dimensions[column_name(n - 1)].width
+        for n in range(1, frame.shape[1] + 1)
+    }
+    assert (widths["n"], widths["status"]) == (8, 9)  # the least, or the header and its button
+    assert widths["中文评论"] == 21  # ten wide characters, twice a digit each, and padding
+    assert widths["response"] == 60
+    assert 12 <= widths["input_tokens"] < 20
+    wraps = {str(sheet.cell(1, n).value): sheet.cell(2, n).alignment.wrap_text for n in range(1, 7)}
+    assert wraps == {
+        "n": None,
+        "中文评论": None,
+        "response": True,
+        "status": None,
+        "error": None,
+        "input_tokens": None,
+    }
+    assert sheet.cell(3, 3).alignment.vertical == "top"
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:F3"

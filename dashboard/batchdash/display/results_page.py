@@ -18,7 +18,7 @@ from batchdash.jobs.status import COUNT_KEYS, JobStatus
 from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
 
 #: What each download holds.
-Download = Literal["csv", "xlsx", "output", "errors", "manifest"]
+Download = Literal["csv", "csv_programs", "xlsx", "output", "errors", "manifest"]
 
 #: Words for the row counts, in the order the page shows them.
 COUNT_WORDS: dict[str, str] = {
@@ -89,6 +89,7 @@ def file_name(status: JobStatus, which: Download) -> str:
     stem = file_stem(status)
     return {
         "csv": f"{stem}-results.csv",
+        "csv_programs": f"{stem}-results-for-programs.csv",
         "xlsx": f"{stem}-results.xlsx",
         "output": f"{stem}-output.jsonl",
         "errors": f"{stem}-errors.jsonl",
@@ -98,8 +99,8 @@ def file_name(status: JobStatus, which: Download) -> str:
 
 def download_bytes(service: JobService, job_id: str, which: Download) -> bytes:
     """The bytes of one download of the job."""
-    if which == "csv":
-        return to_csv_bytes(service.merged_table(job_id))
+    if which in ("csv", "csv_programs"):
+        return to_csv_bytes(service.merged_table(job_id), for_spreadsheets=which == "csv")
     if which == "xlsx":
         return to_xlsx_bytes(service.merged_table(job_id))
     if which in ("output", "errors"):
@@ -107,3 +108,29 @@ def download_bytes(service: JobService, job_id: str, which: Download) -> bytes:
         return output if which == "output" else errors
     manifest = service.manifest(job_id)
     return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def csv_note(formula_counts: dict[str, int]) -> str:
+    """What the Merged CSV changed (`export.formula_cells`) and where to find the text as is."""
+    total = sum(formula_counts.values())
+    if not total:
+        return (
+            "No cell starts with =, +, - or @, so the Merged CSV holds every text as it was. "
+            "The CSV for programs is the same table without the byte-order mark Excel needs."
+        )
+    names = list(formula_counts)
+    if len(names) == 1:
+        where = f"in the column {names[0]}"
+    elif len(names) <= 3:
+        where = f"in the columns {', '.join(names[:-1])} and {names[-1]}"
+    else:
+        where = f"in {len(names)} columns"
+    cells = "1 cell" if total == 1 else f"{total:,} cells"
+    verb = "starts" if total == 1 else "start"
+    return (
+        f"In the Merged CSV, {cells} ({where}) {verb} like a formula (with =, +, - or @), "
+        "which a spreadsheet would run, so each has an apostrophe (') put in front of it. The "
+        "Merged XLSX keeps every text exactly as it was; so does the CSV for programs, made "
+        "for Python, R or a "
+        "database rather than a spreadsheet."
+    )

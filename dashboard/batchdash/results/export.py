@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterator
 
@@ -19,6 +20,7 @@ from batchdash.results.xlsx_writer import (
     MAX_COLUMNS,
     MAX_ROWS,
     Column,
+    ColumnLook,
     xlsx_bytes,
 )
 
@@ -45,24 +47,45 @@ _EOL = "\r\n"
 
 SHEET_NAME = "Results"
 
+# A text Excel would show as the same number: an optional minus, no leading zero, digits and an
+# optional decimal part (RE2 syntax, for Arrow).
+_PLAIN_NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
+_MINUS_ZERO = r"^-0(\.0+)?$"
+# Excel keeps 15 significant digits of a number.
+_EXACT_DIGITS = 15
+# General shows a number of up to 11 characters as written, longer ones in scientific notation.
+_GENERAL_CHARACTERS = 11
+# Column widths in Excel's unit (a digit's width): a header needs room for its filter button,
+# a cell a little padding; a column narrower than 8 is fiddly, one wider than 60 hides the rest.
+_MIN_WIDTH = 8
+_MAX_WIDTH = 60
+_FILTER_BUTTON = 3
+_PADDING = 1
 
-def to_csv_bytes(merged: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with BOM and CRLF line ends; every text cell quoted, formulas neutralised.
 
-    Every text cell (headers too) starting with =, +, -, @, tab or CR gets a leading `'`, so a
-    spreadsheet shows it instead of running it; so does one where such a sign (or its full-width
-    form) follows leading blanks. Numeric columns (tokens, cost, number and integer
-    fields) stay unquoted numbers: a negative number is not text and is written as it is. Floats
-    take their shortest exact form (0.0000093; 7.5e-7 below a millionth), empty when missing.
+def to_csv_bytes(merged: pd.DataFrame, *, for_spreadsheets: bool = True) -> bytes:
+    """CSV with CRLF line ends and every text cell quoted; for spreadsheets by default.
+
+    For spreadsheets: UTF-8 with BOM (without it Excel reads UTF-8 as the local code page), and
+    every text cell (headers too) starting with =, +, -, @, tab or CR gets a leading `'`, so a
+    spreadsheet shows it instead of running it; so does one where such a sign (or its
+    full-width form) follows leading blanks. For other programs (`for_spreadsheets=False`):
+    every text exactly as it is, and no BOM, which Python's csv module, R's read.csv and
+    database loaders would otherwise read as part of the first column's name.
+
+    Numeric columns (tokens, cost, number and integer fields) stay unquoted numbers: a negative
+    number is not text and is written as it is. Floats take their shortest exact form
+    (0.0000093; 7.5e-7 below a millionth), empty when missing.
     """
+    names = [str(name) for name in merged.columns]
     header = io.StringIO()
     csv.writer(header, quoting=csv.QUOTE_ALL, lineterminator=_EOL).writerow(
-        [_neutralised(str(name)) for name in merged.columns]
+        [_neutralised(name) for name in names] if for_spreadsheets else names
     )
     out = io.BytesIO()
-    out.write((_BOM + header.getvalue()).encode("utf-8"))
+    out.write(((_BOM if for_spreadsheets else "") + header.getvalue()).encode("utf-8"))
     if merged.shape[1] and len(merged):
-        arrays = [_csv_array(column) for _, column in _columns(merged)]
+        arrays = [_csv_array(column, for_spreadsheets) for _, column in _columns(merged)]
         table = pa.Table.from_arrays(arrays, names=[str(n) for n in range(len(arrays))])
         # Arrow's writer quotes every string and escapes quotes, CR and LF inside them.
         options = pa_csv.WriteOptions(include_header=False, eol=_EOL, quoting_style="needed")
@@ -70,21 +93,52 @@ def to_csv_bytes(merged: pd.DataFrame) -> bytes:
     return out.getvalue()
 
 
+def formula_cells(merged: pd.DataFrame) -> dict[str, int]:
+    """How many cells (the header among them) of each text column the CSV for spreadsheets
+    gives a leading `'`; only columns with at least one such cell, in table order."""
+    counts: dict[str, int] = {}
+    for position, column in _columns(merged):
+        name = str(merged.columns[position])
+        count = int(bool(_FORMULA.match(name)))
+        if not _is_numeric(column) and len(column):
+            count += pc.sum(_formula_like(pc.fill_null(_text_array(column), _EMPTY))).as_py() or 0
+        if count:
+            counts[name] = counts.get(name, 0) + count
+    return counts
+
+
 def to_xlsx_bytes(merged: pd.DataFrame) -> bytes:
     """One "Results" sheet with a bold, frozen header: text stays text, numbers stay numbers.
 
     Every text cell is a string cell (batchdash/results/xlsx_writer.py), so an ID like 007, a 20-digit
     number or a text starting with `=` arrives exactly as it is, never as a number or a formula;
-    an empty text leaves its cell blank. Numeric columns (tokens, cost, number and integer fields)
-    are number cells, blank when missing. A cell longer than Excel allows (e.g. a long embedding
-    vector), or a table larger than a sheet, raises ResultsError: download CSV instead.
+    an empty text leaves its cell blank. Numeric columns (tokens, cost, number and integer
+    fields) are number cells, blank when missing; so is an input column (one left of
+    `response`; every column of a table without one) whose every cell is a plain number Excel
+    shows exactly as written (see `_plain_numbers`), so SUM and sorting work on it. Columns are
+    as wide as their content (within 8 to 60), and a text longer than that or with line breaks
+    wraps. A cell longer than Excel allows (e.g. a long embedding vector), or a table larger
+    than a sheet, raises ResultsError: download CSV instead.
     """
     _check_sheet_size(merged)
-    columns = [_xlsx_column(column) for _, column in _columns(merged)]
-    for name, column in zip(merged.columns, columns, strict=True):
-        if isinstance(column, pa.Array):
-            _check_cell_lengths(str(name), column)
-    return xlsx_bytes(SHEET_NAME, [str(name) for name in merged.columns], columns)
+    inputs = _input_column_count(merged)
+    columns: list[Column] = []
+    looks: list[ColumnLook] = []
+    for position, column in _columns(merged):
+        name = str(merged.columns[position])
+        if _is_numeric(column):
+            columns.append(column.to_numpy(dtype="float64", na_value=np.nan))
+            looks.append(ColumnLook(width=_bounded(_text_width(name) + _FILTER_BUTTON, 12)))
+            continue
+        text = _text_array(column)
+        _check_cell_lengths(name, text)
+        numbers = _plain_numbers(text) if position < inputs else None
+        if numbers is not None:
+            columns.append(numbers[0])
+        else:
+            columns.append(pc.if_else(pc.equal(pc.binary_length(text), 0), _NO_TEXT, text))
+        looks.append(_text_look(name, text, None if numbers is None else numbers[1]))
+    return xlsx_bytes(SHEET_NAME, [str(name) for name in merged.columns], columns, looks=looks)
 
 
 def _columns(merged: pd.DataFrame) -> Iterator[tuple[int, pd.Series]]:
@@ -101,16 +155,22 @@ def _texts(column: pd.Series) -> list[str]:
     return column.astype(object).where(column.notna(), "").astype(str).tolist()
 
 
-def _csv_array(column: pd.Series) -> pa.Array | pa.ChunkedArray:
+def _csv_array(column: pd.Series, for_spreadsheets: bool) -> pa.Array | pa.ChunkedArray:
     if pd.api.types.is_integer_dtype(column):
         return pa.array(column, from_pandas=True)  # missing values (Int64 NA) become empty
     if _is_numeric(column):
         return pa.array(column.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True)
     text = pc.fill_null(_text_array(column), _EMPTY)
-    risky = pc.match_substring_regex(text, FORMULA_START)
+    if not for_spreadsheets:
+        return text
+    risky = _formula_like(text)
     if not pc.any(risky).as_py():
         return text
     return pc.if_else(risky, pc.binary_join_element_wise(_QUOTE, text, _EMPTY), text)
+
+
+def _formula_like(text: pa.LargeStringArray) -> pa.BooleanArray:
+    return pc.match_substring_regex(text, FORMULA_START)
 
 
 def _neutralised(text: str) -> str:
@@ -127,11 +187,79 @@ def _text_array(column: pd.Series) -> pa.LargeStringArray:
     return pa.array(_texts(column), type=_LARGE_TEXT)
 
 
-def _xlsx_column(column: pd.Series) -> Column:
-    if _is_numeric(column):
-        return column.to_numpy(dtype="float64", na_value=np.nan)
-    text = _text_array(column)
-    return pc.if_else(pc.equal(pc.binary_length(text), 0), _NO_TEXT, text)  # blank, not ""
+def _input_column_count(merged: pd.DataFrame) -> int:
+    """How many columns come from the input: those left of `response` (contract 6; an input
+    column of that name is renamed), or every column of a table without one."""
+    names = [str(name) for name in merged.columns]
+    return names.index("response") if "response" in names else len(names)
+
+
+def _plain_numbers(text: pa.LargeStringArray) -> tuple[np.ndarray, int | None] | None:
+    """A text column as numbers and their fixed decimals, if it is numeric throughout.
+
+    Every non-empty cell must be a plain number (-12, 3.50: no leading zero as in 007, no +,
+    no thousands separator, no exponent, no blank) of at most 15 significant digits, the most
+    Excel keeps (a longer ID or phone number would change), and not a negative zero; and one
+    format must show every cell as written: whole numbers, or one fixed count of decimals
+    (2.50 and 3.00), or Excel's General for short decimals with no trailing zero (0.5, 1.25).
+    Anything else stays text. The decimals are None for General.
+    """
+    filled = pc.fill_null(text, _EMPTY)
+    empty = pc.equal(filled, _EMPTY)
+    if pc.all(empty).as_py() is not False:
+        return None  # no cell at all, or no number in it
+    plain = pc.or_(empty, pc.match_substring_regex(filled, _PLAIN_NUMBER))
+    if not pc.all(plain).as_py() or pc.any(pc.match_substring_regex(filled, _MINUS_ZERO)).as_py():
+        return None
+    digits = pc.utf8_length(pc.utf8_ltrim(pc.replace_substring_regex(filled, "[-.]", ""), "0"))
+    if pc.max(digits).as_py() > _EXACT_DIGITS:
+        return None
+    present = pc.invert(empty)
+    places = pc.filter(
+        pc.utf8_length(pc.replace_substring_regex(filled, r"^[^.]*\.?", "")), present
+    )
+    fewest, most = pc.min_max(places).values()
+    if fewest.as_py() == most.as_py():
+        decimals: int | None = most.as_py()
+    elif pc.any(pc.match_substring_regex(filled, r"\.[0-9]*0$")).as_py() or (
+        pc.max(pc.utf8_length(filled)).as_py() > _GENERAL_CHARACTERS
+    ):
+        return None
+    else:
+        decimals = None
+    numbers = pc.cast(pc.if_else(empty, pa.scalar(None, _LARGE_TEXT), filled), pa.float64())
+    return numbers.to_numpy(zero_copy_only=False), decimals
+
+
+def _text_look(name: str, text: pa.LargeStringArray, decimals: int | None) -> ColumnLook:
+    """As wide as the header (and its filter button) or the widest cell, within bounds; text
+    wider than that, or with a line break, wraps."""
+    content = _widest(text)
+    width = _bounded(_text_width(name) + _FILTER_BUTTON, content + _PADDING)
+    wrap = decimals is None and (content + _PADDING > _MAX_WIDTH or _has_line_breaks(text))
+    return ColumnLook(width=width, wrap=wrap, decimals=decimals)
+
+
+def _has_line_breaks(text: pa.LargeStringArray) -> bool:
+    # A plain substring search is several times quicker than a regular expression.
+    return any(pc.any(pc.match_substring(text, sign)).as_py() is True for sign in "\n\r")
+
+
+def _widest(text: pa.LargeStringArray) -> float:
+    """The widest cell's width: a character of East Asian scripts or an emoji is about two
+    digits wide, and takes 3 or 4 bytes in UTF-8, so the mean of characters and bytes is close."""
+    if not len(text):
+        return 0.0
+    widths = pc.add(pc.utf8_length(text), pc.binary_length(text))
+    return float(pc.max(widths).as_py() or 0) / 2
+
+
+def _text_width(text: str) -> float:
+    return (len(text) + len(text.encode("utf-8"))) / 2
+
+
+def _bounded(*widths: float) -> float:
+    return float(min(_MAX_WIDTH, max(_MIN_WIDTH, math.ceil(max(widths)))))
 
 
 def _check_sheet_size(merged: pd.DataFrame) -> None:
