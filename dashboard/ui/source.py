@@ -147,7 +147,7 @@ def uploaded_source() -> Source | None:
     chosen = KeptUpload(
         upload,
         st.session_state.get(state.READ_ENCODING) or None,
-        st.session_state.get(state.READ_DELIMITER) or None,
+        _chosen_delimiter(),
         st.session_state.get(state.READ_SHEET) or None,
     )
     outcome = _read("upload", chosen)
@@ -166,6 +166,12 @@ def uploaded_source() -> Source | None:
         return Source(table, _options_digest(chosen))
     st.error(plain(outcome), icon=":material/error:")
     return _earlier_source(upload)
+
+
+def _chosen_delimiter() -> str | None:
+    """The delimiter picked by hand, or None for detection (also for a value no option has)."""
+    picked = st.session_state.get(state.READ_DELIMITER)
+    return picked if picked in _DELIMITER_NAMES else None
 
 
 def _read(slot: str, chosen: KeptUpload) -> Table | str:
@@ -211,38 +217,40 @@ def _sheet_picker(table: Table) -> None:
 
 
 def _text_options(table: Table | None) -> None:
-    found_encoding = describe_encoding(table.encoding) if table and table.encoding else None
-    found_delimiter = _DELIMITER_NAMES.get(table.delimiter or "") if table else None
+    """The Encoding and Delimiter boxes, with what automatic detection found said beneath.
 
-    def encoding_label(option: str) -> str:
-        if option == AUTOMATIC:
-            return f"Automatic ({found_encoding})" if found_encoding else "Automatic"
-        return describe_encoding(option)
-
-    def delimiter_label(option: str) -> str:
-        if option == AUTOMATIC:
-            return f"Automatic ({found_delimiter})" if found_delimiter else "Automatic"
-        return _DELIMITER_NAMES.get(option, option)
-
+    Their labels never depend on the file: the browser sends back the label it shows, and a
+    label naming the last file's detection would be read as a typed codec once the next file
+    is detected otherwise (the uploader runs the page once without a file in between).
+    """
     left, right = st.columns(2)
-    left.selectbox(
+    encoding = left.selectbox(
         "Encoding",
         _ENCODINGS,
-        format_func=encoding_label,
+        format_func=lambda option: (
+            "Automatic" if option == AUTOMATIC else describe_encoding(option)
+        ),
         key=state.READ_ENCODING,
         accept_new_options=True,
         persist_state="session",
         help="How the file's characters are stored. Pick another if the preview shows "
         "garbled letters; you may also type a codec name.",
     )
-    right.selectbox(
+    delimiter = right.selectbox(
         "Delimiter",
         _DELIMITERS,
-        format_func=delimiter_label,
+        format_func=lambda option: _DELIMITER_NAMES.get(option, "Automatic"),
         key=state.READ_DELIMITER,
         persist_state="session",
         help="The character between the cells of a row.",
     )
+    found = []
+    if table is not None and table.encoding and not encoding:
+        found.append(describe_encoding(table.encoding))
+    if table is not None and table.delimiter and not delimiter:
+        found.append(f"{_DELIMITER_NAMES.get(table.delimiter, table.delimiter).lower()}-separated")
+    if found:
+        st.caption(f"Automatic reads this file as {', '.join(found)}.")
 
 
 def _blank_composed() -> pd.DataFrame:
