@@ -36,7 +36,7 @@ show_source(source)
 frame = source.table.frame
 
 st.subheader("2. Recipe", divider="gray")
-recipe = recipe_inputs(list(frame.columns))
+recipe = recipe_inputs(frame)
 st.session_state[state.RECIPE] = recipe
 settings_limits: dict[str, int] = st.session_state[state.TOKEN_LIMITS]
 limit = settings_limits.get(recipe.model)

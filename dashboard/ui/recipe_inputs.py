@@ -25,7 +25,7 @@ from batchdash.recipe import (
     ReasoningEffort,
     Recipe,
 )
-from batchdash.template import parse, placeholders
+from batchdash.template import parse, placeholders, starting_template, unknown_placeholders
 from ui import state
 from ui.editors import kept_editor
 from ui.text import plain
@@ -107,8 +107,40 @@ def _output_fields(edited: pd.DataFrame) -> tuple[OutputField, ...]:
     return tuple(fields)
 
 
-def recipe_inputs(columns: Sequence[str]) -> Recipe:
-    """Draw the recipe widgets for a table with `columns`; the recipe they describe."""
+def fit_template(frame: pd.DataFrame) -> None:
+    """When the table's columns change, a template the analyst did not write follows them.
+
+    The page starts from a template that works for the table (its likeliest text column), so
+    a new table greets with its requests rather than with an error. A template the analyst
+    typed is never replaced: when the new table lacks a column it uses, the preflight says so.
+    Runs before the template box is drawn, the only moment its value may be set.
+    """
+    columns = tuple(str(column) for column in frame.columns)
+    if st.session_state.get(state.TEMPLATE_COLUMNS) == columns:
+        return
+    st.session_state[state.TEMPLATE_COLUMNS] = columns
+    template = st.session_state.get(state.TEMPLATE) or ""
+    typed = template.strip() and template != st.session_state.get(state.STARTING_TEMPLATE)
+    if typed or _fits(template, columns):
+        return
+    start = starting_template(frame)
+    if start:
+        st.session_state[state.TEMPLATE] = start
+        st.session_state[state.STARTING_TEMPLATE] = start
+
+
+def _fits(template: str, columns: Sequence[str]) -> bool:
+    """Whether `template` has text and names only columns of the table."""
+    try:
+        return bool(template.strip()) and not unknown_placeholders(template, columns)
+    except InputError:
+        return False
+
+
+def recipe_inputs(frame: pd.DataFrame) -> Recipe:
+    """Draw the recipe widgets for the table `frame`; the recipe they describe."""
+    fit_template(frame)
+    columns = [str(column) for column in frame.columns]
     endpoint = cast(
         Endpoint,
         st.selectbox(
@@ -168,8 +200,13 @@ def recipe_inputs(columns: Sequence[str]) -> Recipe:
             disabled=not columns,
         )
         used = _template_columns(template, system_prompt or "")
-        if used:
-            st.caption("Uses " + ", ".join(plain(name) for name in used))
+        if template == st.session_state.get(state.STARTING_TEMPLATE) and len(used) == 1:
+            st.caption(
+                f"Sends each row's **{plain(used[0])}** cell as it is: write your instructions "
+                "around it, or insert more columns."
+            )
+        elif used:
+            st.caption(_uses(used, columns))
 
     temperature, max_tokens, effort, dimensions = _parameters(endpoint, model)
     output_fields = _output(endpoint)
@@ -195,6 +232,17 @@ def recipe_inputs(columns: Sequence[str]) -> Recipe:
         output_fields=output_fields,
         dimensions=dimensions,
     )
+
+
+def _uses(used: Sequence[str], columns: Sequence[str]) -> str:
+    """Which columns the templates use, and which of them this table lacks."""
+    found = [plain(name) for name in used if name in columns]
+    missing = [plain(name) for name in used if name not in columns]
+    said = [f"Uses {', '.join(found)}"] if found else []
+    if missing:
+        verb = "is not a column" if len(missing) == 1 else "are not columns"
+        said.append(f"**{', '.join(missing)}** {verb} of this table")
+    return "; ".join(said)
 
 
 def _template_columns(template: str, system_prompt: str) -> list[str]:

@@ -400,10 +400,11 @@ def test_pasted_rows_make_the_table(app: AppTest) -> None:
 
     assert not app.exception
     assert app.dataframe[0].value.columns.tolist() == ["question", "lang"]
-    assert "{prompt}" in joined(app, "error")  # the default template names no such column
-    app.menu_button(key=state.INSERT_COLUMN).click("question").run()
-    app.text_area(key=state.TEMPLATE).set_value("{question}").run()
-    assert not app.error
+    assert not app.error  # the template starts from the pasted table's text column
+    assert app.text_area(key=state.TEMPLATE).value == "{question}"
+    app.menu_button(key=state.INSERT_COLUMN).click("lang").run()
+    assert app.text_area(key=state.TEMPLATE).value == "{question} {lang}"
+    assert request_previews(app)[1]["messages"][-1]["content"] == "Pourquoi ? fr"  # type: ignore[index]
 
 
 def test_work_stays_put_across_pages(app: AppTest) -> None:

@@ -1,0 +1,173 @@
+"""A second file uploaded over the first, in every order of runs the uploader causes.
+
+Replacing a file runs the page twice: once with the uploader empty, once with the new file.
+On a slow network the browser may also send a value a widget showed before the new file was
+read. None of these orders may break the page or lose the recipe, and the template starts
+from a column of the table rather than from an error.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import joined
+from tests.app.files import REVIEWS_CSV, workbook_bytes
+from tests.app.test_new_job import request_previews
+from ui import state
+
+HOTELS = [
+    ["1", "房间很干净，服务员态度也很好。", "北京"],
+    ["2", "位置不错，但是隔音太差了。", "上海"],
+]
+HOTELS_GBK = ("id,text,城市\n" + "".join(",".join(row) + "\n" for row in HOTELS)).encode("gbk")
+HOTELS_XLSX = workbook_bytes({"Reviews": [["id", "text", "城市"], *HOTELS]})
+TWEETS_UTF8 = '"id","text"\n"1","Delayed again ✈️😡\nthree hours"\n"2","Great crew 🙌"\n'.encode()
+
+FILES = {
+    "reviews.csv": REVIEWS_CSV,
+    "hotels-gbk.csv": HOTELS_GBK,
+    "hotels.xlsx": HOTELS_XLSX,
+    "tweets.csv": TWEETS_UTF8,
+}
+#: Each pair of files, uploaded one after the other.
+ORDERS = [
+    ("reviews.csv", "hotels-gbk.csv"),
+    ("hotels-gbk.csv", "tweets.csv"),
+    ("tweets.csv", "hotels.xlsx"),
+    ("hotels.xlsx", "hotels-gbk.csv"),
+]
+
+
+def put(at: AppTest, name: str) -> AppTest:
+    mime = "text/csv" if name.endswith(".csv") else "application/octet-stream"
+    at.file_uploader(key=state.UPLOADER).set_value((name, FILES[name], mime)).run()
+    assert not at.exception
+    return at
+
+
+def enter_recipe(at: AppTest) -> None:
+    at.text_area(key=state.TEMPLATE).set_value("Summarise: {text}").run()
+    at.text_area(key=state.SYSTEM_PROMPT).set_value("Answer in English.").run()
+    at.segmented_control(key=state.OUTPUT_MODE).set_value(state.OUTPUT_FIELDS).run()
+    at.number_input(key=state.TEMPERATURE).set_value(0.4).run()
+    assert not at.exception
+
+
+def assert_recipe_kept(at: AppTest, first_cell: str) -> None:
+    assert not at.exception
+    assert not at.error, joined(at, "error")
+    assert at.text_area(key=state.TEMPLATE).value == "Summarise: {text}"
+    assert at.text_area(key=state.SYSTEM_PROMPT).value == "Answer in English."
+    assert at.segmented_control(key=state.OUTPUT_MODE).value == state.OUTPUT_FIELDS
+    assert at.number_input(key=state.TEMPERATURE).value == pytest.approx(0.4)
+    first = request_previews(at)[0]
+    assert first["messages"][-1]["content"] == f"Summarise: {first_cell}"  # type: ignore[index]
+
+
+FIRST_CELLS = {
+    "reviews.csv": "Arrived quickly and works well",
+    "hotels-gbk.csv": HOTELS[0][1],
+    "hotels.xlsx": HOTELS[0][1],
+    "tweets.csv": "Delayed again ✈️😡\nthree hours",
+}
+
+
+@pytest.mark.parametrize(("first", "second"), ORDERS)
+def test_an_empty_run_between_two_files_keeps_the_recipe(
+    app: AppTest, first: str, second: str
+) -> None:
+    put(app, first)
+    enter_recipe(app)
+
+    app.file_uploader(key=state.UPLOADER).set_value(None).run()  # the uploader's empty run
+    assert not app.exception
+    put(app, second)
+
+    assert_recipe_kept(app, FIRST_CELLS[second])
+    app.run()  # the next change anywhere on the page
+    assert_recipe_kept(app, FIRST_CELLS[second])
+
+
+def _reading_states(at: AppTest) -> list[WidgetState]:
+    """What the browser would send for the Encoding and Delimiter boxes as they show now."""
+    return [
+        at.selectbox(key=key)._widget_state for key in (state.READ_ENCODING, state.READ_DELIMITER)
+    ]
+
+
+def _run_with(at: AppTest, stale: list[WidgetState]) -> None:
+    """Run the page as a browser does that still shows the widgets `stale` was taken from."""
+    states = at._tree.get_widget_states()
+    ids = {widget.id for widget in stale}
+    kept = [widget for widget in states.widgets if widget.id not in ids]
+    del states.widgets[:]
+    states.widgets.extend([*kept, *stale])
+    at._run(states)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("reviews.csv", "hotels-gbk.csv"), ("hotels-gbk.csv", "tweets.csv")]
+)
+def test_reading_options_shown_for_the_first_file_stay_valid_for_the_next(
+    app: AppTest, first: str, second: str
+) -> None:
+    put(app, first)
+    enter_recipe(app)
+    shown_for_first = _reading_states(app)
+
+    app.file_uploader(key=state.UPLOADER).set_value(None).run()
+    put(app, second)
+    _run_with(app, shown_for_first)  # a browser still showing the first file's boxes
+
+    assert_recipe_kept(app, FIRST_CELLS[second])
+    assert app.selectbox(key=state.READ_ENCODING).value == ""
+    assert app.selectbox(key=state.READ_DELIMITER).value == ""
+
+
+def test_the_reading_options_keep_their_labels_and_say_what_was_detected(app: AppTest) -> None:
+    put(app, "hotels-gbk.csv")
+    encoding = app.selectbox(key=state.READ_ENCODING)
+    delimiter = app.selectbox(key=state.READ_DELIMITER)
+    assert encoding.options[0] == "Automatic"
+    assert delimiter.options[0] == "Automatic"
+    assert "Automatic reads this file as Chinese simplified (GB18030/GBK), comma-separated" in (
+        joined(app, "caption")
+    )
+
+    put(app, "tweets.csv")
+    assert app.selectbox(key=state.READ_ENCODING).options[0] == "Automatic"
+    assert "Automatic reads this file as UTF-8, comma-separated" in joined(app, "caption")
+
+
+def test_the_first_upload_starts_the_template_from_a_text_column(app: AppTest) -> None:
+    put(app, "reviews.csv")
+
+    assert not app.error, joined(app, "error")
+    assert app.text_area(key=state.TEMPLATE).value == "{text}"
+    assert request_previews(app)[0]["messages"][-1]["content"] == FIRST_CELLS["reviews.csv"]  # type: ignore[index]
+
+
+def test_an_untouched_template_follows_the_table_and_an_edited_one_stays(app: AppTest) -> None:
+    put(app, "hotels-gbk.csv")
+    assert app.text_area(key=state.TEMPLATE).value == "{text}"
+
+    # Every source switch: the typed table has a prompt column, the untouched template follows.
+    app.segmented_control(key=state.SOURCE_MODE).set_value(state.SOURCE_PASTE).run()
+    app.text_area(key=state.PASTED_TEXT).set_value("question\nWhy?\nHow?\n").run()
+    assert not app.error, joined(app, "error")
+    assert app.text_area(key=state.TEMPLATE).value == "{question}"
+    app.segmented_control(key=state.SOURCE_MODE).set_value(state.SOURCE_UPLOAD).run()
+    assert not app.error, joined(app, "error")
+    assert app.text_area(key=state.TEMPLATE).value == "{text}"
+
+    app.text_area(key=state.TEMPLATE).set_value("Reply to: {text}").run()
+    app.segmented_control(key=state.SOURCE_MODE).set_value(state.SOURCE_PASTE).run()
+
+    assert app.text_area(key=state.TEMPLATE).value == "Reply to: {text}"  # never erased
+    assert "**text** is not a column of this table" in joined(app, "caption")
+    assert joined(app, "error") == (
+        "The template uses the placeholder '{text}', which matches no column of the table. "
+        "Use a column name exactly as in the header, or write '{{' and '}}' for literal braces."
+    )
