@@ -171,3 +171,20 @@ def test_an_untouched_template_follows_the_table_and_an_edited_one_stays(app: Ap
         "The template uses the placeholder '{text}', which matches no column of the table. "
         "Use a column name exactly as in the header, or write '{{' and '}}' for literal braces."
     )
+
+
+def test_a_template_without_a_column_warns_that_every_row_gets_the_same_prompt(
+    app: AppTest,
+) -> None:
+    put(app, "reviews.csv")
+    app.text_area(key=state.TEMPLATE).set_value("Write a haiku about autumn.").run()
+
+    assert not app.error
+    warning = joined(app, "warning")
+    assert "uses no column, so all 4 rows get the same prompt" in warning
+    assert "Insert column" in warning
+    app.button(key="submit_button").click().run()
+    assert "all 4 rows get the same prompt" in joined(app, "warning")  # said again in the dialog
+
+    app.text_area(key=state.SYSTEM_PROMPT).set_value("Answer in {lang}.").run()
+    assert "same prompt" not in joined(app, "warning")  # the rows differ by their system prompt
