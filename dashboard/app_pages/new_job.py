@@ -67,7 +67,7 @@ if st.button(
         st.session_state[state.TRIAL] = run_trial(connection.gateway(), pre.sample, trial_key)
 trial = st.session_state[state.TRIAL]
 if trial is not None and trial.key == trial_key:
-    show_trial(trial, recipe)
+    show_trial(trial, recipe, frame)
 elif trial is not None:
     st.caption("The recipe changed since the last try: try again to see its answers.")
 

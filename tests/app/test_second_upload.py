@@ -12,7 +12,7 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import joined
+from tests.app.conftest import joined, texts
 from tests.app.files import REVIEWS_CSV, workbook_bytes
 from tests.app.test_new_job import request_previews
 from ui import state
@@ -188,3 +188,24 @@ def test_a_template_without_a_column_warns_that_every_row_gets_the_same_prompt(
 
     app.text_area(key=state.SYSTEM_PROMPT).set_value("Answer in {lang}.").run()
     assert "same prompt" not in joined(app, "warning")  # the rows differ by their system prompt
+
+
+def test_the_tried_rows_show_the_cells_beside_the_answers(app: AppTest) -> None:
+    put(app, "reviews.csv")
+    app.text_area(key=state.TEMPLATE).set_value("Reply in {lang}: {text}").run()
+
+    app.button(key="try_rows").click().run()
+
+    cells = [
+        text.replace("\\", "")
+        for text in texts(app, "markdown")
+        if text.startswith(("**lang**", "**text**"))
+    ]
+    assert cells == [
+        "**lang**  \nen",
+        "**text**  \nArrived quickly and works well",
+        "**lang**  \nen",
+        "**text**  \nBroke after two days",
+        "**lang**  \nfr",
+        "**text**  \nTrès bon rapport qualité-prix",
+    ]

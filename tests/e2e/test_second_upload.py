@@ -146,7 +146,15 @@ def test_another_file_in_another_encoding_keeps_the_recipe(
     put_file(page, "hotels-gbk.csv", HOTEL_GBK_CSV, 4)
     assert_recipe_kept(page, HOTEL_ROWS[0][1], "0.5")
 
-    screenshot(page, "second-upload-02-back-to-gbk")
+    # Tried, each answer comes with the review it answers.
+    page.get_by_role("button", name="Try on 3 rows").click()
+    answers = page.get_by_test_id("stCode").filter(has_text="[sandbox]")
+    expect(answers).to_have_count(3, timeout=STEP_TIMEOUT)
+    blocks = page.get_by_test_id("stVerticalBlock")
+    card = blocks.filter(has=page.get_by_text("Row 2 · row-2")).filter(has=answers.nth(1)).last
+    # (The sandbox's answer quotes the prompt: the cell must be shown as a cell, not in it.)
+    expect(card.get_by_test_id("stMarkdown").filter(has_text=HOTEL_ROWS[1][1])).to_have_count(1)
+    screenshot(page, "second-upload-02-back-to-gbk-tried")
 
 
 def test_switching_the_source_back_and_forth_keeps_the_recipe(
