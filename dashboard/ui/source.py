@@ -103,7 +103,7 @@ def _digest(*parts: bytes) -> str:
 
 
 def take_upload() -> None:
-    """Uploader callback: keep the new file (or forget the removed one) and reset the options.
+    """Uploader callback: keep the new file (or put the removed one aside) and reset the options.
 
     A file over the size limit is refused here, before its bytes are read: the file and the
     table in use stay as they were.
@@ -111,8 +111,10 @@ def take_upload() -> None:
     uploaded = st.session_state.get(state.UPLOADER)
     st.session_state[state.UPLOAD_REFUSED] = None
     if uploaded is None:
+        # The last table read stays kept: replacing a file empties the uploader for one run
+        # before the new file arrives, and should the new file not read, the page goes on
+        # with that table. With no file in use the kept one is never shown.
         st.session_state[state.UPLOAD] = None
-        st.session_state[state.KEPT_UPLOAD] = None
         return
     try:
         check_upload_size(uploaded.size, uploaded.name)

@@ -209,3 +209,43 @@ def test_the_tried_rows_show_the_cells_beside_the_answers(app: AppTest) -> None:
         "**lang**  \nfr",
         "**text**  \nTrès bon rapport qualité-prix",
     ]
+
+
+def test_a_file_that_cannot_be_read_after_an_empty_run_leaves_the_last_table_in_use(
+    app: AppTest,
+) -> None:
+    put(app, "hotels-gbk.csv")
+    enter_recipe(app)
+
+    app.file_uploader(key=state.UPLOADER).set_value(None).run()
+    app.file_uploader(key=state.UPLOADER).set_value(("broken.csv", b"", "text/csv")).run()
+
+    assert not app.exception
+    assert "is empty" in joined(app, "error")
+    assert "still uses **hotels-gbk.csv**, read earlier, instead of broken.csv" in joined(
+        app, "info"
+    )
+    assert app.text_area(key=state.TEMPLATE).value == "Summarise: {text}"
+    assert request_previews(app)[0]["messages"][-1]["content"] == f"Summarise: {HOTELS[0][1]}"  # type: ignore[index]
+
+
+def test_an_id_column_the_next_table_lacks_falls_back_to_automatic_ids(app: AppTest) -> None:
+    put(app, "reviews.csv")
+    app.selectbox(key=state.ID_COLUMN).set_value("lang").run()  # not unique: an error
+    app.selectbox(key=state.ID_COLUMN).set_value("id").run()
+    assert not app.error
+
+    app.file_uploader(key=state.UPLOADER).set_value(None).run()
+    put(app, "tweets.csv")  # has an id column too
+    assert app.selectbox(key=state.ID_COLUMN).value == "id"
+    put(app, "hotels.xlsx")
+    put(app, "reviews.csv")
+    app.file_uploader(key=state.UPLOADER).set_value(None).run()
+    app.file_uploader(key=state.UPLOADER).set_value(
+        ("plain.csv", b"question\nWhy?\nHow?\n", "text/csv")
+    ).run()
+
+    assert not app.exception
+    assert not app.error, joined(app, "error")
+    assert app.selectbox(key=state.ID_COLUMN).value == ""
+    assert request_previews(app)[0]["messages"][-1]["content"] == "Why?"  # type: ignore[index]
