@@ -146,12 +146,9 @@ def uploaded_source() -> Source | None:
     if upload is None:
         st.caption("Upload a file, or switch to typing or pasting the rows.")
         return None
-    chosen = KeptUpload(
-        upload,
-        st.session_state.get(state.READ_ENCODING) or None,
-        _chosen_delimiter(),
-        st.session_state.get(state.READ_SHEET) or None,
-    )
+    encoding = st.session_state.get(state.READ_ENCODING) or None
+    delimiter = _chosen_delimiter()
+    chosen = KeptUpload(upload, encoding, delimiter, _chosen_sheet(upload, encoding, delimiter))
     outcome = _read("upload", chosen)
     table = outcome if isinstance(outcome, Table) else None
     if st.session_state.get(state.UPLOADER) is None:
@@ -174,6 +171,22 @@ def _chosen_delimiter() -> str | None:
     """The delimiter picked by hand, or None for detection (also for a value no option has)."""
     picked = st.session_state.get(state.READ_DELIMITER)
     return picked if picked in _DELIMITER_NAMES else None
+
+
+def _chosen_sheet(upload: Upload, encoding: str | None, delimiter: str | None) -> str | None:
+    """The worksheet picked by hand when the file has it, else None (its first sheet).
+
+    A name the file lacks was picked in another workbook: the browser may send it back once
+    after the next file arrived. It is dropped rather than read as a mistake of the analyst.
+    """
+    sheet = st.session_state.get(state.READ_SHEET) or None
+    if sheet is None:
+        return None
+    first = _read("upload:first-sheet", KeptUpload(upload, encoding, delimiter, None))
+    if isinstance(first, Table) and sheet not in first.sheets:
+        del st.session_state[state.READ_SHEET]
+        return None
+    return sheet
 
 
 def _read(slot: str, chosen: KeptUpload) -> Table | str:

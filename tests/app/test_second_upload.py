@@ -40,9 +40,10 @@ ORDERS = [
 ]
 
 
-def put(at: AppTest, name: str) -> AppTest:
+def put(at: AppTest, name: str, data: bytes | None = None) -> AppTest:
+    """Upload `name` (one of FILES unless `data` is given) in place of the file there."""
     mime = "text/csv" if name.endswith(".csv") else "application/octet-stream"
-    at.file_uploader(key=state.UPLOADER).set_value((name, FILES[name], mime)).run()
+    at.file_uploader(key=state.UPLOADER).set_value((name, data or FILES[name], mime)).run()
     assert not at.exception
     return at
 
@@ -249,3 +250,24 @@ def test_an_id_column_the_next_table_lacks_falls_back_to_automatic_ids(app: AppT
     assert not app.error, joined(app, "error")
     assert app.selectbox(key=state.ID_COLUMN).value == ""
     assert request_previews(app)[0]["messages"][-1]["content"] == "Why?"  # type: ignore[index]
+
+
+def test_a_worksheet_picked_in_the_first_workbook_does_not_follow_into_the_next(
+    app: AppTest,
+) -> None:
+    put(
+        app,
+        "first.xlsx",
+        workbook_bytes({"Notes": [["note"], ["n"]], "Prompts": [["text"], ["a"]]}),
+    )
+    app.selectbox(key=state.READ_SHEET).set_value("Prompts").run()
+    shown_for_first = [app.selectbox(key=state.READ_SHEET)._widget_state]
+
+    app.file_uploader(key=state.UPLOADER).set_value(None).run()
+    put(app, "second.xlsx", workbook_bytes({"Reviews": [["text"], ["Quiet room"]]}))
+    _run_with(app, shown_for_first)
+
+    assert not app.exception
+    assert not app.error, joined(app, "error")
+    assert app.selectbox(key=state.READ_SHEET).value == "Reviews"
+    assert request_previews(app)[0]["messages"][-1]["content"] == "Quiet room"  # type: ignore[index]
