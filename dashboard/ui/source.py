@@ -231,20 +231,27 @@ def _sheet_picker(table: Table) -> None:
     st.selectbox("Worksheet", sheets, key=state.READ_SHEET, persist_state="session")
 
 
+def _encoding_label(option: str) -> str:
+    """An offered encoding by its name; a codec typed by hand as typed, so that the label the
+    browser sends back reads as the same codec."""
+    if option == AUTOMATIC:
+        return "Automatic"
+    return describe_encoding(option) if option in _ENCODINGS else option
+
+
 def _text_options(table: Table | None) -> None:
     """The Encoding and Delimiter boxes, with what automatic detection found said beneath.
 
     Their labels never depend on the file: the browser sends back the label it shows, and a
     label naming the last file's detection would be read as a typed codec once the next file
-    is detected otherwise (the uploader runs the page once without a file in between).
+    is detected otherwise (the uploader runs the page once without a file in between). For
+    the same reason a codec typed by hand is labelled as typed.
     """
     left, right = st.columns(2)
     encoding = left.selectbox(
         "Encoding",
         _ENCODINGS,
-        format_func=lambda option: (
-            "Automatic" if option == AUTOMATIC else describe_encoding(option)
-        ),
+        format_func=_encoding_label,
         key=state.READ_ENCODING,
         accept_new_options=True,
         persist_state="session",

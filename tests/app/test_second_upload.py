@@ -9,8 +9,9 @@ from a column of the table rather than from an error.
 from __future__ import annotations
 
 import pytest
-from streamlit.proto.WidgetStates_pb2 import WidgetState
+from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Widget
 
 from tests.app.conftest import joined, texts
 from tests.app.files import REVIEWS_CSV, workbook_bytes
@@ -98,13 +99,15 @@ def _reading_states(at: AppTest) -> list[WidgetState]:
     ]
 
 
-def _run_with(at: AppTest, stale: list[WidgetState]) -> None:
-    """Run the page as a browser does that still shows the widgets `stale` was taken from."""
-    states = at._tree.get_widget_states()
-    ids = {widget.id for widget in stale}
-    kept = [widget for widget in states.widgets if widget.id not in ids]
-    del states.widgets[:]
-    states.widgets.extend([*kept, *stale])
+def _run_with(at: AppTest, sent: list[WidgetState]) -> None:
+    """Run the page as a browser does whose widgets of the ids in `sent` send those values
+    (a label it still shows, or one the server gave it), the others their current ones."""
+    ids = {widget.id for widget in sent}
+    states = WidgetStates()
+    for node in at._tree:
+        if isinstance(node, Widget) and node.id not in ids:
+            states.widgets.append(node._widget_state)
+    states.widgets.extend(sent)
     at._run(states)
 
 
@@ -271,3 +274,18 @@ def test_a_worksheet_picked_in_the_first_workbook_does_not_follow_into_the_next(
     assert not app.error, joined(app, "error")
     assert app.selectbox(key=state.READ_SHEET).value == "Reviews"
     assert request_previews(app)[0]["messages"][-1]["content"] == "Quiet room"  # type: ignore[index]
+
+
+def test_a_codec_typed_by_hand_reads_the_same_when_its_label_comes_back(app: AppTest) -> None:
+    put(app, "hotels-gbk.csv")
+    box = app.selectbox(key=state.READ_ENCODING)
+    _run_with(app, [WidgetState(id=box.id, string_value="gbk")])  # typed, then Enter
+    assert app.session_state[state.READ_ENCODING] == "gbk"
+    label = app.selectbox(key=state.READ_ENCODING).format_func("gbk")
+
+    # Shown again after a visit to another page, the box sends back the label it shows.
+    _run_with(app, [WidgetState(id=box.id, string_value=label)])
+
+    assert not app.error, joined(app, "error")
+    assert app.session_state[state.READ_ENCODING] == "gbk"
+    assert request_previews(app)[0]["messages"][-1]["content"] == HOTELS[0][1]  # type: ignore[index]
