@@ -200,13 +200,8 @@ def recipe_inputs(frame: pd.DataFrame) -> Recipe:
             disabled=not columns,
         )
         used = _template_columns(template, system_prompt or "")
-        if template == st.session_state.get(state.STARTING_TEMPLATE) and len(used) == 1:
-            st.caption(
-                f"Sends each row's **{plain(used[0])}** cell as it is: write your instructions "
-                "around it, or insert more columns."
-            )
-        elif used:
-            st.caption(_uses(used, columns))
+        if used is not None and template.strip():  # else the preflight names what is wrong
+            st.caption(_uses(template, used, columns))
 
     temperature, max_tokens, effort, dimensions = _parameters(endpoint, model)
     output_fields = _output(endpoint)
@@ -234,8 +229,15 @@ def recipe_inputs(frame: pd.DataFrame) -> Recipe:
     )
 
 
-def _uses(used: Sequence[str], columns: Sequence[str]) -> str:
+def _uses(template: str, used: Sequence[str], columns: Sequence[str]) -> str:
     """Which columns the templates use, and which of them this table lacks."""
+    if template == st.session_state.get(state.STARTING_TEMPLATE) and len(used) == 1:
+        return (
+            f"Sends each row's **{plain(used[0])}** cell as it is: write your instructions "
+            "around it, or insert more columns."
+        )
+    if not used:
+        return "Uses no column: every row gets the same prompt"
     found = [plain(name) for name in used if name in columns]
     missing = [plain(name) for name in used if name not in columns]
     said = [f"Uses {', '.join(found)}"] if found else []
@@ -245,13 +247,13 @@ def _uses(used: Sequence[str], columns: Sequence[str]) -> str:
     return "; ".join(said)
 
 
-def _template_columns(template: str, system_prompt: str) -> list[str]:
-    """Columns both templates use, in order; empty while a template does not parse."""
+def _template_columns(template: str, system_prompt: str) -> list[str] | None:
+    """Columns both templates use, in order; None while a template does not parse."""
     try:
         parse(template)
         parse(system_prompt)
     except InputError:
-        return []
+        return None
     return list(dict.fromkeys(placeholders(template) + placeholders(system_prompt)))
 
 

@@ -187,6 +187,7 @@ def test_a_template_without_a_column_warns_that_every_row_gets_the_same_prompt(
     warning = joined(app, "warning")
     assert "uses no column, so all 4 rows get the same prompt" in warning
     assert "Insert column" in warning
+    assert "Uses no column: every row gets the same prompt" in joined(app, "caption")
     app.button(key="submit_button").click().run()
     assert "all 4 rows get the same prompt" in joined(app, "warning")  # said again in the dialog
 

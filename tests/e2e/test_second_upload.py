@@ -197,3 +197,11 @@ def test_switching_the_source_back_and_forth_keeps_the_recipe(
     screenshot(page, "second-upload-03-pasted-rows-lack-the-column")
     type_into(pasted, "review\tstars\nGreat service\t5\nRude staff\t1\n")
     assert_recipe_kept(page, "Great service", "0.3")
+
+    # A template without a column: allowed, with a warning that says how to put one in.
+    type_into(template, "Write a haiku about airports.")
+    warning = page.get_by_test_id("stAlertContentWarning").filter(has_text="same prompt")
+    expect(warning).to_contain_text("all 2 rows get the same prompt", timeout=STEP_TIMEOUT)
+    expect(warning).to_contain_text("(such as {review})")
+    expect(page.get_by_role("button", name="Submit job…")).to_be_enabled()
+    screenshot(page, "second-upload-04-same-prompt-warning")
