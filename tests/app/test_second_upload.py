@@ -157,11 +157,20 @@ def test_an_untouched_template_follows_the_table_and_an_edited_one_stays(app: Ap
     put(app, "hotels-gbk.csv")
     assert app.text_area(key=state.TEMPLATE).value == "{text}"
 
-    # Every source switch: the typed table has a prompt column, the untouched template follows.
+    # Every source switch: the untouched template follows the table's text column.
     app.segmented_control(key=state.SOURCE_MODE).set_value(state.SOURCE_PASTE).run()
     app.text_area(key=state.PASTED_TEXT).set_value("question\nWhy?\nHow?\n").run()
     assert not app.error, joined(app, "error")
     assert app.text_area(key=state.TEMPLATE).value == "{question}"
+    app.segmented_control(key=state.SOURCE_MODE).set_value(state.SOURCE_COMPOSE).run()
+    app.session_state[f"{state.COMPOSE_EDITOR}:0"] = {
+        "edited_rows": {0: {"prompt": "Typed here"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    app.run()
+    assert not app.error, joined(app, "error")
+    assert app.text_area(key=state.TEMPLATE).value == "{prompt}"
     app.segmented_control(key=state.SOURCE_MODE).set_value(state.SOURCE_UPLOAD).run()
     assert not app.error, joined(app, "error")
     assert app.text_area(key=state.TEMPLATE).value == "{text}"
