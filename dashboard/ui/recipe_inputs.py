@@ -231,7 +231,8 @@ def recipe_inputs(frame: pd.DataFrame) -> Recipe:
 
 def _uses(template: str, used: Sequence[str], columns: Sequence[str]) -> str:
     """Which columns the templates use, and which of them this table lacks."""
-    if template == st.session_state.get(state.STARTING_TEMPLATE) and len(used) == 1:
+    starting = template == st.session_state.get(state.STARTING_TEMPLATE)
+    if starting and len(used) == 1 and used[0] in columns:
         return (
             f"Sends each row's **{plain(used[0])}** cell as it is: write your instructions "
             "around it, or insert more columns."
