@@ -46,8 +46,8 @@ from batchdash.api.gateway import Gateway  # noqa: E402
 from batchdash.jobs import board  # noqa: E402
 from batchdash.jobs.service import JobService  # noqa: E402
 from batchdash.preflight.plan import plan_batch  # noqa: E402
-from batchdash.registry.store import Registry  # noqa: E402
 from batchdash.registry.records import PartSpec  # noqa: E402
+from batchdash.registry.store import Registry  # noqa: E402
 from batchdash.settings import default_db_url, owner_scope  # noqa: E402
 from tests.jobs_kit import API_KEY, BASE_URL, RECIPE, Sandbox  # noqa: E402
 from tests.result_lines import chat_line  # noqa: E402

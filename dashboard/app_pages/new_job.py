@@ -36,7 +36,7 @@ show_source(source)
 frame = source.table.frame
 
 st.subheader("2. Recipe", divider="gray")
-recipe = recipe_inputs(list(frame.columns))
+recipe = recipe_inputs(frame)
 st.session_state[state.RECIPE] = recipe
 settings_limits: dict[str, int] = st.session_state[state.TOKEN_LIMITS]
 limit = settings_limits.get(recipe.model)
@@ -69,7 +69,7 @@ if st.button(
         st.session_state[state.TRIAL] = run_trial(connection.gateway(), pre.sample, trial_key)
 trial = st.session_state[state.TRIAL]
 if trial is not None and trial.key == trial_key:
-    show_trial(trial, recipe)
+    show_trial(trial, recipe, frame)
 elif trial is not None:
     st.caption("The recipe changed since the last try: try again to see its answers.")
 

@@ -19,8 +19,8 @@ from batchdash.api.fetch_progress import listening_to_fetches
 from batchdash.api.gateway import Gateway
 from batchdash.errors import BatchdashError
 from batchdash.jobs.board import JobBoard
-from batchdash.jobs.service import JobService
 from batchdash.jobs.opening import open_job_service
+from batchdash.jobs.service import JobService
 from batchdash.preflight.pricing import ModelPrice
 from ui import resources, state
 from ui.connection import Connection

@@ -14,7 +14,12 @@ import streamlit as st
 
 from batchdash.errors import InputError
 from batchdash.preflight.limits import is_reasoning_model
-from batchdash.preflight.template import parse, placeholders
+from batchdash.preflight.template import (
+    parse,
+    placeholders,
+    starting_template,
+    unknown_placeholders,
+)
 from batchdash.recipe import (
     ENDPOINT_LABELS,
     ENDPOINTS,
@@ -107,8 +112,40 @@ def _output_fields(edited: pd.DataFrame) -> tuple[OutputField, ...]:
     return tuple(fields)
 
 
-def recipe_inputs(columns: Sequence[str]) -> Recipe:
-    """Draw the recipe widgets for a table with `columns`; the recipe they describe."""
+def fit_template(frame: pd.DataFrame) -> None:
+    """When the table's columns change, a template the analyst did not write follows them.
+
+    The page starts from a template that works for the table (its likeliest text column), so
+    a new table greets with its requests rather than with an error. A template the analyst
+    typed is never replaced: when the new table lacks a column it uses, the preflight says so.
+    Runs before the template box is drawn, the only moment its value may be set.
+    """
+    columns = tuple(str(column) for column in frame.columns)
+    if st.session_state.get(state.TEMPLATE_COLUMNS) == columns:
+        return
+    st.session_state[state.TEMPLATE_COLUMNS] = columns
+    template = st.session_state.get(state.TEMPLATE) or ""
+    typed = template.strip() and template != st.session_state.get(state.STARTING_TEMPLATE)
+    if typed or _fits(template, columns):
+        return
+    start = starting_template(frame)
+    if start:
+        st.session_state[state.TEMPLATE] = start
+        st.session_state[state.STARTING_TEMPLATE] = start
+
+
+def _fits(template: str, columns: Sequence[str]) -> bool:
+    """Whether `template` has text and names only columns of the table."""
+    try:
+        return bool(template.strip()) and not unknown_placeholders(template, columns)
+    except InputError:
+        return False
+
+
+def recipe_inputs(frame: pd.DataFrame) -> Recipe:
+    """Draw the recipe widgets for the table `frame`; the recipe they describe."""
+    fit_template(frame)
+    columns = [str(column) for column in frame.columns]
     endpoint = cast(
         Endpoint,
         st.selectbox(
@@ -168,8 +205,8 @@ def recipe_inputs(columns: Sequence[str]) -> Recipe:
             disabled=not columns,
         )
         used = _template_columns(template, system_prompt or "")
-        if used:
-            st.caption("Uses " + ", ".join(plain(name) for name in used))
+        if used is not None and template.strip():  # else the preflight names what is wrong
+            st.caption(_uses(template, used, columns))
 
     temperature, max_tokens, effort, dimensions = _parameters(endpoint, model)
     output_fields = _output(endpoint)
@@ -197,13 +234,32 @@ def recipe_inputs(columns: Sequence[str]) -> Recipe:
     )
 
 
-def _template_columns(template: str, system_prompt: str) -> list[str]:
-    """Columns both templates use, in order; empty while a template does not parse."""
+def _uses(template: str, used: Sequence[str], columns: Sequence[str]) -> str:
+    """Which columns the templates use, and which of them this table lacks."""
+    starting = template == st.session_state.get(state.STARTING_TEMPLATE)
+    if starting and len(used) == 1 and used[0] in columns:
+        return (
+            f"Sends each row's **{plain(used[0])}** cell as it is: write your instructions "
+            "around it, or insert more columns."
+        )
+    if not used:
+        return "Uses no column: every row gets the same prompt"
+    found = [plain(name) for name in used if name in columns]
+    missing = [plain(name) for name in used if name not in columns]
+    said = [f"Uses {', '.join(found)}"] if found else []
+    if missing:
+        verb = "is not a column" if len(missing) == 1 else "are not columns"
+        said.append(f"**{', '.join(missing)}** {verb} of this table")
+    return "; ".join(said)
+
+
+def _template_columns(template: str, system_prompt: str) -> list[str] | None:
+    """Columns both templates use, in order; None while a template does not parse."""
     try:
         parse(template)
         parse(system_prompt)
     except InputError:
-        return []
+        return None
     return list(dict.fromkeys(placeholders(template) + placeholders(system_prompt)))
 
 

@@ -18,7 +18,8 @@ import streamlit as st
 
 from batchdash.errors import InputError
 from batchdash.inputs.encodings import describe_encoding
-from batchdash.inputs.file_kinds import check_upload_size
+from batchdash.inputs.file_kinds import check_file_name, check_upload_size
+from batchdash.inputs.hidden_characters import hidden_in_name
 from batchdash.inputs.reading import PASTED_COLUMN, Table
 from ui import cached, state
 from ui.editors import edited_table, kept_editor, replace_table
@@ -30,10 +31,6 @@ PREVIEW_ROWS = 100
 #: Empty rows the typed table starts with.
 COMPOSE_ROWS = 3
 COMPOSED_NAME = "typed table"
-UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx")
-#: Files the uploader takes only to say what to do with them (save as .xlsx, upload the
-#: spreadsheet instead of a JSONL file); the browser would refuse them without a reason.
-EXPLAINED_TYPES = ("xlsm", "xls", "ods", "json", "jsonl")
 
 #: The option that leaves a reading choice to detection (None would read as "no selection").
 AUTOMATIC = ""
@@ -103,19 +100,22 @@ def _digest(*parts: bytes) -> str:
 
 
 def take_upload() -> None:
-    """Uploader callback: keep the new file (or forget the removed one) and reset the options.
+    """Uploader callback: keep the new file (or put the removed one aside) and reset the options.
 
     A file over the size limit is refused here, before its bytes are read: the file and the
     table in use stay as they were.
     """
-    uploaded = st.session_state.get(state.UPLOADER)
     st.session_state[state.UPLOAD_REFUSED] = None
+    uploaded = st.session_state.get(state.UPLOADER)
     if uploaded is None:
+        # The last table read stays kept: replacing a file empties the uploader for one run
+        # before the new file arrives, and should the new file not read, the page goes on
+        # with that table. With no file in use the kept one is never shown.
         st.session_state[state.UPLOAD] = None
-        st.session_state[state.KEPT_UPLOAD] = None
         return
     try:
         check_upload_size(uploaded.size, uploaded.name)
+        check_file_name(uploaded.name)
     except InputError as error:
         st.session_state[state.UPLOAD_REFUSED] = str(error)
         return
@@ -128,9 +128,11 @@ def take_upload() -> None:
 
 def uploaded_source() -> Source | None:
     """The uploader, the reading options of the file, and the table read from it."""
+    # No `type=`: Streamlit would check the name itself before any of this code runs and
+    # replace the whole page with an error for a name it refuses (a NUL byte from a crafted
+    # client); Batchdash checks the name and the kind and says what is wrong instead.
     st.file_uploader(
         "Spreadsheet (CSV, TSV or XLSX)",
-        type=[*UPLOAD_TYPES, *EXPLAINED_TYPES],
         key=state.UPLOADER,
         on_change=take_upload,
         help="The first row names the columns; every other row becomes one request.",
@@ -140,16 +142,16 @@ def uploaded_source() -> Source | None:
     if refused:
         st.error(plain(refused), icon=":material/error:")
         if upload is not None:
-            _still_using(upload.name, "the file that was too large")
+            _still_using(upload.name, "the file that was refused")
     if upload is None:
         st.caption("Upload a file, or switch to typing or pasting the rows.")
         return None
-    chosen = KeptUpload(
-        upload,
-        st.session_state.get(state.READ_ENCODING) or None,
-        st.session_state.get(state.READ_DELIMITER) or None,
-        st.session_state.get(state.READ_SHEET) or None,
-    )
+    unseen = hidden_in_name(upload.name, "The file name")
+    if unseen:
+        st.warning(plain(unseen), icon=":material/visibility_off:")
+    encoding = st.session_state.get(state.READ_ENCODING) or None
+    delimiter = _chosen_delimiter()
+    chosen = KeptUpload(upload, encoding, delimiter, _chosen_sheet(upload, encoding, delimiter))
     outcome = _read("upload", chosen)
     table = outcome if isinstance(outcome, Table) else None
     if st.session_state.get(state.UPLOADER) is None:
@@ -166,6 +168,28 @@ def uploaded_source() -> Source | None:
         return Source(table, _options_digest(chosen))
     st.error(plain(outcome), icon=":material/error:")
     return _earlier_source(upload)
+
+
+def _chosen_delimiter() -> str | None:
+    """The delimiter picked by hand, or None for detection (also for a value no option has)."""
+    picked = st.session_state.get(state.READ_DELIMITER)
+    return picked if picked in _DELIMITER_NAMES else None
+
+
+def _chosen_sheet(upload: Upload, encoding: str | None, delimiter: str | None) -> str | None:
+    """The worksheet picked by hand when the file has it, else None (its first sheet).
+
+    A name the file lacks was picked in another workbook: the browser may send it back once
+    after the next file arrived. It is dropped rather than read as a mistake of the analyst.
+    """
+    sheet = st.session_state.get(state.READ_SHEET) or None
+    if sheet is None:
+        return None
+    first = _read("upload:first-sheet", KeptUpload(upload, encoding, delimiter, None))
+    if isinstance(first, Table) and sheet not in first.sheets:
+        del st.session_state[state.READ_SHEET]
+        return None
+    return sheet
 
 
 def _read(slot: str, chosen: KeptUpload) -> Table | str:
@@ -210,39 +234,48 @@ def _sheet_picker(table: Table) -> None:
     st.selectbox("Worksheet", sheets, key=state.READ_SHEET, persist_state="session")
 
 
+def _encoding_label(option: str) -> str:
+    """An offered encoding by its name; a codec typed by hand as typed, so that the label the
+    browser sends back reads as the same codec."""
+    if option == AUTOMATIC:
+        return "Automatic"
+    return describe_encoding(option) if option in _ENCODINGS else option
+
+
 def _text_options(table: Table | None) -> None:
-    found_encoding = describe_encoding(table.encoding) if table and table.encoding else None
-    found_delimiter = _DELIMITER_NAMES.get(table.delimiter or "") if table else None
+    """The Encoding and Delimiter boxes, with what automatic detection found said beneath.
 
-    def encoding_label(option: str) -> str:
-        if option == AUTOMATIC:
-            return f"Automatic ({found_encoding})" if found_encoding else "Automatic"
-        return describe_encoding(option)
-
-    def delimiter_label(option: str) -> str:
-        if option == AUTOMATIC:
-            return f"Automatic ({found_delimiter})" if found_delimiter else "Automatic"
-        return _DELIMITER_NAMES.get(option, option)
-
+    Their labels never depend on the file: the browser sends back the label it shows, and a
+    label naming the last file's detection would be read as a typed codec once the next file
+    is detected otherwise (the uploader runs the page once without a file in between). For
+    the same reason a codec typed by hand is labelled as typed.
+    """
     left, right = st.columns(2)
-    left.selectbox(
+    encoding = left.selectbox(
         "Encoding",
         _ENCODINGS,
-        format_func=encoding_label,
+        format_func=_encoding_label,
         key=state.READ_ENCODING,
         accept_new_options=True,
         persist_state="session",
         help="How the file's characters are stored. Pick another if the preview shows "
         "garbled letters; you may also type a codec name.",
     )
-    right.selectbox(
+    delimiter = right.selectbox(
         "Delimiter",
         _DELIMITERS,
-        format_func=delimiter_label,
+        format_func=lambda option: _DELIMITER_NAMES.get(option, "Automatic"),
         key=state.READ_DELIMITER,
         persist_state="session",
         help="The character between the cells of a row.",
     )
+    found = []
+    if table is not None and table.encoding and not encoding:
+        found.append(describe_encoding(table.encoding))
+    if table is not None and table.delimiter and not delimiter:
+        found.append(f"{_DELIMITER_NAMES.get(table.delimiter, table.delimiter).lower()}-separated")
+    if found:
+        st.caption(f"Automatic reads this file as {plain(', '.join(found))}.")
 
 
 def _blank_composed() -> pd.DataFrame:

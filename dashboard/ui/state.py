@@ -53,6 +53,11 @@ ENDPOINT = "endpoint"
 MODEL = "model"
 SYSTEM_PROMPT = "system_prompt"
 TEMPLATE = "template"
+#: The template the page last started from for the table (not typed by the analyst): while the
+#: template still reads so, it follows the table when the columns change.
+STARTING_TEMPLATE = "starting_template"
+#: The table columns the template was last fitted to (a tuple), or None.
+TEMPLATE_COLUMNS = "template_columns"
 INSERT_COLUMN = "insert_column"
 TEMPERATURE = "temperature"
 MAX_OUTPUT_TOKENS = "max_output_tokens"
@@ -140,6 +145,8 @@ _DEFAULTS: dict[str, Any] = {
     MODEL: "gpt-4o-mini",
     SYSTEM_PROMPT: "",
     TEMPLATE: "{prompt}",
+    STARTING_TEMPLATE: "{prompt}",
+    TEMPLATE_COLUMNS: None,
     TEMPERATURE: None,
     MAX_OUTPUT_TOKENS: None,
     REASONING_EFFORT: None,

@@ -60,6 +60,7 @@ def submit_dialog(
     if not plan.ok:
         show_problems(plan.problems, blocking_only=True)
         return
+    show_problems(plan.problems)  # warnings only here: said again where the job is confirmed
     st.text_input("Job name", key=state.JOB_NAME, max_chars=200)
     unseen = hidden_in_name(st.session_state[state.JOB_NAME] or "", "The job name")
     if unseen:

@@ -16,7 +16,7 @@ import streamlit as st
 
 from batchdash.api.gateway import Gateway
 from batchdash.errors import ApiError, ResultsError
-from batchdash.preflight.plan import BatchPlan
+from batchdash.preflight.plan import BatchPlan, used_columns
 from batchdash.recipe import Recipe
 from batchdash.results.parse import RowResult, parse_result_lines
 from ui.text import plain
@@ -77,31 +77,50 @@ def _read_answer(answer: dict[str, object], custom_id: str, recipe: Recipe) -> R
     return result
 
 
-def show_trial(trial: Trial, recipe: Recipe) -> None:
-    """One block per tried row: the answer (or its fields), or what went wrong."""
+def show_trial(trial: Trial, recipe: Recipe, frame: pd.DataFrame) -> None:
+    """One block per tried row: the cells the prompts used beside the answer (or its fields),
+    or what went wrong; `frame` is the table the rows were tried from."""
+    used = [column for column in used_columns(recipe) if column in frame.columns]
     for tried in trial.rows:
         with st.container(border=True):
             st.caption(f"Row {tried.row} · {plain(tried.custom_id)}")
-            result = tried.result
-            if result is None:
-                st.error(plain(tried.error), icon=":material/error:")
-                continue
-            if result.status != "ok":
-                st.error(plain(result.error), icon=":material/error:")
-            if result.fields:
-                st.dataframe(
-                    pd.DataFrame([{name: str(value) for name, value in result.fields.items()}]),
-                    hide_index=True,
-                    alt=f"Structured answer of row {tried.row}",
-                )
-            elif recipe.endpoint == "/v1/embeddings" and result.response:
-                vector = json.loads(result.response)
-                shown = ", ".join(f"{value:.4f}" for value in vector[:_VECTOR_SHOWN])
-                st.code(f"{len(vector):,} numbers: [{shown}, …]", language=None)
-            elif result.response:
-                st.code(result.response, language=None, wrap_lines=True)
-            tokens = f"{result.input_tokens:,} input and {result.output_tokens:,} output tokens"
-            st.caption(
-                f"{tokens}"
-                + (f", stopped: {plain(result.finish_reason)}" if result.finish_reason else "")
-            )
+            if used:
+                cells, answer = st.columns([2, 3])
+                with cells:
+                    _show_cells(frame.iloc[tried.row - 1], used)
+            else:
+                answer = st.container()
+            with answer:
+                _show_answer(tried, recipe)
+
+
+def _show_cells(row: pd.Series, columns: list[str]) -> None:
+    """Each used cell under its column name, line breaks kept."""
+    for column in columns:
+        value = "" if pd.isna(row[column]) else str(row[column])
+        st.markdown(f"**{plain(column)}**  \n" + plain(value).replace("\n", "  \n"))
+
+
+def _show_answer(tried: TrialRow, recipe: Recipe) -> None:
+    result = tried.result
+    if result is None:
+        st.error(plain(tried.error), icon=":material/error:")
+        return
+    if result.status != "ok":
+        st.error(plain(result.error), icon=":material/error:")
+    if result.fields:
+        st.dataframe(
+            pd.DataFrame([{name: str(value) for name, value in result.fields.items()}]),
+            hide_index=True,
+            alt=f"Structured answer of row {tried.row}",
+        )
+    elif recipe.endpoint == "/v1/embeddings" and result.response:
+        vector = json.loads(result.response)
+        shown = ", ".join(f"{value:.4f}" for value in vector[:_VECTOR_SHOWN])
+        st.code(f"{len(vector):,} numbers: [{shown}, …]", language=None)
+    elif result.response:
+        st.code(result.response, language=None, wrap_lines=True)
+    tokens = f"{result.input_tokens:,} input and {result.output_tokens:,} output tokens"
+    st.caption(
+        f"{tokens}" + (f", stopped: {plain(result.finish_reason)}" if result.finish_reason else "")
+    )

@@ -48,7 +48,7 @@ def test_an_upload_is_previewed_with_its_row_count_and_reading(app: AppTest) -> 
     assert preview.columns.tolist() == ["id", "text", "lang"]
     assert preview["id"].tolist() == ["001", "002", "003", "004"]  # text stays text
     assert preview.index.tolist() == [1, 2, 3, 4]  # row numbers as the problems name them
-    assert "Automatic (Comma)" in app.selectbox(key=state.READ_DELIMITER).format_func("")
+    assert "Automatic reads this file as UTF-8, comma-separated." in joined(app, "caption")
 
 
 def test_a_changed_delimiter_rereads_the_file(app: AppTest) -> None:
@@ -74,14 +74,13 @@ def test_a_korean_export_is_read_as_korean_and_named_so(app: AppTest) -> None:
         "배송이 빨라서 좋았어요. 포장도 꼼꼼해요.",
         "생각보다 작아서 조금 아쉬워요.",
     ]
-    picker = app.selectbox(key=state.READ_ENCODING)
-    assert picker.format_func("") == "Automatic (Korean (CP949/EUC-KR))"
-    assert "Korean (CP949/EUC-KR)" in picker.options  # to pick by hand as well
+    assert "Automatic reads this file as Korean (CP949/EUC-KR)" in joined(app, "caption")
+    assert "Korean (CP949/EUC-KR)" in app.selectbox(key=state.READ_ENCODING).options
 
 
 def test_korean_names_read_as_chinese_can_be_switched_to_korean(app: AppTest) -> None:
     upload(app, "names.csv", "이름,도시\n김철수,서울\n".encode("cp949"))
-    assert "Chinese" in app.selectbox(key=state.READ_ENCODING).format_func("")
+    assert "Automatic reads this file as Chinese" in joined(app, "caption")
 
     app.selectbox(key=state.READ_ENCODING).set_value("cp949").run()
 
@@ -401,10 +400,11 @@ def test_pasted_rows_make_the_table(app: AppTest) -> None:
 
     assert not app.exception
     assert app.dataframe[0].value.columns.tolist() == ["question", "lang"]
-    assert "{prompt}" in joined(app, "error")  # the default template names no such column
-    app.menu_button(key=state.INSERT_COLUMN).click("question").run()
-    app.text_area(key=state.TEMPLATE).set_value("{question}").run()
-    assert not app.error
+    assert not app.error  # the template starts from the pasted table's text column
+    assert app.text_area(key=state.TEMPLATE).value == "{question}"
+    app.menu_button(key=state.INSERT_COLUMN).click("lang").run()
+    assert app.text_area(key=state.TEMPLATE).value == "{question} {lang}"
+    assert request_previews(app)[1]["messages"][-1]["content"] == "Pourquoi ? fr"  # type: ignore[index]
 
 
 def test_work_stays_put_across_pages(app: AppTest) -> None:

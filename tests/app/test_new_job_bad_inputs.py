@@ -83,7 +83,7 @@ def test_an_unknown_encoding_can_be_chosen_by_hand(app: AppTest) -> None:
 def test_a_guessed_encoding_is_shown_and_can_be_changed(app: AppTest) -> None:
     upload(app, "quotes.csv", "prompt\n\u201cCafé crème\u201d please\n".encode("cp1252"))
     assert app.dataframe[0].value.iloc[0, 0] == "\u201cCafé crème\u201d please"
-    assert "Windows-1252" in app.selectbox(key=state.READ_ENCODING).format_func("")
+    assert "Automatic reads this file as Western European (Windows-1252)" in joined(app, "caption")
 
     app.selectbox(key=state.READ_ENCODING).set_value("latin-1").run()
 

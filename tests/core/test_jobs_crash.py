@@ -18,8 +18,8 @@ import pytest
 
 from batchdash.api.gateway import Gateway
 from batchdash.jobs.service import PART_TAG, JobService
-from batchdash.registry.store import Registry
 from batchdash.registry.records import DEFAULT_LEASE
+from batchdash.registry.store import Registry
 from tests import jobs_kit
 from tests.jobs_kit import (
     RECIPE,

@@ -333,3 +333,19 @@ def test_plan_keeps_its_rows_when_the_caller_edits_the_frame() -> None:
     frame.loc[0, "review"] = "changed"
     assert plan.part_bytes(1) == before
     assert plan_batch(REVIEWS, Recipe(template="{review}")).part_bytes(1) == before
+
+
+def test_a_template_without_a_column_warns_but_does_not_block() -> None:
+    plan = plan_batch(REVIEWS, Recipe(template="Write a haiku about autumn."))
+
+    assert plan.ok and plan.rows == 3
+    (warning,) = [problem for problem in plan.problems if not problem.blocking]
+    assert warning.message.startswith(
+        "The template uses no column, so all 3 rows get the same prompt and are billed for it "
+        "3 times."
+    )
+    assert "(such as {review})" in warning.message
+    # A column in the system prompt, or a single row, makes the warning needless.
+    varied = Recipe(template="Write a haiku.", system_prompt="Answer in {lang}.")
+    assert not plan_batch(REVIEWS, varied).problems
+    assert not plan_batch(REVIEWS.head(1), Recipe(template="Write a haiku.")).problems

@@ -24,8 +24,8 @@ from batchdash.registry.blobs import frame_to_blob
 from batchdash.registry.engine import make_engine, parse_db_url
 from batchdash.registry.migrations import LATEST_VERSION, MIGRATIONS, upgrade
 from batchdash.registry.models import Base
-from batchdash.registry.store import Registry
 from batchdash.registry.records import Claim, Part, PartConflict, PartSpec
+from batchdash.registry.store import Registry
 from batchdash.settings import owner_scope, read_settings
 from tests import postgres as test_postgres
 from tests.postgres import Cluster, fresh_database

@@ -9,6 +9,8 @@ from batchdash.preflight.template import (
     parse,
     placeholders,
     render,
+    starting_template,
+    unknown_placeholder_message,
     unknown_placeholders,
 )
 
@@ -109,3 +111,30 @@ def test_large_render_equals_row_by_row_formatting() -> None:
         f"A {a} and {b}! {{}}" for a, b in zip(frame["first col"], frame["second"], strict=True)
     ]
     assert rendered.tolist() == expected
+
+
+def test_one_unknown_placeholder_matches_and_two_match() -> None:
+    one = unknown_placeholder_message(["prompt"], ["text"])
+    two = unknown_placeholder_message(["prompt", "lang"], ["text"])
+    assert "the placeholder '{prompt}', which matches no column" in one
+    assert "the placeholders '{prompt}', '{lang}', which match no column" in two
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        # A column named like a prompt wins, in English or Chinese, whatever its place.
+        ({"id": ["001"], "lang": ["en"], "Review": ["Great"]}, "{Review}"),
+        ({"编号": ["1"], "评论": ["房间很干净"], "城市": ["北京"]}, "{评论}"),
+        # Otherwise the wordiest column that is not numbers.
+        ({"n": ["1234567"], "name": ["Ann"], "notes": ["Called twice, no answer"]}, "{notes}"),
+        ({"amount": ["12.50"], "code": ["A"]}, "{code}"),
+        # Only numbers: the first column; a brace in a name cannot be a placeholder.
+        ({"a{b": ["x"], "n": ["1"], "m": ["22"]}, "{n}"),
+        ({"{x}": ["a"]}, ""),
+    ],
+)
+def test_the_starting_template_is_the_likeliest_text_column(
+    columns: dict[str, list[str]], expected: str
+) -> None:
+    assert starting_template(pd.DataFrame(columns)) == expected

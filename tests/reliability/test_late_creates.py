@@ -19,8 +19,8 @@ from batchdash.api.notices import listening_to_notices
 from batchdash.api.polling import LIST_FROM
 from batchdash.jobs.extra_batches import WATCH, WATCH_EVERY, extras
 from batchdash.jobs.service import JobService
-from batchdash.registry.store import Registry
 from batchdash.registry.records import Part
+from batchdash.registry.store import Registry
 from tests import jobs_kit
 from tests.jobs_kit import RECIPE, Sandbox, job_batches, reviews, run_to_end
 

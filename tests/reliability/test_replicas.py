@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from batchdash.recipe import Recipe
-from batchdash.registry.store import Registry
 from batchdash.registry.records import PartSpec
+from batchdash.registry.store import Registry
 
 
 def test_results_saved_by_two_replicas_at_once_are_kept_once(registry_url: str) -> None:

@@ -94,6 +94,14 @@ def _escaped(node: ast.expr, safe: frozenset[str]) -> bool:
         return True
     if isinstance(node, ast.Name):
         return node.id in safe
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "replace"
+        and all(isinstance(argument, ast.Constant) for argument in node.args)
+    ):
+        # `plain(text).replace("\n", "  \n")`: constant text put into escaped text.
+        return _escaped(node.func.value, safe)
     if isinstance(node, ast.Call):
         func = node.func
         name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)

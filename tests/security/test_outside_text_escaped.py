@@ -32,8 +32,8 @@ REVIEWED = {
     ("ui/job_views.py", "status.parts"): "a count",
     ("ui/job_views.py", "_progress_text(status)"): "counts and status words",
     ("ui/live_jobs.py", "when"): "a clock time",
-    ("ui/recipe_inputs.py", "', '.join((plain(name) for name in used))"): (
-        "every name escaped before joining"
+    ("ui/recipe_inputs.py", "_uses(template, used, columns)"): (
+        "builds its sentence with plain() around each column name"
     ),
     ("ui/remote_batches.py", "time.strftime('%H:%M:%S', time.localtime(listing.listed_at))"): (
         "a clock time"

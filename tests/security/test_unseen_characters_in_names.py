@@ -38,3 +38,29 @@ def test_the_submit_dialog_warns_about_a_job_name_with_an_override(app: AppTest)
 
     assert "The job name holds direction overrides" in joined(app, "warning")
     assert not app.exception
+
+
+def test_a_file_name_with_a_nul_byte_is_a_plain_message(app: AppTest) -> None:
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+
+    app.file_uploader(key=state.UPLOADER).set_value(("reviews\x00.csv", REVIEWS_CSV, "text/csv"))
+    app.run()
+
+    assert not app.exception
+    assert "NUL" in joined(app, "error")
+    # The table read before stays in use, and a good file can be uploaded next.
+    assert app.text_area(key=state.TEMPLATE).value == "Classify: {text}"
+    upload(app, "second.csv", REVIEWS_CSV.replace(b"Arrived", b"Came"))
+    assert not app.error
+    assert "second.csv" in joined(app, "markdown")
+
+
+def test_a_file_name_with_a_direction_override_is_told_and_shown_as_its_code(
+    app: AppTest,
+) -> None:
+    upload(app, f"invoice{OVERRIDE}vsc.csv", REVIEWS_CSV)
+
+    assert "The file name holds direction overrides" in joined(app, "warning")
+    assert "invoice[U+202E]vsc.csv" in joined(app, "markdown")
+    assert OVERRIDE not in joined(app, "markdown")

@@ -151,6 +151,15 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):,.0f} MB"
 
 
+def check_file_name(source_name: str) -> None:
+    """Refuse a name no file on disk can have: a NUL byte (only a crafted client sends one)."""
+    if "\0" in source_name:
+        raise InputError(
+            "The file's name holds a NUL character, which no file name on disk can hold, so "
+            "the file was not read. Rename the file and upload it again."
+        )
+
+
 def check_upload_size(size: int, source_name: str) -> None:
     """Refuse a file larger than the upload limit, before anything reads it."""
     if size > MAX_UPLOAD_BYTES:

@@ -76,8 +76,8 @@ from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.recipe import Recipe
 from batchdash.registry.blobs import text_frame
-from batchdash.registry.store import Registry
 from batchdash.registry.records import DEFAULT_LEASE, Job, Part, PartConflict, PartSpec
+from batchdash.registry.store import Registry
 from batchdash.results.merge import merge_results
 from batchdash.results.parse import RowResult, parse_result_lines
 

@@ -29,7 +29,13 @@ from batchdash.preflight.request_lines import (
     request_body,
 )
 from batchdash.preflight.schema import field_problems
-from batchdash.preflight.template import parse, placeholders, render, unknown_placeholder_message
+from batchdash.preflight.template import (
+    parse,
+    placeholders,
+    render,
+    starting_template,
+    unknown_placeholder_message,
+)
 from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, Recipe
 from batchdash.wording import describe_rows
 
@@ -160,13 +166,15 @@ def plan_batch(
         problems += [Problem(text) for text in field_problems(recipe.output_fields, frame.columns)]
     templates_ok, template_problems = _template_problems(recipe, frame.columns)
     problems += template_problems
+    if templates_ok and len(frame) > 1 and not used_columns(recipe):
+        problems.append(_same_prompt_warning(frame))
     if len(frame) == 0:
         problems.append(Problem("The table has no rows. Add at least one row with a prompt."))
 
     ids, id_problems = checked_ids(frame, recipe.id_column)
     problems += [Problem(text, tuple(rows)) for text, rows in id_problems]
 
-    used = _used_columns(recipe) if templates_ok else []
+    used = used_columns(recipe) if templates_ok else []
     texts = frame[used]
     rows = len(frame)
     row_tokens = np.zeros(rows, dtype=np.int64)
@@ -238,7 +246,8 @@ def _system_template(recipe: Recipe) -> str:
     return recipe.system_prompt if recipe.endpoint in _CHAT_LIKE else ""
 
 
-def _used_columns(recipe: Recipe) -> list[str]:
+def used_columns(recipe: Recipe) -> list[str]:
+    """The columns the template and the system prompt use, each once, in order of first use."""
     names = placeholders(recipe.template) + placeholders(_system_template(recipe))
     return list(dict.fromkeys(names))
 
@@ -319,6 +328,20 @@ def _template_problems(recipe: Recipe, columns: pd.Index) -> tuple[bool, list[Pr
             Problem("The prompt template is empty. Write the prompt to send for each row.")
         )
     return not problems, problems
+
+
+def _same_prompt_warning(frame: pd.DataFrame) -> Problem:
+    """A template without a column sends one prompt many times: allowed, but rarely meant."""
+    rows = len(frame)
+    start = starting_template(frame)
+    example = f" (such as {start})" if start else ""
+    return Problem(
+        f"The template uses no column, so all {rows:,} rows get the same prompt and are billed "
+        f"for it {rows:,} times. To send each row its own text, put a column name in braces "
+        f"into the template{example}, or pick one with Insert column. If one prompt for every "
+        "row is what you want, go on.",
+        blocking=False,
+    )
 
 
 def _cell_problems(texts: pd.DataFrame) -> list[Problem]:

@@ -104,10 +104,10 @@ def unknown_placeholder_message(names: Sequence[str], columns: Iterable[str]) ->
         guess = closest_column(name, columns)
         described.append(f"'{{{name}}}'" + (f" (did you mean '{{{guess}}}'?)" if guess else ""))
     which = ", ".join(described)
-    noun = "placeholder" if len(names) == 1 else "placeholders"
+    noun, verb = ("placeholder", "matches") if len(names) == 1 else ("placeholders", "match")
     return (
-        f"The template uses the {noun} {which}, which match no column of the table. Use a column "
-        "name exactly as in the header, or write '{{' and '}}' for literal braces."
+        f"The template uses the {noun} {which}, which {verb} no column of the table. Use a "
+        "column name exactly as in the header, or write '{{' and '}}' for literal braces."
     )
 
 
@@ -140,3 +140,36 @@ def _as_text(column: pd.Series) -> pd.Series:
     if column.dtype != "str":
         column = column.astype("str")
     return column.fillna("")
+
+
+#: Column names (casefolded) that usually hold the text to send, in English and Chinese.
+_PROMPT_NAMES = frozenset(
+    {"prompt", "text", "question", "input", "review", "content", "message", "comment", "tweet"}
+    | {"body", "description", "query", "提示", "问题", "文本", "内容", "评论", "评价", "留言"}
+)
+#: Rows looked at to tell a text column from an ID or number column.
+_SAMPLE_ROWS = 200
+
+
+def starting_template(frame: pd.DataFrame) -> str:
+    """A template that works for `frame` as it is: its likeliest text column as the prompt.
+
+    That is a column named like a prompt ("text", "review", "问题"...), else the column with the
+    longest cells that are not all numbers, else the first. "" when no column can be named in
+    a placeholder (no columns, or every name holds a brace).
+    """
+    columns = [str(column) for column in frame.columns if not set("{}") & set(str(column))]
+    if not columns:
+        return ""
+    named = [column for column in columns if column.strip().casefold() in _PROMPT_NAMES]
+    if named:
+        return f"{{{named[0]}}}"
+    sample = frame.head(_SAMPLE_ROWS)
+
+    def wordiness(column: str) -> float:
+        cells = _as_text(sample[column]).str.strip()
+        if cells.str.fullmatch(r"[-+.,\d\s%]*").all():
+            return -1.0  # IDs, counts and amounts are rarely the prompt
+        return float(cells.str.len().mean())
+
+    return f"{{{max(columns, key=wordiness)}}}"

@@ -29,6 +29,7 @@ from batchdash.registry.blobs import (
     decompress_chunk,
     frame_to_blob,
 )
+from batchdash.registry.database import RegistryDatabase
 from batchdash.registry.models import (
     MergedModel,
     PartModel,
@@ -36,7 +37,6 @@ from batchdash.registry.models import (
     ResultModel,
     SnapshotModel,
 )
-from batchdash.registry.database import RegistryDatabase
 from batchdash.registry.records import (
     FetchedResults,
     ResultFile,

@@ -40,6 +40,7 @@ from batchdash.registry.blobs import (
     frame_to_blob,
     text_frame,
 )
+from batchdash.registry.kept import KeptResults, snapshot_query
 from batchdash.registry.models import (
     JobModel,
     JobRowsModel,
@@ -47,7 +48,6 @@ from batchdash.registry.models import (
     PartModel,
     ResultModel,
 )
-from batchdash.registry.kept import KeptResults, snapshot_query
 from batchdash.registry.records import (
     DEFAULT_LEASE,
     Claim,
