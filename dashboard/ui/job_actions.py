@@ -21,7 +21,7 @@ from batchdash.job_board import JobBoard
 from batchdash.job_results import COUNT_WORDS
 from batchdash.job_status import JobStatus
 from batchdash.repair import REPAIRABLE
-from ui import state
+from ui import dialogs, state
 from ui.job_access import attempt
 from ui.text import plain, usd
 
@@ -71,9 +71,14 @@ def _ask_for_batch(job_id: str, batches: Mapping[str, str], menu_key: str) -> No
         ask("cancel", job_id, batches[picked])
 
 
-def close() -> None:
-    """Dialog dismissal callback."""
+def _forget() -> None:
     st.session_state[state.JOBS_DIALOG] = None
+    st.session_state[state.JOBS_QUIET_RUN] = True  # closing asks the API nothing
+
+
+def close() -> None:
+    """Dialog dismissal callback (its buttons and its ×): the page is drawn without it."""
+    dialogs.close(_forget)
 
 
 def _finish(board: JobBoard, notice: str, job_id: str | None = None) -> None:
@@ -173,9 +178,7 @@ def _rows(count: int, what: str = "request") -> str:
 
 def _confirm_row(confirm: str, key: str, keep: str = "Keep it as it is") -> bool:
     """A dismiss button and the confirm button; whether the latter was clicked."""
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        st.button(keep, key=f"{key}_keep", on_click=close)
-        return st.button(confirm, key=key, type="primary")
+    return dialogs.confirm_row(confirm, key, _forget, keep)
 
 
 @st.dialog("Cancel the job", width="medium", on_dismiss=close)
@@ -193,7 +196,7 @@ def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
     effect = cancel_effect(status, batch_id, board.terminal)
     if not effect.batches and batch_id is not None:
         st.info(f"Batch {batch_id} is not running any more: there is nothing to cancel.")
-        st.button("Close", key="cancel_close", on_click=close)
+        dialogs.dismiss_button("Close", "cancel_close", _forget)
         return
     name = plain(status.name)
     st.markdown(

@@ -17,7 +17,7 @@ from batchdash.errors import BatchdashError
 from batchdash.jobs import JobService
 from batchdash.pricing import ModelPrice
 from batchdash.recipe import Recipe
-from ui import resources, state
+from ui import dialogs, resources, state
 from ui.connection import Connection
 from ui.preflight import full_plan, show_problems
 from ui.source import Source, source_stem
@@ -37,9 +37,13 @@ def open_dialog(default_name: str) -> None:
     st.session_state[state.JOB_NAME] = default_name
 
 
-def close_dialog() -> None:
-    """Dialog dismissal callback."""
+def _forget() -> None:
     st.session_state[state.SUBMIT_OPEN] = False
+
+
+def close_dialog() -> None:
+    """Dialog dismissal callback (its "Not now" and its ×): the page is drawn without it."""
+    dialogs.close(_forget)
 
 
 @st.dialog("Submit the job", width="medium", on_dismiss=close_dialog)
@@ -55,6 +59,7 @@ def submit_dialog(
         plan = full_plan(source, recipe, enqueued_token_limit, price_overrides)
     if not plan.ok:
         show_problems(plan.problems, blocking_only=True)
+        dialogs.dismiss_button("Close", "submit_close", _forget)
         return
     st.text_input("Job name", key=state.JOB_NAME, max_chars=200)
     with st.container(horizontal=True):
@@ -77,7 +82,12 @@ def submit_dialog(
             f"The job is sent to {plain(connection.label)} and billed to your API key.",
             icon=":material/payments:",
         )
-    if not st.button("Submit", type="primary", icon=":material/send:", key="submit_confirm"):
+    with st.container(horizontal=True, horizontal_alignment="right"):
+        dialogs.dismiss_button("Not now", "submit_keep", _forget)
+        confirmed = st.button(
+            "Submit", type="primary", icon=":material/send:", key="submit_confirm"
+        )
+    if not confirmed:
         return
     name = (st.session_state.get(state.JOB_NAME) or "").strip() or default_job_name(source)
     bar = st.progress(0.0, text="Saving the job…")
