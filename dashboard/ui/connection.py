@@ -13,6 +13,8 @@ from batchdash.settings import owner_scope
 from ui import resources, state
 
 SANDBOX_LABEL = "Sandbox (no cost, simulated answers)"
+#: What messages call the sandbox ("The sandbox rejected the request: ...").
+SANDBOX_NAME = "The sandbox"
 # Sandbox jobs belong to one scope whatever port the sandbox got this time.
 _SANDBOX_SCOPE_KEY = "sandbox"
 
@@ -43,7 +45,9 @@ class Connection:
 
     def gateway(self) -> Gateway:
         """The cached SDK gateway of this connection."""
-        return resources.gateway(self.base_url, self.api_key)
+        # The sandbox's loopback address means nothing to an analyst: messages name it.
+        name = SANDBOX_NAME if self.sandbox else None
+        return resources.gateway(self.base_url, self.api_key, name)
 
 
 def chosen_base_url(configured: str | None) -> str | None:
