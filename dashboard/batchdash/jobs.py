@@ -70,7 +70,14 @@ from batchdash.pricing import ModelPrice, price_for
 from batchdash.recipe import Recipe
 from batchdash.registry import DEFAULT_LEASE, Job, Part, PartConflict, PartSpec, Registry
 from batchdash.registry_blobs import text_frame
-from batchdash.repair import REPAIRABLE, RepairPlan, checked_statuses, repair_parts, rows_to_repair
+from batchdash.repair import (
+    REPAIRABLE,
+    RepairPlan,
+    checked_statuses,
+    refused_again,
+    repair_parts,
+    rows_to_repair,
+)
 from batchdash.results import RowResult, parse_result_lines
 from batchdash.retry_policy import RetryPolicy, retrying, seconds_text
 
@@ -546,11 +553,15 @@ class JobService:
         job = self._job(job_id)
         picked, ids, positions = self._repair_rows(job, statuses)
         chosen = tuple(str(i) for i in ids.to_numpy(dtype=object)[positions])
+        refused = refused_again(self._merged(job)["error"], positions)
         price = price_for(job.recipe.model, self._price_overrides)
         if not len(positions) or self._is_attached(job):
-            return RepairPlan(picked, len(chosen), chosen, 0, None if price is None else 0.0)
+            free = None if price is None else 0.0
+            return RepairPlan(picked, len(chosen), chosen, 0, free, refused)
         plan = self._repair_plan(job, positions)
-        return RepairPlan(picked, len(chosen), chosen, plan.input_tokens, plan.estimated_cost_usd)
+        return RepairPlan(
+            picked, len(chosen), chosen, plan.input_tokens, plan.estimated_cost_usd, refused
+        )
 
     def repair(self, job_id: str, statuses: Iterable[str] = REPAIRABLE) -> list[str]:
         """Run the rows with these statuses again in new repair parts; their batch ids.

@@ -20,7 +20,7 @@ from batchdash.errors import BatchdashError, InputError
 from batchdash.job_board import JobBoard
 from batchdash.job_results import COUNT_WORDS
 from batchdash.job_status import JobStatus
-from batchdash.repair import REPAIRABLE
+from batchdash.repair import REPAIRABLE, refused_warning
 from ui import dialogs, state
 from ui.job_access import attempt
 from ui.text import plain, usd
@@ -266,6 +266,9 @@ def _repair_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) ->
     if not plan.rows:
         st.info("Every such row is in a batch that is still running: wait for it to finish.")
         return
+    warning = refused_warning(plan.refused, plan.rows)
+    if warning:
+        st.warning(warning, icon=":material/warning:")
     if _confirm_row(f"Repair {_rows(plan.rows, 'row')}", "repair_confirm", keep="Not now"):
         with st.spinner("Sending the rows…"):
             batches = attempt(lambda: board.service.repair(status.job_id, picked))
