@@ -14,6 +14,7 @@ from batchdash.job_status import BatchRow, JobStatus
 from batchdash.job_table import (
     BATCH_COLUMNS,
     JOB_COLUMNS,
+    answered,
     batch_errors_frame,
     batches_frame,
     filter_jobs,
@@ -155,6 +156,36 @@ def test_the_jobs_table_keeps_the_order_and_words_every_column() -> None:
     assert frame["created"].dt.tz is not None
     assert frame["actual_cost_usd"].isna().all()
     assert frame["estimated_cost_usd"].tolist() == [0.0012, 0.0012]
+
+
+def test_progress_is_the_answered_share_in_whole_percent() -> None:
+    cancelled = job(
+        batch("cancelled", total=300, completed=150, failed=10),
+        state="finished",
+        name="Cancelled",
+        rows=300,
+        ok=150,
+        error=10,
+        cancelled=140,
+    )
+    running = job(batch("in_progress", total=300, completed=120, failed=8), rows=300)
+    repaired = job(
+        batch("completed", total=10, completed=8, failed=2),
+        batch("completed", number=2, total=2, completed=2),
+        state="finished",
+        name="Repaired",
+        ok=10,
+    )
+    frame = jobs_frame([cancelled, running, repaired], now=NOW, terminal=TERMINAL)
+
+    assert frame["answered"].tolist() == ["160 of 300", "128 of 300", "10 of 10"]
+    assert frame["progress"].tolist() == [53, 42, 100]  # 42.67% is shown as 42%, not 100%
+    assert answered(cancelled) == (160, 300)
+    assert answered(job(batch("in_progress", total=10, completed=9), rows=10)) == (9, 10)
+    # A running job never reads 100% before its last request is answered.
+    assert jobs_frame([job(batch("in_progress", total=1000, completed=999), rows=1000)], now=NOW)[
+        "progress"
+    ].tolist() == [99]
 
 
 def test_jobs_are_filtered_by_status_words_and_by_name_as_typed() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import FilePayload, Page, expect
+from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
 from tests.e2e.test_whole_path import (
@@ -21,6 +21,9 @@ from tests.e2e.test_whole_path import (
 )
 
 pytestmark = pytest.mark.e2e
+
+#: A job name as long as analysts give them.
+NAME = "Dialogs: customer tickets of March 2026, every region and channel"
 
 
 def open_dialog(page: Page, button: str, title: str) -> None:
@@ -39,6 +42,14 @@ def dismiss(page: Page, button: str) -> None:
     expect(page.get_by_role("dialog")).to_have_count(0, timeout=STEP_TIMEOUT)
     wait_idle(page)
     expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def assert_fits(table: Locator) -> None:
+    """The table's columns fit its width (no sideways scrolling hides the last ones)."""
+    expect(table).to_be_visible(timeout=STEP_TIMEOUT)
+    scroller = table.locator(".dvn-scroller").first
+    wide, shown = scroller.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert wide <= shown, f"the table is {wide} px wide in {shown} px"
 
 
 def each_way_out(page: Page, opener: str, title: str, buttons: list[str]) -> None:
@@ -67,7 +78,7 @@ def test_every_dialog_closes_by_each_of_its_buttons(page: Page, slow_app: Served
     screenshot(page, "30-submit-dialog")
     dialog = page.get_by_role("dialog")
     field = dialog.get_by_role("textbox", name="Job name")
-    field.fill("Dialogs")
+    field.fill(NAME)
     field.press("Enter")
     wait_idle(page)
     dialog.get_by_role("button", name="Submit", exact=True).click()
@@ -75,6 +86,10 @@ def test_every_dialog_closes_by_each_of_its_buttons(page: Page, slow_app: Served
     expect(page.get_by_text(re.compile(r"^\d+ of 300 requests finished$"))).to_be_visible(
         timeout=BATCH_TIMEOUT
     )
+
+    # The jobs table fits the page: every column shows without scrolling sideways.
+    assert_fits(page.get_by_test_id("stDataFrame").first)
+    screenshot(page, "34-jobs-table-running")
 
     # While it runs: cancel, archive and attach, each closed every way it can be.
     each_way_out(page, "Cancel the job…", "Cancel the job", ["Keep it as it is", "Close"])
@@ -87,11 +102,11 @@ def test_every_dialog_closes_by_each_of_its_buttons(page: Page, slow_app: Served
     screenshot(page, "31-cancel-dialog")
     page.get_by_role("dialog").get_by_role("button", name="Cancel the job", exact=True).click()
     expect(page.get_by_role("dialog")).to_have_count(0, timeout=STEP_TIMEOUT)
-    expect(job_heading(page, "Dialogs", "Cancelled")).to_be_visible(timeout=BATCH_TIMEOUT)
+    expect(job_heading(page, NAME, "Cancelled")).to_be_visible(timeout=BATCH_TIMEOUT)
 
     each_way_out(page, "Repair rows…", "Repair rows", ["Not now", "Close"])
     open_dialog(page, "Repair rows…", "Repair rows")
     screenshot(page, "32-repair-dialog")
     dismiss(page, "Not now")
     screenshot(page, "33-jobs-after-dialogs")
-    expect(job_heading(page, "Dialogs", "Cancelled")).to_be_visible()
+    expect(job_heading(page, NAME, "Cancelled")).to_be_visible()
