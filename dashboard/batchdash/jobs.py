@@ -518,9 +518,14 @@ class JobService:
 
     # -- acting on a job -------------------------------------------------------------------
 
-    def cancel(self, job_id: str, batch_id: str | None = None) -> None:
-        """Cancel one running batch of the job, or all of them and any part not yet sent."""
+    def cancel(self, job_id: str, batch_id: str | None = None) -> int:
+        """Cancel one running batch of the job, or all of them and any part not yet sent.
+
+        Returns how many batches and unsent parts it stopped: 0 when everything had already
+        finished (a batch that ends while the analyst confirms is not cancelled, and is no error).
+        """
         view = self._view(self._job(job_id))
+        stopped = 0
         if batch_id is not None and batch_id not in {p.batch_id for p in view.parts}:
             raise InputError(
                 f"Batch {batch_id} is not part of job {job_id}; pick one of its batches."
@@ -531,12 +536,16 @@ class JobService:
                 self.registry.mark_part_failed(
                     part.id, "The job was cancelled before this part was sent."
                 )
+                stopped += 1
             if part.batch_id is None or batch_id not in (None, part.batch_id):
                 continue
             info = view.infos.get(part.batch_id)
             if info is None or not (info.terminal or info.status == "cancelling"):
-                changed[part.batch_id] = self._cancel_batch(part.batch_id).to_dict()
+                after = self._cancel_batch(part.batch_id)
+                changed[part.batch_id] = after.to_dict()
+                stopped += after.status in ("cancelling", "cancelled")
         self.registry.save_snapshots(changed)
+        return stopped
 
     def _cancel_batch(self, batch_id: str) -> BatchInfo:
         try:

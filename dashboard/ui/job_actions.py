@@ -220,12 +220,22 @@ def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
         st.caption(f"Batches to cancel: {plain(names)}. Stopping can take OpenAI up to 10 minutes.")
     if _confirm_row("Cancel the batch" if batch_id else "Cancel the job", "cancel_confirm"):
         try:
-            board.service.cancel(status.job_id, batch_id)
+            stopped = board.service.cancel(status.job_id, batch_id)
         except BatchdashError as error:
             st.error(plain(error), icon=":material/error:")
             return
-        what = f"batch {batch_id}" if batch_id else f"the job {status.name}"
-        _finish(board, f"Asked to cancel {what}; the answers already made are kept.", status.job_id)
+        _finish(board, _cancel_notice(status.name, batch_id, stopped), status.job_id)
+
+
+def _cancel_notice(name: str, batch_id: str | None, stopped: int) -> str:
+    """What the cancel did; the batches may have finished while the dialog was open."""
+    if not stopped:
+        what = f"Batch {batch_id}" if batch_id else name
+        return (
+            f"{what} had already finished: nothing was cancelled, and every answer is in Results."
+        )
+    what = f"batch {batch_id}" if batch_id else f"the job {name}"
+    return f"Asked to cancel {what}; the answers already made are kept."
 
 
 def _repair_label(status: JobStatus, key: str) -> str:
