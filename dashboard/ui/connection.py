@@ -94,9 +94,22 @@ def current_connection() -> Connection:
         base_url=url,
         label=SANDBOX_LABEL,
         key_source="sandbox",
-        scope=owner_scope(_SANDBOX_SCOPE_KEY, _SANDBOX_SCOPE_KEY, user),
+        scope=sandbox_scope(user),
         api_key="sandbox",
     )
+
+
+def sandbox_scope(user: str | None) -> str:
+    """The registry scope of `user`'s Sandbox jobs (kept while a key is in use)."""
+    return owner_scope(_SANDBOX_SCOPE_KEY, _SANDBOX_SCOPE_KEY, user)
+
+
+def sandbox_jobs_kept(connection: Connection) -> int:
+    """How many Sandbox jobs wait for the key to be removed (0 in Sandbox mode)."""
+    if connection.sandbox:
+        return 0
+    registry = resources.registry(resources.app_settings().db_url)
+    return len(registry.list_jobs(sandbox_scope(_signed_in_user()), include_archived=True))
 
 
 def check_connection() -> None:
