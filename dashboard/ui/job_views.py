@@ -194,7 +194,7 @@ def show_job_header(status: JobStatus, terminal: Collection[str]) -> None:
     st.markdown(f"**{plain(status.name)}** · {plain(job_word(status, terminal))}")
     st.caption(
         f"{status.job_id} · {plain(status.model)} · {plain(status.endpoint)} · "
-        f"{status.rows:,} rows in {status.parts} part{'s' if status.parts != 1 else ''}"
+        f"{status.rows:,} rows sent as {status.parts} batch{'es' if status.parts != 1 else ''}"
     )
     st.progress(answered_percent(status) / 100, text=_progress_text(status))
 
@@ -226,7 +226,11 @@ def show_job_batches(status: JobStatus, *, now: float, terminal: Collection[str]
         column_order=[column for column in frame.columns if column != "meaning"],
         column_config={
             "batch_id": st.column_config.TextColumn("Batch"),
-            "part": st.column_config.NumberColumn("Part"),
+            "part": st.column_config.NumberColumn(
+                "Part",
+                help="Which piece of the job: a job too big for one batch is split into "
+                "numbered parts, and each repair adds one.",
+            ),
             "kind": st.column_config.TextColumn("Kind"),
             "status": st.column_config.TextColumn("Status"),
             "completed": st.column_config.NumberColumn("Answered"),

@@ -64,7 +64,13 @@ def submit_dialog(
     st.text_input("Job name", key=state.JOB_NAME, max_chars=200)
     with st.container(horizontal=True):
         st.metric("Rows", f"{plan.rows:,}", border=True)
-        st.metric("Parts", f"{len(plan.parts):,}", border=True)
+        st.metric(
+            "Batches",
+            f"{len(plan.parts):,}",
+            border=True,
+            help="The job is sent as this many batches (parts): a job too big for one batch "
+            "file, or for the queue limit in Settings, is split.",
+        )
         st.metric(
             "Estimated cost",
             usd(plan.estimated_cost_usd),

@@ -19,6 +19,7 @@ from batchdash.gateway import Gateway
 from batchdash.plan import BatchPlan
 from batchdash.recipe import Recipe
 from batchdash.results import RowResult, parse_result_lines
+from batchdash.status_words import finish_words
 from ui.text import plain
 
 # Numbers of an embedding shown; the rest are summed up by the count.
@@ -103,5 +104,9 @@ def show_trial(trial: Trial, recipe: Recipe) -> None:
             tokens = f"{result.input_tokens:,} input and {result.output_tokens:,} output tokens"
             st.caption(
                 f"{tokens}"
-                + (f", stopped: {plain(result.finish_reason)}" if result.finish_reason else "")
+                + (
+                    f" · {plain(finish_words(result.finish_reason))}"
+                    if result.finish_reason
+                    else ""
+                )
             )

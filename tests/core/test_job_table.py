@@ -28,6 +28,7 @@ from batchdash.status_words import (
     JOB_WORDS,
     batch_meaning,
     batch_word,
+    finish_words,
     job_word,
 )
 
@@ -294,3 +295,19 @@ def test_refreshing_is_frequent_for_young_batches_and_stops_when_nothing_runs() 
     # Parts of a submitted job still to send: a refresh sends them if their submitter stopped.
     assert pace(dataclasses.replace(job(), unsent=2)) == FETCH_RETRY
     assert pace(dataclasses.replace(young, unsent=1)) == 3.0
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("stop", "complete answer"),
+        ("length", "cut off at the length limit (Max output tokens or the model's own)"),
+        ("max_tokens", "cut off at the length limit (Max output tokens or the model's own)"),
+        ("content_filter", "cut off by the content filter"),
+        ("tool_calls", "asked to call a tool instead of answering"),
+        ("", ""),
+        ("eos_token", "stopped: eos_token"),
+    ],
+)
+def test_why_an_answer_stopped_is_said_in_plain_words(reason: str, words: str) -> None:
+    assert finish_words(reason) == words

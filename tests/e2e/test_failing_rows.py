@@ -63,6 +63,10 @@ def test_failing_rows_are_tried_read_and_repaired(page: Page, slow_app: ServedAp
         "so the sandbox refuses it." in text
     ), text
     assert_plain(text)
+    # Why each answer stopped, in words: not the API's "stop".
+    tokens = page.get_by_test_id("stCaptionContainer").filter(has_text="output tokens")
+    expect(tokens.first).to_contain_text("complete answer")
+    expect(page.get_by_text("stopped: stop")).to_have_count(0)
     screenshot(page, "40-try-failing-rows")
 
     page.get_by_role("button", name="Submit job…").click()
