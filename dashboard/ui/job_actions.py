@@ -231,9 +231,7 @@ def _cancel_notice(name: str, batch_id: str | None, stopped: int) -> str:
     """What the cancel did; the batches may have finished while the dialog was open."""
     if not stopped:
         what = f"Batch {batch_id}" if batch_id else name
-        return (
-            f"{what} had already finished: nothing was cancelled, and every answer is in Results."
-        )
+        return f"{what} had already finished: nothing was cancelled, and its answers are kept."
     what = f"batch {batch_id}" if batch_id else f"the job {name}"
     return f"Asked to cancel {what}; the answers already made are kept."
 
