@@ -55,10 +55,10 @@ DOWNLOAD_CHUNK_BYTES = 1 << 20
 _MAX_DETAIL_CHARS = 300
 # Anything shaped like an OpenAI secret key, in case a server echoes one.
 _KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-*]{6,}")
-# Keys shorter than this are stand-ins, not secrets (the sandbox's "sandbox", a local server's
-# "EMPTY"): masking them would garble ordinary words of the server's messages. Real keys are far
-# longer (OpenAI's 51+ characters, Azure's 32), and anything shaped like sk-... is masked anyway.
-_MIN_SECRET_KEY_CHARS = 12
+# A key that is a short plain word is a stand-in, not a secret (the sandbox's "sandbox", a local
+# server's "EMPTY"): masking it would garble the same word in the server's messages. Real keys
+# are far longer (OpenAI's 51+ characters, Azure's 32); any other key is masked, however short.
+_STAND_IN_MAX_CHARS = 11
 _AZURE_RESOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 
 
@@ -357,7 +357,7 @@ class Gateway:
         body = getattr(error, "body", None)
         message = body.get("message") if isinstance(body, dict) else None
         text = str(message or getattr(error, "message", "") or type(error).__name__)
-        if len(self._api_key) >= _MIN_SECRET_KEY_CHARS:
+        if not _is_stand_in(self._api_key):
             text = text.replace(self._api_key, "[key hidden]")
         text = _KEY_PATTERN.sub("sk-[hidden]", " ".join(text.split()))
         if len(text) > _MAX_DETAIL_CHARS:
@@ -445,6 +445,11 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(moment.timestamp() - time.time(), 0.0)
+
+
+def _is_stand_in(api_key: str) -> bool:
+    """Whether the key is a placeholder word rather than a secret (see _STAND_IN_MAX_CHARS)."""
+    return len(api_key) <= _STAND_IN_MAX_CHARS and api_key.isascii() and api_key.isalpha()
 
 
 def _netloc(url: httpx2.URL) -> str:

@@ -30,13 +30,28 @@ def test_a_refusal_by_the_sandbox_reads_as_a_sentence(sleeps: list[float]) -> No
     assert refused(**SANDBOX) == f"The sandbox rejected the request: {REFUSAL}"
 
 
-@pytest.mark.parametrize("stand_in", ["sandbox", "EMPTY", "not-needed"])
-def test_a_short_stand_in_key_is_not_masked_in_the_servers_words(
+@pytest.mark.parametrize("stand_in", ["sandbox", "EMPTY", "dummy"])
+def test_a_stand_in_key_that_is_a_plain_word_is_not_masked_in_the_servers_words(
     stand_in: str, sleeps: list[float]
 ) -> None:
-    text = refused(base_url="http://localhost:8000/v1", key=stand_in)
-    assert "hidden" not in text
-    assert text.endswith(REFUSAL)
+    said = f"No model answers the key {stand_in}; ask for {stand_in} access."
+    handler = Recorder(httpx2.Response(400, json=error_json(said)))
+    gateway = gateway_for(handler, base_url="http://localhost:8000/v1", key=stand_in)
+    with pytest.raises(BadRequest) as caught:
+        gateway.retrieve_batch("batch_1")
+    assert str(caught.value).endswith(f"rejected the request: {said}")
+
+
+@pytest.mark.parametrize("short", ["sk-1234", "k3y!", "9f8e7d6c"])
+def test_a_short_key_that_is_not_a_plain_word_is_still_masked(
+    short: str, sleeps: list[float]
+) -> None:
+    handler = Recorder(httpx2.Response(400, json=error_json(f"The key {short} is unknown.")))
+    gateway = gateway_for(handler, base_url="http://localhost:8000/v1", key=short)
+    with pytest.raises(BadRequest) as caught:
+        gateway.retrieve_batch("batch_1")
+    assert short not in str(caught.value)
+    assert "[key hidden]" in str(caught.value)
 
 
 def test_a_real_key_echoed_by_the_sandbox_is_still_hidden(sleeps: list[float]) -> None:
