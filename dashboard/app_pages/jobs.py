@@ -3,13 +3,14 @@
 import streamlit as st
 
 from ui import job_actions, live_jobs, state
-from ui.connection import current_connection
+from ui.connection import current_connection, sandbox_jobs_kept
 from ui.job_access import job_board
 from ui.job_views import quiet, show_status_help
 from ui.remote_batches import VIEW_JOBS, VIEW_REMOTE, show_remote_batches
 
 st.header("Jobs")
-board = job_board(current_connection())
+connection = current_connection()
+board = job_board(connection)
 
 job_actions.show_notice()
 view = st.segmented_control(
@@ -27,6 +28,7 @@ if view == VIEW_REMOTE:
 else:
     show_status_help()
     planned = live_jobs.planned_interval(board)
-    st.fragment(run_every=planned)(live_jobs.live_jobs)(board, planned)
+    kept = sandbox_jobs_kept(connection)
+    st.fragment(run_every=planned)(live_jobs.live_jobs)(board, planned, kept)
 
 job_actions.show_dialog(board)

@@ -99,10 +99,16 @@ if check is not None and connection.tested_by(check):
     else:
         st.error(plain(check["message"]), icon=":material/error:")
 
-st.subheader("Enqueued-token limits", divider="gray")
+st.subheader(
+    "How much may wait in the queue",
+    divider="gray",
+    help="OpenAI calls this the enqueued-token limit, or batch queue limit: the input tokens "
+    "of all your batches of one model that are not finished yet may not exceed it.",
+)
 st.caption(
-    "Your organisation's limit on input tokens queued per model (OpenAI shows it under Limits). "
-    "New job splits a job into parts that fit it, and warns when the whole job does not."
+    "Your organisation's limit on the input tokens waiting in batches for one model (OpenAI "
+    "shows it under Limits as the enqueued-token limit). New job splits a big job into "
+    "several batches that each fit it, and warns when even one does not."
 )
 limits = kept_editor(
     state.LIMITS_EDITOR,
@@ -112,7 +118,12 @@ limits = kept_editor(
     column_config={
         settings_tables.MODEL: st.column_config.TextColumn("Model", required=True),
         settings_tables.LIMIT: st.column_config.NumberColumn(
-            "Enqueued tokens", min_value=1, step=1, format="localized", required=True
+            "Tokens waiting at most",
+            min_value=1,
+            step=1,
+            format="localized",
+            required=True,
+            help="The model's enqueued-token limit, as OpenAI's Limits page shows it.",
         ),
     },
     alt="Enqueued-token limit per model",

@@ -16,6 +16,8 @@ from ui.sign_in import sign_in_required
 from ui.text import plain
 
 SANDBOX_LABEL = "Sandbox (no cost, simulated answers)"
+#: What messages call the sandbox ("The sandbox rejected the request: ...").
+SANDBOX_NAME = "The sandbox"
 # Sandbox jobs belong to one scope whatever port the sandbox got this time.
 _SANDBOX_SCOPE_KEY = "sandbox"
 
@@ -57,7 +59,9 @@ class Connection:
 
     def gateway(self) -> Gateway:
         """The cached SDK gateway of this connection."""
-        return resources.gateway(self.base_url, self.api_key)
+        # The sandbox's loopback address means nothing to an analyst: messages name it.
+        name = SANDBOX_NAME if self.sandbox else None
+        return resources.gateway(self.base_url, self.api_key, name)
 
 
 def chosen_base_url(configured: str | None) -> str | None:
@@ -121,7 +125,7 @@ def current_connection() -> Connection:
         base_url=url,
         label=SANDBOX_LABEL,
         key_source="sandbox",
-        scope=owner_scope(_SANDBOX_SCOPE_KEY, _SANDBOX_SCOPE_KEY, user),
+        scope=sandbox_scope(user),
         api_key="sandbox",
     )
 
@@ -138,6 +142,19 @@ def where_requests_go(connection: Connection, chosen: str | None) -> str:
         "or secrets.toml). That key is sent to no other address: to use another one, enter "
         "your own key above."
     )
+
+
+def sandbox_scope(user: str | None) -> str:
+    """The registry scope of `user`'s Sandbox jobs (kept while a key is in use)."""
+    return owner_scope(_SANDBOX_SCOPE_KEY, _SANDBOX_SCOPE_KEY, user)
+
+
+def sandbox_jobs_kept(connection: Connection) -> int:
+    """How many Sandbox jobs wait for the key to be removed (0 in Sandbox mode)."""
+    if connection.sandbox:
+        return 0
+    registry = resources.registry(resources.app_settings().db_url)
+    return len(registry.list_jobs(sandbox_scope(_signed_in_user()), include_archived=True))
 
 
 def check_connection() -> None:

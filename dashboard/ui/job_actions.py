@@ -19,9 +19,9 @@ from batchdash.display.results_page import COUNT_WORDS
 from batchdash.errors import BatchdashError, InputError
 from batchdash.jobs.board import JobBoard
 from batchdash.jobs.cancel_effect import cancel_effect, running_batches
-from batchdash.jobs.repair import REPAIRABLE
+from batchdash.jobs.repair import REPAIRABLE, refused_warning
 from batchdash.jobs.status import JobStatus
-from ui import state
+from ui import dialogs, state
 from ui.job_access import attempt
 from ui.text import plain, usd
 
@@ -71,9 +71,14 @@ def _ask_for_batch(job_id: str, batches: Mapping[str, str], menu_key: str) -> No
         ask("cancel", job_id, batches[picked])
 
 
-def close() -> None:
-    """Dialog dismissal callback."""
+def _forget() -> None:
     st.session_state[state.JOBS_DIALOG] = None
+    st.session_state[state.JOBS_QUIET_RUN] = True  # closing asks the API nothing
+
+
+def close() -> None:
+    """Dialog dismissal callback (its buttons and its ×): the page is drawn without it."""
+    dialogs.close(_forget)
 
 
 def _finish(board: JobBoard, notice: str, job_id: str | None = None) -> None:
@@ -173,9 +178,7 @@ def _rows(count: int, what: str = "request") -> str:
 
 def _confirm_row(confirm: str, key: str, keep: str = "Keep it as it is") -> bool:
     """A dismiss button and the confirm button; whether the latter was clicked."""
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        st.button(keep, key=f"{key}_keep", on_click=close)
-        return st.button(confirm, key=key, type="primary")
+    return dialogs.confirm_row(confirm, key, _forget, keep)
 
 
 @st.dialog("Cancel the job", width="medium", on_dismiss=close)
@@ -193,7 +196,7 @@ def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
     effect = cancel_effect(status, batch_id, board.terminal)
     if not effect.batches and batch_id is not None:
         st.info(f"Batch {plain(batch_id)} is not running any more: there is nothing to cancel.")
-        st.button("Close", key="cancel_close", on_click=close)
+        dialogs.dismiss_button("Close", "cancel_close", _forget)
         return
     name = plain(status.name)
     st.markdown(
@@ -219,12 +222,20 @@ def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
         st.caption(f"Batches to cancel: {plain(names)}. Stopping can take OpenAI up to 10 minutes.")
     if _confirm_row("Cancel the batch" if batch_id else "Cancel the job", "cancel_confirm"):
         try:
-            board.service.cancel(status.job_id, batch_id)
+            stopped = board.service.cancel(status.job_id, batch_id)
         except BatchdashError as error:
             st.error(plain(error), icon=":material/error:")
             return
-        what = f"batch {batch_id}" if batch_id else f"the job {status.name}"
-        _finish(board, f"Asked to cancel {what}; the answers already made are kept.", status.job_id)
+        _finish(board, _cancel_notice(status.name, batch_id, stopped), status.job_id)
+
+
+def _cancel_notice(name: str, batch_id: str | None, stopped: int) -> str:
+    """What the cancel did; the batches may have finished while the dialog was open."""
+    if not stopped:
+        what = f"Batch {batch_id}" if batch_id else name
+        return f"{what} had already finished: nothing was cancelled, and its answers are kept."
+    what = f"batch {batch_id}" if batch_id else f"the job {name}"
+    return f"Asked to cancel {what}; the answers already made are kept."
 
 
 def _repair_label(status: JobStatus, key: str) -> str:
@@ -265,6 +276,9 @@ def _repair_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) ->
     if not plan.rows:
         st.info("Every such row is in a batch that is still running: wait for it to finish.")
         return
+    warning = refused_warning(plan.refused, plan.rows)
+    if warning:
+        st.warning(plain(warning), icon=":material/warning:")
     if _confirm_row(f"Repair {_rows(plan.rows, 'row')}", "repair_confirm", keep="Not now"):
         with st.spinner("Sending the rows…"):
             batches = attempt(lambda: board.service.repair(status.job_id, picked))

@@ -10,6 +10,7 @@ import streamlit as st
 
 from batchdash.display.jobs_table import (
     JOB_COLUMNS,
+    answered_percent,
     batch_errors_frame,
     batches_frame,
     filter_jobs,
@@ -49,9 +50,9 @@ def show_status_help() -> None:
         st.markdown(KEEPING_HELP)
 
 
-def _datetime_column(label: str) -> Any:
+def _datetime_column(label: str, width: int | None = None) -> Any:
     return st.column_config.DatetimeColumn(
-        label, format=_DATETIME_FORMAT, timezone=st.context.timezone
+        label, format=_DATETIME_FORMAT, timezone=st.context.timezone, width=width
     )
 
 
@@ -106,28 +107,39 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
         hide_index=True,
         key="jobs_table",
         column_order=[column for column in JOB_COLUMNS if column != "job_id"],
+        # Widths keep every column on a laptop's page (1400 px wide); a long name is cut short
+        # here and shown whole in the picker below.
         column_config={
-            "name": st.column_config.TextColumn("Name"),
-            "created": _datetime_column("Created"),
-            "model": st.column_config.TextColumn("Model"),
-            "rows": st.column_config.NumberColumn("Rows", format="localized"),
-            "status": st.column_config.TextColumn("Status"),
+            "name": st.column_config.TextColumn("Name", width=190),
+            "created": _datetime_column("Created", width=120),
+            "status": st.column_config.TextColumn("Status", width=140),
             "progress": st.column_config.ProgressColumn(
                 "Progress",
-                min_value=0.0,
-                max_value=1.0,
-                format="percent",
-                help="Requests finished over all requests of the job.",
+                min_value=0,
+                max_value=100,
+                format="%d%%",
+                width=80,
+                help="Share of the job's requests answered so far (with an answer or an error).",
             ),
-            "parts": st.column_config.NumberColumn("Parts", help="Batches the job was split into."),
+            "answered": st.column_config.TextColumn(
+                "Answered",
+                width=95,
+                help="Requests answered so far, with an answer or an error, of all the job's "
+                "requests. Cancelled and expired ones stay unanswered; Repair can send them.",
+            ),
             "estimated_cost_usd": st.column_config.TextColumn(
-                "Estimated cost", help="Input tokens at the batch price, counted before sending."
+                "Estimated cost",
+                width=105,
+                help="Input tokens at the batch price, counted before sending.",
             ),
             "actual_cost_usd": st.column_config.TextColumn(
-                "Actual cost", help="What the batches used so far, at the batch price."
+                "Actual cost",
+                width=90,
+                help="What the batches used so far, at the batch price.",
             ),
             "time_left": st.column_config.TextColumn(
                 "Time left",
+                width=90,
                 help="Until the 24-hour window of the running batches ends; requests not "
                 "answered by then expire.",
             ),
@@ -182,9 +194,9 @@ def show_job_header(status: JobStatus, terminal: Collection[str]) -> None:
     st.markdown(f"**{plain(status.name)}** · {plain(job_word(status, terminal))}")
     st.caption(
         f"{status.job_id} · {plain(status.model)} · {plain(status.endpoint)} · "
-        f"{status.rows:,} rows in {status.parts} part{'s' if status.parts != 1 else ''}"
+        f"{status.rows:,} rows sent as {status.parts} batch{'es' if status.parts != 1 else ''}"
     )
-    st.progress(min(max(status.progress, 0.0), 1.0), text=_progress_text(status))
+    st.progress(answered_percent(status) / 100, text=_progress_text(status))
 
 
 def _progress_text(status: JobStatus) -> str:
@@ -214,7 +226,11 @@ def show_job_batches(status: JobStatus, *, now: float, terminal: Collection[str]
         column_order=[column for column in frame.columns if column != "meaning"],
         column_config={
             "batch_id": st.column_config.TextColumn("Batch"),
-            "part": st.column_config.NumberColumn("Part"),
+            "part": st.column_config.NumberColumn(
+                "Part",
+                help="Which piece of the job: a job too big for one batch is split into "
+                "numbered parts, and each repair adds one.",
+            ),
             "kind": st.column_config.TextColumn("Kind"),
             "status": st.column_config.TextColumn("Status"),
             "completed": st.column_config.NumberColumn("Answered"),

@@ -49,8 +49,9 @@ def _latest(board: JobBoard) -> list[JobStatus]:
     return refreshed
 
 
-def live_jobs(board: JobBoard, planned: float | None) -> None:
-    """The jobs table and the opened job, fresh from the API (the fragment's body)."""
+def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> None:
+    """The jobs table and the opened job, fresh from the API (the fragment's body);
+    `sandbox_kept` Sandbox jobs are set aside while a key is in use."""
     statuses = _latest(board)
     interval = _pace(statuses, board)
     if interval != planned:
@@ -71,10 +72,11 @@ def live_jobs(board: JobBoard, planned: float | None) -> None:
     _show_pace(interval)
     frame = job_views.shown_jobs(statuses, now=now, terminal=terminal)
     if not statuses:
-        st.info(
-            "No job yet: submit one from New job, or attach a batch made elsewhere.",
-            icon=":material/info:",
-        )
+        start = "submit one from New job, or attach a batch made elsewhere."
+        if sandbox_kept:
+            st.info(f"No job yet with this API key: {start} {_kept_words(sandbox_kept)}")
+        else:
+            st.info(f"No job yet: {start}", icon=":material/info:")
         return
     if frame.empty:
         st.info("No job matches the search and the status filter.", icon=":material/search_off:")
@@ -91,6 +93,16 @@ def live_jobs(board: JobBoard, planned: float | None) -> None:
         job_views.show_job_header(opened, terminal)
         job_actions.action_buttons(board, opened)
         job_views.show_job_batches(opened, now=now, terminal=terminal)
+
+
+def _kept_words(count: int) -> str:
+    """Where the Sandbox jobs went when a key is in use: they are filed apart, not lost."""
+    if count == 1:
+        return "Your Sandbox job is kept: it shows here again when you remove the key in Settings."
+    return (
+        f"Your {count:,} Sandbox jobs are kept: they show here again when you remove the key in "
+        "Settings."
+    )
 
 
 def _show_pace(interval: float | None) -> None:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from batchdash.api.batch_info import BatchInfo
 from batchdash.display.jobs_table import remote_frame
+from batchdash.display.status_words import batch_word
 from batchdash.jobs.board import JobBoard
 from ui import state
 from ui.job_access import attempt
@@ -23,8 +24,8 @@ from ui.text import plain
 
 #: The label of the Jobs page view that lists the jobs.
 VIEW_JOBS = "Jobs here"
-#: The label of this view.
-VIEW_REMOTE = "Every batch of this key"
+#: The label of this view (the API's word for it: the key's batch list).
+VIEW_REMOTE = "All batches, also made elsewhere"
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def show_remote_batches(board: JobBoard) -> None:
     """The list, and the actions on the batch picked in it."""
     listing: Listing | None = st.session_state[state.REMOTE_LISTING]
     if listing is None or listing.scope != board.service.scope:
-        with st.spinner("Listing every batch of this key…"):
+        with st.spinner("Listing all batches…"):
             _list(board)
         listing = st.session_state[state.REMOTE_LISTING]
     if listing is None:
@@ -68,8 +69,10 @@ def show_remote_batches(board: JobBoard) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.caption(
             f"{len(listing.batches):,} batches, listed at "
-            f"{time.strftime('%H:%M:%S', time.localtime(listing.listed_at))}. Batches marked "
-            "with a job belong to a job here; the others were made elsewhere."
+            f"{time.strftime('%H:%M:%S', time.localtime(listing.listed_at))}: every batch your "
+            "API key can see (the key's batch list), whether made here, in the provider's "
+            "dashboard or by a script. Batches marked with a job belong to a job here; the "
+            "others were made elsewhere."
         )
         st.button("Reload", key="remote_reload", icon=":material/refresh:", on_click=_reload)
     if not listing.batches:
@@ -140,4 +143,4 @@ def show_remote_batches(board: JobBoard) -> None:
 def _batch_label(entry: tuple[BatchInfo, str | None], names: dict[str, str]) -> str:
     info, job_id = entry
     owner = f" · {names.get(job_id, job_id)}" if job_id else " · made elsewhere"
-    return f"{info.id} · {info.status}{owner}"
+    return f"{info.id} · {batch_word(info.status)}{owner}"

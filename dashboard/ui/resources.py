@@ -95,6 +95,7 @@ def sandbox_url(data_dir: Path) -> str:
 
 
 @st.cache_resource(max_entries=32)
-def gateway(base_url: str | None, api_key: str) -> Gateway:
-    """One SDK client per key and base URL (kept in memory only)."""
-    return Gateway(api_key, base_url)
+def gateway(base_url: str | None, api_key: str, name: str | None = None) -> Gateway:
+    """One SDK client per key and base URL (kept in memory only); `name` is what its
+    messages call the server (default: one read from the URL)."""
+    return Gateway(api_key, base_url, name=name)

@@ -17,7 +17,7 @@ from batchdash.errors import BatchdashError
 from batchdash.inputs.hidden_characters import hidden_in_name
 from batchdash.preflight.pricing import ModelPrice
 from batchdash.recipe import Recipe
-from ui import state
+from ui import dialogs, state
 from ui.connection import Connection
 from ui.job_access import fetch_progress, job_service
 from ui.preflight import full_plan, show_problems
@@ -38,9 +38,13 @@ def open_dialog(default_name: str) -> None:
     st.session_state[state.JOB_NAME] = default_name
 
 
-def close_dialog() -> None:
-    """Dialog dismissal callback."""
+def _forget() -> None:
     st.session_state[state.SUBMIT_OPEN] = False
+
+
+def close_dialog() -> None:
+    """Dialog dismissal callback (its "Not now" and its ×): the page is drawn without it."""
+    dialogs.close(_forget)
 
 
 @st.dialog("Submit the job", width="medium", on_dismiss=close_dialog)
@@ -59,6 +63,7 @@ def submit_dialog(
         plan = full_plan(source, recipe, enqueued_token_limit, price_overrides)
     if not plan.ok:
         show_problems(plan.problems, blocking_only=True)
+        dialogs.dismiss_button("Close", "submit_close", _forget)
         return
     show_problems(plan.problems)  # warnings only here: said again where the job is confirmed
     st.text_input("Job name", key=state.JOB_NAME, max_chars=200)
@@ -67,7 +72,13 @@ def submit_dialog(
         st.warning(plain(unseen), icon=":material/visibility_off:")
     with st.container(horizontal=True):
         st.metric("Rows", f"{plan.rows:,}", border=True)
-        st.metric("Parts", f"{len(plan.parts):,}", border=True)
+        st.metric(
+            "Batches",
+            f"{len(plan.parts):,}",
+            border=True,
+            help="The job is sent as this many batches (parts): a job too big for one batch "
+            "file, or for the queue limit in Settings, is split.",
+        )
         st.metric(
             "Estimated cost",
             usd(plan.estimated_cost_usd),
@@ -85,7 +96,12 @@ def submit_dialog(
             f"The job is sent to {plain(connection.label)} and billed to your API key.",
             icon=":material/payments:",
         )
-    if not st.button("Submit", type="primary", icon=":material/send:", key="submit_confirm"):
+    with st.container(horizontal=True, horizontal_alignment="right"):
+        dialogs.dismiss_button("Not now", "submit_keep", _forget)
+        confirmed = st.button(
+            "Submit", type="primary", icon=":material/send:", key="submit_confirm"
+        )
+    if not confirmed:
         return
     name = (st.session_state.get(state.JOB_NAME) or "").strip() or default_job_name(source)
     bar = st.progress(0.0, text="Saving the job…")

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from batchdash.api.gateway import Gateway
+from batchdash.display.status_words import finish_words
 from batchdash.errors import ApiError, ResultsError
 from batchdash.preflight.plan import BatchPlan, used_columns
 from batchdash.recipe import Recipe
@@ -122,5 +123,6 @@ def _show_answer(tried: TrialRow, recipe: Recipe) -> None:
         st.code(result.response, language=None, wrap_lines=True)
     tokens = f"{result.input_tokens:,} input and {result.output_tokens:,} output tokens"
     st.caption(
-        f"{tokens}" + (f", stopped: {plain(result.finish_reason)}" if result.finish_reason else "")
+        f"{tokens}"
+        + (f" · {plain(finish_words(result.finish_reason))}" if result.finish_reason else "")
     )

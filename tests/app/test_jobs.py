@@ -55,9 +55,8 @@ def test_the_table_lists_jobs_newest_first_with_status_progress_costs_and_time_l
     rows = table(at)
     assert [row["name"] for row in rows] == ["Tickets", "Reviews April", "Reviews March"]
     assert [row["status"] for row in rows] == ["Running", "Completed with errors", "Completed"]
-    assert [row["rows"] for row in rows] == [6, 4, 4]
-    assert [row["parts"] for row in rows] == [1, 1, 1]
-    assert rows[0]["progress"] == 0.0 and rows[1]["progress"] == rows[2]["progress"] == 1.0
+    assert [row["answered"] for row in rows] == ["0 of 6", "4 of 4", "4 of 4"]
+    assert [row["progress"] for row in rows] == [0, 100, 100]
     assert str(rows[0]["time_left"]).startswith("23 h")
     assert rows[1]["time_left"] == ""
     assert all(str(row["estimated_cost_usd"]).startswith("$0.0000") for row in rows)

@@ -11,6 +11,7 @@ from batchdash.api.batch_info import BatchErrorEntry, BatchInfo
 from batchdash.display.jobs_table import (
     BATCH_COLUMNS,
     JOB_COLUMNS,
+    answered,
     batch_errors_frame,
     batches_frame,
     filter_jobs,
@@ -24,6 +25,7 @@ from batchdash.display.status_words import (
     JOB_WORDS,
     batch_meaning,
     batch_word,
+    finish_words,
     job_word,
 )
 from batchdash.jobs.board import FETCH_RETRY, SLOWEST_REFRESH, needs_refresh, refresh_interval
@@ -157,6 +159,36 @@ def test_the_jobs_table_keeps_the_order_and_words_every_column() -> None:
     assert frame["estimated_cost_usd"].tolist() == [0.0012, 0.0012]
 
 
+def test_progress_is_the_answered_share_in_whole_percent() -> None:
+    cancelled = job(
+        batch("cancelled", total=300, completed=150, failed=10),
+        state="finished",
+        name="Cancelled",
+        rows=300,
+        ok=150,
+        error=10,
+        cancelled=140,
+    )
+    running = job(batch("in_progress", total=300, completed=120, failed=8), rows=300)
+    repaired = job(
+        batch("completed", total=10, completed=8, failed=2),
+        batch("completed", number=2, total=2, completed=2),
+        state="finished",
+        name="Repaired",
+        ok=10,
+    )
+    frame = jobs_frame([cancelled, running, repaired], now=NOW, terminal=TERMINAL)
+
+    assert frame["answered"].tolist() == ["160 of 300", "128 of 300", "10 of 10"]
+    assert frame["progress"].tolist() == [53, 42, 100]  # 42.67% is shown as 42%, not 100%
+    assert answered(cancelled) == (160, 300)
+    assert answered(job(batch("in_progress", total=10, completed=9), rows=10)) == (9, 10)
+    # A running job never reads 100% before its last request is answered.
+    assert jobs_frame([job(batch("in_progress", total=1000, completed=999), rows=1000)], now=NOW)[
+        "progress"
+    ].tolist() == [99]
+
+
 def test_jobs_are_filtered_by_status_words_and_by_name_as_typed() -> None:
     statuses = [
         job(batch("in_progress"), name="Reviews (March)"),
@@ -263,3 +295,19 @@ def test_refreshing_is_frequent_for_young_batches_and_stops_when_nothing_runs() 
     # Parts of a submitted job still to send: a refresh sends them if their submitter stopped.
     assert pace(dataclasses.replace(job(), unsent=2)) == FETCH_RETRY
     assert pace(dataclasses.replace(young, unsent=1)) == 3.0
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("stop", "complete answer"),
+        ("length", "cut off at the length limit (Max output tokens or the model's own)"),
+        ("max_tokens", "cut off at the length limit (Max output tokens or the model's own)"),
+        ("content_filter", "cut off by the content filter"),
+        ("tool_calls", "asked to call a tool instead of answering"),
+        ("", ""),
+        ("eos_token", "stopped: eos_token"),
+    ],
+)
+def test_why_an_answer_stopped_is_said_in_plain_words(reason: str, words: str) -> None:
+    assert finish_words(reason) == words

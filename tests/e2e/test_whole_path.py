@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
+from ui.remote_batches import VIEW_REMOTE
 
 pytestmark = pytest.mark.e2e
 
@@ -194,7 +195,7 @@ def test_repair_flaky_rows_until_every_row_is_ok(page: Page, slow_app: ServedApp
 
     page.get_by_role("link", name="Jobs").click()
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=STEP_TIMEOUT)
-    page.get_by_role("radio", name="Every batch of this key").click()
+    page.get_by_role("radio", name=VIEW_REMOTE).click()
     expect(page.get_by_text(re.compile(r"^\d+ batches, listed at"))).to_be_visible(
         timeout=STEP_TIMEOUT
     )

@@ -22,8 +22,9 @@ REVIEWED = {
         "builds its sentence with plain() around the URL"
     ),
     ("app_pages/settings.py", "ALLOWED_BASE_URLS"): "the variable's name, a constant",
-    ("ui/job_actions.py", "keep"): "button words passed by the dialogs, constants",
-    ("ui/job_actions.py", "confirm"): "button words passed by the dialogs, constants",
+    ("ui/dialogs.py", "label"): "button words passed by the dialogs, constants",
+    ("ui/dialogs.py", "confirm"): "button words passed by the dialogs, constants",
+    ("ui/live_jobs.py", "_kept_words(sandbox_kept)"): "a count in words",
     ("ui/job_actions.py", "', '.join(kept)"): "counts of rows in words (_rows)",
     ("ui/job_views.py", "WAITING_HELP"): "a constant help text",
     ("ui/job_views.py", "KEEPING_HELP"): "a constant help text",

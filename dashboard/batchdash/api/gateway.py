@@ -56,6 +56,10 @@ DOWNLOAD_CHUNK_BYTES = 1 << 20
 _MAX_DETAIL_CHARS = 300
 # Anything shaped like an OpenAI secret key, in case a server echoes one.
 _KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-*]{6,}")
+# A key that is a short plain word is a stand-in, not a secret (the sandbox's "sandbox", a local
+# server's "EMPTY"): masking it would garble the same word in the server's messages. Real keys
+# are far longer (OpenAI's 51+ characters, Azure's 32); any other key is masked, however short.
+_STAND_IN_MAX_CHARS = 11
 _AZURE_RESOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 
 
@@ -86,6 +90,7 @@ class Gateway:
         max_retries: int = 3,
         completion_window: str = "24h",
         terminal_statuses: Iterable[str] = OPENAI_TERMINAL_STATUSES,
+        name: str | None = None,
     ) -> None:
         if not api_key or not api_key.strip():
             raise KeyRefused("No API key is set. Enter one in Settings.")
@@ -109,8 +114,13 @@ class Gateway:
         self._once = self._client.with_options(max_retries=0)
         #: The base URL in use (the SDK falls back to OPENAI_BASE_URL, then OpenAI's).
         self.base_url = str(self._client.base_url)
-        self.host = self._client.base_url.netloc.decode() or self.base_url
-        self.provider = _provider_name(self._client.base_url.host, self.host)
+        #: What messages call the server: `name` ("The sandbox") or one read from the URL.
+        self.provider = name or _provider_name(
+            self._client.base_url.host, _netloc(self._client.base_url)
+        )
+        #: What "Cannot reach ..." names: the server's name, or its host and port.
+        self.host = _in_sentence(name) if name else _netloc(self._client.base_url)
+        self._client.server_name = self._once.server_name = name
 
     def __repr__(self) -> str:
         return f"Gateway(base_url={self.base_url!r})"
@@ -351,7 +361,8 @@ class Gateway:
         body = getattr(error, "body", None)
         message = body.get("message") if isinstance(body, dict) else None
         text = str(message or getattr(error, "message", "") or type(error).__name__)
-        text = text.replace(self._api_key, "[key hidden]")
+        if not _is_stand_in(self._api_key):
+            text = text.replace(self._api_key, "[key hidden]")
         text = _KEY_PATTERN.sub("sk-[hidden]", " ".join(text.split()))
         if len(text) > _MAX_DETAIL_CHARS:
             text = text[: _MAX_DETAIL_CHARS - 1] + "…"
@@ -378,6 +389,9 @@ def _reason(kind: RetryKind, provider: str, host: str, timeout: float, status: i
 class _NoticingOpenAI(openai.OpenAI):
     """The SDK's client, telling the notice listeners about each retry it makes by itself."""
 
+    #: What the notices call the server (None: a name read from the base URL).
+    server_name: str | None = None
+
     def _calculate_retry_timeout(
         self,
         remaining_retries: int,
@@ -391,8 +405,9 @@ class _NoticingOpenAI(openai.OpenAI):
         return wait
 
     def _retry_reason(self, error: BaseException | None) -> str:
-        netloc = self.base_url.netloc.decode() or str(self.base_url)
-        provider = _provider_name(self.base_url.host, netloc)
+        name = self.server_name
+        netloc = _in_sentence(name) if name else _netloc(self.base_url)
+        provider = name or _provider_name(self.base_url.host, netloc)
         timeout = self.timeout.read if isinstance(self.timeout, httpx2.Timeout) else self.timeout
         seconds = float(timeout) if isinstance(timeout, int | float) else 0.0
         if isinstance(error, httpx2.TimeoutException):
@@ -434,6 +449,20 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(moment.timestamp() - time.time(), 0.0)
+
+
+def _is_stand_in(api_key: str) -> bool:
+    """Whether the key is a placeholder word rather than a secret (see _STAND_IN_MAX_CHARS)."""
+    return len(api_key) <= _STAND_IN_MAX_CHARS and api_key.isascii() and api_key.isalpha()
+
+
+def _netloc(url: httpx2.URL) -> str:
+    return url.netloc.decode() or str(url)
+
+
+def _in_sentence(name: str) -> str:
+    """A server's name inside a sentence: "The sandbox" -> "the sandbox" ("OpenAI" stays)."""
+    return "the " + name[4:] if name.startswith("The ") else name
 
 
 def _provider_name(host: str, netloc: str) -> str:

@@ -6,6 +6,7 @@ cell text stays text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
@@ -16,20 +17,21 @@ from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 from batchdash.display.status_words import batch_meaning, batch_word, job_word
 from batchdash.jobs.status import JobStatus
 
-#: Columns of the jobs table, in order.
+#: Columns of the jobs table, in order (the model and the parts are in the opened job's line,
+#: so the table fits a laptop's page).
 JOB_COLUMNS: tuple[str, ...] = (
     "job_id",
     "name",
     "created",
-    "model",
-    "rows",
     "status",
     "progress",
-    "parts",
+    "answered",
     "estimated_cost_usd",
     "actual_cost_usd",
     "time_left",
 )
+# Rows of a finished job that got neither an answer nor an error.
+_UNANSWERED = ("cancelled", "expired", "not_run", "pending")
 #: Columns of a job's batches table, in order.
 BATCH_COLUMNS: tuple[str, ...] = (
     "batch_id",
@@ -73,6 +75,25 @@ def time_left(expires_at: int | None, now: float) -> str:
     return f"{max(minutes, 1)} min"
 
 
+def answered(status: JobStatus) -> tuple[int, int]:
+    """Requests answered so far (with an answer or an error) and all requests of the job.
+
+    A finished job counts its rows; a running one its batches' counts (a part not sent yet
+    counts as unanswered rows).
+    """
+    if status.state == "finished":
+        left = sum(status.counts.get(key, 0) for key in _UNANSWERED)
+        return status.rows - left, status.rows
+    done = sum(min(batch.completed + batch.failed, batch.total) for batch in status.batches)
+    return done, max(sum(batch.total for batch in status.batches), status.rows)
+
+
+def answered_percent(status: JobStatus) -> int:
+    """The answered share in whole percent, rounded down: 100 only once every request is."""
+    done, total = answered(status)
+    return math.floor(100 * done / total) if total else 100
+
+
 def _moment(seconds: int | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
 
@@ -89,11 +110,9 @@ def jobs_frame(
             "job_id": status.job_id,
             "name": status.name,
             "created": status.created_at,
-            "model": status.model,
-            "rows": status.rows,
             "status": job_word(status, terminal),
-            "progress": status.progress,
-            "parts": status.parts,
+            "progress": answered_percent(status),
+            "answered": "{:,} of {:,}".format(*answered(status)),
             "estimated_cost_usd": status.estimated_cost_usd,
             "actual_cost_usd": status.actual_cost_usd,
             "time_left": time_left(status.expires_at, now),
@@ -102,8 +121,9 @@ def jobs_frame(
     ]
     frame = pd.DataFrame(rows, columns=list(JOB_COLUMNS))
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
-    for column in ("estimated_cost_usd", "actual_cost_usd", "progress"):
+    for column in ("estimated_cost_usd", "actual_cost_usd"):
         frame[column] = frame[column].astype("float64")
+    frame["progress"] = frame["progress"].astype("int64")
     return frame
 
 

@@ -87,6 +87,24 @@ KEEPING_HELP = (
 )
 
 
+#: Why an answer stopped (the API's finish_reason, in Chat Completions words), for people.
+FINISH_WORDS: dict[str, str] = {
+    "stop": "complete answer",
+    "length": "cut off at the length limit (Max output tokens or the model's own)",
+    "max_tokens": "cut off at the length limit (Max output tokens or the model's own)",
+    "content_filter": "cut off by the content filter",
+    "tool_calls": "asked to call a tool instead of answering",
+    "function_call": "asked to call a tool instead of answering",
+}
+
+
+def finish_words(reason: str) -> str:
+    """Why an answer stopped, in plain words ('' when the API did not say)."""
+    if not reason:
+        return ""
+    return FINISH_WORDS.get(reason, f"stopped: {reason}")
+
+
 def batch_word(status: str) -> str:
     """The table word for a batch status (an unknown status is shown as sent)."""
     return BATCH_WORDS.get(status, status.replace("_", " ").capitalize() or "Unknown")

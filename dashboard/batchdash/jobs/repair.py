@@ -7,6 +7,7 @@ place (an `ok` answer wins, else the latest). Rows still pending in a running pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -19,6 +20,11 @@ from batchdash.registry.records import PartSpec
 
 #: The statuses a repair can re-run, and its default choice.
 REPAIRABLE: tuple[str, ...] = ("error", "expired", "cancelled", "not_run")
+
+# A row's error names the HTTP status it was answered with ("... (HTTP 400, code)."; see
+# results). A 4xx says the request itself is wrong, so the same request is refused again; a
+# timeout (408), a conflict (409) and a rate limit (429) are passing, like a 5xx.
+_REFUSED = re.compile(r"\(HTTP 4(?!08|09|29)\d\d[,)]")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,9 @@ class RepairPlan:
     input_tokens: int
     #: USD for those input tokens at the batch price; None when the price is unknown.
     estimated_cost_usd: float | None
+    #: How many of them the server refused as they stand (HTTP 4xx): sent unchanged, they
+    #: fail again.
+    refused: int = 0
 
 
 def checked_statuses(statuses: Iterable[str]) -> tuple[str, ...]:
@@ -55,6 +64,34 @@ def rows_to_repair(
     """0-based positions of the rows with one of `statuses` that no open part covers."""
     chosen = merged["status"].isin(statuses).to_numpy(dtype=bool) & ~pending
     return np.flatnonzero(chosen)
+
+
+def refused_again(errors: pd.Series, positions: np.ndarray) -> int:
+    """How many rows at `positions` have an error that says the server refused the request."""
+    picked = errors.iloc[positions].fillna("").astype(str)
+    return int(picked.str.contains(_REFUSED).sum())
+
+
+def refused_warning(refused: int, rows: int) -> str | None:
+    """What the analyst must know before repairing `rows` rows of which `refused` were refused
+    as they stand; None when there are none."""
+    if not refused:
+        return None
+    why = (
+        "refused by the API as a bad request (an HTTP 4xx error such as 400: the request itself "
+        "is wrong, for example a parameter the model does not take)"
+    )
+    every = refused >= rows
+    if every:
+        head = f"Every row picked was {why}"
+    else:
+        head = f"{refused:,} of these rows {'was' if refused == 1 else 'were'} {why}"
+    they, them = ("it", "it") if refused == 1 else ("they", "them")
+    rest = "" if every else " The other rows can pass on a second try."
+    return (
+        f"{head}. Sent unchanged, {they} will fail again: change the table or the recipe and "
+        f"submit {them} as a new job.{rest}"
+    )
 
 
 def repair_parts(plan: BatchPlan, positions: np.ndarray, ids: pd.Series) -> list[PartSpec]:

@@ -57,6 +57,7 @@ from batchdash.jobs.repair import (
     REPAIRABLE,
     RepairPlan,
     checked_statuses,
+    refused_again,
     repair_parts,
     rows_to_repair,
 )
@@ -520,9 +521,14 @@ class JobService:
 
     # -- acting on a job -------------------------------------------------------------------
 
-    def cancel(self, job_id: str, batch_id: str | None = None) -> None:
-        """Cancel one running batch of the job, or all of them and any part not yet sent."""
+    def cancel(self, job_id: str, batch_id: str | None = None) -> int:
+        """Cancel one running batch of the job, or all of them and any part not yet sent.
+
+        Returns how many batches and unsent parts it stopped: 0 when everything had already
+        finished (a batch that ends while the analyst confirms is not cancelled, and is no error).
+        """
         view = self._view(self._job(job_id))
+        stopped = 0
         if batch_id is not None and batch_id not in {p.batch_id for p in view.parts}:
             raise InputError(
                 f"Batch {batch_id} is not part of job {job_id}; pick one of its batches."
@@ -533,12 +539,16 @@ class JobService:
                 self.registry.mark_part_failed(
                     part.id, "The job was cancelled before this part was sent."
                 )
+                stopped += 1
             if part.batch_id is None or batch_id not in (None, part.batch_id):
                 continue
             info = view.infos.get(part.batch_id)
             if info is None or not (info.terminal or info.status == "cancelling"):
-                changed[part.batch_id] = self._cancel_batch(part.batch_id).to_dict()
+                after = self._cancel_batch(part.batch_id)
+                changed[part.batch_id] = after.to_dict()
+                stopped += after.status in ("cancelling", "cancelled")
         self.registry.save_snapshots(changed, terminal=self.gateway.terminal_statuses)
+        return stopped
 
     def _cancel_batch(self, batch_id: str) -> BatchInfo:
         try:
@@ -555,11 +565,15 @@ class JobService:
         job = self._job(job_id)
         picked, ids, positions = self._repair_rows(job, statuses)
         chosen = tuple(str(i) for i in ids.to_numpy(dtype=object)[positions])
+        refused = refused_again(self._merged(job)["error"], positions)
         price = price_for(job.recipe.model, self._price_overrides)
         if not len(positions) or self._is_attached(job):
-            return RepairPlan(picked, len(chosen), chosen, 0, None if price is None else 0.0)
+            free = None if price is None else 0.0
+            return RepairPlan(picked, len(chosen), chosen, 0, free, refused)
         plan = self._repair_plan(job, positions)
-        return RepairPlan(picked, len(chosen), chosen, plan.input_tokens, plan.estimated_cost_usd)
+        return RepairPlan(
+            picked, len(chosen), chosen, plan.input_tokens, plan.estimated_cost_usd, refused
+        )
 
     def repair(self, job_id: str, statuses: Iterable[str] = REPAIRABLE) -> list[str]:
         """Run the rows with these statuses again in new repair parts; their batch ids.
