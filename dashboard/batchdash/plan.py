@@ -23,7 +23,13 @@ from batchdash.errors import InputError
 from batchdash.ids import checked_ids
 from batchdash.pricing import ModelPrice, price_for
 from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, Recipe
-from batchdash.requests import jsonl_line_sizes, jsonl_lines, lines_bytes, request_body
+from batchdash.requests import (
+    jsonl_line_sizes,
+    jsonl_lines,
+    lines_bytes,
+    request_body,
+    structured_format,
+)
 from batchdash.schema import field_problems
 from batchdash.template import parse, placeholders, render, unknown_placeholder_message
 from batchdash.wording import describe_rows
@@ -273,6 +279,8 @@ def _measure(
         constant_tokens = user_overhead + tokens.TOKENS_PER_REPLY
         if constant_system and not placeholders(constant_system):
             constant_tokens += system_overhead + tokens.count_text(constant_system, encoding)
+        if recipe.structured:
+            constant_tokens += tokens.count_format(structured_format(recipe), encoding)
     empty: list[int] = []
     for first, stop in _chunks(0, len(texts)):
         rendered, rendered_systems = _render_rows(texts, recipe, first, stop)

@@ -131,6 +131,8 @@ class PartSpec:
     estimated_input_tokens: int | None = None
     #: Estimated cost at batch price; None when the model's price is unknown.
     estimated_cost_usd: float | None = None
+    #: Output tokens of the answers projected from tried rows; None without a try.
+    estimated_output_tokens: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,8 @@ class Part:
     #: Batches the API made for the part besides its own, each with what became of it (a
     #: sentence for the analyst), in the order they were found.
     extra_batches: tuple[tuple[str, str], ...] = ()
+    #: Output tokens of its answers projected from tried rows; None without a try.
+    estimated_output_tokens: float | None = None
 
 
 @dataclass(frozen=True)
@@ -889,6 +893,7 @@ def _part_model(job_id: str, number: int, spec: PartSpec, now: datetime) -> Part
         state="planned",
         estimated_input_tokens=spec.estimated_input_tokens,
         estimated_cost_usd=spec.estimated_cost_usd,
+        estimated_output_tokens=spec.estimated_output_tokens,
         created_at=now,
         updated_at=now,
     )
@@ -946,6 +951,7 @@ def _part(model: PartModel) -> Part:
         estimated_input_tokens=model.estimated_input_tokens,
         estimated_cost_usd=model.estimated_cost_usd,
         error=model.error,
+        estimated_output_tokens=model.estimated_output_tokens,
         claim_expires_at=model.claim_expires_at,
         created_at=model.created_at,
         uploaded_at=model.uploaded_at,
