@@ -9,6 +9,7 @@ from batchdash.pricing import price_for
 from ui import resources, settings_tables, state
 from ui.connection import check_connection, chosen_base_url, current_connection
 from ui.editors import kept_editor
+from ui.sandbox_pace import show_pace_setting
 from ui.text import plain, usd
 
 settings = resources.app_settings()
@@ -35,6 +36,7 @@ if not settings.api_key and not st.session_state[state.API_KEY].strip():
         "Without a key Batchdash runs in Sandbox mode: a local simulator with simulated "
         "answers and no cost."
     )
+    show_pace_setting()
 preset = st.segmented_control(
     "API",
     state.BASE_URL_PRESETS,

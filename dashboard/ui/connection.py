@@ -11,6 +11,7 @@ from batchdash.errors import BatchdashError, InputError
 from batchdash.gateway import Gateway, azure_base_url
 from batchdash.settings import owner_scope
 from ui import resources, state
+from ui.sandbox_pace import pace_metadata
 
 SANDBOX_LABEL = "Sandbox (no cost, simulated answers)"
 # Sandbox jobs belong to one scope whatever port the sandbox got this time.
@@ -35,6 +36,8 @@ class Connection:
     scope: str
     #: The key itself: held in memory only, never shown.
     api_key: str = field(repr=False)
+    #: Pairs every new batch carries (the sandbox's pace).
+    batch_metadata: tuple[tuple[str, str], ...] = ()
 
     @property
     def sandbox(self) -> bool:
@@ -43,7 +46,7 @@ class Connection:
 
     def gateway(self) -> Gateway:
         """The cached SDK gateway of this connection."""
-        return resources.gateway(self.base_url, self.api_key)
+        return resources.gateway(self.base_url, self.api_key, self.batch_metadata)
 
 
 def chosen_base_url(configured: str | None) -> str | None:
@@ -92,6 +95,7 @@ def current_connection() -> Connection:
         key_source="sandbox",
         scope=owner_scope(_SANDBOX_SCOPE_KEY, _SANDBOX_SCOPE_KEY, user),
         api_key="sandbox",
+        batch_metadata=tuple(pace_metadata().items()),
     )
 
 

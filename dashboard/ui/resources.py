@@ -61,9 +61,15 @@ def _sandbox(data_dir: Path, rate: float | None = None) -> RunningSandbox:
     return RunningSandbox(url, stack)
 
 
-#: Environment variable with the bundled sandbox's pace, in requests per second per batch
-#: (unset: as fast as it can); slow batches show how the pages follow a running job.
+#: Environment variable with this server's default pace of the bundled sandbox, in requests
+#: per second per batch ("unlimited", or anything but a positive number: as fast as it can).
+#: Unset, the pace picked in Settings applies (ui.sandbox_pace); tests set it to run fast.
 SANDBOX_RATE = "BATCHDASH_SANDBOX_RATE"
+
+
+def sandbox_rate_set() -> bool:
+    """Whether BATCHDASH_SANDBOX_RATE gives this server's sandbox pace."""
+    return bool(os.environ.get(SANDBOX_RATE, "").strip())
 
 
 def sandbox_rate() -> float | None:
@@ -95,6 +101,8 @@ def sandbox_url(data_dir: Path) -> str:
 
 
 @st.cache_resource(max_entries=32)
-def gateway(base_url: str | None, api_key: str) -> Gateway:
-    """One SDK client per key and base URL (kept in memory only)."""
-    return Gateway(api_key, base_url)
+def gateway(
+    base_url: str | None, api_key: str, batch_metadata: tuple[tuple[str, str], ...] = ()
+) -> Gateway:
+    """One SDK client per key, base URL and extra batch metadata (kept in memory only)."""
+    return Gateway(api_key, base_url, batch_metadata=dict(batch_metadata))

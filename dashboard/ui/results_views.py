@@ -26,9 +26,10 @@ from batchdash.job_results import (
 )
 from batchdash.job_status import JobStatus
 from batchdash.jobs import JobService
+from batchdash.money import usd_all
 from batchdash.results import ROW_STATUSES
 from ui import state
-from ui.text import usd
+from ui.cost_views import ACTUAL_LABEL, ESTIMATE_LABEL, label
 
 #: Rows of the merged table sent to the browser at most (the downloads hold every row).
 SHOWN_ROWS = 10_000
@@ -78,8 +79,8 @@ def merged_table(board: JobBoard, status: JobStatus, db_url: str) -> pd.DataFram
     return _merged(db_url, service.scope, status.job_id, version, prices, service)
 
 
-def show_figures(status: JobStatus, merged: pd.DataFrame) -> None:
-    """Rows by status, tokens, and the actual cost against the estimate."""
+def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = False) -> None:
+    """Rows by status, tokens, and the actual cost beside the estimate, with one rounding."""
     counts = status.counts
     with st.container(horizontal=True):
         for key in (*ROW_STATUSES, "pending"):
@@ -87,23 +88,45 @@ def show_figures(status: JobStatus, merged: pd.DataFrame) -> None:
                 continue
             st.metric(f"Rows {COUNT_WORDS[key]}", f"{counts.get(key, 0):,}", border=True)
     figures = result_figures(merged)
-    estimate, actual = status.estimated_cost_usd, status.actual_cost_usd
+    projected = status.expected_cost_usd is not None
+    expected, input_cost, answers, answers_max, actual = usd_all(
+        [
+            status.expected_cost_usd,
+            status.estimated_cost_usd,
+            status.answers_expected_usd,
+            status.answers_max_usd,
+            status.actual_cost_usd,
+        ]
+    )
     with st.container(horizontal=True):
         st.metric("Input tokens", f"{figures.input_tokens:,}", border=True)
         st.metric("Output tokens", f"{figures.output_tokens:,}", border=True)
         st.metric(
-            "Actual cost",
-            usd(actual),
+            label(ESTIMATE_LABEL, sandbox),
+            f"≈ {expected}" if projected else f"{input_cost} + answers",
             border=True,
-            help="What the batches used, at the batch price.",
+            help="Counted before sending, at the batch price.",
         )
         st.metric(
-            "Estimate (input only)",
-            usd(estimate),
+            label(ACTUAL_LABEL, sandbox),
+            actual,
             border=True,
-            help="Input tokens counted before sending, at the batch price; the estimate leaves "
-            "out the answers, which the actual cost includes.",
+            help="What the batches used"
+            + (" so far" if status.state == "active" else "")
+            + ", at the batch price"
+            + ("; the sandbox bills nothing." if sandbox else "."),
         )
+    bound = f"at most {answers_max} if every answer used its whole limit"
+    st.caption(
+        f"Estimate: {input_cost} for the input, counted before sending, "
+        + (
+            f"and about {answers} for the answers, projected from the rows tried first ({bound})."
+            if projected
+            else f"plus the answers, which were not projected (no rows were tried first; {bound})."
+        )
+        + f" Actual: {actual}"
+        + (" so far." if status.state == "active" else ".")
+    )
 
 
 def show_breakdown(status: JobStatus) -> None:

@@ -8,20 +8,23 @@ part, the network dropped) is remembered: the next click resumes it instead of m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import streamlit as st
 
+from batchdash.cost import estimate_cost
 from batchdash.errors import BatchdashError
 from batchdash.jobs import JobService
-from batchdash.pricing import ModelPrice
+from batchdash.money import usd_all
+from batchdash.pricing import ModelPrice, price_for
 from batchdash.recipe import Recipe
 from ui import resources, state
 from ui.connection import Connection
+from ui.cost_views import ESTIMATE_LABEL, label
 from ui.preflight import full_plan, show_problems
 from ui.source import Source, source_stem
-from ui.text import plain, usd
+from ui.text import plain
 
 JOBS_PAGE = "app_pages/jobs.py"
 
@@ -49,8 +52,13 @@ def submit_dialog(
     enqueued_token_limit: int | None,
     price_overrides: Mapping[str, ModelPrice],
     connection: Connection,
+    tried_output_tokens: Sequence[int] = (),
 ) -> None:
-    """Confirm name, rows, parts and cost; then create the job and send its parts."""
+    """Confirm name, rows, parts and cost; then create the job and send its parts.
+
+    `tried_output_tokens` are the answers' lengths of a try of this recipe: the job keeps the
+    projection made from them, so Jobs and Results show it beside the actual cost.
+    """
     with st.spinner("Preparing the requests…"):
         plan = full_plan(source, recipe, enqueued_token_limit, price_overrides)
     if not plan.ok:
@@ -60,11 +68,23 @@ def submit_dialog(
     with st.container(horizontal=True):
         st.metric("Rows", f"{plan.rows:,}", border=True)
         st.metric("Parts", f"{len(plan.parts):,}", border=True)
+        estimate = estimate_cost(
+            recipe,
+            plan.rows,
+            plan.input_tokens,
+            price_for(recipe.model, price_overrides),
+            tried_output_tokens,
+        )
+        shown = usd_all([estimate.expected_usd, estimate.input_usd, estimate.answers_max_usd])
         st.metric(
-            "Estimated cost",
-            usd(plan.estimated_cost_usd),
+            label(ESTIMATE_LABEL, connection.sandbox),
+            f"≈ {shown[0]}" if estimate.projected_from else f"{shown[1]} + answers",
             border=True,
-            help="Input tokens at the batch price; answers are billed on top.",
+            help=f"Input {shown[1]} plus the answers projected from "
+            f"{estimate.projected_from} tried rows."
+            if estimate.projected_from
+            else f"Input {shown[1]} plus the answers, billed by their length: up to "
+            f"{shown[2]}. Try on 3 rows first to project them.",
         )
     if connection.sandbox:
         st.info(
@@ -103,6 +123,11 @@ def submit_dialog(
                 recipe,
                 source_name=source.table.source_name,
                 enqueued_token_limit=enqueued_token_limit,
+                output_tokens_per_row=(
+                    sum(tried_output_tokens) / len(tried_output_tokens)
+                    if tried_output_tokens
+                    else None
+                ),
             )
             st.session_state[state.PENDING_JOB] = (what, job_id)
         service.submit(job_id, on_progress=progress)

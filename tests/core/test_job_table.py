@@ -263,3 +263,14 @@ def test_refreshing_is_frequent_for_young_batches_and_stops_when_nothing_runs() 
     # Parts of a submitted job still to send: a refresh sends them if their submitter stopped.
     assert pace(dataclasses.replace(job(), unsent=2)) == FETCH_RETRY
     assert pace(dataclasses.replace(young, unsent=1)) == 3.0
+
+
+def test_the_estimate_is_the_projection_when_the_job_has_one_else_the_input() -> None:
+    tried = dataclasses.replace(
+        job(batch("completed"), state="finished"), answers_expected_usd=0.01
+    )
+    untried = job(batch("completed"), state="finished")
+    frame = jobs_frame([tried, untried], now=NOW, terminal=TERMINAL)
+
+    assert frame["estimated_cost_usd"].tolist() == [pytest.approx(0.0112), 0.0012]
+    assert frame["estimate_projected"].tolist() == [True, False]
