@@ -49,9 +49,19 @@ def read_csv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
 
 
-def submit(page: Page, app: ServedApp, name: str, data: bytes) -> None:
-    """Upload `data` on New job and submit it as job `name`; the page lands on Jobs."""
-    open_page(page, app)
+def submit(
+    page: Page, app: ServedApp, name: str, data: bytes, *, same_session: bool = False
+) -> None:
+    """Upload `data` on New job and submit it as job `name`; the page lands on Jobs.
+
+    New job opens in a new session, or with `same_session` through the sidebar, keeping what
+    the session set (a pace picked in Settings)."""
+    if same_session:
+        page.get_by_role("link", name="New job").click()
+        expect(page.get_by_role("heading", name="New job")).to_be_visible(timeout=STEP_TIMEOUT)
+        wait_idle(page)
+    else:
+        open_page(page, app)
     upload: FilePayload = {"name": f"{name}.csv", "mimeType": "text/csv", "buffer": data}
     page.locator("input[type=file]").set_input_files(files=[upload])
     rows = data.count(b"\n") - 1
