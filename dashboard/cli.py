@@ -29,12 +29,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from batchdash.api_notices import listening
+from batchdash.cost import estimate_cost
 from batchdash.errors import BatchdashError, InputError, ResultsError
 from batchdash.export import to_csv_bytes, to_xlsx_bytes
 from batchdash.file_kinds import check_upload_size
 from batchdash.inputs import Table, read_table
 from batchdash.merge import merge_results, unmatched_custom_ids
 from batchdash.plan import plan_batch
+from batchdash.pricing import price_for
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
 from batchdash.results import ROW_STATUSES, RowResult, infer_endpoint_and_model, parse_result_lines
 from batchdash.settings import API_KEY, owner_scope, read_settings
@@ -198,7 +200,8 @@ def add_convert(commands: _SubParsers) -> None:
 
 def run_convert(args: argparse.Namespace) -> dict[str, Any]:
     table = read_input(args.input)
-    plan = plan_batch(table.frame, recipe_from_args(args))
+    recipe = recipe_from_args(args)
+    plan = plan_batch(table.frame, recipe)
     blocking = [problem for problem in plan.problems if problem.blocking]
     if blocking:
         more = len(blocking) - 1
@@ -216,7 +219,14 @@ def run_convert(args: argparse.Namespace) -> dict[str, Any]:
         "rows": plan.rows,
         "parts": len(plan.parts),
         "input_tokens": plan.input_tokens,
+        # The input's cost (contract 7); the answers are billed on top, by their length.
         "estimated_cost_usd": _usd(plan.estimated_cost_usd),
+        # Their upper bound: every answer as long as --max-tokens (else the model) allows.
+        "answers_max_cost_usd": _usd(
+            estimate_cost(
+                recipe, plan.rows, plan.input_tokens, price_for(recipe.model)
+            ).answers_max_usd
+        ),
     }
 
 
