@@ -188,7 +188,9 @@ def test_repair_flaky_rows_until_every_row_is_ok(page: Page, slow_app: ServedApp
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
     expect(dialog.get_by_test_id("stMetric").filter(has_text="Rows")).to_contain_text("2")
-    expect(dialog.get_by_test_id("stMetric").filter(has_text="Estimated cost")).to_contain_text("$")
+    expect(
+        dialog.get_by_test_id("stMetric").filter(has_text="Would cost (estimate)")
+    ).to_contain_text("$")
     screenshot(page, "16-repair-dialog")
     dialog.get_by_role("button", name="Repair 2 rows").click()
     expect(page.get_by_role("dialog")).to_have_count(0, timeout=STEP_TIMEOUT)
