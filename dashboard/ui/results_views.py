@@ -116,7 +116,13 @@ def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = Fal
             + ", at the batch price"
             + ("; the sandbox bills nothing." if sandbox else "."),
         )
-    bound = f"at most {answers_max} if every answer used its whole limit"
+    if status.estimated_cost_usd is None:
+        return  # no price known for the model: nothing to break down
+    bound = (
+        f"at most {answers_max} if every answer used its whole limit"
+        if status.answers_max_usd is not None
+        else "no output limit is known to bound them"
+    )
     st.caption(
         f"Estimate: {input_cost} for the input, counted before sending, "
         + (

@@ -147,5 +147,6 @@ def test_the_expected_cost_projected_from_a_3_row_try_is_within_1_5x_of_what_the
     # The input alone, all the preview used to show, is far below what the job cost.
     assert estimate.input_usd is not None and estimate.input_usd < actual / 1.5
     assert estimate.max_usd is not None and estimate.max_usd >= actual
-    # The Jobs and Results pages show the same expectation beside the actual cost.
+    # The Jobs and Results pages show the same expectation and bound beside the actual cost.
     assert status.expected_cost_usd == pytest.approx(estimate.expected_usd)
+    assert status.answers_max_usd == pytest.approx(price.cost(0, len(REVIEWS) * 16_384))
