@@ -317,7 +317,12 @@ def add_sandbox(commands: _SubParsers) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--data-dir", type=Path, help="default: BATCHDASH_DATA_DIR/sandbox")
-    parser.add_argument("--rate", type=float, help="requests per second (default: unlimited)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="requests per second per batch (default: unlimited); a batch whose metadata holds "
+        "sandbox_seconds takes that long instead, whatever its size",
+    )
     parser.add_argument(
         "--fault-rate", type=float, default=0.0, help="share of calls that fail, 0 to 1"
     )

@@ -88,6 +88,11 @@ def sandbox_rate() -> float | None:
 SANDBOX_URL = "BATCHDASH_SANDBOX_URL"
 
 
+def shared_sandbox() -> bool:
+    """Whether BATCHDASH_SANDBOX_URL names a sandbox running elsewhere."""
+    return bool(os.environ.get(SANDBOX_URL, "").strip())
+
+
 def sandbox_url(data_dir: Path) -> str:
     """The bundled sandbox's URL, started on a free 127.0.0.1 port on first use.
 

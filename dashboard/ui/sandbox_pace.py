@@ -51,6 +51,8 @@ def pace_metadata() -> dict[str, str]:
 def _pace_label(key: str) -> str:
     text = PACES[key][0]
     if key == "server":
+        if resources.shared_sandbox():
+            return f"{text} (the shared sandbox's own pace)"
         rate = resources.sandbox_rate()
         return f"{text} ({rate:g} requests a second)" if rate else f"{text} (instant)"
     return text
