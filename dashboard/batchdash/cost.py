@@ -96,7 +96,8 @@ def estimate_cost(
     `tried_output_tokens` are the output tokens of the answered tried rows (empty: no try).
     """
     limit = answer_limit(recipe)
-    expected = project_output_tokens(tried_output_tokens, rows)
+    # Embeddings write no answer tokens: their cost is known without a try.
+    expected = 0.0 if limit.tokens == 0 else project_output_tokens(tried_output_tokens, rows)
     return CostEstimate(
         input_usd=price.cost(input_tokens, 0) if price else None,
         answers_max_usd=(
@@ -105,6 +106,6 @@ def estimate_cost(
         answer_limit=limit,
         expected_output_tokens=expected,
         answers_expected_usd=price.cost(0, expected) if price and expected is not None else None,
-        projected_from=len(tried_output_tokens) if expected is not None else 0,
+        projected_from=len(tried_output_tokens) if expected is not None and limit.tokens else 0,
         approximate_input=recipe.structured,
     )

@@ -269,8 +269,9 @@ def _answer_costs(
     """The answers' projected cost and upper bound over the parts that were not refused."""
     live = [part for part in parts if part.state != "failed"]
     requests = sum(part.requests for part in live)
-    per_row = projected_output_per_row(parts)
     limit = answer_limit(job.recipe).tokens
+    # Embeddings write no answer tokens: nothing to project.
+    per_row = 0.0 if limit == 0 else projected_output_per_row(parts)
     if price is None:
         return {"answers_expected_usd": None, "answers_max_usd": None}
     return {

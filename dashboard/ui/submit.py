@@ -76,13 +76,16 @@ def submit_dialog(
             tried_output_tokens,
         )
         shown = usd_all([estimate.expected_usd, estimate.input_usd, estimate.answers_max_usd])
+        known = estimate.expected_usd is not None
         st.metric(
             label(ESTIMATE_LABEL, connection.sandbox),
-            f"≈ {shown[0]}" if estimate.projected_from else f"{shown[1]} + answers",
+            f"≈ {shown[0]}" if known else f"{shown[1]} + answers",
             border=True,
             help=f"Input {shown[1]} plus the answers projected from "
             f"{estimate.projected_from} tried rows."
             if estimate.projected_from
+            else "Input tokens at the batch price; embeddings write no answer tokens."
+            if known
             else f"Input {shown[1]} plus the answers, billed by their length: up to "
             f"{shown[2]}. Try on 3 rows first to project them.",
         )

@@ -43,8 +43,13 @@ def test_the_answer_limit_comes_from_max_output_tokens_then_the_model() -> None:
     model = answer_limit(Recipe(model="gpt-4o-mini"))
     assert (model.tokens, model.source) == (16_384, "model")
     assert answer_limit(Recipe(model="gpt-4.1-mini-2025-04-14")).tokens == 32_768
-    embeddings = answer_limit(Recipe(model="text-embedding-3-small", endpoint="/v1/embeddings"))
+    vectors = Recipe(model="text-embedding-3-small", endpoint="/v1/embeddings")
+    embeddings = answer_limit(vectors)
     assert (embeddings.tokens, embeddings.source) == (0, "none")
+    # Nothing to project: the input is the whole cost, before any try.
+    exact = estimate_cost(vectors, 10, 500, PRICE)
+    assert exact.expected_usd == exact.input_usd == PRICE.cost(500, 0)
+    assert exact.projected_from == 0
 
 
 def test_the_estimate_bounds_the_answers_and_projects_them_from_tried_rows() -> None:
