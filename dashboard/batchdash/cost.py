@@ -106,6 +106,8 @@ def estimate_cost(
         answer_limit=limit,
         expected_output_tokens=expected,
         answers_expected_usd=price.cost(0, expected) if price and expected is not None else None,
-        projected_from=len(tried_output_tokens) if expected is not None and limit.tokens else 0,
+        projected_from=(
+            len(tried_output_tokens) if expected is not None and limit.tokens != 0 else 0
+        ),
         approximate_input=recipe.structured,
     )

@@ -89,16 +89,17 @@ def show_estimate(
             )
     if no_answers:
         return
+    words = limit_words(estimate.answer_limit, model)
+    bound = f"up to {max_text} ({words})" if estimate.answers_max_usd is not None else f"({words})"
     if rows:
         st.caption(
             f"The job {would} about {expected_text}: {input_text} for the input and about "
             f"{answers_text} for the answers, projected from the {rows} tried rows' answer "
-            f"lengths. At most {max_text} for the answers ({limit_words(estimate.answer_limit, model)})."
+            f"lengths; if every answer used its whole limit, {bound}."
         )
     elif estimate.input_usd is not None:
         st.caption(
             f"The job {would} {approx}{input_text} for the input plus its answers, which are "
-            f"billed by their length: up to {max_text} "
-            f"({limit_words(estimate.answer_limit, model)}). Try on 3 rows to see the "
-            "answers' cost projected from their length."
+            f"billed by their length: {bound}. Try on 3 rows to see the answers' cost "
+            "projected from their length."
         )

@@ -67,6 +67,12 @@ def test_the_estimate_bounds_the_answers_and_projects_them_from_tried_rows() -> 
     assert after.projected_from == 3
     assert not after.approximate_input
 
+    # A model whose limits nobody knows: no bound, but a try still projects the answers.
+    unknown = estimate_cost(Recipe(model="acme-large", template="{text}"), 300, 9_000, PRICE, [40])
+    assert unknown.answers_max_usd is None and unknown.max_usd is None
+    assert unknown.projected_from == 1
+    assert unknown.expected_usd == pytest.approx(PRICE.cost(9_000, 12_000))
+
 
 def test_the_structured_output_schema_is_counted_as_input_and_the_sandbox_bills_it_alike(
     box: Sandbox,
