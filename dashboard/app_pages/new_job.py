@@ -46,10 +46,9 @@ st.markdown("**The first requests, as they will be sent**")
 show_requests(pre, recipe, frame.columns)
 
 st.subheader("3. Preflight", divider="gray")
-show_preflight(pre, recipe, limit)
+# The cost is drawn once the try below has run, so a try's projection shows in the same run.
+cost_box = show_preflight(pre, recipe, limit)
 connection = current_connection()
-# Filled once the try below has run, so a try's projection shows in the same run.
-cost_box = st.container()
 
 st.subheader("4. Try on 3 rows", divider="gray")
 trial_key = (source.digest, recipe, connection.scope)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from batchdash.cost import CostEstimate, estimate_cost
 from batchdash.errors import InputError
@@ -163,14 +164,18 @@ def show_problems(problems: Sequence[Problem], *, blocking_only: bool = False) -
             st.warning(plain(problem.message), icon=":material/warning:")
 
 
-def show_preflight(pre: Preflight, recipe: Recipe, enqueued_token_limit: int | None) -> None:
-    """Problems with their rows, rows, tokens and the parts (the cost is `show_cost`)."""
+def show_preflight(
+    pre: Preflight, recipe: Recipe, enqueued_token_limit: int | None
+) -> DeltaGenerator:
+    """Problems with their rows, rows, tokens and the parts; an empty slot under the figures for
+    the cost (`show_cost`), which a try further down the page may still change."""
     plan = pre.plan
     show_problems(pre.problems)
     with st.container(horizontal=True):
         st.metric("Rows", f"{plan.rows:,}", border=True)
         st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
         st.metric("Parts", f"{len(plan.parts):,}" if pre.ok else "–", border=True)
+    cost_slot = st.container()
     _show_limit(plan, recipe, enqueued_token_limit)
     if pre.ok and len(plan.parts) > 1:
         st.dataframe(
@@ -186,6 +191,7 @@ def show_preflight(pre: Preflight, recipe: Recipe, enqueued_token_limit: int | N
             hide_index=True,
             alt="The parts the job is split into",
         )
+    return cost_slot
 
 
 def job_estimate(
