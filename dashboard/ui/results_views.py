@@ -131,8 +131,19 @@ def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = Fal
             else f"plus the answers, which were not projected (no rows were tried first; {bound})."
         )
         + f" Actual: {actual}"
-        + (" so far." if status.state == "active" else ".")
+        + (" so far" if status.state == "active" else "")
+        + _ran_note(status)
+        + "."
     )
+
+
+def _ran_note(status: JobStatus) -> str:
+    """Which rows the actual cost covers when not every row was answered (the estimate is for
+    all of them)."""
+    ran = status.counts.get("ok", 0) + status.counts.get("error", 0)
+    if ran >= status.rows:
+        return ""
+    return f", for the {ran:,} of {status.rows:,} rows that ran (the estimate is for all)"
 
 
 def show_breakdown(status: JobStatus) -> None:

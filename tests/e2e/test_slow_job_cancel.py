@@ -16,6 +16,7 @@ from tests.e2e.test_whole_path import (
     click_live_button,
     download,
     job_heading,
+    metric,
     open_results,
     prompts_csv,
     submit,
@@ -79,4 +80,9 @@ def test_watch_a_paced_job_rise_cancel_it_and_download_what_it_answered(
     assert set(merged["status"].tolist()[answered:]) <= {"cancelled", "not_run"}
     assert (merged["response"][:answered].str.startswith("[sandbox]")).all()
     assert (merged["response"][answered:] == "").all()
+    # What it would cost covers the rows that ran, and the page says so.
+    expect(
+        page.get_by_text(f"for the {answered} of {ROWS} rows that ran", exact=False)
+    ).to_be_visible()
+    expect(metric(page, "Would cost (actual)")).to_contain_text("$")
     screenshot(page, "33-results-paced-cancelled")
