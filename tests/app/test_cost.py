@@ -11,11 +11,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from batchdash.money import usd, usd_all
-from batchdash.pricing import require_price
+from batchdash.pricing import ModelPrice, require_price
 from tests.app.conftest import JOBS, RESULTS, joined, rerun_until
 from tests.app.files import REVIEWS_CSV
+from tests.app.job_pages import Pages, pages
 from tests.app.test_new_job_bad_inputs import upload
 from ui import state
+
+__all__ = ["pages"]
 
 PRICE = require_price("gpt-4o-mini")
 
@@ -29,6 +32,13 @@ def decimals(text: str) -> int:
     match = re.search(r"\$\d[\d,]*\.(\d+)", text)
     assert match, text
     return len(match.group(1))
+
+
+def dollars(text: str) -> float:
+    """The dollar figure in `text`."""
+    match = re.search(r"\$([\d,]+\.\d+)", text)
+    assert match, text
+    return float(match.group(1).replace(",", ""))
 
 
 def test_the_preview_prices_the_answers_and_a_try_projects_them(app: AppTest) -> None:
@@ -117,3 +127,19 @@ def test_jobs_and_results_show_estimate_beside_what_it_would_cost(
     sentence = next(line for line in caption.splitlines() if line.startswith("Estimate:"))
     assert {decimals("$" + part) for part in sentence.split("$")[1:]} == {decimals(actual)}
     assert usd(None) not in actual
+
+
+def test_the_jobs_table_rounds_every_cost_alike(pages: Pages) -> None:
+    # A small and a larger job, the larger one priced in this session at a hundred times the
+    # list price: its cost is cents, the small one's millionths, and still one rounding.
+    pages.finished_job("Small", rows=2)
+    pages.finished_job("Larger", rows=40)
+    pages.at.session_state[state.PRICE_OVERRIDES] = {"gpt-4o-mini": ModelPrice(15.0, 60.0)}
+    at = pages.open(JOBS)
+
+    table = jobs_table(at)
+    cells = [*table["estimated_cost_usd"], *table["actual_cost_usd"]]
+    assert all("$" in cell for cell in cells)
+    assert max(dollars(cell) for cell in cells) >= 0.01 > min(dollars(cell) for cell in cells)
+    assert len({decimals(cell) for cell in cells}) == 1
+    assert all(cell.endswith(" + answers") for cell in table["estimated_cost_usd"])
