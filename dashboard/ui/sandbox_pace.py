@@ -48,7 +48,8 @@ def pace_metadata() -> dict[str, str]:
     return {} if seconds is None else {PACE_TAG: f"{seconds:g}"}
 
 
-def _pace_label(key: str) -> str:
+def pace_label(key: str) -> str:
+    """The words of a pace."""
     text = PACES[key][0]
     if key == "server":
         if resources.shared_sandbox():
@@ -65,7 +66,7 @@ def show_pace_setting() -> None:
         "Sandbox pace",
         pace_options(),
         key=state.SANDBOX_PACE,
-        format_func=_pace_label,
+        format_func=pace_label,
         required=True,
         persist_state="session",
         help="How long the sandbox takes to answer each job you submit from now on, whatever "

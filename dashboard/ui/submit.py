@@ -23,6 +23,7 @@ from ui import resources, state
 from ui.connection import Connection
 from ui.cost_views import ESTIMATE_LABEL, label
 from ui.preflight import full_plan, show_problems
+from ui.sandbox_pace import current_pace, pace_label
 from ui.source import Source, source_stem
 from ui.text import plain
 
@@ -92,7 +93,8 @@ def submit_dialog(
     if connection.sandbox:
         st.info(
             "Sandbox mode: the job runs on the local simulator, with simulated answers and no "
-            "cost.",
+            f"cost. Pace: {pace_label(current_pace()).lower()}; change it under Settings > "
+            "Sandbox pace.",
             icon=":material/science:",
         )
     else:
