@@ -135,7 +135,9 @@ class SandboxGateway:
         self.box = box
         self._gateway: Gateway | None = None
 
-    def __call__(self, _base_url: str | None = None, _api_key: str = "") -> Gateway:
+    def __call__(
+        self, _base_url: str | None = None, _api_key: str = "", _metadata: object = ()
+    ) -> Gateway:
         if self._gateway is None:
             self._gateway = self.box.gateway()
         return self._gateway

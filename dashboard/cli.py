@@ -32,7 +32,9 @@ from batchdash.api.notices import listening_to_notices
 from batchdash.errors import BatchdashError, InputError, ResultsError
 from batchdash.inputs.file_kinds import check_upload_size
 from batchdash.inputs.reading import Table, read_table
+from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.plan import plan_batch
+from batchdash.preflight.pricing import price_for
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
 from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
 from batchdash.results.merge import merge_results, unmatched_custom_ids
@@ -223,7 +225,8 @@ def add_convert(commands: _SubParsers) -> None:
 
 def run_convert(args: argparse.Namespace) -> dict[str, Any]:
     table = read_input(args.input)
-    plan = plan_batch(table.frame, recipe_from_args(args))
+    recipe = recipe_from_args(args)
+    plan = plan_batch(table.frame, recipe)
     blocking = [problem for problem in plan.problems if problem.blocking]
     if blocking:
         more = len(blocking) - 1
@@ -241,7 +244,14 @@ def run_convert(args: argparse.Namespace) -> dict[str, Any]:
         "rows": plan.rows,
         "parts": len(plan.parts),
         "input_tokens": plan.input_tokens,
+        # The input's cost (contract 7); the answers are billed on top, by their length.
         "estimated_cost_usd": _usd(plan.estimated_cost_usd),
+        # Their upper bound: every answer as long as --max-tokens (else the model) allows.
+        "answers_max_cost_usd": _usd(
+            estimate_cost(
+                recipe, plan.rows, plan.input_tokens, price_for(recipe.model)
+            ).answers_max_usd
+        ),
     }
 
 
@@ -333,7 +343,12 @@ def add_sandbox(commands: _SubParsers) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--data-dir", type=Path, help="default: BATCHDASH_DATA_DIR/sandbox")
-    parser.add_argument("--rate", type=float, help="requests per second (default: unlimited)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="requests per second per batch (default: unlimited); a batch whose metadata holds "
+        "sandbox_seconds takes that long instead, whatever its size",
+    )
     parser.add_argument(
         "--fault-rate", type=float, default=0.0, help="share of calls that fail, 0 to 1"
     )

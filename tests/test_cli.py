@@ -80,6 +80,8 @@ def test_convert_writes_parts_and_prints_the_plan(
         "parts": 1,
         "input_tokens": plan.input_tokens,
         "estimated_cost_usd": pytest.approx(plan.estimated_cost_usd),
+        # Three answers of at most 20 tokens at gpt-4.1-mini's batch price ($0.80 per million).
+        "answers_max_cost_usd": pytest.approx(3 * 20 * 0.8 / 1e6),
     }
     assert sorted(p.name for p in out_dir.iterdir()) == ["part-0001.jsonl"]
     assert (out_dir / "part-0001.jsonl").read_bytes() == plan.part_bytes(1)

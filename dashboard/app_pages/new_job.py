@@ -6,12 +6,12 @@ import streamlit as st
 
 from ui import state
 from ui.connection import current_connection
-from ui.preflight import part_file, preflight, show_preflight, show_requests
+from ui.preflight import part_file, preflight, show_cost, show_preflight, show_requests
 from ui.recipe_inputs import recipe_inputs
 from ui.source import composed_source, pasted_source, show_source, source_stem, uploaded_source
 from ui.submit import default_job_name, open_dialog, submit_dialog
 from ui.text import plain
-from ui.trial import run_trial, show_trial
+from ui.trial import answer_tokens, run_trial, show_trial
 
 st.header("New job")
 
@@ -46,10 +46,11 @@ st.markdown("**The first requests, as they will be sent**")
 show_requests(pre, recipe, frame.columns)
 
 st.subheader("3. Preflight", divider="gray")
-show_preflight(pre, recipe, limit, overrides)
+# The cost is drawn once the try below has run, so a try's projection shows in the same run.
+cost_box = show_preflight(pre, recipe, limit)
+connection = current_connection()
 
 st.subheader("4. Try on 3 rows", divider="gray")
-connection = current_connection()
 trial_key = (source.digest, recipe, connection.scope)
 st.caption(
     "Sends the first rows to the model at once, at the normal price, so you can fix the "
@@ -68,10 +69,14 @@ if st.button(
     with st.spinner("Asking the model…"):
         st.session_state[state.TRIAL] = run_trial(connection.gateway(), pre.sample, trial_key)
 trial = st.session_state[state.TRIAL]
+tried: tuple[int, ...] = ()
 if trial is not None and trial.key == trial_key:
     show_trial(trial, recipe, frame)
+    tried = answer_tokens(trial)
 elif trial is not None:
     st.caption("The recipe changed since the last try: try again to see its answers.")
+with cost_box:
+    show_cost(pre, recipe, overrides, sandbox=connection.sandbox, tried_output_tokens=tried)
 
 st.subheader("5. Download or submit", divider="gray")
 if not pre.ok:
@@ -105,5 +110,5 @@ if pre.sample.parts:
     with st.expander("The first lines of the JSONL file"):
         st.code(pre.sample.part_bytes(1).decode(), language="json", wrap_lines=True)
 if st.session_state[state.SUBMIT_OPEN]:
-    submit_dialog(source, recipe, limit, overrides, connection)
+    submit_dialog(source, recipe, limit, overrides, connection, tried)
 st.caption(f"Jobs are sent through {plain(connection.label)}.")

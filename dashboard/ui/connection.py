@@ -12,6 +12,7 @@ from batchdash.api.gateway import Gateway, azure_base_url
 from batchdash.errors import BatchdashError, InputError
 from batchdash.settings import DEFAULT_BASE_URL, Settings, owner_scope
 from ui import resources, state
+from ui.sandbox_pace import pace_metadata
 from ui.sign_in import sign_in_required
 from ui.text import plain
 
@@ -42,6 +43,8 @@ class Connection:
     api_key: str = field(repr=False)
     #: Why the address chosen in Settings is not used; nothing new is sent while set.
     refusal: str | None = None
+    #: Pairs every new batch carries (the sandbox's pace).
+    batch_metadata: tuple[tuple[str, str], ...] = ()
 
     @property
     def sandbox(self) -> bool:
@@ -61,7 +64,7 @@ class Connection:
         """The cached SDK gateway of this connection."""
         # The sandbox's loopback address means nothing to an analyst: messages name it.
         name = SANDBOX_NAME if self.sandbox else None
-        return resources.gateway(self.base_url, self.api_key, name)
+        return resources.gateway(self.base_url, self.api_key, name, self.batch_metadata)
 
 
 def chosen_base_url(configured: str | None) -> str | None:
@@ -127,6 +130,7 @@ def current_connection() -> Connection:
         key_source="sandbox",
         scope=sandbox_scope(user),
         api_key="sandbox",
+        batch_metadata=tuple(pace_metadata().items()),
     )
 
 

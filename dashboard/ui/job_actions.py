@@ -22,6 +22,8 @@ from batchdash.jobs.cancel_effect import cancel_effect, running_batches
 from batchdash.jobs.repair import REPAIRABLE, refused_warning
 from batchdash.jobs.status import JobStatus
 from ui import dialogs, state
+from ui.connection import current_connection
+from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import attempt
 from ui.text import plain, usd
 
@@ -268,10 +270,10 @@ def _repair_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) ->
         st.metric("Rows", f"{plan.rows:,}", border=True)
         st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
         st.metric(
-            "Estimated cost",
-            usd(plan.estimated_cost_usd),
+            label(ESTIMATE_LABEL, current_connection().sandbox),
+            f"{usd(plan.estimated_cost_usd)} + answers",
             border=True,
-            help="Input tokens at the batch price; answers are billed on top.",
+            help="Input tokens at the batch price; the answers are billed on top, by their length.",
         )
     if not plan.rows:
         st.info("Every such row is in a batch that is still running: wait for it to finish.")

@@ -26,9 +26,12 @@ from batchdash.display.status_words import (
     job_word,
 )
 from batchdash.jobs.status import JobStatus
+from batchdash.money import usd, usd_decimals
 from batchdash.results.parse import ROW_STATUSES
 from ui import state
-from ui.text import plain, usd, visible
+from ui.connection import current_connection
+from ui.cost_views import ACTUAL_LABEL, ESTIMATE_LABEL, label
+from ui.text import plain, visible
 
 _DATETIME_FORMAT = "YYYY-MM-DD HH:mm"
 
@@ -97,16 +100,25 @@ def shown_jobs(
 
 def show_jobs_table(frame: pd.DataFrame) -> None:
     """The jobs, newest first, with a progress bar each."""
-    # Costs as text: a few millionths of a dollar must not read as $0.00.
+    # Costs as text with one rounding for the whole table: a few millionths of a dollar must
+    # not read as $0.00, nor $0.02 sit beside $0.002828.
+    decimals = usd_decimals([*frame["estimated_cost_usd"], *frame["actual_cost_usd"]])
+    estimates = [
+        _estimate_text(amount, projected, decimals)
+        for amount, projected in zip(
+            frame["estimated_cost_usd"], frame["estimate_projected"], strict=True
+        )
+    ]
     shown = frame.assign(
-        estimated_cost_usd=frame["estimated_cost_usd"].map(_usd_or_blank),
-        actual_cost_usd=frame["actual_cost_usd"].map(_usd_or_blank),
+        estimated_cost_usd=estimates,
+        actual_cost_usd=[_usd_or_blank(amount, decimals) for amount in frame["actual_cost_usd"]],
     )
+    sandbox = current_connection().sandbox
     st.dataframe(
         shown,
         hide_index=True,
         key="jobs_table",
-        column_order=[column for column in JOB_COLUMNS if column != "job_id"],
+        column_order=[c for c in JOB_COLUMNS if c not in ("job_id", "estimate_projected")],
         # Widths keep every column on a laptop's page (1400 px wide); a long name is cut short
         # here and shown whole in the picker below.
         column_config={
@@ -128,14 +140,17 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
                 "requests. Cancelled and expired ones stay unanswered; Repair can send them.",
             ),
             "estimated_cost_usd": st.column_config.TextColumn(
-                "Estimated cost",
+                label(ESTIMATE_LABEL, sandbox),
                 width=105,
-                help="Input tokens at the batch price, counted before sending.",
+                help="Counted before sending, at the batch price: the input plus the answers "
+                "projected from the rows tried first (≈), or the input alone (+ answers) when "
+                "the job was submitted without a try.",
             ),
             "actual_cost_usd": st.column_config.TextColumn(
-                "Actual cost",
+                label(ACTUAL_LABEL, sandbox),
                 width=90,
-                help="What the batches used so far, at the batch price.",
+                help="What the batches used so far, at the batch price"
+                + ("; the sandbox bills nothing." if sandbox else "."),
             ),
             "time_left": st.column_config.TextColumn(
                 "Time left",
@@ -148,8 +163,15 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
     )
 
 
-def _usd_or_blank(amount: float) -> str:
-    return "" if pd.isna(amount) else usd(float(amount))
+def _usd_or_blank(amount: float, decimals: int) -> str:
+    return "" if pd.isna(amount) else usd(float(amount), decimals)
+
+
+def _estimate_text(amount: float, projected: bool, decimals: int) -> str:
+    if pd.isna(amount):
+        return ""
+    text = usd(float(amount), decimals)
+    return f"≈ {text}" if projected else f"{text} + answers"
 
 
 def keep_in_step(picker_key: str, options: Sequence[str]) -> None:

@@ -16,16 +16,19 @@ from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from batchdash.errors import InputError
+from batchdash.preflight.cost import CostEstimate, estimate_cost
 from batchdash.preflight.plan import BatchPlan, Problem, plan_batch
 from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.preflight.template import parse, placeholders
 from batchdash.recipe import Recipe
 from ui import cached
+from ui.cost_views import show_estimate
 from ui.memo import remembered
 from ui.source import Source
-from ui.text import plain, usd
+from ui.text import plain
 
 #: Rows of the sample preflight: shown as requests, and tried synchronously.
 SAMPLE_ROWS = 3
@@ -162,39 +165,17 @@ def show_problems(problems: Sequence[Problem], *, blocking_only: bool = False) -
 
 
 def show_preflight(
-    pre: Preflight,
-    recipe: Recipe,
-    enqueued_token_limit: int | None,
-    price_overrides: Mapping[str, ModelPrice],
-) -> None:
-    """Problems with their rows, tokens, cost at batch and normal price, and the parts."""
+    pre: Preflight, recipe: Recipe, enqueued_token_limit: int | None
+) -> DeltaGenerator:
+    """Problems with their rows, rows, tokens and the parts; an empty slot under the figures for
+    the cost (`show_cost`), which a try further down the page may still change."""
     plan = pre.plan
     show_problems(pre.problems)
     with st.container(horizontal=True):
         st.metric("Rows", f"{plan.rows:,}", border=True)
         st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
-        st.metric(
-            "Batch price",
-            usd(plan.estimated_cost_usd),
-            border=True,
-            help="Input tokens at the Batch API price, half the normal price.",
-        )
-        st.metric(
-            "Normal price",
-            usd(plan.synchronous_cost_usd),
-            border=True,
-            help="The same input tokens sent one by one, for comparison.",
-        )
         st.metric("Parts", f"{len(plan.parts):,}" if pre.ok else "–", border=True)
-    price = price_for(recipe.model, price_overrides)
-    if price is not None and recipe.max_output_tokens:
-        ceiling = price.cost(0, plan.rows * recipe.max_output_tokens)
-        st.caption(
-            f"Answers are billed on top: at most {usd(ceiling)} at the batch price if every "
-            f"answer used all {recipe.max_output_tokens:,} output tokens."
-        )
-    elif price is not None:
-        st.caption("Answers are billed on top, by the tokens each answer uses.")
+    cost_slot = st.container()
     _show_limit(plan, recipe, enqueued_token_limit)
     if pre.ok and len(plan.parts) > 1:
         st.dataframe(
@@ -210,6 +191,37 @@ def show_preflight(
             hide_index=True,
             alt="The parts the job is split into",
         )
+    return cost_slot
+
+
+def job_estimate(
+    pre: Preflight,
+    recipe: Recipe,
+    price_overrides: Mapping[str, ModelPrice],
+    tried_output_tokens: Sequence[int] = (),
+) -> CostEstimate:
+    """The cost of every row: input counted exactly, answers bounded and, after a try, projected."""
+    price = price_for(recipe.model, price_overrides)
+    plan = pre.plan
+    return estimate_cost(recipe, plan.rows, plan.input_tokens, price, tried_output_tokens)
+
+
+def show_cost(
+    pre: Preflight,
+    recipe: Recipe,
+    price_overrides: Mapping[str, ModelPrice],
+    *,
+    sandbox: bool,
+    tried_output_tokens: Sequence[int] = (),
+) -> None:
+    """What the job costs (in Sandbox mode: would cost), once the prompts can be counted."""
+    if pre.plan.estimated_cost_usd is None:
+        st.metric("Input would cost" if sandbox else "Input cost", "unknown", border=True)
+        return
+    estimate = job_estimate(pre, recipe, price_overrides, tried_output_tokens)
+    show_estimate(
+        estimate, recipe.model, sandbox=sandbox, synchronous_usd=pre.plan.synchronous_cost_usd
+    )
 
 
 def _show_limit(plan: BatchPlan, recipe: Recipe, limit: int | None) -> None:

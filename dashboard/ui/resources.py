@@ -61,9 +61,15 @@ def _sandbox(data_dir: Path, rate: float | None = None) -> RunningSandbox:
     return RunningSandbox(url, stack)
 
 
-#: Environment variable with the bundled sandbox's pace, in requests per second per batch
-#: (unset: as fast as it can); slow batches show how the pages follow a running job.
+#: Environment variable with this server's default pace of the bundled sandbox, in requests
+#: per second per batch ("unlimited", or anything but a positive number: as fast as it can).
+#: Unset, the pace picked in Settings applies (ui.sandbox_pace); tests set it to run fast.
 SANDBOX_RATE = "BATCHDASH_SANDBOX_RATE"
+
+
+def sandbox_rate_set() -> bool:
+    """Whether BATCHDASH_SANDBOX_RATE gives this server's sandbox pace."""
+    return bool(os.environ.get(SANDBOX_RATE, "").strip())
 
 
 def sandbox_rate() -> float | None:
@@ -82,6 +88,11 @@ def sandbox_rate() -> float | None:
 SANDBOX_URL = "BATCHDASH_SANDBOX_URL"
 
 
+def shared_sandbox() -> bool:
+    """Whether BATCHDASH_SANDBOX_URL names a sandbox running elsewhere."""
+    return bool(os.environ.get(SANDBOX_URL, "").strip())
+
+
 def sandbox_url(data_dir: Path) -> str:
     """The bundled sandbox's URL, started on a free 127.0.0.1 port on first use.
 
@@ -95,7 +106,12 @@ def sandbox_url(data_dir: Path) -> str:
 
 
 @st.cache_resource(max_entries=32)
-def gateway(base_url: str | None, api_key: str, name: str | None = None) -> Gateway:
-    """One SDK client per key and base URL (kept in memory only); `name` is what its
-    messages call the server (default: one read from the URL)."""
-    return Gateway(api_key, base_url, name=name)
+def gateway(
+    base_url: str | None,
+    api_key: str,
+    name: str | None = None,
+    batch_metadata: tuple[tuple[str, str], ...] = (),
+) -> Gateway:
+    """One SDK client per key, base URL, server name and extra batch metadata (kept in memory
+    only); `name` is what its messages call the server (default: one read from the URL)."""
+    return Gateway(api_key, base_url, name=name, batch_metadata=dict(batch_metadata))

@@ -28,10 +28,12 @@ from batchdash.display.results_page import (
 from batchdash.jobs.board import JobBoard
 from batchdash.jobs.service import JobService
 from batchdash.jobs.status import JobStatus
+from batchdash.money import usd_all
 from batchdash.results.export import formula_cells
 from batchdash.results.parse import ROW_STATUSES
 from ui import state
-from ui.text import plain, usd
+from ui.cost_views import ACTUAL_LABEL, ESTIMATE_LABEL, label
+from ui.text import plain
 
 #: Rows of the merged table sent to the browser at most (the downloads hold every row).
 SHOWN_ROWS = 10_000
@@ -111,8 +113,8 @@ def _csv_changes(
     return formula_cells(_merged(db_url, scope, job_id, version, prices, _service))
 
 
-def show_figures(status: JobStatus, merged: pd.DataFrame) -> None:
-    """Rows by status, tokens, and the actual cost against the estimate."""
+def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = False) -> None:
+    """Rows by status, tokens, and the actual cost beside the estimate, with one rounding."""
     counts = status.counts
     with st.container(horizontal=True):
         for key in (*ROW_STATUSES, "pending"):
@@ -120,23 +122,62 @@ def show_figures(status: JobStatus, merged: pd.DataFrame) -> None:
                 continue
             st.metric(f"Rows {COUNT_WORDS[key]}", f"{counts.get(key, 0):,}", border=True)
     figures = result_figures(merged)
-    estimate, actual = status.estimated_cost_usd, status.actual_cost_usd
+    projected = status.expected_cost_usd is not None
+    expected, input_cost, answers, answers_max, actual = usd_all(
+        [
+            status.expected_cost_usd,
+            status.estimated_cost_usd,
+            status.answers_expected_usd,
+            status.answers_max_usd,
+            status.actual_cost_usd,
+        ]
+    )
     with st.container(horizontal=True):
         st.metric("Input tokens", f"{figures.input_tokens:,}", border=True)
         st.metric("Output tokens", f"{figures.output_tokens:,}", border=True)
         st.metric(
-            "Actual cost",
-            usd(actual),
+            label(ESTIMATE_LABEL, sandbox),
+            f"≈ {expected}" if projected else f"{input_cost} + answers",
             border=True,
-            help="What the batches used, at the batch price.",
+            help="Counted before sending, at the batch price.",
         )
         st.metric(
-            "Estimate (input only)",
-            usd(estimate),
+            label(ACTUAL_LABEL, sandbox),
+            actual,
             border=True,
-            help="Input tokens counted before sending, at the batch price; the estimate leaves "
-            "out the answers, which the actual cost includes.",
+            help="What the batches used"
+            + (" so far" if status.state == "active" else "")
+            + ", at the batch price"
+            + ("; the sandbox bills nothing." if sandbox else "."),
         )
+    if status.estimated_cost_usd is None:
+        return  # no price known for the model: nothing to break down
+    bound = (
+        f"at most {answers_max} if every answer used its whole limit"
+        if status.answers_max_usd is not None
+        else "no output limit is known to bound them"
+    )
+    st.caption(
+        f"Estimate: {input_cost} for the input, counted before sending, "
+        + (
+            f"and about {answers} for the answers, projected from the rows tried first ({bound})."
+            if projected
+            else f"plus the answers, which were not projected (no rows were tried first; {bound})."
+        )
+        + f" Actual: {actual}"
+        + (" so far" if status.state == "active" else "")
+        + _ran_note(status)
+        + "."
+    )
+
+
+def _ran_note(status: JobStatus) -> str:
+    """Which rows the actual cost covers when not every row was answered (the estimate is for
+    all of them)."""
+    ran = status.counts.get("ok", 0) + status.counts.get("error", 0)
+    if ran >= status.rows:
+        return ""
+    return f", for the {ran:,} of {status.rows:,} rows that ran (the estimate is for all)"
 
 
 def show_breakdown(status: JobStatus) -> None:

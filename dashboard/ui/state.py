@@ -23,6 +23,8 @@ CONNECTION_CHECK = "connection_check"
 TOKEN_LIMITS = "token_limits"
 #: batchdash.preflight.pricing.ModelPrice per model name, from the Settings table.
 PRICE_OVERRIDES = "price_overrides"
+#: How fast the bundled sandbox runs each new job (a key of ui.sandbox_pace.PACES) or None.
+SANDBOX_PACE = "sandbox_pace"
 # Data editors of the Settings page (ui.editors names).
 LIMITS_EDITOR = "limits_editor"
 PRICES_EDITOR = "prices_editor"
@@ -135,6 +137,7 @@ _DEFAULTS: dict[str, Any] = {
     CONNECTION_CHECK: None,
     TOKEN_LIMITS: {},
     PRICE_OVERRIDES: {},
+    SANDBOX_PACE: None,
     SOURCE_MODE: SOURCE_UPLOAD,
     UPLOAD: None,
     KEPT_UPLOAD: None,

@@ -8,21 +8,25 @@ part, the network dropped) is remembered: the next click resumes it instead of m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import streamlit as st
 
 from batchdash.errors import BatchdashError
 from batchdash.inputs.hidden_characters import hidden_in_name
-from batchdash.preflight.pricing import ModelPrice
+from batchdash.money import usd_all
+from batchdash.preflight.cost import estimate_cost
+from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.recipe import Recipe
 from ui import dialogs, state
 from ui.connection import Connection
+from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import fetch_progress, job_service
 from ui.preflight import full_plan, show_problems
+from ui.sandbox_pace import current_pace, pace_label
 from ui.source import Source, source_stem
-from ui.text import plain, usd
+from ui.text import plain
 
 JOBS_PAGE = "app_pages/jobs.py"
 
@@ -54,8 +58,13 @@ def submit_dialog(
     enqueued_token_limit: int | None,
     price_overrides: Mapping[str, ModelPrice],
     connection: Connection,
+    tried_output_tokens: Sequence[int] = (),
 ) -> None:
-    """Confirm name, rows, parts and cost; then create the job and send its parts."""
+    """Confirm name, rows, parts and cost; then create the job and send its parts.
+
+    `tried_output_tokens` are the answers' lengths of a try of this recipe: the job keeps the
+    projection made from them, so Jobs and Results show it beside the actual cost.
+    """
     if connection.refusal:
         st.error(plain(connection.refusal), icon=":material/block:")
         return
@@ -79,16 +88,32 @@ def submit_dialog(
             help="The job is sent as this many batches (parts): a job too big for one batch "
             "file, or for the queue limit in Settings, is split.",
         )
+        estimate = estimate_cost(
+            recipe,
+            plan.rows,
+            plan.input_tokens,
+            price_for(recipe.model, price_overrides),
+            tried_output_tokens,
+        )
+        shown = usd_all([estimate.expected_usd, estimate.input_usd, estimate.answers_max_usd])
+        known = estimate.expected_usd is not None
         st.metric(
-            "Estimated cost",
-            usd(plan.estimated_cost_usd),
+            label(ESTIMATE_LABEL, connection.sandbox),
+            f"≈ {shown[0]}" if known else f"{shown[1]} + answers",
             border=True,
-            help="Input tokens at the batch price; answers are billed on top.",
+            help=f"Input {shown[1]} plus the answers projected from "
+            f"{estimate.projected_from} tried rows."
+            if estimate.projected_from
+            else "Input tokens at the batch price; embeddings write no answer tokens."
+            if known
+            else f"Input {shown[1]} plus the answers, billed by their length: up to "
+            f"{shown[2]}. Try on 3 rows first to project them.",
         )
     if connection.sandbox:
         st.info(
             "Sandbox mode: the job runs on the local simulator, with simulated answers and no "
-            "cost.",
+            f"cost. Pace: {pace_label(current_pace()).lower()}; change it under Settings > "
+            "Sandbox pace.",
             icon=":material/science:",
         )
     else:
@@ -122,6 +147,11 @@ def submit_dialog(
                 recipe,
                 source_name=source.table.source_name,
                 enqueued_token_limit=enqueued_token_limit,
+                output_tokens_per_row=(
+                    sum(tried_output_tokens) / len(tried_output_tokens)
+                    if tried_output_tokens
+                    else None
+                ),
             )
             st.session_state[state.PENDING_JOB] = (what, job_id)
         with fetch_progress():

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+from batchdash.money import usd
+
+__all__ = ["plain", "usd", "visible"]
+
 # Characters Streamlit's Markdown gives a meaning to: emphasis, links and images, code,
 # headings, tables, LaTeX ($), colour and icon directives (:red[...], :material/...:).
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
@@ -36,14 +40,3 @@ def plain(text: object) -> str:
     """`text` escaped so that Streamlit's Markdown shows it literally, unseen characters as
     their code (U+202E would otherwise reverse the sentence it stands in)."""
     return _MARKDOWN.sub(r"\\\1", visible(text))
-
-
-def usd(amount: float | None) -> str:
-    """A cost in dollars: cents, or up to six decimals under a cent; "unknown" for None."""
-    if amount is None:
-        return "unknown"
-    if 0 < amount < 0.000001:
-        return "under $0.000001"
-    if 0 < amount < 0.01:
-        return "$" + f"{amount:.6f}".rstrip("0")
-    return f"${amount:,.2f}"

@@ -78,6 +78,15 @@ def _read_answer(answer: dict[str, object], custom_id: str, recipe: Recipe) -> R
     return result
 
 
+def answer_tokens(trial: Trial) -> tuple[int, ...]:
+    """Output tokens of the tried rows that were answered (what the cost projection uses)."""
+    return tuple(
+        tried.result.output_tokens
+        for tried in trial.rows
+        if tried.result is not None and tried.result.status == "ok"
+    )
+
+
 def show_trial(trial: Trial, recipe: Recipe, frame: pd.DataFrame) -> None:
     """One block per tried row: the cells the prompts used beside the answer (or its fields),
     or what went wrong; `frame` is the table the rows were tried from."""

@@ -35,6 +35,9 @@ def _no_configured_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BATCHDASH_DB_URL", "BATCHDASH_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("BATCHDASH_UI_CACHE", raising=False)
+    # The bundled sandbox at full speed unless a test picks a pace (the app's own default is
+    # slow enough for an analyst to watch a job run).
+    monkeypatch.setenv("BATCHDASH_SANDBOX_RATE", "unlimited")
     yield
     st.cache_data.clear()
     st.cache_resource.clear()

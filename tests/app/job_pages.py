@@ -142,7 +142,7 @@ def pages(
         found = Pages(
             make_app(OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=BASE_URL), box, registry, downloads
         )
-        monkeypatch.setattr(resources, "gateway", lambda _url, _key, _name=None: found.gateway())
+        monkeypatch.setattr(resources, "gateway", lambda _url, _key, *_extra: found.gateway())
         yield found
     registry.close()
 

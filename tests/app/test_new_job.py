@@ -145,8 +145,11 @@ def test_preflight_shows_tokens_and_cost_at_both_prices(app: AppTest) -> None:
     tokens = int(shown["Input tokens"].replace(",", ""))
     assert 4 * 10 < tokens < 4 * 30
     # gpt-4o: $2.50 per million input tokens, half of it at the batch price.
-    assert float(shown["Normal price"][1:]) == pytest.approx(tokens * 2.5 / 1e6, rel=0.01)
-    assert float(shown["Batch price"][1:]) == pytest.approx(tokens * 1.25 / 1e6, rel=0.01)
+    assert float(shown["Input would cost"][1:]) == pytest.approx(tokens * 1.25 / 1e6, rel=0.01)
+    normal = next(m.help for m in app.metric if m.label == "Input would cost")
+    assert float(normal.rsplit("$", 1)[1].rstrip(".")) == pytest.approx(
+        tokens * 2.5 / 1e6, rel=0.01
+    )
     assert shown["Parts"] == "1"
     assert not app.error
     assert "No enqueued-token limit is set for gpt-4o" in joined(app, "caption")
@@ -160,7 +163,7 @@ def test_an_unknown_model_warns_that_the_cost_is_unknown(app: AppTest) -> None:
 
     assert app.selectbox(key=state.MODEL).value == "acme-large"
     assert "No price is known for the model 'acme-large'" in joined(app, "warning")
-    assert metrics(app)["Batch price"] == "unknown"
+    assert metrics(app)["Input would cost"] == "unknown"
     assert not app.error
 
 

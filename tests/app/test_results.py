@@ -56,7 +56,8 @@ def test_a_finished_job_shows_its_figures_breakdown_and_rows(pages: Pages) -> No
     assert "Rows still running" not in shown
     assert shown["Input tokens"] == f"{int(merged['input_tokens'].sum()):,}"
     assert shown["Output tokens"] == f"{int(merged['output_tokens'].sum()):,}"
-    assert shown["Estimate (input only)"].startswith("$0.0000")
+    assert shown["Estimated cost"].startswith("$0.0000")  # no try: the input + answers
+    assert shown["Estimated cost"].endswith(" + answers")
     assert shown["Actual cost"].startswith("$0.0000")
     assert status.actual_cost_usd is not None and status.actual_cost_usd > 0
 

@@ -219,7 +219,7 @@ def test_a_price_override_prices_an_unlisted_model(app: AppTest) -> None:
 
     shown = {metric.label: metric.value for metric in app.metric}
     tokens = int(shown["Input tokens"])
-    assert float(shown["Normal price"][1:]) == pytest.approx(tokens * 4.0 / 1e6, rel=0.01)
+    assert float(shown["Input would cost"][1:]) == pytest.approx(tokens * 2.0 / 1e6, rel=0.01)
     assert "No price is known" not in joined(app, "warning")
 
 

@@ -311,3 +311,14 @@ def test_refreshing_is_frequent_for_young_batches_and_stops_when_nothing_runs() 
 )
 def test_why_an_answer_stopped_is_said_in_plain_words(reason: str, words: str) -> None:
     assert finish_words(reason) == words
+
+
+def test_the_estimate_is_the_projection_when_the_job_has_one_else_the_input() -> None:
+    tried = dataclasses.replace(
+        job(batch("completed"), state="finished"), answers_expected_usd=0.01
+    )
+    untried = job(batch("completed"), state="finished")
+    frame = jobs_frame([tried, untried], now=NOW, terminal=TERMINAL)
+
+    assert frame["estimated_cost_usd"].tolist() == [pytest.approx(0.0112), 0.0012]
+    assert frame["estimate_projected"].tolist() == [True, False]

@@ -93,7 +93,8 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
 @contextmanager
 def serving(base: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[ServedApp]:
     """`streamlit run dashboard/streamlit_app.py` in Sandbox mode on a free 127.0.0.1 port,
-    its data under `base`, with `extra_env` added to its environment; stopped afterwards."""
+    its data under `base`, its sandbox at full speed, with `extra_env` added to its
+    environment; stopped afterwards."""
     data_dir = base / "data"
     log = base / "streamlit.log"
     port = _free_port()
@@ -104,6 +105,9 @@ def serving(base: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[
         not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BATCHDASH_DB_URL", "BATCHDASH_SANDBOX_RATE")
     }
     env["BATCHDASH_DATA_DIR"] = str(data_dir)
+    # The bundled sandbox at full speed unless `extra_env` or a journey's pick in Settings
+    # says otherwise (the app's own default is slow enough to watch a job run).
+    env["BATCHDASH_SANDBOX_RATE"] = "unlimited"
     env.update(extra_env or {})
     command = [
         sys.executable,

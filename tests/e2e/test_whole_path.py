@@ -50,9 +50,19 @@ def read_csv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
 
 
-def submit(page: Page, app: ServedApp, name: str, data: bytes) -> None:
-    """Upload `data` on New job and submit it as job `name`; the page lands on Jobs."""
-    open_page(page, app)
+def submit(
+    page: Page, app: ServedApp, name: str, data: bytes, *, same_session: bool = False
+) -> None:
+    """Upload `data` on New job and submit it as job `name`; the page lands on Jobs.
+
+    New job opens in a new session, or with `same_session` through the sidebar, keeping what
+    the session set (a pace picked in Settings)."""
+    if same_session:
+        page.get_by_role("link", name="New job").click()
+        expect(page.get_by_role("heading", name="New job")).to_be_visible(timeout=STEP_TIMEOUT)
+        wait_idle(page)
+    else:
+        open_page(page, app)
     upload: FilePayload = {"name": f"{name}.csv", "mimeType": "text/csv", "buffer": data}
     page.locator("input[type=file]").set_input_files(files=[upload])
     rows = data.count(b"\n") - 1
@@ -179,7 +189,9 @@ def test_repair_flaky_rows_until_every_row_is_ok(page: Page, slow_app: ServedApp
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
     expect(dialog.get_by_test_id("stMetric").filter(has_text="Rows")).to_contain_text("2")
-    expect(dialog.get_by_test_id("stMetric").filter(has_text="Estimated cost")).to_contain_text("$")
+    expect(
+        dialog.get_by_test_id("stMetric").filter(has_text="Would cost (estimate)")
+    ).to_contain_text("$")
     screenshot(page, "16-repair-dialog")
     dialog.get_by_role("button", name="Repair 2 rows").click()
     expect(page.get_by_role("dialog")).to_have_count(0, timeout=STEP_TIMEOUT)

@@ -91,6 +91,7 @@ class Gateway:
         completion_window: str = "24h",
         terminal_statuses: Iterable[str] = OPENAI_TERMINAL_STATUSES,
         name: str | None = None,
+        batch_metadata: Mapping[str, str] | None = None,
     ) -> None:
         if not api_key or not api_key.strip():
             raise KeyRefused("No API key is set. Enter one in Settings.")
@@ -103,6 +104,8 @@ class Gateway:
         self.completion_window = completion_window
         #: Statuses after which a batch never changes.
         self.terminal_statuses = frozenset(terminal_statuses)
+        #: Pairs added to every new batch's metadata (e.g. the pace a sandbox batch runs at).
+        self.batch_metadata = dict(batch_metadata or {})
         self._client = _NoticingOpenAI(
             api_key=api_key,
             base_url=base_url or None,
@@ -204,7 +207,7 @@ class Gateway:
                 input_file_id=input_file_id,
                 endpoint=cast(Any, endpoint),
                 completion_window=cast(Any, self.completion_window),
-                metadata=metadata,
+                metadata={**self.batch_metadata, **metadata},
             )
         return self._info(batch)
 

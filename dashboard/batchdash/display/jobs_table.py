@@ -29,6 +29,8 @@ JOB_COLUMNS: tuple[str, ...] = (
     "estimated_cost_usd",
     "actual_cost_usd",
     "time_left",
+    # Whether estimated_cost_usd holds answers projected from tried rows (not shown itself).
+    "estimate_projected",
 )
 # Rows of a finished job that got neither an answer nor an error.
 _UNANSWERED = ("cancelled", "expired", "not_run", "pending")
@@ -104,7 +106,11 @@ def jobs_frame(
     now: float,
     terminal: Collection[str] = OPENAI_TERMINAL_STATUSES,
 ) -> pd.DataFrame:
-    """One row per job, in the order given (the registry's: newest first)."""
+    """One row per job, in the order given (the registry's: newest first).
+
+    `estimated_cost_usd` holds the input plus the answers projected from tried rows when the
+    job was made after a try (`estimate_projected`), else the input alone.
+    """
     rows = [
         {
             "job_id": status.job_id,
@@ -113,13 +119,18 @@ def jobs_frame(
             "status": job_word(status, terminal),
             "progress": answered_percent(status),
             "answered": "{:,} of {:,}".format(*answered(status)),
-            "estimated_cost_usd": status.estimated_cost_usd,
+            # The projection from tried rows when the job has one, else the input alone.
+            "estimated_cost_usd": status.expected_cost_usd
+            if status.expected_cost_usd is not None
+            else status.estimated_cost_usd,
             "actual_cost_usd": status.actual_cost_usd,
             "time_left": time_left(status.expires_at, now),
+            "estimate_projected": status.expected_cost_usd is not None,
         }
         for status in statuses
     ]
     frame = pd.DataFrame(rows, columns=list(JOB_COLUMNS))
+    frame["estimate_projected"] = frame["estimate_projected"].astype(bool)
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
     for column in ("estimated_cost_usd", "actual_cost_usd"):
         frame[column] = frame[column].astype("float64")

@@ -94,8 +94,14 @@ def refused_warning(refused: int, rows: int) -> str | None:
     )
 
 
-def repair_parts(plan: BatchPlan, positions: np.ndarray, ids: pd.Series) -> list[PartSpec]:
-    """One repair part per part of `plan` (the preflight of the rows at `positions`)."""
+def repair_parts(
+    plan: BatchPlan,
+    positions: np.ndarray,
+    ids: pd.Series,
+    output_tokens_per_row: float | None = None,
+) -> list[PartSpec]:
+    """One repair part per part of `plan` (the preflight of the rows at `positions`); the job's
+    projected answer length per row, when known, carries over to the rows run again."""
     chosen = ids.to_numpy(dtype=object)[positions]
     return [
         PartSpec(
@@ -104,6 +110,9 @@ def repair_parts(plan: BatchPlan, positions: np.ndarray, ids: pd.Series) -> list
             custom_ids=tuple(str(i) for i in chosen[part.first_row : part.stop_row]),
             estimated_input_tokens=part.input_tokens,
             estimated_cost_usd=_part_cost(plan, part.input_tokens),
+            estimated_output_tokens=(
+                None if output_tokens_per_row is None else output_tokens_per_row * part.requests
+            ),
         )
         for part in plan.parts
     ]

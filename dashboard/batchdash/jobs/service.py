@@ -67,6 +67,7 @@ from batchdash.jobs.status import (
     JobView,
     RowTally,
     pending_rows,
+    projected_output_per_row,
     summarize,
     tally,
 )
@@ -155,8 +156,13 @@ class JobService:
         *,
         source_name: str = "",
         enqueued_token_limit: int | None = None,
+        output_tokens_per_row: float | None = None,
     ) -> str:
-        """Save a job and its planned parts; its id. InputError if the preflight blocks it."""
+        """Save a job and its planned parts; its id. InputError if the preflight blocks it.
+
+        `output_tokens_per_row` is the answers' length projected from tried rows (None: no try);
+        the Jobs and Results pages show the expected cost from it beside the actual one.
+        """
         rows = text_frame(frame)
         plan = plan_batch(
             rows,
@@ -173,6 +179,9 @@ class JobService:
                 stop_row=part.stop_row,
                 estimated_input_tokens=part.input_tokens,
                 estimated_cost_usd=price.cost(part.input_tokens, 0) if price else None,
+                estimated_output_tokens=(
+                    None if output_tokens_per_row is None else output_tokens_per_row * part.requests
+                ),
             )
             for part in plan.parts
         ]
@@ -600,7 +609,7 @@ class JobService:
             specs = _attached_repair_parts(ids.to_numpy(dtype=object)[positions])
         else:
             plan = self._repair_plan(job, positions)
-            specs = repair_parts(plan, positions, ids)
+            specs = repair_parts(plan, positions, ids, projected_output_per_row(parts))
         # Numbered after the job's last part: a concurrent repair of the same rows picks the
         # same numbers, and `add_part` hands it the parts already there instead of new ones.
         first = 1 + max(part.number for part in parts)
@@ -746,6 +755,7 @@ class JobService:
             "state": status.state,
             "counts": status.counts,
             "estimated_cost_usd": status.estimated_cost_usd,
+            "expected_cost_usd": status.expected_cost_usd,
             "actual_cost_usd": status.actual_cost_usd,
             "parts": [
                 _part_manifest(part, view.infos.get(part.batch_id or "")) for part in view.parts
@@ -832,6 +842,7 @@ def _part_manifest(part: Part, info: BatchInfo | None) -> dict[str, Any]:
         "output_tokens": info.output_tokens if info else None,
         "estimated_input_tokens": part.estimated_input_tokens,
         "estimated_cost_usd": part.estimated_cost_usd,
+        "estimated_output_tokens": part.estimated_output_tokens,
         "error": part.error,
         "extra_batches": dict(part.extra_batches),
         "planned_at": stamp(part.created_at),

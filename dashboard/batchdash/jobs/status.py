@@ -6,7 +6,7 @@ were fetched, the merged table); nothing calls the API.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from batchdash.api.batch_info import BatchErrorEntry, BatchInfo
+from batchdash.preflight.cost import answer_limit
 from batchdash.preflight.pricing import ModelPrice
 from batchdash.registry.records import Job, Part
 from batchdash.results.parse import ROW_STATUSES
@@ -93,6 +94,24 @@ class JobStatus:
     problems: tuple[str, ...] = field(default=())
     #: Parts of a submitted job still to be sent (a submission under way, or one that stopped).
     unsent: int = 0
+    #: USD of the answers projected from tried rows; None without a try or a price.
+    answers_expected_usd: float | None = None
+    #: USD if every answer used its whole output limit; None when unknown.
+    answers_max_usd: float | None = None
+
+    @property
+    def expected_cost_usd(self) -> float | None:
+        """Input plus projected answers: what the job is expected to cost; None without a try."""
+        if self.estimated_cost_usd is None or self.answers_expected_usd is None:
+            return None
+        return self.estimated_cost_usd + self.answers_expected_usd
+
+    @property
+    def max_cost_usd(self) -> float | None:
+        """Input plus the answers' upper bound."""
+        if self.estimated_cost_usd is None or self.answers_max_usd is None:
+            return None
+        return self.estimated_cost_usd + self.answers_max_usd
 
 
 @dataclass
@@ -232,7 +251,33 @@ def summarize(
         unsent=sum(part.batch_id is None and part.state != "failed" for part in view.parts)
         if job.state == "active"
         else 0,
+        **_answer_costs(job, view.parts, price),
     )
+
+
+def projected_output_per_row(parts: Sequence[Part]) -> float | None:
+    """Output tokens per request projected when the job was made; None without a try."""
+    known = [p for p in parts if p.estimated_output_tokens is not None and p.requests]
+    if not known:
+        return None
+    return sum(p.estimated_output_tokens or 0.0 for p in known) / sum(p.requests for p in known)
+
+
+def _answer_costs(
+    job: Job, parts: Sequence[Part], price: ModelPrice | None
+) -> dict[str, float | None]:
+    """The answers' projected cost and upper bound over the parts that were not refused."""
+    live = [part for part in parts if part.state != "failed"]
+    requests = sum(part.requests for part in live)
+    limit = answer_limit(job.recipe).tokens
+    # Embeddings write no answer tokens: nothing to project.
+    per_row = 0.0 if limit == 0 else projected_output_per_row(parts)
+    if price is None:
+        return {"answers_expected_usd": None, "answers_max_usd": None}
+    return {
+        "answers_expected_usd": None if per_row is None else price.cost(0, per_row * requests),
+        "answers_max_usd": None if limit is None else price.cost(0, limit * requests),
+    }
 
 
 def _batch_row(part: Part, info: BatchInfo) -> BatchRow:

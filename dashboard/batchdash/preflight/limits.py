@@ -56,6 +56,32 @@ def context_window(model: str) -> int | None:
     return info.context_window
 
 
+# The most output tokens OpenAI's models write in one answer (their model pages), by name
+# prefix; the longest matching prefix wins. genai-prices knows context windows, not this.
+_OUTPUT_LIMITS: dict[str, int] = {
+    "gpt-5": 128_000,
+    "gpt-4.1": 32_768,
+    "gpt-4o": 16_384,
+    "chatgpt-4o": 16_384,
+    "gpt-4-turbo": 4_096,
+    "gpt-4-": 4_096,
+    "gpt-4": 8_192,
+    "gpt-3.5": 4_096,
+    "o1-mini": 65_536,
+    "o1": 100_000,
+    "o3": 100_000,
+    "o4-mini": 100_000,
+    "codex": 100_000,
+}
+
+
+def output_limit(model: str) -> int | None:
+    """The most output tokens one answer of `model` may have; None if unknown."""
+    name = base_model(model).lower()
+    matches = [prefix for prefix in _OUTPUT_LIMITS if name.startswith(prefix)]
+    return _OUTPUT_LIMITS[max(matches, key=len)] if matches else None
+
+
 def known_model(model: str) -> bool:
     """Whether the genai-prices model list knows `model` (as an OpenAI model)."""
     try:

@@ -27,6 +27,7 @@ from batchdash.preflight.request_lines import (
     jsonl_lines,
     lines_bytes,
     request_body,
+    structured_format,
 )
 from batchdash.preflight.schema import field_problems
 from batchdash.preflight.template import (
@@ -287,6 +288,8 @@ def _measure(
         constant_tokens = user_overhead + tokens.TOKENS_PER_REPLY
         if constant_system and not placeholders(constant_system):
             constant_tokens += system_overhead + tokens.count_text(constant_system, encoding)
+        if recipe.structured:
+            constant_tokens += tokens.count_format(structured_format(recipe), encoding)
     empty: list[int] = []
     for first, stop in _chunks(0, len(texts)):
         rendered, rendered_systems = _render_rows(texts, recipe, first, stop)

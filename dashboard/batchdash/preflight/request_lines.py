@@ -39,14 +39,7 @@ def request_body(recipe: Recipe, prompt: str, system: str = "") -> dict[str, Any
         _put(body, "temperature", recipe.temperature)
         _put(body, "reasoning_effort", effort)
         if recipe.structured:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": SCHEMA_NAME,
-                    "strict": True,
-                    "schema": output_schema(recipe.output_fields),
-                },
-            }
+            body["response_format"] = structured_format(recipe)
     elif recipe.endpoint == "/v1/responses":
         body["input"] = prompt
         _put(body, "instructions", system or None)
@@ -55,14 +48,7 @@ def request_body(recipe: Recipe, prompt: str, system: str = "") -> dict[str, Any
         if effort is not None:
             body["reasoning"] = {"effort": effort}
         if recipe.structured:
-            body["text"] = {
-                "format": {
-                    "type": "json_schema",
-                    "name": SCHEMA_NAME,
-                    "strict": True,
-                    "schema": output_schema(recipe.output_fields),
-                }
-            }
+            body["text"] = {"format": structured_format(recipe)}
     elif recipe.endpoint == "/v1/embeddings":
         body["input"] = prompt
         _put(body, "dimensions", recipe.dimensions)
@@ -73,6 +59,18 @@ def request_body(recipe: Recipe, prompt: str, system: str = "") -> dict[str, Any
     else:
         raise ValueError(f"unknown endpoint {recipe.endpoint!r}")
     return body
+
+
+def structured_format(recipe: Recipe) -> dict[str, Any]:
+    """The JSON-schema format a structured recipe sends: `response_format` for chat, `text.format`
+    for responses (the same schema, shaped for each endpoint)."""
+    schema = output_schema(recipe.output_fields)
+    if recipe.endpoint == "/v1/chat/completions":
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": SCHEMA_NAME, "strict": True, "schema": schema},
+        }
+    return {"type": "json_schema", "name": SCHEMA_NAME, "strict": True, "schema": schema}
 
 
 def _put(body: dict[str, Any], key: str, value: object) -> None:

@@ -12,6 +12,7 @@ import base64
 import gzip
 import hashlib
 import importlib.resources
+import json
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -95,6 +96,15 @@ def encoding_for_model(model: str) -> tiktoken.Encoding:
 def count_text(text: str, encoding: tiktoken.Encoding) -> int:
     """Tokens in one text (special-token strings count as ordinary text, as the API does)."""
     return len(encoding.encode_ordinary(text))
+
+
+def count_format(response_format: object, encoding: tiktoken.Encoding) -> int:
+    """Tokens of a structured-output format (its JSON schema), as well as can be known.
+
+    OpenAI bills the schema as input but does not publish how it is rendered for the model; its
+    compact JSON is the closest public stand-in, so this count is an approximation.
+    """
+    return count_text(json.dumps(response_format, separators=(",", ":")), encoding)
 
 
 def count_texts(texts: Sequence[str], encoding: tiktoken.Encoding) -> np.ndarray:

@@ -173,8 +173,18 @@ def _add_part_doubts_version_2(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE parts ADD COLUMN {name} {spelled}"))
 
 
+def _add_part_output_estimate_version_3(conn: Connection) -> None:
+    """Parts: the output tokens of their answers projected from tried rows."""
+    spelled = Float().compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE parts ADD COLUMN estimated_output_tokens {spelled}"))
+
+
 #: Every schema version and the function that brings the version before it there.
-MIGRATIONS: dict[int, Migration] = {1: _create_version_1, 2: _add_part_doubts_version_2}
+MIGRATIONS: dict[int, Migration] = {
+    1: _create_version_1,
+    2: _add_part_doubts_version_2,
+    3: _add_part_output_estimate_version_3,
+}
 LATEST_VERSION = max(MIGRATIONS)
 
 

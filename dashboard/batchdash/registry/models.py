@@ -125,6 +125,8 @@ class PartModel(Base):
     batch_id: Mapped[str | None] = mapped_column(String(API_ID_LENGTH))
     estimated_input_tokens: Mapped[int | None] = mapped_column(BigInteger)
     estimated_cost_usd: Mapped[float | None] = mapped_column(Float)
+    #: Output tokens of the part's answers projected from tried rows (None: no try).
+    estimated_output_tokens: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     claim_token: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -77,6 +77,8 @@ class PartSpec:
     estimated_input_tokens: int | None = None
     #: Estimated cost at batch price; None when the model's price is unknown.
     estimated_cost_usd: float | None = None
+    #: Output tokens of the answers projected from tried rows; None without a try.
+    estimated_output_tokens: float | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ class Part:
     #: Batches the API made for the part besides its own, each with what became of it (a
     #: sentence for the analyst), in the order they were found.
     extra_batches: tuple[tuple[str, str], ...] = ()
+    #: Output tokens of its answers projected from tried rows; None without a try.
+    estimated_output_tokens: float | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,7 @@ def part_record(model: PartModel) -> Part:
         estimated_input_tokens=model.estimated_input_tokens,
         estimated_cost_usd=model.estimated_cost_usd,
         error=model.error,
+        estimated_output_tokens=model.estimated_output_tokens,
         claim_expires_at=model.claim_expires_at,
         created_at=model.created_at,
         uploaded_at=model.uploaded_at,

@@ -448,6 +448,7 @@ def _part_model(job_id: str, number: int, spec: PartSpec, now: datetime) -> Part
         state="planned",
         estimated_input_tokens=spec.estimated_input_tokens,
         estimated_cost_usd=spec.estimated_cost_usd,
+        estimated_output_tokens=spec.estimated_output_tokens,
         created_at=now,
         updated_at=now,
     )
