@@ -70,8 +70,9 @@ from playwright.async_api import (  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
+from batchdash.api.batch_tags import JOB_TAG, PART_TAG  # noqa: E402
 from batchdash.api.gateway import Gateway  # noqa: E402
-from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService  # noqa: E402
+from batchdash.jobs.service import JobService  # noqa: E402
 from batchdash.registry.store import Registry  # noqa: E402
 from batchdash.settings import owner_scope  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ServedApp, serving  # noqa: E402

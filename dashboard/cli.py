@@ -47,7 +47,8 @@ from batchdash.results.parse import (
 from batchdash.settings import API_KEY, owner_scope, read_settings
 
 if TYPE_CHECKING:
-    from batchdash.jobs.service import JobService, JobStatus
+    from batchdash.jobs.service import JobService
+    from batchdash.jobs.status import JobStatus
 
 #: Exit status of a bad input (argparse uses the same for bad arguments).
 EXIT_BAD_INPUT = 2

@@ -16,8 +16,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from batchdash.api.batch_info import BatchInfo
+from batchdash.api.batch_tags import JOB_TAG
 from batchdash.api.gateway import Gateway
-from batchdash.jobs.service import JOB_TAG, JobService, JobStatus
+from batchdash.jobs.service import JobService
+from batchdash.jobs.status import JobStatus
 from batchdash.recipe import Recipe
 from sandbox.app import create_app
 from tests.sandbox.kit import conformance_hook

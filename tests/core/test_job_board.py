@@ -20,7 +20,8 @@ from batchdash.display.results_page import (
 )
 from batchdash.errors import ApiError
 from batchdash.jobs.board import JobBoard
-from batchdash.jobs.service import JobService, JobStatus
+from batchdash.jobs.service import JobService
+from batchdash.jobs.status import JobStatus
 from batchdash.registry.records import Job
 from batchdash.registry.store import Registry
 from batchdash.results.export import to_csv_bytes, to_xlsx_bytes

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 import pandas as pd
 import pytest
 
+from batchdash.api.batch_tags import JOB_TAG, PART_TAG
 from batchdash.errors import InputError
-from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService
+from batchdash.jobs.service import JobService
 from batchdash.preflight.plan import plan_batch
 from batchdash.preflight.pricing import price_for
 from batchdash.recipe import LINEAGE_COLUMNS, Recipe

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from batchdash.api.batch_tags import PART_TAG
 from batchdash.api.gateway import Gateway
-from batchdash.jobs.service import PART_TAG, JobService
+from batchdash.jobs.service import JobService
 from batchdash.registry.store import Registry
 from sandbox.server import running_sandbox
 from tests.jobs_kit import API_KEY, RECIPE, reviews

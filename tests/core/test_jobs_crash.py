@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from batchdash.api.batch_tags import PART_TAG
 from batchdash.api.gateway import Gateway
-from batchdash.jobs.service import PART_TAG, JobService
+from batchdash.jobs.service import JobService
 from batchdash.registry.records import DEFAULT_LEASE
 from batchdash.registry.store import Registry
 from tests import jobs_kit

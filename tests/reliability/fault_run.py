@@ -21,10 +21,11 @@ import httpx2
 import pandas as pd
 from openai import OpenAI
 
+from batchdash.api.batch_tags import JOB_TAG, PART_TAG
 from batchdash.api.gateway import Gateway
 from batchdash.api.notices import listening_to_notices
 from batchdash.api.retry_policy import RetryPolicy
-from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService
+from batchdash.jobs.service import JobService
 from batchdash.registry.store import Registry
 from batchdash.results.export import to_csv_bytes
 from sandbox.server import running_sandbox

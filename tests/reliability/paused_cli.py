@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import cli
+from batchdash.api.batch_tags import JOB_TAG, PART_TAG
 from batchdash.api.gateway import Gateway
-from batchdash.jobs import service
-from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService
+from batchdash.jobs import following
+from batchdash.jobs.service import JobService
 
 POINTS = ("uploaded", "created", "polled", "fetching", "none")
 
@@ -70,14 +71,14 @@ def install(point: str, marker: Path) -> None:
 
         Gateway.create_batch = create_then_pause  # type: ignore[method-assign]
     elif point == "polled":
-        poll = service.poll_batches
+        poll = following.poll_batches
 
         def poll_then_pause(gateway: Gateway, wanted: Any, **options: Any) -> Any:
             found = poll(gateway, wanted, **options)
             pause(marker, point, statuses={i: info.status for i, info in found.items()})
             return found
 
-        service.poll_batches = poll_then_pause
+        following.poll_batches = poll_then_pause
     elif point == "fetching":
         download: Callable[..., int] = Gateway.download_file
 

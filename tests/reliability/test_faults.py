@@ -17,11 +17,12 @@ import pytest
 from openai import OpenAI
 from starlette.testclient import TestClient
 
+from batchdash.api.batch_tags import PART_TAG
 from batchdash.api.gateway import Gateway
 from batchdash.api.notices import listening_to_notices
 from batchdash.api.retry_policy import RetryPolicy, retrying
 from batchdash.errors import ApiTimeout, BadRequest, RateLimited, ServerUnavailable
-from batchdash.jobs.service import PART_TAG, JobService
+from batchdash.jobs.service import JobService
 from batchdash.registry.store import Registry
 from sandbox.app import create_app
 from tests import jobs_kit

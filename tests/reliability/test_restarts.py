@@ -27,8 +27,9 @@ from typing import Any
 import pandas as pd
 from openai import OpenAI
 
+from batchdash.api.batch_tags import JOB_TAG, PART_TAG
 from batchdash.api.gateway import Gateway
-from batchdash.jobs.service import JOB_TAG, PART_TAG, JobService
+from batchdash.jobs.service import JobService
 from batchdash.registry.store import Registry
 from batchdash.settings import owner_scope
 from tests.reliability.processes import (

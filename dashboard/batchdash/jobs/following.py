@@ -1,0 +1,245 @@
+"""Following jobs: refreshing their batches, fetching results once, resuming a stopped
+submission, cancelling extra batches a lost create left, and the statuses that come of it."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from batchdash.api.batch_info import BatchInfo
+from batchdash.api.notices import notify
+from batchdash.api.polling import poll_batches
+from batchdash.errors import (
+    BatchdashError,
+)
+from batchdash.jobs.extra_batches import WATCH, WATCH_EVERY, extra_note, extras, is_watched
+from batchdash.jobs.status import (
+    JobStatus,
+    JobView,
+    summarize,
+    tally,
+)
+from batchdash.jobs.submitting import CLOCK_SLACK_SECONDS, JobSubmitting
+from batchdash.preflight.pricing import price_for
+from batchdash.registry.records import Job, Part
+from batchdash.results.merge import merge_results
+from batchdash.results.parse import RowResult, parse_result_lines
+
+
+class JobFollowing(JobSubmitting):
+    """Jobs of one owner scope, followed as their batches run."""
+
+    # -- following -------------------------------------------------------------------------
+
+    def refresh(self, job_id: str) -> JobStatus:
+        """Ask the API about the job's running batches, fetch finished results; its status."""
+        return self._refresh([self._job(job_id)])[0]
+
+    def refresh_all(self) -> list[JobStatus]:
+        """`refresh` for every unfinished job of the scope, polling all their batches at once."""
+        jobs = self.registry.list_jobs(self.scope, include_archived=True)
+        # A job finished within WATCH may still have a part watched for a late create.
+        recent = datetime.fromtimestamp(self._clock(), UTC) - WATCH
+        finished = [job for job in jobs if job.state == "finished" and job.updated_at > recent]
+        return self._refresh([job for job in jobs if job.state != "finished"], watched=finished)
+
+    def _refresh(self, jobs: list[Job], *, watched: list[Job] | None = None) -> list[JobStatus]:
+        """Refresh `jobs`, and look for extra batches of their parts and of `watched`'s."""
+        views = self._views([*jobs, *(watched or [])])
+        views, watched_views = views[: len(jobs)], views[len(jobs) :]
+        for index, view in enumerate(views):
+            if self._interrupted(view):
+                self._resume(view.job)
+                views[index] = self._view(view.job)
+        wanted = {
+            batch_id: view.infos[batch_id].created_at if batch_id in view.infos else 0
+            for view in views
+            for batch_id in view.active_batches()
+        }
+        listed: list[BatchInfo] = []
+
+        def poll() -> dict[str, BatchInfo]:
+            return poll_batches(self.gateway, wanted, listed=listed)
+
+        polled = self._retrying(poll, "Checking the batches") if wanted else {}
+        known = {i: info for view in views for i, info in view.infos.items()}
+        changed = {i: info.to_dict() for i, info in polled.items() if info != known.get(i)}
+        if changed:  # a batch that did not move costs no write
+            self.registry.save_snapshots(changed, terminal=self.gateway.terminal_statuses)
+        for view in views:
+            view.infos.update({i: polled[i] for i in view.active_batches() if i in polled})
+            for info in view.unfetched_terminal():
+                fetch = partial(self._fetch_results, info)
+                self._retrying(fetch, f"Fetching the results of batch {info.id}")
+                view.fetched.add(info.id)
+        noted = self._cancel_extras([*views, *watched_views], listed)
+        return [
+            self._summary(self._view(view.job) if view.job.id in noted else view) for view in views
+        ]
+
+    def _cancel_extras(self, views: list[JobView], listed: list[BatchInfo]) -> set[str]:
+        """Cancel the extra batches of the views' parts (see `extra_batches`) found among the
+        batches `listed` and, for parts whose create lost its answer lately, among those created
+        since; the ids of the jobs that got a note."""
+        clock = self._clock()
+        now = datetime.fromtimestamp(clock, UTC)
+        parts = [part for view in views for part in view.parts]
+        watched = [part for part in parts if is_watched(part, now)]
+        last = self._watch_listed_at
+        if watched and (last is None or clock - last >= WATCH_EVERY):
+            first = min(part.create_doubt_since or now for part in watched)
+            since = int(first.timestamp()) - CLOCK_SLACK_SECONDS
+            recent = self._retrying(
+                lambda: list(self.gateway.batches_since(since)), "Checking the batches"
+            )
+            self._watch_listed_at = clock
+            listed = [*listed, *recent]
+        names = {view.job.id: view.job.name for view in views}
+        noted: set[str] = set()
+        for part, extra in extras(listed, parts):
+            if self._cancel_extra(names[part.job_id], part, extra):
+                noted.add(part.job_id)
+        return noted
+
+    def _cancel_extra(self, job_name: str, part: Part, extra: BatchInfo) -> bool:
+        """Cancel one extra batch of the part, note it and tell the analyst; whether it was
+        noted here (False when another replica did, or when it is not an extra after all)."""
+        if self.registry.part_for_batch(extra.id) is not None:
+            return False  # some part's own batch: attached by the analyst, or another scope's
+        where = f"Job {job_name}, part {part.number}"
+        running = not (extra.terminal or extra.status == "cancelling")
+        if running:
+            try:
+                extra = self._cancel_batch(extra.id)
+            except BatchdashError as error:
+                notify(f"{where}: the second batch {extra.id} could not be cancelled yet: {error}")
+                return False  # tried again while a refresh still lists it
+        assert part.batch_id is not None
+        note = extra_note(self.gateway.provider, extra, part.batch_id, cancelled_here=running)
+        if not self.registry.note_extra_batch(part.id, extra.id, note):
+            return False
+        notify(f"{where}: {note}")
+        return True
+
+    def _interrupted(self, view: JobView) -> bool:
+        """Whether the job was being submitted and has parts nobody is sending any more: none
+        is claimed, and nothing of the job moved for `resume_after` (a live submitter marks
+        the job active, then claims, uploads and records part after part within moments, and
+        a refresh from another session must not take the next part from under it)."""
+        if view.job.state != "active":
+            return False  # "new": never submitted (or a submitter died before its first write)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        unsent = [p for p in view.parts if p.batch_id is None and p.state != "failed"]
+        held = any(p.claim_expires_at is not None and p.claim_expires_at > now for p in unsent)
+        moved = [view.job.updated_at] + [
+            moment
+            for part in view.parts
+            for moment in (part.uploaded_at, part.submitted_at, part.claim_expires_at)
+            if moment is not None
+        ]
+        return bool(unsent) and not held and max(moved) < now - self.resume_after
+
+    def _resume(self, job: Job) -> None:
+        """Send a job's parts left unsent by a submitter that stopped (a crash, a lost network).
+
+        An error is told to the listeners, not raised: it must not keep the other jobs from
+        being refreshed, and the job's status says that parts are unsent.
+        """
+        notify(f"Job {job.name}: sending the parts its submission left unsent.")
+        try:
+            self.submit(job.id)
+        except BatchdashError as error:
+            notify(f"Job {job.name}: the unsent parts could not be sent yet: {error}")
+
+    def _fetch_results(self, info: BatchInfo) -> None:
+        """Keep a terminal batch's output and error files in the registry (once)."""
+        with tempfile.TemporaryDirectory(prefix="batchdash-results-") as directory:
+            files: dict[str, Path | None] = {}
+            for which, file_id in (("output", info.output_file_id), ("errors", info.error_file_id)):
+                path = Path(directory) / f"{which}.jsonl" if file_id else None
+                if file_id and path:
+                    self.gateway.download_file(file_id, path)
+                files[which] = path
+            self.registry.save_results(info.id, files["output"], files["errors"])
+
+    def status(self, job_id: str) -> JobStatus:
+        """The job's status from the registry alone (no API call)."""
+        return self._summary(self._view(self._job(job_id)))
+
+    def list_jobs(self, *, include_archived: bool = False) -> list[JobStatus]:
+        """Every job of the scope, newest first, from the registry alone."""
+        jobs = self.registry.list_jobs(self.scope, include_archived=include_archived)
+        return self.statuses_of(jobs)
+
+    def statuses_of(self, jobs: list[Job]) -> list[JobStatus]:
+        """The statuses of jobs of the scope (as `list_jobs` read them), from the registry."""
+        if any(job.scope != self.scope for job in jobs):
+            raise ValueError("a job of another scope was asked for")
+        return [self._summary(view) for view in self._views(jobs)]
+
+    def _view(self, job: Job) -> JobView:
+        return self._views([job])[0]
+
+    def _views(self, jobs: list[Job]) -> list[JobView]:
+        """The jobs with their parts, batch snapshots and kept results, read in one go."""
+        terminal = frozenset(self.gateway.terminal_statuses)
+        records = self.registry.job_records([job.id for job in jobs])
+        views = []
+        for job in jobs:
+            record = records[job.id]
+            infos = {
+                snapshot.batch_id: BatchInfo.from_dict(snapshot.info, terminal_statuses=terminal)
+                for snapshot in record.snapshots
+            }
+            fetched = {i for i, info in infos.items() if info.terminal and i in record.fetched}
+            views.append(JobView(job, record.parts, infos, fetched))
+        return views
+
+    def _merged(self, job: Job) -> pd.DataFrame:
+        # Cached costs use the library's prices, so the cache serves only a service without
+        # price overrides.
+        cacheable = not self._price_overrides
+        if cacheable and (cached := self.registry.merged(job.id)) is not None:
+            return cached
+        fetched = self.registry.results(job.id)
+        results: list[RowResult] = []
+        for batch in fetched:  # by part number: repairs come after the rows they repair
+            for which, data in (("output", batch.output), ("error", batch.errors)):
+                results += parse_result_lines(
+                    data,
+                    recipe=job.recipe,
+                    batch_id=batch.batch_id,
+                    source_name=f"the {which} file of batch {batch.batch_id}",
+                )
+        rows = self.registry.job_rows(job.id)
+        merged = merge_results(rows, job.recipe, results, price_overrides=self._price_overrides)
+        if cacheable:
+            self.registry.save_merged(job.id, merged, [batch.batch_id for batch in fetched])
+        return merged
+
+    def _summary(self, view: JobView) -> JobStatus:
+        # The tally depends only on the rows, the parts and the fetched batches: kept per job
+        # under that key, a list of finished jobs does not open their merged tables each time.
+        key = (
+            view.job.updated_at,
+            tuple((part.id, part.state, part.batch_id) for part in view.parts),
+            frozenset(view.fetched),
+        )
+        remembered = self._tallies.get(view.job.id)
+        if remembered is not None and remembered[0] == key:
+            rows = remembered[1]
+        else:
+            needs_table = bool(view.fetched) or any(part.custom_ids for part in view.parts)
+            rows = tally(view, self._merged(view.job) if needs_table else None)
+            self._tallies[view.job.id] = (key, rows)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        price = price_for(view.job.recipe.model, self._price_overrides)
+        status = summarize(view, rows, price, now=now)
+        state = status.state if view.job.state != "new" or status.batches else "new"
+        if state != view.job.state:
+            self.registry.set_job_state(view.job.id, state)
+        return status
