@@ -20,8 +20,9 @@ from streamlit.delta_generator import DeltaGenerator
 
 from batchdash.errors import InputError
 from batchdash.preflight.cost import CostEstimate, estimate_cost
-from batchdash.preflight.plan import BatchPlan, Problem, plan_batch
+from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import ModelPrice, price_for
+from batchdash.preflight.problems import Problem
 from batchdash.preflight.template import parse, placeholders
 from batchdash.recipe import Recipe
 from ui import cached

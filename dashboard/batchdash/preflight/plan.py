@@ -22,6 +22,15 @@ from batchdash.errors import InputError
 from batchdash.preflight import limits, tokens
 from batchdash.preflight.ids import checked_ids
 from batchdash.preflight.pricing import ModelPrice, price_for
+from batchdash.preflight.problems import (
+    Problem,
+    cell_problems,
+    recipe_problems,
+    same_prompt_warning,
+    size_problems,
+    system_template,
+    template_problems,
+)
 from batchdash.preflight.request_lines import (
     jsonl_line_sizes,
     jsonl_lines,
@@ -31,13 +40,10 @@ from batchdash.preflight.request_lines import (
 )
 from batchdash.preflight.schema import field_problems
 from batchdash.preflight.template import (
-    parse,
     placeholders,
     render,
-    starting_template,
-    unknown_placeholder_message,
 )
-from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, Recipe
+from batchdash.recipe import ENDPOINTS, Recipe
 from batchdash.wording import describe_rows
 
 #: Rows rendered, counted and encoded at a time: bounds the memory a plan needs on top of the
@@ -49,19 +55,7 @@ _CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One thing wrong (or worth knowing) about a batch, with the rows it concerns."""
-
-    #: One plain sentence naming the problem and the fix.
-    message: str
-    #: 1-based row numbers concerned; empty when the problem is with the recipe.
-    rows: tuple[int, ...] = ()
-    #: Whether the batch cannot be sent until this is fixed.
-    blocking: bool = True
-
-
-@dataclass(frozen=True)
-class Part:
+class PlannedPart:
     """A run of consecutive rows that becomes one input file and one batch."""
 
     #: 1-based position among the parts of the plan.
@@ -104,7 +98,7 @@ class BatchPlan:
     #: USD for the same tokens at the synchronous price; None when unknown.
     synchronous_cost_usd: float | None
     #: The parts to upload, in row order; empty when a problem blocks the batch.
-    parts: tuple[Part, ...]
+    parts: tuple[PlannedPart, ...]
     # The columns the templates use (a copy-on-write view of the caller's frame).
     _texts: pd.DataFrame = field(repr=False)
 
@@ -142,13 +136,13 @@ class BatchPlan:
     def request_body(self, row: int) -> dict[str, Any]:
         """The request body of row `row` (0-based), e.g. to try a few rows synchronously."""
         prompts, systems = _render_rows(self._texts, self.recipe, row, row + 1)
-        system = str(systems.iat[0]) if systems is not None else _system_template(self.recipe)
+        system = str(systems.iat[0]) if systems is not None else system_template(self.recipe)
         return request_body(self.recipe, str(prompts.iat[0]), system)
 
     def _lines(self, first: int, stop: int) -> pa.LargeStringArray:
         prompts, systems = _render_rows(self._texts, self.recipe, first, stop)
         ids = self.custom_ids.iloc[first:stop].tolist()
-        system = systems.tolist() if systems is not None else _system_template(self.recipe)
+        system = systems.tolist() if systems is not None else system_template(self.recipe)
         return jsonl_lines(self.recipe, ids, prompts.tolist(), system)
 
 
@@ -162,13 +156,13 @@ def plan_batch(
     max_part_bytes: int = limits.MAX_PART_BYTES,
 ) -> BatchPlan:
     """Check, count, price and split `frame` run through `recipe`; bad input becomes problems."""
-    problems = _recipe_problems(recipe, enqueued_token_limit)
+    problems = recipe_problems(recipe, enqueued_token_limit)
     if recipe.structured:
         problems += [Problem(text) for text in field_problems(recipe.output_fields, frame.columns)]
-    templates_ok, template_problems = _template_problems(recipe, frame.columns)
-    problems += template_problems
+    templates_ok, found = template_problems(recipe, frame.columns)
+    problems += found
     if templates_ok and len(frame) > 1 and not used_columns(recipe):
-        problems.append(_same_prompt_warning(frame))
+        problems.append(same_prompt_warning(frame))
     if len(frame) == 0:
         problems.append(Problem("The table has no rows. Add at least one row with a prompt."))
 
@@ -182,7 +176,7 @@ def plan_batch(
     row_bytes = np.zeros(rows, dtype=np.int64)
     measured = templates_ok and recipe.endpoint in ENDPOINTS
     if measured:
-        problems += _cell_problems(texts)
+        problems += cell_problems(texts)
         empty = _measure(texts, recipe, ids, row_tokens, row_bytes)
         if empty:
             problems.append(
@@ -192,7 +186,7 @@ def plan_batch(
                     tuple(empty),
                 )
             )
-        problems += _size_problems(
+        problems += size_problems(
             recipe, row_tokens, row_bytes, enqueued_token_limit, max_part_bytes
         )
 
@@ -207,7 +201,7 @@ def plan_batch(
                 blocking=False,
             )
         )
-    parts: tuple[Part, ...] = ()
+    parts: tuple[PlannedPart, ...] = ()
     if not any(problem.blocking for problem in problems):
         spans = limits.split_into_parts(
             row_bytes,
@@ -217,7 +211,7 @@ def plan_batch(
             max_tokens=enqueued_token_limit,
         )
         parts = tuple(
-            Part(
+            PlannedPart(
                 number=number,
                 first_row=first,
                 stop_row=stop,
@@ -242,14 +236,9 @@ def plan_batch(
     )
 
 
-def _system_template(recipe: Recipe) -> str:
-    """The system text template, or "" where the endpoint has no place for it."""
-    return recipe.system_prompt if recipe.endpoint in _CHAT_LIKE else ""
-
-
 def used_columns(recipe: Recipe) -> list[str]:
     """The columns the template and the system prompt use, each once, in order of first use."""
-    names = placeholders(recipe.template) + placeholders(_system_template(recipe))
+    names = placeholders(recipe.template) + placeholders(system_template(recipe))
     return list(dict.fromkeys(names))
 
 
@@ -263,7 +252,7 @@ def _render_rows(
 ) -> tuple[pd.Series, pd.Series | None]:
     """Prompts of rows first..stop, and their system texts when the system prompt varies."""
     chunk = texts.iloc[first:stop]
-    system = _system_template(recipe)
+    system = system_template(recipe)
     systems = render(system, chunk) if placeholders(system) else None
     return render(recipe.template, chunk), systems
 
@@ -282,7 +271,7 @@ def _measure(
     # and content, and the reply is primed with TOKENS_PER_REPLY.
     user_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("user", encoding)
     system_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("system", encoding)
-    constant_system = _system_template(recipe) if chat_like else ""
+    constant_system = system_template(recipe) if chat_like else ""
     constant_tokens = 0
     if chat_like:
         constant_tokens = user_overhead + tokens.TOKENS_PER_REPLY
@@ -307,206 +296,3 @@ def _measure(
             constant_system if rendered_systems is None else pa.array(rendered_systems),
         )
     return empty
-
-
-def _template_problems(recipe: Recipe, columns: pd.Index) -> tuple[bool, list[Problem]]:
-    """Whether both templates can be rendered, and the problems when they cannot."""
-    problems: list[Problem] = []
-    known = set(columns)
-    for label, template in (
-        ("template", recipe.template),
-        ("system prompt", _system_template(recipe)),
-    ):
-        try:
-            parse(template)
-        except InputError as error:
-            problems.append(Problem(str(error).replace("The template", f"The {label}", 1)))
-            continue
-        missing = [name for name in placeholders(template) if name not in known]
-        if missing:
-            message = unknown_placeholder_message(missing, columns)
-            problems.append(Problem(message.replace("The template", f"The {label}", 1)))
-    if not recipe.template.strip():
-        problems.append(
-            Problem("The prompt template is empty. Write the prompt to send for each row.")
-        )
-    return not problems, problems
-
-
-def _same_prompt_warning(frame: pd.DataFrame) -> Problem:
-    """A template without a column sends one prompt many times: allowed, but rarely meant."""
-    rows = len(frame)
-    start = starting_template(frame)
-    example = f" (such as {start})" if start else ""
-    return Problem(
-        f"The template uses no column, so all {rows:,} rows get the same prompt and are billed "
-        f"for it {rows:,} times. To send each row its own text, put a column name in braces "
-        f"into the template{example}, or pick one with Insert column. If one prompt for every "
-        "row is what you want, go on.",
-        blocking=False,
-    )
-
-
-def _cell_problems(texts: pd.DataFrame) -> list[Problem]:
-    """Cells longer than Excel allows, per column the templates use (a warning)."""
-    problems = []
-    for column in texts.columns:
-        lengths = texts[column].astype("str").str.len().fillna(0).to_numpy()
-        if rows := _rows_over(lengths, limits.EXCEL_CELL_CHARS):
-            problems.append(
-                Problem(
-                    f"The column '{column}' has cells of more than {limits.EXCEL_CELL_CHARS:,} "
-                    f"characters (the longest has {int(lengths.max()):,}) in {describe_rows(rows)}. "
-                    "Check those cells; an unclosed quote in a CSV file swallows the rows after it.",
-                    rows,
-                    blocking=False,
-                )
-            )
-    return problems
-
-
-def _size_problems(
-    recipe: Recipe,
-    row_tokens: np.ndarray,
-    row_bytes: np.ndarray,
-    enqueued_token_limit: int | None,
-    max_part_bytes: int,
-) -> list[Problem]:
-    problems = []
-    window = limits.context_window(recipe.model)
-    if window is not None and (rows := _rows_over(row_tokens, window)):
-        problems.append(
-            Problem(
-                f"The requests of {describe_rows(rows)} need up to {int(row_tokens.max()):,} "
-                f"input tokens, more than the {window:,} that '{recipe.model}' takes. Shorten "
-                "those cells, or pick a model with a larger context window.",
-                rows,
-            )
-        )
-    limit = enqueued_token_limit
-    if limit is not None and limit > 0 and (rows := _rows_over(row_tokens, limit)):
-        problems.append(
-            Problem(
-                f"The requests of {describe_rows(rows)} alone need more input tokens than the "
-                f"enqueued-token limit of {limit:,}. Shorten those cells, or raise the limit in "
-                "Settings if your organisation's is higher.",
-                rows,
-            )
-        )
-    if rows := _rows_over(row_bytes, max_part_bytes):
-        problems.append(
-            Problem(
-                f"The requests of {describe_rows(rows)} are each larger than one batch file "
-                f"may be ({max_part_bytes:,} bytes). Shorten those cells.",
-                rows,
-            )
-        )
-    return problems
-
-
-def _rows_over(values: np.ndarray, limit: int) -> tuple[int, ...]:
-    """1-based numbers of the rows whose value is over `limit`."""
-    return tuple((np.flatnonzero(values > limit) + 1).tolist())
-
-
-def _recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Problem]:
-    """Problems with the endpoint, model and parameters, whatever the rows."""
-    problems: list[Problem] = []
-
-    def block(message: str) -> None:
-        problems.append(Problem(message))
-
-    def note(message: str) -> None:
-        problems.append(Problem(message, blocking=False))
-
-    endpoint, model = recipe.endpoint, recipe.model.strip()
-    if endpoint not in ENDPOINTS:
-        block(f"The endpoint '{endpoint}' is not supported. Choose one of: {', '.join(ENDPOINTS)}.")
-    if not model:
-        block("No model is chosen. Enter a model name such as 'gpt-4o-mini'.")
-    elif any(char.isspace() for char in recipe.model):
-        guess = "-".join(recipe.model.split())
-        hint = f" (perhaps '{guess}')" if limits.known_model(guess) else ""
-        block(
-            f"The model name '{recipe.model}' contains spaces. Enter the exact model name{hint}, "
-            "without spaces."
-        )
-    reasoning = bool(model) and limits.is_reasoning_model(model)
-
-    takes_max_tokens = endpoint != "/v1/embeddings"
-    if recipe.max_output_tokens is not None and takes_max_tokens:
-        minimum = limits.MIN_RESPONSES_OUTPUT_TOKENS if endpoint == "/v1/responses" else 1
-        if recipe.max_output_tokens < minimum:
-            block(
-                f"The maximum output tokens is {recipe.max_output_tokens}; it must be at least "
-                f"{minimum}. Raise it, or leave it empty for the model's default."
-            )
-    if recipe.temperature is not None and endpoint != "/v1/embeddings":
-        low, high = limits.TEMPERATURE_RANGE
-        if not low <= recipe.temperature <= high:
-            block(
-                f"The temperature {recipe.temperature} is outside {low:g} to {high:g}. Pick a "
-                "value in that range, or leave it empty."
-            )
-        elif reasoning:
-            block(
-                f"The reasoning model '{model}' does not take a temperature. Clear the "
-                "temperature, or pick a non-reasoning model."
-            )
-    if recipe.reasoning_effort is not None and endpoint in _CHAT_LIKE and model and not reasoning:
-        note(
-            f"'{model}' is not a reasoning model, so the reasoning effort is not sent. Clear it, "
-            "or pick a reasoning model (o-series, gpt-5)."
-        )
-    elif recipe.reasoning_effort not in (None, *REASONING_EFFORTS) and endpoint in _CHAT_LIKE:
-        # A recipe read from a record or a file is not checked against the Literal type.
-        block(
-            f"The reasoning effort '{recipe.reasoning_effort}' is not one the API takes. Choose "
-            f"one of: {', '.join(REASONING_EFFORTS)}, or leave it empty for the model's default."
-        )
-
-    if endpoint == "/v1/embeddings":
-        ignored = [
-            name
-            for name, value in (
-                ("temperature", recipe.temperature),
-                ("maximum output tokens", recipe.max_output_tokens),
-                ("reasoning effort", recipe.reasoning_effort),
-            )
-            if value is not None
-        ]
-        if ignored:
-            note(f"Embeddings take no {' or '.join(ignored)}; those settings are not sent.")
-        if recipe.dimensions is not None and recipe.dimensions < 1:
-            block(
-                f"The embedding size {recipe.dimensions} must be at least 1. Raise it, or leave "
-                "it empty for the model's default."
-            )
-        elif recipe.dimensions is not None and "ada" in model:
-            block(
-                f"'{model}' has a fixed embedding size. Leave the size empty, or pick a "
-                "text-embedding-3 model."
-            )
-        if model and "embedding" not in model:
-            note(f"'{model}' does not look like an embedding model. Check the model name.")
-    elif model and "embedding" in model:
-        note(f"'{model}' is an embedding model; it cannot answer prompts. Check the model name.")
-    if endpoint == "/v1/completions" and recipe.reasoning_effort is not None:
-        note("Completions take no reasoning effort; it is not sent.")
-    if endpoint in ("/v1/embeddings", "/v1/completions"):
-        if recipe.system_prompt.strip():
-            note(
-                "This endpoint has no system prompt, so it is not sent. Put that text into the "
-                "prompt template instead."
-            )
-        if recipe.output_fields:
-            note(
-                "This endpoint cannot return structured fields, so answers come back as plain "
-                "text. Use Chat Completions or Responses for structured output."
-            )
-    if enqueued_token_limit is not None and enqueued_token_limit < 1:
-        block(
-            f"The enqueued-token limit {enqueued_token_limit} must be a positive number of "
-            "tokens. Enter your organisation's limit, or leave it empty."
-        )
-    return problems

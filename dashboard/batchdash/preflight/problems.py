@@ -1,0 +1,242 @@
+"""The preflight's problem finders: the template, the cells, the sizes and the recipe, each
+problem a plain sentence with the rows it concerns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from batchdash.errors import InputError
+from batchdash.preflight import limits
+from batchdash.preflight.template import (
+    parse,
+    placeholders,
+    starting_template,
+    unknown_placeholder_message,
+)
+from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, Recipe
+from batchdash.wording import describe_rows
+
+_CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth knowing) about a batch, with the rows it concerns."""
+
+    #: One plain sentence naming the problem and the fix.
+    message: str
+    #: 1-based row numbers concerned; empty when the problem is with the recipe.
+    rows: tuple[int, ...] = ()
+    #: Whether the batch cannot be sent until this is fixed.
+    blocking: bool = True
+
+
+def system_template(recipe: Recipe) -> str:
+    """The system text template, or "" where the endpoint has no place for it."""
+    return recipe.system_prompt if recipe.endpoint in _CHAT_LIKE else ""
+
+
+def template_problems(recipe: Recipe, columns: pd.Index) -> tuple[bool, list[Problem]]:
+    """Whether both templates can be rendered, and the problems when they cannot."""
+    problems: list[Problem] = []
+    known = set(columns)
+    for label, template in (
+        ("template", recipe.template),
+        ("system prompt", system_template(recipe)),
+    ):
+        try:
+            parse(template)
+        except InputError as error:
+            problems.append(Problem(str(error).replace("The template", f"The {label}", 1)))
+            continue
+        missing = [name for name in placeholders(template) if name not in known]
+        if missing:
+            message = unknown_placeholder_message(missing, columns)
+            problems.append(Problem(message.replace("The template", f"The {label}", 1)))
+    if not recipe.template.strip():
+        problems.append(
+            Problem("The prompt template is empty. Write the prompt to send for each row.")
+        )
+    return not problems, problems
+
+
+def same_prompt_warning(frame: pd.DataFrame) -> Problem:
+    """A template without a column sends one prompt many times: allowed, but rarely meant."""
+    rows = len(frame)
+    start = starting_template(frame)
+    example = f" (such as {start})" if start else ""
+    return Problem(
+        f"The template uses no column, so all {rows:,} rows get the same prompt and are billed "
+        f"for it {rows:,} times. To send each row its own text, put a column name in braces "
+        f"into the template{example}, or pick one with Insert column. If one prompt for every "
+        "row is what you want, go on.",
+        blocking=False,
+    )
+
+
+def cell_problems(texts: pd.DataFrame) -> list[Problem]:
+    """Cells longer than Excel allows, per column the templates use (a warning)."""
+    problems = []
+    for column in texts.columns:
+        lengths = texts[column].astype("str").str.len().fillna(0).to_numpy()
+        if rows := rows_over(lengths, limits.EXCEL_CELL_CHARS):
+            problems.append(
+                Problem(
+                    f"The column '{column}' has cells of more than {limits.EXCEL_CELL_CHARS:,} "
+                    f"characters (the longest has {int(lengths.max()):,}) in {describe_rows(rows)}. "
+                    "Check those cells; an unclosed quote in a CSV file swallows the rows after it.",
+                    rows,
+                    blocking=False,
+                )
+            )
+    return problems
+
+
+def size_problems(
+    recipe: Recipe,
+    row_tokens: np.ndarray,
+    row_bytes: np.ndarray,
+    enqueued_token_limit: int | None,
+    max_part_bytes: int,
+) -> list[Problem]:
+    problems = []
+    window = limits.context_window(recipe.model)
+    if window is not None and (rows := rows_over(row_tokens, window)):
+        problems.append(
+            Problem(
+                f"The requests of {describe_rows(rows)} need up to {int(row_tokens.max()):,} "
+                f"input tokens, more than the {window:,} that '{recipe.model}' takes. Shorten "
+                "those cells, or pick a model with a larger context window.",
+                rows,
+            )
+        )
+    limit = enqueued_token_limit
+    if limit is not None and limit > 0 and (rows := rows_over(row_tokens, limit)):
+        problems.append(
+            Problem(
+                f"The requests of {describe_rows(rows)} alone need more input tokens than the "
+                f"enqueued-token limit of {limit:,}. Shorten those cells, or raise the limit in "
+                "Settings if your organisation's is higher.",
+                rows,
+            )
+        )
+    if rows := rows_over(row_bytes, max_part_bytes):
+        problems.append(
+            Problem(
+                f"The requests of {describe_rows(rows)} are each larger than one batch file "
+                f"may be ({max_part_bytes:,} bytes). Shorten those cells.",
+                rows,
+            )
+        )
+    return problems
+
+
+def rows_over(values: np.ndarray, limit: int) -> tuple[int, ...]:
+    """1-based numbers of the rows whose value is over `limit`."""
+    return tuple((np.flatnonzero(values > limit) + 1).tolist())
+
+
+def recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Problem]:
+    """Problems with the endpoint, model and parameters, whatever the rows."""
+    problems: list[Problem] = []
+
+    def block(message: str) -> None:
+        problems.append(Problem(message))
+
+    def note(message: str) -> None:
+        problems.append(Problem(message, blocking=False))
+
+    endpoint, model = recipe.endpoint, recipe.model.strip()
+    if endpoint not in ENDPOINTS:
+        block(f"The endpoint '{endpoint}' is not supported. Choose one of: {', '.join(ENDPOINTS)}.")
+    if not model:
+        block("No model is chosen. Enter a model name such as 'gpt-4o-mini'.")
+    elif any(char.isspace() for char in recipe.model):
+        guess = "-".join(recipe.model.split())
+        hint = f" (perhaps '{guess}')" if limits.known_model(guess) else ""
+        block(
+            f"The model name '{recipe.model}' contains spaces. Enter the exact model name{hint}, "
+            "without spaces."
+        )
+    reasoning = bool(model) and limits.is_reasoning_model(model)
+
+    takes_max_tokens = endpoint != "/v1/embeddings"
+    if recipe.max_output_tokens is not None and takes_max_tokens:
+        minimum = limits.MIN_RESPONSES_OUTPUT_TOKENS if endpoint == "/v1/responses" else 1
+        if recipe.max_output_tokens < minimum:
+            block(
+                f"The maximum output tokens is {recipe.max_output_tokens}; it must be at least "
+                f"{minimum}. Raise it, or leave it empty for the model's default."
+            )
+    if recipe.temperature is not None and endpoint != "/v1/embeddings":
+        low, high = limits.TEMPERATURE_RANGE
+        if not low <= recipe.temperature <= high:
+            block(
+                f"The temperature {recipe.temperature} is outside {low:g} to {high:g}. Pick a "
+                "value in that range, or leave it empty."
+            )
+        elif reasoning:
+            block(
+                f"The reasoning model '{model}' does not take a temperature. Clear the "
+                "temperature, or pick a non-reasoning model."
+            )
+    if recipe.reasoning_effort is not None and endpoint in _CHAT_LIKE and model and not reasoning:
+        note(
+            f"'{model}' is not a reasoning model, so the reasoning effort is not sent. Clear it, "
+            "or pick a reasoning model (o-series, gpt-5)."
+        )
+    elif recipe.reasoning_effort not in (None, *REASONING_EFFORTS) and endpoint in _CHAT_LIKE:
+        # A recipe read from a record or a file is not checked against the Literal type.
+        block(
+            f"The reasoning effort '{recipe.reasoning_effort}' is not one the API takes. Choose "
+            f"one of: {', '.join(REASONING_EFFORTS)}, or leave it empty for the model's default."
+        )
+
+    if endpoint == "/v1/embeddings":
+        ignored = [
+            name
+            for name, value in (
+                ("temperature", recipe.temperature),
+                ("maximum output tokens", recipe.max_output_tokens),
+                ("reasoning effort", recipe.reasoning_effort),
+            )
+            if value is not None
+        ]
+        if ignored:
+            note(f"Embeddings take no {' or '.join(ignored)}; those settings are not sent.")
+        if recipe.dimensions is not None and recipe.dimensions < 1:
+            block(
+                f"The embedding size {recipe.dimensions} must be at least 1. Raise it, or leave "
+                "it empty for the model's default."
+            )
+        elif recipe.dimensions is not None and "ada" in model:
+            block(
+                f"'{model}' has a fixed embedding size. Leave the size empty, or pick a "
+                "text-embedding-3 model."
+            )
+        if model and "embedding" not in model:
+            note(f"'{model}' does not look like an embedding model. Check the model name.")
+    elif model and "embedding" in model:
+        note(f"'{model}' is an embedding model; it cannot answer prompts. Check the model name.")
+    if endpoint == "/v1/completions" and recipe.reasoning_effort is not None:
+        note("Completions take no reasoning effort; it is not sent.")
+    if endpoint in ("/v1/embeddings", "/v1/completions"):
+        if recipe.system_prompt.strip():
+            note(
+                "This endpoint has no system prompt, so it is not sent. Put that text into the "
+                "prompt template instead."
+            )
+        if recipe.output_fields:
+            note(
+                "This endpoint cannot return structured fields, so answers come back as plain "
+                "text. Use Chat Completions or Responses for structured output."
+            )
+    if enqueued_token_limit is not None and enqueued_token_limit < 1:
+        block(
+            f"The enqueued-token limit {enqueued_token_limit} must be a positive number of "
+            "tokens. Enter your organisation's limit, or leave it empty."
+        )
+    return problems
