@@ -64,7 +64,9 @@ def test_failing_rows_are_tried_read_and_repaired(page: Page, slow_app: ServedAp
     ), text
     assert_plain(text)
     # Why each answer stopped, in words: not the API's "stop".
-    tokens = page.get_by_test_id("stCaptionContainer").filter(has_text="output tokens")
+    tokens = page.get_by_test_id("stCaptionContainer").filter(
+        has_text=re.compile(r"\d+ input and \d+ output tokens")
+    )
     expect(tokens.first).to_contain_text("complete answer")
     expect(page.get_by_text("stopped: stop")).to_have_count(0)
     screenshot(page, "40-try-failing-rows")
