@@ -15,12 +15,25 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from sandbox.api_errors import ApiErrorResponse
+from sandbox.prompts import (
+    Prompt,
+    as_list,
+    chat_prompt,
+    check_sampling,
+    completion_prompts,
+    embedding_inputs,
+    invalid,
+    missing,
+    model_of,
+    refused,
+    responses_prompt,
+    token_limit,
+)
 from sandbox.schema_instance import instance_for
 from sandbox.tokens import (
     TOKENS_PER_MESSAGE,
@@ -41,44 +54,13 @@ EMBEDDING_DIMENSIONS = {
     "text-embedding-3-large": 3072,
     "text-embedding-ada-002": 1536,
 }
-# OpenAI's limits on one embeddings request.
-MAX_EMBEDDING_INPUTS = 2048
-MAX_EMBEDDING_INPUT_TOKENS = 8192
 # The legacy completions endpoint stops after 16 tokens unless max_tokens says otherwise.
 DEFAULT_COMPLETION_MAX_TOKENS = 16
 # The Responses API refuses a smaller max_output_tokens.
 MIN_RESPONSE_OUTPUT_TOKENS = 16
 
-_CHAT_ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 
 Reply = tuple[int, dict[str, Any]]
-
-
-def _refused(
-    message: str,
-    *,
-    status: int = 400,
-    param: str | None = None,
-    code: str | None = None,
-    kind: str = "invalid_request_error",
-) -> ApiErrorResponse:
-    """The error OpenAI answers when it cannot serve a request."""
-    return ApiErrorResponse(status, message, type=kind, param=param, code=code)
-
-
-@dataclass(frozen=True)
-class _Prompt:
-    """The text of a request as the model would read it."""
-
-    #: (role, text) of every message, instructions first.
-    messages: tuple[tuple[str, str], ...]
-    #: The texts a user wrote (where the sandbox markers are looked for).
-    user_texts: tuple[str, ...]
-
-    @property
-    def digest(self) -> str:
-        data = json.dumps(self.messages, ensure_ascii=False).encode()
-        return hashlib.sha256(data).hexdigest()
 
 
 def answer(
@@ -95,28 +77,26 @@ def answer(
     stamp = int(time.time()) if created is None else created
     try:
         if not isinstance(body, Mapping):
-            raise _refused("The request body must be a JSON object.")
+            raise refused("The request body must be a JSON object.")
         return handler(body, attempt, stamp)
-    except ApiErrorResponse as refused:
-        return refused.status_code, refused.body()
+    except ApiErrorResponse as refusal:
+        return refusal.status_code, refusal.body()
 
 
 def input_tokens(endpoint: str, body: Mapping[str, Any]) -> int:
     """Input tokens the request costs, counted as in `answer` (0 when the body is invalid)."""
     try:
-        model = _model(body)
+        model = model_of(body)
         encoding = encoding_for_model(model)
         if endpoint in ("/v1/chat/completions", "/v1/responses"):
             prompt = (
-                _chat_prompt(body)
-                if endpoint == "/v1/chat/completions"
-                else _responses_prompt(body)
+                chat_prompt(body) if endpoint == "/v1/chat/completions" else responses_prompt(body)
             )
             return _count_messages(prompt, encoding) + _schema_tokens(endpoint, body, encoding)
         if endpoint == "/v1/embeddings":
-            return sum(len(tokens) for tokens in _embedding_inputs(body, encoding))
+            return sum(len(tokens) for tokens in embedding_inputs(body, encoding))
         if endpoint == "/v1/completions":
-            return sum(count_text(text, encoding) for text in _completion_prompts(body))
+            return sum(count_text(text, encoding) for text in completion_prompts(body))
     except ApiErrorResponse:
         return 0
     return 0
@@ -125,176 +105,14 @@ def input_tokens(endpoint: str, body: Mapping[str, Any]) -> int:
 # --- reading requests ----------------------------------------------------------------------
 
 
-def _model(body: Mapping[str, Any]) -> str:
-    model = body.get("model")
-    if model is None:
-        raise _refused("You must provide a model parameter.", param="model")
-    if not isinstance(model, str) or not model.strip():
-        raise _refused(
-            "Invalid type for 'model': expected a non-empty string.",
-            param="model",
-            code="invalid_type",
-        )
-    return model
-
-
-def _missing(param: str) -> ApiErrorResponse:
-    return _refused(
-        f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
-    )
-
-
-def _invalid(param: str, expected: str) -> ApiErrorResponse:
-    return _refused(
-        f"Invalid value for '{param}': expected {expected}.", param=param, code="invalid_value"
-    )
-
-
-def _content_text(content: Any, param: str, text_types: tuple[str, ...]) -> str:
-    """The text of a message's content: a string, or the text parts of a list of parts."""
-    if isinstance(content, str):
-        return content
-    if content is None:
-        return ""
-    if not isinstance(content, list):
-        raise _invalid(param, "a string or an array of content parts")
-    texts = []
-    for index, part in enumerate(content):
-        if not isinstance(part, Mapping) or "type" not in part:
-            raise _invalid(f"{param}[{index}]", "a content part object with a type")
-        if part["type"] in text_types:
-            texts.append(str(part.get("text", "")))
-    return "\n".join(texts)
-
-
-def _chat_prompt(body: Mapping[str, Any]) -> _Prompt:
-    messages = body.get("messages")
-    if messages is None:
-        raise _missing("messages")
-    if not isinstance(messages, list) or not messages:
-        raise _invalid("messages", "a non-empty array of messages")
-    read: list[tuple[str, str]] = []
-    for index, message in enumerate(messages):
-        param = f"messages[{index}]"
-        if not isinstance(message, Mapping):
-            raise _invalid(param, "a message object")
-        role = message.get("role")
-        if role is None:
-            raise _missing(f"{param}.role")
-        if role not in _CHAT_ROLES:
-            raise _invalid(f"{param}.role", "one of " + ", ".join(sorted(_CHAT_ROLES)))
-        read.append(
-            (str(role), _content_text(message.get("content"), f"{param}.content", ("text",)))
-        )
-    return _Prompt(tuple(read), tuple(text for role, text in read if role == "user"))
-
-
-def _responses_prompt(body: Mapping[str, Any]) -> _Prompt:
-    if "input" not in body:
-        raise _missing("input")
-    read: list[tuple[str, str]] = []
-    instructions = body.get("instructions")
-    if isinstance(instructions, str) and instructions:
-        read.append(("system", instructions))
-    given = body["input"]
-    if isinstance(given, str):
-        read.append(("user", given))
-    elif isinstance(given, list) and given:
-        for index, item in enumerate(given):
-            param = f"input[{index}]"
-            if not isinstance(item, Mapping):
-                raise _invalid(param, "an input item object")
-            if item.get("type", "message") != "message":
-                continue
-            role = item.get("role")
-            if role not in ("user", "assistant", "system", "developer"):
-                raise _invalid(f"{param}.role", "one of user, assistant, system, developer")
-            text_types = ("input_text", "output_text", "text")
-            content = _content_text(item.get("content"), f"{param}.content", text_types)
-            read.append((str(role), content))
-    else:
-        raise _invalid("input", "a string or a non-empty array of input items")
-    return _Prompt(tuple(read), tuple(text for role, text in read if role == "user"))
-
-
-def _embedding_inputs(body: Mapping[str, Any], encoding: Encoding) -> list[list[int]]:
-    """The token ids of every input (a string, strings, token ids, or lists of token ids)."""
-    if "input" not in body:
-        raise _missing("input")
-    given = body["input"]
-    if not isinstance(given, str | list) or not given:
-        raise _invalid("input", "a non-empty string or array")
-    given = _as_list(given)
-    if len(given) > MAX_EMBEDDING_INPUTS:
-        raise _invalid("input", f"at most {MAX_EMBEDDING_INPUTS} inputs")
-    inputs: list[list[int]] = []
-    for index, item in enumerate(given):
-        if isinstance(item, str) and item:
-            tokens = encoding.encode_ordinary(item)
-        elif isinstance(item, list) and item and all(isinstance(t, int) for t in item):
-            tokens = list(item)
-        else:
-            raise _invalid(f"input[{index}]", "a non-empty string or array of token ids")
-        if len(tokens) > MAX_EMBEDDING_INPUT_TOKENS:
-            raise _refused(
-                f"This model's maximum context length is {MAX_EMBEDDING_INPUT_TOKENS} tokens, "
-                f"however you requested {len(tokens)} tokens in input[{index}]; shorten the input.",
-                param="input",
-                code="context_length_exceeded",
-            )
-        inputs.append(tokens)
-    return inputs
-
-
-def _completion_prompts(body: Mapping[str, Any]) -> list[str]:
-    if "prompt" not in body:
-        raise _missing("prompt")
-    given = body["prompt"]
-    prompts = [given] if isinstance(given, str) else given
-    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
-        raise _invalid("prompt", "a string or an array of strings")
-    return list(prompts)
-
-
-def _limit(body: Mapping[str, Any], names: tuple[str, ...], minimum: int) -> int | None:
-    """The first output-token limit given under `names`, checked against `minimum`."""
-    for name in names:
-        value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _refused(
-                f"Invalid type for '{name}': expected an integer.", param=name, code="invalid_type"
-            )
-        if value < minimum:
-            raise _refused(
-                f"Invalid '{name}': integer below minimum value. "
-                f"Expected a value >= {minimum}, but got {value} instead.",
-                param=name,
-                code="integer_below_min_value",
-            )
-        return value
-    return None
-
-
-def _check_sampling(body: Mapping[str, Any]) -> None:
-    temperature = body.get("temperature")
-    if temperature is not None and (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, int | float)
-        or not 0 <= temperature <= 2
-    ):
-        raise _invalid("temperature", "a number from 0 to 2")
-
-
 def _check_markers(prompt_texts: tuple[str, ...], attempt: int) -> None:
     if any(ERROR_MARKER in text for text in prompt_texts):
-        raise _refused(
+        raise refused(
             f"[sandbox] This request contains {ERROR_MARKER}, so the sandbox refuses it.",
             code="sandbox_error",
         )
     if attempt <= 1 and any(FLAKY_MARKER in text for text in prompt_texts):
-        raise _refused(
+        raise refused(
             "The server had an error while processing your request. Sorry about that! "
             f"([sandbox] {FLAKY_MARKER} fails on its first attempt.)",
             status=500,
@@ -305,7 +123,7 @@ def _check_markers(prompt_texts: tuple[str, ...], attempt: int) -> None:
 # --- writing answers -----------------------------------------------------------------------
 
 
-def _count_messages(prompt: _Prompt, encoding: Encoding) -> int:
+def _count_messages(prompt: Prompt, encoding: Encoding) -> int:
     """Prompt tokens of a conversation, with the chat overhead the core's estimate uses."""
     per_message = (
         TOKENS_PER_MESSAGE + count_text(role, encoding) + count_text(text, encoding)
@@ -326,7 +144,7 @@ def _schema_tokens(endpoint: str, body: Mapping[str, Any], encoding: Encoding) -
     return count_format(fmt, encoding)
 
 
-def _answer_text(prompt: _Prompt, choice: int = 0) -> str:
+def _answer_text(prompt: Prompt, choice: int = 0) -> str:
     """The sandbox's reply: a label, a digest of the prompt and its first words."""
     last = next((text for role, text in reversed(prompt.messages) if role == "user"), "")
     words = last.split()
@@ -338,7 +156,7 @@ def _answer_text(prompt: _Prompt, choice: int = 0) -> str:
     )
 
 
-def _structured(text: str, fmt: Mapping[str, Any] | None, prompt: _Prompt, param: str) -> str:
+def _structured(text: str, fmt: Mapping[str, Any] | None, prompt: Prompt, param: str) -> str:
     """The answer in the requested format (`param` names it): text, JSON, or JSON for a schema."""
     kind = fmt.get("type", "text") if fmt else "text"
     if kind == "text":
@@ -346,14 +164,14 @@ def _structured(text: str, fmt: Mapping[str, Any] | None, prompt: _Prompt, param
     if kind == "json_object":
         return json.dumps({"answer": text}, ensure_ascii=False)
     if kind != "json_schema" or fmt is None:
-        raise _invalid(f"{param}.type", "one of text, json_object, json_schema")
+        raise invalid(f"{param}.type", "one of text, json_object, json_schema")
     schema = fmt.get("schema")
     if not isinstance(schema, Mapping):
-        raise _missing(f"{param}.schema")
+        raise missing(f"{param}.schema")
     try:
         value = instance_for(schema, prompt.digest)
     except (ValueError, KeyError, TypeError) as problem:
-        raise _refused(f"Invalid schema for {param}: {problem}", param=param) from None
+        raise refused(f"Invalid schema for {param}: {problem}", param=param) from None
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -371,11 +189,11 @@ def _object_id(prefix: str, endpoint: str, body: Mapping[str, Any]) -> str:
 
 
 def _chat(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
-    model = _model(body)
-    prompt = _chat_prompt(body)
-    _check_sampling(body)
-    limit = _limit(body, ("max_completion_tokens", "max_tokens"), 1)
-    choices_wanted = _limit(body, ("n",), 1) or 1
+    model = model_of(body)
+    prompt = chat_prompt(body)
+    check_sampling(body)
+    limit = token_limit(body, ("max_completion_tokens", "max_tokens"), 1)
+    choices_wanted = token_limit(body, ("n",), 1) or 1
     fmt = _chat_format(body, prompt)
     _check_markers(prompt.user_texts, attempt)
     encoding = encoding_for_model(model)
@@ -412,17 +230,17 @@ def _chat(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
     }
 
 
-def _chat_format(body: Mapping[str, Any], prompt: _Prompt) -> dict[str, Any] | None:
+def _chat_format(body: Mapping[str, Any], prompt: Prompt) -> dict[str, Any] | None:
     """`response_format` flattened to {type, schema?}; json_object needs "json" in the prompt."""
     given = body.get("response_format")
     if given is None:
         return None
     if not isinstance(given, Mapping) or "type" not in given:
-        raise _invalid("response_format", "an object with a type")
+        raise invalid("response_format", "an object with a type")
     if given["type"] == "json_object" and not any(
         "json" in text.lower() for _, text in prompt.messages
     ):
-        raise _refused(
+        raise refused(
             "'messages' must contain the word 'json' in some form, to use 'response_format' of "
             "type 'json_object'.",
             param="messages",
@@ -430,9 +248,9 @@ def _chat_format(body: Mapping[str, Any], prompt: _Prompt) -> dict[str, Any] | N
     if given["type"] == "json_schema":
         inner = given.get("json_schema")
         if not isinstance(inner, Mapping):
-            raise _missing("response_format.json_schema")
+            raise missing("response_format.json_schema")
         if not inner.get("name"):
-            raise _missing("response_format.json_schema.name")
+            raise missing("response_format.json_schema.name")
         return {"type": "json_schema", "schema": inner.get("schema")}
     return {"type": given["type"]}
 
@@ -453,16 +271,16 @@ def _completion_usage(prompt_tokens: int, completion_tokens: int) -> dict[str, A
 
 
 def _responses(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
-    model = _model(body)
-    prompt = _responses_prompt(body)
-    _check_sampling(body)
-    limit = _limit(body, ("max_output_tokens",), MIN_RESPONSE_OUTPUT_TOKENS)
+    model = model_of(body)
+    prompt = responses_prompt(body)
+    check_sampling(body)
+    limit = token_limit(body, ("max_output_tokens",), MIN_RESPONSE_OUTPUT_TOKENS)
     text_options = body.get("text")
     fmt = text_options.get("format") if isinstance(text_options, Mapping) else None
     if fmt is not None and (not isinstance(fmt, Mapping) or "type" not in fmt):
-        raise _invalid("text.format", "an object with a type")
+        raise invalid("text.format", "an object with a type")
     if fmt is not None and fmt["type"] == "json_schema" and not fmt.get("name"):
-        raise _missing("text.format.name")
+        raise missing("text.format.name")
     _check_markers(prompt.user_texts, attempt)
     encoding = encoding_for_model(model)
     structured = _structured(_answer_text(prompt), fmt, prompt, "text.format")
@@ -524,16 +342,16 @@ def embedding_vector(model: str, tokens: list[int], dimensions: int) -> np.ndarr
 
 
 def _embeddings(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
-    model = _model(body)
+    model = model_of(body)
     encoding = encoding_for_model(model)
-    inputs = _embedding_inputs(body, encoding)
+    inputs = embedding_inputs(body, encoding)
     dimensions = _embedding_dimensions(body, model)
     encoding_format = body.get("encoding_format", "float")
     if encoding_format not in ("float", "base64"):
-        raise _invalid("encoding_format", "'float' or 'base64'")
+        raise invalid("encoding_format", "'float' or 'base64'")
     texts = tuple(
         item if isinstance(item, str) else encoding.decode(tokens)
-        for item, tokens in zip(_as_list(body["input"]), inputs, strict=False)
+        for item, tokens in zip(as_list(body["input"]), inputs, strict=False)
     )
     _check_markers(texts, attempt)
     data = []
@@ -554,37 +372,30 @@ def _embeddings(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
     }
 
 
-def _as_list(given: Any) -> list[Any]:
-    """The inputs of an embeddings request as a list, one entry per input."""
-    if isinstance(given, str) or (isinstance(given, list) and given and isinstance(given[0], int)):
-        return [given]
-    return list(given)
-
-
 def _embedding_dimensions(body: Mapping[str, Any], model: str) -> int:
     native = EMBEDDING_DIMENSIONS.get(model, DEFAULT_EMBEDDING_DIMENSIONS)
     wanted = body.get("dimensions")
     if wanted is None:
         return native
     if model == "text-embedding-ada-002":
-        raise _refused("This model does not support specifying dimensions.", param="dimensions")
+        raise refused("This model does not support specifying dimensions.", param="dimensions")
     if isinstance(wanted, bool) or not isinstance(wanted, int) or not 1 <= wanted <= native:
-        raise _invalid("dimensions", f"an integer from 1 to {native}")
+        raise invalid("dimensions", f"an integer from 1 to {native}")
     return wanted
 
 
 def _completions(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
-    model = _model(body)
-    prompts = _completion_prompts(body)
-    _check_sampling(body)
-    limit = _limit(body, ("max_tokens",), 0)
+    model = model_of(body)
+    prompts = completion_prompts(body)
+    check_sampling(body)
+    limit = token_limit(body, ("max_tokens",), 0)
     limit = DEFAULT_COMPLETION_MAX_TOKENS if limit is None else limit
-    choices_wanted = _limit(body, ("n",), 1) or 1
+    choices_wanted = token_limit(body, ("n",), 1) or 1
     _check_markers(tuple(prompts), attempt)
     encoding = encoding_for_model(model)
     choices, completion_tokens, prompt_tokens = [], 0, 0
     for prompt_index, text in enumerate(prompts):
-        prompt = _Prompt((("user", text),), (text,))
+        prompt = Prompt((("user", text),), (text,))
         prompt_tokens += count_text(text, encoding)
         for choice in range(choices_wanted):
             content, used, cut = _cut(_answer_text(prompt, choice), limit, encoding)
