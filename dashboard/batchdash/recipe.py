@@ -6,7 +6,7 @@ through plain dicts, so the registry and the CLI can store and read it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, get_args
 
 Endpoint = Literal["/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions"]
@@ -55,6 +55,12 @@ class OutputField:
     description: str = ""
 
 
+#: Recipe fields that change neither the tokens a row costs nor whether a row is valid: the
+#: preflight of every row is made without them, so changing one re-plans a few rows only. A
+#: new parameter that does neither belongs here.
+UNCOUNTED_PARAMETERS = ("temperature", "max_output_tokens", "reasoning_effort", "dimensions")
+
+
 @dataclass(frozen=True)
 class Recipe:
     """Endpoint, model, prompts and parameters shared by every request of a job."""
@@ -87,6 +93,11 @@ class Recipe:
             "/v1/chat/completions",
             "/v1/responses",
         )
+
+    def for_counting(self) -> Recipe:
+        """This recipe without UNCOUNTED_PARAMETERS: what the preflight of every row needs."""
+        uncounted: dict[str, Any] = dict.fromkeys(UNCOUNTED_PARAMETERS)
+        return replace(self, **uncounted)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (lists for tuples)."""

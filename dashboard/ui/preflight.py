@@ -9,7 +9,6 @@ tried). Changing the temperature of 50,000 rows then costs a three-row preflight
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -56,13 +55,6 @@ class Preflight:
         return not any(problem.blocking for problem in self.problems)
 
 
-def counting_recipe(recipe: Recipe) -> Recipe:
-    """`recipe` without the parameters that change neither tokens nor validity of the rows."""
-    return dataclasses.replace(
-        recipe, temperature=None, max_output_tokens=None, reasoning_effort=None, dimensions=None
-    )
-
-
 def preflight(
     source: Source,
     recipe: Recipe,
@@ -71,7 +63,7 @@ def preflight(
 ) -> Preflight:
     """The preflight of `source` through `recipe`, recomputed only when its inputs change."""
     frame = source.table.frame
-    counting = counting_recipe(recipe)
+    counting = recipe.for_counting()
     prices = dict(price_overrides)
     plan = remembered(
         "plan",

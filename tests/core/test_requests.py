@@ -16,7 +16,14 @@ from batchdash.preflight.request_lines import (
     request_body,
     request_line,
 )
-from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, OutputField, ReasoningEffort, Recipe
+from batchdash.recipe import (
+    ENDPOINTS,
+    REASONING_EFFORTS,
+    UNCOUNTED_PARAMETERS,
+    OutputField,
+    ReasoningEffort,
+    Recipe,
+)
 from tests.openapi_schemas import request_schema_for, schema_of, validate
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "requests"
@@ -289,3 +296,11 @@ def test_sizes_and_bytes_of_a_slice() -> None:
     assert lines_bytes(middle) == encode_line(request_line(Recipe(), "b", "é")).encode()
     assert line_sizes(middle).tolist() == [len(lines_bytes(middle))]
     assert lines_bytes(lines.slice(0, 0)) == b""
+
+
+def test_the_recipe_for_counting_leaves_out_exactly_the_uncounted_parameters() -> None:
+    names = {field.name for field in fields(Recipe)}
+    full = Recipe(temperature=0.3, max_output_tokens=50, reasoning_effort="low", dimensions=None)
+
+    assert set(UNCOUNTED_PARAMETERS) <= names
+    assert full.for_counting() == Recipe()
