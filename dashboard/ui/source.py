@@ -20,7 +20,7 @@ from batchdash.errors import InputError
 from batchdash.inputs.encodings import describe_encoding
 from batchdash.inputs.file_kinds import check_file_name, check_upload_size
 from batchdash.inputs.hidden_characters import hidden_in_name
-from batchdash.inputs.reading import PASTED_COLUMN, Table
+from batchdash.inputs.reading import PASTED_COLUMN, Table, read_typed
 from ui import cached, state
 from ui.editors import edited_table, kept_editor, replace_table
 from ui.memo import remembered
@@ -317,23 +317,12 @@ def composed_source() -> Source | None:
     problem = st.session_state.get(state.COLUMN_PROBLEM)
     if problem:
         st.warning(plain(problem))
-    frame = edited.astype(object).where(edited.notna(), "").astype(str)
-    filled = (frame.apply(lambda column: column.str.strip()) != "").any(axis=1)
-    blank_rows = int((~filled).sum())
-    frame = frame[filled].reset_index(drop=True)
-    if frame.empty:
-        st.caption("Type at least one prompt into the table.")
+    try:
+        table = read_typed(edited, COMPOSED_NAME)
+    except InputError as error:
+        st.caption(plain(error))
         return None
-    table = Table(
-        frame=frame,
-        source_name=COMPOSED_NAME,
-        encoding=None,
-        delimiter=None,
-        sheet=None,
-        sheets=(),
-        blank_rows_dropped=blank_rows,
-        notes=(),
-    )
+    frame = table.frame
     content = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
     return Source(table, _digest(b"typed", "\x1f".join(frame.columns).encode(), content))
 

@@ -64,3 +64,17 @@ def test_a_file_name_with_a_direction_override_is_told_and_shown_as_its_code(
     assert "The file name holds direction overrides" in joined(app, "warning")
     assert "invoice[U+202E]vsc.csv" in joined(app, "markdown")
     assert OVERRIDE not in joined(app, "markdown")
+
+
+def test_a_typed_cell_with_an_override_is_told_as_a_pasted_one_is(app: AppTest) -> None:
+    app.segmented_control(key=state.SOURCE_MODE).set_value(state.SOURCE_COMPOSE).run()
+    app.session_state[f"{state.COMPOSE_EDITOR}:0"] = {
+        "edited_rows": {0: {"prompt": f"Approve {OVERRIDE}gnp.exe"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    app.run()
+
+    assert not app.exception
+    assert "direction overrides" in joined(app, "warning")
+    assert "row 1" in joined(app, "warning")

@@ -165,6 +165,26 @@ def read_pasted(text: str) -> Table:
     )
 
 
+def read_typed(edited: pd.DataFrame, source_name: str) -> Table:
+    """A table typed into the page: every cell text, empty rows left out and counted, and the
+    same notes as any other source (hidden characters). InputError when no row holds text."""
+    frame = edited.astype(object).where(edited.notna(), "").astype(str)
+    filled = (frame.apply(lambda column: column.str.strip()) != "").any(axis=1)
+    frame = frame[filled].reset_index(drop=True)
+    if frame.empty:
+        raise InputError("Type at least one prompt into the table.")
+    return Table(
+        frame=frame,
+        source_name=source_name,
+        encoding=None,
+        delimiter=None,
+        sheet=None,
+        sheets=(),
+        blank_rows_dropped=int((~filled).sum()),
+        notes=hidden_character_notes(frame),
+    )
+
+
 def _looks_like_header(first: str, rest: list[str]) -> bool:
     if first.lower() in _HEADER_WORDS:
         return True
