@@ -17,7 +17,8 @@ import pandas as pd
 import streamlit as st
 
 from batchdash.errors import InputError
-from batchdash.inputs.encodings import describe_encoding
+from batchdash.inputs.delimiters import OFFERED_DELIMITERS
+from batchdash.inputs.encodings import OFFERED_ENCODINGS, describe_encoding
 from batchdash.inputs.file_kinds import check_file_name, check_upload_size
 from batchdash.inputs.hidden_characters import hidden_in_name
 from batchdash.inputs.reading import PASTED_COLUMN, Table, read_typed
@@ -34,20 +35,8 @@ COMPOSED_NAME = "typed table"
 
 #: The option that leaves a reading choice to detection (None would read as "no selection").
 AUTOMATIC = ""
-_ENCODINGS = (
-    AUTOMATIC,
-    "utf-8",
-    "utf-8-sig",
-    "utf-16",
-    "gb18030",
-    "cp950",
-    "cp932",
-    "cp949",
-    "cp1252",
-    "latin-1",
-)
-_DELIMITER_NAMES = {",": "Comma", ";": "Semicolon", "\t": "Tab", "|": "Pipe"}
-_DELIMITERS = (AUTOMATIC, *_DELIMITER_NAMES)
+_ENCODINGS = (AUTOMATIC, *OFFERED_ENCODINGS)
+_DELIMITERS = (AUTOMATIC, *OFFERED_DELIMITERS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +162,7 @@ def uploaded_source() -> Source | None:
 def _chosen_delimiter() -> str | None:
     """The delimiter picked by hand, or None for detection (also for a value no option has)."""
     picked = st.session_state.get(state.READ_DELIMITER)
-    return picked if picked in _DELIMITER_NAMES else None
+    return picked if picked in OFFERED_DELIMITERS else None
 
 
 def _chosen_sheet(upload: Upload, encoding: str | None, delimiter: str | None) -> str | None:
@@ -264,7 +253,7 @@ def _text_options(table: Table | None) -> None:
     delimiter = right.selectbox(
         "Delimiter",
         _DELIMITERS,
-        format_func=lambda option: _DELIMITER_NAMES.get(option, "Automatic"),
+        format_func=lambda option: OFFERED_DELIMITERS.get(option, "Automatic"),
         key=state.READ_DELIMITER,
         persist_state="session",
         help="The character between the cells of a row.",
@@ -273,7 +262,7 @@ def _text_options(table: Table | None) -> None:
     if table is not None and table.encoding and not encoding:
         found.append(describe_encoding(table.encoding))
     if table is not None and table.delimiter and not delimiter:
-        found.append(f"{_DELIMITER_NAMES.get(table.delimiter, table.delimiter).lower()}-separated")
+        found.append(f"{OFFERED_DELIMITERS.get(table.delimiter, table.delimiter).lower()}-separated")
     if found:
         st.caption(f"Automatic reads this file as {plain(', '.join(found))}.")
 
@@ -357,7 +346,7 @@ def show_source(source: Source) -> None:
     if table.encoding:
         how.append(describe_encoding(table.encoding))
     if table.delimiter:
-        how.append(f"{_DELIMITER_NAMES.get(table.delimiter, table.delimiter).lower()}-separated")
+        how.append(f"{OFFERED_DELIMITERS.get(table.delimiter, table.delimiter).lower()}-separated")
     caption = ", ".join(how) + "."
     blank = table.blank_rows_dropped
     if blank:

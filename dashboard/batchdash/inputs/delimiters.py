@@ -15,6 +15,8 @@ from batchdash.errors import InputError
 #: Candidates in the order that breaks a tie: a tab is rarely part of a cell's text.
 CANDIDATES = ("\t", ",", ";", "|")
 _NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+#: The delimiters an analyst can pick instead of detection, with their names.
+OFFERED_DELIMITERS = {",": "Comma", ";": "Semicolon", "\t": "Tab", "|": "Pipe"}
 #: Records the sniffer looks at.
 _SNIFF_RECORDS = 50
 #: Excel's own hint on the first line, e.g. `sep=;`.

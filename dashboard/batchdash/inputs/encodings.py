@@ -37,6 +37,8 @@ from batchdash.errors import InputError
 
 #: Legacy encodings tried after UTF-8, in the order that breaks a tie.
 LEGACY_CANDIDATES = ("gb18030", "cp950", "cp932", "cp949", "cp1252")
+#: The encodings an analyst can pick instead of detection, most used first.
+OFFERED_ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", *LEGACY_CANDIDATES, "latin-1")
 
 _LABELS = {
     "utf-8": "UTF-8",
