@@ -7,9 +7,6 @@ server the app started and closes its registry.
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +14,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from tests.recording_server import recording_server
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py"
 NEW_JOB = "app_pages/new_job.py"
@@ -75,39 +74,8 @@ def app(make_app: MakeApp) -> AppTest:
 @pytest.fixture
 def refusing_api() -> Iterator[str]:
     """A server on 127.0.0.1 that refuses every key (HTTP 401), as OpenAI does a wrong one."""
-
-    class Refuse(http.server.BaseHTTPRequestHandler):
-        def _refuse(self) -> None:
-            body = json.dumps(
-                {
-                    "error": {
-                        "message": "Incorrect API key provided.",
-                        "type": "invalid_request_error",
-                        "code": "invalid_api_key",
-                        "param": None,
-                    }
-                }
-            ).encode()
-            self.send_response(401)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = _refuse
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with recording_server() as server:
+        yield server.url
 
 
 def texts(at: AppTest, kind: str) -> list[str]:

@@ -20,7 +20,8 @@ from playwright.sync_api import Page, Request, expect
 from sandbox.server import running_sandbox
 from tests.app.files import REVIEWS_CSV
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, serving, wait_idle
-from tests.security.listener import Listener, recording_server
+from tests.e2e.steps import upload_file, write_template
+from tests.recording_server import Listener, recording_server
 
 pytestmark = pytest.mark.e2e
 
@@ -75,14 +76,8 @@ def test_the_configured_key_never_reaches_a_users_url(
     screenshot(page, "security-01-custom-url-refused")
 
     page.get_by_role("link", name="New job").click()
-    page.locator("input[type=file]").set_input_files(
-        files=[{"name": "reviews.csv", "mimeType": "text/csv", "buffer": REVIEWS_CSV}]
-    )
-    expect(page.get_by_text("4 rows")).to_be_visible(timeout=STEP_TIMEOUT)
-    template = page.get_by_role("textbox", name="Prompt template")
-    template.fill("Classify: {text}")
-    template.press("Control+Enter")
-    wait_idle(page)
+    upload_file(page, "reviews.csv", REVIEWS_CSV, 4)
+    write_template(page, "Classify: {text}")
     expect(page.get_by_role("button", name="Try on 3 rows")).to_be_disabled()
     expect(page.get_by_role("button", name="Submit job…")).to_be_disabled()
     screenshot(page, "security-02-new-job-blocked")

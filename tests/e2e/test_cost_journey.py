@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import FilePayload, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
+from tests.e2e.steps import upload_file, write_template
 from tests.e2e.test_whole_path import BATCH_TIMEOUT, job_heading, metric, open_results
 
 pytestmark = pytest.mark.e2e
@@ -47,13 +48,8 @@ def test_preview_try_and_run_put_the_estimate_beside_what_it_would_cost(
 ) -> None:
     open_page(page, served_app)
     data = "id,review\n" + "".join(f'{n:03d},"{text}"\n' for n, text in enumerate(REVIEWS, 1))
-    upload: FilePayload = {"name": "reviews.csv", "mimeType": "text/csv", "buffer": data.encode()}
-    page.locator("input[type=file]").set_input_files(files=[upload])
-    expect(page.get_by_text("12 rows", exact=False).first).to_be_visible(timeout=STEP_TIMEOUT)
-    template = page.get_by_role("textbox", name="Prompt template")
-    template.fill("Summarise this review in one sentence: {review}")
-    template.press("Control+Enter")
-    wait_idle(page)
+    upload_file(page, "reviews.csv", data.encode(), 12)
+    write_template(page, "Summarise this review in one sentence: {review}")
 
     # Before a try: the input priced, the answers bounded by the model's limit, no projection.
     expect(metric(page, "Input would cost")).to_contain_text("$", timeout=STEP_TIMEOUT)
@@ -69,8 +65,7 @@ def test_preview_try_and_run_put_the_estimate_beside_what_it_would_cost(
     screenshot(page, "21-cost-projected")
 
     # A changed recipe drops the projection until the next try brings it back.
-    template.fill("Summarise this review in one short sentence: {review}")
-    template.press("Control+Enter")
+    write_template(page, "Summarise this review in one short sentence: {review}")
     expect(page.get_by_text("The recipe changed since the last try")).to_be_visible(
         timeout=STEP_TIMEOUT
     )

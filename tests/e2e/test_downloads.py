@@ -19,9 +19,10 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from playwright.sync_api import FilePayload, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
+from tests.e2e.steps import submit_job, upload_file, write_template
 from tests.e2e.test_whole_path import BATCH_TIMEOUT, download, job_heading, open_results
 
 pytestmark = pytest.mark.e2e
@@ -64,22 +65,9 @@ def read_text_csv(path: Path, encoding: str) -> pd.DataFrame:
 
 def submit_tweets(page: Page, app: ServedApp, name: str) -> None:
     open_page(page, app)
-    upload: FilePayload = {"name": "tweets.csv", "mimeType": "text/csv", "buffer": input_csv()}
-    page.locator("input[type=file]").set_input_files(files=[upload])
-    expect(page.get_by_text(f"{ROWS} rows").first).to_be_visible(timeout=STEP_TIMEOUT)
-    template = page.get_by_role("textbox", name="Prompt template")
-    template.fill("Write a short reply to this tweet: {tweet}")
-    template.press("Control+Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Submit job…").click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
-    field = dialog.get_by_role("textbox", name="Job name")
-    field.fill(name)
-    field.press("Enter")
-    wait_idle(page)
-    dialog.get_by_role("button", name="Submit", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/jobs$"), timeout=STEP_TIMEOUT)
+    upload_file(page, "tweets.csv", input_csv(), ROWS)
+    write_template(page, "Write a short reply to this tweet: {tweet}")
+    submit_job(page, name)
     expect(job_heading(page, name, "Completed with errors")).to_be_visible(timeout=BATCH_TIMEOUT)
 
 

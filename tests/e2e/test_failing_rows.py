@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import FilePayload, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
+from tests.e2e.steps import upload_file
 from tests.e2e.test_whole_path import (
     BATCH_TIMEOUT,
     click_live_button,
@@ -44,14 +45,7 @@ def assert_plain(text: str) -> None:
 
 def test_failing_rows_are_tried_read_and_repaired(page: Page, slow_app: ServedApp) -> None:
     open_page(page, slow_app)
-    upload: FilePayload = {
-        "name": "failing.csv",
-        "mimeType": "text/csv",
-        "buffer": prompts_csv(TEXTS),
-    }
-    page.locator("input[type=file]").set_input_files(files=[upload])
-    expect(page.get_by_text("6 rows", exact=False).first).to_be_visible(timeout=STEP_TIMEOUT)
-    wait_idle(page)
+    upload_file(page, "failing.csv", prompts_csv(TEXTS), 6)
 
     # The try: row 2 is refused, and says so in a sentence naming the sandbox.
     page.get_by_role("button", name="Try on 3 rows").click()

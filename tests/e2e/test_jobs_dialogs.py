@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from openai import OpenAI
-from playwright.sync_api import FilePayload, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from batchdash.api.gateway import Gateway
 from batchdash.jobs.service import JobService
@@ -30,6 +30,7 @@ from tests.e2e.conftest import (
     serving,
     wait_idle,
 )
+from tests.e2e.steps import upload_file
 from tests.e2e.test_whole_path import (
     BATCH_TIMEOUT,
     click_live_button,
@@ -81,14 +82,7 @@ def each_way_out(page: Page, opener: str, title: str, buttons: list[str]) -> Non
 def test_every_dialog_closes_by_each_of_its_buttons(page: Page, slow_app: ServedApp) -> None:
     texts = [f"Ticket {n}: the parcel came late." for n in range(1, 301)]
     open_page(page, slow_app)
-    upload: FilePayload = {
-        "name": "dialogs.csv",
-        "mimeType": "text/csv",
-        "buffer": prompts_csv(texts),
-    }
-    page.locator("input[type=file]").set_input_files(files=[upload])
-    expect(page.get_by_text("300 rows", exact=False).first).to_be_visible(timeout=STEP_TIMEOUT)
-    wait_idle(page)
+    upload_file(page, "dialogs.csv", prompts_csv(texts), 300)
 
     # Submit: "Not now" and the × leave the table and recipe as they were.
     each_way_out(page, "Submit job…", "Submit the job", ["Not now", "Close"])

@@ -12,6 +12,7 @@ from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from tests.app.files import REVIEWS_CSV
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
+from tests.e2e.steps import upload_file, write_template
 
 pytestmark = pytest.mark.e2e
 
@@ -22,14 +23,8 @@ def test_upload_template_try_and_submit(page: Page, served_app: ServedApp) -> No
     expect(page.get_by_text("You are in Sandbox mode")).to_be_visible()
     screenshot(page, "01-new-job-empty")
 
-    page.locator("input[type=file]").set_input_files(
-        files=[{"name": "reviews.csv", "mimeType": "text/csv", "buffer": REVIEWS_CSV}]
-    )
-    expect(page.get_by_text("4 rows")).to_be_visible(timeout=STEP_TIMEOUT)
-    template = page.get_by_role("textbox", name="Prompt template")
-    template.fill("Classify the sentiment of: {text}")
-    template.press("Control+Enter")
-    wait_idle(page)
+    upload_file(page, "reviews.csv", REVIEWS_CSV, 4)
+    write_template(page, "Classify the sentiment of: {text}")
 
     first_request = page.get_by_test_id("stCode").filter(has_text='"model": "gpt-4o-mini"').first
     expect(first_request).to_contain_text(

@@ -14,9 +14,10 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import FilePayload, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
+from tests.e2e.steps import submit_job, upload_file
 from ui.remote_batches import VIEW_REMOTE
 
 pytestmark = pytest.mark.e2e
@@ -63,21 +64,8 @@ def submit(
         wait_idle(page)
     else:
         open_page(page, app)
-    upload: FilePayload = {"name": f"{name}.csv", "mimeType": "text/csv", "buffer": data}
-    page.locator("input[type=file]").set_input_files(files=[upload])
-    rows = data.count(b"\n") - 1
-    expect(page.get_by_text(f"{rows} rows", exact=False).first).to_be_visible(timeout=STEP_TIMEOUT)
-    wait_idle(page)
-    page.get_by_role("button", name="Submit job…").click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
-    field = dialog.get_by_role("textbox", name="Job name")
-    field.fill(name)
-    field.press("Enter")
-    wait_idle(page)
-    dialog.get_by_role("button", name="Submit", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/jobs$"), timeout=STEP_TIMEOUT)
-    expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=STEP_TIMEOUT)
+    upload_file(page, f"{name}.csv", data, data.count(b"\n") - 1)
+    submit_job(page, name)
 
 
 def job_heading(page: Page, name: str, word: str) -> Locator:

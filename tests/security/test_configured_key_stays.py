@@ -18,7 +18,7 @@ from sandbox.server import running_sandbox
 from tests.app.conftest import JOBS, NEW_JOB, SETTINGS, MakeApp, joined, sidebar_text
 from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import upload
-from tests.security.listener import Listener, recording_server
+from tests.recording_server import Listener, recording_server
 from ui import state
 
 CONFIGURED_KEY = "sk-proj-" + "C" * 40 + "team-key"

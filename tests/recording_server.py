@@ -26,7 +26,8 @@ class Listener:
 
 @contextmanager
 def recording_server() -> Iterator[Listener]:
-    """Serve until the block ends; every request is answered 401, as a wrong key would be."""
+    """Serve until the block ends; every request is answered 401, as OpenAI answers a wrong
+    key."""
     listener = Listener("")
 
     class Record(http.server.BaseHTTPRequestHandler):
@@ -37,7 +38,14 @@ def recording_server() -> Iterator[Listener]:
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
             body = json.dumps(
-                {"error": {"message": "Who are you?", "type": "invalid_request_error"}}
+                {
+                    "error": {
+                        "message": "Incorrect API key provided.",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                        "param": None,
+                    }
+                }
             ).encode()
             self.send_response(401)
             self.send_header("Content-Type", "application/json")

@@ -1,0 +1,41 @@
+"""Steps many journeys take: upload a file, write the template, submit from the dialog."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import FilePayload, Page, expect
+
+from tests.e2e.conftest import STEP_TIMEOUT, wait_idle
+
+
+def upload_file(page: Page, name: str, data: bytes, rows: int, mime: str = "text/csv") -> None:
+    """Put `data` in New job's uploader as `name`; done once the table of `rows` rows shows."""
+    payload: FilePayload = {"name": name, "mimeType": mime, "buffer": data}
+    page.locator("input[type=file]").set_input_files(files=[payload])
+    expect(page.get_by_text(f"{rows:,} rows", exact=False).first).to_be_visible(
+        timeout=STEP_TIMEOUT
+    )
+    wait_idle(page)
+
+
+def write_template(page: Page, template: str) -> None:
+    """Type the prompt template and apply it (Ctrl+Enter), as an analyst does."""
+    box = page.get_by_role("textbox", name="Prompt template")
+    box.fill(template)
+    box.press("Control+Enter")
+    wait_idle(page)
+
+
+def submit_job(page: Page, name: str) -> None:
+    """Open the submit dialog, name the job and submit it; done once the Jobs page shows."""
+    page.get_by_role("button", name="Submit job…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
+    field = dialog.get_by_role("textbox", name="Job name")
+    field.fill(name)
+    field.press("Enter")
+    wait_idle(page)
+    dialog.get_by_role("button", name="Submit", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/jobs$"), timeout=STEP_TIMEOUT)
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=STEP_TIMEOUT)
