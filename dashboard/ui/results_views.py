@@ -79,9 +79,12 @@ def _merged(
     version: tuple[str, ...],
     prices: tuple[object, ...],
     _service: JobService,
-) -> pd.DataFrame:
-    """The merged table of `job_id` with the results of the batches in `version`."""
-    return _service.merged_table(job_id)
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The merged table of `job_id` with the results of the batches in `version`, and the
+    cells per column its CSV neutralises (counted here once: a tenth of a second at 50,000
+    rows, which every rerun of the page would spend again)."""
+    merged = _service.merged_table(job_id)
+    return merged, formula_cells(merged)
 
 
 #: What the merged table is cached under: the database, scope, job, results version, prices.
@@ -96,21 +99,7 @@ def _cache_key(board: JobBoard, status: JobStatus, db_url: str) -> _CacheKey:
 
 def merged_table(board: JobBoard, status: JobStatus, db_url: str) -> pd.DataFrame:
     """The job's merged table, merged again only when new results were fetched."""
-    return _merged(*_cache_key(board, status, db_url), board.service)
-
-
-@st.cache_data(max_entries=8, ttl="1h", show_spinner=False)
-def _csv_changes(
-    db_url: str,
-    scope: str,
-    job_id: str,
-    version: tuple[str, ...],
-    prices: tuple[object, ...],
-    _service: JobService,
-) -> dict[str, int]:
-    """The cells per column the Merged CSV neutralises, counted once per merged table (a
-    tenth of a second at 50,000 rows, which every rerun of the page would spend again)."""
-    return formula_cells(_merged(db_url, scope, job_id, version, prices, _service))
+    return _merged(*_cache_key(board, status, db_url), board.service)[0]
 
 
 def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = False) -> None:
@@ -249,7 +238,8 @@ def show_downloads(board: JobBoard, status: JobStatus, db_url: str) -> None:
                 on_click="ignore",
                 disabled=_empty(which, status, version),
             )
-    st.caption(plain(csv_note(_csv_changes(*key, board.service))))
+    changed = _merged(*key, board.service)[1]
+    st.caption(plain(csv_note(changed)))
 
 
 def _empty(which: Download, status: JobStatus, version: tuple[str, ...]) -> bool:

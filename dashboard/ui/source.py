@@ -262,7 +262,9 @@ def _text_options(table: Table | None) -> None:
     if table is not None and table.encoding and not encoding:
         found.append(describe_encoding(table.encoding))
     if table is not None and table.delimiter and not delimiter:
-        found.append(f"{OFFERED_DELIMITERS.get(table.delimiter, table.delimiter).lower()}-separated")
+        found.append(
+            f"{OFFERED_DELIMITERS.get(table.delimiter, table.delimiter).lower()}-separated"
+        )
     if found:
         st.caption(f"Automatic reads this file as {plain(', '.join(found))}.")
 

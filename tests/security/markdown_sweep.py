@@ -69,7 +69,7 @@ MARKDOWN_KEYWORDS = {"body", "label", "help", "text"}
 #: Objects of Batchdash's own whose methods share a name with a Streamlit call.
 NOT_STREAMLIT = {"board", "board.service", "service"}
 #: Calls that make a value safe to draw: Markdown escaped, or a number or money in words.
-ESCAPING_CALLS = {"plain", "usd", "_size", "_rows", "describe_rows"}
+ESCAPING_CALLS = {"plain", "usd", "usd_all", "_size", "_rows", "describe_rows"}
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,9 @@ def _escaped(node: ast.expr, safe: frozenset[str]) -> bool:
         return True
     if isinstance(node, ast.Name):
         return node.id in safe
+    if isinstance(node, ast.Subscript):
+        # `shown[1]` of `shown = usd_all(...)`: an item of an escaped list.
+        return _escaped(node.value, safe)
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -123,6 +126,11 @@ def _safe_names(scope: ast.AST) -> frozenset[str]:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     assigned.setdefault(target.id, []).append(node.value)
+                elif isinstance(target, ast.Tuple):
+                    # `a, b = usd_all(...)`: each name gets an item of the escaped value.
+                    for element in target.elts:
+                        if isinstance(element, ast.Name):
+                            assigned.setdefault(element.id, []).append(node.value)
         elif isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(node.target, ast.Name):
             value = node.value if node.value is not None else ast.Constant(None)
             assigned.setdefault(node.target.id, []).append(value)

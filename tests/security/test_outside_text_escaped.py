@@ -22,6 +22,19 @@ REVIEWED = {
         "builds its sentence with plain() around the URL"
     ),
     ("app_pages/settings.py", "ALLOWED_BASE_URLS"): "the variable's name, a constant",
+    ("ui/cost_views.py", "limit_words(estimate.answer_limit, model)"): (
+        "counts in words, the model name escaped inside"
+    ),
+    ("ui/cost_views.py", "title"): "a count of rows in words",
+    ("ui/cost_views.py", "bound"): "money (usd_all) and limit_words",
+    ("ui/cost_views.py", "rows"): "a count of rows",
+    ("ui/job_actions.py", "label(ESTIMATE_LABEL, current_connection().sandbox)"): "a constant",
+    ("ui/results_views.py", "label(ESTIMATE_LABEL, sandbox)"): "a constant",
+    ("ui/results_views.py", "label(ACTUAL_LABEL, sandbox)"): "a constant",
+    ("ui/results_views.py", "_ran_note(status)"): "counts of rows in words",
+    ("ui/submit.py", "estimate.projected_from"): "a count of rows",
+    ("ui/submit.py", "label(ESTIMATE_LABEL, connection.sandbox)"): "a constant",
+    ("ui/submit.py", "pace_label(current_pace()).lower()"): "a pace's constant words and a rate",
     ("ui/dialogs.py", "label"): "button words passed by the dialogs, constants",
     ("ui/dialogs.py", "confirm"): "button words passed by the dialogs, constants",
     ("ui/live_jobs.py", "_kept_words(sandbox_kept)"): "a count in words",
