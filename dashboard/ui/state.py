@@ -84,7 +84,7 @@ PENDING_JOB = "pending_job"
 # Jobs and Results pages.
 #: The job the analyst opened last (a job id) or None; both pages start from it.
 SELECTED_JOB = "selected_job"
-#: Jobs page: "Jobs here" or "Every batch of this key" (widget key).
+#: Jobs page: the jobs here or all batches of the key (widget key).
 JOBS_VIEW = "jobs_view"
 #: Jobs page filters (widget keys): name search, status words, archived jobs shown.
 JOBS_SEARCH = "jobs_search"
@@ -102,7 +102,7 @@ JOBS_NOTICE = "jobs_notice"
 JOBS_CHECKED_AT = "jobs_checked_at"
 #: The last list of every batch of the key (ui.remote_batches.Listing) or None.
 REMOTE_LISTING = "remote_listing"
-#: The remote batch picked in "Every batch of this key" (widget key).
+#: The remote batch picked in the key's batch list (widget key).
 REMOTE_PICKER = "remote_picker"
 # Widgets of the action dialogs.
 REPAIR_STATUSES = "repair_statuses"
