@@ -167,7 +167,13 @@ def show_preflight(
     with st.container(horizontal=True):
         st.metric("Rows", f"{plan.rows:,}", border=True)
         st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
-        st.metric("Parts", f"{len(plan.parts):,}" if pre.ok else "–", border=True)
+        st.metric(
+            "Batches",
+            f"{len(plan.parts):,}" if pre.ok else "–",
+            border=True,
+            help="The job is sent as this many batches (parts): a job too big for one batch "
+            "file, or for the queue limit in Settings, is split.",
+        )
     cost_slot = st.container()
     _show_limit(plan, recipe, enqueued_token_limit)
     if pre.ok and len(plan.parts) > 1:
@@ -221,15 +227,16 @@ def _show_limit(plan: BatchPlan, recipe: Recipe, limit: int | None) -> None:
     model = plain(recipe.model)
     if limit is None:
         st.caption(
-            f"No enqueued-token limit is set for {model}; set your organisation's in Settings "
-            "so parts are split to fit it."
+            f"No queue limit is set for {model}; set your organisation's in Settings (How much "
+            "may wait in the queue) so the job is split into batches that fit it."
         )
         return
     if plan.input_tokens > limit:
         st.warning(
-            f"The job needs {plan.input_tokens:,} input tokens, more than the enqueued-token "
-            f"limit of {limit:,} for {model}. It is split into parts that each fit, but OpenAI "
-            "refuses a part while the parts already queued hold the limit: submit, and repair "
-            "refused parts once earlier ones finish.",
+            f"The job needs {plan.input_tokens:,} input tokens, more than the {limit:,} your "
+            f"organisation may have waiting in the queue for {model} (its enqueued-token "
+            "limit). It is split into batches that each fit, but OpenAI refuses a batch while "
+            "those already queued hold the limit: submit, and repair refused batches once "
+            "earlier ones finish.",
             icon=":material/warning:",
         )

@@ -252,7 +252,7 @@ def test_sixty_thousand_rows_make_two_parts(app: AppTest) -> None:
     app.text_area(key=state.TEMPLATE).set_value("{prompt}").run()
 
     metrics = {metric.label: metric.value for metric in app.metric}
-    assert (metrics["Rows"], metrics["Parts"]) == ("60,000", "2")
+    assert (metrics["Rows"], metrics["Batches"]) == ("60,000", "2")
     assert not app.error
     assert not app.exception
 

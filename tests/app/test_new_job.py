@@ -150,9 +150,9 @@ def test_preflight_shows_tokens_and_cost_at_both_prices(app: AppTest) -> None:
     assert float(normal.rsplit("$", 1)[1].rstrip(".")) == pytest.approx(
         tokens * 2.5 / 1e6, rel=0.01
     )
-    assert shown["Parts"] == "1"
+    assert shown["Batches"] == "1"
     assert not app.error
-    assert "No enqueued-token limit is set for gpt-4o" in joined(app, "caption")
+    assert "No queue limit is set for gpt-4o" in joined(app, "caption")
 
 
 def test_an_unknown_model_warns_that_the_cost_is_unknown(app: AppTest) -> None:
@@ -322,7 +322,7 @@ def test_submit_confirms_then_creates_the_job_and_opens_jobs(app: AppTest, data_
     name = app.text_input(key=state.JOB_NAME)
     assert name.value.startswith("reviews ")
     shown = metrics(app)
-    assert (shown["Rows"], shown["Parts"]) == ("4", "1")
+    assert (shown["Rows"], shown["Batches"]) == ("4", "1")
     assert "Sandbox mode" in joined(app, "info")
     name.set_value("Review sentiment").run()
 

@@ -114,7 +114,7 @@ def test_sixty_thousand_rows_make_two_parts_not_an_error(app: AppTest) -> None:
     assert not app.exception
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Rows"] == "60,000"
-    assert metrics["Parts"] == "2"
+    assert metrics["Batches"] == "2"
     parts = app.dataframe[-1].value
     assert parts["requests"].tolist() == [50_000, 10_000]
     picker = app.selectbox(key=state.DOWNLOAD_PART)

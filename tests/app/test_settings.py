@@ -184,7 +184,10 @@ def test_enqueued_token_limits_split_and_warn_on_new_job(app: AppTest) -> None:
     upload(app, "many.csv", many_rows_csv(2_000))
     app.text_area(key=state.TEMPLATE).set_value("{prompt}").run()
 
-    assert "more than the enqueued-token limit of 20,000 for gpt-4o-mini" in joined(app, "warning")
+    assert (
+        "more than the 20,000 your organisation may have waiting in the queue for gpt-4o-mini"
+        in joined(app, "warning")
+    )
     parts = app.dataframe[-1].value
     assert len(parts) > 1
     assert parts["input tokens"].max() <= 20_000

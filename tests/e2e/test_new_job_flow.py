@@ -32,7 +32,7 @@ def test_upload_template_try_and_submit(page: Page, served_app: ServedApp) -> No
     )
     prices = page.get_by_test_id("stMetric")
     expect(prices.filter(has_text="Input would cost")).to_contain_text(re.compile(r"\$0\.0000\d"))
-    expect(prices.filter(has_text="Parts")).to_contain_text("1")
+    expect(prices.filter(has_text="Batches")).to_contain_text("1")
     screenshot(page, "02-new-job-recipe-and-preflight")
 
     page.get_by_role("button", name="Try on 3 rows").click()
