@@ -46,7 +46,9 @@ def test_a_key_entered_and_removed_again_keeps_the_sandbox_jobs(
     wait_idle(page)
     type_into(page, "Base URL", NOWHERE)
     type_into(page, "API key", f"sk-test-{uuid.uuid4().hex}")
-    expect(page.get_by_text(f"Requests go to {NOWHERE}.")).to_be_visible(timeout=STEP_TIMEOUT)
+    expect(page.get_by_text(f"Requests go to {NOWHERE} with the key you entered")).to_be_visible(
+        timeout=STEP_TIMEOUT
+    )
 
     go_to(page, "Jobs")
     expect(page.get_by_text("No job yet", exact=False)).to_be_visible(timeout=STEP_TIMEOUT)
