@@ -15,6 +15,9 @@ from ui.text import plain
 #: Labels of the estimate and the actual cost: (real API, sandbox).
 ESTIMATE_LABEL = ("Estimated cost", "Would cost (estimate)")
 ACTUAL_LABEL = ("Actual cost", "Would cost (actual)")
+#: The same, short enough for a column of the Jobs table.
+ESTIMATE_COLUMN = ("Estimate", "Would cost: est.")
+ACTUAL_COLUMN = ("Actual cost", "Would cost: used")
 
 
 def label(pair: tuple[str, str], sandbox: bool) -> str:

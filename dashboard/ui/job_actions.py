@@ -221,7 +221,9 @@ def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
     )
     if effect.batches:
         names = ", ".join(f"{batch.id} (part {batch.part_number})" for batch in effect.batches)
-        st.caption(f"Batches to cancel: {plain(names)}. Stopping can take OpenAI up to 10 minutes.")
+        st.caption(
+            f"Batches to cancel: {plain(names)}. Stopping can take the API up to 10 minutes."
+        )
     if _confirm_row("Cancel the batch" if batch_id else "Cancel the job", "cancel_confirm"):
         try:
             stopped = board.service.cancel(status.job_id, batch_id)

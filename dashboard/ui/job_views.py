@@ -30,7 +30,7 @@ from batchdash.money import usd, usd_decimals
 from batchdash.results.parse import ROW_STATUSES
 from ui import state
 from ui.connection import current_connection
-from ui.cost_views import ACTUAL_LABEL, ESTIMATE_LABEL, label
+from ui.cost_views import ACTUAL_COLUMN, ESTIMATE_COLUMN, label
 from ui.text import plain, visible
 
 _DATETIME_FORMAT = "YYYY-MM-DD HH:mm"
@@ -122,39 +122,39 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
         # Widths keep every column on a laptop's page (1400 px wide); a long name is cut short
         # here and shown whole in the picker below.
         column_config={
-            "name": st.column_config.TextColumn("Name", width=190),
-            "created": _datetime_column("Created", width=120),
-            "status": st.column_config.TextColumn("Status", width=140),
+            "name": st.column_config.TextColumn("Name", width=165),
+            "created": _datetime_column("Created", width=115),
+            "status": st.column_config.TextColumn("Status", width=130),
             "progress": st.column_config.ProgressColumn(
                 "Progress",
                 min_value=0,
                 max_value=100,
                 format="%d%%",
-                width=80,
+                width=75,
                 help="Share of the job's requests answered so far (with an answer or an error).",
             ),
             "answered": st.column_config.TextColumn(
                 "Answered",
-                width=95,
+                width=90,
                 help="Requests answered so far, with an answer or an error, of all the job's "
                 "requests. Cancelled and expired ones stay unanswered; Repair can send them.",
             ),
             "estimated_cost_usd": st.column_config.TextColumn(
-                label(ESTIMATE_LABEL, sandbox),
-                width=105,
+                label(ESTIMATE_COLUMN, sandbox),
+                width=140,
                 help="Counted before sending, at the batch price: the input plus the answers "
                 "projected from the rows tried first (≈), or the input alone (+ answers) when "
                 "the job was submitted without a try.",
             ),
             "actual_cost_usd": st.column_config.TextColumn(
-                label(ACTUAL_LABEL, sandbox),
-                width=90,
+                label(ACTUAL_COLUMN, sandbox),
+                width=110,
                 help="What the batches used so far, at the batch price"
                 + ("; the sandbox bills nothing." if sandbox else "."),
             ),
             "time_left": st.column_config.TextColumn(
                 "Time left",
-                width=90,
+                width=85,
                 help="Until the 24-hour window of the running batches ends; requests not "
                 "answered by then expire.",
             ),

@@ -27,7 +27,7 @@ BATCH_WORDS: dict[str, str] = {
 #: One line per batch status: what it means, and what happens next.
 BATCH_MEANINGS: dict[str, str] = {
     "validating": (
-        "OpenAI is checking the uploaded file (format, model, size limits) before anything "
+        "The API is checking the uploaded file (format, model, size limits) before anything "
         "runs; this usually takes a minute or two."
     ),
     "failed": (
@@ -35,10 +35,10 @@ BATCH_MEANINGS: dict[str, str] = {
         "below name the lines at fault."
     ),
     "in_progress": (
-        "Requests are being answered as OpenAI has spare capacity; the counts rise as they finish."
+        "Requests are being answered as the API has spare capacity; the counts rise as they finish."
     ),
     "finalizing": (
-        "Every request has run and OpenAI is writing the results files; they are fetched as "
+        "Every request has run and the API is writing the results files; they are fetched as "
         "soon as it is done."
     ),
     "completed": (
