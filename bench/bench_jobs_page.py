@@ -136,7 +136,7 @@ class SandboxGateway:
         self._gateway: Gateway | None = None
 
     def __call__(
-        self, _base_url: str | None = None, _api_key: str = "", _metadata: object = ()
+        self, _base_url: str | None = None, _api_key: str = "", *_extra: object
     ) -> Gateway:
         if self._gateway is None:
             self._gateway = self.box.gateway()
