@@ -27,6 +27,23 @@ class ShapedTable:
     """Sentences about columns left out."""
 
 
+#: Cells a grid may hold once short rows are filled out to its widest: the readers that keep a
+#: Python text per cell (a workbook, a ragged text file) need about 60 bytes a cell, so this
+#: bounds one upload's grid near a gigabyte. Checked before anything is filled out.
+MAX_CELLS = 20_000_000
+
+
+def check_cells(rows: int, columns: int, what: str, fix: str) -> None:
+    """Refuse a grid of `rows` x `columns` cells over MAX_CELLS; `what` says where the size
+    comes from and `fix` what to do, in the analyst's words."""
+    cells = rows * columns
+    if cells > MAX_CELLS:
+        raise InputError(
+            f"{what}: filled out, that is {rows:,} rows × {columns:,} columns, {cells:,} cells, "
+            f"more than the {MAX_CELLS:,} Batchdash reads. {fix}"
+        )
+
+
 def blank_cells(column: pd.Series) -> np.ndarray:
     """True where a cell is empty or only whitespace."""
     return ((column == "") | column.str.isspace()).to_numpy(dtype=bool, na_value=True)

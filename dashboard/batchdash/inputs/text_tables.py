@@ -23,11 +23,13 @@ from batchdash.errors import InputError
 from batchdash.inputs.delimiters import (
     delimiter_option,
     record_line,
+    scan_records,
     sep_line,
     sniff_delimiter,
     unclosed_quote_line,
 )
 from batchdash.inputs.encodings import DetectedEncoding, detect_encoding, explicit_encoding
+from batchdash.inputs.table_shape import check_cells
 
 #: Text decoded for sniffing the delimiter and skipping leading blank lines.
 _SAMPLE_BYTES = 64 * 1024
@@ -93,8 +95,25 @@ def read_delimited(
     if detected.errors == "strict":
         raw = _read_with_arrow(data, detected, separator, skip)
     if raw is None:
+        _check_filled_size(data, rest, separator, source_name)
         raw = _read_with_pandas(data, detected, separator, skip, source_name)
     return TextGrid(raw, detected.name, chosen, blank_lines, detected.notes)
+
+
+def _check_filled_size(data: bytes, rest: str, separator: str, source_name: str) -> None:
+    """Refuse a file pandas would fill out to too many cells: it pads every row to the width
+    of the first, so a long header over many one-cell rows makes billions of empty cells.
+    Counted before parsing: the first record's cells from the sample, at most one row a line."""
+    first = next(scan_records(rest, separator), None)
+    columns = first.cells if first is not None else 1
+    lines = data.count(b"\n") + 1
+    check_cells(
+        lines,
+        columns,
+        f"'{source_name}' has {columns:,} cells in its first row and up to {lines:,} rows",
+        "If the other rows are shorter, remove the empty columns at the end of the first "
+        "row; otherwise split the file into smaller ones and upload each as its own job.",
+    )
 
 
 def _split_first_line(text: str) -> tuple[str, str, str]:

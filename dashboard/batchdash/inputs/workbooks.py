@@ -18,9 +18,10 @@ from xml.etree import ElementTree
 
 import openpyxl
 import pandas as pd
-from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from batchdash.errors import InputError
+from batchdash.inputs.table_shape import check_cells
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -91,13 +92,14 @@ def read_workbook(data: bytes, source_name: str, *, sheet: str | None = None) ->
         worksheet = book[chosen]
         worksheet.reset_dimensions()  # a stale size would pad every row to it
         try:
-            rows = [[_cell_text(cell) for cell in row] for row in worksheet.iter_rows()]
+            rows = [_trimmed([_cell_text(cell) for cell in row]) for row in worksheet.iter_rows()]
         except Exception as error:  # the sheet's XML is parsed only now, row by row
             raise _damaged(source_name, error) from None
     finally:
         book.close()
     marks = _sheet_marks(data, chosen)
     header_row = next((n for n, row in enumerate(rows) if any(c.strip() for c in row)), None)
+    _check_size(rows, marks.merged, source_name)
     hints, filled = _apply_merges(rows, marks.merged, header_row)
     notes = _notes(marks, filled)
     if all_hidden:
@@ -116,6 +118,34 @@ def read_workbook(data: bytes, source_name: str, *, sheet: str | None = None) ->
     grid = [row + [""] * (width - len(row)) for row in rows]
     raw = pd.DataFrame(grid, columns=pd.RangeIndex(width), dtype=str)
     return WorkbookGrid(raw, chosen, names, tuple(notes), hints)
+
+
+def _trimmed(row: list[str]) -> list[str]:
+    """`row` without its trailing empty cells: a formatted but empty cell far to the right (or
+    a stale sheet size) is no part of the table."""
+    end = len(row)
+    while end and not row[end - 1]:
+        end -= 1
+    return row if end == len(row) else row[:end]
+
+
+def _check_size(rows: list[list[str]], merged: Sequence[str], source_name: str) -> None:
+    """Refuse a sheet whose cells, filled out to its widest row or merge, are too many."""
+    width = max((len(row) for row in rows), default=0)
+    for ref in merged:
+        try:
+            max_col = range_boundaries(ref)[2]
+        except (ValueError, TypeError):
+            continue
+        width = max(width, max_col or 0)
+    height = len(rows)
+    check_cells(
+        height,
+        width,
+        f"'{source_name}' has cells as far as {get_column_letter(max(width, 1))}{height}",
+        "If the table is smaller, something lies outside it: select the rows and columns "
+        "past the table, delete them, save, and upload the file again.",
+    )
 
 
 def _damaged(source_name: str, error: Exception) -> InputError:
