@@ -5,6 +5,7 @@
     python dashboard/cli.py sandbox --port 8765
     python dashboard/cli.py submit reviews.csv --template "Classify: {review}" --name Reviews
     python dashboard/cli.py status job_0123456789ab
+    python dashboard/cli.py providers
 
 Every command prints its result as one JSON object on stdout; notes about the input go to
 stderr. A bad input exits 2 with one plain line on stderr and no traceback.
@@ -35,6 +36,8 @@ from batchdash.inputs.reading import Table, read_table
 from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.plan import plan_batch
 from batchdash.preflight.pricing import price_for
+from batchdash.providers.choice import configured_provider
+from batchdash.providers.profiles import PROFILES
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
 from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
 from batchdash.results.merge import merge_results, unmatched_custom_ids
@@ -105,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_cancel(commands)
     add_repair(commands)
     add_download(commands)
+    add_providers(commands)
     return parser
 
 
@@ -147,6 +151,11 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id-column", help="column whose values become custom_ids")
     parser.add_argument("--max-tokens", type=int, help="maximum output tokens per answer")
     parser.add_argument("--temperature", type=float, help="sampling temperature")
+    parser.add_argument(
+        "--completion-window",
+        help="how long the provider may take, e.g. 24h or 72h (default: the provider's first; "
+        "`providers` lists each one's)",
+    )
 
 
 def recipe_from_args(args: argparse.Namespace) -> Recipe:
@@ -159,6 +168,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         temperature=args.temperature,
         max_output_tokens=args.max_tokens,
         id_column=args.id_column,
+        completion_window=args.completion_window,
     )
 
 
@@ -227,7 +237,7 @@ def add_convert(commands: _SubParsers) -> None:
 def run_convert(args: argparse.Namespace) -> dict[str, Any]:
     table = read_input(args.input)
     recipe = recipe_from_args(args)
-    plan = plan_batch(table.frame, recipe)
+    plan = plan_batch(table.frame, recipe, provider=configured_provider(read_settings(os.environ)))
     blocking = [problem for problem in plan.problems if problem.blocking]
     if blocking:
         more = len(blocking) - 1
@@ -393,8 +403,7 @@ def _check_port_free(host: str, port: int) -> None:
 def job_service() -> JobService:
     """The job service of OPENAI_API_KEY at OPENAI_BASE_URL, on the registry of the settings."""
     # Imported here: the SDK and the database layer load only for the job commands.
-    from batchdash.api.gateway import Gateway
-    from batchdash.jobs.opening import open_job_service
+    from batchdash.jobs.opening import open_job_service, provider_gateway
     from batchdash.registry.store import Registry
 
     settings = read_settings(os.environ)
@@ -403,9 +412,11 @@ def job_service() -> JobService:
             f"Set {API_KEY} to your API key (any text works for the sandbox) and run the "
             "command again."
         )
-    gateway = Gateway(settings.api_key, settings.base_url)
+    provider = configured_provider(settings)
+    gateway = provider_gateway(settings.api_key, settings.base_url, provider)
     registry = Registry.from_settings(settings)
-    return open_job_service(registry, gateway, owner_scope(settings.api_key, settings.base_url))
+    scope = owner_scope(settings.api_key, settings.base_url)
+    return open_job_service(registry, gateway, scope, provider=provider)
 
 
 def _job_status(status: JobStatus) -> dict[str, Any]:
@@ -545,6 +556,22 @@ def run_download(args: argparse.Namespace) -> dict[str, Any]:
         "counts": status.counts,
         "out": str(out),
     }
+
+
+# --- providers -------------------------------------------------------------------------------
+
+
+def add_providers(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "providers",
+        help="list the Batch API providers Batchdash knows",
+        description="Print every provider profile (endpoints, windows, file limits, ...) as JSON.",
+    )
+    parser.set_defaults(handler=run_providers)
+
+
+def run_providers(_args: argparse.Namespace) -> list[dict[str, Any]]:
+    return [profile.describe() for profile in PROFILES]
 
 
 if __name__ == "__main__":

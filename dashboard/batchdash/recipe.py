@@ -58,7 +58,13 @@ class OutputField:
 #: Recipe fields that change neither the tokens a row costs nor whether a row is valid: the
 #: preflight of every row is made without them, so changing one re-plans a few rows only. A
 #: new parameter that does neither belongs here.
-UNCOUNTED_PARAMETERS = ("temperature", "max_output_tokens", "reasoning_effort", "dimensions")
+UNCOUNTED_PARAMETERS = (
+    "temperature",
+    "max_output_tokens",
+    "reasoning_effort",
+    "dimensions",
+    "completion_window",
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,8 @@ class Recipe:
     output_fields: tuple[OutputField, ...] = ()
     #: Embedding vector size (embeddings endpoint only); None leaves the model's default.
     dimensions: int | None = None
+    #: How long the provider may take ("24h", "72h", ...); None: the provider's default.
+    completion_window: str | None = None
 
     @property
     def structured(self) -> bool:

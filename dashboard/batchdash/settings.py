@@ -22,6 +22,8 @@ DB_URL = "BATCHDASH_DB_URL"
 DATA_DIR = "BATCHDASH_DATA_DIR"
 #: Comma-separated base URLs users may choose (batchdash.api.destinations reads the list).
 ALLOWED_BASE_URLS = "BATCHDASH_ALLOWED_BASE_URLS"
+#: The provider profile of the configured API (batchdash.providers), when its URL does not say.
+PROVIDER = "BATCHDASH_PROVIDER"
 
 #: The base URL the openai SDK uses when none is given; a key means the same account with or
 #: without it spelled out, so the fingerprint treats both alike.
@@ -48,6 +50,9 @@ class Settings:
     base_url: str | None = None
     #: The operator's list of base URLs users may choose (None: see batchdash.api.destinations).
     allowed_base_urls: str | None = None
+    #: BATCHDASH_PROVIDER as written (checked by batchdash.providers.choice); None: recognised
+    #: from the base URL.
+    provider: str | None = None
 
 
 def read_settings(*sources: Mapping[str, object]) -> Settings:
@@ -72,6 +77,7 @@ def read_settings(*sources: Mapping[str, object]) -> Settings:
         api_key=value(API_KEY),
         base_url=value(BASE_URL),
         allowed_base_urls=value(ALLOWED_BASE_URLS),
+        provider=value(PROVIDER),
     )
 
 

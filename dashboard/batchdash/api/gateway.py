@@ -89,6 +89,7 @@ class Gateway:
         timeout: float = 60,
         max_retries: int = 3,
         completion_window: str = "24h",
+        upload_purpose: str = "batch",
         terminal_statuses: Iterable[str] = OPENAI_TERMINAL_STATUSES,
         name: str | None = None,
         batch_metadata: Mapping[str, str] | None = None,
@@ -102,6 +103,8 @@ class Gateway:
         self.max_retries = max_retries
         #: Completion window sent with every new batch (OpenAI accepts only "24h").
         self.completion_window = completion_window
+        #: `purpose` of uploaded input files (every provider so far says "batch").
+        self.upload_purpose = upload_purpose
         #: Statuses after which a batch never changes.
         self.terminal_statuses = frozenset(terminal_statuses)
         #: Pairs added to every new batch's metadata (e.g. the pace a sandbox batch runs at).
@@ -139,7 +142,9 @@ class Gateway:
         """
         client = self._client if retry else self._once
         with self._translated(f"upload of {name}"):
-            uploaded = client.files.create(file=(name, data, "application/jsonl"), purpose="batch")
+            uploaded = client.files.create(
+                file=(name, data, "application/jsonl"), purpose=cast(Any, self.upload_purpose)
+            )
         return uploaded.id
 
     def find_file(self, filename: str, size: int, created_after: int) -> str | None:
@@ -195,9 +200,14 @@ class Gateway:
     # --- batches ---------------------------------------------------------------------------
 
     def create_batch(
-        self, input_file_id: str, endpoint: str, metadata: dict[str, str]
+        self,
+        input_file_id: str,
+        endpoint: str,
+        metadata: dict[str, str],
+        completion_window: str | None = None,
     ) -> BatchInfo:
-        """Start a batch over an uploaded file, tagged with `metadata` (at most 16 pairs).
+        """Start a batch over an uploaded file, tagged with `metadata` (at most 16 pairs), with
+        `completion_window` (default: the gateway's).
 
         Made once, without the SDK's retries: a create that timed out may have been carried out
         all the same, so whoever tries again looks for the tagged batch first (`find_batch`).
@@ -206,7 +216,7 @@ class Gateway:
             batch = self._once.batches.create(
                 input_file_id=input_file_id,
                 endpoint=cast(Any, endpoint),
-                completion_window=cast(Any, self.completion_window),
+                completion_window=cast(Any, completion_window or self.completion_window),
                 metadata={**self.batch_metadata, **metadata},
             )
         return self._info(batch)
@@ -264,6 +274,11 @@ class Gateway:
         if not isinstance(answer, dict):
             raise ApiError(f"{self.provider} answered {endpoint} with something that is not JSON.")
         return answer
+
+    def list_models(self) -> list[str]:
+        """The ids of the models the key may use, sorted (GET /models)."""
+        with self._translated("list of models"):
+            return sorted({model.id for model in self._client.models.list()})
 
     def check_key(self) -> None:
         """Raise KeyRefused (or another ApiError) unless the key can list batches."""

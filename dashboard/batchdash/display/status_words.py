@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
+from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES, openai_stage
 from batchdash.jobs.status import JobStatus
 
 #: Short word per batch status, for tables.
@@ -22,6 +22,8 @@ BATCH_WORDS: dict[str, str] = {
     "expired": "Expired",
     "cancelling": "Cancelling",
     "cancelled": "Cancelled",
+    # Providers' own statuses (batch_statuses.PROVIDER_STATUS_STAGES).
+    "in_queue": "Waiting in the queue",
 }
 
 #: One line per batch status: what it means, and what happens next.
@@ -56,6 +58,10 @@ BATCH_MEANINGS: dict[str, str] = {
     "cancelled": (
         "Stopped on request; the answers made before the cancellation are kept and the rest "
         "can be repaired."
+    ),
+    "in_queue": (
+        "The provider (SiliconFlow calls this in_queue) has accepted the file and keeps the "
+        "batch in its queue until it has capacity; nothing has run yet, and it starts on its own."
     ),
 }
 
@@ -124,7 +130,7 @@ def job_word(status: JobStatus, terminal: Collection[str] = OPENAI_TERMINAL_STAT
     batches = status.batches
     if not batches:
         return "Failed" if status.state == "finished" else "Not sent"
-    running = [batch.status for batch in batches if batch.status not in terminal]
+    running = [openai_stage(batch.status) for batch in batches if batch.status not in terminal]
     if status.state == "active":
         for word, batch_status in (
             ("Cancelling", "cancelling"),

@@ -73,7 +73,7 @@ class JobActing(JobFollowing):
         picked, ids, positions = self._repair_rows(job, statuses)
         chosen = tuple(str(i) for i in ids.to_numpy(dtype=object)[positions])
         refused = refused_again(self._merged(job)["error"], positions)
-        price = price_for(job.recipe.model, self._price_overrides)
+        price = price_for(job.recipe.model, self._price_overrides, self.provider)
         if not len(positions) or self._is_attached(job):
             free = None if price is None else 0.0
             return RepairPlan(picked, len(chosen), chosen, 0, free, refused)
@@ -148,6 +148,7 @@ class JobActing(JobFollowing):
             positions,
             enqueued_token_limit=max(accepted) if len(accepted) > 1 else None,
             price_overrides=self._price_overrides,
+            provider=self.provider,
         )
 
     def _is_attached(self, job: Job) -> bool:

@@ -237,7 +237,7 @@ class JobFollowing(JobSubmitting):
             rows = tally(view, self._merged(view.job) if needs_table else None)
             self._tallies[view.job.id] = (key, rows)
         now = datetime.fromtimestamp(self._clock(), UTC)
-        price = price_for(view.job.recipe.model, self._price_overrides)
+        price = price_for(view.job.recipe.model, self._price_overrides, self.provider)
         status = summarize(view, rows, price, now=now)
         state = status.state if view.job.state != "new" or status.batches else "new"
         if state != view.job.state:

@@ -35,6 +35,8 @@ from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.part_requests import plan_jsonl, plan_rows, select_lines
 from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import ModelPrice, price_for
+from batchdash.preflight.provider_checks import completion_window
+from batchdash.providers.profiles import ProviderProfile
 from batchdash.recipe import Recipe
 from batchdash.registry.blobs import text_frame
 from batchdash.registry.records import DEFAULT_LEASE, Job, Part, PartConflict, PartSpec
@@ -79,8 +81,12 @@ class JobSubmitting:
         retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
         sleep: Callable[[float], None] = time.sleep,
         claim_lease: timedelta = DEFAULT_LEASE,
+        provider: ProviderProfile | None = None,
     ) -> None:
         self.registry = registry
+        #: The provider the gateway talks to (None: OpenAI's rules, as before profiles): its
+        #: limits split new jobs, its windows and prices apply.
+        self.provider = provider
         self.gateway = gateway
         #: Owner of the jobs this service sees (`settings.owner_scope`).
         self.scope = scope
@@ -124,9 +130,10 @@ class JobSubmitting:
             recipe,
             enqueued_token_limit=enqueued_token_limit,
             price_overrides=self._price_overrides,
+            provider=self.provider,
         )
         _raise_blocking(plan)
-        price = price_for(recipe.model, self._price_overrides)
+        price = price_for(recipe.model, self._price_overrides, self.provider)
         specs = [
             PartSpec(
                 requests=part.requests,
@@ -229,7 +236,8 @@ class JobSubmitting:
             file_id = self._upload(job, part, claim, sending)
         sent_at = datetime.fromtimestamp(self._clock(), UTC)
         try:
-            return self.gateway.create_batch(file_id, job.recipe.endpoint, tag)
+            window = completion_window(job.recipe, self.provider)
+            return self.gateway.create_batch(file_id, job.recipe.endpoint, tag, window)
         except ApiError as error:
             if _may_have_landed(error):
                 # Kept in the registry: whoever refreshes the job looks for a late twin.
@@ -272,7 +280,13 @@ class JobSubmitting:
         if part.custom_ids:
             ids = custom_ids(rows, job.recipe.id_column)
             positions = np.flatnonzero(ids.isin(set(part.custom_ids)).to_numpy(dtype=bool))
-        plan = plan_rows(rows, job.recipe, positions, price_overrides=self._price_overrides)
+        plan = plan_rows(
+            rows,
+            job.recipe,
+            positions,
+            price_overrides=self._price_overrides,
+            provider=self.provider,
+        )
         return plan_jsonl(plan)
 
     def _remember_part(self, job_id: str, number: int, plan: BatchPlan, index: int) -> None:

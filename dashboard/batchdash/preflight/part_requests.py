@@ -18,6 +18,7 @@ from batchdash.errors import InputError
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import ModelPrice
+from batchdash.providers.profiles import ProviderProfile
 from batchdash.recipe import Recipe
 
 # Name of the column that carries job-wide automatic ids (made unique against the table's).
@@ -31,6 +32,7 @@ def plan_rows(
     *,
     enqueued_token_limit: int | None = None,
     price_overrides: Mapping[str, ModelPrice] | None = None,
+    provider: ProviderProfile | None = None,
 ) -> BatchPlan:
     """The preflight of the rows at `positions` (0-based) with their job-wide custom_ids."""
     if recipe.id_column is None:
@@ -45,6 +47,7 @@ def plan_rows(
         recipe,
         enqueued_token_limit=enqueued_token_limit,
         price_overrides=price_overrides,
+        provider=provider,
     )
     if not plan.ok:
         raise InputError(next(problem.message for problem in plan.problems if problem.blocking))

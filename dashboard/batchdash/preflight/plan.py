@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import tiktoken
 
 from batchdash.errors import InputError
 from batchdash.preflight import limits, tokens
@@ -31,6 +32,7 @@ from batchdash.preflight.problems import (
     system_template,
     template_problems,
 )
+from batchdash.preflight.provider_checks import part_limits, provider_problems
 from batchdash.preflight.request_lines import (
     jsonl_line_sizes,
     jsonl_lines,
@@ -45,6 +47,9 @@ from batchdash.preflight.template import (
 )
 from batchdash.recipe import ENDPOINTS, Recipe
 from batchdash.wording import describe_rows
+
+if TYPE_CHECKING:
+    from batchdash.providers.profiles import ProviderProfile
 
 #: Rows rendered, counted and encoded at a time: bounds the memory a plan needs on top of the
 #: table (a few times the chunk's text), and is large enough that the per-chunk overhead of
@@ -101,6 +106,8 @@ class BatchPlan:
     parts: tuple[PlannedPart, ...]
     # The columns the templates use (a copy-on-write view of the caller's frame).
     _texts: pd.DataFrame = field(repr=False)
+    #: Whether the input tokens are counted with the model's own tokenizer (else estimated).
+    tokens_exact: bool = True
 
     @property
     def ok(self) -> bool:
@@ -152,11 +159,21 @@ def plan_batch(
     *,
     enqueued_token_limit: int | None = None,
     price_overrides: Mapping[str, ModelPrice] | None = None,
-    max_part_requests: int = limits.MAX_REQUESTS_PER_PART,
-    max_part_bytes: int = limits.MAX_PART_BYTES,
+    max_part_requests: int | None = None,
+    max_part_bytes: int | None = None,
+    provider: ProviderProfile | None = None,
 ) -> BatchPlan:
-    """Check, count, price and split `frame` run through `recipe`; bad input becomes problems."""
+    """Check, count, price and split `frame` run through `recipe`; bad input becomes problems.
+
+    With a `provider`, the job is checked against what it takes, split within its per-file
+    limits, priced from its price list and counted with its models' tokenizer (or estimated).
+    """
+    requests_limit, bytes_limit = part_limits(provider)
+    max_part_requests = max_part_requests or requests_limit
+    max_part_bytes = max_part_bytes or bytes_limit
     problems = recipe_problems(recipe, enqueued_token_limit)
+    if provider is not None:
+        problems += provider_problems(recipe, provider)
     if recipe.structured:
         problems += [Problem(text) for text in field_problems(recipe.output_fields, frame.columns)]
     templates_ok, found = template_problems(recipe, frame.columns)
@@ -175,9 +192,10 @@ def plan_batch(
     row_tokens = np.zeros(rows, dtype=np.int64)
     row_bytes = np.zeros(rows, dtype=np.int64)
     measured = templates_ok and recipe.endpoint in ENDPOINTS
+    encoding, exact = tokens.counting_for(recipe.model, provider.tokens if provider else None)
     if measured:
         problems += cell_problems(texts)
-        empty = _measure(texts, recipe, ids, row_tokens, row_bytes)
+        empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding)
         if empty:
             problems.append(
                 Problem(
@@ -192,12 +210,17 @@ def plan_batch(
 
     input_tokens = int(row_tokens.sum())
     # Without rendered prompts there is nothing to price (a cost of 0 would mislead).
-    price = price_for(recipe.model, price_overrides) if measured else None
+    price = price_for(recipe.model, price_overrides, provider) if measured else None
     if price is None and measured and recipe.model.strip():
+        unlisted = (
+            f" {provider.label}'s prices are not in the packaged price list."
+            if provider is not None and provider.price_list is None
+            else ""
+        )
         problems.append(
             Problem(
-                f"No price is known for the model '{recipe.model}', so the cost is not estimated. "
-                "Enter its price per million tokens under Settings > Price overrides.",
+                f"No price is known for the model '{recipe.model}', so the cost is not estimated."
+                f"{unlisted} Enter its price per million tokens under Settings > Price overrides.",
                 blocking=False,
             )
         )
@@ -233,6 +256,7 @@ def plan_batch(
         synchronous_cost_usd=price.cost(input_tokens, 0, batch=False) if price else None,
         parts=parts,
         _texts=texts,
+        tokens_exact=exact,
     )
 
 
@@ -263,9 +287,9 @@ def _measure(
     ids: pd.Series,
     row_tokens: np.ndarray,
     row_bytes: np.ndarray,
+    encoding: tiktoken.Encoding,
 ) -> list[int]:
     """Fill in tokens and line bytes of every row; return the rows (1-based) with empty prompts."""
-    encoding = tokens.encoding_for_model(recipe.model)
     chat_like = recipe.endpoint in _CHAT_LIKE
     # Chat formatting (OpenAI cookbook): each message costs TOKENS_PER_MESSAGE plus its role
     # and content, and the reply is primed with TOKENS_PER_REPLY.

@@ -7,12 +7,16 @@ price list, maintained upstream); the analyst can override or add a model in Set
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
+from typing import TYPE_CHECKING
 
 import genai_prices
 
 from batchdash.errors import InputError
+
+if TYPE_CHECKING:
+    from batchdash.providers.profiles import ProviderProfile
 
 #: The Batch API bills half the synchronous price (OpenAI Batch guide).
 BATCH_DISCOUNT = 0.5
@@ -28,34 +32,50 @@ class ModelPrice:
     input_per_million: float
     #: USD per million output tokens.
     output_per_million: float
+    #: Share of these prices a batch request costs (the provider's batch discount).
+    batch_factor: float = BATCH_DISCOUNT
 
     def cost(self, input_tokens: float, output_tokens: float, *, batch: bool = True) -> float:
         """USD for these tokens; at the batch price unless `batch` is False."""
         usd = (
             input_tokens * self.input_per_million + output_tokens * self.output_per_million
         ) / _PER
-        return usd * BATCH_DISCOUNT if batch else usd
+        return usd * self.batch_factor if batch else usd
 
 
 @cache
-def _library_price(model: str) -> ModelPrice | None:
+def _library_price(model: str, provider_id: str = "openai") -> ModelPrice | None:
     try:
         calc = genai_prices.calc_price(
             genai_prices.Usage(input_tokens=_PER, output_tokens=_PER),
             model,
-            provider_id="openai",
+            provider_id=provider_id,
         )
     except LookupError:
         return None
     return ModelPrice(float(calc.input_price), float(calc.output_price))
 
 
-def price_for(model: str, overrides: Mapping[str, ModelPrice] | None = None) -> ModelPrice | None:
-    """The synchronous price of `model`: an override first, then the library; None if unknown."""
+def price_for(
+    model: str,
+    overrides: Mapping[str, ModelPrice] | None = None,
+    provider: ProviderProfile | None = None,
+) -> ModelPrice | None:
+    """The synchronous price of `model`: an override first, then the library (the provider's
+    part of it; OpenAI's without a provider); None if unknown. With a provider, its batch
+    discount applies; a provider the library does not know is priced by overrides only."""
     name = model.strip()
+    price: ModelPrice | None
     if overrides and name in overrides:
-        return overrides[name]
-    return _library_price(name) if name else None
+        price = overrides[name]
+    elif not name or (provider is not None and provider.price_list is None):
+        price = None
+    else:
+        listed_as = provider.price_list if provider and provider.price_list else "openai"
+        price = _library_price(name, listed_as)
+    if price is not None and provider is not None:
+        price = replace(price, batch_factor=provider.batch_price_factor)
+    return price
 
 
 def require_price(model: str, overrides: Mapping[str, ModelPrice] | None = None) -> ModelPrice:

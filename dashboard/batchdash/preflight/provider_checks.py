@@ -1,0 +1,53 @@
+"""The preflight's checks of a job against the provider that will run it: its endpoints, its
+completion windows and its per-file limits, all before anything is sent."""
+
+from __future__ import annotations
+
+from batchdash.preflight import limits
+from batchdash.preflight.problems import Problem
+from batchdash.providers.profiles import ProviderProfile
+from batchdash.recipe import ENDPOINT_LABELS, Recipe
+
+# Parts are planned this far below a provider's byte limit, as OpenAI's 200 MB is planned at
+# 190 MB: "MB" may be read as 10^6 or 2^20 bytes, and a server may count the upload's framing.
+_BYTE_MARGIN = 0.95
+
+
+def provider_problems(recipe: Recipe, provider: ProviderProfile) -> list[Problem]:
+    """What `provider` cannot run of `recipe`: an endpoint it lacks, a window it does not offer."""
+    problems: list[Problem] = []
+    if recipe.endpoint not in provider.endpoints:
+        offered = ", ".join(ENDPOINT_LABELS[endpoint] for endpoint in provider.endpoints)
+        wanted = ENDPOINT_LABELS.get(recipe.endpoint, recipe.endpoint)
+        problems.append(
+            Problem(
+                f"{provider.label} takes no {wanted} batches; it takes {offered}. Pick one of "
+                "those endpoints, or another API in Settings."
+            )
+        )
+    window = recipe.completion_window
+    if window is not None and window not in provider.completion_windows:
+        problems.append(
+            Problem(
+                f"{provider.label} does not offer a {window} completion window; it offers "
+                f"{', '.join(provider.completion_windows)}. Pick one of those."
+            )
+        )
+    return problems
+
+
+def part_limits(provider: ProviderProfile | None) -> tuple[int, int]:
+    """Requests and bytes one part may hold with `provider` (OpenAI's without one)."""
+    if provider is None:
+        return limits.MAX_REQUESTS_PER_PART, limits.MAX_PART_BYTES
+    return (
+        min(limits.MAX_REQUESTS_PER_PART, provider.max_requests_per_file),
+        min(limits.MAX_PART_BYTES, int(provider.max_file_bytes * _BYTE_MARGIN)),
+    )
+
+
+def completion_window(recipe: Recipe, provider: ProviderProfile | None) -> str:
+    """The window a job's batches ask for: the recipe's, else the provider's default."""
+    if recipe.completion_window:
+        return recipe.completion_window
+    return provider.completion_windows[0] if provider else "24h"

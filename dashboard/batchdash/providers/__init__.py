@@ -1,0 +1,1 @@
+"""Profiles of the services that offer OpenAI's Files and Batches API (DESIGN.md contract 10)."""

