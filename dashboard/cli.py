@@ -48,6 +48,7 @@ from batchdash.results.parse import (
     parse_result_lines,
 )
 from batchdash.settings import API_KEY, owner_scope, read_settings
+from sandbox.profiles import PROFILE_NAMES as SANDBOX_PROFILES
 
 if TYPE_CHECKING:
     from batchdash.jobs.service import JobService
@@ -363,6 +364,13 @@ def add_sandbox(commands: _SubParsers) -> None:
     parser.add_argument(
         "--fault-rate", type=float, default=0.0, help="share of calls that fail, 0 to 1"
     )
+    parser.add_argument(
+        "--profile",
+        default="openai",
+        choices=SANDBOX_PROFILES,
+        help="the provider whose documented differences the sandbox imitates (endpoints, "
+        "windows, limits, status names, missing routes); default: openai",
+    )
     parser.set_defaults(handler=run_sandbox)
 
 
@@ -377,10 +385,21 @@ def run_sandbox(args: argparse.Namespace) -> None:
 
     data_dir: Path = args.data_dir or default_data_dir()
     _check_port_free(args.host, args.port)
-    started = {"base_url": f"http://{args.host}:{args.port}/v1", "data_dir": str(data_dir)}
+    started = {
+        "base_url": f"http://{args.host}:{args.port}/v1",
+        "data_dir": str(data_dir),
+        "profile": args.profile,
+    }
     print(json.dumps(started), flush=True)
     try:
-        serve(args.host, args.port, data_dir, rate=args.rate, fault_rate=args.fault_rate)
+        serve(
+            args.host,
+            args.port,
+            data_dir,
+            rate=args.rate,
+            fault_rate=args.fault_rate,
+            profile=args.profile,
+        )
     except DataDirBusy as error:
         raise InputError(str(error)) from None
 

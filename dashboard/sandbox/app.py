@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,16 +20,14 @@ from starlette.routing import Route
 
 from sandbox.answers import answer, input_tokens
 from sandbox.api_errors import ApiErrorResponse, handle_api_error, handle_http_exception
-from sandbox.batches import batch_routes
-from sandbox.context import MAX_FILE_BYTES, SandboxContext
+from sandbox.batches import batch_routes_for
+from sandbox.context import SandboxContext
 from sandbox.faults import FaultMiddleware
 from sandbox.files import file_routes
-from sandbox.lifecycle import Engine
+from sandbox.lifecycle import AnswerFn, Engine
+from sandbox.profiles import Dialect, dialect_named
 from sandbox.store import Store
 from sandbox.sync_routes import sync_routes
-
-#: OpenAI's completion window: 24 hours.
-DEFAULT_COMPLETION_WINDOW_SECONDS = 86_400.0
 
 
 async def health(_request: Request) -> Response:
@@ -42,29 +41,40 @@ def create_app(
     rate: float | None = None,
     fault_rate: float = 0.0,
     seed: int = 0,
-    completion_window_seconds: float = DEFAULT_COMPLETION_WINDOW_SECONDS,
+    completion_window_seconds: float | None = None,
     token_limits: Mapping[str, int] | None = None,
     stall_seconds: float = 75.0,
-    max_file_bytes: int = MAX_FILE_BYTES,
+    max_file_bytes: int | None = None,
+    profile: str = "openai",
 ) -> Starlette:
     """A sandbox app keeping its state in `data_dir` (created if missing).
 
     `rate` is requests per second per batch (None: as fast as possible); `fault_rate` the share
     of calls that fail at random (seeded by `seed`), stalls lasting `stall_seconds`;
-    `completion_window_seconds` how long a batch may run before it expires; `token_limits` the
-    enqueued input-token limit per model; `max_file_bytes` the largest upload.
+    `completion_window_seconds` how long every batch may run before it expires (None: as the
+    profile and the batch's window say); `token_limits` the enqueued input-token limit per
+    model; `max_file_bytes` the largest upload (None: the profile's); `profile` the provider
+    whose documented differences the sandbox imitates (sandbox.profiles).
     """
     if rate is not None and rate <= 0:
         raise ValueError(f"The rate must be a positive number of requests per second, not {rate}.")
+    dialect = dialect_named(profile)
     store = Store(Path(data_dir))
     engine = Engine(
         store,
-        answer,
+        _dialect_answer(dialect),
         rate=rate,
         token_limits=token_limits or {},
         count_tokens=input_tokens,
+        check_file=dialect.file_problems,
     )
-    context = SandboxContext(store, engine, completion_window_seconds, max_file_bytes)
+    context = SandboxContext(
+        store,
+        engine,
+        completion_window_seconds,
+        dialect.max_file_bytes if max_file_bytes is None else max_file_bytes,
+        dialect,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -81,7 +91,12 @@ def create_app(
             Middleware(FaultMiddleware, rate=fault_rate, seed=seed, stall_seconds=stall_seconds)
         )
     app = Starlette(
-        routes=[Route("/health", health), *file_routes, *batch_routes, *sync_routes],
+        routes=[
+            Route("/health", health),
+            *file_routes,
+            *batch_routes_for(dialect),
+            *sync_routes,
+        ],
         middleware=middleware,
         exception_handlers={
             ApiErrorResponse: handle_api_error,
@@ -91,3 +106,24 @@ def create_app(
     )
     app.state.sandbox = context
     return app
+
+
+def _dialect_answer(dialect: Dialect) -> AnswerFn:
+    """`answer`, reached through the dialect's endpoint aliases; free models cost nothing."""
+
+    def respond(endpoint: str, body: dict[str, Any], *, attempt: int) -> tuple[int, dict[str, Any]]:
+        status, payload = answer(dialect.answered_endpoint(endpoint), body, attempt=attempt)
+        usage = payload.get("usage")
+        if body.get("model") in dialect.free_models and isinstance(usage, dict):
+            # A test model runs no inference: the answer is there, the bill is empty.
+            payload["usage"] = _zeroed(usage)
+        return status, payload
+
+    return respond
+
+
+def _zeroed(usage: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: _zeroed(value) if isinstance(value, dict) else 0 if isinstance(value, int) else value
+        for key, value in usage.items()
+    }

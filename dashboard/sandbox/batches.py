@@ -11,22 +11,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.api_errors import ApiErrorResponse, bad_param, not_found
-from sandbox.context import context_of
+from sandbox.context import SandboxContext, context_of
 from sandbox.lifecycle import expiry_deadline
 from sandbox.params import expiration_after, missing, one_of, query_int
+from sandbox.profiles import Dialect
 from sandbox.store import BatchRecord, new_id, now
 
-#: Endpoints a batch may target (spec `CreateBatchRequest.endpoint`).
-BATCH_ENDPOINTS = (
-    "/v1/responses",
-    "/v1/chat/completions",
-    "/v1/embeddings",
-    "/v1/completions",
-    "/v1/moderations",
-    "/v1/images/generations",
-    "/v1/images/edits",
-    "/v1/videos",
-)
 MAX_METADATA_PAIRS = 16
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 512
@@ -90,8 +80,9 @@ async def create_batch(request: Request) -> Response:
     for name in ("input_file_id", "endpoint", "completion_window"):
         if body.get(name) is None:
             raise missing(name)
-    endpoint = one_of("endpoint", body["endpoint"], BATCH_ENDPOINTS)
-    window = one_of("completion_window", body["completion_window"], ("24h",))
+    dialect = ctx.dialect
+    endpoint = one_of("endpoint", body["endpoint"], dialect.batch_endpoints)
+    window = _window(dialect, body["completion_window"])
     metadata = _check_metadata(body.get("metadata"))
     output_seconds = expiration_after("output_expires_after", body.get("output_expires_after"))
     input_file_id = str(body["input_file_id"])
@@ -105,7 +96,7 @@ async def create_batch(request: Request) -> Response:
             "uploaded with purpose 'batch'.",
         )
     created = time.time()
-    expires_at, deadline = expiry_deadline(created, ctx.completion_window_seconds)
+    expires_at, deadline = expiry_deadline(created, _expiry_seconds(ctx, window))
     record = BatchRecord(
         id=new_id("batch_"),
         endpoint=endpoint,
@@ -119,7 +110,31 @@ async def create_batch(request: Request) -> Response:
     )
     ctx.store.add_batch(record)
     ctx.engine.wake()
-    return JSONResponse(record.to_api())
+    return JSONResponse(_present(ctx, record))
+
+
+def _window(dialect: Dialect, value: Any) -> str:
+    """The completion window when the provider accepts it, else its 400 in OpenAI's shape."""
+    if not dialect.accepts_window(value):
+        raise bad_param(
+            "completion_window",
+            f"Invalid value: '{value}'. Supported values are: {dialect.windows_text()}.",
+        )
+    return str(value)
+
+
+def _expiry_seconds(ctx: SandboxContext, window: str) -> float | None:
+    if ctx.completion_window_seconds is not None:
+        return ctx.completion_window_seconds
+    return ctx.dialect.expiry_seconds(window)
+
+
+def _present(ctx: SandboxContext, record: BatchRecord) -> dict[str, Any]:
+    """The Batch object as this provider shows it (SiliconFlow says `in_queue`)."""
+    data = record.to_api()
+    if ctx.dialect.queued_status is not None and record.status == "validating":
+        data["status"] = ctx.dialect.queued_status
+    return data
 
 
 def _batch_or_404(request: Request) -> BatchRecord:
@@ -132,19 +147,18 @@ def _batch_or_404(request: Request) -> BatchRecord:
 
 async def retrieve_batch(request: Request) -> Response:
     """GET /v1/batches/{batch_id}."""
-    return JSONResponse(_batch_or_404(request).to_api())
+    return JSONResponse(_present(context_of(request), _batch_or_404(request)))
 
 
 async def list_batches(request: Request) -> Response:
     """GET /v1/batches: a page of batches, newest first."""
     query = request.query_params
     limit = query_int(query, "limit", 20, 1, 100)
-    records, has_more = context_of(request).store.list_batches(
-        after=query.get("after"), limit=limit
-    )
+    ctx = context_of(request)
+    records, has_more = ctx.store.list_batches(after=query.get("after"), limit=limit)
     page: dict[str, Any] = {
         "object": "list",
-        "data": [record.to_api() for record in records],
+        "data": [_present(ctx, record) for record in records],
         "has_more": has_more,
     }
     if records:
@@ -169,12 +183,17 @@ async def cancel_batch(request: Request) -> Response:
         fresh.cancelling_at = now()
         ctx.store.put_batch(fresh, conn)
     ctx.engine.wake()
-    return JSONResponse(fresh.to_api())
+    return JSONResponse(_present(ctx, fresh))
 
 
-batch_routes = [
-    Route("/v1/batches", create_batch, methods=["POST"]),
-    Route("/v1/batches", list_batches, methods=["GET"]),
-    Route("/v1/batches/{batch_id}", retrieve_batch, methods=["GET"]),
-    Route("/v1/batches/{batch_id}/cancel", cancel_batch, methods=["POST"]),
-]
+def batch_routes_for(dialect: Dialect) -> list[Route]:
+    """The batch routes a provider has: one without cancel or list answers those 404/405."""
+    routes = [
+        Route("/v1/batches", create_batch, methods=["POST"]),
+        Route("/v1/batches/{batch_id}", retrieve_batch, methods=["GET"]),
+    ]
+    if dialect.has_list:
+        routes.append(Route("/v1/batches", list_batches, methods=["GET"]))
+    if dialect.has_cancel:
+        routes.append(Route("/v1/batches/{batch_id}/cancel", cancel_batch, methods=["POST"]))
+    return routes

@@ -8,10 +8,8 @@ from typing import cast
 from starlette.requests import Request
 
 from sandbox.lifecycle import Engine
+from sandbox.profiles import Dialect
 from sandbox.store import Store
-
-#: OpenAI's limit on one uploaded file (200 MB, read as the stricter decimal megabytes).
-MAX_FILE_BYTES = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -22,10 +20,12 @@ class SandboxContext:
     store: Store
     #: The background worker that moves batches on.
     engine: Engine
-    #: Seconds from creation to expiry of a batch (OpenAI: 24 h).
-    completion_window_seconds: float
+    #: Seconds from creation to expiry of every batch (None: as the dialect and window say).
+    completion_window_seconds: float | None
     #: Largest file an upload may carry.
-    max_file_bytes: int = MAX_FILE_BYTES
+    max_file_bytes: int
+    #: The provider whose differences the sandbox imitates.
+    dialect: Dialect
 
 
 def context_of(request: Request) -> SandboxContext:

@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.api_errors import ApiErrorResponse, bad_param, not_found
-from sandbox.context import context_of
+from sandbox.context import SandboxContext, context_of
 from sandbox.lifecycle import DEFAULT_OUTPUT_EXPIRY_SECONDS
 from sandbox.params import expiration_after, missing, one_of, query_int
 from sandbox.store import FileRecord, new_id, now, write_atomically
@@ -68,21 +68,43 @@ async def create_file(request: Request) -> Response:
                 if f"expires_after[{key}]" in form
             }
         seconds = expiration_after("expires_after", expires_after)
+        _check_kept_files(ctx, seconds)
         file_id = new_id("file-")
         path = ctx.store.file_path(file_id)
         await upload.seek(0)
         written = await run_in_threadpool(write_atomically, path, _read_chunks(upload.file))
     created = now()
+    if seconds is None and ctx.dialect.files_expire:
+        seconds = DEFAULT_OUTPUT_EXPIRY_SECONDS
     record = FileRecord(
         id=file_id,
         bytes=written,
         created_at=created,
         filename=filename,
         purpose="batch",
-        expires_at=created + (seconds or DEFAULT_OUTPUT_EXPIRY_SECONDS),
+        expires_at=None if seconds is None else created + seconds,
     )
     ctx.store.add_file(record)
     return JSONResponse(record.to_api())
+
+
+def _check_kept_files(ctx: SandboxContext, seconds: int | None) -> None:
+    """Azure keeps at most 500 input files without an expiry per resource; one more is refused.
+
+    Azure documents the cap, not the error it answers with: the sandbox answers a 400 in
+    OpenAI's shape that names the limit and the way out.
+    """
+    cap = ctx.dialect.max_kept_files
+    if cap is None or seconds is not None:
+        return
+    if ctx.store.count_kept_inputs() >= cap:
+        raise ApiErrorResponse(
+            400,
+            f"This resource already holds {cap} batch input files without an expiry, the most it "
+            "may keep. Delete some files, or upload with expires_after.",
+            param="file",
+            code="file_limit_exceeded",
+        )
 
 
 async def list_files(request: Request) -> Response:

@@ -64,6 +64,10 @@ def paced_rate(metadata: Mapping[str, str] | None, total: int) -> float | None:
     return max(total, 1) / seconds
 
 
+#: A provider's own checks of an input file (path, model, requests): extra validation errors.
+CheckFile = Callable[[Path, str | None, int], list[dict[str, Any]]]
+
+
 class AnswerFn(Protocol):
     """`sandbox.answers.answer`: the status and JSON body a request gets."""
 
@@ -122,8 +126,10 @@ class Engine:
         rate: float | None,
         token_limits: Mapping[str, int],
         count_tokens: CountTokens,
+        check_file: CheckFile | None = None,
     ) -> None:
         self.store = store
+        self.check_file = check_file
         self.answer = answer
         self.rate = rate
         self.token_limits = dict(token_limits)
@@ -213,21 +219,25 @@ class Engine:
     # Validation
 
     def _validate(self, record: BatchRecord) -> bool:
+        path = self.store.file_path(record.input_file_id)
         result = validate_input_file(
-            self.store.file_path(record.input_file_id),
+            path,
             record.endpoint,
             token_limits=self.token_limits,
             enqueued_tokens=lambda model: self._enqueued_tokens(model, record.id),
             count_tokens=self.count_tokens,
         )
+        errors = list(result.errors)
+        if self.check_file is not None:
+            errors += self.check_file(path, result.model, result.total)
 
         def apply(fresh: BatchRecord) -> None:
             fresh.total = result.total
             fresh.model = result.model
-            if result.errors:
+            if errors:
                 fresh.status = "failed"
                 fresh.failed_at = now()
-                fresh.errors = {"object": "list", "data": list(result.errors)}
+                fresh.errors = {"object": "list", "data": errors}
             else:
                 fresh.status = "in_progress"
                 fresh.in_progress_at = now()
@@ -485,6 +495,12 @@ def _append(path: Path, committed: int, data: bytes | bytearray) -> None:
         handle.write(data)
 
 
-def expiry_deadline(created: float, window_seconds: float) -> tuple[int, float]:
-    """`expires_at` (created_at plus the window in whole seconds) and the exact deadline."""
+def expiry_deadline(created: float, window_seconds: float | None) -> tuple[int, float]:
+    """`expires_at` (created_at plus the window in whole seconds) and the exact deadline.
+
+    A window of None never ends (a provider that lets late batches run on): `expires_at` still
+    says when the 24 h target passes, the deadline is infinite.
+    """
+    if window_seconds is None:
+        return int(created) + 86_400, math.inf
     return int(created) + math.ceil(window_seconds), created + window_seconds

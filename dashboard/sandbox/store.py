@@ -366,6 +366,15 @@ class Store:
         records = [FileRecord(**json.loads(row[0])) for row in rows]
         return records[:limit], len(records) > limit
 
+    def count_kept_inputs(self) -> int:
+        """Uploaded batch input files that never expire."""
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT COUNT(*) FROM files WHERE purpose = 'batch' "
+                "AND json_extract(record, '$.expires_at') IS NULL"
+            ).fetchone()
+        return int(row[0])
+
     def delete_file(self, file_id: str) -> bool:
         """Forget a file; its content goes too unless a running batch still reads it."""
         with self.transaction() as conn:
