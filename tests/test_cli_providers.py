@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from batchdash.providers.profiles import BY_NAME, PROFILES
+from sandbox.server import running_sandbox
 from tests.test_cli_jobs import CLI, job_env, run_main, status_until_finished, write_reviews
 
 __all__ = ["job_env"]  # the fixture, used by name below
@@ -71,16 +72,30 @@ def test_an_unknown_provider_is_one_plain_line(
 
 
 @pytest.fixture(params=sorted(JOBS))
-def provider(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("BATCHDASH_PROVIDER", request.param)
-    yield request.param
+def provider(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The CLI set up for a provider, against the sandbox imitating it (`--profile NAME`)."""
+    name = request.param
+    with running_sandbox(tmp_path / "sandbox", profile=name) as base_url:
+        monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-test")
+        monkeypatch.setenv("BATCHDASH_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.delenv("BATCHDASH_DB_URL", raising=False)
+        monkeypatch.setenv("BATCHDASH_PROVIDER", name)
+        yield name
+
+
+# Rows of each job: SiliconFlow takes at most 5,000 lines a file, DashScope's free test model
+# 100: those jobs go as two batches.
+ROWS = {"siliconflow": 5_001, "dashscope": 101}
 
 
 def test_a_job_runs_end_to_end_by_each_profile(
-    job_env: str, provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    provider: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     endpoint, model = JOBS[provider]
-    rows = 5_001 if provider == "siliconflow" else 3
+    rows = ROWS.get(provider, 3)
     reviews = write_reviews(tmp_path / "reviews.csv", rows)
     code, submitted, err = run_main(
         capsys,
@@ -96,8 +111,7 @@ def test_a_job_runs_end_to_end_by_each_profile(
         provider,
     )
     assert code == 0, err
-    # SiliconFlow takes at most 5,000 lines a file: the job goes as two batches.
-    assert submitted["parts"] == (2 if provider == "siliconflow" else 1)
+    assert submitted["parts"] == (2 if provider in ROWS else 1)
     status = status_until_finished(capsys, submitted["job_id"])
     assert status["counts"]["ok"] == rows
     out = tmp_path / "merged.csv"

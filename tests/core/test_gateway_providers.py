@@ -93,3 +93,11 @@ def test_the_models_the_key_may_use_are_listed_sorted() -> None:
 def test_a_refused_key_on_the_model_list_is_said_plainly() -> None:
     with pytest.raises(KeyRefused, match="API key was refused"):
         _gateway(Recorder(status=401), "groq").list_models()
+
+
+def test_a_server_that_cannot_list_batches_is_never_asked_to() -> None:
+    recorder = Recorder(models=["gemini-2.5-flash"])
+    gateway = _gateway(recorder, "gemini")
+    assert gateway.find_batch({"job": "j"}) is None
+    gateway.check_key()  # asks for the models instead
+    assert [request.url.path for request in recorder.requests] == ["/v1/models"]

@@ -90,6 +90,7 @@ class Gateway:
         max_retries: int = 3,
         completion_window: str = "24h",
         upload_purpose: str = "batch",
+        can_list: bool = True,
         terminal_statuses: Iterable[str] = OPENAI_TERMINAL_STATUSES,
         name: str | None = None,
         batch_metadata: Mapping[str, str] | None = None,
@@ -105,6 +106,9 @@ class Gateway:
         self.completion_window = completion_window
         #: `purpose` of uploaded input files (every provider so far says "batch").
         self.upload_purpose = upload_purpose
+        #: Whether the server lists batches (Gemini's compatibility layer does not): without a
+        #: list, nothing is looked for before a create and every batch is retrieved by its id.
+        self.can_list = can_list
         #: Statuses after which a batch never changes.
         self.terminal_statuses = frozenset(terminal_statuses)
         #: Pairs added to every new batch's metadata (e.g. the pace a sandbox batch runs at).
@@ -234,7 +238,10 @@ class Gateway:
         return self._info(batch)
 
     def list_batches(self, limit: int = 100) -> Iterator[BatchInfo]:
-        """Every batch of the key, newest first, fetching `limit` per page as it goes."""
+        """Every batch of the key, newest first, fetching `limit` per page as it goes (none
+        from a server that cannot list them)."""
+        if not self.can_list:
+            return
         with self._translated("list of batches"):
             for batch in self._client.batches.list(limit=limit):
                 yield self._info(batch)
@@ -281,7 +288,11 @@ class Gateway:
             return sorted({model.id for model in self._client.models.list()})
 
     def check_key(self) -> None:
-        """Raise KeyRefused (or another ApiError) unless the key can list batches."""
+        """Raise KeyRefused (or another ApiError) unless the key can list batches (or, on a
+        server that lists none, its models)."""
+        if not self.can_list:
+            self.list_models()
+            return
         with self._translated("list of batches"):
             self._client.batches.list(limit=1)
 

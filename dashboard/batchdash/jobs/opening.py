@@ -24,6 +24,7 @@ def provider_gateway(
         base_url,
         completion_window=provider.completion_windows[0],
         upload_purpose=provider.upload_purpose,
+        can_list=provider.list,
         **options,
     )
 

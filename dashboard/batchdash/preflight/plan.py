@@ -168,7 +168,7 @@ def plan_batch(
     With a `provider`, the job is checked against what it takes, split within its per-file
     limits, priced from its price list and counted with its models' tokenizer (or estimated).
     """
-    requests_limit, bytes_limit = part_limits(provider)
+    requests_limit, bytes_limit = part_limits(provider, recipe.model)
     max_part_requests = max_part_requests or requests_limit
     max_part_bytes = max_part_bytes or bytes_limit
     problems = recipe_problems(recipe, enqueued_token_limit)

@@ -36,13 +36,17 @@ def provider_problems(recipe: Recipe, provider: ProviderProfile) -> list[Problem
     return problems
 
 
-def part_limits(provider: ProviderProfile | None) -> tuple[int, int]:
-    """Requests and bytes one part may hold with `provider` (OpenAI's without one)."""
+def part_limits(provider: ProviderProfile | None, model: str = "") -> tuple[int, int]:
+    """Requests and bytes one part of `model` may hold with `provider` (OpenAI's without one);
+    a provider's free rehearsal model takes smaller files."""
     if provider is None:
         return limits.MAX_REQUESTS_PER_PART, limits.MAX_PART_BYTES
+    requests, size = provider.max_requests_per_file, provider.max_file_bytes
+    if provider.rehearsal_model and model.strip() == provider.rehearsal_model:
+        requests, size = min(requests, provider.rehearsal_limits[0]), provider.rehearsal_limits[1]
     return (
-        min(limits.MAX_REQUESTS_PER_PART, provider.max_requests_per_file),
-        min(limits.MAX_PART_BYTES, int(provider.max_file_bytes * _BYTE_MARGIN)),
+        min(limits.MAX_REQUESTS_PER_PART, requests),
+        min(limits.MAX_PART_BYTES, int(size * _BYTE_MARGIN)),
     )
 
 

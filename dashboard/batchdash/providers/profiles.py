@@ -66,6 +66,8 @@ class ProviderProfile:
     tokens: TokenCounting = "openai"
     #: A model that answers at no cost, for a rehearsal of the whole path.
     rehearsal_model: str | None = None
+    #: Requests and bytes one file for the rehearsal model may hold.
+    rehearsal_limits: tuple[int, int] = (100, 1 * _MB)
     #: Host names (or their endings) recognised as this provider in OPENAI_BASE_URL.
     hosts: tuple[str, ...] = ()
     #: Whether the base URL is typed in Settings (a proxy's or a custom server's).
@@ -123,7 +125,7 @@ AZURE = ProviderProfile(
     name="azure",
     label="Azure OpenAI v1",
     base_url=None,
-    endpoints=ENDPOINTS,
+    endpoints=("/v1/chat/completions", "/v1/responses", "/v1/embeddings"),
     completion_windows=("24h",),
     max_requests_per_file=_OPENAI_REQUESTS,
     max_file_bytes=_OPENAI_BYTES,
@@ -174,24 +176,25 @@ DEEPINFRA = ProviderProfile(
     source="https://deepinfra.com/blog/batch-api",
 )
 
-# https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai
+# https://www.alibabacloud.com/help/en/model-studio/openai-compatible-batch-file-input/
 # and https://help.aliyun.com/zh/dashscope/developer-reference/openai-batch-interface
 DASHSCOPE = ProviderProfile(
     name="dashscope",
     label="Alibaba Cloud Model Studio (DashScope)",
     base_url="https://dashscope.aliyuncs.com/compatible-mode/v1",
     endpoints=("/v1/chat/completions", "/v1/embeddings"),
-    completion_windows=("24h",),
+    completion_windows=("24h", "48h", "72h", "168h", "336h"),
     max_requests_per_file=_OPENAI_REQUESTS,
     max_file_bytes=100 * _MB,
     curated_models=("qwen-plus", "qwen-max", "qwen-turbo", "qwen-flash", "text-embedding-v4"),
     tokens="qwen",
     rehearsal_model="batch-test-model",
     hosts=("dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com", ".maas.aliyuncs.com"),
-    notes="Half the real-time price; batch-test-model answers for free, to rehearse a job "
-    "end to end; the international endpoint is dashscope-intl.aliyuncs.com. Its prices are "
-    "not in the packaged price list: enter them under Settings > Price overrides.",
-    source="https://www.alibabacloud.com/help/en/model-studio/batch-interfaces-compatible-with-openai",
+    notes="Half the real-time price; windows from 24 to 336 hours (older pages: 24h only); "
+    "batch-test-model answers for free on DashScope's own test endpoint, to rehearse a job; "
+    "the international endpoint is dashscope-intl.aliyuncs.com. Its prices are not in the "
+    "packaged price list: enter them under Settings > Price overrides.",
+    source="https://www.alibabacloud.com/help/en/model-studio/openai-compatible-batch-file-input/",
 )
 
 # https://docs.siliconflow.cn/cn/userguide/guides/batch and
@@ -227,10 +230,12 @@ GEMINI = ProviderProfile(
     curated_models=("gemini-2.5-flash", "gemini-2.5-pro", "gemini-embedding-001"),
     price_list="google",
     tokens="estimate",
+    list=False,
     hosts=("generativelanguage.googleapis.com",),
     expires_after_hours=48,
     notes="Batches through the OpenAI compatibility layer (since September 2025); a job not "
-    "done after 48 hours expires; input files up to 2 GB.",
+    "done after 48 hours expires; batches cannot be listed, so each is followed by its id; "
+    "input files up to 2 GB.",
     source="https://ai.google.dev/gemini-api/docs/openai",
 )
 
