@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import state
 from ui.connection import current_connection
+from ui.models import offered_models
 from ui.preflight import part_file, preflight, show_cost, show_preflight, show_requests
 from ui.recipe_inputs import recipe_inputs
 from ui.source import composed_source, pasted_source, show_source, source_stem, uploaded_source
@@ -35,20 +36,22 @@ if source is None:
 show_source(source)
 frame = source.table.frame
 
+connection = current_connection()
+provider = connection.provider
+
 st.subheader("2. Recipe", divider="gray")
-recipe = recipe_inputs(frame)
+recipe = recipe_inputs(frame, provider, lambda endpoint: offered_models(connection, endpoint))
 st.session_state[state.RECIPE] = recipe
 settings_limits: dict[str, int] = st.session_state[state.TOKEN_LIMITS]
 limit = settings_limits.get(recipe.model)
 overrides = st.session_state[state.PRICE_OVERRIDES]
-pre = preflight(source, recipe, limit, overrides)
+pre = preflight(source, recipe, limit, overrides, provider)
 st.markdown("**The first requests, as they will be sent**")
 show_requests(pre, recipe, frame.columns)
 
 st.subheader("3. Preflight", divider="gray")
 # The cost is drawn once the try below has run, so a try's projection shows in the same run.
 cost_box = show_preflight(pre, recipe, limit)
-connection = current_connection()
 
 st.subheader("4. Try on 3 rows", divider="gray")
 trial_key = (source.digest, recipe, connection.scope)
@@ -76,7 +79,14 @@ if trial is not None and trial.key == trial_key:
 elif trial is not None:
     st.caption("The recipe changed since the last try: try again to see its answers.")
 with cost_box:
-    show_cost(pre, recipe, overrides, sandbox=connection.sandbox, tried_output_tokens=tried)
+    show_cost(
+        pre,
+        recipe,
+        overrides,
+        sandbox=connection.sandbox,
+        tried_output_tokens=tried,
+        provider=provider,
+    )
 
 st.subheader("5. Download or submit", divider="gray")
 if not pre.ok:
@@ -91,7 +101,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         )
     st.download_button(
         "Download JSONL" if parts == 1 else f"Download part {part} of {parts}",
-        data=functools.partial(part_file, frame, recipe, limit, overrides, part),
+        data=functools.partial(part_file, frame, recipe, limit, overrides, part, provider),
         file_name=f"{source_stem(source)}-part-{part:04d}.jsonl",
         mime="application/jsonl",
         icon=":material/download:",

@@ -4,12 +4,14 @@ import streamlit as st
 
 from batchdash.errors import InputError
 from batchdash.preflight.pricing import price_for
+from batchdash.providers.choice import configured_provider, profile_labelled
 from batchdash.settings import ALLOWED_BASE_URLS, redacted_db_url
 from ui import resources, settings_tables, state
 from ui.connection import (
     address_rules,
     check_connection,
     chosen_base_url,
+    chosen_provider,
     current_connection,
     where_requests_go,
 )
@@ -48,6 +50,9 @@ preset = st.segmented_control(
     key=state.BASE_URL_PRESET,
     required=True,
     persist_state="session",
+    help="OpenAI means the API configured on this server (OpenAI's own when none is). Each "
+    "other choice is that provider's Batch API, with its own endpoints, completion windows "
+    "and file limits; without a key, the sandbox imitates it.",
 )
 if preset == state.PRESET_AZURE:
     st.text_input(
@@ -58,13 +63,25 @@ if preset == state.PRESET_AZURE:
         help="The name before .openai.azure.com; the model names of New job are then your "
         "deployment names.",
     )
-elif preset == state.PRESET_CUSTOM:
+elif profile_labelled(str(preset)).needs_url:
     st.text_input(
         "Base URL",
         key=state.CUSTOM_BASE_URL,
         persist_state="session",
         placeholder="https://gateway.example.com/v1",
         help="Any server that speaks the OpenAI Files and Batches API.",
+    )
+try:
+    configured_provider(settings)
+except InputError as error:
+    st.error(plain(error), icon=":material/error:")
+provider = chosen_provider(settings)
+if provider.notes:
+    st.caption(
+        f"{plain(provider.label)}: {plain(provider.notes)} Windows: "
+        f"{plain(', '.join(provider.completion_windows))}; at most "
+        f"{provider.max_requests_per_file:,} requests and "
+        f"{provider.max_file_bytes / 1e6:,.0f} MB a file. Source: {plain(provider.source)}"
     )
 connection = current_connection()
 try:

@@ -14,6 +14,7 @@ from batchdash.errors import InputError
 from batchdash.inputs.reading import Table, read_pasted, read_table
 from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import ModelPrice
+from batchdash.providers.profiles import OPENAI, ProviderProfile
 from batchdash.recipe import Recipe
 from ui.memo import cached_data
 
@@ -50,11 +51,13 @@ def plan(
     recipe: Recipe,
     enqueued_token_limit: int | None,
     price_overrides: Mapping[str, ModelPrice],
+    provider: ProviderProfile = OPENAI,
 ) -> BatchPlan:
-    """The preflight of the table with content `digest` run through `recipe`."""
+    """The preflight of the table with content `digest` run through `recipe` for `provider`."""
     return plan_batch(
         _frame,
         recipe,
         enqueued_token_limit=enqueued_token_limit,
         price_overrides=price_overrides,
+        provider=provider,
     )

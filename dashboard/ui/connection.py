@@ -10,6 +10,8 @@ import streamlit as st
 from batchdash.api.destinations import AddressPolicy, address_policy, route
 from batchdash.api.gateway import Gateway, azure_base_url
 from batchdash.errors import BatchdashError, InputError
+from batchdash.providers.choice import configured_provider, profile_labelled, recognise
+from batchdash.providers.profiles import OPENAI, ProviderProfile
 from batchdash.settings import DEFAULT_BASE_URL, Settings, owner_scope
 from ui import resources, state
 from ui.sandbox_pace import pace_metadata
@@ -45,6 +47,8 @@ class Connection:
     refusal: str | None = None
     #: Pairs every new batch carries (the sandbox's pace).
     batch_metadata: tuple[tuple[str, str], ...] = ()
+    #: The provider whose rules apply (in Sandbox mode, the one the sandbox imitates).
+    provider: ProviderProfile = OPENAI
 
     @property
     def sandbox(self) -> bool:
@@ -64,18 +68,36 @@ class Connection:
         """The cached SDK gateway of this connection."""
         # The sandbox's loopback address means nothing to an analyst: messages name it.
         name = SANDBOX_NAME if self.sandbox else None
-        return resources.gateway(self.base_url, self.api_key, name, self.batch_metadata)
+        return resources.gateway(
+            self.base_url, self.api_key, name, self.batch_metadata, self.provider.name
+        )
+
+
+def chosen_provider(settings: Settings) -> ProviderProfile:
+    """The provider of the Settings preset: "OpenAI" stands for the configured API, whose
+    provider BATCHDASH_PROVIDER names or OPENAI_BASE_URL shows."""
+    preset = st.session_state[state.BASE_URL_PRESET]
+    if preset != state.PRESET_OPENAI:
+        return profile_labelled(preset)
+    return _configured_or_openai(settings)
 
 
 def chosen_base_url(configured: str | None) -> str | None:
-    """The base URL the Settings preset names (None: OpenAI itself); raises InputError."""
+    """The base URL the Settings preset names (None: OpenAI itself); raises InputError.
+
+    Every preset is a base URL put through the same rule as a typed one
+    (batchdash.api.destinations): the configured key goes to the configured URL only.
+    """
     preset = st.session_state[state.BASE_URL_PRESET]
+    if preset == state.PRESET_OPENAI:
+        return configured
     if preset == state.PRESET_AZURE:
         resource = st.session_state[state.AZURE_RESOURCE]
         if not resource.strip():
             raise InputError("Enter the Azure resource name in Settings, like my-resource.")
         return azure_base_url(resource)
-    if preset == state.PRESET_CUSTOM:
+    profile = profile_labelled(preset)
+    if profile.needs_url:
         url = st.session_state[state.CUSTOM_BASE_URL].strip()
         if not url.startswith(("http://", "https://")):
             raise InputError(
@@ -83,7 +105,7 @@ def chosen_base_url(configured: str | None) -> str | None:
                 "https://gateway.example.com/v1. Fix it in Settings."
             )
         return url
-    return configured
+    return profile.base_url
 
 
 def address_rules(settings: Settings) -> AddressPolicy:
@@ -100,6 +122,7 @@ def current_connection() -> Connection:
     """
     settings = resources.app_settings()
     user = _signed_in_user()
+    provider = chosen_provider(settings)
     try:
         chosen, problem = chosen_base_url(settings.base_url), None
     except InputError as error:
@@ -121,17 +144,29 @@ def current_connection() -> Connection:
             scope=owner_scope(found.api_key, found.base_url, user),
             api_key=found.api_key,
             refusal=found.refusal,
+            # A refused choice falls back to the configured API, and to its provider's rules.
+            provider=provider if not found.refusal else _configured_or_openai(settings),
         )
-    url = resources.sandbox_url(settings.data_dir)
+    url = resources.sandbox_url(settings.data_dir, provider.name)
     return Connection(
         mode="sandbox",
         base_url=url,
-        label=SANDBOX_LABEL,
+        label=SANDBOX_LABEL if provider is OPENAI else f"{SANDBOX_LABEL}: {provider.label}",
         key_source="sandbox",
-        scope=sandbox_scope(user),
+        scope=sandbox_scope(user, provider),
         api_key="sandbox",
         batch_metadata=tuple(pace_metadata().items()),
+        provider=provider,
     )
+
+
+def _configured_or_openai(settings: Settings) -> ProviderProfile:
+    """The configured API's provider; the one its URL shows while BATCHDASH_PROVIDER names
+    none Batchdash knows (Settings says so)."""
+    try:
+        return configured_provider(settings)
+    except InputError:
+        return recognise(settings.base_url)
 
 
 def where_requests_go(connection: Connection, chosen: str | None) -> str:
@@ -148,9 +183,11 @@ def where_requests_go(connection: Connection, chosen: str | None) -> str:
     )
 
 
-def sandbox_scope(user: str | None) -> str:
-    """The registry scope of `user`'s Sandbox jobs (kept while a key is in use)."""
-    return owner_scope(_SANDBOX_SCOPE_KEY, _SANDBOX_SCOPE_KEY, user)
+def sandbox_scope(user: str | None, provider: ProviderProfile = OPENAI) -> str:
+    """The registry scope of `user`'s Sandbox jobs (kept while a key is in use); each imitated
+    provider's sandbox holds its own batches, so its jobs have a scope of their own."""
+    key = _SANDBOX_SCOPE_KEY if provider is OPENAI else f"{_SANDBOX_SCOPE_KEY}:{provider.name}"
+    return owner_scope(key, _SANDBOX_SCOPE_KEY, user)
 
 
 def sandbox_jobs_kept(connection: Connection) -> int:

@@ -22,6 +22,7 @@ from batchdash.jobs.board import JobBoard
 from batchdash.jobs.opening import open_job_service
 from batchdash.jobs.service import JobService
 from batchdash.preflight.pricing import ModelPrice
+from batchdash.providers.profiles import BY_NAME
 from ui import resources, state
 from ui.connection import Connection
 from ui.text import plain
@@ -35,11 +36,17 @@ def _board(
     scope: str,
     gateway_id: int,
     prices: tuple[tuple[str, ModelPrice], ...],
+    provider: str,
     _gateway: Gateway,
 ) -> JobBoard:
-    """The board of `scope` over the gateway `_gateway` (whose identity is `gateway_id`)."""
+    """The board of `scope` over the gateway `_gateway` (whose identity is `gateway_id`), by
+    the rules of `provider`."""
     service = open_job_service(
-        resources.registry(db_url), _gateway, scope, price_overrides=dict(prices)
+        resources.registry(db_url),
+        _gateway,
+        scope,
+        price_overrides=dict(prices),
+        provider=BY_NAME[provider],
     )
     return JobBoard(service)
 
@@ -52,6 +59,7 @@ def job_service(connection: Connection) -> JobService:
         connection.gateway(),
         connection.scope,
         price_overrides=prices,
+        provider=connection.provider,
     )
 
 
@@ -64,6 +72,7 @@ def job_board(connection: Connection) -> JobBoard:
         connection.scope,
         id(gateway),
         tuple(sorted(prices.items())),
+        connection.provider.name,
         gateway,
     )
 

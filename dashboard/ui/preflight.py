@@ -23,6 +23,7 @@ from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.preflight.problems import Problem
 from batchdash.preflight.template import parse, placeholders
+from batchdash.providers.profiles import OPENAI, ProviderProfile
 from batchdash.recipe import Recipe
 from ui import cached
 from ui.cost_views import show_estimate
@@ -60,25 +61,28 @@ def preflight(
     recipe: Recipe,
     enqueued_token_limit: int | None,
     price_overrides: Mapping[str, ModelPrice],
+    provider: ProviderProfile = OPENAI,
 ) -> Preflight:
-    """The preflight of `source` through `recipe`, recomputed only when its inputs change."""
+    """The preflight of `source` through `recipe` for `provider`, recomputed only when its
+    inputs change."""
     frame = source.table.frame
     counting = recipe.for_counting()
     prices = dict(price_overrides)
     plan = remembered(
         "plan",
-        (source.digest, counting, enqueued_token_limit, tuple(prices.items())),
-        lambda: cached.plan(source.digest, frame, counting, enqueued_token_limit, prices),
+        (source.digest, counting, enqueued_token_limit, tuple(prices.items()), provider.name),
+        lambda: cached.plan(source.digest, frame, counting, enqueued_token_limit, prices, provider),
     )
     sample = remembered(
         "sample",
-        (source.digest, recipe, enqueued_token_limit, tuple(prices.items())),
+        (source.digest, recipe, enqueued_token_limit, tuple(prices.items()), provider.name),
         lambda: cached.plan(
             f"{source.digest}:head{SAMPLE_ROWS}",
             frame.head(SAMPLE_ROWS),
             recipe,
             enqueued_token_limit,
             prices,
+            provider,
         ),
     )
     problems = list(plan.problems)
@@ -94,14 +98,15 @@ def full_plan(
     recipe: Recipe,
     enqueued_token_limit: int | None,
     price_overrides: Mapping[str, ModelPrice],
+    provider: ProviderProfile = OPENAI,
 ) -> BatchPlan:
     """The preflight of every row with the whole recipe: what is downloaded and submitted."""
     prices = dict(price_overrides)
     return remembered(
         "full_plan",
-        (source.digest, recipe, enqueued_token_limit, tuple(prices.items())),
+        (source.digest, recipe, enqueued_token_limit, tuple(prices.items()), provider.name),
         lambda: cached.plan(
-            source.digest, source.table.frame, recipe, enqueued_token_limit, prices
+            source.digest, source.table.frame, recipe, enqueued_token_limit, prices, provider
         ),
     )
 
@@ -112,10 +117,15 @@ def part_file(
     enqueued_token_limit: int | None,
     price_overrides: Mapping[str, ModelPrice],
     number: int,
+    provider: ProviderProfile = OPENAI,
 ) -> bytes:
     """The JSONL of part `number`, planned afresh (for a download made outside the script run)."""
     plan = plan_batch(
-        frame, recipe, enqueued_token_limit=enqueued_token_limit, price_overrides=price_overrides
+        frame,
+        recipe,
+        enqueued_token_limit=enqueued_token_limit,
+        price_overrides=price_overrides,
+        provider=provider,
     )
     return plan.part_bytes(number)
 
@@ -166,7 +176,17 @@ def show_preflight(
     show_problems(pre.problems)
     with st.container(horizontal=True):
         st.metric("Rows", f"{plan.rows:,}", border=True)
-        st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
+        if plan.tokens_exact:
+            st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
+        else:
+            st.metric(
+                "Input tokens (estimate)",
+                f"≈ {plan.input_tokens:,}",
+                border=True,
+                help=f"No tokenizer of {plain(recipe.model)} ships with Batchdash, so its "
+                "tokens are estimated with OpenAI's o200k_base; the provider's own count may "
+                "differ by some percent.",
+            )
         st.metric(
             "Batches",
             f"{len(plan.parts):,}" if pre.ok else "–",
@@ -198,9 +218,11 @@ def job_estimate(
     recipe: Recipe,
     price_overrides: Mapping[str, ModelPrice],
     tried_output_tokens: Sequence[int] = (),
+    provider: ProviderProfile = OPENAI,
 ) -> CostEstimate:
-    """The cost of every row: input counted exactly, answers bounded and, after a try, projected."""
-    price = price_for(recipe.model, price_overrides)
+    """The cost of every row: input counted (exactly where the model's tokenizer ships),
+    answers bounded and, after a try, projected."""
+    price = price_for(recipe.model, price_overrides, provider)
     plan = pre.plan
     return estimate_cost(recipe, plan.rows, plan.input_tokens, price, tried_output_tokens)
 
@@ -212,14 +234,19 @@ def show_cost(
     *,
     sandbox: bool,
     tried_output_tokens: Sequence[int] = (),
+    provider: ProviderProfile = OPENAI,
 ) -> None:
     """What the job costs (in Sandbox mode: would cost), once the prompts can be counted."""
     if pre.plan.estimated_cost_usd is None:
         st.metric("Input would cost" if sandbox else "Input cost", "unknown", border=True)
         return
-    estimate = job_estimate(pre, recipe, price_overrides, tried_output_tokens)
+    estimate = job_estimate(pre, recipe, price_overrides, tried_output_tokens, provider)
     show_estimate(
-        estimate, recipe.model, sandbox=sandbox, synchronous_usd=pre.plan.synchronous_cost_usd
+        estimate,
+        recipe.model,
+        sandbox=sandbox,
+        synchronous_usd=pre.plan.synchronous_cost_usd,
+        tokens_estimated=not pre.plan.tokens_exact,
     )
 
 

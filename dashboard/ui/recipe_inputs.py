@@ -6,7 +6,7 @@ is still there after a visit to another page. `recipe_inputs` reads them into a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import pandas as pd
@@ -20,9 +20,9 @@ from batchdash.preflight.template import (
     starting_template,
     unknown_placeholders,
 )
+from batchdash.providers.profiles import OPENAI, ProviderProfile
 from batchdash.recipe import (
     ENDPOINT_LABELS,
-    ENDPOINTS,
     FIELD_TYPES,
     REASONING_EFFORTS,
     Endpoint,
@@ -142,15 +142,25 @@ def _fits(template: str, columns: Sequence[str]) -> bool:
         return False
 
 
-def recipe_inputs(frame: pd.DataFrame) -> Recipe:
-    """Draw the recipe widgets for the table `frame`; the recipe they describe."""
+def recipe_inputs(
+    frame: pd.DataFrame,
+    provider: ProviderProfile = OPENAI,
+    models: Callable[[Endpoint], Sequence[str]] | None = None,
+) -> Recipe:
+    """Draw the recipe widgets for the table `frame`; the recipe they describe.
+
+    The endpoints and completion windows offered are `provider`'s; `models(endpoint)` gives
+    the names the model picker offers (None: the usual OpenAI names of the endpoint).
+    """
     fit_template(frame)
     columns = [str(column) for column in frame.columns]
+    _keep_within(state.ENDPOINT, provider.endpoints)
+    _keep_within(state.COMPLETION_WINDOW, provider.completion_windows)
     endpoint = cast(
         Endpoint,
         st.selectbox(
             "Endpoint",
-            ENDPOINTS,
+            provider.endpoints,
             format_func=lambda value: ENDPOINT_LABELS[value],
             key=state.ENDPOINT,
             on_change=endpoint_changed,
@@ -159,7 +169,7 @@ def recipe_inputs(frame: pd.DataFrame) -> Recipe:
             "vector.",
         ),
     )
-    offered = list(OFFERED_MODELS[endpoint])
+    offered = list(models(endpoint) if models is not None else OFFERED_MODELS[endpoint])
     chosen = st.session_state.get(state.MODEL)
     if chosen and chosen not in offered:
         offered.append(chosen)
@@ -175,6 +185,15 @@ def recipe_inputs(frame: pd.DataFrame) -> Recipe:
         )
         or ""
     ).strip()
+    window = st.selectbox(
+        "Completion window",
+        provider.completion_windows,
+        key=state.COMPLETION_WINDOW,
+        persist_state="session",
+        disabled=len(provider.completion_windows) == 1,
+        help=f"How long {plain(provider.label)} may take to run the batch; requests not run by then "
+        "expire and can be repaired.",
+    )
     chat_like = endpoint in _CHAT_LIKE
     system_prompt = st.text_area(
         "System prompt" if endpoint == "/v1/chat/completions" else "Instructions",
@@ -231,7 +250,15 @@ def recipe_inputs(frame: pd.DataFrame) -> Recipe:
         id_column=id_column or None,
         output_fields=output_fields,
         dimensions=dimensions,
+        # The provider's default is no choice at all: the recipe stays the one already counted.
+        completion_window=None if window == provider.completion_windows[0] else window,
     )
+
+
+def _keep_within(key: str, options: Sequence[str]) -> None:
+    """A kept widget value another provider does not offer gives way to this one's first."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
 
 
 def _uses(template: str, used: Sequence[str], columns: Sequence[str]) -> str:

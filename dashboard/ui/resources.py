@@ -16,6 +16,8 @@ from pathlib import Path
 import streamlit as st
 
 from batchdash.api.gateway import Gateway
+from batchdash.jobs.opening import provider_gateway
+from batchdash.providers.profiles import BY_NAME
 from batchdash.registry.store import Registry
 from batchdash.settings import Settings, read_settings
 from sandbox.server import running_sandbox
@@ -55,9 +57,11 @@ def _stop_sandbox(sandbox: RunningSandbox) -> None:
 
 
 @st.cache_resource(show_spinner="Starting the sandbox…", on_release=_stop_sandbox)
-def _sandbox(data_dir: Path, rate: float | None = None) -> RunningSandbox:
+def _sandbox(data_dir: Path, rate: float | None = None, profile: str = "openai") -> RunningSandbox:
+    # One sandbox per imitated provider, each in its own directory (one server per directory).
+    folder = data_dir / ("sandbox" if profile == "openai" else f"sandbox-{profile}")
     stack = contextlib.ExitStack()
-    url = stack.enter_context(running_sandbox(data_dir / "sandbox", rate=rate))
+    url = stack.enter_context(running_sandbox(folder, rate=rate, profile=profile))
     return RunningSandbox(url, stack)
 
 
@@ -93,8 +97,9 @@ def shared_sandbox() -> bool:
     return bool(os.environ.get(SANDBOX_URL, "").strip())
 
 
-def sandbox_url(data_dir: Path) -> str:
-    """The bundled sandbox's URL, started on a free 127.0.0.1 port on first use.
+def sandbox_url(data_dir: Path, profile: str = "openai") -> str:
+    """The bundled sandbox's URL, imitating the provider `profile`, started on a free
+    127.0.0.1 port on first use.
 
     It serves for the life of the app; clearing `st.cache_resource` stops it. With
     BATCHDASH_SANDBOX_URL set, that sandbox is used and none is started.
@@ -102,7 +107,7 @@ def sandbox_url(data_dir: Path) -> str:
     shared = os.environ.get(SANDBOX_URL, "").strip()
     if shared:
         return shared
-    return _sandbox(data_dir, sandbox_rate()).url
+    return _sandbox(data_dir, sandbox_rate(), profile).url
 
 
 @st.cache_resource(max_entries=32)
@@ -111,7 +116,11 @@ def gateway(
     api_key: str,
     name: str | None = None,
     batch_metadata: tuple[tuple[str, str], ...] = (),
+    provider: str = "openai",
 ) -> Gateway:
-    """One SDK client per key, base URL, server name and extra batch metadata (kept in memory
-    only); `name` is what its messages call the server (default: one read from the URL)."""
-    return Gateway(api_key, base_url, name=name, batch_metadata=dict(batch_metadata))
+    """One SDK client per key, base URL, server name, extra batch metadata and provider profile
+    (kept in memory only); `name` is what its messages call the server (default: one read from
+    the URL)."""
+    return provider_gateway(
+        api_key, base_url, BY_NAME[provider], name=name, batch_metadata=dict(batch_metadata)
+    )

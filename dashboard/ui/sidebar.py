@@ -15,6 +15,8 @@ def show_connection(connection: Connection) -> None:
         st.caption("Connection")
         if connection.sandbox:
             st.markdown(f":material/science: **{SANDBOX_LABEL}**")
+            if connection.provider.name != "openai":
+                st.caption(f"Imitating {plain(connection.provider.label)}")
         else:
             st.markdown(f":material/cloud: **{plain(connection.label)}**")
             check = st.session_state[state.CONNECTION_CHECK]

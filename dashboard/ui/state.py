@@ -11,6 +11,8 @@ from typing import Any
 
 import streamlit as st
 
+from batchdash.providers.profiles import AZURE, CUSTOM, OPENAI, PROFILES
+
 # Connection (Settings page). The key lives in the session only; it is never written anywhere.
 API_KEY = "api_key"
 BASE_URL_PRESET = "base_url_preset"
@@ -61,6 +63,10 @@ STARTING_TEMPLATE = "starting_template"
 #: The table columns the template was last fitted to (a tuple), or None.
 TEMPLATE_COLUMNS = "template_columns"
 INSERT_COLUMN = "insert_column"
+#: The completion window picked for the provider (widget key).
+COMPLETION_WINDOW = "completion_window"
+#: How many times "Refresh models" was clicked: part of the model list's cache key.
+MODELS_REFRESHED = "models_refreshed"
 TEMPERATURE = "temperature"
 MAX_OUTPUT_TOKENS = "max_output_tokens"
 REASONING_EFFORT = "reasoning_effort"
@@ -115,10 +121,12 @@ RESULTS_STATUS_FILTER = "results_status_filter"
 #: Whether the Results table shows the technical lineage columns (widget key).
 RESULTS_TECHNICAL = "results_technical"
 
-PRESET_OPENAI = "OpenAI"
-PRESET_AZURE = "Azure OpenAI v1"
-PRESET_CUSTOM = "Custom compatible URL"
-BASE_URL_PRESETS = (PRESET_OPENAI, PRESET_AZURE, PRESET_CUSTOM)
+# The APIs Settings offers: one per provider profile, by its label. "OpenAI" stands for the API
+# configured on this server (OPENAI_BASE_URL), OpenAI's own when none is.
+PRESET_OPENAI = OPENAI.label
+PRESET_AZURE = AZURE.label
+PRESET_CUSTOM = CUSTOM.label
+BASE_URL_PRESETS = tuple(profile.label for profile in PROFILES)
 
 SOURCE_UPLOAD = "Upload a file"
 SOURCE_COMPOSE = "Type a table"
@@ -153,6 +161,7 @@ _DEFAULTS: dict[str, Any] = {
     TEMPERATURE: None,
     MAX_OUTPUT_TOKENS: None,
     REASONING_EFFORT: None,
+    MODELS_REFRESHED: 0,
     DIMENSIONS: None,
     OUTPUT_MODE: OUTPUT_TEXT,
     RECIPE: None,

@@ -69,7 +69,7 @@ def submit_dialog(
         st.error(plain(connection.refusal), icon=":material/block:")
         return
     with st.spinner("Preparing the requests…"):
-        plan = full_plan(source, recipe, enqueued_token_limit, price_overrides)
+        plan = full_plan(source, recipe, enqueued_token_limit, price_overrides, connection.provider)
     if not plan.ok:
         show_problems(plan.problems, blocking_only=True)
         dialogs.dismiss_button("Close", "submit_close", _forget)
@@ -92,7 +92,7 @@ def submit_dialog(
             recipe,
             plan.rows,
             plan.input_tokens,
-            price_for(recipe.model, price_overrides),
+            price_for(recipe.model, price_overrides, connection.provider),
             tried_output_tokens,
         )
         shown = usd_all([estimate.expected_usd, estimate.input_usd, estimate.answers_max_usd])

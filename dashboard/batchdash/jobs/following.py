@@ -216,7 +216,13 @@ class JobFollowing(JobSubmitting):
                     source_name=f"the {which} file of batch {batch.batch_id}",
                 )
         rows = self.registry.job_rows(job.id)
-        merged = merge_results(rows, job.recipe, results, price_overrides=self._price_overrides)
+        merged = merge_results(
+            rows,
+            job.recipe,
+            results,
+            price_overrides=self._price_overrides,
+            provider=self.provider,
+        )
         if cacheable:
             self.registry.save_merged(job.id, merged, [batch.batch_id for batch in fetched])
         return merged

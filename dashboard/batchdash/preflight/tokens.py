@@ -116,15 +116,16 @@ def counting_for(
 ) -> tuple[tiktoken.Encoding, bool]:
     """The encoding that counts `model`'s input, and whether its count is exact.
 
-    OpenAI's models are counted with OpenAI's tables and Qwen's with Qwen's, wherever they run.
-    Any other model (Llama, DeepSeek, Gemini...) has no tokenizer Batchdash ships, so its
-    count is an estimate with o200k_base. With no provider (`None`), OpenAI is assumed, as
-    before providers had profiles.
+    Qwen's models are counted with Qwen's tables wherever they run. At a provider that serves
+    OpenAI's models (`provider_counting` "openai", or None as before providers had profiles),
+    any other name is an OpenAI model (a fine-tune, an Azure deployment) counted with OpenAI's
+    tables; elsewhere only OpenAI's own model names are, and any other model (Llama, DeepSeek,
+    Gemini...) has no tokenizer Batchdash ships, so its count is an o200k_base estimate.
     """
     name = model.strip().rsplit("/", 1)[-1].lower()
     if name.startswith("qwen"):
         return _qwen_encoding(name.startswith(("qwen3.5", "qwen3.6", "qwen3.7", "qwen3.8"))), True
-    if provider_counting is None or _OPENAI_NAMES.match(model.strip()):
+    if provider_counting in (None, "openai") or _OPENAI_NAMES.match(model.strip()):
         return encoding_for_model(model), True
     return get_encoding("o200k_base"), False
 

@@ -55,7 +55,7 @@ class ProviderProfile:
     list: bool = True
     #: How its models are found: "api" (models.list for the key) or "typed" (deployment names).
     models: Literal["api", "typed"] = "api"
-    #: Model names offered when the list cannot be fetched.
+    #: Model names offered when the list cannot be fetched (none: OpenAI's usual names).
     curated_models: tuple[str, ...] = ()
     #: genai-prices' id of the provider, or None when its prices are not in that list (then
     #: the Settings price overrides are the only source).
@@ -102,8 +102,6 @@ class ProviderProfile:
         }
 
 
-_OPENAI_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "gpt-5-mini", "gpt-5")
-
 # https://platform.openai.com/docs/guides/batch and the OpenAPI spec in shared/reference.
 OPENAI = ProviderProfile(
     name="openai",
@@ -113,7 +111,6 @@ OPENAI = ProviderProfile(
     completion_windows=("24h",),
     max_requests_per_file=_OPENAI_REQUESTS,
     max_file_bytes=_OPENAI_BYTES,
-    curated_models=_OPENAI_MODELS,
     price_list="openai",
     hosts=("api.openai.com",),
     source="https://platform.openai.com/docs/guides/batch",
@@ -130,7 +127,6 @@ AZURE = ProviderProfile(
     max_requests_per_file=_OPENAI_REQUESTS,
     max_file_bytes=_OPENAI_BYTES,
     models="typed",
-    curated_models=_OPENAI_MODELS,
     price_list="azure",
     hosts=(".openai.azure.com",),
     notes="The model is the name of a Global Batch deployment; a resource holds at most 500 "
@@ -249,6 +245,7 @@ LITELLM = ProviderProfile(
     max_requests_per_file=_OPENAI_REQUESTS,
     max_file_bytes=_OPENAI_BYTES,
     price_list="openai",
+    tokens="estimate",
     needs_url=True,
     notes="The proxy routes by model name to whatever stands behind it (and needs its "
     "database for batches); limits and prices are those of that provider: OpenAI's are "
@@ -265,7 +262,6 @@ CUSTOM = ProviderProfile(
     completion_windows=("24h",),
     max_requests_per_file=_OPENAI_REQUESTS,
     max_file_bytes=_OPENAI_BYTES,
-    curated_models=_OPENAI_MODELS,
     price_list="openai",
     needs_url=True,
     notes="OpenAI's limits and prices are assumed; override prices in Settings.",

@@ -14,6 +14,7 @@ import pandas as pd
 from batchdash.errors import ResultsError
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.pricing import ModelPrice, price_for
+from batchdash.providers.profiles import ProviderProfile
 from batchdash.recipe import LINEAGE_COLUMNS, OutputField, Recipe
 from batchdash.results.parse import FieldValue, RowResult
 
@@ -31,6 +32,7 @@ def merge_results(
     results: Iterable[RowResult],
     *,
     price_overrides: Mapping[str, ModelPrice] | None = None,
+    provider: ProviderProfile | None = None,
 ) -> pd.DataFrame:
     """Every input row, in input order, with its answer, structured fields and lineage.
 
@@ -69,7 +71,9 @@ def merge_results(
     added["finish_reason"] = _text(take("finish_reason", ""))
     added["input_tokens"] = pd.Series(input_tokens)
     added["output_tokens"] = pd.Series(output_tokens)
-    added["cost_usd"] = _costs(input_tokens, output_tokens, models, recipe.model, price_overrides)
+    added["cost_usd"] = _costs(
+        input_tokens, output_tokens, models, recipe.model, price_overrides, provider
+    )
     added["batch_id"] = _text(take("batch_id", ""))
     added["model"] = _text(models)
 
@@ -158,13 +162,15 @@ def _costs(
     models: np.ndarray,
     recipe_model: str,
     overrides: Mapping[str, ModelPrice] | None,
+    provider: ProviderProfile | None = None,
 ) -> pd.Series:
-    """USD at the batch price; the recipe's model prices every row, else each row's model."""
+    """USD at the provider's batch price; the recipe's model prices every row, else each row's
+    model."""
     input_rate = np.full(len(models), np.nan)
     output_rate = np.full(len(models), np.nan)
-    recipe_price = price_for(recipe_model, overrides)
+    recipe_price = price_for(recipe_model, overrides, provider)
     for model in pd.unique(models):
-        price = recipe_price or price_for(str(model), overrides)
+        price = recipe_price or price_for(str(model), overrides, provider)
         if price is not None:
             rows = models == model
             input_rate[rows] = price.cost(1, 0)

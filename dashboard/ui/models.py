@@ -1,0 +1,74 @@
+"""The models New job offers: what the provider lists for the key (models.list), cached and
+refreshed on demand, with the usual names as the fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from batchdash.errors import BatchdashError
+from batchdash.recipe import Endpoint
+from ui import state
+from ui.connection import Connection
+from ui.recipe_inputs import OFFERED_MODELS
+from ui.text import plain
+
+
+@st.cache_data(ttl=3600, max_entries=32, show_spinner="Asking for the models…")
+def _listed(
+    scope: str, base_url: str | None, refreshed: int, _connection: Connection
+) -> tuple[str, ...] | str:
+    """The models the connection's key may use, or why they could not be listed. The key's
+    scope and the URL name the list (the key itself is no part of a cache key); `refreshed`
+    makes another entry when the analyst asks again."""
+    try:
+        return tuple(_connection.gateway().list_models())
+    except BatchdashError as error:
+        return str(error)
+
+
+def _for_endpoint(models: Sequence[str], endpoint: Endpoint) -> list[str]:
+    """The listed models that suit `endpoint`: embedding models for Embeddings only."""
+    embeds = endpoint == "/v1/embeddings"
+    return [model for model in models if ("embed" in model.lower()) == embeds]
+
+
+def refresh_models() -> None:
+    """ "Refresh models" callback: the next run asks the provider again."""
+    st.session_state[state.MODELS_REFRESHED] += 1
+
+
+def offered_models(connection: Connection, endpoint: Endpoint) -> list[str]:
+    """The model names for the picker, with a caption saying where they come from."""
+    provider = connection.provider
+    curated = _for_endpoint(provider.curated_models, endpoint) or list(OFFERED_MODELS[endpoint])
+    if provider.rehearsal_model and endpoint in provider.endpoints:
+        curated.append(provider.rehearsal_model)
+    if provider.models == "typed" or connection.refusal:
+        st.caption(f"Type the name of your {plain(provider.label)} deployment, or pick a model.")
+        return curated
+    listed = _listed(
+        connection.scope,
+        connection.base_url,
+        st.session_state[state.MODELS_REFRESHED],
+        connection,
+    )
+    suited = _for_endpoint(listed, endpoint) if isinstance(listed, tuple) else []
+    if connection.sandbox:
+        # The sandbox answers any name: its list and the provider's usual names alike.
+        suited = list(dict.fromkeys([*curated, *suited]))
+    with st.container(horizontal=True, vertical_alignment="center"):
+        if suited:
+            st.caption(f"{len(suited):,} models offered by {plain(provider.label)} for this key.")
+        else:
+            why = f" ({plain(listed)})" if isinstance(listed, str) else ""
+            st.caption(f"The model list could not be fetched{why}; the usual names are offered.")
+        st.button(
+            "Refresh models",
+            icon=":material/refresh:",
+            key="refresh_models",
+            on_click=refresh_models,
+            type="tertiary",
+        )
+    return suited or curated

@@ -1,0 +1,105 @@
+"""Providers in the pages: a Settings preset picks a profile, New job offers its endpoints and
+completion windows, and a job is sent by its rules (in Sandbox mode, to a sandbox imitating it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from batchdash.providers.profiles import BY_NAME
+from batchdash.registry.store import Registry
+from batchdash.settings import default_db_url
+from tests.app.conftest import NEW_JOB, SETTINGS, MakeApp, joined, sidebar_text
+from tests.app.files import REVIEWS_CSV
+from tests.app.test_new_job_bad_inputs import upload
+from ui import state
+from ui.connection import sandbox_scope
+
+
+def pick(at: AppTest, label: str) -> None:
+    at.switch_page(SETTINGS).run()
+    at.segmented_control(key=state.BASE_URL_PRESET).set_value(label).run()
+    assert not at.exception
+
+
+def new_job(at: AppTest) -> None:
+    at.switch_page(NEW_JOB).run()
+    assert not at.exception
+
+
+def test_a_preset_brings_its_endpoints_windows_and_sandbox(app: AppTest, data_dir: Path) -> None:
+    pick(app, "SiliconFlow")
+    assert "in_queue" in joined(app, "caption") and "336h" in joined(app, "caption")
+    assert "Imitating SiliconFlow" in sidebar_text(app)
+
+    new_job(app)
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    assert list(app.selectbox(key=state.ENDPOINT).options) == ["Chat Completions"]
+    window = app.selectbox(key=state.COMPLETION_WINDOW)
+    assert list(window.options) == ["24h", "48h", "72h", "168h", "336h"]
+    window.set_value("72h").run()
+    app.selectbox(key=state.MODEL).set_value("deepseek-ai/DeepSeek-V3").run()
+    # No tokenizer of DeepSeek ships with Batchdash: the count says it is an estimate.
+    labels = [metric.label for metric in app.metric]
+    assert "Input tokens (estimate)" in labels
+    assert "SiliconFlow's prices are not in the packaged price list" in joined(app, "warning")
+
+    app.button(key="submit_button").click().run()
+    app.button(key="submit_confirm").click().run()
+    assert not app.exception and app.header[0].value == "Jobs"
+    job_id = app.session_state[state.SELECTED_JOB]
+    registry = Registry(default_db_url(data_dir))
+    try:
+        registry.get_job(job_id, sandbox_scope(None, BY_NAME["siliconflow"]))
+        batch_id = registry.parts(job_id)[0].batch_id
+        assert batch_id
+        snapshot = registry.snapshot(batch_id)
+    finally:
+        registry.close()
+    # The batch asked the imitated SiliconFlow for the window picked.
+    assert snapshot is not None and snapshot.info["completion_window"] == "72h"
+
+
+def test_a_changed_mind_keeps_what_the_next_provider_offers(app: AppTest) -> None:
+    pick(app, "Groq")
+    new_job(app)
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.selectbox(key=state.COMPLETION_WINDOW).set_value("72h").run()
+    assert app.selectbox(key=state.COMPLETION_WINDOW).options[-1] == "168h"
+
+    pick(app, "DeepInfra")
+    new_job(app)
+    endpoints = list(app.selectbox(key=state.ENDPOINT).options)
+    assert endpoints == ["Chat Completions", "Completions (legacy)", "Embeddings"]
+    window = app.selectbox(key=state.COMPLETION_WINDOW)
+    assert list(window.options) == ["24h"] and window.value == "24h" and window.disabled
+
+    pick(app, "OpenAI")
+    new_job(app)
+    assert len(app.selectbox(key=state.ENDPOINT).options) == 4
+    assert app.session_state[state.COMPLETION_WINDOW] == "24h"
+
+
+def test_an_unknown_provider_name_is_said_in_settings(make_app: MakeApp) -> None:
+    at = make_app(BATCHDASH_PROVIDER="openrouter")
+    at.run()
+    at.switch_page(SETTINGS).run()
+    assert not at.exception
+    error = joined(at, "error")
+    assert "BATCHDASH_PROVIDER is 'openrouter'" in error and "siliconflow" in error
+
+
+def test_a_preset_is_an_address_the_configured_key_does_not_go_to(
+    make_app: MakeApp, refusing_api: str
+) -> None:
+    at = make_app(OPENAI_API_KEY="sk-configured-0123456789abcdef", OPENAI_BASE_URL=refusing_api)
+    at.run()
+    pick(at, "Groq")
+    assert "only sent to" in joined(at, "warning")
+    assert "https://api.groq.com/openai/v1" in joined(at, "warning")
+    new_job(at)
+    upload(at, "reviews.csv", REVIEWS_CSV)
+    assert at.button(key="submit_button").disabled
+    assert at.button(key="try_rows").disabled
