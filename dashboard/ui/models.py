@@ -59,7 +59,12 @@ def offered_models(connection: Connection, endpoint: Endpoint) -> list[str]:
         # The sandbox answers any name: its list and the provider's usual names alike.
         suited = list(dict.fromkeys([*curated, *suited]))
     with st.container(horizontal=True, vertical_alignment="center"):
-        if suited:
+        if connection.sandbox:
+            st.caption(
+                f"The sandbox answers any model name; {plain(provider.label)}'s usual names "
+                "are offered."
+            )
+        elif suited:
             st.caption(f"{len(suited):,} models offered by {plain(provider.label)} for this key.")
         else:
             why = f" ({plain(listed)})" if isinstance(listed, str) else ""
