@@ -65,7 +65,8 @@ def offered_models(connection: Connection, endpoint: Endpoint) -> list[str]:
                 "are offered."
             )
         elif suited:
-            st.caption(f"{len(suited):,} models offered by {plain(provider.label)} for this key.")
+            count = f"{len(suited):,} model{'' if len(suited) == 1 else 's'}"
+            st.caption(f"{count} offered by {plain(provider.label)} for this key.")
         else:
             why = f" ({plain(listed)})" if isinstance(listed, str) else ""
             st.caption(f"The model list could not be fetched{why}; the usual names are offered.")

@@ -3,8 +3,14 @@ completion windows, and a job is sent by its rules (in Sandbox mode, to a sandbo
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from batchdash.providers.profiles import BY_NAME
@@ -103,3 +109,76 @@ def test_a_preset_is_an_address_the_configured_key_does_not_go_to(
     upload(at, "reviews.csv", REVIEWS_CSV)
     assert at.button(key="submit_button").disabled
     assert at.button(key="try_rows").disabled
+
+
+class _Models(http.server.BaseHTTPRequestHandler):
+    """GET /v1/models answers the server's current list; anything else is not there."""
+
+    listed: ClassVar[list[str]] = []
+    asked: ClassVar[int] = 0
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") != "/v1/models":
+            self.send_error(404)
+            return
+        type(self).asked += 1
+        data = [{"id": m, "object": "model", "created": 1, "owned_by": "x"} for m in self.listed]
+        body = json.dumps({"object": "list", "data": data}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def models_api() -> Iterator[type[_Models]]:
+    """A provider on 127.0.0.1 that only lists models."""
+    handler = type("Models", (_Models,), {"listed": ["llama-3.1-8b-instant"], "asked": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}/v1"  # type: ignore[attr-defined]
+    try:
+        yield handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_model_picker_lists_the_keys_models_and_refreshes_on_demand(
+    make_app: MakeApp, models_api: type[_Models]
+) -> None:
+    at = make_app(
+        OPENAI_API_KEY="sk-groq-0123456789abcdef",
+        OPENAI_BASE_URL=models_api.url,  # type: ignore[attr-defined]
+        BATCHDASH_PROVIDER="groq",
+    )
+    at.run()
+    upload(at, "reviews.csv", REVIEWS_CSV)
+    assert list(at.selectbox(key=state.MODEL).options) == ["llama-3.1-8b-instant", "gpt-4o-mini"]
+    assert "1 model offered by Groq for this key" in joined(at, "caption")
+    at.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    assert models_api.asked == 1  # cached across reruns
+
+    models_api.listed = ["llama-3.1-8b-instant", "llama-3.3-70b-versatile", "whisper-embed-x"]
+    at.button(key="refresh_models").click().run()
+    offered = list(at.selectbox(key=state.MODEL).options)
+    assert offered[:2] == ["llama-3.1-8b-instant", "llama-3.3-70b-versatile"]
+    assert "whisper-embed-x" not in offered  # an embedding model, not for Chat Completions
+    assert models_api.asked == 2
+
+
+def test_without_a_list_the_usual_names_are_offered(make_app: MakeApp, refusing_api: str) -> None:
+    at = make_app(
+        OPENAI_API_KEY="sk-groq-0123456789abcdef",
+        OPENAI_BASE_URL=refusing_api,
+        BATCHDASH_PROVIDER="groq",
+    )
+    at.run()
+    upload(at, "reviews.csv", REVIEWS_CSV)
+    assert "The model list could not be fetched" in joined(at, "caption")
+    assert "llama-3.3-70b-versatile" in at.selectbox(key=state.MODEL).options

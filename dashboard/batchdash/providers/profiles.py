@@ -35,16 +35,17 @@ class ProviderProfile:
     label: str
     #: The base URL of the service; None when the analyst gives it (a proxy, a custom server).
     base_url: str | None
-    #: Batch endpoints the provider takes.
-    endpoints: tuple[Endpoint, ...]
-    #: Completion windows the provider accepts, the default first.
-    completion_windows: tuple[str, ...]
-    #: Requests one input file may hold.
-    max_requests_per_file: int
-    #: Bytes one input file may hold.
-    max_file_bytes: int
     #: The page the figures come from.
     source: str
+    # The fields below default to OPENAI's values: a profile states how it differs.
+    #: Batch endpoints the provider takes.
+    endpoints: tuple[Endpoint, ...] = ENDPOINTS
+    #: Completion windows the provider accepts, the default first.
+    completion_windows: tuple[str, ...] = ("24h",)
+    #: Requests one input file may hold.
+    max_requests_per_file: int = _OPENAI_REQUESTS
+    #: Bytes one input file may hold.
+    max_file_bytes: int = _OPENAI_BYTES
     #: `purpose` of an uploaded input file.
     upload_purpose: str = "batch"
     #: Statuses beyond OpenAI's the provider reports (explained in display.status_words).
@@ -107,10 +108,6 @@ OPENAI = ProviderProfile(
     name="openai",
     label="OpenAI",
     base_url="https://api.openai.com/v1",
-    endpoints=ENDPOINTS,
-    completion_windows=("24h",),
-    max_requests_per_file=_OPENAI_REQUESTS,
-    max_file_bytes=_OPENAI_BYTES,
     price_list="openai",
     hosts=("api.openai.com",),
     source="https://platform.openai.com/docs/guides/batch",
@@ -123,9 +120,6 @@ AZURE = ProviderProfile(
     label="Azure OpenAI v1",
     base_url=None,
     endpoints=("/v1/chat/completions", "/v1/responses", "/v1/embeddings"),
-    completion_windows=("24h",),
-    max_requests_per_file=_OPENAI_REQUESTS,
-    max_file_bytes=_OPENAI_BYTES,
     models="typed",
     price_list="azure",
     hosts=(".openai.azure.com",),
@@ -141,7 +135,6 @@ GROQ = ProviderProfile(
     base_url="https://api.groq.com/openai/v1",
     endpoints=("/v1/chat/completions",),
     completion_windows=("24h", "48h", "72h", "96h", "120h", "144h", "168h"),
-    max_requests_per_file=_OPENAI_REQUESTS,
     max_file_bytes=100 * _MB,
     curated_models=("llama-3.1-8b-instant", "llama-3.3-70b-versatile"),
     price_list="groq",
@@ -159,9 +152,6 @@ DEEPINFRA = ProviderProfile(
     label="DeepInfra",
     base_url="https://api.deepinfra.com/v1/openai",
     endpoints=("/v1/chat/completions", "/v1/completions", "/v1/embeddings"),
-    completion_windows=("24h",),
-    max_requests_per_file=_OPENAI_REQUESTS,
-    max_file_bytes=_OPENAI_BYTES,
     curated_models=("meta-llama/Meta-Llama-3.1-8B-Instruct", "deepseek-ai/DeepSeek-V3"),
     batch_price_factor=0.8,
     tokens="estimate",
@@ -180,7 +170,6 @@ DASHSCOPE = ProviderProfile(
     base_url="https://dashscope.aliyuncs.com/compatible-mode/v1",
     endpoints=("/v1/chat/completions", "/v1/embeddings"),
     completion_windows=("24h", "48h", "72h", "168h", "336h"),
-    max_requests_per_file=_OPENAI_REQUESTS,
     max_file_bytes=100 * _MB,
     curated_models=("qwen-plus", "qwen-max", "qwen-turbo", "qwen-flash", "text-embedding-v4"),
     tokens="qwen",
@@ -220,8 +209,6 @@ GEMINI = ProviderProfile(
     label="Google Gemini",
     base_url="https://generativelanguage.googleapis.com/v1beta/openai/",
     endpoints=("/v1/chat/completions", "/v1/embeddings"),
-    completion_windows=("24h",),
-    max_requests_per_file=_OPENAI_REQUESTS,
     max_file_bytes=2_000 * _MB,
     curated_models=("gemini-2.5-flash", "gemini-2.5-pro", "gemini-embedding-001"),
     price_list="google",
@@ -241,9 +228,6 @@ LITELLM = ProviderProfile(
     label="LiteLLM proxy",
     base_url=None,
     endpoints=("/v1/chat/completions", "/v1/embeddings", "/v1/completions"),
-    completion_windows=("24h",),
-    max_requests_per_file=_OPENAI_REQUESTS,
-    max_file_bytes=_OPENAI_BYTES,
     price_list="openai",
     tokens="estimate",
     needs_url=True,
@@ -258,10 +242,6 @@ CUSTOM = ProviderProfile(
     name="custom",
     label="Custom compatible URL",
     base_url=None,
-    endpoints=ENDPOINTS,
-    completion_windows=("24h",),
-    max_requests_per_file=_OPENAI_REQUESTS,
-    max_file_bytes=_OPENAI_BYTES,
     price_list="openai",
     needs_url=True,
     notes="OpenAI's limits and prices are assumed; override prices in Settings.",
