@@ -361,6 +361,11 @@ def add_sandbox(commands: _SubParsers) -> None:
         help="the provider whose documented differences the sandbox imitates (endpoints, "
         "windows, limits, status names, missing routes); default: openai",
     )
+    parser.add_argument(
+        "--require-key",
+        action="store_true",
+        help="answer 401, as OpenAI does, to requests without an Authorization: Bearer header",
+    )
     parser.set_defaults(handler=run_sandbox)
 
 
@@ -389,6 +394,7 @@ def run_sandbox(args: argparse.Namespace) -> None:
             rate=args.rate,
             fault_rate=args.fault_rate,
             profile=args.profile,
+            require_key=args.require_key,
         )
     except DataDirBusy as error:
         raise InputError(str(error)) from None
