@@ -65,6 +65,7 @@ ENDPOINT_ALIASES: dict[str, Endpoint] = {
     "responses": "/v1/responses",
     "embeddings": "/v1/embeddings",
     "completions": "/v1/completions",
+    "moderations": "/v1/moderations",
 }
 
 _OUTPUT_SUFFIXES = (".csv", ".xlsx")

@@ -29,9 +29,10 @@ CATEGORIES = (
     "violence",
     "violence/graphic",
 )
-# Words that make the sandbox score a category high; lower-case, matched as whole words.
+# Words that make the sandbox score a category high; lower-case, matched at the start of a word
+# (so "idiots" and "hateful" count too).
 TRIGGERS: dict[str, tuple[str, ...]] = {
-    "hate": ("hate", "hateful"),
+    "hate": ("hate",),
     "harassment": ("idiot", "stupid", "loser"),
     "harassment/threatening": ("threaten", "threat"),
     "illicit": ("shoplift", "steal", "smuggle"),
@@ -57,7 +58,7 @@ def category_scores(text: str) -> dict[str, float]:
     for category in CATEGORIES:
         digest = hashlib.sha256(f"{category}\0{text}".encode()).digest()
         low = round(int.from_bytes(digest[:4], "big") / 2**32 * 0.05, 6)
-        hit = any(word in words for word in TRIGGERS.get(category, ()))
+        hit = any(w.startswith(TRIGGERS.get(category, ())) for w in words)
         scores[category] = _HIGH if hit else low
     return scores
 
