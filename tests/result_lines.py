@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from batchdash.recipe import MODERATION_CATEGORIES
+
 EXPIRED_MESSAGE = "This request could not be executed before the completion window expired."
 
 
@@ -69,23 +71,6 @@ def not_run_line(
 def jsonl(*lines: bytes) -> bytes:
     """Lines joined into a newline-terminated file."""
     return b"".join(line + b"\n" for line in lines)
-
-
-MODERATION_CATEGORIES = (
-    "hate",
-    "hate/threatening",
-    "harassment",
-    "harassment/threatening",
-    "illicit",
-    "illicit/violent",
-    "self-harm",
-    "self-harm/intent",
-    "self-harm/instructions",
-    "sexual",
-    "sexual/minors",
-    "violence",
-    "violence/graphic",
-)
 
 
 def moderation_body(

@@ -13,7 +13,8 @@ from typing import Any
 
 from sandbox.prompts import check_markers, invalid, missing, refused
 
-#: OpenAI's moderation categories (spec `CreateModerationResponse`), in its order.
+#: OpenAI's moderation categories (spec `CreateModerationResponse`), in its order. The client's
+#: recipe lists them too; the sandbox keeps its own copy, as it imports none of the client.
 CATEGORIES = (
     "hate",
     "hate/threatening",

@@ -29,6 +29,16 @@ def raw_upload(http: Any, data: bytes, name: str = "part-0001.jsonl") -> dict[st
     return dict(answer.json())
 
 
+def raw_batch(http: Any, file_id: str) -> dict[str, Any]:
+    """Create a chat batch on `file_id` with a plain POST; its JSON."""
+    body = {
+        "input_file_id": file_id,
+        "endpoint": "/v1/chat/completions",
+        "completion_window": "24h",
+    }
+    return dict(http.post("/v1/batches", json=body).json())
+
+
 def read_every_field(batch: dict[str, Any]) -> dict[str, Any]:
     """What a raw-JSON client does: index every documented key (a KeyError fails the test)."""
     return {name: batch[name] for name in BATCH_FIELDS}
@@ -57,14 +67,7 @@ def test_a_raw_client_reads_every_documented_field_at_every_stage(data_dir: Path
     with TestClient(app, base_url="http://sandbox.test") as http:
         uploaded = raw_upload(http, chat_file(3))
         assert {name: uploaded[name] for name in FILE_FIELDS}["status_details"] is None
-        created = http.post(
-            "/v1/batches",
-            json={
-                "input_file_id": uploaded["id"],
-                "endpoint": "/v1/chat/completions",
-                "completion_window": "24h",
-            },
-        ).json()
+        created = raw_batch(http, uploaded["id"])
         fresh = read_every_field(created)
         assert fresh["output_file_id"] is None and fresh["completed_at"] is None
         assert fresh["model"] is None and fresh["errors"] is None
@@ -77,14 +80,7 @@ def test_a_raw_client_reads_every_documented_field_at_every_stage(data_dir: Path
         assert {name: output[name] for name in FILE_FIELDS}["purpose"] == "batch_output"
 
         broken = raw_upload(http, b"not json\n")
-        failed_id = http.post(
-            "/v1/batches",
-            json={
-                "input_file_id": broken["id"],
-                "endpoint": "/v1/chat/completions",
-                "completion_window": "24h",
-            },
-        ).json()["id"]
+        failed_id = raw_batch(http, broken["id"])["id"]
         failed = read_every_field(raw_wait(http, failed_id, ("failed",)))
         assert failed["errors"]["data"][0]["code"] == "invalid_json_line"
         assert failed["output_file_id"] is None and failed["completed_at"] is None
@@ -97,13 +93,7 @@ def test_a_raw_client_reads_every_documented_field_at_every_stage(data_dir: Path
 
 def test_a_raw_client_over_a_socket_reads_every_field(data_dir: Path) -> None:
     with running_sandbox(data_dir) as base_url, httpx2.Client(base_url=base_url[:-3]) as http:
-        uploaded = raw_upload(http, chat_file(1))
-        body = {
-            "input_file_id": uploaded["id"],
-            "endpoint": "/v1/chat/completions",
-            "completion_window": "24h",
-        }
-        batch_id = http.post("/v1/batches", json=body).json()["id"]
+        batch_id = raw_batch(http, raw_upload(http, chat_file(1))["id"])["id"]
         done = read_every_field(raw_wait(http, batch_id, ("completed",)))
     assert done["request_counts"] == {"total": 1, "completed": 1, "failed": 0}
     assert done["cancelling_at"] is None and done["expired_at"] is None

@@ -198,15 +198,7 @@ def recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Pr
         )
 
     if endpoint == "/v1/embeddings":
-        ignored = [
-            name
-            for name, value in (
-                ("temperature", recipe.temperature),
-                ("maximum output tokens", recipe.max_output_tokens),
-                ("reasoning effort", recipe.reasoning_effort),
-            )
-            if value is not None
-        ]
+        ignored = ignored_settings(recipe)
         if ignored:
             note(f"Embeddings take no {' or '.join(ignored)}; those settings are not sent.")
         if recipe.dimensions is not None and recipe.dimensions < 1:
@@ -246,6 +238,19 @@ def recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Pr
     return problems
 
 
+def ignored_settings(recipe: Recipe) -> list[str]:
+    """The sampling settings a recipe holds, in words: what embeddings and moderation ignore."""
+    return [
+        name
+        for name, value in (
+            ("temperature", recipe.temperature),
+            ("maximum output tokens", recipe.max_output_tokens),
+            ("reasoning effort", recipe.reasoning_effort),
+        )
+        if value is not None
+    ]
+
+
 def moderation_problems(recipe: Recipe) -> list[Problem]:
     """What a moderation recipe may get wrong: an unknown category, settings it ignores."""
     found: list[Problem] = []
@@ -257,15 +262,7 @@ def moderation_problems(recipe: Recipe) -> list[Problem]:
                 f"Choose among: {', '.join(MODERATION_CATEGORIES)}."
             )
         )
-    ignored = [
-        name
-        for name, value in (
-            ("temperature", recipe.temperature),
-            ("maximum output tokens", recipe.max_output_tokens),
-            ("reasoning effort", recipe.reasoning_effort),
-        )
-        if value is not None
-    ]
+    ignored = ignored_settings(recipe)
     if ignored:
         found.append(
             Problem(
