@@ -68,6 +68,7 @@ ENDPOINT_ALIASES: dict[str, Endpoint] = {
     "responses": "/v1/responses",
     "embeddings": "/v1/embeddings",
     "completions": "/v1/completions",
+    "moderations": "/v1/moderations",
 }
 
 _OUTPUT_SUFFIXES = (".csv", ".xlsx")
@@ -371,6 +372,11 @@ def add_sandbox(commands: _SubParsers) -> None:
         help="the provider whose documented differences the sandbox imitates (endpoints, "
         "windows, limits, status names, missing routes); default: openai",
     )
+    parser.add_argument(
+        "--require-key",
+        action="store_true",
+        help="answer 401, as OpenAI does, to requests without an Authorization: Bearer header",
+    )
     parser.set_defaults(handler=run_sandbox)
 
 
@@ -399,6 +405,7 @@ def run_sandbox(args: argparse.Namespace) -> None:
             rate=args.rate,
             fault_rate=args.fault_rate,
             profile=args.profile,
+            require_key=args.require_key,
         )
     except DataDirBusy as error:
         raise InputError(str(error)) from None

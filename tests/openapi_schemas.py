@@ -22,6 +22,7 @@ _REQUEST_SCHEMAS = {
     "/v1/responses": "CreateResponse",
     "/v1/embeddings": "CreateEmbeddingRequest",
     "/v1/completions": "CreateCompletionRequest",
+    "/v1/moderations": "CreateModerationRequest",
 }
 
 

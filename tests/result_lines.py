@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from batchdash.recipe import MODERATION_CATEGORIES
+
 EXPIRED_MESSAGE = "This request could not be executed before the completion window expired."
 
 
@@ -69,3 +71,24 @@ def not_run_line(
 def jsonl(*lines: bytes) -> bytes:
     """Lines joined into a newline-terminated file."""
     return b"".join(line + b"\n" for line in lines)
+
+
+def moderation_body(
+    scores: dict[str, float] | None = None, model: str = "omni-moderation-2024-09-26"
+) -> dict[str, Any]:
+    """A moderation body for one input: every category scores 0.0001 unless `scores` says
+    otherwise, and a category scoring 0.5 or more is flagged."""
+    every = dict.fromkeys(MODERATION_CATEGORIES, 0.0001) | (scores or {})
+    categories = {name: score >= 0.5 for name, score in every.items()}
+    result = {
+        "flagged": any(categories.values()),
+        "categories": categories,
+        "category_scores": every,
+        "category_applied_input_types": {name: ["text"] for name in MODERATION_CATEGORIES},
+    }
+    return {"id": "modr-1", "model": model, "results": [result]}
+
+
+def moderation_line(custom_id: str, scores: dict[str, float] | None = None) -> bytes:
+    """A successful moderation line; see `moderation_body`."""
+    return answer_line(custom_id, moderation_body(scores))

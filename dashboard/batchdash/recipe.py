@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, get_args
 
-Endpoint = Literal["/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions"]
+Endpoint = Literal[
+    "/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions", "/v1/moderations"
+]
 ENDPOINTS: tuple[Endpoint, ...] = get_args(Endpoint)
 
 #: The merged table's lineage columns, after the input columns, `response` and the fields
@@ -31,7 +33,33 @@ ENDPOINT_LABELS: dict[Endpoint, str] = {
     "/v1/responses": "Responses",
     "/v1/embeddings": "Embeddings",
     "/v1/completions": "Completions (legacy)",
+    "/v1/moderations": "Moderation",
 }
+
+#: The categories a moderation answer scores (the newest spec's `CreateModerationResponse`).
+MODERATION_CATEGORIES = (
+    "hate",
+    "hate/threatening",
+    "harassment",
+    "harassment/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/intent",
+    "self-harm/instructions",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+)
+#: The merged table's column saying whether a moderated row was flagged in any category.
+FLAGGED_COLUMN = "flagged"
+
+
+def score_column(category: str) -> str:
+    """The merged table's column of one moderation category's score, e.g. `score_self_harm`."""
+    return "score_" + category.replace("/", "_").replace("-", "_")
+
 
 FieldType = Literal["text", "number", "integer", "yes/no", "one of"]
 FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
@@ -64,6 +92,7 @@ UNCOUNTED_PARAMETERS = (
     "reasoning_effort",
     "dimensions",
     "completion_window",
+    "moderation_categories",
 )
 
 
@@ -93,6 +122,8 @@ class Recipe:
     dimensions: int | None = None
     #: How long the provider may take ("24h", "72h", ...); None: the provider's default.
     completion_window: str | None = None
+    #: Moderation categories whose scores get a column (moderations endpoint only).
+    moderation_categories: tuple[str, ...] = ()
 
     @property
     def structured(self) -> bool:
@@ -102,9 +133,22 @@ class Recipe:
             "/v1/responses",
         )
 
+    @property
+    def result_fields(self) -> tuple[OutputField, ...]:
+        """The merged table's columns between `response` and the lineage (contract 6): the
+        structured fields, or for moderation `flagged` and one score per chosen category."""
+        if self.endpoint == "/v1/moderations":
+            scores = tuple(
+                OutputField(score_column(c), "number", description=f"score of {c}")
+                for c in self.moderation_categories
+            )
+            return (OutputField(FLAGGED_COLUMN, "yes/no"), *scores)
+        return self.output_fields if self.structured else ()
+
     def for_counting(self) -> Recipe:
         """This recipe without UNCOUNTED_PARAMETERS: what the preflight of every row needs."""
-        uncounted: dict[str, Any] = dict.fromkeys(UNCOUNTED_PARAMETERS)
+        defaults = Recipe()
+        uncounted = {name: getattr(defaults, name) for name in UNCOUNTED_PARAMETERS}
         return replace(self, **uncounted)
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,6 +157,7 @@ class Recipe:
         data["output_fields"] = [
             {**f, "choices": list(f["choices"])} for f in data["output_fields"]
         ]
+        data["moderation_categories"] = list(self.moderation_categories)
         return data
 
     @classmethod
@@ -129,4 +174,5 @@ class Recipe:
             )
             for f in data.get("output_fields", ())
         )
+        values["moderation_categories"] = tuple(data.get("moderation_categories", ()))
         return cls(**values)

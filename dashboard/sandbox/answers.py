@@ -1,8 +1,11 @@
-"""What the sandbox answers on the four model endpoints, synchronously or inside a batch.
+"""What the sandbox answers on the model endpoints, synchronously or inside a batch.
 
 Answers are deterministic (the same body always gets the same answer), say plainly that they
 come from the sandbox, and count usage with the real tokenizer. They follow the shapes of the
-newest OpenAPI spec: `chat.completion`, `response`, a list of `embedding`s, `text_completion`.
+newest OpenAPI spec: `chat.completion`, `response`, a list of `embedding`s, `text_completion`,
+and (sandbox.moderation, sandbox.images) moderation results and generated images. A forced
+`tool_choice` gets a call whose arguments fit the function's schema (sandbox.tool_calls); asked
+for, log probabilities come with the text (sandbox.logprobs).
 
 Two markers in a user's text make a request misbehave on purpose: `[[sandbox:error]]` gets a
 400 error every time, `[[sandbox:flaky]]` a 500 error on its first attempt and an answer after.
@@ -20,10 +23,20 @@ from typing import Any
 import numpy as np
 
 from sandbox.api_errors import ApiErrorResponse
+from sandbox.images import generate
+from sandbox.logprobs import (
+    MAX_TOP_LOGPROBS,
+    chat_top_logprobs,
+    completion_logprobs,
+    completion_top_logprobs,
+    token_logprobs,
+)
+from sandbox.moderation import moderate
 from sandbox.prompts import (
     Prompt,
     as_list,
     chat_prompt,
+    check_markers,
     check_sampling,
     completion_prompts,
     embedding_inputs,
@@ -43,9 +56,7 @@ from sandbox.tokens import (
     count_text,
     encoding_for_model,
 )
-
-ERROR_MARKER = "[[sandbox:error]]"
-FLAKY_MARKER = "[[sandbox:flaky]]"
+from sandbox.tool_calls import ForcedCall, forced_call
 
 # Vector sizes of OpenAI's embedding models; any other model gets the first.
 DEFAULT_EMBEDDING_DIMENSIONS = 1536
@@ -100,24 +111,6 @@ def input_tokens(endpoint: str, body: Mapping[str, Any]) -> int:
     except ApiErrorResponse:
         return 0
     return 0
-
-
-# --- reading requests ----------------------------------------------------------------------
-
-
-def _check_markers(prompt_texts: tuple[str, ...], attempt: int) -> None:
-    if any(ERROR_MARKER in text for text in prompt_texts):
-        raise refused(
-            f"[sandbox] This request contains {ERROR_MARKER}, so the sandbox refuses it.",
-            code="sandbox_error",
-        )
-    if attempt <= 1 and any(FLAKY_MARKER in text for text in prompt_texts):
-        raise refused(
-            "The server had an error while processing your request. Sorry about that! "
-            f"([sandbox] {FLAKY_MARKER} fails on its first attempt.)",
-            status=500,
-            kind="server_error",
-        )
 
 
 # --- writing answers -----------------------------------------------------------------------
@@ -195,10 +188,16 @@ def _chat(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
     limit = token_limit(body, ("max_completion_tokens", "max_tokens"), 1)
     choices_wanted = token_limit(body, ("n",), 1) or 1
     fmt = _chat_format(body, prompt)
-    _check_markers(prompt.user_texts, attempt)
+    top = chat_top_logprobs(body)
+    forced = forced_call(body, prompt.digest, nested=True)
+    check_markers(prompt.user_texts, attempt)
     encoding = encoding_for_model(model)
     choices, completion_tokens = [], 0
     for index in range(choices_wanted):
+        if forced is not None:
+            completion_tokens += count_text(forced.arguments, encoding)
+            choices.append(_tool_call_choice(forced, index, prompt.digest))
+            continue
         content = _structured(_answer_text(prompt, index), fmt, prompt, "response_format")
         content, used, cut = _cut(content, limit, encoding)
         completion_tokens += used
@@ -211,7 +210,9 @@ def _chat(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
                     "refusal": None,
                     "annotations": [],
                 },
-                "logprobs": None,
+                "logprobs": None
+                if top is None
+                else {"content": token_logprobs(content, encoding, top), "refusal": None},
                 "finish_reason": "length" if cut else "stop",
             }
         )
@@ -227,6 +228,27 @@ def _chat(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
         "usage": _completion_usage(prompt_tokens, completion_tokens),
         "service_tier": "default",
         "system_fingerprint": "fp_sandbox",
+    }
+
+
+def _tool_call_choice(forced: ForcedCall, index: int, seed: str) -> dict[str, Any]:
+    """A chat choice that calls the forced function (OpenAI says `stop` for a named one)."""
+    call = {
+        "id": forced.call_id(f"{seed}\0{index}"),
+        "type": "function",
+        "function": {"name": forced.name, "arguments": forced.arguments},
+    }
+    return {
+        "index": index,
+        "message": {
+            "role": "assistant",
+            "content": None,
+            "refusal": None,
+            "annotations": [],
+            "tool_calls": [call],
+        },
+        "logprobs": None,
+        "finish_reason": "stop" if forced.named else "tool_calls",
     }
 
 
@@ -281,10 +303,13 @@ def _responses(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
         raise invalid("text.format", "an object with a type")
     if fmt is not None and fmt["type"] == "json_schema" and not fmt.get("name"):
         raise missing("text.format.name")
-    _check_markers(prompt.user_texts, attempt)
+    forced = forced_call(body, prompt.digest, nested=False)
+    check_markers(prompt.user_texts, attempt)
     encoding = encoding_for_model(model)
     structured = _structured(_answer_text(prompt), fmt, prompt, "text.format")
     content, output_tokens, cut = _cut(structured, limit, encoding)
+    if forced is not None:
+        output_tokens, cut = count_text(forced.arguments, encoding), False
     status = "incomplete" if cut else "completed"
     input_count = _count_messages(prompt, encoding) + _schema_tokens(
         "/v1/responses", body, encoding
@@ -302,15 +327,7 @@ def _responses(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
         "max_output_tokens": limit,
         "model": model,
         "output": [
-            {
-                "type": "message",
-                "id": "msg_" + response_id.removeprefix("resp_"),
-                "status": status,
-                "role": "assistant",
-                "content": [
-                    {"type": "output_text", "text": content, "annotations": [], "logprobs": []}
-                ],
-            }
+            _response_item(forced, response_id, status, content, _response_logprobs(body, content))
         ],
         "parallel_tool_calls": True,
         "previous_response_id": None,
@@ -330,6 +347,46 @@ def _responses(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
             "total_tokens": input_count + output_tokens,
         },
         "metadata": dict(body.get("metadata") or {}),
+    }
+
+
+def _response_logprobs(body: Mapping[str, Any], content: str) -> list[dict[str, Any]]:
+    """Token log probabilities when `include` asks for them (`top_logprobs` alternatives)."""
+    include = body.get("include")
+    if not isinstance(include, list) or "message.output_text.logprobs" not in include:
+        return []
+    top = body.get("top_logprobs") or 0
+    if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= MAX_TOP_LOGPROBS:
+        raise invalid("top_logprobs", f"an integer from 0 to {MAX_TOP_LOGPROBS}")
+    return token_logprobs(content, encoding_for_model(model_of(body)), top)
+
+
+def _response_item(
+    forced: ForcedCall | None,
+    response_id: str,
+    status: str,
+    content: str,
+    logprobs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The one output item of a response: the forced function call, or the text message."""
+    suffix = response_id.removeprefix("resp_")
+    if forced is not None:
+        return {
+            "type": "function_call",
+            "id": "fc_" + suffix,
+            "call_id": forced.call_id(suffix),
+            "name": forced.name,
+            "arguments": forced.arguments,
+            "status": "completed",
+        }
+    return {
+        "type": "message",
+        "id": "msg_" + suffix,
+        "status": status,
+        "role": "assistant",
+        "content": [
+            {"type": "output_text", "text": content, "annotations": [], "logprobs": logprobs}
+        ],
     }
 
 
@@ -353,7 +410,7 @@ def _embeddings(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
         item if isinstance(item, str) else encoding.decode(tokens)
         for item, tokens in zip(as_list(body["input"]), inputs, strict=False)
     )
-    _check_markers(texts, attempt)
+    check_markers(texts, attempt)
     data = []
     for index, tokens in enumerate(inputs):
         vector = embedding_vector(model, tokens, dimensions)
@@ -391,7 +448,8 @@ def _completions(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
     limit = token_limit(body, ("max_tokens",), 0)
     limit = DEFAULT_COMPLETION_MAX_TOKENS if limit is None else limit
     choices_wanted = token_limit(body, ("n",), 1) or 1
-    _check_markers(tuple(prompts), attempt)
+    top = completion_top_logprobs(body)
+    check_markers(tuple(prompts), attempt)
     encoding = encoding_for_model(model)
     choices, completion_tokens, prompt_tokens = [], 0, 0
     for prompt_index, text in enumerate(prompts):
@@ -404,7 +462,9 @@ def _completions(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
                 {
                     "text": content,
                     "index": prompt_index * choices_wanted + choice,
-                    "logprobs": None,
+                    "logprobs": None
+                    if top is None
+                    else completion_logprobs(content, encoding, top),
                     "finish_reason": "length" if cut else "stop",
                 }
             )
@@ -425,6 +485,8 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any], int, int], Reply]] = {
     "/v1/responses": _responses,
     "/v1/embeddings": _embeddings,
     "/v1/completions": _completions,
+    "/v1/moderations": moderate,
+    "/v1/images/generations": generate,
 }
 #: The endpoints the sandbox answers, in batches and synchronously.
 ANSWERED_ENDPOINTS = tuple(_HANDLERS)

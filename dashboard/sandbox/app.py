@@ -25,6 +25,8 @@ from sandbox.context import SandboxContext
 from sandbox.faults import FaultMiddleware
 from sandbox.files import file_routes
 from sandbox.lifecycle import AnswerFn, Engine
+from sandbox.middleware import RequestIdMiddleware, RequireKeyMiddleware
+from sandbox.models_route import model_routes
 from sandbox.profiles import Dialect, dialect_named
 from sandbox.store import Store
 from sandbox.sync_routes import sync_routes
@@ -46,6 +48,7 @@ def create_app(
     stall_seconds: float = 75.0,
     max_file_bytes: int | None = None,
     profile: str = "openai",
+    require_key: bool = False,
 ) -> Starlette:
     """A sandbox app keeping its state in `data_dir` (created if missing).
 
@@ -54,7 +57,8 @@ def create_app(
     `completion_window_seconds` how long every batch may run before it expires (None: as the
     profile and the batch's window say); `token_limits` the enqueued input-token limit per
     model; `max_file_bytes` the largest upload (None: the profile's); `profile` the provider
-    whose documented differences the sandbox imitates (sandbox.profiles).
+    whose documented differences the sandbox imitates (sandbox.profiles); `require_key` makes
+    a request without an `Authorization: Bearer` header answer 401, as OpenAI does.
     """
     if rate is not None and rate <= 0:
         raise ValueError(f"The rate must be a positive number of requests per second, not {rate}.")
@@ -85,7 +89,10 @@ def create_app(
             engine.stop()
             store.close()
 
-    middleware = []
+    # Outermost first: every answer, faults and refusals included, carries a request id.
+    middleware = [Middleware(RequestIdMiddleware)]
+    if require_key:
+        middleware.append(Middleware(RequireKeyMiddleware))
     if fault_rate > 0:
         middleware.append(
             Middleware(FaultMiddleware, rate=fault_rate, seed=seed, stall_seconds=stall_seconds)
@@ -95,6 +102,7 @@ def create_app(
             Route("/health", health),
             *file_routes,
             *batch_routes_for(dialect),
+            *model_routes,
             *sync_routes,
         ],
         middleware=middleware,

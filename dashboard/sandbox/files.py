@@ -20,6 +20,9 @@ from sandbox.store import FileRecord, new_id, now, write_atomically
 # Room for the multipart envelope around the file when judging Content-Length.
 _MULTIPART_OVERHEAD = 64 * 1024
 _COPY_CHUNK = 1024 * 1024
+#: Purposes an upload may name (spec `CreateFileRequest.purpose`); only `batch` files feed
+#: batches. `evals` is left out: the spec's File object has no such purpose to report it with.
+UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data")
 # OpenAI allows up to 10,000 files per list page.
 _MAX_LIST_LIMIT = 10_000
 
@@ -34,7 +37,7 @@ def _too_large(limit: int) -> str:
 
 
 async def create_file(request: Request) -> Response:
-    """POST /v1/files: store an uploaded `.jsonl` file for the Batch API."""
+    """POST /v1/files: store an upload (a `.jsonl` file when it is for the Batch API)."""
     ctx = context_of(request)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > ctx.max_file_bytes + _MULTIPART_OVERHEAD:
@@ -48,14 +51,12 @@ async def create_file(request: Request) -> Response:
             raise missing("file")
         if purpose is None:
             raise missing("purpose")
-        # The sandbox keeps batch input files only; other purposes belong to other APIs.
-        one_of("purpose", purpose, ("batch",))
+        purpose = one_of("purpose", purpose, UPLOAD_PURPOSES)
         filename = upload.filename or ""
-        if not filename.lower().endswith(".jsonl"):
-            raise bad_param(
-                "file",
-                "Invalid file format for Batch API. Must be .jsonl",
-                code="invalid_file_format",
+        if purpose == "batch" and not filename.lower().endswith(".jsonl"):
+            # OpenAI's own answer names neither a param nor a code.
+            raise ApiErrorResponse(
+                400, "Invalid file format for Batch API. Must be .jsonl", param=None, code=None
             )
         size = upload.size or 0
         if size > ctx.max_file_bytes:
@@ -81,7 +82,7 @@ async def create_file(request: Request) -> Response:
         bytes=written,
         created_at=created,
         filename=filename,
-        purpose="batch",
+        purpose=purpose,
         expires_at=None if seconds is None else created + seconds,
     )
     ctx.store.add_file(record)

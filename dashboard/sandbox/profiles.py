@@ -49,6 +49,25 @@ OPENAI_BATCH_ENDPOINTS = (
 )
 #: OpenAI's limit on one uploaded file (200 MB, read as the stricter decimal megabytes).
 OPENAI_MAX_FILE_BYTES = 200_000_000
+#: Models the sandbox lists as OpenAI's (any other name is answered all the same).
+OPENAI_MODELS = (
+    "gpt-4o-mini",
+    "gpt-4o",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4.1-nano",
+    "gpt-5",
+    "gpt-5-mini",
+    "gpt-5-nano",
+    "o4-mini",
+    "gpt-3.5-turbo-instruct",
+    "text-embedding-3-small",
+    "text-embedding-3-large",
+    "text-embedding-ada-002",
+    "omni-moderation-latest",
+    "gpt-image-1",
+    "dall-e-3",
+)
 _HOUR = 3600.0
 _WINDOW = re.compile(r"^([1-9][0-9]{0,4})([hd])$")
 _BOM = b"\xef\xbb\xbf"
@@ -97,6 +116,10 @@ class Dialect:
     endpoint_aliases: Mapping[str, str] = field(default_factory=dict)
     #: Models that run no inference and cost nothing, with their (lines, bytes) file limits.
     free_models: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    #: What `GET /v1/models` lists (ids as this provider writes them) and who owns them.
+    models: tuple[str, ...] = OPENAI_MODELS
+    #: The `owned_by` of the listed models.
+    owner: str = "openai"
 
     def windows_text(self) -> str:
         """The accepted windows, as the error message names them."""
@@ -169,6 +192,8 @@ DIALECTS: dict[str, Dialect] = {
             max_kept_files=500,
             files_expire=False,
             refuses_bom=True,
+            models=("gpt-4o-mini", "gpt-4.1-mini", "text-embedding-3-small"),
+            owner="system",
         ),
         Dialect(
             "groq",
@@ -176,11 +201,15 @@ DIALECTS: dict[str, Dialect] = {
             batch_endpoints=(_CHAT,),
             window_hours=(24, 7 * 24),
             max_file_bytes=100 * _MB,
+            models=("llama-3.1-8b-instant", "llama-3.3-70b-versatile"),
+            owner="Meta",
         ),
         Dialect(
             "deepinfra",
             "DeepInfra",
             batch_endpoints=(_CHAT, "/v1/completions", "/v1/embeddings"),
+            models=("meta-llama/Meta-Llama-3.1-8B-Instruct", "BAAI/bge-large-en-v1.5"),
+            owner="deepinfra",
         ),
         Dialect(
             "dashscope",
@@ -190,6 +219,8 @@ DIALECTS: dict[str, Dialect] = {
             max_file_bytes=100 * _MB,
             endpoint_aliases={"/v1/chat/ds-test": _CHAT},
             free_models={"batch-test-model": (100, 1 * _MB)},
+            models=("qwen-plus", "qwen-max", "qwen-flash", "text-embedding-v4", "batch-test-model"),
+            owner="system",
         ),
         Dialect(
             "siliconflow",
@@ -197,6 +228,8 @@ DIALECTS: dict[str, Dialect] = {
             batch_endpoints=(_CHAT,),
             window_hours=(24, 336),
             queued_status="in_queue",
+            models=("deepseek-ai/DeepSeek-V3", "Qwen/Qwen2.5-7B-Instruct"),
+            owner="siliconflow",
         ),
         Dialect(
             "gemini",
@@ -204,6 +237,13 @@ DIALECTS: dict[str, Dialect] = {
             batch_endpoints=(_CHAT, "/v1/embeddings"),
             expiry_hours=48,
             has_list=False,
+            # The compatibility layer lists models with Gemini's resource prefix.
+            models=(
+                "models/gemini-2.5-flash",
+                "models/gemini-2.5-pro",
+                "models/gemini-embedding-001",
+            ),
+            owner="google",
         ),
         Dialect("litellm", "LiteLLM proxy"),
         Dialect("custom", "Another OpenAI-compatible server"),

@@ -16,6 +16,9 @@ from sandbox.tokens import Encoding
 MAX_EMBEDDING_INPUTS = 2048
 MAX_EMBEDDING_INPUT_TOKENS = 8192
 
+ERROR_MARKER = "[[sandbox:error]]"
+FLAKY_MARKER = "[[sandbox:flaky]]"
+
 _CHAT_ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 
 
@@ -213,3 +216,19 @@ def as_list(given: Any) -> list[Any]:
     if isinstance(given, str) or (isinstance(given, list) and given and isinstance(given[0], int)):
         return [given]
     return list(given)
+
+
+def check_markers(prompt_texts: tuple[str, ...], attempt: int) -> None:
+    """Refuse a request whose user text asks for a fault: every time, or on its first attempt."""
+    if any(ERROR_MARKER in text for text in prompt_texts):
+        raise refused(
+            f"[sandbox] This request contains {ERROR_MARKER}, so the sandbox refuses it.",
+            code="sandbox_error",
+        )
+    if attempt <= 1 and any(FLAKY_MARKER in text for text in prompt_texts):
+        raise refused(
+            "The server had an error while processing your request. Sorry about that! "
+            f"([sandbox] {FLAKY_MARKER} fails on its first attempt.)",
+            status=500,
+            kind="server_error",
+        )

@@ -87,19 +87,19 @@ class FileRecord:
     expires_at: int | None = None
 
     def to_api(self) -> dict[str, Any]:
-        """The OpenAIFile object of the API."""
-        data: dict[str, Any] = {
+        """The OpenAIFile object of the API: every field of the spec, null where unset, as
+        OpenAI sends it (a client reading `f["expires_at"]` must not fail)."""
+        return {
             "id": self.id,
             "object": "file",
             "bytes": self.bytes,
             "created_at": self.created_at,
+            "expires_at": self.expires_at,
             "filename": self.filename,
             "purpose": self.purpose,
             "status": "processed",
+            "status_details": None,
         }
-        if self.expires_at is not None:
-            data["expires_at"] = self.expires_at
-        return data
 
 
 @dataclass
@@ -185,11 +185,11 @@ class BatchRecord:
         return json.dumps(asdict(self), separators=(",", ":"))
 
     def to_api(self) -> dict[str, Any]:
-        """The Batch object of the API.
+        """The Batch object of the API: every field of the spec, null where unset.
 
         The newest OpenAPI spec types the nullable fields (`output_file_id`, `model`, the
-        timestamps...) as plain strings and integers, so a field with no value is left out
-        instead of sent as null; the SDK reads both as None.
+        timestamps...) as plain strings and integers, yet OpenAI sends them as null, and
+        clients reading raw JSON (`b["output_file_id"]`) rely on every key being there.
         """
         usage = self.usage
         data: dict[str, Any] = {
@@ -225,10 +225,8 @@ class BatchRecord:
                 "total_tokens": usage["input_tokens"] + usage["output_tokens"],
             },
         }
-        result = {k: v for k, v in data.items() if v is not None}
-        # Metadata is the one field the spec allows to be null.
-        result["metadata"] = self.metadata
-        return result
+        data["metadata"] = self.metadata
+        return data
 
 
 class Store:

@@ -15,11 +15,12 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from sandbox.answers import ANSWERED_ENDPOINTS, answer
 from sandbox.api_errors import ApiErrorResponse
+from sandbox.streaming import STREAMED_ENDPOINTS, stream_events
 
 # Bodies remembered per app; the oldest are forgotten first, so memory stays bounded.
 MAX_REMEMBERED_BODIES = 10_000
@@ -50,12 +51,17 @@ def _endpoint_handler(endpoint: str) -> Callable[[Request], Awaitable[Response]]
         attempt = _attempt(request, endpoint, body)
         # Tokenising and building vectors is CPU work: keep it off the event loop.
         status, payload = await run_in_threadpool(answer, endpoint, body, attempt=attempt)
-        return JSONResponse(payload, status_code=status)
+        streamed = isinstance(body, dict) and body.get("stream") is True
+        if status != 200 or not streamed or endpoint not in STREAMED_ENDPOINTS:
+            # A refused request gets its JSON error, streamed or not, as from OpenAI.
+            return JSONResponse(payload, status_code=status)
+        events = await run_in_threadpool(list, stream_events(endpoint, body, payload))
+        return StreamingResponse(iter(events), media_type="text/event-stream")
 
     return handle
 
 
-#: POST routes for the four model endpoints; the sandbox app mounts them at its root.
+#: POST routes for the model endpoints; the sandbox app mounts them at its root.
 sync_routes: list[Route] = [
     Route(endpoint, _endpoint_handler(endpoint), methods=["POST"])
     for endpoint in ANSWERED_ENDPOINTS

@@ -24,6 +24,7 @@ from batchdash.providers.profiles import OPENAI, ProviderProfile
 from batchdash.recipe import (
     ENDPOINT_LABELS,
     FIELD_TYPES,
+    MODERATION_CATEGORIES,
     REASONING_EFFORTS,
     Endpoint,
     FieldType,
@@ -55,6 +56,7 @@ OFFERED_MODELS: dict[Endpoint, tuple[str, ...]] = {
         "text-embedding-ada-002",
     ),
     "/v1/completions": ("gpt-3.5-turbo-instruct", "davinci-002", "babbage-002"),
+    "/v1/moderations": ("omni-moderation-latest", "text-moderation-latest"),
 }
 OFFERED_MODELS["/v1/responses"] = OFFERED_MODELS["/v1/chat/completions"]
 
@@ -166,7 +168,7 @@ def recipe_inputs(
             on_change=endpoint_changed,
             persist_state="session",
             help="Chat Completions suits almost every job; Embeddings turns each row into a "
-            "vector.",
+            "vector; Moderation flags harmful text and scores it by category (free).",
         ),
     )
     offered = list(models(endpoint) if models is not None else OFFERED_MODELS[endpoint])
@@ -229,6 +231,7 @@ def recipe_inputs(
 
     temperature, max_tokens, effort, dimensions = _parameters(endpoint, model)
     output_fields = _output(endpoint)
+    categories = _moderation_categories() if endpoint == "/v1/moderations" else ()
     # "" stands for automatic ids: a selectbox reads None as "nothing chosen".
     id_column = st.selectbox(
         "ID column",
@@ -250,6 +253,7 @@ def recipe_inputs(
         id_column=id_column or None,
         output_fields=output_fields,
         dimensions=dimensions,
+        moderation_categories=categories,
         # The provider's default is no choice at all: the recipe stays the one already counted.
         completion_window=None if window == provider.completion_windows[0] else window,
     )
@@ -294,6 +298,8 @@ def _parameters(
     endpoint: Endpoint, model: str
 ) -> tuple[float | None, int | None, ReasoningEffort | None, int | None]:
     """Temperature, maximum output tokens, reasoning effort and embedding size."""
+    if endpoint == "/v1/moderations":
+        return None, None, None, None  # moderation takes the text and the model only
     if endpoint == "/v1/embeddings":
         # No bounds on these inputs: a browser would drop a value out of bounds without a
         # word; the preflight explains it instead (and keeps what was typed on screen).
@@ -387,3 +393,17 @@ def _output(endpoint: Endpoint) -> tuple[OutputField, ...]:
         alt="Structured answer fields",
     )
     return _output_fields(edited)
+
+
+def _moderation_categories() -> tuple[str, ...]:
+    """The categories whose scores get a column, in the API's order; `flagged` always comes."""
+    chosen = st.multiselect(
+        "Score columns",
+        MODERATION_CATEGORIES,
+        key=state.MODERATION_CATEGORIES,
+        persist_state="session",
+        placeholder="Only the flagged column",
+        help="Every row gets a 'flagged' column (yes/no); each category picked here adds a "
+        "score column from 0 to 1, such as score_violence.",
+    )
+    return tuple(category for category in MODERATION_CATEGORIES if category in chosen)

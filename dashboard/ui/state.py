@@ -71,6 +71,8 @@ TEMPERATURE = "temperature"
 MAX_OUTPUT_TOKENS = "max_output_tokens"
 REASONING_EFFORT = "reasoning_effort"
 DIMENSIONS = "dimensions"
+#: The moderation categories whose scores become columns (a list of category names).
+MODERATION_CATEGORIES = "moderation_categories"
 OUTPUT_MODE = "output_mode"
 FIELDS_EDITOR = "fields_editor"
 ID_COLUMN = "id_column"
@@ -163,6 +165,7 @@ _DEFAULTS: dict[str, Any] = {
     REASONING_EFFORT: None,
     MODELS_REFRESHED: 0,
     DIMENSIONS: None,
+    MODERATION_CATEGORIES: [],
     OUTPUT_MODE: OUTPUT_TEXT,
     RECIPE: None,
     TRIAL: None,
@@ -181,4 +184,4 @@ def init_state() -> None:
     """Give every shared key its initial value once per session."""
     for key, value in _DEFAULTS.items():
         if key not in st.session_state:
-            st.session_state[key] = value.copy() if isinstance(value, dict) else value
+            st.session_state[key] = value.copy() if isinstance(value, dict | list) else value

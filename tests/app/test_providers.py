@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from batchdash.providers.profiles import BY_NAME
+from batchdash.recipe import ENDPOINTS
 from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url
 from tests.app.conftest import NEW_JOB, SETTINGS, MakeApp, joined, sidebar_text
@@ -84,7 +85,7 @@ def test_a_changed_mind_keeps_what_the_next_provider_offers(app: AppTest) -> Non
 
     pick(app, "OpenAI")
     new_job(app)
-    assert len(app.selectbox(key=state.ENDPOINT).options) == 4
+    assert len(app.selectbox(key=state.ENDPOINT).options) == len(ENDPOINTS)
     assert app.session_state[state.COMPLETION_WINDOW] == "24h"
 
 

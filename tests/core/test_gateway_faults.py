@@ -487,7 +487,7 @@ def test_complete_posts_the_body_to_the_endpoint_under_any_base_url(
     assert handler.requests[0].url.path == path
     assert json.loads(handler.requests[0].content) == body
     with pytest.raises(InputError, match="cannot call"):
-        gateway_for(handler).complete("/v1/moderations", body)
+        gateway_for(handler).complete("/v1/images/edits", body)
 
 
 def test_complete_reports_an_unknown_model_with_the_servers_words(sleeps: list[float]) -> None:

@@ -134,7 +134,7 @@ def test_an_attached_jobs_repair_resends_its_own_lines(service: JobService, box:
 
 
 def test_endpoints_without_an_answer_reader_are_refused() -> None:
-    info = BatchInfo(id="batch_1", status="completed", endpoint="/v1/moderations")
+    info = BatchInfo(id="batch_1", status="completed", endpoint="/v1/images/generations")
     with pytest.raises(InputError, match="cannot read answers"):
         attached_rows(info, b'{"custom_id": "a", "body": {}}\n', None)
 

@@ -86,6 +86,12 @@ CASES: dict[str, Recipe] = {
         max_output_tokens=64,
         temperature=0.7,
     ),
+    "moderations": Recipe(
+        endpoint="/v1/moderations",
+        model="omni-moderation-latest",
+        template="{product name}: {review}",
+        moderation_categories=("violence", "harassment"),
+    ),
 }
 
 
@@ -169,6 +175,7 @@ def test_parameters_left_as_none_are_omitted() -> None:
         "/v1/responses": {"model": "gpt-4o-mini", "input": "p"},
         "/v1/embeddings": {"model": "gpt-4o-mini", "input": "p"},
         "/v1/completions": {"model": "gpt-4o-mini", "prompt": "p"},
+        "/v1/moderations": {"model": "gpt-4o-mini", "input": "p"},
     }
 
 

@@ -21,6 +21,7 @@ from tests.result_lines import (
     chat_line,
     http_error_line,
     jsonl,
+    moderation_body,
     not_run_line,
     result_line,
 )
@@ -338,6 +339,7 @@ def test_free_text_recipe_leaves_json_answers_alone() -> None:
         ("Response", responses_body([message(output_text("x"))])),
         ("CreateEmbeddingResponse", embeddings_body()),
         ("CreateCompletionResponse", completions_body()),
+        ("CreateModerationResponse", moderation_body({"violence": 0.91})),
     ],
 )
 def test_lines_these_tests_parse_fit_the_spec(schema: str, body: dict[str, Any]) -> None:
@@ -365,6 +367,7 @@ def corpus(endpoint: Endpoint) -> list[bytes]:
         ],
         "/v1/embeddings": [embeddings_body()],
         "/v1/completions": [completions_body()],
+        "/v1/moderations": [moderation_body({"violence": 0.91, "hate": 0.6}), moderation_body()],
     }[endpoint]
     return [
         *(answer_line(f"ok-{n}", body) for n, body in enumerate(answers)),

@@ -336,7 +336,7 @@ def test_missing_or_invalid_fields_get_openais_400(
 
 
 def test_an_unknown_endpoint_is_a_404() -> None:
-    status, reply = answer("/v1/moderations", {"model": "x", "input": "y"}, attempt=1)
+    status, reply = answer("/v1/images/edits", {"model": "x", "input": "y"}, attempt=1)
     assert status == 404
     validate("ErrorResponse", reply)
 

@@ -97,14 +97,34 @@ def test_list_pages_filters_and_orders(client: OpenAI) -> None:
 def test_upload_refusals(client: OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as refused:
         client.files.create(file=("rows.csv", b"a,b\n", "text/csv"), purpose="batch")
-    assert refused.value.message.endswith("Must be .jsonl")
-    assert refused.value.param == "file"
+    # OpenAI's own answer: this message, no param, no code.
+    assert refused.value.body == {
+        "message": "Invalid file format for Batch API. Must be .jsonl",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    assert (refused.value.param, refused.value.code) == (None, None)
 
     with pytest.raises(openai.BadRequestError) as refused:
-        client.files.create(
-            file=("a.jsonl", chat_file(1), "application/jsonl"), purpose="fine-tune"
-        )
+        client.files.create(file=("a.jsonl", chat_file(1), "application/jsonl"), purpose="nope")  # type: ignore[arg-type]
     assert (refused.value.param, refused.value.code) == ("purpose", "invalid_value")
+
+
+@pytest.mark.parametrize("purpose", ["assistants", "fine-tune", "vision", "user_data"])
+def test_uploads_for_other_purposes_are_kept_but_feed_no_batch(
+    client: OpenAI, purpose: str
+) -> None:
+    name = "notes.txt" if purpose != "fine-tune" else "train.jsonl"
+    created = client.files.create(file=(name, b"hello\n", "text/plain"), purpose=purpose)  # type: ignore[arg-type]
+    assert (created.purpose, created.filename, created.bytes) == (purpose, name, 6)
+    assert client.files.content(created.id).content == b"hello\n"
+    assert [f.id for f in client.files.list(purpose=purpose)] == [created.id]
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.batches.create(
+            input_file_id=created.id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+    assert refused.value.param == "input_file_id"
 
 
 def test_file_size_limit(make_client: MakeClient, tmp_path: Path) -> None:

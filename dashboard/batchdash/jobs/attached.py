@@ -100,7 +100,7 @@ def prompt_of(endpoint: Endpoint, body: dict[str, Any]) -> tuple[str, str]:
         prompt, system = (given, "") if isinstance(given, str) else _messages_text(given)
         instructions = body.get("instructions")
         return prompt, instructions if isinstance(instructions, str) else system
-    key = "input" if endpoint == "/v1/embeddings" else "prompt"
+    key = "input" if endpoint in ("/v1/embeddings", "/v1/moderations") else "prompt"
     return _text(body.get(key)), ""
 
 

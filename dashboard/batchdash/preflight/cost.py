@@ -68,7 +68,7 @@ class CostEstimate:
 
 def answer_limit(recipe: Recipe) -> AnswerLimit:
     """The most output tokens one answer of `recipe` may use."""
-    if recipe.endpoint == "/v1/embeddings":
+    if recipe.endpoint in ("/v1/embeddings", "/v1/moderations"):
         return AnswerLimit(0, "none")
     if recipe.max_output_tokens:
         return AnswerLimit(recipe.max_output_tokens, "max_output_tokens")
@@ -96,7 +96,7 @@ def estimate_cost(
     `tried_output_tokens` are the output tokens of the answered tried rows (empty: no try).
     """
     limit = answer_limit(recipe)
-    # Embeddings write no answer tokens: their cost is known without a try.
+    # Embeddings and moderations write no answer tokens: their cost is known without a try.
     expected = 0.0 if limit.tokens == 0 else project_output_tokens(tried_output_tokens, rows)
     return CostEstimate(
         input_usd=price.cost(input_tokens, 0) if price else None,

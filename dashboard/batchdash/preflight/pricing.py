@@ -45,6 +45,9 @@ class ModelPrice:
 
 @cache
 def _library_price(model: str, provider_id: str = "openai") -> ModelPrice | None:
+    if "moderation" in model:
+        # OpenAI's moderation models are free (its pricing page), in batches as well.
+        return ModelPrice(0.0, 0.0)
     try:
         calc = genai_prices.calc_price(
             genai_prices.Usage(input_tokens=_PER, output_tokens=_PER),

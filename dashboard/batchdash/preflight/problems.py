@@ -16,10 +16,12 @@ from batchdash.preflight.template import (
     starting_template,
     unknown_placeholder_message,
 )
-from batchdash.recipe import ENDPOINTS, REASONING_EFFORTS, Recipe
+from batchdash.recipe import ENDPOINTS, MODERATION_CATEGORIES, REASONING_EFFORTS, Recipe
 from batchdash.wording import describe_rows
 
 _CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
+# Endpoints that classify or embed the text: no sampling, no output tokens.
+_NO_SAMPLING = ("/v1/embeddings", "/v1/moderations")
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Pr
         )
     reasoning = bool(model) and limits.is_reasoning_model(model)
 
-    takes_max_tokens = endpoint != "/v1/embeddings"
+    takes_max_tokens = endpoint not in _NO_SAMPLING
     if recipe.max_output_tokens is not None and takes_max_tokens:
         minimum = limits.MIN_RESPONSES_OUTPUT_TOKENS if endpoint == "/v1/responses" else 1
         if recipe.max_output_tokens < minimum:
@@ -171,7 +173,7 @@ def recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Pr
                 f"The maximum output tokens is {recipe.max_output_tokens}; it must be at least "
                 f"{minimum}. Raise it, or leave it empty for the model's default."
             )
-    if recipe.temperature is not None and endpoint != "/v1/embeddings":
+    if recipe.temperature is not None and endpoint not in _NO_SAMPLING:
         low, high = limits.TEMPERATURE_RANGE
         if not low <= recipe.temperature <= high:
             block(
@@ -196,15 +198,7 @@ def recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Pr
         )
 
     if endpoint == "/v1/embeddings":
-        ignored = [
-            name
-            for name, value in (
-                ("temperature", recipe.temperature),
-                ("maximum output tokens", recipe.max_output_tokens),
-                ("reasoning effort", recipe.reasoning_effort),
-            )
-            if value is not None
-        ]
+        ignored = ignored_settings(recipe)
         if ignored:
             note(f"Embeddings take no {' or '.join(ignored)}; those settings are not sent.")
         if recipe.dimensions is not None and recipe.dimensions < 1:
@@ -219,11 +213,13 @@ def recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Pr
             )
         if model and "embedding" not in model:
             note(f"'{model}' does not look like an embedding model. Check the model name.")
+    elif endpoint == "/v1/moderations":
+        problems.extend(moderation_problems(recipe))
     elif model and "embedding" in model:
         note(f"'{model}' is an embedding model; it cannot answer prompts. Check the model name.")
     if endpoint == "/v1/completions" and recipe.reasoning_effort is not None:
         note("Completions take no reasoning effort; it is not sent.")
-    if endpoint in ("/v1/embeddings", "/v1/completions"):
+    if endpoint in ("/v1/embeddings", "/v1/completions", "/v1/moderations"):
         if recipe.system_prompt.strip():
             note(
                 "This endpoint has no system prompt, so it is not sent. Put that text into the "
@@ -240,3 +236,47 @@ def recipe_problems(recipe: Recipe, enqueued_token_limit: int | None) -> list[Pr
             "tokens. Enter your organisation's limit, or leave it empty."
         )
     return problems
+
+
+def ignored_settings(recipe: Recipe) -> list[str]:
+    """The sampling settings a recipe holds, in words: what embeddings and moderation ignore."""
+    return [
+        name
+        for name, value in (
+            ("temperature", recipe.temperature),
+            ("maximum output tokens", recipe.max_output_tokens),
+            ("reasoning effort", recipe.reasoning_effort),
+        )
+        if value is not None
+    ]
+
+
+def moderation_problems(recipe: Recipe) -> list[Problem]:
+    """What a moderation recipe may get wrong: an unknown category, settings it ignores."""
+    found: list[Problem] = []
+    unknown = [c for c in recipe.moderation_categories if c not in MODERATION_CATEGORIES]
+    if unknown:
+        found.append(
+            Problem(
+                f"The moderation categories {', '.join(unknown)} are not ones the API scores. "
+                f"Choose among: {', '.join(MODERATION_CATEGORIES)}."
+            )
+        )
+    ignored = ignored_settings(recipe)
+    if ignored:
+        found.append(
+            Problem(
+                f"Moderation takes no {' or '.join(ignored)}; those settings are not sent.",
+                blocking=False,
+            )
+        )
+    model = recipe.model.strip()
+    if model and "moderation" not in model:
+        found.append(
+            Problem(
+                f"'{model}' does not look like a moderation model (such as "
+                "'omni-moderation-latest'). Check the model name.",
+                blocking=False,
+            )
+        )
+    return found

@@ -1,7 +1,7 @@
 """Request bodies and batch input lines, exactly as the OpenAI spec defines them.
 
 Bodies follow the newest spec in shared/reference/openai-openapi (CreateChatCompletionRequest,
-CreateResponse, CreateEmbeddingRequest, CreateCompletionRequest); a line is the 2025 spec's
+CreateResponse, CreateEmbeddingRequest, CreateCompletionRequest, CreateModerationRequest); a line is the 2025 spec's
 `BatchRequestInput`. Parameters left as None are omitted, so the model's defaults apply.
 """
 
@@ -56,6 +56,9 @@ def request_body(recipe: Recipe, prompt: str, system: str = "") -> dict[str, Any
         body["prompt"] = prompt
         _put(body, "max_tokens", recipe.max_output_tokens)
         _put(body, "temperature", recipe.temperature)
+    elif recipe.endpoint == "/v1/moderations":
+        # CreateModerationRequest: the text to classify and the model, nothing else.
+        body["input"] = prompt
     else:
         raise ValueError(f"unknown endpoint {recipe.endpoint!r}")
     return body

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from batchdash.errors import ResultsError
-from batchdash.recipe import Endpoint
+from batchdash.recipe import MODERATION_CATEGORIES, Endpoint
 
 #: How a value is taken: text (str or None), count (int or None), present (is it an object
 #: or a list), raw (the JSON value as it is).
@@ -84,6 +84,13 @@ ANSWER: dict[Endpoint, dict[str, Leaf]] = {
         "finish_reason": Leaf((*_BODY, "choices", 0, "finish_reason"), "text"),
         "input_tokens": Leaf((*_BODY, "usage", "prompt_tokens"), "count"),
         "output_tokens": Leaf((*_BODY, "usage", "completion_tokens"), "count"),
+    },
+    # One input per request: its result is the first (and only) of `results`.
+    "/v1/moderations": {
+        "shape": Leaf((*_BODY, "results", 0), "present"),
+        "flagged": Leaf((*_BODY, "results", 0, "flagged"), "raw"),
+        "categories": Leaf((*_BODY, "results", 0, "categories"), "raw"),
+        "scores": Leaf((*_BODY, "results", 0, "category_scores"), "raw"),
     },
 }
 
@@ -241,6 +248,26 @@ _ANSWER_FIELDS: dict[Endpoint, list[tuple[str, pa.DataType]]] = {
     "/v1/completions": [
         ("choices", pa.list_(pa.struct([("text", _TEXT), ("finish_reason", _TEXT)]))),
         ("usage", _usage("prompt_tokens", "completion_tokens")),
+    ],
+    "/v1/moderations": [
+        (
+            "results",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("flagged", pa.bool_()),
+                        (
+                            "categories",
+                            pa.struct([(name, pa.bool_()) for name in MODERATION_CATEGORIES]),
+                        ),
+                        (
+                            "category_scores",
+                            pa.struct([(name, pa.float64()) for name in MODERATION_CATEGORIES]),
+                        ),
+                    ]
+                )
+            ),
+        ),
     ],
 }
 

@@ -45,7 +45,7 @@ def merge_results(
     """
     ids = custom_ids(frame, recipe.id_column)
     collected = list(results)
-    fields = recipe.output_fields if recipe.structured else ()
+    fields = recipe.result_fields
     table = _results_table(collected, fields)
     _check_sources(table, ids)
     table = _one_result_per_id(table)

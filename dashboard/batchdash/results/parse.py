@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, get_args
 
 from batchdash.errors import ResultsError
-from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
+from batchdash.recipe import (
+    ENDPOINTS,
+    FLAGGED_COLUMN,
+    MODERATION_CATEGORIES,
+    Endpoint,
+    Recipe,
+    score_column,
+)
 from batchdash.results.columns import FIX, json_objects, read_columns
 from batchdash.results.structured import FieldValue, parse_structured
 
@@ -48,6 +55,8 @@ _ENDPOINT_OF_OBJECT: dict[str, Endpoint] = {
     "text_completion": "/v1/completions",
     "list": "/v1/embeddings",
 }
+# A moderation answer has no `object`; its `results` list tells it apart.
+_MODERATION_KEY = "results"
 
 
 class RowResult(NamedTuple):
@@ -130,6 +139,8 @@ def parse_result_lines(
                     "choose the endpoint the batch used",
                 )
             status, answer_fields, problem = _judge(text, finish_reason, failure, recipe)
+            if replies.fields is not None and status == "ok":
+                answer_fields = replies.fields[row]
             # Positional: the fields in their declared order (the hot path of a large file).
             results.append(
                 RowResult(
@@ -187,6 +198,8 @@ def infer_endpoint_and_model(
         if not isinstance(body, dict):
             continue
         endpoint = _ENDPOINT_OF_OBJECT.get(str(body.get("object")))
+        if endpoint is None and isinstance(body.get(_MODERATION_KEY), list):
+            endpoint = "/v1/moderations"
         model = body.get("model")
         return endpoint, model if isinstance(model, str) and model else None
     return None, None
@@ -219,6 +232,9 @@ class _Replies:
     output_tokens: list[int]
     #: A refusal or failure the body reports despite HTTP 200; empty when the answer is usable.
     failure: list[str]
+    #: Column values the body itself holds (moderation scores); None: structured fields, if
+    #: any, come from parsing the answer text.
+    fields: list[Mapping[str, FieldValue]] | None = None
 
 
 def _judge(
@@ -333,10 +349,39 @@ def _responses_output(output: Iterable[Any]) -> tuple[str, str]:
     return "".join(texts), " ".join(refusals)
 
 
+def moderation_replies(values: dict[str, list[Any]]) -> _Replies:
+    """Moderation answers: `response` names the flagged categories ("" when none); the fields
+    are `flagged` (yes/no) and every category's score, of which the merge keeps the chosen."""
+    texts: list[str] = []
+    fields: list[Mapping[str, FieldValue]] = []
+    for flagged, categories, scores in zip(
+        values["flagged"], values["categories"], values["scores"], strict=True
+    ):
+        categories = categories if isinstance(categories, dict) else {}
+        scores = scores if isinstance(scores, dict) else {}
+        texts.append(", ".join(c for c in MODERATION_CATEGORIES if categories.get(c) is True))
+        row: dict[str, FieldValue] = {FLAGGED_COLUMN: "yes" if flagged else "no"}
+        for category in MODERATION_CATEGORIES:
+            score = scores.get(category)
+            if isinstance(score, int | float) and not isinstance(score, bool):
+                row[score_column(category)] = float(score)
+        fields.append(row)
+    rows = len(texts)
+    return _Replies(
+        text=texts,
+        finish_reason=[""] * rows,
+        input_tokens=[0] * rows,
+        output_tokens=[0] * rows,
+        failure=[""] * rows,
+        fields=fields,
+    )
+
+
 _REPLIES: dict[Endpoint, Callable[[dict[str, list[Any]]], _Replies]] = {
     "/v1/chat/completions": _chat_replies,
     "/v1/responses": _responses_replies,
     "/v1/embeddings": _embeddings_replies,
     "/v1/completions": _completions_replies,
+    "/v1/moderations": moderation_replies,
 }
 assert set(_REPLIES) == set(ENDPOINTS)
