@@ -26,7 +26,7 @@ view = st.segmented_control(
 if view == VIEW_REMOTE:
     show_remote_batches(board)
 else:
-    show_status_help()
+    show_status_help(connection.provider)
     planned = live_jobs.planned_interval(board)
     kept = sandbox_jobs_kept(connection)
     st.fragment(run_every=planned)(live_jobs.live_jobs)(board, planned, kept)

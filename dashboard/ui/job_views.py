@@ -22,11 +22,12 @@ from batchdash.display.status_words import (
     BATCH_WORDS,
     JOB_WORDS,
     KEEPING_HELP,
-    WAITING_HELP,
     job_word,
+    waiting_help,
 )
 from batchdash.jobs.status import JobStatus
 from batchdash.money import usd, usd_decimals
+from batchdash.providers.profiles import OPENAI, ProviderProfile
 from batchdash.results.parse import ROW_STATUSES
 from ui import state
 from ui.connection import current_connection
@@ -42,10 +43,11 @@ def quiet() -> None:
     st.session_state[state.JOBS_NOTICE] = None
 
 
-def show_status_help() -> None:
-    """What each batch status means, why a batch may take a day, and how long files are kept."""
+def show_status_help(provider: ProviderProfile = OPENAI) -> None:
+    """What each batch status means, why a batch may take a day (or the provider's window), and
+    how long files are kept."""
     with st.expander("What the statuses mean", icon=":material/help:"):
-        st.markdown(WAITING_HELP)
+        st.markdown(plain(waiting_help(provider.label, provider.completion_windows)))
         st.table(
             {BATCH_WORDS[status]: meaning for status, meaning in BATCH_MEANINGS.items()},
             border="horizontal",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from batchdash.api.batch_info import BatchErrorEntry, BatchInfo
+from batchdash.batch_statuses import PROVIDER_STATUS_STAGES
 from batchdash.display.jobs_table import (
     BATCH_COLUMNS,
     JOB_COLUMNS,
@@ -110,6 +111,8 @@ def test_no_expiry_leaves_the_cell_empty() -> None:
 def test_every_openai_status_has_a_word_and_a_meaning() -> None:
     statuses = {"validating", "failed", "in_progress", "finalizing", "completed", "expired"}
     statuses |= {"cancelling", "cancelled"}
+    # ...and every provider's own status (batch_statuses.PROVIDER_STATUS_STAGES).
+    statuses |= set(PROVIDER_STATUS_STAGES)
     assert set(BATCH_WORDS) == statuses == set(BATCH_MEANINGS)
     assert "checking the uploaded file" in batch_meaning("validating")
     assert "writing the results files" in batch_meaning("finalizing")

@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES, PROVIDER_STATUS_STAGES
-from batchdash.display.status_words import BATCH_MEANINGS, BATCH_WORDS, batch_meaning, batch_word
+from batchdash.display.status_words import (
+    BATCH_MEANINGS,
+    BATCH_WORDS,
+    WAITING_HELP,
+    batch_meaning,
+    batch_word,
+    waiting_help,
+)
 from batchdash.errors import InputError
 from batchdash.preflight import tokens
 from batchdash.preflight.plan import plan_batch
@@ -138,6 +145,11 @@ def test_a_job_over_the_providers_file_limit_is_split() -> None:
     recipe = Recipe(model="deepseek-ai/DeepSeek-V3", template="{text}")
     plan = plan_batch(_frame(12_001), recipe, provider=BY_NAME["siliconflow"])
     assert [part.requests for part in plan.parts] == [5_000, 5_000, 2_001]
+    notes = [problem.message for problem in plan.problems if not problem.blocking]
+    assert (
+        "SiliconFlow takes at most 5,000 requests in one file, so the 12,001 rows go as 3 batches."
+        in notes
+    )
     assert len(plan_batch(_frame(12_001), recipe, provider=BY_NAME["openai"]).parts) == 1
 
 
@@ -183,3 +195,10 @@ def test_without_a_provider_the_plan_is_as_before() -> None:
     assert plain.input_tokens == openai.input_tokens
     assert np.array_equal(plain.row_bytes, openai.row_bytes)
     assert plain.estimated_cost_usd == openai.estimated_cost_usd
+
+
+def test_the_waiting_help_names_the_providers_windows() -> None:
+    assert waiting_help("OpenAI", ("24h",)) == WAITING_HELP
+    groq = BY_NAME["groq"]
+    text = waiting_help(groq.label, groq.completion_windows)
+    assert "Groq runs it" in text and "(24h to 168h)" in text and "OpenAI" not in text

@@ -39,7 +39,6 @@ REVIEWED = {
     ("ui/dialogs.py", "confirm"): "button words passed by the dialogs, constants",
     ("ui/live_jobs.py", "_kept_words(sandbox_kept)"): "a count in words",
     ("ui/job_actions.py", "', '.join(kept)"): "counts of rows in words (_rows)",
-    ("ui/job_views.py", "WAITING_HELP"): "a constant help text",
     ("ui/job_views.py", "KEEPING_HELP"): "a constant help text",
     ("ui/job_views.py", "label"): "the picker's label, a constant of the callers",
     ("ui/job_views.py", "status.job_id"): "a job id Batchdash made (job-<hex>)",

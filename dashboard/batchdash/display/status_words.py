@@ -86,6 +86,21 @@ WAITING_HELP = (
     "most batches finish within minutes to a few hours, and each has up to 24 hours. "
     "Requests not answered within 24 hours expire (they are not billed) and can be repaired."
 )
+
+
+def waiting_help(provider_label: str, windows: tuple[str, ...]) -> str:
+    """WAITING_HELP for the provider that runs the batches (OpenAI's own text for OpenAI)."""
+    if windows == ("24h",) and provider_label == "OpenAI":
+        return WAITING_HELP
+    window = windows[0] if len(windows) == 1 else f"{windows[0]} to {windows[-1]}"
+    return (
+        f"A batch costs less than the normal price because {provider_label} runs it when it "
+        "has spare capacity: most batches finish within minutes to a few hours, and each has "
+        f"the completion window picked in New job ({window}). Requests not answered by then "
+        "expire and can be repaired."
+    )
+
+
 KEEPING_HELP = (
     "OpenAI deletes a batch's result files 30 days after it finishes. Batchdash fetches them "
     "as soon as the batch is done and keeps its own copy, so the downloads here keep working "

@@ -32,7 +32,7 @@ from batchdash.preflight.problems import (
     system_template,
     template_problems,
 )
-from batchdash.preflight.provider_checks import part_limits, provider_problems
+from batchdash.preflight.provider_checks import part_limits, provider_problems, split_notes
 from batchdash.preflight.request_lines import (
     jsonl_line_sizes,
     jsonl_lines,
@@ -243,6 +243,8 @@ def plan_batch(
             )
             for number, (first, stop) in enumerate(spans, start=1)
         )
+        if provider is not None:
+            problems += split_notes(provider, recipe.model, rows, len(parts), max_part_requests)
     problems.sort(key=lambda problem: not problem.blocking)
     return BatchPlan(
         recipe=recipe,

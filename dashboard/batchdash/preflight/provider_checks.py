@@ -50,6 +50,23 @@ def part_limits(provider: ProviderProfile | None, model: str = "") -> tuple[int,
     )
 
 
+def split_notes(
+    provider: ProviderProfile, model: str, rows: int, parts: int, max_requests: int
+) -> list[Problem]:
+    """A note when the provider's smaller files are what splits the job, so the analyst knows
+    why it goes as several batches (a split by OpenAI's limits needs no word)."""
+    if parts < 2 or rows <= max_requests or max_requests >= limits.MAX_REQUESTS_PER_PART:
+        return []
+    rehearsal = " for its free test model" if model.strip() == provider.rehearsal_model else ""
+    return [
+        Problem(
+            f"{provider.label} takes at most {max_requests:,} requests in one file{rehearsal}, "
+            f"so the {rows:,} rows go as {parts:,} batches.",
+            blocking=False,
+        )
+    ]
+
+
 def completion_window(recipe: Recipe, provider: ProviderProfile | None) -> str:
     """The window a job's batches ask for: the recipe's, else the provider's default."""
     if recipe.completion_window:
