@@ -47,7 +47,7 @@ def show_status_help(provider: ProviderProfile = OPENAI) -> None:
     """What each batch status means, why a batch may take a day (or the provider's window), and
     how long files are kept."""
     with st.expander("What the statuses mean", icon=":material/help:"):
-        st.markdown(plain(waiting_help(provider.label, provider.completion_windows)))
+        st.markdown(plain(waiting_help(provider)))
         st.table(
             {BATCH_WORDS[status]: meaning for status, meaning in BATCH_MEANINGS.items()},
             border="horizontal",

@@ -59,6 +59,14 @@ def _open_job(job_id: str) -> None:
 
 def show_remote_batches(board: JobBoard) -> None:
     """The list, and the actions on the batch picked in it."""
+    provider = board.service.provider
+    if provider is not None and not provider.list:
+        st.info(
+            f"{plain(provider.label)} does not list batches, so only the batches of jobs "
+            "here can be followed (by their ids).",
+            icon=":material/info:",
+        )
+        return
     listing: Listing | None = st.session_state[state.REMOTE_LISTING]
     if listing is None or listing.scope != board.service.scope:
         with st.spinner("Listing all batches…"):

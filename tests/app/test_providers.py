@@ -17,11 +17,12 @@ from batchdash.providers.profiles import BY_NAME
 from batchdash.recipe import ENDPOINTS
 from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url
-from tests.app.conftest import NEW_JOB, SETTINGS, MakeApp, joined, sidebar_text
+from tests.app.conftest import JOBS, NEW_JOB, SETTINGS, MakeApp, joined, sidebar_text
 from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import upload
 from ui import state
 from ui.connection import sandbox_scope
+from ui.remote_batches import VIEW_REMOTE
 
 
 def pick(at: AppTest, label: str) -> None:
@@ -183,3 +184,11 @@ def test_without_a_list_the_usual_names_are_offered(make_app: MakeApp, refusing_
     upload(at, "reviews.csv", REVIEWS_CSV)
     assert "The model list could not be fetched" in joined(at, "caption")
     assert "llama-3.3-70b-versatile" in at.selectbox(key=state.MODEL).options
+
+
+def test_a_provider_without_a_batch_list_says_so_on_jobs(app: AppTest) -> None:
+    pick(app, "Google Gemini")
+    app.switch_page(JOBS).run()
+    app.segmented_control(key=state.JOBS_VIEW).set_value(VIEW_REMOTE).run()
+    assert not app.exception
+    assert "Google Gemini does not list batches" in joined(app, "info")

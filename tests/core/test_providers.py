@@ -198,7 +198,6 @@ def test_without_a_provider_the_plan_is_as_before() -> None:
 
 
 def test_the_waiting_help_names_the_providers_windows() -> None:
-    assert waiting_help("OpenAI", ("24h",)) == WAITING_HELP
-    groq = BY_NAME["groq"]
-    text = waiting_help(groq.label, groq.completion_windows)
+    assert waiting_help(BY_NAME["openai"]) == waiting_help(BY_NAME["custom"]) == WAITING_HELP
+    text = waiting_help(BY_NAME["groq"])
     assert "Groq runs it" in text and "(24h to 168h)" in text and "OpenAI" not in text

@@ -11,6 +11,7 @@ from collections.abc import Collection
 
 from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES, openai_stage
 from batchdash.jobs.status import JobStatus
+from batchdash.providers.profiles import ProviderProfile
 
 #: Short word per batch status, for tables.
 BATCH_WORDS: dict[str, str] = {
@@ -88,13 +89,15 @@ WAITING_HELP = (
 )
 
 
-def waiting_help(provider_label: str, windows: tuple[str, ...]) -> str:
-    """WAITING_HELP for the provider that runs the batches (OpenAI's own text for OpenAI)."""
-    if windows == ("24h",) and provider_label == "OpenAI":
+def waiting_help(provider: ProviderProfile) -> str:
+    """WAITING_HELP for the provider that runs the batches (OpenAI's own text for OpenAI and
+    for a custom server, which is assumed to follow OpenAI's rules)."""
+    if provider.name in ("openai", "custom"):
         return WAITING_HELP
+    windows = provider.completion_windows
     window = windows[0] if len(windows) == 1 else f"{windows[0]} to {windows[-1]}"
     return (
-        f"A batch costs less than the normal price because {provider_label} runs it when it "
+        f"A batch costs less than the normal price because {provider.label} runs it when it "
         "has spare capacity: most batches finish within minutes to a few hours, and each has "
         f"the completion window picked in New job ({window}). Requests not answered by then "
         "expire and can be repaired."
