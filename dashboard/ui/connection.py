@@ -11,7 +11,7 @@ from batchdash.api.destinations import AddressPolicy, address_policy, route
 from batchdash.api.gateway import Gateway, azure_base_url
 from batchdash.errors import BatchdashError, InputError
 from batchdash.providers.choice import configured_provider, profile_labelled, recognise
-from batchdash.providers.profiles import OPENAI, ProviderProfile
+from batchdash.providers.profiles import CUSTOM, OPENAI, ProviderProfile
 from batchdash.settings import DEFAULT_BASE_URL, Settings, owner_scope
 from ui import resources, state
 from ui.sandbox_pace import pace_metadata
@@ -147,6 +147,10 @@ def current_connection() -> Connection:
             # A refused choice falls back to the configured API, and to its provider's rules.
             provider=provider if not found.refusal else _configured_or_openai(settings),
         )
+    if provider is CUSTOM:
+        # A custom server follows OpenAI's rules: its rehearsal is the usual sandbox, with the
+        # Sandbox jobs made before a URL was typed.
+        provider = OPENAI
     url = resources.sandbox_url(settings.data_dir, provider.name)
     return Connection(
         mode="sandbox",
