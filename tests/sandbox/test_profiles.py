@@ -185,7 +185,12 @@ def test_azure_refuses_a_bom_and_keeps_files_without_expiry(make_client: MakeCli
     error = failed.errors.data[0]
     assert (error.code, error.line) == ("invalid_json_line", 1)
     assert "byte order mark" in (error.message or "")
-    assert wait_for(client, start_batch(client, plain).id).status == "completed"
+    done = wait_for(client, start_batch(client, plain).id)
+    assert done.status == "completed"
+    # Azure publishes an error file even when nothing failed: an empty one.
+    assert done.error_file_id is not None
+    assert client.files.content(done.error_file_id).content == b""
+    assert client.files.retrieve(done.error_file_id).bytes == 0
     # Azure's input files do not expire unless the upload asks.
     kept = client.files.retrieve(upload(client, plain))
     assert kept.expires_at is None
