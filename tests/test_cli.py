@@ -351,16 +351,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(params=[(), ("--profile", "gemini")], ids=["default", "gemini"])
+#: Extra `sandbox` options, and the status `GET /v1/batches` (no key sent) answers with.
+SANDBOX_VARIANTS = {
+    "default": ((), 200),
+    "gemini": (("--profile", "gemini"), 405),  # its compatibility layer lists no batches
+    "require-key": (("--require-key",), 401),
+}
+
+
+@pytest.fixture(params=list(SANDBOX_VARIANTS))
 def sandbox_process(
     tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[tuple[subprocess.Popen[str], int]]:
+) -> Iterator[tuple[subprocess.Popen[str], int, str]]:
+    """`cli.py sandbox` in a child process: it, its port and the name of its variant."""
     port = free_port()
     command = [sys.executable, str(CLI), "sandbox", "--port", str(port)]
-    command += ["--data-dir", str(tmp_path / "sandbox"), "--rate", "50", *request.param]
+    options, _ = SANDBOX_VARIANTS[request.param]
+    command += ["--data-dir", str(tmp_path / "sandbox"), "--rate", "50", *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        yield process, port
+        yield process, port, request.param
     finally:
         process.terminate()
         try:
@@ -371,12 +381,13 @@ def sandbox_process(
 
 
 def test_sandbox_serves_the_batches_api(
-    sandbox_process: tuple[subprocess.Popen[str], int], tmp_path: Path
+    sandbox_process: tuple[subprocess.Popen[str], int, str], tmp_path: Path
 ) -> None:
-    process, port = sandbox_process
+    process, port, variant = sandbox_process
     assert process.stdout is not None
     started = json.loads(process.stdout.readline())
-    profile = "gemini" if "gemini" in list(process.args) else "openai"  # type: ignore[arg-type]
+    profile = "gemini" if variant == "gemini" else "openai"
+    wanted = SANDBOX_VARIANTS[variant][1]
     assert started == {
         "base_url": f"http://127.0.0.1:{port}/v1",
         "data_dir": str(tmp_path / "sandbox"),
@@ -387,11 +398,10 @@ def test_sandbox_serves_the_batches_api(
         try:
             with urllib.request.urlopen(f"{started['base_url']}/batches", timeout=5) as answer:
                 assert json.loads(answer.read())["object"] == "list"
-                assert profile == "openai"
+                assert wanted == 200
                 break
         except urllib.error.HTTPError as refused:
-            # Gemini's compatibility layer has no batch listing: the route answers 405.
-            assert (profile, refused.code) == ("gemini", 405)
+            assert refused.code == wanted
             break
         except OSError:
             assert process.poll() is None, process.stderr.read() if process.stderr else ""

@@ -335,8 +335,9 @@ def _responses(body: Mapping[str, Any], attempt: int, created: int) -> Reply:
         "store": bool(body.get("store", True)),
         "temperature": body.get("temperature", 1.0),
         "text": {"format": dict(fmt) if fmt else {"type": "text"}},
-        "tool_choice": "auto",
-        "tools": [],
+        # The request's own tools and choice, echoed as OpenAI does.
+        "tool_choice": body.get("tool_choice") or "auto",
+        "tools": list(body.get("tools") or []),
         "top_p": body.get("top_p", 1.0),
         "truncation": "disabled",
         "usage": {

@@ -71,6 +71,7 @@ def create_app(
         token_limits=token_limits or {},
         count_tokens=input_tokens,
         check_file=dialect.file_problems,
+        empty_error_file=dialect.empty_error_file,
     )
     context = SandboxContext(
         store,

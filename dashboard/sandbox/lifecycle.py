@@ -127,9 +127,12 @@ class Engine:
         token_limits: Mapping[str, int],
         count_tokens: CountTokens,
         check_file: CheckFile | None = None,
+        empty_error_file: bool = False,
     ) -> None:
         self.store = store
         self.check_file = check_file
+        #: Whether a batch with no failure still gets an (empty) error file, as Azure's do.
+        self.empty_error_file = empty_error_file
         self.answer = answer
         self.rate = rate
         self.token_limits = dict(token_limits)
@@ -420,7 +423,7 @@ class Engine:
             ("output", output_path, record.output_bytes),
             ("error", error_path, record.error_bytes),
         ):
-            if size == 0:
+            if size == 0 and not (kind == "error" and self.empty_error_file):
                 path.unlink(missing_ok=True)
                 continue
             # The id is derived from the batch, so a publish repeated after a crash reuses it.
@@ -429,6 +432,8 @@ class Engine:
             if path.exists():
                 _cut_to(path, size)
                 os.replace(path, target)
+            elif not target.exists():
+                target.touch()  # nothing failed, yet this provider publishes an error file
             published[kind] = FileRecord(
                 file_id, size, stamp, f"{record.id}_{kind}.jsonl", "batch_output", stamp + expiry
             )

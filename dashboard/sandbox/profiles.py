@@ -9,7 +9,8 @@ can be tested against an independent statement of the same documented facts. Sou
 - azure: Microsoft Learn, "Getting started with Azure OpenAI batch deployments" and its quotas
   table: `model` is the deployment name; 500 batch input files per resource (files with an
   expiry do not count); input files do not expire by default; a UTF-8 BOM is refused; "we do not
-  expire the jobs that take longer" than 24 h; endpoints chat completions, responses, embeddings.
+  expire the jobs that take longer" than 24 h; endpoints chat completions, responses, embeddings;
+  an error file (empty) even when nothing failed (shared/reference/batch-api.md).
 - groq: console.groq.com/docs/batch: `/v1/chat/completions` only; `completion_window` from
   "24h" to "7d"; input files up to 100 MB.
 - deepinfra: deepinfra.com/blog/batch-api and docs/openai_api: chat completions, completions
@@ -106,6 +107,8 @@ class Dialect:
     files_expire: bool = True
     #: Whether an input file starting with a UTF-8 byte order mark fails validation.
     refuses_bom: bool = False
+    #: Whether a batch where nothing failed still gets an empty error file.
+    empty_error_file: bool = False
     #: The status a new batch reports instead of `validating` (None: `validating`).
     queued_status: str | None = None
     #: Whether `POST /v1/batches/{id}/cancel` exists.
@@ -192,6 +195,7 @@ DIALECTS: dict[str, Dialect] = {
             max_kept_files=500,
             files_expire=False,
             refuses_bom=True,
+            empty_error_file=True,
             models=("gpt-4o-mini", "gpt-4.1-mini", "text-embedding-3-small"),
             owner="system",
         ),

@@ -64,9 +64,11 @@ def _free_port() -> int:
 
 @contextmanager
 def sandbox_process(
-    data_dir: Path, *, rate: float | None = None, fault_rate: float = 0.0
+    data_dir: Path, *, rate: float | None = None, fault_rate: float = 0.0, profile: str = "openai"
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Run `serve` in a child process on a free 127.0.0.1 port; yields it and its base URL.
+
+    `profile` names the provider the sandbox imitates (sandbox.profiles).
 
     For tests that kill the server outright and for benchmarks that measure it alone. The
     child is terminated (if still alive) when the block ends.
@@ -74,7 +76,8 @@ def sandbox_process(
     port = _free_port()
     code = (
         "import sys; from pathlib import Path; from sandbox.server import serve; "
-        f"serve('127.0.0.1', {port}, Path(sys.argv[1]), rate={rate!r}, fault_rate={fault_rate!r})"
+        f"serve('127.0.0.1', {port}, Path(sys.argv[1]), rate={rate!r}, fault_rate={fault_rate!r}, "
+        f"profile={profile!r})"
     )
     package_root = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))

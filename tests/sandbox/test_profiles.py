@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from sandbox.app import create_app
 from sandbox.profiles import DIALECTS, PROFILE_NAMES, dialect_named, window_hours
-from sandbox.server import running_sandbox
+from sandbox.server import running_sandbox, sandbox_process
 from tests.openapi_schemas import validate
 from tests.sandbox.conftest import MakeClient
 from tests.sandbox.kit import (
@@ -185,7 +185,12 @@ def test_azure_refuses_a_bom_and_keeps_files_without_expiry(make_client: MakeCli
     error = failed.errors.data[0]
     assert (error.code, error.line) == ("invalid_json_line", 1)
     assert "byte order mark" in (error.message or "")
-    assert wait_for(client, start_batch(client, plain).id).status == "completed"
+    done = wait_for(client, start_batch(client, plain).id)
+    assert done.status == "completed"
+    # Azure publishes an error file even when nothing failed: an empty one.
+    assert done.error_file_id is not None
+    assert client.files.content(done.error_file_id).content == b""
+    assert client.files.retrieve(done.error_file_id).bytes == 0
     # Azure's input files do not expire unless the upload asks.
     kept = client.files.retrieve(upload(client, plain))
     assert kept.expires_at is None
@@ -292,3 +297,19 @@ def test_a_profile_over_a_real_socket(data_dir: Path) -> None:
         assert wait_for(client, create(client, file_id, window="7d").id).status == "completed"
         answer = http.post(f"{base_url}/batches", json={"endpoint": "/v1/completions"})
     assert json.loads(answer.content)["error"]["param"] == "input_file_id"
+
+
+def test_a_profile_in_a_child_process(data_dir: Path) -> None:
+    with (
+        sandbox_process(data_dir, profile="siliconflow") as (_child, base_url),
+        httpx2.Client(base_url=base_url[: -len("/v1")]) as http,
+    ):
+        uploaded = http.post(
+            "/v1/files", files={"file": ("a.jsonl", chat_file(1))}, data={"purpose": "batch"}
+        ).json()
+        body = {"input_file_id": uploaded["id"], "endpoint": CHAT, "completion_window": "48h"}
+        created = http.post("/v1/batches", json=body).json()
+        models = [m["id"] for m in http.get("/v1/models").json()["data"]]
+    assert created["status"] == "in_queue"
+    assert created["expires_at"] == created["created_at"] + 48 * HOUR
+    assert "deepseek-ai/DeepSeek-V3" in models
