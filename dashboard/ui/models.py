@@ -23,7 +23,8 @@ def _listed(
     scope and the URL name the list (the key itself is no part of a cache key); `refreshed`
     makes another entry when the analyst asks again."""
     try:
-        return tuple(_connection.gateway().list_models())
+        # Gemini lists its models as "models/<name>" and takes the bare name in a request.
+        return tuple(model.removeprefix("models/") for model in _connection.gateway().list_models())
     except BatchdashError as error:
         return str(error)
 

@@ -192,3 +192,12 @@ def test_a_provider_without_a_batch_list_says_so_on_jobs(app: AppTest) -> None:
     app.segmented_control(key=state.JOBS_VIEW).set_value(VIEW_REMOTE).run()
     assert not app.exception
     assert "Google Gemini does not list batches" in joined(app, "info")
+
+
+def test_geminis_listed_models_are_offered_by_their_bare_names(app: AppTest) -> None:
+    pick(app, "Google Gemini")
+    new_job(app)
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    offered = list(app.selectbox(key=state.MODEL).options)
+    assert "gemini-2.5-pro" in offered
+    assert not [model for model in offered if model.startswith("models/")]
