@@ -154,7 +154,8 @@ for problem in settings_tables.limit_problems(limits):
 st.subheader("Price overrides", divider="gray")
 st.caption(
     "Normal (not batch) prices in USD per million tokens, for models the price list lacks or "
-    "prices your contract changes. Batch prices are half of these."
+    "prices your contract changes. Batch prices are these less the provider's batch discount "
+    "(half at OpenAI)."
 )
 prices = kept_editor(
     state.PRICES_EDITOR,

@@ -157,7 +157,7 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
             "time_left": st.column_config.TextColumn(
                 "Time left",
                 width=85,
-                help="Until the 24-hour window of the running batches ends; requests not "
+                help="Until the completion window of the running batches ends; requests not "
                 "answered by then expire.",
             ),
         },

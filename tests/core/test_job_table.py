@@ -116,7 +116,7 @@ def test_every_openai_status_has_a_word_and_a_meaning() -> None:
     assert set(BATCH_WORDS) == statuses == set(BATCH_MEANINGS)
     assert "checking the uploaded file" in batch_meaning("validating")
     assert "writing the results files" in batch_meaning("finalizing")
-    assert "24-hour window" in batch_meaning("expired")
+    assert "completion window (24 hours at OpenAI)" in batch_meaning("expired")
 
 
 def test_an_unknown_status_is_shown_as_sent_and_said_to_be_running() -> None:

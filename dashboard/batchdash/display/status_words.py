@@ -49,8 +49,8 @@ BATCH_MEANINGS: dict[str, str] = {
         "failed requests are listed with their error."
     ),
     "expired": (
-        "The 24-hour window ended before every request ran; the answers made are kept and the "
-        "rest can be repaired."
+        "The batch's completion window (24 hours at OpenAI) ended before every request ran; the "
+        "answers made are kept and the rest can be repaired."
     ),
     "cancelling": (
         "Cancellation was asked: requests already running finish, the rest are dropped; this "
@@ -105,9 +105,9 @@ def waiting_help(provider: ProviderProfile) -> str:
 
 
 KEEPING_HELP = (
-    "OpenAI deletes a batch's result files 30 days after it finishes. Batchdash fetches them "
-    "as soon as the batch is done and keeps its own copy, so the downloads here keep working "
-    "after that."
+    "The API deletes a batch's result files some time after it finishes (OpenAI after 30 days). "
+    "Batchdash fetches them as soon as the batch is done and keeps its own copy, so the "
+    "downloads here keep working after that."
 )
 
 
