@@ -98,9 +98,12 @@ class Columns:
     values: dict[str, list[Any]]
 
 
-def read_columns(data: bytes | Iterable[bytes], endpoint: Endpoint, source: str) -> Columns:
-    """The envelope and answer leaves of every non-empty line of one file."""
-    numbers, lines = _non_empty_lines(data)
+def read_columns(
+    data: bytes | Iterable[bytes], endpoint: Endpoint, source: str, first_line: int = 1
+) -> Columns:
+    """The envelope and answer leaves of every non-empty line of one file (or of a run of its
+    lines, the first of them numbered `first_line`)."""
+    numbers, lines = _non_empty_lines(data, first_line)
     leaves = {**ENVELOPE, **ANSWER[endpoint]}
     values = _arrow_values(lines, endpoint, leaves) if lines else None
     if values is None:
@@ -115,16 +118,38 @@ def json_objects(data: bytes | Iterable[bytes], source: str) -> Iterator[dict[st
         yield _json_object(number, line, source)
 
 
-def _non_empty_lines(data: bytes | Iterable[bytes]) -> tuple[list[int], list[bytes]]:
-    """The 1-based numbers and the bytes of the lines that hold more than whitespace."""
+def _non_empty_lines(
+    data: bytes | Iterable[bytes], first_line: int = 1
+) -> tuple[list[int], list[bytes]]:
+    """The numbers (the first line's is `first_line`) and the bytes of the lines that hold
+    more than whitespace."""
     if isinstance(data, bytes | bytearray):
         every = bytes(data).splitlines()
     else:
         every = [line for chunk in data for line in chunk.splitlines()]
     if every and every[0].startswith(_BOM):
         every[0] = every[0][len(_BOM) :]
-    numbers = [number for number, line in enumerate(every, start=1) if line.strip()]
-    return numbers, [every[number - 1] for number in numbers]
+    numbers = [number for number, line in enumerate(every) if line.strip()]
+    return [number + first_line for number in numbers], [every[number] for number in numbers]
+
+
+def line_count(data: bytes) -> int:
+    """How many lines `data` holds, counted as `read_columns` numbers them."""
+    return len(data.splitlines())
+
+
+def arrow_leaves(data: bytes, endpoint: Endpoint) -> dict[str, pa.Array] | None:
+    """The leaves of every non-empty line as Arrow arrays, read without a Python object per
+    line; None when Arrow refuses the lines (the `read_columns` path then words the error)."""
+    _numbers, lines = _non_empty_lines(data)
+    table = _arrow_table(lines, endpoint) if lines else None
+    if table is None:
+        return None
+    leaves = {**ENVELOPE, **ANSWER[endpoint]}
+    try:
+        return {name: _arrow_array(table, leaf) for name, leaf in leaves.items()}
+    except pa.ArrowException:
+        return None
 
 
 def _json_object(number: int, line: bytes, source: str) -> dict[str, Any]:
@@ -256,29 +281,45 @@ def _arrow_values(
     lines: list[bytes], endpoint: Endpoint, leaves: dict[str, Leaf]
 ) -> dict[str, list[Any]] | None:
     """The fast reader; None when Arrow refuses the file or reads it differently than json."""
-    options = pa_json.ParseOptions(
-        explicit_schema=_arrow_schema(endpoint), unexpected_field_behavior="ignore"
-    )
-    # A block must hold the longest line whole.
-    block = pa_json.ReadOptions(block_size=max(1 << 20, 2 * max(map(len, lines))))
+    table = _arrow_table(lines, endpoint)
+    if table is None:
+        return None
     try:
-        table = pa_json.read_json(
-            io.BytesIO(b"\n".join(lines)), read_options=block, parse_options=options
-        )
-        if table.num_rows != len(lines):
-            return None  # two objects on one line: the json reader says where
         return {name: _arrow_leaf(table, leaf) for name, leaf in leaves.items()}
     except pa.ArrowException:
         return None
 
 
+def _arrow_table(lines: list[bytes], endpoint: Endpoint) -> pa.Table | None:
+    """The lines read by Arrow; None when it refuses them or counts other lines than json."""
+    options = pa_json.ParseOptions(
+        explicit_schema=_arrow_schema(endpoint), unexpected_field_behavior="ignore"
+    )
+    # A block must hold the longest line whole.
+    block = pa_json.ReadOptions(
+        block_size=max(1 << 20, 2 * max(map(len, lines))), use_threads=False
+    )
+    try:
+        table = pa_json.read_json(
+            io.BytesIO(b"\n".join(lines)), read_options=block, parse_options=options
+        )
+    except pa.ArrowException:
+        return None
+    # Two objects on one line: the json reader says where.
+    return table if table.num_rows == len(lines) else None
+
+
 def _arrow_leaf(table: pa.Table, leaf: Leaf) -> list[Any]:
-    column = table.column(str(leaf.path[0]))
+    values: list[Any] = _arrow_array(table, leaf).to_pylist()
+    return values
+
+
+def _arrow_array(table: pa.Table, leaf: Leaf) -> pa.Array:
+    """One leaf of every line; for `present`, whether the value is there."""
+    column = table.column(str(leaf.path[0])).combine_chunks()
     for step in leaf.path[1:]:
         if isinstance(step, int):
             column = pc.list_element(column, step)  # an empty list raises: json reader
         else:
             column = pc.struct_field(column, step)
-    if leaf.kind == "present":
-        return pc.is_valid(column).to_pylist()
-    return column.to_pylist()
+    return pc.is_valid(column) if leaf.kind == "present" else column
