@@ -111,9 +111,11 @@ def read_columns(
     return Columns(numbers, values)
 
 
-def json_objects(data: bytes | Iterable[bytes], source: str) -> Iterator[dict[str, Any]]:
+def json_objects(
+    data: bytes | Iterable[bytes], source: str, first_line: int = 1
+) -> Iterator[dict[str, Any]]:
     """Each non-empty line as a JSON object; a line that is not one raises ResultsError."""
-    numbers, lines = _non_empty_lines(data)
+    numbers, lines = _non_empty_lines(data, first_line)
     for number, line in zip(numbers, lines, strict=True):
         yield _json_object(number, line, source)
 

@@ -113,11 +113,13 @@ def _added_columns(
     """The columns after the input's: response, the fields, the lineage."""
     ids = pa.array(custom_ids(frame, recipe.id_column), _TEXT)
     _check_sources(results, ids)
-    winners = _winners_first(results)
-    positions = pc.index_in(ids, value_set=winners.column("custom_id").combine_chunks())
+    order = _winners_first(results)
+    # Each input row's winning result: its position among the ordered results, then in the table.
+    ordered_ids = results.column("custom_id").take(order).combine_chunks()
+    positions = order.take(pc.index_in(ids, value_set=ordered_ids))
 
     def take(column: str) -> pa.Array:
-        values = winners.column(column)
+        values = results.column(column)
         return (values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values).take(
             positions
         )
@@ -174,12 +176,11 @@ def _check_sources(table: pa.Table, ids: pa.Array) -> None:
     )
 
 
-def _winners_first(table: pa.Table) -> pa.Table:
-    """The results ordered so each custom_id's winner comes first: ok ones before failures,
-    later ones before earlier ones (repairs come later)."""
+def _winners_first(table: pa.Table) -> pa.Array:
+    """Positions of the results, ordered so each custom_id's winner comes first: ok ones
+    before failures, later ones before earlier ones (repairs come later)."""
     is_ok = pc.equal(table.column("status"), "ok").to_numpy(zero_copy_only=False)
-    order = np.lexsort((-np.arange(table.num_rows), ~is_ok))
-    return table.take(pa.array(order))
+    return pa.array(np.lexsort((-np.arange(table.num_rows), ~is_ok)))
 
 
 def _costs(

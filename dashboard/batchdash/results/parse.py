@@ -174,14 +174,14 @@ def _bad_line(number: int, source: str, problem: str, fix: str = FIX) -> Results
 
 
 def infer_endpoint_and_model(
-    data: bytes | Iterable[bytes], *, source_name: str = "the results file"
+    data: bytes | Iterable[bytes], *, source_name: str = "the results file", first_line: int = 1
 ) -> tuple[Endpoint | None, str | None]:
     """The endpoint and model of the first successful answer in a file; None where none says.
 
     Error lines carry neither, so a file of failures alone tells nothing. A garbage line before
     the first answer raises ResultsError, as in `parse_result_lines`.
     """
-    for obj in json_objects(data, source_name):
+    for obj in json_objects(data, source_name, first_line):
         response = obj.get("response")
         if not isinstance(response, dict) or response.get("status_code") != 200:
             continue
