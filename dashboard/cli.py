@@ -193,7 +193,7 @@ def check_table_path(out: Path, raw_csv: bool = False, rows: int | None = None) 
             "is anyway: drop --raw-csv, or name a .csv file."
         )
     if rows is not None and out.suffix.lower() == ".xlsx":
-        check_sheet_size(rows, 0)
+        check_sheet_size(rows)
 
 
 def write_table(merged: MergedColumns, out: Path, raw_csv: bool = False) -> None:

@@ -5,6 +5,7 @@ A "restart" is new Registry and JobService objects on the same database.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from batchdash.preflight.plan import plan_batch
 from batchdash.preflight.pricing import price_for
 from batchdash.recipe import LINEAGE_COLUMNS, Recipe
 from batchdash.registry.store import Registry
+from batchdash.results.export import to_csv_bytes, write_csv
 from tests import jobs_kit
 from tests.jobs_kit import (
     RECIPE,
@@ -346,3 +348,26 @@ def _chat_lines(ids: list[str], text: str = "Hello {id}") -> bytes:
         + b"\n"
         for custom_id in ids
     )
+
+
+def test_a_finished_jobs_status_and_download_merge_nothing_again(
+    make_service: MakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = make_service()
+    job_id = service.create_job("Kept", reviews(15), RECIPE, enqueued_token_limit=300)
+    service.submit(job_id)
+    run_to_end(service, job_id)
+    finished = service.refresh(job_id)
+    assert finished.state == "finished"
+    expected_csv = to_csv_bytes(service.merged_table(job_id))
+
+    def no_merge(*args: object) -> None:
+        raise AssertionError("merged again")
+
+    monkeypatch.setattr(JobService, "_merge", no_merge)
+    fresh = make_service()  # another process: no tally remembered
+    assert fresh.refresh(job_id).counts == finished.counts
+    assert fresh.status(job_id).actual_cost_usd == finished.actual_cost_usd
+    out = io.BytesIO()
+    write_csv(fresh.merged_columns(job_id), out)
+    assert out.getvalue() == expected_csv

@@ -304,9 +304,16 @@ def _bounded(*widths: float) -> float:
     return float(min(_MAX_WIDTH, max(_MIN_WIDTH, math.ceil(max(widths)))))
 
 
-def check_sheet_size(rows: int, columns: int) -> None:
-    """Refuse a table larger than an Excel sheet, with the fix (checked before any work)."""
-    if rows >= MAX_ROWS or columns > MAX_COLUMNS:
+def check_sheet_size(rows: int, columns: int | None = None) -> None:
+    """Refuse a table larger than an Excel sheet, with the fix; without `columns` (not known
+    yet, before a merge) the rows alone."""
+    if columns is None and rows >= MAX_ROWS:
+        raise ResultsError(
+            f"The table has {rows:,} rows; an Excel sheet holds at most {MAX_ROWS - 1:,} rows "
+            "below its header: write the merged table as CSV instead (e.g. --out answers.csv), "
+            "which Excel opens too."
+        )
+    if rows >= MAX_ROWS or (columns or 0) > MAX_COLUMNS:
         raise ResultsError(
             f"The table has {rows:,} rows and {columns:,} columns; an Excel sheet holds at most "
             f"{MAX_ROWS - 1:,} rows below its header and {MAX_COLUMNS:,} columns: download the "
