@@ -54,10 +54,16 @@ def input_table(rows: int) -> pd.DataFrame:
 
 def result_files(rows: int) -> tuple[bytes, bytes]:
     """The output and error files of the batch, lines shuffled."""
-    rng = random.Random(1)
+    output, errors = result_lines(range(1, rows + 1), random.Random(1))
+    return b"\n".join(output) + b"\n", b"\n".join(errors) + b"\n"
+
+
+def result_lines(numbers: range, rng: random.Random) -> tuple[list[bytes], list[bytes]]:
+    """Output and error lines of rows `numbers` (custom_id row-N), each list shuffled: 1% HTTP
+    errors, 1% expired, 0.5% never reported, the rest answered."""
     output: list[bytes] = []
     errors: list[bytes] = []
-    for n in range(1, rows + 1):
+    for n in numbers:
         custom_id = f"row-{n}"
         draw = rng.random()
         if draw < 0.005:
@@ -73,7 +79,7 @@ def result_files(rows: int) -> tuple[bytes, bytes]:
             )
     rng.shuffle(output)
     rng.shuffle(errors)
-    return b"\n".join(output) + b"\n", b"\n".join(errors) + b"\n"
+    return output, errors
 
 
 def batchdash_merge(frame: pd.DataFrame, files: tuple[bytes, bytes]) -> tuple[bytes, list[float]]:

@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from tests.result_lines import chat_line, http_error_line, not_run_line  # noqa: E402
+from bench.bench_merge import result_lines  # noqa: E402
 
 PER_BATCH = 50_000
 WORDS = ("the", "parcel", "arrived", "late", "and", "the", "box", "was", "damaged", "but")
@@ -120,24 +120,8 @@ def make_inputs(rows: int, cache: Path) -> Inputs:
             table.write(f"customer {n},Review {n}: {review}\r\n")
     rng = random.Random(1)
     for k, (output_path, errors_path) in enumerate(files):
-        output: list[bytes] = []
-        errors: list[bytes] = []
-        for n in range(k * PER_BATCH + 1, min((k + 1) * PER_BATCH, rows) + 1):
-            custom_id = f"row-{n}"
-            draw = rng.random()
-            if draw < 0.005:
-                continue  # never reported: not_run
-            if draw < 0.015:
-                errors.append(http_error_line(custom_id, 400, "Invalid prompt.", "invalid_prompt"))
-            elif draw < 0.025:
-                errors.append(not_run_line(custom_id))
-            else:
-                answer = f"Answer {n}: the review is {'positive' if n % 3 else 'negative'}. " * 3
-                output.append(
-                    chat_line(custom_id, answer, prompt_tokens=80 + n % 40, completion_tokens=40)
-                )
-        rng.shuffle(output)
-        rng.shuffle(errors)
+        numbers = range(k * PER_BATCH + 1, min((k + 1) * PER_BATCH, rows) + 1)
+        output, errors = result_lines(numbers, rng)
         output_path.write_bytes(b"\n".join(output) + b"\n")
         errors_path.write_bytes(b"\n".join(errors) + b"\n" if errors else b"")
     done.write_text("ok")
