@@ -115,7 +115,15 @@ def test_files_read_a_run_at_a_time_keep_their_order_and_sources() -> None:
     assert read_result_files([], CHAT).num_rows == 0
 
 
-@pytest.mark.parametrize("bad", [b"not json", b'{"response": null}', jsonl(chat_line("", "x"))])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"not json",
+        b'{"response": null}',
+        jsonl(chat_line("", "x")),
+        chat_line("row-3", "x") + b" " + chat_line("row-4", "y"),  # two objects on one line
+    ],
+)
 def test_a_bad_line_in_a_later_run_is_named_by_its_line_in_the_file(bad: bytes) -> None:
     runs = [jsonl(chat_line("row-1", "a"), b"", chat_line("row-2", "b")), bad]
     with pytest.raises(ResultsError, match=r"^Line 4 of output\.jsonl "):

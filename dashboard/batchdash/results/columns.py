@@ -137,14 +137,22 @@ def _non_empty_lines(
 
 def line_count(data: bytes) -> int:
     """How many lines `data` holds, counted as `read_columns` numbers them."""
-    return len(data.splitlines())
+    if b"\r" in data:  # a lone CR ends a line too
+        return len(data.splitlines())
+    return data.count(b"\n") + (not data.endswith(b"\n") if data else 0)
 
 
 def arrow_leaves(data: bytes, endpoint: Endpoint) -> dict[str, pa.Array] | None:
     """The leaves of every non-empty line as Arrow arrays, read without a Python object per
     line; None when Arrow refuses the lines (the `read_columns` path then words the error)."""
-    _numbers, lines = _non_empty_lines(data)
-    table = _arrow_table(lines, endpoint) if lines else None
+    body = data[len(_BOM) :] if data.startswith(_BOM) else data
+    # Arrow reads the lines as they are when none is blank (it would skip a blank one, and
+    # count two objects on one line as two: the line by line path tells those apart).
+    lines = body.count(b"\n") + (not body.endswith(b"\n") if body else 0)
+    table = _arrow_read(body, endpoint, len(body) + 1, lines) if body else None
+    if table is None:
+        _numbers, numbered = _non_empty_lines(data)
+        table = _arrow_table(numbered, endpoint) if numbered else None
     if table is None:
         return None
     leaves = {**ENVELOPE, **ANSWER[endpoint]}
@@ -294,21 +302,23 @@ def _arrow_values(
 
 def _arrow_table(lines: list[bytes], endpoint: Endpoint) -> pa.Table | None:
     """The lines read by Arrow; None when it refuses them or counts other lines than json."""
+    # A block must hold the longest line whole.
+    block = max(1 << 20, 2 * max(map(len, lines)))
+    return _arrow_read(b"\n".join(lines), endpoint, block, len(lines))
+
+
+def _arrow_read(data: bytes, endpoint: Endpoint, block: int, lines: int) -> pa.Table | None:
+    """`lines` lines read by Arrow; None when it refuses them or reads another number of
+    objects (two objects on one line: the json reader says where)."""
     options = pa_json.ParseOptions(
         explicit_schema=_arrow_schema(endpoint), unexpected_field_behavior="ignore"
     )
-    # A block must hold the longest line whole.
-    block = pa_json.ReadOptions(
-        block_size=max(1 << 20, 2 * max(map(len, lines))), use_threads=False
-    )
+    read = pa_json.ReadOptions(block_size=max(1 << 20, block), use_threads=False)
     try:
-        table = pa_json.read_json(
-            io.BytesIO(b"\n".join(lines)), read_options=block, parse_options=options
-        )
+        table = pa_json.read_json(io.BytesIO(data), read_options=read, parse_options=options)
     except pa.ArrowException:
         return None
-    # Two objects on one line: the json reader says where.
-    return table if table.num_rows == len(lines) else None
+    return table if table.num_rows == lines else None
 
 
 def _arrow_leaf(table: pa.Table, leaf: Leaf) -> list[Any]:
