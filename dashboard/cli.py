@@ -18,6 +18,7 @@ command that builds requests.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import socket
@@ -37,7 +38,6 @@ from batchdash.preflight.plan import plan_batch
 from batchdash.preflight.pricing import price_for
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
 from batchdash.registry.blobs import line_pieces
-from batchdash.results.columns import line_count
 from batchdash.results.export import (
     MergedColumns,
     TableColumns,
@@ -71,6 +71,9 @@ ENDPOINT_ALIASES: dict[str, Endpoint] = {
 }
 
 _OUTPUT_SUFFIXES = (".csv", ".xlsx")
+
+#: Lines of a results file read at a time while looking for its first answer.
+_LINES_PER_LOOK = 1_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -331,16 +334,18 @@ def _merge_recipe(paths: Sequence[Path], model: str | None, id_column: str | Non
     found: dict[Endpoint, str] = {}
     answered_model: str | None = None
     for path in paths:
-        first = 1
-        for piece in line_pieces(path):  # up to the first answer
-            inferred, reported = infer_endpoint_and_model(
-                piece, source_name=path.name, first_line=first
-            )
-            if inferred is not None:
-                found.setdefault(inferred, path.name)
-                answered_model = answered_model or reported
-                break
-            first += line_count(piece)
+        with path.open("rb") as stream:
+            first = 1
+            # Read up to the first answer, a group of lines at a time, never the whole file.
+            while group := list(itertools.islice(stream, _LINES_PER_LOOK)):
+                inferred, reported = infer_endpoint_and_model(
+                    b"".join(group), source_name=path.name, first_line=first
+                )
+                if inferred is not None:
+                    found.setdefault(inferred, path.name)
+                    answered_model = answered_model or reported
+                    break
+                first += len(group)
     if len(found) > 1:
         described = " and ".join(f"{name} ({endpoint})" for endpoint, name in found.items())
         raise ResultsError(

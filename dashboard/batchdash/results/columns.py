@@ -142,14 +142,18 @@ def line_count(data: bytes) -> int:
     return data.count(b"\n") + (not data.endswith(b"\n") if data else 0)
 
 
-def arrow_leaves(data: bytes, endpoint: Endpoint) -> dict[str, pa.Array] | None:
+def arrow_leaves(
+    data: bytes, endpoint: Endpoint, lines: int | None = None
+) -> dict[str, pa.Array] | None:
     """The leaves of every non-empty line as Arrow arrays, read without a Python object per
-    line; None when Arrow refuses the lines (the `read_columns` path then words the error)."""
+    line; None when Arrow refuses the lines (the `read_columns` path then words the error).
+    `lines` is `line_count(data)` when the caller knows it."""
     body = data[len(_BOM) :] if data.startswith(_BOM) else data
     # Arrow reads the lines as they are when none is blank (it would skip a blank one, and
-    # count two objects on one line as two: the line by line path tells those apart).
-    lines = body.count(b"\n") + (not body.endswith(b"\n") if body else 0)
-    table = _arrow_read(body, endpoint, len(body) + 1, lines) if body else None
+    # count two objects on one line as two: the line by line path tells those apart), and
+    # none is longer than a block (it refuses the run: the path below sizes the blocks).
+    lines = line_count(body) if lines is None else lines
+    table = _arrow_read(body, endpoint, 1 << 20, lines) if body else None
     if table is None:
         _numbers, numbered = _non_empty_lines(data)
         table = _arrow_table(numbered, endpoint) if numbered else None
@@ -313,12 +317,14 @@ def _arrow_read(data: bytes, endpoint: Endpoint, block: int, lines: int) -> pa.T
     options = pa_json.ParseOptions(
         explicit_schema=_arrow_schema(endpoint), unexpected_field_behavior="ignore"
     )
-    read = pa_json.ReadOptions(block_size=max(1 << 20, block), use_threads=False)
+    # Blocks are read on Arrow's threads (both cores of a small server).
+    read = pa_json.ReadOptions(block_size=max(1 << 20, block))
     try:
         table = pa_json.read_json(io.BytesIO(data), read_options=read, parse_options=options)
     except pa.ArrowException:
         return None
-    return table if table.num_rows == lines else None
+    # One chunk per column, combined once here rather than once per value taken from it.
+    return table.combine_chunks() if table.num_rows == lines else None
 
 
 def _arrow_leaf(table: pa.Table, leaf: Leaf) -> list[Any]:
@@ -328,7 +334,8 @@ def _arrow_leaf(table: pa.Table, leaf: Leaf) -> list[Any]:
 
 def _arrow_array(table: pa.Table, leaf: Leaf) -> pa.Array:
     """One leaf of every line; for `present`, whether the value is there."""
-    column = table.column(str(leaf.path[0])).combine_chunks()
+    column = table.column(str(leaf.path[0]))
+    column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     for step in leaf.path[1:]:
         if isinstance(step, int):
             column = pc.list_element(column, step)  # an empty list raises: json reader

@@ -159,20 +159,24 @@ def _check_sources(table: pa.Table, ids: pa.Array) -> None:
     if not table.num_rows:
         return
     matched = pc.is_in(table.column("custom_id"), value_set=ids)
-    grouped = pa.table({SOURCE: table.column(SOURCE), "matched": matched})
-    per_source = grouped.group_by(SOURCE, use_threads=False).aggregate([("matched", "any")])
-    strangers = pc.filter(per_source.column(SOURCE), pc.invert(per_source.column("matched_any")))
-    if not len(strangers):
+    # A file's lines come one after the other: one look per run of one source.
+    runs = pc.run_end_encode(table.column(SOURCE).combine_chunks())
+    any_match: dict[str, bool] = {}
+    start = 0
+    for end, source in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+        found = any_match.get(source, False) or bool(pc.any(matched[start:end]).as_py())
+        any_match[source] = found
+        start = end
+    strangers = [source for source, found in any_match.items() if not found]
+    if not strangers:
         return
-    # In the order the files were given, as a reader of the message expects.
-    first = pc.index_in(table.column(SOURCE), value_set=strangers)
-    row = pc.min(pc.indices_nonzero(pc.is_valid(first))).as_py()
-    source = table.column(SOURCE)[row].as_py() or "a results file"
+    # The first such file in the order the files were given, as a reader of the message expects.
+    row = pc.index(table.column(SOURCE), strangers[0]).as_py()
     example = table.column("custom_id")[row].as_py()
     raise ResultsError(
-        f"None of the results in {source} match a row of this table (e.g. custom_id "
-        f"'{example}'): the file seems to belong to another job, or the ID column differs "
-        "from the one the job used."
+        f"None of the results in {strangers[0] or 'a results file'} match a row of this table "
+        f"(e.g. custom_id '{example}'): the file seems to belong to another job, or the ID "
+        "column differs from the one the job used."
     )
 
 

@@ -74,19 +74,23 @@ def _fields(recipe: Recipe) -> Sequence[OutputField]:
 def read_result_files(files: Iterable[ResultFile], recipe: Recipe) -> pa.Table:
     """Every line of every file, in the order given, as one results table."""
     tables = [
-        result_run_table(run, recipe=recipe, batch_id=batch_id, source_name=name, first_line=first)
-        for batch_id, name, run, first in _numbered_runs(files)
+        result_run_table(
+            run, recipe=recipe, batch_id=batch_id, source_name=name, first_line=first, lines=lines
+        )
+        for batch_id, name, run, first, lines in _numbered_runs(files)
     ]
     schema = results_schema(_fields(recipe))
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
-def _numbered_runs(files: Iterable[ResultFile]) -> Iterable[tuple[str, str, bytes, int]]:
+def _numbered_runs(files: Iterable[ResultFile]) -> Iterable[tuple[str, str, bytes, int, int]]:
+    """Each run with its file, the number of its first line and its count of lines."""
     for runs, batch_id, name in files:
         first = 1
         for run in runs:
-            yield batch_id, name, run, first
-            first += line_count(run)
+            lines = line_count(run)
+            yield batch_id, name, run, first, lines
+            first += lines
 
 
 def rows_table(results: Iterable[RowResult], fields: Sequence[OutputField]) -> pa.Table:
@@ -111,11 +115,13 @@ def result_run_table(
     batch_id: str = "",
     source_name: str = "the results file",
     first_line: int = 1,
+    lines: int | None = None,
 ) -> pa.Table:
-    """The results table of a run of whole lines of one file (see `parse_result_lines`)."""
+    """The results table of a run of whole lines of one file (see `parse_result_lines`);
+    `lines` is its `line_count` when the caller knows it."""
     fields = _fields(recipe)
     if recipe.endpoint in _COLUMNAR and not fields:
-        table = _columnar(data, recipe, batch_id, source_name)
+        table = _columnar(data, recipe, batch_id, source_name, lines)
         if table is not None:
             return table
     rows = parse_result_lines(
@@ -124,11 +130,13 @@ def result_run_table(
     return rows_table(rows, fields)
 
 
-def _columnar(data: bytes, recipe: Recipe, batch_id: str, source: str) -> pa.Table | None:
+def _columnar(
+    data: bytes, recipe: Recipe, batch_id: str, source: str, lines: int | None
+) -> pa.Table | None:
     """The table judged column by column; None for anything unusual (a line without a
     custom_id, an answer of another endpoint, a line that is neither answer nor error), which
     `parse_result_lines` words as an error."""
-    leaves = arrow_leaves(data, recipe.endpoint)
+    leaves = arrow_leaves(data, recipe.endpoint, lines)
     if leaves is None:
         return None
     rows = len(leaves["custom_id"])
