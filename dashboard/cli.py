@@ -309,7 +309,7 @@ def run_merge(args: argparse.Namespace) -> dict[str, Any]:
     results = read_result_files(files, recipe)
     merged = merge_table(table.frame, recipe, results)
     unmatched = unmatched_custom_ids(merged.column("custom_id").combine_chunks(), results)
-    del results
+    del results, table  # the merged table holds all that is written
     if unmatched:
         print(
             f"Note: {len(unmatched)} results match no row of {input_path.name} "

@@ -245,7 +245,9 @@ class _SharedStrings:
         self.uses += len(texts) - texts.null_count
         if len(distinct) > _FEW_TEXTS or len(self._known) > _KNOWN_TEXTS:
             self._write(distinct)
-            numbers = pc.add(encoded.indices.cast(pa.int64()), self.unique)
+            # 32-bit numbers while they fit: a million-row column's are 4 MB, not 8.
+            kind = pa.int64() if self.unique + len(distinct) >= 2**31 else pa.int32()
+            numbers = pc.add(encoded.indices.cast(kind), pa.scalar(self.unique, kind))
             self.unique += len(distinct)
             return numbers
         new: list[str] = []
