@@ -2,7 +2,7 @@
 
 Builds a 50,000-row input table (~300-character prompts) and the output and error files of its
 chat batch in memory (shuffled; 1% HTTP errors, 1% expired, 0.5% of rows missing), then times
-`parse_result_lines` + `merge_results` + `to_csv_bytes` (each stage shown), and, in the same
+`read_result_files` + `merge_table` + `write_csv` (each stage shown), and, in the same
 run, a naive version: per-line `json.loads`, a per-row dict lookup and `csv.writer`, writing only
 four of the nine added columns. Best of `--repeat` runs each.
 
@@ -33,9 +33,9 @@ sys.path[:0] = [str(ROOT / "dashboard"), str(ROOT)]
 
 from batchdash.preflight.pricing import require_price  # noqa: E402
 from batchdash.recipe import Recipe  # noqa: E402
-from batchdash.results.export import to_csv_bytes  # noqa: E402
-from batchdash.results.merge import merge_results  # noqa: E402
-from batchdash.results.parse import parse_result_lines  # noqa: E402
+from batchdash.results.export import TableColumns, write_csv  # noqa: E402
+from batchdash.results.merge import merge_table  # noqa: E402
+from batchdash.results.result_table import ResultFile, read_result_files  # noqa: E402
 from tests.result_lines import chat_line, http_error_line, not_run_line  # noqa: E402
 
 WORDS = ("the", "parcel", "arrived", "late", "and", "the", "box", "was", "damaged", "but")
@@ -54,10 +54,16 @@ def input_table(rows: int) -> pd.DataFrame:
 
 def result_files(rows: int) -> tuple[bytes, bytes]:
     """The output and error files of the batch, lines shuffled."""
-    rng = random.Random(1)
+    output, errors = result_lines(range(1, rows + 1), random.Random(1))
+    return b"\n".join(output) + b"\n", b"\n".join(errors) + b"\n"
+
+
+def result_lines(numbers: range, rng: random.Random) -> tuple[list[bytes], list[bytes]]:
+    """Output and error lines of rows `numbers` (custom_id row-N), each list shuffled: 1% HTTP
+    errors, 1% expired, 0.5% never reported, the rest answered."""
     output: list[bytes] = []
     errors: list[bytes] = []
-    for n in range(1, rows + 1):
+    for n in numbers:
         custom_id = f"row-{n}"
         draw = rng.random()
         if draw < 0.005:
@@ -73,19 +79,22 @@ def result_files(rows: int) -> tuple[bytes, bytes]:
             )
     rng.shuffle(output)
     rng.shuffle(errors)
-    return b"\n".join(output) + b"\n", b"\n".join(errors) + b"\n"
+    return output, errors
 
 
 def batchdash_merge(frame: pd.DataFrame, files: tuple[bytes, bytes]) -> tuple[bytes, list[float]]:
-    """The CSV bytes, and the seconds spent parsing, merging and writing the CSV."""
+    """The CSV bytes, and the seconds spent parsing, merging and writing the CSV (the Arrow
+    path the CLI and the job service take)."""
     clock = [time.perf_counter()]
-    results = []
-    for name, data in zip(("output.jsonl", "errors.jsonl"), files, strict=True):
-        results += parse_result_lines(data, recipe=RECIPE, batch_id="batch_1", source_name=name)
+    names = ("output.jsonl", "errors.jsonl")
+    given = [ResultFile([data], "batch_1", name) for name, data in zip(names, files, strict=True)]
+    results = read_result_files(given, RECIPE)
     clock.append(time.perf_counter())
-    merged = merge_results(frame, RECIPE, results)
+    merged = merge_table(frame, RECIPE, results)
     clock.append(time.perf_counter())
-    csv_bytes = to_csv_bytes(merged)
+    out = io.BytesIO()
+    write_csv(TableColumns(merged), out)
+    csv_bytes = out.getvalue()
     clock.append(time.perf_counter())
     return csv_bytes, [after - before for before, after in itertools.pairwise(clock)]
 

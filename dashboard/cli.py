@@ -19,6 +19,7 @@ command that builds requests.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import socket
@@ -27,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import pyarrow.compute as pc
 
 from batchdash.api.notices import listening_to_notices
 from batchdash.errors import BatchdashError, InputError, ResultsError
@@ -39,14 +40,17 @@ from batchdash.preflight.pricing import price_for
 from batchdash.providers.choice import configured_provider
 from batchdash.providers.profiles import PROFILES
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
-from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
-from batchdash.results.merge import merge_results, unmatched_custom_ids
-from batchdash.results.parse import (
-    ROW_STATUSES,
-    RowResult,
-    infer_endpoint_and_model,
-    parse_result_lines,
+from batchdash.registry.blobs import line_pieces
+from batchdash.results.export import (
+    MergedColumns,
+    TableColumns,
+    check_sheet_size,
+    write_csv,
+    write_xlsx_table,
 )
+from batchdash.results.merge import merge_table, unmatched_custom_ids
+from batchdash.results.parse import ROW_STATUSES, infer_endpoint_and_model
+from batchdash.results.result_table import ResultFile, read_result_files
 from batchdash.settings import API_KEY, owner_scope, read_settings
 from sandbox.profiles import PROFILE_NAMES as SANDBOX_PROFILES
 
@@ -72,6 +76,9 @@ ENDPOINT_ALIASES: dict[str, Endpoint] = {
 }
 
 _OUTPUT_SUFFIXES = (".csv", ".xlsx")
+
+#: Lines of a results file read at a time while looking for its first answer.
+_LINES_PER_LOOK = 1_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,9 +195,9 @@ def _usd(amount: float | None) -> float | None:
     return None if amount is None else round(amount, 10)
 
 
-def check_table_path(out: Path, raw_csv: bool = False) -> None:
-    """Refuse an output name that is neither .csv nor .xlsx, or --raw-csv with an .xlsx,
-    before any work is done."""
+def check_table_path(out: Path, raw_csv: bool = False, rows: int | None = None) -> None:
+    """Refuse an output name that is neither .csv nor .xlsx, --raw-csv with an .xlsx, or an
+    .xlsx of more `rows` than a sheet holds, before any work is done."""
     if out.suffix.lower() not in _OUTPUT_SUFFIXES:
         raise InputError(
             f"The output file '{out.name}' must end in .csv or .xlsx, e.g. --out answers.xlsx."
@@ -200,15 +207,23 @@ def check_table_path(out: Path, raw_csv: bool = False) -> None:
             f"--raw-csv writes a CSV, and {out.name} is an XLSX, which keeps every text as it "
             "is anyway: drop --raw-csv, or name a .csv file."
         )
+    if rows is not None and out.suffix.lower() == ".xlsx":
+        check_sheet_size(rows)
 
 
-def write_table(merged: pd.DataFrame, out: Path, raw_csv: bool = False) -> None:
-    """The merged table as XLSX or CSV, by the name's suffix; with `raw_csv` the CSV for
-    programs (every text as it is, no BOM) instead of the one for spreadsheets."""
-    if out.suffix.lower() == ".xlsx":
-        out.write_bytes(to_xlsx_bytes(merged))
-    else:
-        out.write_bytes(to_csv_bytes(merged, for_spreadsheets=not raw_csv))
+def write_table(merged: MergedColumns, out: Path, raw_csv: bool = False) -> None:
+    """The merged table as XLSX or CSV, by the name's suffix, streamed to the file; with
+    `raw_csv` the CSV for programs (every text as it is, no BOM) instead of the one for
+    spreadsheets. A failure leaves no half-written file."""
+    try:
+        with out.open("wb") as stream:
+            if out.suffix.lower() == ".xlsx":
+                write_xlsx_table(merged, stream)
+            else:
+                write_csv(merged, stream, for_spreadsheets=not raw_csv)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
 
 
 def add_raw_csv_option(parser: argparse.ArgumentParser) -> None:
@@ -298,42 +313,51 @@ def run_merge(args: argparse.Namespace) -> dict[str, Any]:
     out: Path = args.out or input_path.with_name(f"{input_path.stem}-merged.csv")
     check_table_path(out, args.raw_csv)
     table = read_input(input_path)
-    files = [(path, path.read_bytes()) for path in args.results]
-    recipe = _merge_recipe(files, args.model, args.id_column)
-    results: list[RowResult] = []
-    for path, data in files:
-        results += parse_result_lines(data, recipe=recipe, source_name=path.name)
-    merged = merge_results(table.frame, recipe, results)
-    unmatched = unmatched_custom_ids(merged["custom_id"], results)
+    check_table_path(out, args.raw_csv, rows=len(table.frame))  # before any result is read
+    paths: list[Path] = args.results
+    recipe = _merge_recipe(paths, args.model, args.id_column)
+    # Each file is read a run of whole lines at a time, never whole.
+    files = [ResultFile(line_pieces(path), "", path.name) for path in paths]
+    results = read_result_files(files, recipe)
+    merged = merge_table(table.frame, recipe, results)
+    unmatched = unmatched_custom_ids(merged.column("custom_id").combine_chunks(), results)
+    del results, table  # the merged table holds all that is written
     if unmatched:
         print(
             f"Note: {len(unmatched)} results match no row of {input_path.name} "
             f"(e.g. custom_id '{unmatched[0]}') and were left out.",
             file=sys.stderr,
         )
-    write_table(merged, out, args.raw_csv)
-    counts = merged["status"].value_counts()
-    costs = merged["cost_usd"]  # NA where the model's price is unknown
+    write_table(TableColumns(merged), out, args.raw_csv)
+    counts = pc.value_counts(merged.column("status")).to_pylist()
+    found = {str(item["values"]): int(item["counts"]) for item in counts}
+    costs = merged.column("cost_usd")  # missing where the model's price is unknown
     return {
-        "rows": len(merged),
-        "counts": {status: int(counts.get(status, 0)) for status in ROW_STATUSES},
+        "rows": merged.num_rows,
+        "counts": {status: found.get(status, 0) for status in ROW_STATUSES},
         "unmatched_results": len(unmatched),
-        "cost_usd": None if costs.isna().any() else _usd(float(costs.sum())),
+        "cost_usd": None if costs.null_count else _usd(pc.sum(costs).as_py() or 0.0),
         "out": str(out),
     }
 
 
-def _merge_recipe(
-    files: Sequence[tuple[Path, bytes]], model: str | None, id_column: str | None
-) -> Recipe:
+def _merge_recipe(paths: Sequence[Path], model: str | None, id_column: str | None) -> Recipe:
     """Endpoint and model as the answers report them (a file of failures alone tells neither)."""
     found: dict[Endpoint, str] = {}
     answered_model: str | None = None
-    for path, data in files:
-        inferred, reported = infer_endpoint_and_model(data, source_name=path.name)
-        if inferred is not None:
-            found.setdefault(inferred, path.name)
-            answered_model = answered_model or reported
+    for path in paths:
+        with path.open("rb") as stream:
+            first = 1
+            # Read up to the first answer, a group of lines at a time, never the whole file.
+            while group := list(itertools.islice(stream, _LINES_PER_LOOK)):
+                inferred, reported = infer_endpoint_and_model(
+                    b"".join(group), source_name=path.name, first_line=first
+                )
+                if inferred is not None:
+                    found.setdefault(inferred, path.name)
+                    answered_model = answered_model or reported
+                    break
+                first += len(group)
     if len(found) > 1:
         described = " and ".join(f"{name} ({endpoint})" for endpoint, name in found.items())
         raise ResultsError(
@@ -572,9 +596,10 @@ def run_download(args: argparse.Namespace) -> dict[str, Any]:
     out: Path = args.out
     check_table_path(out, args.raw_csv)
     service = job_service()
-    status = service.refresh(args.job)
-    merged = service.merged_table(args.job)
-    write_table(merged, out, args.raw_csv)
+    job = service.registry.get_job(args.job.strip(), service.scope)
+    check_table_path(out, args.raw_csv, rows=job.rows)  # before anything is fetched or merged
+    status = service.refresh(job.id)
+    write_table(service.merged_columns(job.id), out, args.raw_csv)
     return {
         "job_id": status.job_id,
         "state": status.state,

@@ -209,6 +209,26 @@ def test_raw_csv_with_an_xlsx_out_is_refused(
     assert not out.exists()
 
 
+def test_an_xlsx_over_a_sheet_is_refused_before_any_result_is_read(
+    reviews: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("batchdash.results.export.MAX_ROWS", 3)  # a sheet of 2 rows
+    results = reviews.with_name("out.jsonl")
+    results.write_bytes(b"not a results file\n")  # never read
+    out = reviews.with_name("answers.xlsx")
+    code, stdout, err = run_main(capsys, "merge", reviews, "--results", results, "--out", out)
+    assert (code, stdout) == (2, "")
+    assert err.strip() == (
+        "The table has 3 rows; an Excel sheet holds at most 2 rows below its header: write the "
+        "merged table as CSV instead (e.g. --out answers.csv), which Excel opens too."
+    )
+    assert not out.exists()
+    code, stdout, err = run_main(
+        capsys, "merge", reviews, "--results", results, "--out", out.with_suffix(".csv")
+    )
+    assert code == 2 and "Line 1 of out.jsonl is not a JSON line" in err
+
+
 def test_merge_defaults_out_beside_the_input_and_notes_strangers(
     reviews: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

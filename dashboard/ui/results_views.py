@@ -1,9 +1,11 @@
 """How the Results page draws a job's answers: figures, the breakdown, the table, the downloads.
 
-The merged table is cached with `st.cache_data` under the job, its results version (the
+The merged table is cached with `st.cache_resource` under the job, its results version (the
 batches whose files are kept) and the price list, so a rerun does not merge again; a batch
-fetched since changes the version. Downloads are built when clicked, in another thread, from
-the same core function the tests check.
+fetched since changes the version. `cache_resource` hands every rerun the same read-only table,
+where `cache_data` would unpickle a fresh copy of a million rows on each call. Downloads are
+built when clicked, in another thread, from the same core function the tests check: streamed
+from the table the registry keeps, never from the page's copy.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from batchdash.jobs.status import JobStatus
 from batchdash.money import usd_all
 from batchdash.results.export import formula_cells
 from batchdash.results.parse import ROW_STATUSES
+from batchdash.results.xlsx_writer import MAX_ROWS
 from ui import state
 from ui.cost_views import ACTUAL_LABEL, ESTIMATE_LABEL, label
 from ui.text import plain
@@ -71,7 +74,7 @@ _HELP: dict[Download, str] = {
 }
 
 
-@st.cache_data(max_entries=8, ttl="1h", show_spinner="Merging the answers into your rows…")
+@st.cache_resource(max_entries=4, ttl="1h", show_spinner="Merging the answers into your rows…")
 def _merged(
     db_url: str,
     scope: str,
@@ -82,7 +85,8 @@ def _merged(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """The merged table of `job_id` with the results of the batches in `version`, and the
     cells per column its CSV neutralises (counted here once: a tenth of a second at 50,000
-    rows, which every rerun of the page would spend again)."""
+    rows, which every rerun of the page would spend again). Nothing changes the table: every
+    session and rerun shares it."""
     merged = _service.merged_table(job_id)
     return merged, formula_cells(merged)
 
@@ -234,12 +238,23 @@ def show_downloads(board: JobBoard, status: JobStatus, db_url: str) -> None:
                 mime=_MIME[which],
                 key=f"download_{which}",
                 icon=":material/download:",
-                help=_HELP[which],
+                help=_TOO_MANY_ROWS if _too_many_rows(which, status) else _HELP[which],
                 on_click="ignore",
-                disabled=_empty(which, status, version),
+                disabled=_empty(which, status, version) or _too_many_rows(which, status),
             )
     changed = _merged(*key, board.service)[1]
     st.caption(plain(csv_note(changed)))
+
+
+_TOO_MANY_ROWS = (
+    f"An Excel sheet holds at most {MAX_ROWS - 1:,} rows below its header, and this job has "
+    "more: download the Merged CSV instead, which Excel and other programs open as well."
+)
+
+
+def _too_many_rows(which: Download, status: JobStatus) -> bool:
+    """Whether the job has more rows than an XLSX sheet holds (known before any merge)."""
+    return which == "xlsx" and status.rows >= MAX_ROWS
 
 
 def _empty(which: Download, status: JobStatus, version: tuple[str, ...]) -> bool:

@@ -5,6 +5,7 @@ A "restart" is new Registry and JobService objects on the same database.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from batchdash.preflight.plan import plan_batch
 from batchdash.preflight.pricing import price_for
 from batchdash.recipe import LINEAGE_COLUMNS, Recipe
 from batchdash.registry.store import Registry
+from batchdash.results.export import to_csv_bytes, write_csv
 from tests import jobs_kit
 from tests.jobs_kit import (
     RECIPE,
@@ -314,17 +316,31 @@ def test_remote_batches_names_the_job_of_each_batch(
     assert owners == {batch_id: job_id, foreign.id: None}
 
 
-def test_merged_table_from_the_cache_equals_a_fresh_merge(
-    make_service: MakeService, registry_url: str
+def test_merged_table_from_the_cache_equals_a_fresh_merge_and_is_never_merged_again(
+    make_service: MakeService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = make_service()
     job_id = service.create_job("Cache", reviews(15), RECIPE, enqueued_token_limit=300)
     service.submit(job_id)
     run_to_end(service, job_id)
+    finished = service.refresh(job_id)
+    assert finished.state == "finished"
     fresh = service.merged_table(job_id)
     assert service.registry.merged(job_id) is not None
-    cached = make_service().merged_table(job_id)
-    pd.testing.assert_frame_equal(cached, fresh)
+
+    def no_merge(*args: object) -> None:
+        raise AssertionError("merged again")
+
+    # Another process (no tally remembered): the status counts the kept table's columns, the
+    # page's table and the download read it.
+    monkeypatch.setattr(JobService, "_merge", no_merge)
+    other = make_service()
+    assert other.refresh(job_id).counts == finished.counts
+    assert other.status(job_id).actual_cost_usd == finished.actual_cost_usd
+    pd.testing.assert_frame_equal(other.merged_table(job_id), fresh)
+    out = io.BytesIO()
+    write_csv(other.merged_columns(job_id), out)
+    assert out.getvalue() == to_csv_bytes(fresh)
 
 
 def _chat_lines(ids: list[str], text: str = "Hello {id}") -> bytes:

@@ -6,6 +6,7 @@ get the same bytes.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import pandas as pd
 
 from batchdash.jobs.service import JobService
 from batchdash.jobs.status import COUNT_KEYS, JobStatus
-from batchdash.results.export import to_csv_bytes, to_xlsx_bytes
+from batchdash.results.export import write_csv, write_xlsx_table
 
 #: What each download holds.
 Download = Literal["csv", "csv_programs", "xlsx", "output", "errors", "manifest"]
@@ -98,11 +99,16 @@ def file_name(status: JobStatus, which: Download) -> str:
 
 
 def download_bytes(service: JobService, job_id: str, which: Download) -> bytes:
-    """The bytes of one download of the job."""
-    if which in ("csv", "csv_programs"):
-        return to_csv_bytes(service.merged_table(job_id), for_spreadsheets=which == "csv")
-    if which == "xlsx":
-        return to_xlsx_bytes(service.merged_table(job_id))
+    """The bytes of one download of the job; the merged table is streamed into them from the
+    registry's copy, a row group (CSV) or a column (XLSX) at a time."""
+    if which in ("csv", "csv_programs", "xlsx"):
+        out = io.BytesIO()
+        merged = service.merged_columns(job_id)
+        if which == "xlsx":
+            write_xlsx_table(merged, out)
+        else:
+            write_csv(merged, out, for_spreadsheets=which == "csv")
+        return out.getvalue()
     if which in ("output", "errors"):
         output, errors = service.raw_results(job_id)
         return output if which == "output" else errors

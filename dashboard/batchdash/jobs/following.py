@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from batchdash.api.batch_info import BatchInfo
 from batchdash.api.notices import notify
@@ -25,9 +26,17 @@ from batchdash.jobs.status import (
 )
 from batchdash.jobs.submitting import CLOCK_SLACK_SECONDS, JobSubmitting
 from batchdash.preflight.pricing import price_for
+from batchdash.registry.blobs import BlobColumns
 from batchdash.registry.records import Job, Part
-from batchdash.results.merge import merge_results
-from batchdash.results.parse import RowResult, parse_result_lines
+from batchdash.results.export import MergedColumns, TableColumns
+from batchdash.results.merge import merge_table, merged_frame
+from batchdash.results.result_table import ResultFile, read_result_files
+
+#: What messages call a batch's kept files.
+_FILE_WORDS = {"output": "output", "errors": "error"}
+
+#: The merged table's columns a job's status is counted from.
+_TALLIED = ("custom_id", "status", "batch_id", "cost_usd")
 
 
 class JobFollowing(JobSubmitting):
@@ -200,32 +209,51 @@ class JobFollowing(JobSubmitting):
         return views
 
     def _merged(self, job: Job) -> pd.DataFrame:
+        """The merged table as a DataFrame (for repairs and the page's table)."""
+        cached = self._cached_merge(job)
+        return merged_frame(cached.table() if cached else self._merge(job), job.recipe)
+
+    def _merged_columns(self, job: Job) -> MergedColumns:
+        """The merged table to export: the cached one, read a column or a row group at a time,
+        else merged now (and cached)."""
+        return self._cached_merge(job) or TableColumns(self._merge(job))
+
+    def _cached_merge(self, job: Job) -> BlobColumns | None:
         # Cached costs use the library's prices, so the cache serves only a service without
         # price overrides.
-        cacheable = not self._price_overrides
-        if cacheable and (cached := self.registry.merged(job.id)) is not None:
-            return cached
-        fetched = self.registry.results(job.id)
-        results: list[RowResult] = []
-        for batch in fetched:  # by part number: repairs come after the rows they repair
-            for which, data in (("output", batch.output), ("error", batch.errors)):
-                results += parse_result_lines(
-                    data,
-                    recipe=job.recipe,
-                    batch_id=batch.batch_id,
-                    source_name=f"the {which} file of batch {batch.batch_id}",
-                )
+        return None if self._price_overrides else self.registry.merged_columns(job.id)
+
+    def _merge(self, job: Job) -> pa.Table:
+        """Merge the kept results into the rows, reading one stored chunk of lines at a time."""
+        fetched = self.registry.fetched_files(job.id)
+        files = [  # by part number: repairs come after the rows they repair
+            ResultFile(
+                self.registry.result_chunks(batch_id, which),
+                batch_id,
+                f"the {_FILE_WORDS[which]} file of batch {batch_id}",
+            )
+            for batch_id, which in fetched
+        ]
+        results = read_result_files(files, job.recipe)
         rows = self.registry.job_rows(job.id)
-        merged = merge_results(
+        merged = merge_table(
             rows,
             job.recipe,
             results,
             price_overrides=self._price_overrides,
             provider=self.provider,
         )
-        if cacheable:
-            self.registry.save_merged(job.id, merged, [batch.batch_id for batch in fetched])
+        del results, rows  # before the table is packed for the registry
+        if not self._price_overrides:
+            self.registry.save_merged(job.id, merged, dict.fromkeys(b for b, _ in fetched))
         return merged
+
+    def _tally_columns(self, job: Job) -> pd.DataFrame:
+        """The merged table's columns a status counts, without reading the others when the
+        table is cached (a finished job's status merges nothing)."""
+        cached = self._cached_merge(job)
+        table = cached.columns(list(_TALLIED)) if cached else self._merge(job).select(_TALLIED)
+        return merged_frame(table, job.recipe)
 
     def _summary(self, view: JobView) -> JobStatus:
         # The tally depends only on the rows, the parts and the fetched batches: kept per job
@@ -240,7 +268,7 @@ class JobFollowing(JobSubmitting):
             rows = remembered[1]
         else:
             needs_table = bool(view.fetched) or any(part.custom_ids for part in view.parts)
-            rows = tally(view, self._merged(view.job) if needs_table else None)
+            rows = tally(view, self._tally_columns(view.job) if needs_table else None)
             self._tallies[view.job.id] = (key, rows)
         now = datetime.fromtimestamp(self._clock(), UTC)
         price = price_for(view.job.recipe.model, self._price_overrides, self.provider)

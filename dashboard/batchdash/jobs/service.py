@@ -12,6 +12,7 @@ import pandas as pd
 from batchdash.api.batch_info import BatchInfo
 from batchdash.jobs.acting import JobActing
 from batchdash.registry.records import Part
+from batchdash.results.export import MergedColumns
 
 
 class JobService(JobActing):
@@ -26,6 +27,11 @@ class JobService(JobActing):
         counts them as pending).
         """
         return self._merged(self._job(job_id))
+
+    def merged_columns(self, job_id: str) -> MergedColumns:
+        """The merged table to stream to a download (`results.export.write_csv`,
+        `write_xlsx_table`): the kept one, read a column or a row group at a time."""
+        return self._merged_columns(self._job(job_id))
 
     def raw_results(self, job_id: str) -> tuple[bytes, bytes]:
         """Every fetched output line and every error line of the job, as two JSONL files."""

@@ -25,6 +25,9 @@ CHUNK_CODEC = "zstd"
 #: Raw bytes per stored chunk of a result file (a chunk ends at a line end, so may run longer).
 CHUNK_BYTES = 16 * 1024 * 1024
 
+#: Rows per Parquet row group of a stored table: what a download reads at a time.
+ROWS_PER_GROUP = 64 * 1024
+
 #: Parquet schema metadata key holding the real column names (stored columns are positional,
 #: so repeated or unusual names survive).
 _NAMES_KEY = b"batchdash.columns"
@@ -34,10 +37,24 @@ def frame_to_blob(frame: pd.DataFrame) -> bytes:
     """The frame as Parquet bytes; raises pyarrow.ArrowException for cells it cannot type."""
     positional = frame.set_axis([str(i) for i in range(frame.shape[1])], axis="columns")
     table = pa.Table.from_pandas(positional, preserve_index=False, nthreads=1)
-    names = json.dumps([str(name) for name in frame.columns]).encode()
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _NAMES_KEY: names})
+    return _parquet_bytes(table, [str(name) for name in frame.columns])
+
+
+def table_to_blob(table: pa.Table) -> bytes:
+    """An Arrow table as Parquet bytes, in row groups that can be read back one by one."""
+    positional = table.rename_columns([str(i) for i in range(table.num_columns)])
+    return _parquet_bytes(positional, table.column_names)
+
+
+def _parquet_bytes(table: pa.Table, names: list[str]) -> bytes:
+    metadata = {**(table.schema.metadata or {}), _NAMES_KEY: json.dumps(names).encode()}
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
+    pq.write_table(
+        table.replace_schema_metadata(metadata),
+        buffer,
+        compression="zstd",
+        row_group_size=ROWS_PER_GROUP,
+    )
     return buffer.getvalue()
 
 
@@ -47,6 +64,39 @@ def blob_to_frame(blob: bytes) -> pd.DataFrame:
     names = json.loads((table.schema.metadata or {})[_NAMES_KEY])
     frame: pd.DataFrame = table.to_pandas(use_threads=False)
     return frame.set_axis(names, axis="columns")
+
+
+class BlobColumns:
+    """A stored table read a column or a row group at a time (the columns of a download)."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._file = pq.ParquetFile(io.BytesIO(blob))
+        metadata = self._file.schema_arrow.metadata or {}
+        #: Column names, in order.
+        self.names: list[str] = json.loads(metadata[_NAMES_KEY])
+        #: Number of rows.
+        self.rows: int = self._file.metadata.num_rows
+
+    def column(self, position: int) -> pa.Array:
+        """One whole column."""
+        table = self._file.read(columns=[str(position)], use_threads=False)
+        return table.column(0).combine_chunks()
+
+    def columns(self, names: list[str]) -> pa.Table:
+        """The columns of these names (each must be in the table), under their names."""
+        positions = [str(self.names.index(name)) for name in names]
+        table = self._file.read(columns=positions, use_threads=False)
+        return table.rename_columns(names)
+
+    def table(self) -> pa.Table:
+        """Every column, under its name."""
+        return self._file.read(use_threads=False).rename_columns(self.names)
+
+    def batches(self) -> Iterator[list[pa.Array]]:
+        """Every column of a row group, group after group."""
+        for group in range(self._file.num_row_groups):
+            table = self._file.read_row_group(group, use_threads=False)
+            yield [column.combine_chunks() for column in table.columns]
 
 
 def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -78,7 +128,7 @@ def compress_lines(source: bytes | Path | None) -> list[Chunk]:
     """A result file (bytes in memory or a file on disk) as compressed chunks of whole lines."""
     return [
         Chunk(raw_size=len(piece), data=pa.compress(piece, codec=CHUNK_CODEC, asbytes=True))
-        for piece in _line_pieces(source)
+        for piece in line_pieces(source)
     ]
 
 
@@ -90,7 +140,8 @@ def decompress_chunk(raw_size: int, data: bytes) -> bytes:
     return raw
 
 
-def _line_pieces(source: bytes | Path | None) -> Iterator[bytes]:
+def line_pieces(source: bytes | Path | None) -> Iterator[bytes]:
+    """A result file as runs of whole lines of about CHUNK_BYTES, read a run at a time."""
     if source is None:
         return
     if isinstance(source, Path):

@@ -24,10 +24,12 @@ from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 from batchdash.registry.blobs import (
     CHUNK_CODEC,
     TABLE_CODEC,
+    BlobColumns,
     blob_to_frame,
     compress_lines,
     decompress_chunk,
     frame_to_blob,
+    table_to_blob,
 )
 from batchdash.registry.database import RegistryDatabase
 from batchdash.registry.models import (
@@ -215,6 +217,20 @@ class KeptResults(RegistryDatabase):
             for batch_id, part_id, number, kind, fetched_at in found
         ]
 
+    def fetched_files(self, job_id: str) -> list[tuple[str, ResultFile]]:
+        """The job's fetched batches by part number, each's output then errors, as
+        (batch id, which); read each with `result_chunks`."""
+        headers = (
+            select(ResultModel.batch_id)
+            .join(PartModel, ResultModel.part_id == PartModel.id)
+            .where(PartModel.job_id == job_id)
+            .order_by(PartModel.number)
+        )
+        with self._read() as session:
+            batch_ids = list(session.scalars(headers))
+        files: list[ResultFile] = ["output", "errors"]
+        return [(batch_id, which) for batch_id in batch_ids for which in files]
+
     def result_chunks(self, batch_id: str, which: ResultFile) -> Iterator[bytes]:
         """One kept file as runs of whole lines, read one stored chunk at a time."""
         key = (ResultChunkModel.batch_id == batch_id, ResultChunkModel.which == which)
@@ -235,10 +251,12 @@ class KeptResults(RegistryDatabase):
 
     # -- merged-table cache -------------------------------------------------------------------
 
-    def save_merged(self, job_id: str, frame: pd.DataFrame, batch_ids: Iterable[str]) -> bool:
+    def save_merged(
+        self, job_id: str, table: pd.DataFrame | pa.Table, batch_ids: Iterable[str]
+    ) -> bool:
         """Cache the job's merged table made from these fetched batches; False if it cannot be stored."""
         try:
-            blob = frame_to_blob(frame)
+            blob = table_to_blob(table) if isinstance(table, pa.Table) else frame_to_blob(table)
         except (pa.ArrowException, TypeError, ValueError):
             return False  # cells Parquet cannot type: merging again is always possible
         with self._write() as session:
@@ -260,6 +278,15 @@ class KeptResults(RegistryDatabase):
 
     def merged(self, job_id: str) -> pd.DataFrame | None:
         """The cached merged table, or None when there is none or batches were fetched since."""
+        blob = self._merged_blob(job_id)
+        return None if blob is None else blob_to_frame(blob)
+
+    def merged_columns(self, job_id: str) -> BlobColumns | None:
+        """The cached merged table, to read a column or a row group at a time; None as `merged`."""
+        blob = self._merged_blob(job_id)
+        return None if blob is None else BlobColumns(blob)
+
+    def _merged_blob(self, job_id: str) -> bytes | None:
         fetched = (
             select(ResultModel.batch_id)
             .join(PartModel, ResultModel.part_id == PartModel.id)
@@ -269,8 +296,8 @@ class KeptResults(RegistryDatabase):
             cached = session.get(MergedModel, job_id)
             if cached is None or cached.batch_ids != sorted(session.scalars(fetched)):
                 return None
-            blob = cached.data
-        return blob_to_frame(blob)
+            blob: bytes = cached.data
+        return blob
 
 
 def snapshot_query(condition: ColumnElement[bool]) -> Select[SnapshotModel, int]:

@@ -105,9 +105,12 @@ class Columns:
     values: dict[str, list[Any]]
 
 
-def read_columns(data: bytes | Iterable[bytes], endpoint: Endpoint, source: str) -> Columns:
-    """The envelope and answer leaves of every non-empty line of one file."""
-    numbers, lines = _non_empty_lines(data)
+def read_columns(
+    data: bytes | Iterable[bytes], endpoint: Endpoint, source: str, first_line: int = 1
+) -> Columns:
+    """The envelope and answer leaves of every non-empty line of one file (or of a run of its
+    lines, the first of them numbered `first_line`)."""
+    numbers, lines = _non_empty_lines(data, first_line)
     leaves = {**ENVELOPE, **ANSWER[endpoint]}
     values = _arrow_values(lines, endpoint, leaves) if lines else None
     if values is None:
@@ -115,23 +118,59 @@ def read_columns(data: bytes | Iterable[bytes], endpoint: Endpoint, source: str)
     return Columns(numbers, values)
 
 
-def json_objects(data: bytes | Iterable[bytes], source: str) -> Iterator[dict[str, Any]]:
+def json_objects(
+    data: bytes | Iterable[bytes], source: str, first_line: int = 1
+) -> Iterator[dict[str, Any]]:
     """Each non-empty line as a JSON object; a line that is not one raises ResultsError."""
-    numbers, lines = _non_empty_lines(data)
+    numbers, lines = _non_empty_lines(data, first_line)
     for number, line in zip(numbers, lines, strict=True):
         yield _json_object(number, line, source)
 
 
-def _non_empty_lines(data: bytes | Iterable[bytes]) -> tuple[list[int], list[bytes]]:
-    """The 1-based numbers and the bytes of the lines that hold more than whitespace."""
+def _non_empty_lines(
+    data: bytes | Iterable[bytes], first_line: int = 1
+) -> tuple[list[int], list[bytes]]:
+    """The numbers (the first line's is `first_line`) and the bytes of the lines that hold
+    more than whitespace."""
     if isinstance(data, bytes | bytearray):
         every = bytes(data).splitlines()
     else:
         every = [line for chunk in data for line in chunk.splitlines()]
     if every and every[0].startswith(_BOM):
         every[0] = every[0][len(_BOM) :]
-    numbers = [number for number, line in enumerate(every, start=1) if line.strip()]
-    return numbers, [every[number - 1] for number in numbers]
+    numbers = [number for number, line in enumerate(every) if line.strip()]
+    return [number + first_line for number in numbers], [every[number] for number in numbers]
+
+
+def line_count(data: bytes) -> int:
+    """How many lines `data` holds, counted as `read_columns` numbers them."""
+    if b"\r" in data:  # a lone CR ends a line too
+        return len(data.splitlines())
+    return data.count(b"\n") + (not data.endswith(b"\n") if data else 0)
+
+
+def arrow_leaves(
+    data: bytes, endpoint: Endpoint, lines: int | None = None
+) -> dict[str, pa.Array] | None:
+    """The leaves of every non-empty line as Arrow arrays, read without a Python object per
+    line; None when Arrow refuses the lines (the `read_columns` path then words the error).
+    `lines` is `line_count(data)` when the caller knows it."""
+    body = data[len(_BOM) :] if data.startswith(_BOM) else data
+    # Arrow reads the lines as they are when none is blank (it would skip a blank one, and
+    # count two objects on one line as two: the line by line path tells those apart), and
+    # none is longer than a block (it refuses the run: the path below sizes the blocks).
+    lines = line_count(body) if lines is None else lines
+    table = _arrow_read(body, endpoint, 1 << 20, lines) if body else None
+    if table is None:
+        _numbers, numbered = _non_empty_lines(data)
+        table = _arrow_table(numbered, endpoint) if numbered else None
+    if table is None:
+        return None
+    leaves = {**ENVELOPE, **ANSWER[endpoint]}
+    try:
+        return {name: _arrow_array(table, leaf) for name, leaf in leaves.items()}
+    except pa.ArrowException:
+        return None
 
 
 def _json_object(number: int, line: bytes, source: str) -> dict[str, Any]:
@@ -283,29 +322,50 @@ def _arrow_values(
     lines: list[bytes], endpoint: Endpoint, leaves: dict[str, Leaf]
 ) -> dict[str, list[Any]] | None:
     """The fast reader; None when Arrow refuses the file or reads it differently than json."""
-    options = pa_json.ParseOptions(
-        explicit_schema=_arrow_schema(endpoint), unexpected_field_behavior="ignore"
-    )
-    # A block must hold the longest line whole.
-    block = pa_json.ReadOptions(block_size=max(1 << 20, 2 * max(map(len, lines))))
+    table = _arrow_table(lines, endpoint)
+    if table is None:
+        return None
     try:
-        table = pa_json.read_json(
-            io.BytesIO(b"\n".join(lines)), read_options=block, parse_options=options
-        )
-        if table.num_rows != len(lines):
-            return None  # two objects on one line: the json reader says where
         return {name: _arrow_leaf(table, leaf) for name, leaf in leaves.items()}
     except pa.ArrowException:
         return None
 
 
+def _arrow_table(lines: list[bytes], endpoint: Endpoint) -> pa.Table | None:
+    """The lines read by Arrow; None when it refuses them or counts other lines than json."""
+    # A block must hold the longest line whole.
+    block = max(1 << 20, 2 * max(map(len, lines)))
+    return _arrow_read(b"\n".join(lines), endpoint, block, len(lines))
+
+
+def _arrow_read(data: bytes, endpoint: Endpoint, block: int, lines: int) -> pa.Table | None:
+    """`lines` lines read by Arrow; None when it refuses them or reads another number of
+    objects (two objects on one line: the json reader says where)."""
+    options = pa_json.ParseOptions(
+        explicit_schema=_arrow_schema(endpoint), unexpected_field_behavior="ignore"
+    )
+    # Blocks are read on Arrow's threads (both cores of a small server).
+    read = pa_json.ReadOptions(block_size=max(1 << 20, block))
+    try:
+        table = pa_json.read_json(io.BytesIO(data), read_options=read, parse_options=options)
+    except pa.ArrowException:
+        return None
+    # One chunk per column, combined once here rather than once per value taken from it.
+    return table.combine_chunks() if table.num_rows == lines else None
+
+
 def _arrow_leaf(table: pa.Table, leaf: Leaf) -> list[Any]:
+    values: list[Any] = _arrow_array(table, leaf).to_pylist()
+    return values
+
+
+def _arrow_array(table: pa.Table, leaf: Leaf) -> pa.Array:
+    """One leaf of every line; for `present`, whether the value is there."""
     column = table.column(str(leaf.path[0]))
+    column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     for step in leaf.path[1:]:
         if isinstance(step, int):
             column = pc.list_element(column, step)  # an empty list raises: json reader
         else:
             column = pc.struct_field(column, step)
-    if leaf.kind == "present":
-        return pc.is_valid(column).to_pylist()
-    return column.to_pylist()
+    return pc.is_valid(column) if leaf.kind == "present" else column

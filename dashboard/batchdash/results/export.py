@@ -6,7 +6,8 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO, Protocol
 
 import numpy as np
 import pandas as pd
@@ -15,13 +16,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from batchdash.errors import ResultsError
+from batchdash.results.arrow_columns import arrow_column, is_text
 from batchdash.results.xlsx_writer import (
     MAX_CELL_CHARACTERS,
     MAX_COLUMNS,
     MAX_ROWS,
     Column,
     ColumnLook,
-    xlsx_bytes,
+    write_xlsx,
 )
 
 # Excel opens a CSV as UTF-8 only when it starts with a byte-order mark.
@@ -47,6 +49,9 @@ _EOL = "\r\n"
 
 SHEET_NAME = "Results"
 
+#: Rows written to a CSV at a time.
+ROWS_PER_BATCH = 50_000
+
 # A text Excel would show as the same number: an optional minus, no leading zero, digits and an
 # optional decimal part (RE2 syntax, for Arrow).
 _PLAIN_NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
@@ -63,8 +68,57 @@ _FILTER_BUTTON = 3
 _PADDING = 1
 
 
+class MergedColumns(Protocol):
+    """A merged table to export, read a column or a run of rows at a time."""
+
+    #: Column names, in order.
+    names: list[str]
+    #: Number of rows.
+    rows: int
+
+    def column(self, position: int) -> pa.Array:
+        """One whole column."""
+        ...
+
+    def batches(self) -> Iterator[list[pa.Array]]:
+        """Every column of a run of rows, run after run."""
+        ...
+
+
+class TableColumns:
+    """An Arrow table in memory as MergedColumns."""
+
+    def __init__(self, table: pa.Table, names: Sequence[str] | None = None) -> None:
+        self._table = table
+        self.names = [str(name) for name in (table.column_names if names is None else names)]
+        self.rows = table.num_rows
+
+    def column(self, position: int) -> pa.Array:
+        column = self._table.column(position)
+        return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+    def batches(self) -> Iterator[list[pa.Array]]:
+        for batch in self._table.to_batches(max_chunksize=ROWS_PER_BATCH):
+            yield list(batch.columns)
+
+
+def frame_columns(frame: pd.DataFrame) -> TableColumns:
+    """A DataFrame as MergedColumns (numbers stay numbers, everything else is text)."""
+    arrays = [arrow_column(frame.iloc[:, position]) for position in range(frame.shape[1])]
+    table = pa.Table.from_arrays(arrays, names=[str(n) for n in range(len(arrays))])
+    return TableColumns(table, [str(name) for name in frame.columns])
+
+
 def to_csv_bytes(merged: pd.DataFrame, *, for_spreadsheets: bool = True) -> bytes:
-    """CSV with CRLF line ends and every text cell quoted; for spreadsheets by default.
+    """`write_csv` of a DataFrame, as bytes."""
+    out = io.BytesIO()
+    write_csv(frame_columns(merged), out, for_spreadsheets=for_spreadsheets)
+    return out.getvalue()
+
+
+def write_csv(merged: MergedColumns, out: BinaryIO, *, for_spreadsheets: bool = True) -> None:
+    """CSV with CRLF line ends and every text cell quoted; for spreadsheets by default. Written
+    a run of rows at a time.
 
     For spreadsheets: UTF-8 with BOM (without it Excel reads UTF-8 as the local code page), and
     every text cell (headers too) starting with =, +, -, @, tab or CR gets a leading `'`, so a
@@ -77,90 +131,89 @@ def to_csv_bytes(merged: pd.DataFrame, *, for_spreadsheets: bool = True) -> byte
     number is not text and is written as it is. Floats take their shortest exact form
     (0.0000093; 7.5e-7 below a millionth), empty when missing.
     """
-    names = [str(name) for name in merged.columns]
+    names = merged.names
     header = io.StringIO()
     csv.writer(header, quoting=csv.QUOTE_ALL, lineterminator=_EOL).writerow(
         [_neutralised(name) for name in names] if for_spreadsheets else names
     )
-    out = io.BytesIO()
     out.write(((_BOM if for_spreadsheets else "") + header.getvalue()).encode("utf-8"))
-    if merged.shape[1] and len(merged):
-        arrays = [_csv_array(column, for_spreadsheets) for _, column in _columns(merged)]
-        table = pa.Table.from_arrays(arrays, names=[str(n) for n in range(len(arrays))])
-        # Arrow's writer quotes every string and escapes quotes, CR and LF inside them.
-        options = pa_csv.WriteOptions(include_header=False, eol=_EOL, quoting_style="needed")
-        pa_csv.write_csv(table, out, options)
-    return out.getvalue()
+    if not names or not merged.rows:
+        return
+    # Arrow's writer quotes every string and escapes quotes, CR and LF inside them.
+    options = pa_csv.WriteOptions(include_header=False, eol=_EOL, quoting_style="needed")
+    positional = [str(n) for n in range(len(names))]
+    for columns in merged.batches():
+        arrays = [_csv_array(column, for_spreadsheets) for column in columns]
+        pa_csv.write_csv(pa.Table.from_arrays(arrays, names=positional), out, options)
 
 
 def formula_cells(merged: pd.DataFrame) -> dict[str, int]:
+    """`count_formula_cells` of a DataFrame."""
+    return count_formula_cells(frame_columns(merged))
+
+
+def count_formula_cells(merged: MergedColumns) -> dict[str, int]:
     """How many cells (the header among them) of each text column the CSV for spreadsheets
     gives a leading `'`; only columns with at least one such cell, in table order."""
     counts: dict[str, int] = {}
-    for position, column in _columns(merged):
-        name = str(merged.columns[position])
+    for position, name in enumerate(merged.names):
         count = int(bool(_FORMULA.match(name)))
-        if not _is_numeric(column) and len(column):
-            count += pc.sum(_formula_like(pc.fill_null(_text_array(column), _EMPTY))).as_py() or 0
+        column = merged.column(position) if merged.rows else None
+        if column is not None and is_text(column):
+            text = pc.fill_null(column.cast(_LARGE_TEXT), _EMPTY)
+            count += pc.sum(_formula_like(text)).as_py() or 0
         if count:
             counts[name] = counts.get(name, 0) + count
     return counts
 
 
 def to_xlsx_bytes(merged: pd.DataFrame) -> bytes:
+    """`write_xlsx_table` of a DataFrame, as bytes."""
+    out = io.BytesIO()
+    write_xlsx_table(frame_columns(merged), out)
+    return out.getvalue()
+
+
+def write_xlsx_table(merged: MergedColumns, out: BinaryIO) -> None:
     """One "Results" sheet with a bold, frozen header: text stays text, numbers stay numbers.
 
-    Every text cell is a string cell (batchdash/results/xlsx_writer.py), so an ID like 007, a 20-digit
-    number or a text starting with `=` arrives exactly as it is, never as a number or a formula;
-    an empty text leaves its cell blank. Numeric columns (tokens, cost, number and integer
-    fields) are number cells, blank when missing; so is an input column (one left of
+    Every text cell is a string cell (batchdash/results/xlsx_writer.py), so an ID like 007, a
+    20-digit number or a text starting with `=` arrives exactly as it is, never as a number or
+    a formula; an empty text leaves its cell blank. Numeric columns (tokens, cost, number and
+    integer fields) are number cells, blank when missing; so is an input column (one left of
     `response`; every column of a table without one) whose every cell is a plain number Excel
     shows exactly as written (see `_plain_numbers`), so SUM and sorting work on it. Columns are
     as wide as their content (within 8 to 60), and a text longer than that or with line breaks
     wraps. A cell longer than Excel allows (e.g. a long embedding vector), or a table larger
-    than a sheet, raises ResultsError: download CSV instead.
+    than a sheet, raises ResultsError: download CSV instead. The columns are read one at a time.
     """
-    _check_sheet_size(merged)
-    inputs = _input_column_count(merged)
-    columns: list[Column] = []
-    looks: list[ColumnLook] = []
-    for position, column in _columns(merged):
-        name = str(merged.columns[position])
-        if _is_numeric(column):
-            columns.append(column.to_numpy(dtype="float64", na_value=np.nan))
-            looks.append(ColumnLook(width=_bounded(_text_width(name) + _FILTER_BUTTON, 12)))
+    check_sheet_size(merged.rows, len(merged.names))
+    write_xlsx(out, SHEET_NAME, merged.names, _xlsx_columns(merged), rows=merged.rows)
+
+
+def _xlsx_columns(merged: MergedColumns) -> Iterator[tuple[Column, ColumnLook]]:
+    inputs = _input_column_count(merged.names)
+    for position, name in enumerate(merged.names):
+        column = merged.column(position)
+        if not is_text(column):
+            numbers = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            yield numbers, ColumnLook(width=_bounded(_text_width(name) + _FILTER_BUTTON, 12))
             continue
-        text = _text_array(column)
+        text = column.cast(_LARGE_TEXT)
         _check_cell_lengths(name, text)
-        numbers = _plain_numbers(text) if position < inputs else None
-        if numbers is not None:
-            columns.append(numbers[0])
-        else:
-            columns.append(pc.if_else(pc.equal(pc.binary_length(text), 0), _NO_TEXT, text))
-        looks.append(_text_look(name, text, None if numbers is None else numbers[1]))
-    return xlsx_bytes(SHEET_NAME, [str(name) for name in merged.columns], columns, looks=looks)
+        plain = _plain_numbers(text) if position < inputs else None
+        cells = (
+            plain[0]
+            if plain is not None
+            else pc.if_else(pc.equal(pc.binary_length(text), 0), _NO_TEXT, text)
+        )
+        yield cells, _text_look(name, text, None if plain is None else plain[1])
 
 
-def _columns(merged: pd.DataFrame) -> Iterator[tuple[int, pd.Series]]:
-    # By position: the merged table's names are unique, but an arbitrary frame's may not be.
-    for position in range(merged.shape[1]):
-        yield position, merged.iloc[:, position]
-
-
-def _is_numeric(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-
-
-def _texts(column: pd.Series) -> list[str]:
-    return column.astype(object).where(column.notna(), "").astype(str).tolist()
-
-
-def _csv_array(column: pd.Series, for_spreadsheets: bool) -> pa.Array | pa.ChunkedArray:
-    if pd.api.types.is_integer_dtype(column):
-        return pa.array(column, from_pandas=True)  # missing values (Int64 NA) become empty
-    if _is_numeric(column):
-        return pa.array(column.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True)
-    text = pc.fill_null(_text_array(column), _EMPTY)
+def _csv_array(column: pa.Array, for_spreadsheets: bool) -> pa.Array:
+    if not is_text(column):
+        return column
+    text = pc.fill_null(column.cast(_LARGE_TEXT), _EMPTY)
     if not for_spreadsheets:
         return text
     risky = _formula_like(text)
@@ -177,20 +230,9 @@ def _neutralised(text: str) -> str:
     return "'" + text if _FORMULA.match(text) else text
 
 
-def _text_array(column: pd.Series) -> pa.LargeStringArray:
-    """The column's cells as text, null where missing."""
-    if isinstance(column.dtype, pd.StringDtype):
-        text = pa.array(column.array)
-        if isinstance(text, pa.ChunkedArray):
-            text = text.combine_chunks()
-        return text.cast(_LARGE_TEXT)
-    return pa.array(_texts(column), type=_LARGE_TEXT)
-
-
-def _input_column_count(merged: pd.DataFrame) -> int:
+def _input_column_count(names: list[str]) -> int:
     """How many columns come from the input: those left of `response` (contract 6; an input
     column of that name is renamed), or every column of a table without one."""
-    names = [str(name) for name in merged.columns]
     return names.index("response") if "response" in names else len(names)
 
 
@@ -262,9 +304,16 @@ def _bounded(*widths: float) -> float:
     return float(min(_MAX_WIDTH, max(_MIN_WIDTH, math.ceil(max(widths)))))
 
 
-def _check_sheet_size(merged: pd.DataFrame) -> None:
-    rows, columns = merged.shape
-    if rows >= MAX_ROWS or columns > MAX_COLUMNS:
+def check_sheet_size(rows: int, columns: int | None = None) -> None:
+    """Refuse a table larger than an Excel sheet, with the fix; without `columns` (not known
+    yet, before a merge) the rows alone."""
+    if columns is None and rows >= MAX_ROWS:
+        raise ResultsError(
+            f"The table has {rows:,} rows; an Excel sheet holds at most {MAX_ROWS - 1:,} rows "
+            "below its header: write the merged table as CSV instead (e.g. --out answers.csv), "
+            "which Excel opens too."
+        )
+    if rows >= MAX_ROWS or (columns or 0) > MAX_COLUMNS:
         raise ResultsError(
             f"The table has {rows:,} rows and {columns:,} columns; an Excel sheet holds at most "
             f"{MAX_ROWS - 1:,} rows below its header and {MAX_COLUMNS:,} columns: download the "

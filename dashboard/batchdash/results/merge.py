@@ -1,7 +1,10 @@
 """The merged table (DESIGN.md contract 6): the input rows with their answers and lineage.
 
-Everything after collecting the results into columns is vectorised: picking one result per
-custom_id, joining on the input's custom_ids, filling missing rows and pricing them.
+The merge works on Arrow columns from end to end: the results table (one row per result line,
+`result_table`) is ordered so the winning result of each custom_id comes first, the input's
+custom_ids are looked up in it, and every added column is taken, filled and priced as a whole.
+`merge_table` gives the Arrow table the downloads stream from; `merge_results` the same table
+as a DataFrame.
 """
 
 from __future__ import annotations
@@ -10,13 +13,17 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from batchdash.errors import ResultsError
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.providers.profiles import ProviderProfile
 from batchdash.recipe import LINEAGE_COLUMNS, OutputField, Recipe
-from batchdash.results.parse import FieldValue, RowResult
+from batchdash.results.arrow_columns import arrow_column, to_frame
+from batchdash.results.parse import RowResult
+from batchdash.results.result_table import SOURCE, field_key, rows_table
 
 # Costs are kept to a ten-billionth of a dollar: finer than one token of the cheapest model,
 # and coarse enough that float noise (1.7999999999999999e-06) never reaches the spreadsheet.
@@ -25,11 +32,14 @@ _COST_DECIMALS = 10
 # Structured fields named like a fixed column get this suffix in the merged table.
 _ANSWER_SUFFIX = " (answer)"
 
+_TEXT = pa.large_string()
+_EMPTY = pa.scalar("", _TEXT)
+
 
 def merge_results(
     frame: pd.DataFrame,
     recipe: Recipe,
-    results: Iterable[RowResult],
+    results: Iterable[RowResult] | pa.Table,
     *,
     price_overrides: Mapping[str, ModelPrice] | None = None,
     provider: ProviderProfile | None = None,
@@ -41,143 +51,173 @@ def merge_results(
     table are ignored (see `unmatched_custom_ids`), but a file none of whose results match raises
     ResultsError: it belongs to another job. An input column named like an added column is
     renamed "<name> (input)", and a structured field named like a fixed column "<name> (answer)",
-    so every column name stays unique.
+    so every column name stays unique. The input columns keep their types.
     """
-    ids = custom_ids(frame, recipe.id_column)
-    collected = list(results)
-    fields = recipe.result_fields
-    table = _results_table(collected, fields)
-    _check_sources(table, ids)
-    table = _one_result_per_id(table)
-    positions = pd.Index(table["custom_id"]).get_indexer(ids)
-    found = positions >= 0
+    fields = _fields(recipe)
+    added = _added_columns(frame, recipe, _as_table(results, fields), price_overrides, provider)
+    inputs = frame.reset_index(drop=True)
+    inputs.columns = _input_names(list(frame.columns), set(added))
+    return pd.concat([inputs, to_frame(pa.table(added), _integer_names(fields))], axis=1)
 
-    def take(column: str, missing: object) -> np.ndarray:
-        values = np.full(len(ids), missing, dtype=object)
-        values[found] = table[column].to_numpy(dtype=object)[positions[found]]
-        return values
 
-    input_tokens = take("input_tokens", 0).astype(np.int64)
-    output_tokens = take("output_tokens", 0).astype(np.int64)
-    models = take("model", "")
-    added: dict[str, pd.Series] = {"response": _text(take("response", ""))}
-    for spec in fields:
-        added[_field_column_name(spec.name)] = _field_column(
-            take(_field_key(spec.name), None), spec
+def merge_table(
+    frame: pd.DataFrame,
+    recipe: Recipe,
+    results: pa.Table,
+    *,
+    price_overrides: Mapping[str, ModelPrice] | None = None,
+    provider: ProviderProfile | None = None,
+) -> pa.Table:
+    """`merge_results` as an Arrow table: text columns as text, numbers as int64 or float64
+    (null where missing), so it streams to CSV and XLSX without a Python object per cell."""
+    added = _added_columns(frame, recipe, results, price_overrides, provider)
+    names = _input_names(list(frame.columns), set(added))
+    columns = [arrow_column(frame.iloc[:, position]) for position in range(frame.shape[1])]
+    return pa.Table.from_arrays([*columns, *added.values()], names=[*names, *added])
+
+
+def merged_frame(table: pa.Table, recipe: Recipe) -> pd.DataFrame:
+    """A merged Arrow table as the DataFrame `merge_results` gives (text as str, costs and
+    number fields as Float64, integer fields as Int64)."""
+    return to_frame(table, _integer_names(_fields(recipe)))
+
+
+def unmatched_custom_ids(
+    ids: Sequence[str] | pd.Series | pa.Array, results: Iterable[RowResult] | pa.Table
+) -> list[str]:
+    """custom_ids among `results` that are not in `ids`, in first-seen order."""
+    given = results.column("custom_id") if isinstance(results, pa.Table) else None
+    if given is None:
+        given = pa.array([result.custom_id for result in results], _TEXT)
+    known = ids if isinstance(ids, pa.Array) else pa.array(list(ids), _TEXT)
+    strangers = pc.filter(given, pc.invert(pc.is_in(given, value_set=known.cast(_TEXT))))
+    found: list[str] = pc.unique(strangers).to_pylist()
+    return found
+
+
+def _fields(recipe: Recipe) -> Sequence[OutputField]:
+    return recipe.result_fields
+
+
+def _integer_names(fields: Sequence[OutputField]) -> set[str]:
+    return {_field_column_name(spec.name) for spec in fields if spec.type == "integer"}
+
+
+def _as_table(results: Iterable[RowResult] | pa.Table, fields: Sequence[OutputField]) -> pa.Table:
+    return results if isinstance(results, pa.Table) else rows_table(results, fields)
+
+
+def _added_columns(
+    frame: pd.DataFrame,
+    recipe: Recipe,
+    results: pa.Table,
+    price_overrides: Mapping[str, ModelPrice] | None,
+    provider: ProviderProfile | None,
+) -> dict[str, pa.Array]:
+    """The columns after the input's: response, the fields, the lineage."""
+    ids = pa.array(custom_ids(frame, recipe.id_column), _TEXT)
+    _check_sources(results, ids)
+    order = _winners_first(results)
+    # Each input row's winning result: its position among the ordered results, then in the table.
+    ordered_ids = results.column("custom_id").take(order).combine_chunks()
+    positions = order.take(pc.index_in(ids, value_set=ordered_ids))
+
+    def take(column: str) -> pa.Array:
+        values = results.column(column)
+        return (values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values).take(
+            positions
         )
-    added["custom_id"] = _text(ids.to_numpy(dtype=object))
-    added["status"] = _text(take("status", "not_run"))
-    added["error"] = _text(take("error", ""))
-    added["finish_reason"] = _text(take("finish_reason", ""))
-    added["input_tokens"] = pd.Series(input_tokens)
-    added["output_tokens"] = pd.Series(output_tokens)
+
+    def text(column: str, missing: str = "") -> pa.Array:
+        return pc.fill_null(take(column), pa.scalar(missing, _TEXT))
+
+    input_tokens = pc.fill_null(take("input_tokens"), 0)
+    output_tokens = pc.fill_null(take("output_tokens"), 0)
+    models = text("model")
+    added: dict[str, pa.Array] = {"response": text("response")}
+    for spec in _fields(recipe):
+        values = take(field_key(spec.name))
+        added[_field_column_name(spec.name)] = (
+            values
+            if pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
+            else pc.fill_null(values, _EMPTY)
+        )
+    added["custom_id"] = ids
+    added["status"] = text("status", "not_run")
+    added["error"] = text("error")
+    added["finish_reason"] = text("finish_reason")
+    added["input_tokens"] = input_tokens
+    added["output_tokens"] = output_tokens
     added["cost_usd"] = _costs(
         input_tokens, output_tokens, models, recipe.model, price_overrides, provider
     )
-    added["batch_id"] = _text(take("batch_id", ""))
-    added["model"] = _text(models)
-
-    inputs = frame.reset_index(drop=True)
-    inputs.columns = _input_names(list(frame.columns), set(added))
-    return pd.concat([inputs, pd.DataFrame(added)], axis=1)
-
-
-def unmatched_custom_ids(ids: Sequence[str] | pd.Series, results: Iterable[RowResult]) -> list[str]:
-    """custom_ids among `results` that are not in `ids`, in first-seen order."""
-    known = set(ids.tolist() if isinstance(ids, pd.Series) else ids)
-    seen: dict[str, None] = {}
-    for result in results:
-        if result.custom_id not in known:
-            seen.setdefault(result.custom_id)
-    return list(seen)
-
-
-def _text(values: np.ndarray) -> pd.Series:
-    return pd.Series(values, dtype=str)
+    added["batch_id"] = text("batch_id")
+    added["model"] = models
+    return added
 
 
 def _field_column_name(name: str) -> str:
     return f"{name}{_ANSWER_SUFFIX}" if name == "response" or name in LINEAGE_COLUMNS else name
 
 
-def _field_key(name: str) -> str:
-    # Field names live beside the fixed result columns in one frame; a prefix keeps them apart.
-    return f"field:{name}"
-
-
-def _results_table(results: list[RowResult], fields: Sequence[OutputField]) -> pd.DataFrame:
-    columns: dict[str, list[object]] = {
-        "custom_id": [r.custom_id for r in results],
-        "status": [r.status for r in results],
-        "response": [r.response for r in results],
-        "error": [r.error for r in results],
-        "finish_reason": [r.finish_reason for r in results],
-        "input_tokens": [r.input_tokens for r in results],
-        "output_tokens": [r.output_tokens for r in results],
-        "batch_id": [r.batch_id for r in results],
-        "model": [r.model for r in results],
-        "source": [r.source for r in results],
-    }
-    for spec in fields:
-        columns[_field_key(spec.name)] = [r.fields.get(spec.name) for r in results]
-    return pd.DataFrame(columns, dtype=object)
-
-
-def _check_sources(table: pd.DataFrame, ids: pd.Series) -> None:
+def _check_sources(table: pa.Table, ids: pa.Array) -> None:
     """A file none of whose custom_ids is in the table belongs to another job."""
-    if table.empty:
+    if not table.num_rows:
         return
-    matched = table["custom_id"].isin(ids)
-    per_source = matched.groupby(table["source"], sort=False).any()
-    strangers = per_source.index[~per_source.to_numpy(dtype=bool)]
-    if len(strangers):
-        source = str(strangers[0]) or "a results file"
-        example = table.loc[table["source"] == strangers[0], "custom_id"].iat[0]
-        raise ResultsError(
-            f"None of the results in {source} match a row of this table (e.g. custom_id "
-            f"'{example}'): the file seems to belong to another job, or the ID column differs "
-            "from the one the job used."
-        )
+    matched = pc.is_in(table.column("custom_id"), value_set=ids)
+    # A file's lines come one after the other: one look per run of one source.
+    runs = pc.run_end_encode(table.column(SOURCE).combine_chunks())
+    any_match: dict[str, bool] = {}
+    start = 0
+    for end, source in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+        found = any_match.get(source, False) or bool(pc.any(matched[start:end]).as_py())
+        any_match[source] = found
+        start = end
+    strangers = [source for source, found in any_match.items() if not found]
+    if not strangers:
+        return
+    # The first such file in the order the files were given, as a reader of the message expects.
+    row = pc.index(table.column(SOURCE), strangers[0]).as_py()
+    example = table.column("custom_id")[row].as_py()
+    raise ResultsError(
+        f"None of the results in {strangers[0] or 'a results file'} match a row of this table "
+        f"(e.g. custom_id '{example}'): the file seems to belong to another job, or the ID "
+        "column differs from the one the job used."
+    )
 
 
-def _one_result_per_id(table: pd.DataFrame) -> pd.DataFrame:
-    """An ok result wins over failures; otherwise the last given."""
-    is_ok = (table["status"] == "ok").to_numpy(dtype=np.int8)
-    order = np.lexsort((np.arange(len(table)), is_ok))  # failures first, then by position
-    return table.iloc[order].drop_duplicates("custom_id", keep="last")
-
-
-def _field_column(values: np.ndarray, spec: OutputField) -> pd.Series:
-    if spec.type == "number":
-        return pd.Series(pd.array(values.tolist(), dtype="Float64"))
-    if spec.type == "integer":
-        return pd.Series(pd.array(values.tolist(), dtype="Int64"))
-    texts: list[FieldValue | None] = values.tolist()
-    return pd.Series(["" if v is None else v for v in texts], dtype=str)
+def _winners_first(table: pa.Table) -> pa.Array:
+    """Positions of the results, ordered so each custom_id's winner comes first: ok ones
+    before failures, later ones before earlier ones (repairs come later)."""
+    is_ok = pc.equal(table.column("status"), "ok").to_numpy(zero_copy_only=False)
+    return pa.array(np.lexsort((-np.arange(table.num_rows), ~is_ok)))
 
 
 def _costs(
-    input_tokens: np.ndarray,
-    output_tokens: np.ndarray,
-    models: np.ndarray,
+    input_tokens: pa.Array,
+    output_tokens: pa.Array,
+    models: pa.Array,
     recipe_model: str,
     overrides: Mapping[str, ModelPrice] | None,
     provider: ProviderProfile | None = None,
-) -> pd.Series:
+) -> pa.Array:
     """USD at the provider's batch price; the recipe's model prices every row, else each row's
     model."""
-    input_rate = np.full(len(models), np.nan)
-    output_rate = np.full(len(models), np.nan)
+    rows = len(models)
+    input_rate = np.full(rows, np.nan)
+    output_rate = np.full(rows, np.nan)
     recipe_price = price_for(recipe_model, overrides, provider)
-    for model in pd.unique(models):
+    for model in pc.unique(models).to_pylist():
         price = recipe_price or price_for(str(model), overrides, provider)
         if price is not None:
-            rows = models == model
-            input_rate[rows] = price.cost(1, 0)
-            output_rate[rows] = price.cost(0, 1)
-    cost = np.round(input_tokens * input_rate + output_tokens * output_rate, _COST_DECIMALS)
-    cost[(input_tokens == 0) & (output_tokens == 0)] = 0.0  # nothing billed costs nothing
-    return pd.Series(pd.array(cost, dtype="Float64"))
+            chosen = pc.equal(models, model).to_numpy(zero_copy_only=False)
+            input_rate[chosen] = price.cost(1, 0)
+            output_rate[chosen] = price.cost(0, 1)
+    used_in = input_tokens.to_numpy(zero_copy_only=False)
+    used_out = output_tokens.to_numpy(zero_copy_only=False)
+    cost = np.round(used_in * input_rate + used_out * output_rate, _COST_DECIMALS)
+    cost[(used_in == 0) & (used_out == 0)] = 0.0  # nothing billed costs nothing
+    return pa.array(cost, pa.float64(), from_pandas=True)  # NaN (no price) is a missing cell
 
 
 def _input_names(columns: list[object], added: set[str]) -> list[str]:

@@ -96,14 +96,16 @@ def parse_result_lines(
     recipe: Recipe,
     batch_id: str = "",
     source_name: str = "the results file",
+    first_line: int = 1,
 ) -> list[RowResult]:
     """One RowResult per line of one output or error file, in line order.
 
-    `data` is the whole file, or its lines (a file opened in binary mode works). Empty lines
-    are skipped, so Azure's empty error file gives an empty list. A line that is not a batch
-    result raises ResultsError naming `source_name` and the 1-based line number.
+    `data` is the whole file, or its lines (a file opened in binary mode works), or a run of
+    its lines whose first is line `first_line` of the file. Empty lines are skipped, so
+    Azure's empty error file gives an empty list. A line that is not a batch result raises
+    ResultsError naming `source_name` and the 1-based line number.
     """
-    columns = read_columns(data, recipe.endpoint, source_name)
+    columns = read_columns(data, recipe.endpoint, source_name, first_line)
     values = columns.values
     replies = _REPLIES[recipe.endpoint](values)
     rows = zip(
@@ -183,14 +185,14 @@ def _bad_line(number: int, source: str, problem: str, fix: str = FIX) -> Results
 
 
 def infer_endpoint_and_model(
-    data: bytes | Iterable[bytes], *, source_name: str = "the results file"
+    data: bytes | Iterable[bytes], *, source_name: str = "the results file", first_line: int = 1
 ) -> tuple[Endpoint | None, str | None]:
     """The endpoint and model of the first successful answer in a file; None where none says.
 
     Error lines carry neither, so a file of failures alone tells nothing. A garbage line before
     the first answer raises ResultsError, as in `parse_result_lines`.
     """
-    for obj in json_objects(data, source_name):
+    for obj in json_objects(data, source_name, first_line):
         response = obj.get("response")
         if not isinstance(response, dict) or response.get("status_code") != 200:
             continue
@@ -206,9 +208,15 @@ def infer_endpoint_and_model(
 
 
 def _http_error(values: dict[str, list[Any]], row: int) -> str:
-    status_code = values["status_code"][row]
-    message = values["body_error_message"][row]
-    code = values["body_error_code"][row] or values["body_error_type"][row]
+    return http_error_text(
+        values["status_code"][row],
+        values["body_error_message"][row],
+        values["body_error_code"][row] or values["body_error_type"][row],
+    )
+
+
+def http_error_text(status_code: int | None, message: str | None, code: str | None) -> str:
+    """The error column's sentence for a request the API answered with an HTTP error."""
     if not (message or code):
         return f"The request failed with HTTP {status_code}."
     text = (message or "The request failed").rstrip(". ")

@@ -12,13 +12,14 @@ a bold header, wrapped text and the number formats in use), the sheet and its sh
 from __future__ import annotations
 
 import io
-import itertools
 import math
 import re
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import BinaryIO, TypeAlias
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -34,6 +35,11 @@ MAX_COLUMNS = 16_384
 MAX_CELL_CHARACTERS = 32_767
 
 ROWS_PER_SLICE = 10_000
+
+# A column with at most this many distinct texts shares its entries with the other columns;
+# the texts shared so far are kept in a dict of at most about this many.
+_FEW_TEXTS = 1_000
+_KNOWN_TEXTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -127,70 +133,151 @@ def xlsx_bytes(
     *,
     looks: Sequence[ColumnLook] | None = None,
 ) -> bytes:
+    """`write_xlsx` of columns in memory, as bytes."""
+    looks = list(looks) if looks is not None else [ColumnLook()] * len(header)
+    buffer = io.BytesIO()
+    rows = len(columns[0]) if columns else 0
+    write_xlsx(
+        buffer,
+        sheet_name,
+        header,
+        zip(columns, looks, strict=True),
+        rows=rows,
+        rows_per_slice=rows_per_slice,
+    )
+    return buffer.getvalue()
+
+
+def write_xlsx(
+    stream: BinaryIO,
+    sheet_name: str,
+    header: Sequence[str],
+    columns: Iterable[tuple[Column, ColumnLook]],
+    *,
+    rows: int,
+    rows_per_slice: int = ROWS_PER_SLICE,
+) -> None:
     """A workbook of one sheet: a bold, frozen header row with a filter, then the columns.
 
-    The columns are of equal length; the caller keeps them within MAX_ROWS - 1 rows,
-    MAX_COLUMNS columns and MAX_CELL_CHARACTERS a cell. Numbers are written as Excel keeps
-    them, to 16 significant digits (17 for the few that 16 would round past the largest
-    double); an infinity, which a cell cannot hold, as the text inf or -inf. `looks` gives each
-    column's width, wrapping and number format (default: ColumnLook()).
+    `columns` gives each column (of `rows` cells) with its width, wrapping and number format,
+    one after the other: a column's texts become shared strings as it arrives (written to a
+    temporary file) and only its cells' string numbers are kept, so a caller that loads one
+    column at a time holds one column's text at a time. The caller keeps the columns within
+    MAX_ROWS - 1 rows, MAX_COLUMNS columns and MAX_CELL_CHARACTERS a cell. Numbers are written
+    as Excel keeps them, to 16 significant digits (17 for the few that 16 would round past the
+    largest double); an infinity, which a cell cannot hold, as the text inf or -inf.
     """
-    looks = list(looks) if looks is not None else [ColumnLook()] * len(header)
-    rows = len(columns[0]) if columns else 0
     last_cell = (column_name(len(header) - 1), rows + 1) if header else None
     used = "A1:{}{}".format(*last_cell) if last_cell else "A1"
-    strings, header_indices, columns, infinities = _shared_strings(header, columns)
-    styles_xml, cell_styles = _styles(looks)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as zf:
-        for name, part in (
-            ("[Content_Types].xml", _CONTENT_TYPES),
-            ("_rels/.rels", _PACKAGE_RELS),
-            ("xl/workbook.xml", _workbook(sheet_name, last_cell)),
-            ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS),
-            ("xl/styles.xml", styles_xml),
-        ):
-            # Dated 1980 like the parts zipfile streams, so a table always gives the same bytes.
-            zf.writestr(
-                zipfile.ZipInfo(name),
-                _XML_DECLARATION + part,
-                compress_type=zipfile.ZIP_DEFLATED,
-                compresslevel=_COMPRESS_LEVEL,
-            )
-        # Past 2 GiB a zip entry needs the ZIP64 format. No cell's markup takes 64 bytes, and
-        # escaping makes a shared string at most 7 times longer (a control character becomes
-        # _xHHHH_), its 8 bytes of offset more than its markup.
-        sheet_zip64 = 64 * (rows + 1) * len(header) > zipfile.ZIP64_LIMIT
-        strings_zip64 = 7 * strings.nbytes > zipfile.ZIP64_LIMIT
-        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=sheet_zip64) as sheet:
-            sheet.write(
-                f'{_XML_DECLARATION}<worksheet xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}">'
-                f'<dimension ref="{used}"/>{_SHEET_VIEW}{_widths(looks)}<sheetData>'.encode()
-            )
-            if header:
-                cells = [header_indices[i : i + 1] for i in range(len(header))]
-                sheet.write(_rows(cells, 1, {}, [_BOLD] * len(header)))
-            for start in range(0, rows, rows_per_slice):
-                piece = [column[start : start + rows_per_slice] for column in columns]
-                sheet.write(_rows(piece, start + 2, infinities, cell_styles))
-            autofilter = f'<autoFilter ref="{used}"/>' if header else ""
-            sheet.write(f"</sheetData>{autofilter}{_PAGE_MARGINS}</worksheet>".encode())
-        with zf.open("xl/sharedStrings.xml", "w", force_zip64=strings_zip64) as table:
-            # A number column's only shared strings are its infinities.
-            uses = sum(
-                len(c) - c.null_count if _is_text(c) else int(np.isinf(c).sum())
-                for c in [header_indices, *columns]
-            )
+    with tempfile.TemporaryFile(prefix="batchdash-strings-") as spool:
+        strings = _SharedStrings(spool, rows_per_slice)
+        header_indices = strings.add(pa.array(header, _TEXT))
+        coded: list[Column] = []
+        looks: list[ColumnLook] = []
+        infinite = False
+        for column, look in columns:
+            if _is_text(column):
+                coded.append(strings.add(column))
+            else:
+                coded.append(column)
+                infinite = infinite or bool(np.isinf(column).any())
+            looks.append(look)
+        infinities: dict[float, str] = {}
+        if infinite:
+            words = strings.add(pa.array(_INFINITY_WORDS, _TEXT)).to_pylist()
+            infinities = dict(zip(_INFINITIES, map(str, words), strict=True))
+            strings.uses += sum(int(np.isinf(c).sum()) for c in coded if not _is_text(c)) - 2
+        styles_xml, cell_styles = _styles(looks)
+        with zipfile.ZipFile(
+            stream, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL
+        ) as zf:
+            for name, part in (
+                ("[Content_Types].xml", _CONTENT_TYPES),
+                ("_rels/.rels", _PACKAGE_RELS),
+                ("xl/workbook.xml", _workbook(sheet_name, last_cell)),
+                ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS),
+                ("xl/styles.xml", styles_xml),
+            ):
+                # Dated 1980 like the parts zipfile streams, so a table always gives the same bytes.
+                zf.writestr(
+                    zipfile.ZipInfo(name),
+                    _XML_DECLARATION + part,
+                    compress_type=zipfile.ZIP_DEFLATED,
+                    compresslevel=_COMPRESS_LEVEL,
+                )
+            # Past 2 GiB a zip entry needs the ZIP64 format. No cell's markup takes 64 bytes.
+            sheet_zip64 = 64 * (rows + 1) * len(header) > zipfile.ZIP64_LIMIT
+            with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=sheet_zip64) as sheet:
+                sheet.write(
+                    f'{_XML_DECLARATION}<worksheet xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}">'
+                    f'<dimension ref="{used}"/>{_SHEET_VIEW}{_widths(looks)}<sheetData>'.encode()
+                )
+                if header:
+                    cells = [header_indices[i : i + 1] for i in range(len(header))]
+                    sheet.write(_rows(cells, 1, {}, [_BOLD] * len(header)))
+                for start in range(0, rows, rows_per_slice):
+                    piece = [column[start : start + rows_per_slice] for column in coded]
+                    sheet.write(_rows(piece, start + 2, infinities, cell_styles))
+                autofilter = f'<autoFilter ref="{used}"/>' if header else ""
+                sheet.write(f"</sheetData>{autofilter}{_PAGE_MARGINS}</worksheet>".encode())
+            strings.copy_into(zf)
+
+
+class _SharedStrings:
+    """The shared strings part as its texts arrive: escaped into a temporary file, counted for
+    the part's header. A text of a column with few distinct texts (statuses, models, yes/no)
+    is one entry for the whole sheet; a column of mostly distinct texts (answers, prompts)
+    gets its own entries, so no index of every text of the sheet is ever held."""
+
+    def __init__(self, spool: BinaryIO, rows_per_slice: int) -> None:
+        self._spool = spool
+        self._slice = rows_per_slice
+        self._known: dict[str, int] = {}
+        #: Entries so far: the next text's number.
+        self.unique = 0
+        #: Cells that refer to an entry.
+        self.uses = 0
+
+    def add(self, texts: pa.Array) -> pa.Array:
+        """The entry number of each text (null for a null text)."""
+        encoded = pc.dictionary_encode(texts)
+        distinct = encoded.dictionary
+        self.uses += len(texts) - texts.null_count
+        if len(distinct) > _FEW_TEXTS or len(self._known) > _KNOWN_TEXTS:
+            self._write(distinct)
+            # 32-bit numbers while they fit: a million-row column's are 4 MB, not 8.
+            kind = pa.int64() if self.unique + len(distinct) >= 2**31 else pa.int32()
+            numbers = pc.add(encoded.indices.cast(kind), pa.scalar(self.unique, kind))
+            self.unique += len(distinct)
+            return numbers
+        new: list[str] = []
+        entries: list[int] = []
+        for text in distinct.to_pylist():
+            entry = self._known.get(text)
+            if entry is None:
+                entry = self._known[text] = self.unique + len(new)
+                new.append(text)
+            entries.append(entry)
+        self._write(pa.array(new, _TEXT))
+        self.unique += len(new)
+        return pa.array(entries, pa.int64()).take(encoded.indices)
+
+    def _write(self, texts: pa.Array) -> None:
+        for start in range(0, len(texts), self._slice):
+            # xml:space keeps leading and trailing blanks, which a reader would drop.
+            escaped = _escaped(texts[start : start + self._slice])
+            self._spool.write(memoryview(_concatenated(_join(_SI, escaped, "</t></si>"))))
+
+    def copy_into(self, zf: zipfile.ZipFile) -> None:
+        size = self._spool.tell()
+        self._spool.seek(0)
+        with zf.open("xl/sharedStrings.xml", "w", force_zip64=size > zipfile.ZIP64_LIMIT) as table:
             table.write(
-                f'{_XML_DECLARATION}<sst xmlns="{_MAIN}" count="{uses}" '
-                f'uniqueCount="{len(strings)}">'.encode()
+                f'{_XML_DECLARATION}<sst xmlns="{_MAIN}" count="{self.uses}" '
+                f'uniqueCount="{self.unique}">'.encode()
             )
-            for start in range(0, len(strings), rows_per_slice):
-                # xml:space keeps leading and trailing blanks, which a reader would drop.
-                escaped = _escaped(strings[start : start + rows_per_slice])
-                table.write(_concatenated(_join(_SI, escaped, "</t></si>")))
+            shutil.copyfileobj(self._spool, table, 1 << 20)
             table.write(b"</sst>")
-    return buffer.getvalue()
 
 
 def column_name(index: int) -> str:
@@ -276,30 +363,6 @@ def _workbook(sheet_name: str, last_cell: tuple[str, int] | None) -> str:
         f'<sheets><sheet name={quoteattr(sheet_name)} sheetId="1" r:id="rId1"/></sheets>{names}'
         "</workbook>"
     )
-
-
-def _shared_strings(
-    header: Sequence[str], columns: Sequence[Column]
-) -> tuple[pa.LargeStringArray, pa.Int32Array, list[Column], dict[float, str]]:
-    """The distinct texts; the header and the columns with each text as its index among them.
-
-    The words inf and -inf are among the texts when a number column holds an infinity, and the
-    last item maps each infinity to its word's index.
-    """
-    infinite = any(not _is_text(column) and np.isinf(column).any() for column in columns)
-    texts = [pa.array(header, _TEXT), *(column for column in columns if _is_text(column))]
-    if infinite:
-        texts.append(pa.array(_INFINITY_WORDS, _TEXT))
-    encoded = pc.dictionary_encode(pa.concat_arrays(texts))
-    bounds = itertools.pairwise(itertools.accumulate((len(text) for text in texts), initial=0))
-    header_indices, *text_indices = [encoded.indices[start:end] for start, end in bounds]
-    infinities: dict[float, str] = {}
-    if infinite:
-        word_indices = text_indices.pop().to_pylist()
-        infinities = dict(zip(_INFINITIES, map(str, word_indices), strict=True))
-    text_columns = iter(text_indices)
-    coded = [next(text_columns) if _is_text(column) else column for column in columns]
-    return encoded.dictionary, header_indices, coded, infinities
 
 
 def _is_text(column: Column) -> bool:
