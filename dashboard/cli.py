@@ -5,6 +5,7 @@
     python dashboard/cli.py sandbox --port 8765
     python dashboard/cli.py submit reviews.csv --template "Classify: {review}" --name Reviews
     python dashboard/cli.py status job_0123456789ab
+    python dashboard/cli.py resume job_0123456789ab
 
 Every command prints its result as one JSON object on stdout; notes about the input go to
 stderr. A bad input exits 2 with one plain line on stderr and no traceback.
@@ -105,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_cancel(commands)
     add_repair(commands)
     add_download(commands)
+    add_resume(commands)
+    add_discard(commands)
     return parser
 
 
@@ -428,34 +431,91 @@ def _job_status(status: JobStatus) -> dict[str, Any]:
     }
 
 
+def _unsent(status: JobStatus) -> str:
+    return f"{status.unsent_note} {status.unsent_hint}".strip()
+
+
 def _print_problems(status: JobStatus) -> None:
-    for problem in status.problems:
-        print(f"Note: {problem}", file=sys.stderr)
+    for problem in (_unsent(status), *status.problems):
+        if problem:
+            print(f"Note: {problem}", file=sys.stderr)
+
+
+def _sent(service: JobService, job_id: str, batch_ids: list[str]) -> dict[str, Any]:
+    """What submit, resume and repair print, after the job's notes on stderr."""
+    status = service.status(job_id)
+    _print_problems(status)
+    return {"job_id": job_id, "rows": status.rows, "parts": status.parts, "batch_ids": batch_ids}
 
 
 def add_submit(commands: _SubParsers) -> None:
     parser = commands.add_parser(
         "submit",
         help="save a spreadsheet as a job and send its batches",
-        description="Save INPUT as a job, send one batch per part and print the batch ids.",
+        description="Save INPUT as a job, send one batch per part and print the batch ids. If "
+        "the same table and recipe already make an unfinished job, that job is resumed instead.",
     )
     parser.add_argument("input", type=Path, metavar="INPUT", help="CSV, TSV or XLSX file")
     add_recipe_options(parser)
     parser.add_argument("--name", default="", help="the job's name (default: INPUT's name)")
+    parser.add_argument(
+        "--new",
+        action="store_true",
+        help="make a new job even when an unfinished job has the same table and recipe (its "
+        "rows are sent and billed again)",
+    )
     parser.set_defaults(handler=run_submit)
 
 
 def run_submit(args: argparse.Namespace) -> dict[str, Any]:
     input_path: Path = args.input
     table = read_input(input_path)
+    recipe = recipe_from_args(args)
     service = job_service()
-    job_id = service.create_job(
-        args.name, table.frame, recipe_from_args(args), source_name=input_path.name
+    twin = None if args.new else service.unfinished_twin(table.frame, recipe)
+    if twin is not None:
+        print(
+            f"Note: job {twin.job_id} ({twin.name}) has the same table and recipe and is not "
+            "finished, so it was resumed instead of paying again; add --new to send the rows "
+            "again as another job.",
+            file=sys.stderr,
+        )
+        return _sent(service, twin.job_id, service.submit(twin.job_id))
+    job_id = service.create_job(args.name, table.frame, recipe, source_name=input_path.name)
+    return _sent(service, job_id, service.submit(job_id))
+
+
+def add_resume(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "resume",
+        help="send the parts of a job that were not sent",
+        description="Send the parts a stopped (or never started) submission left; print as "
+        "submit does.",
     )
-    batch_ids = service.submit(job_id)
-    status = service.status(job_id)
-    _print_problems(status)
-    return {"job_id": job_id, "rows": status.rows, "parts": status.parts, "batch_ids": batch_ids}
+    parser.add_argument("job", metavar="JOB", help="job id")
+    parser.set_defaults(handler=run_resume)
+
+
+def run_resume(args: argparse.Namespace) -> dict[str, Any]:
+    service = job_service()
+    return _sent(service, args.job.strip(), service.resume(args.job))
+
+
+def add_discard(commands: _SubParsers) -> None:
+    parser = commands.add_parser(
+        "discard",
+        help="drop the parts of a job that were not sent",
+        description="Drop the job's unsent parts so that nothing sends them (a job of which "
+        "nothing was sent is archived too); its running batches go on.",
+    )
+    parser.add_argument("job", metavar="JOB", help="job id")
+    parser.set_defaults(handler=run_discard)
+
+
+def run_discard(args: argparse.Namespace) -> dict[str, Any]:
+    service = job_service()
+    dropped = service.discard(args.job)
+    return {**_job_status(service.status(args.job)), "discarded_parts": dropped}
 
 
 def add_status(commands: _SubParsers) -> None:
@@ -472,8 +532,16 @@ def run_status(args: argparse.Namespace) -> dict[str, Any] | list[dict[str, Any]
     service = job_service()
     if args.job is None:
         service.refresh_all()
-        return [_job_status(status) for status in service.list_jobs()]
-    return _job_status(service.refresh(args.job))
+        statuses = service.list_jobs()
+        for status in statuses:
+            if status.unsent_note:
+                print(
+                    f"Note: {status.name} ({status.job_id}): {status.unsent_note}", file=sys.stderr
+                )
+        return [_job_status(status) for status in statuses]
+    status = service.refresh(args.job)
+    _print_problems(status)
+    return _job_status(status)
 
 
 def add_cancel(commands: _SubParsers) -> None:
