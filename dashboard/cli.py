@@ -468,11 +468,13 @@ def add_submit(commands: _SubParsers) -> None:
 
 
 def run_submit(args: argparse.Namespace) -> dict[str, Any]:
+    from batchdash.registry.fingerprints import table_fingerprint
+
     input_path: Path = args.input
     table = read_input(input_path)
     recipe = recipe_from_args(args)
     service = job_service()
-    twin = None if args.new else service.unfinished_twin(table.frame, recipe)
+    twin = None if args.new else service.unfinished_twin(table_fingerprint(table.frame, recipe))
     if twin is not None:
         print(
             f"Note: job {twin.job_id} ({twin.name}) has the same table and recipe and is not "

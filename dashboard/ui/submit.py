@@ -22,10 +22,12 @@ from batchdash.money import usd_all
 from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.recipe import Recipe
+from batchdash.registry.fingerprints import table_fingerprint
 from ui import dialogs, state
 from ui.connection import Connection
 from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import attempt, fetch_progress, job_service
+from ui.memo import remembered
 from ui.preflight import full_plan, show_problems
 from ui.sandbox_pace import current_pace, pace_label
 from ui.source import Source, source_stem
@@ -117,7 +119,13 @@ def submit_dialog(
     what = (source.digest, recipe, enqueued_token_limit, connection.scope)
     pending = st.session_state.get(state.PENDING_JOB)
     mine = pending[1] if pending is not None and pending[0] == what else None
-    twin = attempt(lambda: job_service(connection).unfinished_twin(source.table.frame, recipe))
+    # Remembered per table and recipe: the dialog runs again at each click in it.
+    fingerprint = remembered(
+        "job_fingerprint",
+        (source.digest, recipe),
+        lambda: table_fingerprint(source.table.frame, recipe),
+    )
+    twin = attempt(lambda: job_service(connection).unfinished_twin(fingerprint))
     if twin is not None and twin.job_id != mine:  # this dialog's own job is resumed by Submit
         _offer_twin(twin, connection)
     else:

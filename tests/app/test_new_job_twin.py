@@ -27,6 +27,7 @@ def open_submit(app: AppTest) -> None:
 def test_the_same_table_again_is_offered_as_the_job_it_already_is(
     app: AppTest, data_dir: Path
 ) -> None:
+    app.session_state[state.SANDBOX_PACE] = "several"  # the job stays unfinished meanwhile
     upload(app, "reviews.csv", REVIEWS_CSV)
     app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
     open_submit(app)
@@ -58,6 +59,7 @@ def test_the_same_table_again_is_offered_as_the_job_it_already_is(
 
 
 def test_another_recipe_is_another_job(app: AppTest, data_dir: Path) -> None:
+    app.session_state[state.SANDBOX_PACE] = "several"
     upload(app, "reviews.csv", REVIEWS_CSV)
     app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
     open_submit(app)

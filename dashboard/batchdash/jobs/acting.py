@@ -33,9 +33,6 @@ from batchdash.preflight import limits
 from batchdash.preflight.part_requests import plan_rows
 from batchdash.preflight.plan import BatchPlan
 from batchdash.preflight.pricing import price_for
-from batchdash.recipe import Recipe
-from batchdash.registry.blobs import text_frame
-from batchdash.registry.fingerprints import job_fingerprint
 from batchdash.registry.records import Job, PartConflict, PartSpec
 
 
@@ -73,10 +70,10 @@ class JobActing(JobFollowing):
         self.registry.save_snapshots(changed, terminal=self.gateway.terminal_statuses)
         return stopped
 
-    def unfinished_twin(self, frame: pd.DataFrame, recipe: Recipe) -> JobStatus | None:
-        """The newest unfinished job of the scope made of the same rows and recipe, if any: a
-        table submitted again is that job, to resume rather than pay for twice."""
-        fingerprint = job_fingerprint(text_frame(frame), recipe)
+    def unfinished_twin(self, fingerprint: str) -> JobStatus | None:
+        """The newest unfinished job of the scope with this fingerprint of rows and recipe
+        (`fingerprints.table_fingerprint`), if any: a table submitted again is that job, to
+        resume rather than pay for twice."""
         for job in self.registry.unfinished_jobs_like(self.scope, fingerprint):
             status = self.status(job.id)
             if status.state == "active":

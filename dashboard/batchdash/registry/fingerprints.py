@@ -9,6 +9,7 @@ import json
 import pandas as pd
 
 from batchdash.recipe import Recipe
+from batchdash.registry.blobs import text_frame
 
 
 def job_fingerprint(rows: pd.DataFrame, recipe: Recipe) -> str:
@@ -24,3 +25,8 @@ def job_fingerprint(rows: pd.DataFrame, recipe: Recipe) -> str:
         cells = [str(cell) for cell in rows.iloc[:, position].tolist()]
         digest.update(json.dumps(cells, ensure_ascii=False).encode())
     return digest.hexdigest()
+
+
+def table_fingerprint(frame: pd.DataFrame, recipe: Recipe) -> str:
+    """`job_fingerprint` of a table as read (any cell types): what its job would be saved with."""
+    return job_fingerprint(text_frame(frame), recipe)
