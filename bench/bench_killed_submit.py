@@ -22,25 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "dashboard"), str(ROOT)]
 
-from tests.reliability.processes import (  # noqa: E402
-    CLI,
-    SandboxProcess,
-    child_env,
-    kill,
-    run_cli,
-    start_paused_cli,
-    wait_for_pause,
-)
-from tests.reliability.test_restarts import KEY, _tagged  # noqa: E402
+from tests.reliability.killed_submit import kill_submit, sandbox_for  # noqa: E402
+from tests.reliability.processes import CLI, child_env, run_cli  # noqa: E402
+from tests.reliability.test_restarts import _tagged  # noqa: E402
 
-ROWS = 4_000
-#: Splits the job into two parts of about 2,000 rows.
-TOKEN_LIMIT = 40_000
 #: Seconds from the kill to the job finished, at most.
 BUDGET_SECONDS = 60.0
 
@@ -61,33 +49,12 @@ def main() -> int:
 
 
 def run(base: Path, rate: float | None) -> dict[str, object]:
-    source = base / "reviews.csv"
-    texts = [f"Review {n}: arrived late." for n in range(1, ROWS + 1)]
-    pd.DataFrame({"review": texts}).to_csv(source, index=False)
-    log = base / "children.log"
-    options = {"rate": rate} if rate else {}
-    sandbox = SandboxProcess(base / "sandbox", log=log, **options)
-    env = {
-        "OPENAI_API_KEY": KEY,
-        "OPENAI_BASE_URL": sandbox.base_url,
-        "BATCHDASH_DATA_DIR": str(base / "data"),
-        "BATCHDASH_DB_URL": "",
-    }
-    submit = ["submit", str(source), "--template", "Review: {review}", "--max-tokens", "20"]
+    sandbox = sandbox_for(base, rate)
     with sandbox:
-        marker = base / "created.json"
-        split = ("--enqueued-token-limit", str(TOKEN_LIMIT))
-        with log.open("ab") as output:
-            child = start_paused_cli("created", marker, submit, env, log=output, options=split)
-        try:
-            facts = wait_for_pause(marker, child)
-        finally:
-            kill(child)
-        killed = time.monotonic()
-        assert facts is not None, "the submit never reached part 1's batch"
-        job_id = facts["job_id"]
+        killed = kill_submit(base, sandbox)
+        env, submit, job_id = killed.env, killed.submit, killed.job_id
         status = run_cli(["status", job_id], env)
-        first_status = time.monotonic() - killed
+        first_status = time.monotonic() - killed.at
         sent = len(status["batches"])
         before = _tagged(sandbox.base_url, job_id)[0]
         again = run_cli(submit, env)
@@ -98,7 +65,7 @@ def run(base: Path, rate: float | None) -> dict[str, object]:
         while status["state"] != "finished":
             status = run_cli(["status", job_id], env)
             runs += 1
-        finished = time.monotonic() - killed
+        finished = time.monotonic() - killed.at
         batches = _tagged(sandbox.base_url, job_id)[0]
         started = time.monotonic()
         subprocess.run(

@@ -488,14 +488,13 @@ def run_submit(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_resume(commands: _SubParsers) -> None:
-    parser = commands.add_parser(
+    _add_job_command(
+        commands,
         "resume",
-        help="send the parts of a job that were not sent",
-        description="Send the parts a stopped (or never started) submission left; print as "
-        "submit does.",
+        run_resume,
+        "send the parts of a job that were not sent",
+        "Send the parts a stopped (or never started) submission left; print as submit does.",
     )
-    parser.add_argument("job", metavar="JOB", help="job id")
-    parser.set_defaults(handler=run_resume)
 
 
 def run_resume(args: argparse.Namespace) -> dict[str, Any]:
@@ -504,14 +503,14 @@ def run_resume(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_discard(commands: _SubParsers) -> None:
-    parser = commands.add_parser(
+    _add_job_command(
+        commands,
         "discard",
-        help="drop the parts of a job that were not sent",
-        description="Drop the job's unsent parts so that nothing sends them (a job of which "
-        "nothing was sent is archived too); its running batches go on.",
+        run_discard,
+        "drop the parts of a job that were not sent",
+        "Drop the job's unsent parts so that nothing sends them (a job of which nothing was "
+        "sent is archived too); its running batches go on.",
     )
-    parser.add_argument("job", metavar="JOB", help="job id")
-    parser.set_defaults(handler=run_discard)
 
 
 def run_discard(args: argparse.Namespace) -> dict[str, Any]:
@@ -547,13 +546,22 @@ def run_status(args: argparse.Namespace) -> dict[str, Any] | list[dict[str, Any]
 
 
 def add_cancel(commands: _SubParsers) -> None:
-    parser = commands.add_parser(
+    _add_job_command(
+        commands,
         "cancel",
-        help="cancel every running batch of a job",
-        description="Cancel the job's running batches (answers so far are kept) and its unsent parts.",
+        run_cancel,
+        "cancel every running batch of a job",
+        "Cancel the job's running batches (answers so far are kept) and its unsent parts.",
     )
+
+
+def _add_job_command(
+    commands: _SubParsers, name: str, handler: Handler, summary: str, description: str
+) -> None:
+    """A command whose one argument is a job id."""
+    parser = commands.add_parser(name, help=summary, description=description)
     parser.add_argument("job", metavar="JOB", help="job id")
-    parser.set_defaults(handler=run_cancel)
+    parser.set_defaults(handler=handler)
 
 
 def run_cancel(args: argparse.Namespace) -> dict[str, Any]:
