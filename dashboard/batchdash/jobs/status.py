@@ -103,6 +103,8 @@ class JobStatus:
     sending: bool = False
     #: Saved, but its submission never started: the analyst sends it or discards it.
     never_started: bool = False
+    #: Nothing of it was sent, and the analyst discarded every part.
+    discarded: bool = False
     #: USD of the answers projected from tried rows; None without a try or a price.
     answers_expected_usd: float | None = None
     #: USD if every answer used its whole output limit; None when unknown.
@@ -266,6 +268,7 @@ def summarize(
         unsent_hint=hint,
         sending=bool(unsent) and is_sending(job, view.parts, now),
         never_started=bool(unsent) and job.state == "new",
+        discarded=bool(view.parts) and all(part.error == DISCARDED for part in view.parts),
         **_answer_costs(job, view.parts, price),
     )
 
