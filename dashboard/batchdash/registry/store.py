@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
@@ -216,15 +216,22 @@ class Registry(KeptResults):
         """Record that `holder` sends the job's parts now (until `lease` runs out unrenewed)."""
         self._set_job(job_id, sender=holder, sender_until=self._clock() + lease)
 
-    def stop_sending(self, job_id: str, holder: str) -> None:
-        """`holder` sends no more (a sender that took over since is left alone)."""
+    def stop_sending(self, job_id: str, holder: str) -> bool:
+        """`holder` sends no more (a sender that took over since is left alone); False when the
+        database could not be written: then the hold runs out unrenewed within its lease.
+
+        Called as a submission ends, also by an error: a second error here must not hide it."""
         statement = (
             update(JobModel)
             .where(JobModel.id == job_id, JobModel.sender == holder)
             .values(sender=None, sender_until=None)
         )
-        with self._write() as session:
-            session.execute(statement)
+        try:
+            with self._write() as session:
+                session.execute(statement)
+        except SQLAlchemyError:
+            return False
+        return True
 
     def keep_sending(self, job_id: str, holder: str, *, lease: timedelta = DEFAULT_LEASE) -> int:
         """The heartbeat: renew the job's sender and the part claims of `holder`; how many part
