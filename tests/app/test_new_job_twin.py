@@ -7,6 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from batchdash.api.gateway import Gateway
+from batchdash.jobs.service import JobService
 from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from tests.app.conftest import joined
@@ -75,5 +77,31 @@ def test_another_recipe_is_another_job(app: AppTest, data_dir: Path) -> None:
     registry = Registry(default_db_url(data_dir))
     try:
         assert len(registry.list_jobs(SCOPE)) == 2
+    finally:
+        registry.close()
+
+
+def test_a_twin_never_sent_is_sent_from_the_dialog(app: AppTest, data_dir: Path) -> None:
+    """The same table and recipe saved by a submission that stopped before sending anything
+    (here by the core, as another session's would): the dialog sends that job instead."""
+    app.session_state[state.SANDBOX_PACE] = "several"
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    registry = Registry(default_db_url(data_dir))
+    try:
+        service = JobService(registry, Gateway("sandbox", "http://127.0.0.1:9/v1"), SCOPE)
+        source = app.session_state[state.SOURCE]
+        stopped = service.create_job("Stopped", source.table.frame, app.session_state[state.RECIPE])
+
+        open_submit(app)
+        assert "**Stopped**" in joined(app, "warning")
+        assert "Nothing of this job was sent yet" in joined(app, "warning")
+        app.button(key="submit_twin").click().run()
+
+        assert not app.exception
+        assert app.header[0].value == "Jobs"
+        assert app.session_state[state.SELECTED_JOB] == stopped
+        assert [job.id for job in registry.list_jobs(SCOPE)] == [stopped]
+        assert [bool(part.batch_id) for part in registry.parts(stopped)] == [True]
     finally:
         registry.close()

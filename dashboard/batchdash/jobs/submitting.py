@@ -28,7 +28,7 @@ from batchdash.errors import (
     NotFound,
     RateLimited,
 )
-from batchdash.jobs.sending import RESUME_AFTER, Heartbeat
+from batchdash.jobs.sending import HEARTBEAT_EVERY, RESUME_AFTER, Heartbeat
 from batchdash.jobs.status import (
     RowTally,
 )
@@ -87,8 +87,6 @@ class JobSubmitting:
         #: How long a submitter's hold on a job and a part lasts unrenewed: after a crash on
         #: another machine, the part waits this long (on this machine, not at all).
         self.claim_lease = claim_lease
-        #: Seconds between the renewals of that hold while a submission runs.
-        self.heartbeat_every = min(10.0, claim_lease.total_seconds() / 4)
         #: How long after a create lost its answer a refresh leaves the part alone.
         self.resume_after = RESUME_AFTER
         self._price_overrides = dict(price_overrides or {})
@@ -179,7 +177,8 @@ class JobSubmitting:
 
         try:
             with (
-                Heartbeat(beat, self.heartbeat_every),
+                # A few beats fit in one lease, however short a test makes it.
+                Heartbeat(beat, min(HEARTBEAT_EVERY, lease.total_seconds() / 4)),
                 listening_to_notices(lambda message: report(done, total, message)),
             ):
                 while (
