@@ -156,13 +156,14 @@ class JobSubmitting:
         ("Part 2: OpenAI is busy (rate limit); trying again in 20 s."). A part the server
         rejects (HTTP 400) is marked failed and the others go on; any other API error, once the
         retries run out, stops the submission and is raised, and submitting again later (or a
-        refresh, once the claim on the part has run out) resumes where it stopped.
+        refresh, once this process is gone or has stopped renewing its hold) resumes where it
+        stopped.
         """
         job = self._job(job_id)
         holder = this_run().text()
         lease = self.claim_lease
-        # Recorded before anything is sent: a refresh elsewhere sees that a live process sends
-        # the job, and once that process is gone, that the rest is left to it (see `_resume`).
+        # Recorded before anything is sent: a refresh elsewhere sees a live process sending
+        # the job and leaves it alone; once that process is gone, the refresh sends the rest.
         self.registry.start_sending(job_id, holder, lease=lease)
         if job.state == "new":
             self.registry.set_job_state(job_id, "active")
