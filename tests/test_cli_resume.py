@@ -92,6 +92,7 @@ def test_a_job_never_sent_is_told_then_resumed_or_discarded(
     code, listed, err = run_main(capsys, "status")
     assert code == 0 and {job["job_id"] for job in listed} == {kept, dropped}
     assert f"Note: Kept ({kept}): Nothing of this job was sent yet" in err
+    assert f"Send it with `cli.py resume {kept}`" in err
     assert batch_count(job_env) == 0  # a refresh never sends a job nobody submitted
 
     code, resumed, err = run_main(capsys, "resume", kept)

@@ -30,6 +30,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import cli_jobs
+
 import cli
 from batchdash.api.batch_tags import JOB_TAG, PART_TAG
 from batchdash.api.gateway import Gateway
@@ -101,7 +103,7 @@ def main() -> int:
     args = parser.parse_args(sys.argv[1:split])
     command = sys.argv[split + 1 :]
     install(args.point, args.marker)
-    make_service = cli.job_service
+    make_service = cli_jobs.job_service
 
     def short_leased() -> JobService:
         service = make_service()
@@ -113,7 +115,7 @@ def main() -> int:
             service.create_job = partial(service.create_job, enqueued_token_limit=limit)  # type: ignore[method-assign]
         return service
 
-    cli.job_service = short_leased
+    cli_jobs.job_service = short_leased
     return cli.main(command)
 
 
