@@ -68,7 +68,11 @@ def is_gone(text: str | None) -> bool:
     holder = parse_holder(text)
     if holder is None or not holder.started or holder.machine != _machine():
         return False
-    return _started(holder.pid) != holder.started
+    fields = _stat(holder.pid)
+    if fields is None:
+        # /proc may hide other users' processes: only "no such process" is proof.
+        return not _exists(holder.pid)
+    return fields[0] in ("Z", "X") or fields[19] != holder.started
 
 
 @cache
@@ -84,15 +88,32 @@ def _machine() -> str:
 
 
 def _started(pid: int) -> str | None:
-    """The process's start time, or None when no such process runs (a zombie counts as ended)."""
-    stat = _read(_PROC / str(pid) / "stat")
-    if not stat:
-        return None
-    # The command name in parentheses may hold spaces: the fields follow its last ")".
-    fields = stat.rsplit(")", 1)[-1].split()
-    if len(fields) < 20 or fields[0] in ("Z", "X"):
+    """The process's start time, or None when it cannot be read or the process has ended."""
+    fields = _stat(pid)
+    if fields is None or fields[0] in ("Z", "X"):
         return None
     return fields[19]
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first, start time 20th)."""
+    stat = _read(_PROC / str(pid) / "stat")
+    # The command name in parentheses may hold spaces: the fields follow its last ")".
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields if len(fields) >= 20 else None
+
+
+def _exists(pid: int) -> bool:
+    """Whether a process of that id exists, ours or another user's (signal 0 sends nothing).
+
+    Reached only where /proc gave a start time (Linux): on Windows, signal 0 would end it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _read(path: Path) -> str:
