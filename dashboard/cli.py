@@ -6,6 +6,7 @@
     python dashboard/cli.py submit reviews.csv --template "Classify: {review}" --name Reviews
     python dashboard/cli.py status job_0123456789ab
     python dashboard/cli.py providers
+    python dashboard/cli.py resume job_0123456789ab
 
 Every command prints its result as one JSON object on stdout; notes about the input go to
 stderr. A bad input exits 2 with one plain line on stderr and no traceback.
@@ -13,7 +14,8 @@ stderr. A bad input exits 2 with one plain line on stderr and no traceback.
 Each command is a pair of functions: `add_<command>(commands)` declares its arguments and
 `run_<command>(args)` does the work and returns what to print. A new command adds its pair and
 one line in `build_parser`; `add_recipe_options` and `recipe_from_args` are shared with any
-command that builds requests.
+command that builds requests. The commands on saved jobs (status, cancel, repair, resume,
+discard) and the job service they open are in `cli_jobs.py`.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import cli_jobs
 import pyarrow.compute as pc
 
 from batchdash.api.notices import listening_to_notices
@@ -51,12 +54,8 @@ from batchdash.results.export import (
 from batchdash.results.merge import merge_table, unmatched_custom_ids
 from batchdash.results.parse import ROW_STATUSES, infer_endpoint_and_model
 from batchdash.results.result_table import ResultFile, read_result_files
-from batchdash.settings import API_KEY, owner_scope, read_settings
+from batchdash.settings import read_settings
 from sandbox.profiles import PROFILE_NAMES as SANDBOX_PROFILES
-
-if TYPE_CHECKING:
-    from batchdash.jobs.service import JobService
-    from batchdash.jobs.status import JobStatus
 
 #: Exit status of a bad input (argparse uses the same for bad arguments).
 EXIT_BAD_INPUT = 2
@@ -113,11 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_merge(commands)
     add_sandbox(commands)
     add_submit(commands)
-    add_status(commands)
-    add_cancel(commands)
-    add_repair(commands)
+    cli_jobs.add_status(commands)
+    cli_jobs.add_cancel(commands)
+    cli_jobs.add_repair(commands)
     add_download(commands)
     add_providers(commands)
+    cli_jobs.add_resume(commands)
+    cli_jobs.add_discard(commands)
     return parser
 
 
@@ -447,137 +448,46 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-# --- jobs: submit, status, cancel, repair, download ------------------------------------------
-
-
-def job_service() -> JobService:
-    """The job service of OPENAI_API_KEY at OPENAI_BASE_URL, on the registry of the settings."""
-    # Imported here: the SDK and the database layer load only for the job commands.
-    from batchdash.jobs.opening import open_job_service, provider_gateway
-    from batchdash.registry.store import Registry
-
-    settings = read_settings(os.environ)
-    if settings.api_key is None:
-        raise InputError(
-            f"Set {API_KEY} to your API key (any text works for the sandbox) and run the "
-            "command again."
-        )
-    provider = configured_provider(settings)
-    gateway = provider_gateway(settings.api_key, settings.base_url, provider)
-    registry = Registry.from_settings(settings)
-    scope = owner_scope(settings.api_key, settings.base_url)
-    return open_job_service(registry, gateway, scope, provider=provider)
-
-
-def _job_status(status: JobStatus) -> dict[str, Any]:
-    return {
-        "job_id": status.job_id,
-        "name": status.name,
-        "state": status.state,
-        "rows": status.rows,
-        "counts": status.counts,
-        "batches": [
-            {
-                "id": b.id,
-                "status": b.status,
-                "total": b.total,
-                "completed": b.completed,
-                "failed": b.failed,
-            }
-            for b in status.batches
-        ],
-    }
-
-
-def _print_problems(status: JobStatus) -> None:
-    for problem in status.problems:
-        print(f"Note: {problem}", file=sys.stderr)
+# --- jobs: submit and download (the other job commands are in cli_jobs) ----------------------
 
 
 def add_submit(commands: _SubParsers) -> None:
     parser = commands.add_parser(
         "submit",
         help="save a spreadsheet as a job and send its batches",
-        description="Save INPUT as a job, send one batch per part and print the batch ids.",
+        description="Save INPUT as a job, send one batch per part and print the batch ids. If "
+        "the same table and recipe already make an unfinished job, that job is resumed instead.",
     )
     parser.add_argument("input", type=Path, metavar="INPUT", help="CSV, TSV or XLSX file")
     add_recipe_options(parser)
     parser.add_argument("--name", default="", help="the job's name (default: INPUT's name)")
+    parser.add_argument(
+        "--new",
+        action="store_true",
+        help="make a new job even when an unfinished job has the same table and recipe (its "
+        "rows are sent and billed again)",
+    )
     parser.set_defaults(handler=run_submit)
 
 
 def run_submit(args: argparse.Namespace) -> dict[str, Any]:
+    from batchdash.registry.fingerprints import table_fingerprint
+
     input_path: Path = args.input
     table = read_input(input_path)
-    service = job_service()
-    job_id = service.create_job(
-        args.name, table.frame, recipe_from_args(args), source_name=input_path.name
-    )
-    batch_ids = service.submit(job_id)
-    status = service.status(job_id)
-    _print_problems(status)
-    return {"job_id": job_id, "rows": status.rows, "parts": status.parts, "batch_ids": batch_ids}
-
-
-def add_status(commands: _SubParsers) -> None:
-    parser = commands.add_parser(
-        "status",
-        help="refresh and show a job, or every job",
-        description="Ask the API about running batches, fetch finished results, print the job.",
-    )
-    parser.add_argument("job", nargs="?", metavar="JOB", help="job id (default: every job)")
-    parser.set_defaults(handler=run_status)
-
-
-def run_status(args: argparse.Namespace) -> dict[str, Any] | list[dict[str, Any]]:
-    service = job_service()
-    if args.job is None:
-        service.refresh_all()
-        return [_job_status(status) for status in service.list_jobs()]
-    return _job_status(service.refresh(args.job))
-
-
-def add_cancel(commands: _SubParsers) -> None:
-    parser = commands.add_parser(
-        "cancel",
-        help="cancel every running batch of a job",
-        description="Cancel the job's running batches (answers so far are kept) and its unsent parts.",
-    )
-    parser.add_argument("job", metavar="JOB", help="job id")
-    parser.set_defaults(handler=run_cancel)
-
-
-def run_cancel(args: argparse.Namespace) -> dict[str, Any]:
-    service = job_service()
-    service.cancel(args.job)
-    return _job_status(service.refresh(args.job))
-
-
-def add_repair(commands: _SubParsers) -> None:
-    parser = commands.add_parser(
-        "repair",
-        help="run a job's failed, expired, cancelled or unrun rows again",
-        description="Send the job's rows with the chosen statuses again, with the same custom_ids.",
-    )
-    parser.add_argument("job", metavar="JOB", help="job id")
-    parser.add_argument(
-        "--only",
-        default="error,expired,cancelled,not_run",
-        metavar="STATUSES",
-        help="comma-separated statuses to run again (default: error,expired,cancelled,not_run)",
-    )
-    parser.set_defaults(handler=run_repair)
-
-
-def run_repair(args: argparse.Namespace) -> dict[str, Any]:
-    from batchdash.jobs.repair import checked_statuses
-
-    statuses = checked_statuses(args.only.split(","))
-    service = job_service()
-    service.refresh(args.job)
-    rows = service.plan_repair(args.job, statuses).rows
-    batch_ids = service.repair(args.job, statuses)
-    return {"job_id": args.job, "rows": rows, "parts": len(batch_ids), "batch_ids": batch_ids}
+    recipe = recipe_from_args(args)
+    service = cli_jobs.job_service()
+    twin = None if args.new else service.unfinished_twin(table_fingerprint(table.frame, recipe))
+    if twin is not None:
+        print(
+            f"Note: job {twin.job_id} ({twin.name}) has the same table and recipe and is not "
+            "finished, so it was resumed instead of paying again; add --new to send the rows "
+            "again as another job.",
+            file=sys.stderr,
+        )
+        return cli_jobs.sent(service, twin.job_id, service.submit(twin.job_id))
+    job_id = service.create_job(args.name, table.frame, recipe, source_name=input_path.name)
+    return cli_jobs.sent(service, job_id, service.submit(job_id))
 
 
 def add_download(commands: _SubParsers) -> None:
@@ -595,7 +505,7 @@ def add_download(commands: _SubParsers) -> None:
 def run_download(args: argparse.Namespace) -> dict[str, Any]:
     out: Path = args.out
     check_table_path(out, args.raw_csv)
-    service = job_service()
+    service = cli_jobs.job_service()
     job = service.registry.get_job(args.job.strip(), service.scope)
     check_table_path(out, args.raw_csv, rows=job.rows)  # before anything is fetched or merged
     status = service.refresh(job.id)

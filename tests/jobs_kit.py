@@ -3,6 +3,8 @@ other options on the same data directory, a gateway that counts its API calls, a
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,6 +23,7 @@ from batchdash.api.gateway import Gateway
 from batchdash.jobs.service import JobService
 from batchdash.jobs.status import JobStatus
 from batchdash.recipe import Recipe
+from batchdash.registry.holders import holder_of
 from sandbox.app import create_app
 from tests.sandbox.kit import conformance_hook
 
@@ -142,3 +145,15 @@ def run_to_end(service: JobService, job_id: str, timeout: float = 120) -> JobSta
 def job_batches(box: Sandbox, job_id: str) -> list[BatchInfo]:
     """The sandbox's batches tagged with `job_id`."""
     return [info for info in box.batches() if info.metadata.get(JOB_TAG) == job_id]
+
+
+def gone_holder() -> str:
+    """A claim holder naming a process of this machine that has ended (killed by the test)."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        holder = holder_of(child.pid, "run-1")
+    finally:
+        child.kill()
+        child.wait()
+    assert holder is not None
+    return holder.text()

@@ -127,8 +127,10 @@ def test_status_without_a_job_lists_every_job_and_cancel_stops_one(
 ) -> None:
     reviews = write_reviews(tmp_path / "reviews.csv", 3)
     ids = [
-        run_main(capsys, "submit", reviews, "--template", "{review}", "--name", name)[1]["job_id"]
-        for name in ("first", "second")
+        run_main(capsys, "submit", reviews, "--template", "{review}", "--name", name, *new)[1][
+            "job_id"
+        ]
+        for name, new in (("first", ()), ("second", ("--new",)))  # the same rows, deliberately
     ]
     code, cancelled, _err = run_main(capsys, "cancel", ids[1])
     assert code == 0 and cancelled["job_id"] == ids[1]

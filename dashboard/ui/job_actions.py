@@ -1,4 +1,6 @@
-"""The Jobs page's actions, each confirmed in a dialog: cancel, repair, archive, attach.
+"""The Jobs page's actions, each confirmed in a dialog: cancel, repair, archive, attach, and
+discarding the parts a submission did not send (sending them needs no confirmation: it is what
+the analyst asked for when submitting).
 
 A button only records which dialog to open (session state) and asks for a whole-page run: the
 page then draws the dialog, and pauses its automatic refresh while the dialog is open. The
@@ -30,7 +32,7 @@ from ui.text import plain, usd
 #: Seconds a notice stays on the page at most.
 NOTICE_SECONDS = 30
 
-Action = Literal["cancel", "repair", "archive", "attach", "cancel_remote"]
+Action = Literal["cancel", "repair", "archive", "attach", "cancel_remote", "discard"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,56 @@ def _unarchive(board: JobBoard, job_id: str) -> None:
     board.forget(job_id)
     tell("The job is back in the list.")
     st.session_state[state.JOBS_QUIET_RUN] = True
+
+
+def _unsent_count(status: JobStatus) -> int:
+    # A job never submitted has every part unsent (`unsent` counts a submitted job's only).
+    return status.parts if status.never_started else status.unsent
+
+
+def unsent_parts(board: JobBoard, status: JobStatus) -> None:
+    """What the job has not sent yet and what will happen to it, with Send and Discard."""
+    if not status.unsent_note:
+        return
+    if status.sending:
+        st.info(plain(status.unsent_note), icon=":material/outbox:")
+    else:
+        st.warning(plain(status.unsent_note), icon=":material/outbox:")
+    count = _unsent_count(status)
+    with st.container(horizontal=True):
+        send = st.button(
+            "Send it" if status.never_started else f"Send {_parts(count)} now",
+            key="send_unsent",
+            type="primary",
+            icon=":material/send:",
+            disabled=status.sending,
+            help="Upload the parts not sent yet and create their batches, billed at the batch "
+            "price."
+            if not status.sending
+            else "A submission is sending them right now.",
+        )
+        st.button(
+            "Discard…",
+            key="discard_unsent",
+            icon=":material/delete:",
+            on_click=ask,
+            args=("discard", status.job_id),
+            help="Never send the parts not sent yet; nothing of them is billed.",
+        )
+    if send:
+        bar = st.progress(0.0, text="Sending…")
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.progress(done / total if total else 1.0, text=plain(message))
+
+        batches = attempt(lambda: board.service.resume(status.job_id, on_progress=progress))
+        if batches is None:
+            return
+        _finish(board, f"Sent {status.name}: its batches are {', '.join(batches)}.", status.job_id)
+
+
+def _parts(count: int) -> str:
+    return f"{count:,} part{'s' if count != 1 else ''}"
 
 
 def action_buttons(board: JobBoard, status: JobStatus) -> None:
@@ -170,7 +222,11 @@ def show_dialog(board: JobBoard) -> None:
         if dialog.action == "cancel":
             opened = _cancel_batch_dialog if dialog.batch_id else _cancel_job_dialog
         else:
-            opened = {"repair": _repair_dialog, "archive": _archive_dialog}[dialog.action]
+            opened = {
+                "repair": _repair_dialog,
+                "archive": _archive_dialog,
+                "discard": _discard_dialog,
+            }[dialog.action]
         opened(board, status, dialog.batch_id)
 
 
@@ -312,6 +368,37 @@ def _archive_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) -
     if _confirm_row("Archive", "archive_confirm"):
         board.service.archive(status.job_id)
         _finish(board, f"Archived {status.name}.", status.job_id)
+
+
+@st.dialog("Discard what was not sent", on_dismiss=close)
+def _discard_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) -> None:
+    name = plain(status.name)
+    count = _unsent_count(status)
+    if not count:
+        st.info(f"Every part of **{name}** was sent: there is nothing to discard.")
+        dialogs.dismiss_button("Close", "discard_close", _forget)
+        return
+    if status.never_started:
+        st.markdown(
+            f"Discard **{name}**? Nothing of it was sent, so nothing was billed, and nothing "
+            "will send it. It leaves the list of jobs (turn on *Show archived* to see it "
+            "again, rows and all); submit the table again from New job to run it later."
+        )
+    else:
+        st.markdown(
+            f"Discard the {_parts(count)} of **{name}** not sent yet? They are never sent and "
+            "not billed; their rows show as *not run*, and Repair can send them later. The "
+            "batches already sent go on: cancel the job to stop them."
+        )
+    if _confirm_row("Discard", "discard_confirm"):
+        dropped = attempt(lambda: board.service.discard(status.job_id))
+        if dropped is None:
+            return
+        _finish(
+            board,
+            f"Discarded {_parts(dropped)} of {status.name}; nothing of them was sent.",
+            status.job_id,
+        )
 
 
 @st.dialog("Attach a batch", width="medium", on_dismiss=close)

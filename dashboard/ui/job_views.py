@@ -218,7 +218,8 @@ def show_job_header(status: JobStatus, terminal: Collection[str]) -> None:
     st.markdown(f"**{plain(status.name)}** · {plain(job_word(status, terminal))}")
     st.caption(
         f"{status.job_id} · {plain(status.model)} · {plain(status.endpoint)} · "
-        f"{status.rows:,} rows sent as {status.parts} batch{'es' if status.parts != 1 else ''}"
+        f"{status.rows:,} rows {'sent' if status.batches else 'to send'} as {status.parts} "
+        f"batch{'es' if status.parts != 1 else ''}"
     )
     st.progress(answered_percent(status) / 100, text=_progress_text(status))
 

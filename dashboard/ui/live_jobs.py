@@ -91,6 +91,7 @@ def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> 
     )
     with st.container(border=True):
         job_views.show_job_header(opened, terminal)
+        job_actions.unsent_parts(board, opened)
         job_actions.action_buttons(board, opened)
         job_views.show_job_batches(opened, now=now, terminal=terminal)
 

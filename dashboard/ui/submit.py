@@ -4,6 +4,8 @@ The dialog opens from session state (so it survives reruns and can be tested), n
 shows rows, parts and cost once more, and on confirmation hands the table and recipe to the job
 service with a progress bar across the parts. A job saved but not fully sent (the API refused a
 part, the network dropped) is remembered: the next click resumes it instead of making another.
+When the same table and recipe already make an unfinished job (submitted in another session, or
+by the command line), the dialog says so and offers that job instead of paying twice.
 """
 
 from __future__ import annotations
@@ -15,20 +17,59 @@ import streamlit as st
 
 from batchdash.errors import BatchdashError
 from batchdash.inputs.hidden_characters import hidden_in_name
+from batchdash.jobs.status import JobStatus
 from batchdash.money import usd_all
 from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.recipe import Recipe
+from batchdash.registry.fingerprints import table_fingerprint
 from ui import dialogs, state
 from ui.connection import Connection
 from ui.cost_views import ESTIMATE_LABEL, label
-from ui.job_access import fetch_progress, job_service
+from ui.job_access import attempt, fetch_progress, job_service
+from ui.memo import remembered
 from ui.preflight import full_plan, show_problems
 from ui.sandbox_pace import current_pace, pace_label
 from ui.source import Source, source_stem
 from ui.text import plain
 
 JOBS_PAGE = "app_pages/jobs.py"
+
+
+def _offer_twin(twin: JobStatus, connection: Connection) -> None:
+    """Say that this table and recipe already make an unfinished job, and offer it instead."""
+    going = twin.unsent_note or (
+        f"{len(twin.batches)} batch{'es' if len(twin.batches) != 1 else ''} still running."
+    )
+    st.warning(
+        f"This table and recipe already make the unfinished job **{plain(twin.name)}** (saved "
+        f"{twin.created_at:%Y-%m-%d %H:%M} UTC). {plain(going)} Submitting again would send and "
+        "bill every row once more.",
+        icon=":material/content_copy:",
+    )
+    resumable = (twin.unsent or twin.never_started) and not twin.sending
+    if not st.button(
+        "Send the rest of that job" if resumable else "Open that job",
+        key="submit_twin",
+        type="primary",
+        icon=":material/send:" if resumable else ":material/open_in_new:",
+    ):
+        return
+    if resumable:
+        bar = st.progress(0.0, text="Sending…")
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.progress(done / total if total else 1.0, text=plain(message))
+
+        with fetch_progress():
+            sent = attempt(
+                lambda: job_service(connection).resume(twin.job_id, on_progress=progress)
+            )
+        if sent is None:
+            return
+    st.session_state[state.SUBMIT_OPEN] = False
+    st.session_state[state.SELECTED_JOB] = twin.job_id
+    st.switch_page(JOBS_PAGE)
 
 
 def default_job_name(source: Source) -> str:
@@ -75,6 +116,20 @@ def submit_dialog(
         dialogs.dismiss_button("Close", "submit_close", _forget)
         return
     show_problems(plan.problems)  # warnings only here: said again where the job is confirmed
+    what = (source.digest, recipe, enqueued_token_limit, connection.scope)
+    pending = st.session_state.get(state.PENDING_JOB)
+    mine = pending[1] if pending is not None and pending[0] == what else None
+    # Remembered per table and recipe: the dialog runs again at each click in it.
+    fingerprint = remembered(
+        "job_fingerprint",
+        (source.digest, recipe),
+        lambda: table_fingerprint(source.table.frame, recipe),
+    )
+    twin = attempt(lambda: job_service(connection).unfinished_twin(fingerprint))
+    if twin is not None and twin.job_id != mine:  # this dialog's own job is resumed by Submit
+        _offer_twin(twin, connection)
+    else:
+        twin = None
     st.text_input("Job name", key=state.JOB_NAME, max_chars=200)
     unseen = hidden_in_name(st.session_state[state.JOB_NAME] or "", "The job name")
     if unseen:
@@ -124,7 +179,10 @@ def submit_dialog(
     with st.container(horizontal=True, horizontal_alignment="right"):
         dialogs.dismiss_button("Not now", "submit_keep", _forget)
         confirmed = st.button(
-            "Submit", type="primary", icon=":material/send:", key="submit_confirm"
+            "Submit as a new job" if twin else "Submit",
+            type="secondary" if twin else "primary",
+            icon=":material/send:",
+            key="submit_confirm",
         )
     if not confirmed:
         return
@@ -134,12 +192,10 @@ def submit_dialog(
     def progress(done: int, total: int, message: str) -> None:
         bar.progress(done / total if total else 1.0, text=plain(message))
 
-    what = (source.digest, recipe, enqueued_token_limit, connection.scope)
-    pending = st.session_state.get(state.PENDING_JOB)
     try:
         service = job_service(connection)
-        if pending is not None and pending[0] == what:
-            job_id = pending[1]
+        if mine is not None:
+            job_id = mine
         else:
             job_id = service.create_job(
                 name,

@@ -252,7 +252,7 @@ def test_a_job_of_several_parts_submitted_here_can_be_cancelled_before_any_runs(
     job_id = service.create_job("Not sent", reviews(3), RECIPE)
     at = pages.open()
     assert [row["status"] for row in table(at)] == ["Not sent"]
-    assert "has not been submitted yet" in joined(at, "warning")
+    assert "Nothing of this job was sent yet" in joined(at, "warning")
 
     at.button(key="cancel_job").click().run()
     assert "**Lost:** 0 requests" in dialog_text(at)
@@ -277,7 +277,7 @@ def test_a_submission_that_stopped_is_finished_by_the_page(pages: Pages) -> None
     earlier.close()
     status = service.status(job_id)
     assert status.unsent == 1
-    assert "Batchdash sends it at the next refresh" in status.problems[0]
+    assert "their submission stopped, and Batchdash sends them" in status.unsent_note
     pages.box.log.reset()
 
     at = pages.open()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -141,6 +142,7 @@ def test_an_unknown_status_is_shown_as_sent_and_said_to_be_running() -> None:
         (job(batch("expired"), state="finished", ok=3, expired=7), "Expired"),
         (job(batch("failed"), state="finished", not_run=10), "Failed"),
         (job(state="finished", not_run=10), "Failed"),
+        (replace(job(state="finished", not_run=10), discarded=True), "Discarded"),
     ],
 )
 def test_a_job_is_summed_up_in_one_word(status: JobStatus, word: str) -> None:

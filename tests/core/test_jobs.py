@@ -154,10 +154,15 @@ def test_status_and_lists_read_the_registry_only(make_service: MakeService, box:
     listed = service.list_jobs()
     assert [s.job_id for s in listed] == [newer, older]
     assert listed[0].state == "active" and listed[0].counts["pending"] == 4
-    assert listed[0].problems == (
-        "Part 1 has not been submitted yet: the job was saved but its submission never started. "
-        f"Send it with `cli.py submit {newer}`, or submit the table again from New job.",
+    assert listed[0].problems == ()
+    assert listed[0].unsent_note == (
+        "Nothing of this job was sent yet (1 of 1 part): its submission never started, so "
+        "nothing was billed."
     )
+    assert listed[0].unsent_hint == (
+        f"Send it with `cli.py resume {newer}`, or drop it with `cli.py discard {newer}`."
+    )
+    assert listed[0].never_started and not listed[0].sending
     assert listed[0].unsent == 0  # never submitted: no refresh sends it
     service.archive(older)
     assert [s.job_id for s in service.list_jobs()] == [newer]

@@ -9,6 +9,7 @@ lease to run out; its registry clock is moved past it.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,12 +20,14 @@ import pytest
 from batchdash.api.batch_tags import PART_TAG
 from batchdash.api.gateway import Gateway
 from batchdash.jobs.service import JobService
+from batchdash.registry.holders import this_run
 from batchdash.registry.records import DEFAULT_LEASE
 from batchdash.registry.store import Registry
 from tests import jobs_kit
 from tests.jobs_kit import (
     RECIPE,
     Sandbox,
+    gone_holder,
     job_batches,
     reviews,
     run_to_end,
@@ -148,31 +151,97 @@ def assert_answered_once(service: JobService, job_id: str) -> None:
     assert set(merged["status"]) == {"ok"}
 
 
-def test_a_refresh_sends_what_a_stopped_submitter_left_only_once_the_job_is_still(
+def test_a_refresh_leaves_a_live_sender_alone_and_sends_at_once_what_a_gone_one_left(
     registry_url: str, box: Sandbox
 ) -> None:
     """A refresh in another session must not take parts from a submitter between two of its
-    steps: it sends them only after `resume_after` without any claim, upload or record."""
+    steps (no part claimed, its sender recorded); once that submitter's process is gone, the
+    very next refresh sends the parts, without waiting for any lease."""
     registry = Registry(registry_url)
-    now = [datetime.now(UTC).timestamp()]
-    service = JobService(registry, box.gateway(), SCOPE, clock=lambda: now[0])
+    service = JobService(registry, box.gateway(), SCOPE)
     try:
         job_id = service.create_job("Stopped", reviews(ROWS), RECIPE, enqueued_token_limit=200)
         crash_after(service.gateway, "create_batch", call_first=False)
         with pytest.raises(Crash):
             service.submit(job_id)  # part 1 uploaded, its claim given back, then nothing
+        registry.start_sending(job_id, this_run().text())  # a live submitter, between parts
         box.log.reset()
 
         service.refresh_all()
-        now[0] += service.resume_after.total_seconds() - 5
-        service.refresh_all()
         assert box.log.count("POST", "/v1/batches") == 0
-        assert service.status(job_id).unsent == 3
+        status = service.status(job_id)
+        assert status.sending and status.unsent == 3
+        assert status.unsent_note == "3 of 3 parts not sent yet: sending now."
 
-        now[0] += 10
+        registry.start_sending(job_id, gone_holder())  # ...whose process has ended since
+        stopped = service.status(job_id)
+        assert not stopped.sending and "their submission stopped" in stopped.unsent_note
         service.refresh_all()
         assert box.log.count("POST", "/v1/batches") == 3
         assert service.status(job_id).unsent == 0
         assert len(job_batches(box, job_id)) == 3
+    finally:
+        registry.close()
+
+
+def test_a_claim_held_on_another_machine_lasts_until_its_heartbeat_stops(
+    registry_url: str, box: Sandbox
+) -> None:
+    """A holder on another machine cannot be looked at from here: its claim holds while it is
+    renewed, and the first refresh after its lease ran out unrenewed sends the part."""
+    registry = Registry(registry_url)
+    service = JobService(registry, box.gateway(), SCOPE)
+    try:
+        job_id = service.create_job("Elsewhere", reviews(ROWS), RECIPE)
+        registry.set_job_state(job_id, "active")
+        elsewhere = "another-host 1f2e 4026531836|4242|987654|run-9"
+        registry.start_sending(job_id, elsewhere)
+        part = registry.parts(job_id)[0]
+        assert registry.claim_part(part.id, holder=elsewhere) is not None
+        assert registry.keep_sending(job_id, elsewhere) == 1  # its heartbeat
+        service.refresh_all()
+        assert box.log.count("POST", "/v1/batches") == 0
+        assert service.status(job_id).sending
+    finally:
+        registry.close()
+    shift = DEFAULT_LEASE + timedelta(seconds=1)
+    later = Registry(registry_url, clock=lambda: datetime.now(UTC) + shift)
+    try:
+        service = JobService(
+            later, box.gateway(), SCOPE, clock=lambda: time.time() + shift.total_seconds()
+        )
+        assert not service.status(job_id).sending
+        service.refresh_all()
+        assert box.log.count("POST", "/v1/batches") == 1
+        assert len(job_batches(box, job_id)) == 1
+    finally:
+        later.close()
+
+
+def test_a_create_that_lost_its_answer_is_given_a_minute_before_a_refresh_sends_anew(
+    registry_url: str, box: Sandbox
+) -> None:
+    """The one wait left: a create whose answer was lost may still land, so a refresh leaves
+    the part for `resume_after`, then looks for its batch before creating one."""
+    registry = Registry(registry_url)
+    now = [datetime.now(UTC).timestamp()]
+    service = JobService(registry, box.gateway(), SCOPE, clock=lambda: now[0])
+    try:
+        job_id = service.create_job("Doubt", reviews(ROWS), RECIPE)
+        crash_after(service.gateway, "create_batch", call_first=False)
+        with pytest.raises(Crash):
+            service.submit(job_id)
+        part = registry.parts(job_id)[0]
+        registry.note_create_doubt(part.id, datetime.fromtimestamp(now[0], UTC))
+        box.log.reset()
+
+        now[0] += service.resume_after.total_seconds() - 5
+        service.refresh_all()
+        assert box.log.count("POST", "/v1/batches") == 0
+        assert "may still land" in service.status(job_id).unsent_note
+        now[0] += 10
+        service.refresh_all()
+        assert box.log.count("POST", "/v1/batches") == 1
+        assert service.status(job_id).unsent == 0
     finally:
         registry.close()

@@ -7,6 +7,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -22,12 +23,15 @@ from batchdash.recipe import OutputField, Recipe
 from batchdash.registry import blobs
 from batchdash.registry.blobs import frame_to_blob
 from batchdash.registry.engine import make_engine, parse_db_url
+from batchdash.registry.fingerprints import job_fingerprint
+from batchdash.registry.holders import this_run
 from batchdash.registry.migrations import LATEST_VERSION, MIGRATIONS, upgrade
 from batchdash.registry.models import Base
-from batchdash.registry.records import Claim, Part, PartConflict, PartSpec
+from batchdash.registry.records import DEFAULT_LEASE, Claim, Part, PartConflict, PartSpec
 from batchdash.registry.store import Registry
 from batchdash.settings import owner_scope, read_settings
 from tests import postgres as test_postgres
+from tests.jobs_kit import gone_holder
 from tests.postgres import Cluster, fresh_database
 
 FAKE_KEY = "sk-proj-FAKEKEY0123456789abcdefghijklmnopqrstuv"
@@ -288,6 +292,78 @@ def test_a_claim_is_exclusive_until_released_or_expired(registry_url: str) -> No
         assert registry.claim_part(second.id) is not None
     finally:
         registry.close()
+
+
+def test_a_claim_whose_process_is_gone_is_free_at_once_and_says_so(registry_url: str) -> None:
+    clock = Clock()
+    registry = Registry(registry_url, clock=clock)
+    elsewhere = "another-host boot ns|4242|987654|run"
+    try:
+        job = registry.create_job(SCOPE, "holders", RECIPE, rows(30), parts=ranges(3))
+        first, second, third = registry.parts(job.id)
+        assert registry.claim_part(first.id, holder=gone_holder()) is not None
+        mine = this_run().text()
+        assert registry.claim_part(second.id, holder=mine) is not None
+        assert registry.claim_part(third.id, holder=elsewhere) is not None
+
+        # Only the claim of the process that ended is free, and with no lease run out.
+        taken = registry.claim_next_part(job.id, holder=mine)
+        assert taken is not None and taken.part.number == 1
+        assert taken.taken_over == clock.now
+        assert registry.claim_next_part(job.id) is None
+
+        # Another machine's claim holds while its heartbeat renews it, then runs out.
+        clock.now += DEFAULT_LEASE / 2
+        assert registry.keep_sending(job.id, elsewhere) == 1
+        assert registry.keep_sending(job.id, mine) == 2
+        clock.now += DEFAULT_LEASE / 2 + timedelta(seconds=1)
+        assert registry.claim_next_part(job.id) is None
+        assert registry.keep_sending(job.id, mine) == 2  # this process keeps beating
+        clock.now += DEFAULT_LEASE / 2
+        late = registry.claim_next_part(job.id)
+        assert late is not None and late.part.number == 3
+        assert registry.claim_next_part(job.id) is None  # parts 1 and 2: renewed
+    finally:
+        registry.close()
+
+
+def test_a_job_records_its_sender_and_only_that_sender_clears_it(registry_url: str) -> None:
+    clock = Clock()
+    registry = Registry(registry_url, clock=clock)
+    try:
+        job = registry.create_job(SCOPE, "sender", RECIPE, rows(10), parts=ranges(1))
+        registry.start_sending(job.id, "me|1|2|a")
+        registry.start_sending(job.id, "you|1|2|b")  # a second submitter took over
+        registry.stop_sending(job.id, "me|1|2|a")
+        kept = registry.get_job(job.id, SCOPE)
+        assert (kept.sender, kept.sender_until) == ("you|1|2|b", clock.now + DEFAULT_LEASE)
+        clock.now += timedelta(seconds=10)
+        registry.keep_sending(job.id, "you|1|2|b")
+        assert registry.get_job(job.id, SCOPE).sender_until == clock.now + DEFAULT_LEASE
+        assert registry.get_job(job.id, SCOPE).updated_at == job.updated_at  # beats move nothing
+        registry.stop_sending(job.id, "you|1|2|b")
+        assert registry.get_job(job.id, SCOPE).sender is None
+    finally:
+        registry.close()
+
+
+def test_unfinished_jobs_of_the_same_rows_and_recipe_are_found(registry: Registry) -> None:
+    table = rows(5)
+    same = registry.create_job(SCOPE, "same", RECIPE, table)
+    assert same.fingerprint == job_fingerprint(blobs.text_frame(table), RECIPE)
+    registry.create_job(SCOPE, "other recipe", replace(RECIPE, temperature=0.3), table)
+    registry.create_job(SCOPE, "other rows", RECIPE, rows(6))
+    registry.create_job(OTHER_SCOPE, "other scope", RECIPE, table)
+    done = registry.create_job(SCOPE, "finished", RECIPE, table)
+    registry.set_job_state(done.id, "finished")
+    hidden = registry.create_job(SCOPE, "archived", RECIPE, table)
+    registry.archive_job(hidden.id, SCOPE)
+    older = registry.create_job(SCOPE, "saved before fingerprints", RECIPE, table)
+    registry._set_job(older.id, fingerprint=None)
+
+    found = registry.unfinished_jobs_like(SCOPE, same.fingerprint or "")
+    assert sorted(job.name for job in found) == ["same", "saved before fingerprints"]
+    assert registry.get_job(older.id, SCOPE).fingerprint == same.fingerprint  # kept once found
 
 
 def test_claim_next_part_takes_parts_in_order(registry: Registry) -> None:

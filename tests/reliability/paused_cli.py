@@ -11,9 +11,9 @@ it is killed. Points:
 - "fetching": the first chunk of a result file is on disk; the rest is not read yet.
 - "none": never stops (the CLI as it is, with the lease given).
 
-`--lease` shortens the claim a submitter holds on a part (ten minutes by default) and the minute
-a refresh waits before it sends parts nobody holds, so the test need not wait that long for a
-killed submitter's claim to run out; `--enqueued-token-limit`
+`--lease` shortens the hold a submitter's heartbeat renews on a part (`DEFAULT_LEASE` when not
+given) and the minute a refresh leaves a part whose create lost its answer; a killed submitter
+of this machine is recognised at once anyway. `--enqueued-token-limit`
 splits a small job into parts, as the page's setting of that name does.
 """
 
@@ -29,6 +29,8 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+import cli_jobs
 
 import cli
 from batchdash.api.batch_tags import JOB_TAG, PART_TAG
@@ -95,24 +97,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("point", choices=POINTS)
     parser.add_argument("marker", type=Path)
-    parser.add_argument("--lease", type=float, default=600.0)
+    parser.add_argument("--lease", type=float)
     parser.add_argument("--enqueued-token-limit", type=int)
     split = sys.argv.index("--")
     args = parser.parse_args(sys.argv[1:split])
     command = sys.argv[split + 1 :]
     install(args.point, args.marker)
-    make_service = cli.job_service
+    make_service = cli_jobs.job_service
 
     def short_leased() -> JobService:
         service = make_service()
-        service.claim_lease = timedelta(seconds=args.lease)
-        service.resume_after = timedelta(seconds=args.lease)
+        if args.lease is not None:
+            service.claim_lease = timedelta(seconds=args.lease)
+            service.resume_after = timedelta(seconds=args.lease)
         if args.enqueued_token_limit:
             limit = args.enqueued_token_limit
             service.create_job = partial(service.create_job, enqueued_token_limit=limit)  # type: ignore[method-assign]
         return service
 
-    cli.job_service = short_leased
+    cli_jobs.job_service = short_leased
     return cli.main(command)
 
 

@@ -79,6 +79,7 @@ JOB_WORDS: tuple[str, ...] = (
     "Expired",
     "Cancelled",
     "Failed",
+    "Discarded",
 )
 
 #: What an analyst may wonder about while a job runs, answered once.
@@ -147,7 +148,9 @@ def job_word(status: JobStatus, terminal: Collection[str] = OPENAI_TERMINAL_STAT
     """One of JOB_WORDS summing up the job's batches and rows."""
     batches = status.batches
     if not batches:
-        return "Failed" if status.state == "finished" else "Not sent"
+        if status.state != "finished":
+            return "Not sent"
+        return "Discarded" if status.discarded else "Failed"
     running = [openai_stage(batch.status) for batch in batches if batch.status not in terminal]
     if status.state == "active":
         for word, batch_status in (

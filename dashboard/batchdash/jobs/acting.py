@@ -1,9 +1,10 @@
-"""Acting on a job: cancelling it or one batch, repairing rows, attaching a batch made
-elsewhere, archiving."""
+"""Acting on a job: resuming or discarding what a stopped submission left, finding the job a
+table was already submitted as, cancelling it or one batch, repairing rows, attaching a batch
+made elsewhere, archiving."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,9 @@ from batchdash.jobs.repair import (
     repair_parts,
     rows_to_repair,
 )
+from batchdash.jobs.sending import DISCARDED, unsent_parts
 from batchdash.jobs.status import (
+    JobStatus,
     pending_rows,
     projected_output_per_row,
 )
@@ -66,6 +69,51 @@ class JobActing(JobFollowing):
                 stopped += after.status in ("cancelling", "cancelled")
         self.registry.save_snapshots(changed, terminal=self.gateway.terminal_statuses)
         return stopped
+
+    def unfinished_twin(self, fingerprint: str) -> JobStatus | None:
+        """The newest unfinished job of the scope with this fingerprint of rows and recipe
+        (`fingerprints.table_fingerprint`), if any: a table submitted again is that job, to
+        resume rather than pay for twice."""
+        for job in self.registry.unfinished_jobs_like(self.scope, fingerprint):
+            status = self.status(job.id)
+            if status.state == "active":
+                return status
+        return None
+
+    def resume(
+        self, job_id: str, *, on_progress: Callable[[int, int, str], None] | None = None
+    ) -> list[str]:
+        """Send the parts a stopped (or never started) submission left; as `submit`.
+
+        InputError when every part has its batch, or was refused or discarded."""
+        job = self._job(job_id)
+        if not unsent_parts(self.registry.parts(job.id)):
+            raise InputError(
+                f"Job {job.id} has no part waiting to be sent: each has its batch, or was "
+                f"refused or discarded. See it with `cli.py status {job.id}`."
+            )
+        return self.submit(job.id, on_progress=on_progress)
+
+    def discard(self, job_id: str) -> int:
+        """Drop the job's parts not sent yet, so that nothing sends them; how many.
+
+        A job of which nothing was sent is archived too: nothing of it was billed, and it
+        leaves the list (Show archived still finds it, rows and all). InputError when no part
+        waits to be sent."""
+        job = self._job(job_id)
+        parts = self.registry.parts(job.id)
+        unsent = unsent_parts(parts)
+        if not unsent:
+            raise InputError(
+                f"Job {job.id} has no part waiting to be sent, so there is nothing to discard. "
+                f"To stop its running batches, use `cli.py cancel {job.id}`."
+            )
+        for part in unsent:
+            self.registry.mark_part_failed(part.id, DISCARDED)
+        if not any(part.batch_id for part in parts):
+            self.registry.archive_job(job.id, self.scope)
+        self.status(job.id)  # records the job's new state
+        return len(unsent)
 
     def plan_repair(self, job_id: str, statuses: Iterable[str] = REPAIRABLE) -> RepairPlan:
         """What `repair` would send for rows with these statuses (no API call)."""

@@ -18,6 +18,7 @@ from batchdash.errors import (
     BatchdashError,
 )
 from batchdash.jobs.extra_batches import WATCH, WATCH_EVERY, extra_note, extras, is_watched
+from batchdash.jobs.sending import is_sending, resume_from, unsent_parts
 from batchdash.jobs.status import (
     JobStatus,
     JobView,
@@ -135,22 +136,17 @@ class JobFollowing(JobSubmitting):
         return True
 
     def _interrupted(self, view: JobView) -> bool:
-        """Whether the job was being submitted and has parts nobody is sending any more: none
-        is claimed, and nothing of the job moved for `resume_after` (a live submitter marks
-        the job active, then claims, uploads and records part after part within moments, and
-        a refresh from another session must not take the next part from under it)."""
+        """Whether the job was being submitted and has parts nobody is sending any more: its
+        sender and every claim on its unsent parts are gone (a process of this machine that
+        ended) or ran out unrenewed, and no create that lost its answer may still land."""
         if view.job.state != "active":
-            return False  # "new": never submitted (or a submitter died before its first write)
+            return False  # "new": never submitted; the analyst sends it or discards it
         now = datetime.fromtimestamp(self._clock(), UTC)
-        unsent = [p for p in view.parts if p.batch_id is None and p.state != "failed"]
-        held = any(p.claim_expires_at is not None and p.claim_expires_at > now for p in unsent)
-        moved = [view.job.updated_at] + [
-            moment
-            for part in view.parts
-            for moment in (part.uploaded_at, part.submitted_at, part.claim_expires_at)
-            if moment is not None
-        ]
-        return bool(unsent) and not held and max(moved) < now - self.resume_after
+        return (
+            bool(unsent_parts(view.parts))
+            and not is_sending(view.job, view.parts, now)
+            and resume_from(view.parts, now, self.resume_after) is None
+        )
 
     def _resume(self, job: Job) -> None:
         """Send a job's parts left unsent by a submitter that stopped (a crash, a lost network).
@@ -272,8 +268,10 @@ class JobFollowing(JobSubmitting):
             self._tallies[view.job.id] = (key, rows)
         now = datetime.fromtimestamp(self._clock(), UTC)
         price = price_for(view.job.recipe.model, self._price_overrides, self.provider)
-        status = summarize(view, rows, price, now=now)
-        state = status.state if view.job.state != "new" or status.batches else "new"
+        status = summarize(view, rows, price, now=now, resume_after=self.resume_after)
+        # A job stays "new" until something of it is sent, or nothing is left to send.
+        never_sent = view.job.state == "new" and not status.batches
+        state = "new" if never_sent and status.state == "active" else status.state
         if state != view.job.state:
             self.registry.set_job_state(view.job.id, state)
         return status

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from batchdash.api.batch_info import BatchErrorEntry, BatchInfo
+from batchdash.jobs.sending import DISCARDED, RESUME_AFTER, is_sending, unsent_note, unsent_parts
 from batchdash.preflight.cost import answer_limit
 from batchdash.preflight.pricing import ModelPrice
 from batchdash.registry.records import Job, Part
@@ -94,6 +95,16 @@ class JobStatus:
     problems: tuple[str, ...] = field(default=())
     #: Parts of a submitted job still to be sent (a submission under way, or one that stopped).
     unsent: int = 0
+    #: What is not sent yet and what will happen to it ("" when everything is sent).
+    unsent_note: str = ""
+    #: How to act on the unsent parts from the command line ("" when there is nothing to do).
+    unsent_hint: str = ""
+    #: Whether a live submitter is sending the job's parts right now.
+    sending: bool = False
+    #: Saved, but its submission never started: the analyst sends it or discards it.
+    never_started: bool = False
+    #: Nothing of it was sent, and the analyst discarded every part.
+    discarded: bool = False
     #: USD of the answers projected from tried rows; None without a try or a price.
     answers_expected_usd: float | None = None
     #: USD if every answer used its whole output limit; None when unknown.
@@ -218,9 +229,13 @@ def summarize(
     price: ModelPrice | None,
     *,
     now: datetime | None = None,
+    resume_after: timedelta = RESUME_AFTER,
 ) -> JobStatus:
-    """The JobStatus of a loaded job."""
+    """The JobStatus of a loaded job (`resume_after`: see `sending.resume_from`)."""
     job = view.job
+    now = now or datetime.now(UTC)
+    unsent = unsent_parts(view.parts)
+    note, hint = unsent_note(job, view.parts, now, resume_after)
     counts = dict(rows.counts)
     batches = tuple(
         _batch_row(part, view.infos[part.batch_id])
@@ -247,10 +262,13 @@ def summarize(
         actual_cost_usd=_actual_cost(view, rows.batch_costs, price),
         expires_at=min(expiries) if expiries else None,
         archived=job.archived,
-        problems=tuple(_problems(view, counts, now or datetime.now(UTC))),
-        unsent=sum(part.batch_id is None and part.state != "failed" for part in view.parts)
-        if job.state == "active"
-        else 0,
+        problems=tuple(_problems(view, counts)),
+        unsent=len(unsent) if job.state == "active" else 0,
+        unsent_note=note,
+        unsent_hint=hint,
+        sending=bool(unsent) and is_sending(job, view.parts, now),
+        never_started=bool(unsent) and job.state == "new",
+        discarded=bool(view.parts) and all(part.error == DISCARDED for part in view.parts),
         **_answer_costs(job, view.parts, price),
     )
 
@@ -325,28 +343,14 @@ def _actual_cost(
     return round(cost, 10)
 
 
-def _unsent(job: Job, number: int) -> str:
-    if job.state == "active":
-        return (
-            f"Part {number} was not sent: its submission stopped before it. Batchdash sends it "
-            "at the next refresh of the Jobs page (or `cli.py status`)."
-        )
-    return (
-        f"Part {number} has not been submitted yet: the job was saved but its submission never "
-        f"started. Send it with `cli.py submit {job.id}`, or submit the table again from New job."
-    )
-
-
-def _problems(view: JobView, counts: Mapping[str, int], now: datetime) -> list[str]:
+def _problems(view: JobView, counts: Mapping[str, int]) -> list[str]:
+    # Unsent parts are not problems here: `unsent_note` says what becomes of them.
     problems: list[str] = []
-    unsent = [part for part in view.parts if part.batch_id is None and part.state != "failed"]
-    # A live claim on any of them: a submitter is sending the parts one after the other.
-    sending = any(p.claim_expires_at is not None and p.claim_expires_at > now for p in unsent)
     for part in view.parts:
-        if part.state == "failed":
+        if part.state == "failed" and part.error == DISCARDED:
+            problems.append(f"Part {part.number} was discarded before it was sent (not billed).")
+        elif part.state == "failed":
             problems.append(f"Part {part.number} could not be submitted: {part.error}")
-        elif part in unsent and not sending:
-            problems.append(_unsent(view.job, part.number))
         info = view.infos.get(part.batch_id) if part.batch_id else None
         if info is not None and info.status == "failed" and counts["not_run"]:
             problems.append(_failed_batch(part, info))

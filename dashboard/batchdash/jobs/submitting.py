@@ -28,6 +28,7 @@ from batchdash.errors import (
     NotFound,
     RateLimited,
 )
+from batchdash.jobs.sending import HEARTBEAT_EVERY, RESUME_AFTER, Heartbeat
 from batchdash.jobs.status import (
     RowTally,
 )
@@ -39,12 +40,9 @@ from batchdash.preflight.provider_checks import completion_window
 from batchdash.providers.profiles import ProviderProfile
 from batchdash.recipe import Recipe
 from batchdash.registry.blobs import text_frame
-from batchdash.registry.records import DEFAULT_LEASE, Job, Part, PartConflict, PartSpec
+from batchdash.registry.holders import this_run
+from batchdash.registry.records import DEFAULT_LEASE, Claim, Job, Part, PartConflict, PartSpec
 from batchdash.registry.store import Registry
-
-#: How long a submitted job with unsent, unclaimed parts must stay still before a refresh sends
-#: them itself.
-RESUME_AFTER = timedelta(seconds=60)
 
 #: Seconds of clock difference allowed between this machine and the API server when looking
 #: for a batch created since a part was planned.
@@ -92,9 +90,10 @@ class JobSubmitting:
         self.scope = scope
         #: Tries and waits after a retryable API error.
         self.retry_policy = retry_policy
-        #: How long a submitter holds a part: after a crash, the part waits this long.
+        #: How long a submitter's hold on a job and a part lasts unrenewed: after a crash on
+        #: another machine, the part waits this long (on this machine, not at all).
         self.claim_lease = claim_lease
-        #: How long a job with unsent, unclaimed parts stays still before a refresh sends them.
+        #: How long after a create lost its answer a refresh leaves the part alone.
         self.resume_after = RESUME_AFTER
         self._price_overrides = dict(price_overrides or {})
         self._clock = clock
@@ -164,38 +163,62 @@ class JobSubmitting:
         ("Part 2: OpenAI is busy (rate limit); trying again in 20 s."). A part the server
         rejects (HTTP 400) is marked failed and the others go on; any other API error, once the
         retries run out, stops the submission and is raised, and submitting again later (or a
-        refresh, once the claim on the part has run out) resumes where it stopped.
+        refresh, once this process is gone or has stopped renewing its hold) resumes where it
+        stopped.
         """
         job = self._job(job_id)
+        holder = this_run().text()
+        lease = self.claim_lease
+        # Recorded before anything is sent: a refresh elsewhere sees a live process sending
+        # the job and leaves it alone; once that process is gone, the refresh sends the rest.
+        self.registry.start_sending(job_id, holder, lease=lease)
         if job.state == "new":
-            # Recorded before anything is sent: a job whose submitter dies stays active, so a
-            # refresh sends what is left (see `_resume`).
             self.registry.set_job_state(job_id, "active")
         parts = self.registry.parts(job_id)
         total = sum(part.state != "failed" for part in parts)
         done = sum(part.batch_id is not None for part in parts)
         report = on_progress or (lambda _done, _total, _message: None)
         report(done, total, f"{done} of {total} parts submitted.")
-        with listening_to_notices(lambda message: report(done, total, message)):
-            lease = self.claim_lease
-            while (claim := self.registry.claim_next_part(job_id, lease=lease)) is not None:
-                part = claim.part
-                try:
-                    batch_id = self._submit_part(job, part, claim.token)
-                except PartConflict:
-                    continue  # another submitter took the part over; it records its batch
-                except BadRequest as error:
-                    self.registry.mark_part_failed(part.id, str(error), claim=claim.token)
-                    total -= 1
-                    report(done, total, f"Part {part.number} was rejected: {error}")
-                    continue
-                except BaseException:
-                    self.registry.release_part(part.id, claim.token)
-                    raise
-                done += 1
-                report(done, total, f"Part {part.number} is batch {batch_id}.")
+
+        def beat() -> None:
+            self.registry.keep_sending(job_id, holder, lease=lease)
+
+        try:
+            with (
+                # A few beats fit in one lease, however short a test makes it.
+                Heartbeat(beat, min(HEARTBEAT_EVERY, lease.total_seconds() / 4)),
+                listening_to_notices(lambda message: report(done, total, message)),
+            ):
+                while (
+                    claim := self.registry.claim_next_part(job_id, lease=lease, holder=holder)
+                ) is not None:
+                    part = claim.part
+                    try:
+                        self._note_takeover(claim)
+                        batch_id = self._submit_part(job, part, claim.token)
+                    except PartConflict:
+                        continue  # another submitter took the part over; it records its batch
+                    except BadRequest as error:
+                        self.registry.mark_part_failed(part.id, str(error), claim=claim.token)
+                        total -= 1
+                        report(done, total, f"Part {part.number} was rejected: {error}")
+                        continue
+                    except BaseException:
+                        self.registry.release_part(part.id, claim.token)
+                        raise
+                    done += 1
+                    report(done, total, f"Part {part.number} is batch {batch_id}.")
+        finally:
+            self.registry.stop_sending(job_id, holder)
         parts = self.registry.parts(job_id)
         return [part.batch_id for part in parts if part.batch_id is not None]
+
+    def _note_takeover(self, claim: Claim) -> None:
+        """A part taken over from a submitter that stopped after recording its upload may have
+        had its create in flight: noted as a create whose answer was lost, so the refreshes
+        that follow look for a late twin and cancel it (see `extra_batches`)."""
+        if claim.taken_over is not None and claim.part.state == "uploaded":
+            self.registry.note_create_doubt(claim.part.id, claim.taken_over)
 
     def _submit_part(self, job: Job, part: Part, claim: str) -> str:
         if part.kind == "attached":
@@ -234,6 +257,9 @@ class JobSubmitting:
         file_id = part.input_file_id
         if part.state == "planned" or file_id is None:
             file_id = self._upload(job, part, claim, sending)
+        if not self.registry.keep_claim(part.id, claim, lease=self.claim_lease):
+            # Held too long without a word (a machine asleep): another submitter has the part.
+            raise PartConflict(f"Part {part.number} of job {job.id} went to another submitter.")
         sent_at = datetime.fromtimestamp(self._clock(), UTC)
         try:
             window = completion_window(job.recipe, self.provider)

@@ -179,11 +179,28 @@ def _add_part_output_estimate_version_3(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE parts ADD COLUMN estimated_output_tokens {spelled}"))
 
 
+def _add_senders_version_4(conn: Connection) -> None:
+    """Jobs: their fingerprint (rows and recipe) and the process sending them; parts: the
+    process holding their claim."""
+    stamp = DateTime(timezone=True).compile(dialect=conn.dialect)
+    spelled = Text().compile(dialect=conn.dialect)
+    digest = String(64).compile(dialect=conn.dialect)
+    for table, name, type_ in (
+        ("jobs", "fingerprint", digest),
+        ("jobs", "sender", spelled),
+        ("jobs", "sender_until", stamp),
+        ("parts", "claim_holder", spelled),
+    ):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {type_}"))
+    conn.execute(text("CREATE INDEX ix_jobs_scope_fingerprint ON jobs (scope, fingerprint)"))
+
+
 #: Every schema version and the function that brings the version before it there.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_version_1,
     2: _add_part_doubts_version_2,
     3: _add_part_output_estimate_version_3,
+    4: _add_senders_version_4,
 }
 LATEST_VERSION = max(MIGRATIONS)
 

@@ -39,6 +39,8 @@ NAMING_CONVENTION = {
 #: Identifier lengths: ours (`job_` + 12 hex) and OpenAI's file and batch ids, with room to spare.
 ID_LENGTH = 40
 API_ID_LENGTH = 200
+#: A job's fingerprint: SHA-256 in hex.
+FINGERPRINT_LENGTH = 64
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -69,7 +71,7 @@ class JobModel(Base):
     """One analyst's unit of work: a table of rows and the recipe that turns them into requests."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index(None, "scope", "created_at"),)
+    __table_args__ = (Index(None, "scope", "created_at"), Index(None, "scope", "fingerprint"))
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     scope: Mapped[str] = mapped_column(String(API_ID_LENGTH))
@@ -82,6 +84,12 @@ class JobModel(Base):
     row_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Digest of the rows and the recipe: the same table and recipe give the same one.
+    fingerprint: Mapped[str | None] = mapped_column(String(FINGERPRINT_LENGTH))
+    #: The process sending the job's parts (`registry.holders`), while it sends them.
+    sender: Mapped[str | None] = mapped_column(Text)
+    #: Until when that sender holds the job unless its heartbeat renews it.
+    sender_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class JobRowsModel(Base):
@@ -131,6 +139,8 @@ class PartModel(Base):
     claim_token: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     claim_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The process holding the claim (`registry.holders`): gone, it holds nothing.
+    claim_holder: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     uploaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

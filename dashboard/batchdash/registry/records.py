@@ -23,8 +23,11 @@ ResultFile = Literal["output", "errors"]
 #: Batch statuses after which nothing changes; a snapshot in one is never replaced by an older,
 #: non-terminal one that a slower replica fetched earlier.
 
-#: How long a claim on a part holds when its holder says nothing more.
-DEFAULT_LEASE = timedelta(minutes=10)
+#: How long a claim on a part (or a job's sender) holds when its holder says nothing more: a
+#: submitter renews it every few seconds while it works (its heartbeat), so a holder that
+#: stopped on another machine is recognised within this time; one on this machine at once
+#: (`registry.holders`).
+DEFAULT_LEASE = timedelta(seconds=45)
 
 
 class PartConflict(BatchdashError):
@@ -57,6 +60,12 @@ class Job:
     created_at: datetime
     #: When the job itself last changed (state, name, archive flag, rows).
     updated_at: datetime
+    #: Digest of its rows and recipe (None for a job saved before fingerprints were kept).
+    fingerprint: str | None = None
+    #: The process sending its parts (`registry.holders`), if one said so.
+    sender: str | None = None
+    #: Until when that sender holds the job unless its heartbeat renews it.
+    sender_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,8 @@ class Part:
     extra_batches: tuple[tuple[str, str], ...] = ()
     #: Output tokens of its answers projected from tried rows; None without a try.
     estimated_output_tokens: float | None = None
+    #: The process holding its claim (`registry.holders`).
+    claim_holder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,9 @@ class Claim:
     part: Part
     #: Secret of this claim.
     token: str
+    #: When the claim this one replaced was made, if the part was held by a submitter that
+    #: stopped (its lease ran out or its process is gone); None for a part nobody held.
+    taken_over: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +240,9 @@ def job_record(model: JobModel) -> Job:
         rows=model.row_count,
         created_at=model.created_at,
         updated_at=model.updated_at,
+        fingerprint=model.fingerprint,
+        sender=model.sender,
+        sender_until=model.sender_until,
     )
 
 
@@ -252,4 +269,5 @@ def part_record(model: PartModel) -> Part:
         submitted_at=model.submitted_at,
         create_doubt_since=model.create_doubt_since,
         extra_batches=tuple((model.extra_batches or {}).items()),
+        claim_holder=model.claim_holder,
     )

@@ -7,14 +7,18 @@ API. The API key is never stored: jobs carry a scope made from its fingerprint
 
 Submission is made idempotent by the part's states, each recorded before the next API call:
 planned -> uploaded (input file id) -> created (batch id). A submitter first claims the part:
-the claim is a conditional UPDATE, so exactly one process or thread wins it, and it carries a
-lease so a crashed submitter's claim runs out.
+the claim is a conditional UPDATE, so exactly one process or thread wins it. It names its holder
+(`holders`: machine, pid, process start) and carries a short lease the submitter renews while it
+works: a claim whose holder is gone from this machine is free at once, any other one once its
+lease runs out. A job records its sender the same way, so that a refresh can tell a submission
+under way from one that stopped.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -28,7 +32,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
@@ -40,6 +44,8 @@ from batchdash.registry.blobs import (
     frame_to_blob,
     text_frame,
 )
+from batchdash.registry.fingerprints import job_fingerprint
+from batchdash.registry.holders import is_gone, this_run
 from batchdash.registry.kept import KeptResults, snapshot_query
 from batchdash.registry.models import (
     JobModel,
@@ -104,6 +110,7 @@ class Registry(KeptResults):
             row_count=len(rows),
             created_at=now,
             updated_at=now,
+            fingerprint=job_fingerprint(rows, recipe),
         )
         with self._write() as session:
             session.add(job)
@@ -131,6 +138,26 @@ class Registry(KeptResults):
         query = query.order_by(JobModel.created_at.desc(), JobModel.id.desc())
         with self._read() as session:
             return [job_record(job) for job in session.scalars(query)]
+
+    def unfinished_jobs_like(self, scope: str, fingerprint: str) -> list[Job]:
+        """The scope's unfinished jobs (not archived) of the same rows and recipe, newest first.
+
+        A job saved before fingerprints were kept gets its fingerprint here, once."""
+        query = (
+            select(JobModel)
+            .where(JobModel.scope == scope, JobModel.state != "finished")
+            .where(JobModel.archived.is_(False))
+            .where(or_(JobModel.fingerprint == fingerprint, JobModel.fingerprint.is_(None)))
+            .order_by(JobModel.created_at.desc(), JobModel.id.desc())
+        )
+        with self._read() as session:
+            jobs = [job_record(job) for job in session.scalars(query)]
+        for index, job in enumerate(jobs):
+            if job.fingerprint is None:
+                found = job_fingerprint(self.job_rows(job.id), job.recipe)
+                self._set_job(job.id, fingerprint=found)
+                jobs[index] = replace(job, fingerprint=found)
+        return [job for job in jobs if job.fingerprint == fingerprint]
 
     def archive_job(self, job_id: str, scope: str, archived: bool = True) -> Job:
         """Hide the job from the list (or show it again); nothing is deleted."""
@@ -174,10 +201,55 @@ class Registry(KeptResults):
             session.execute(delete(MergedModel).where(MergedModel.job_id == job_id))
 
     def _update_job(self, job_id: str, **values: Any) -> None:
+        self._set_job(job_id, **values, updated_at=self._clock())
+
+    def _set_job(self, job_id: str, **values: Any) -> None:
+        # Without `updated_at`: what is kept about a finished job stays valid.
         statement = update(JobModel).where(JobModel.id == job_id)
         with self._write() as session:
-            if not _rowcount(session, statement.values(**values, updated_at=self._clock())):
+            if not _rowcount(session, statement.values(**values)):
                 raise KeyError(job_id)
+
+    # -- senders ------------------------------------------------------------------------------
+
+    def start_sending(self, job_id: str, holder: str, *, lease: timedelta = DEFAULT_LEASE) -> None:
+        """Record that `holder` sends the job's parts now (until `lease` runs out unrenewed)."""
+        self._set_job(job_id, sender=holder, sender_until=self._clock() + lease)
+
+    def stop_sending(self, job_id: str, holder: str) -> bool:
+        """`holder` sends no more (a sender that took over since is left alone); False when the
+        database could not be written: then the hold runs out unrenewed within its lease.
+
+        Called as a submission ends, also by an error: a second error here must not hide it."""
+        statement = (
+            update(JobModel)
+            .where(JobModel.id == job_id, JobModel.sender == holder)
+            .values(sender=None, sender_until=None)
+        )
+        try:
+            with self._write() as session:
+                session.execute(statement)
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def keep_sending(self, job_id: str, holder: str, *, lease: timedelta = DEFAULT_LEASE) -> int:
+        """The heartbeat: renew the job's sender and the part claims of `holder`; how many part
+        claims it still holds."""
+        until = self._clock() + lease
+        with self._write() as session:
+            session.execute(
+                update(JobModel)
+                .where(JobModel.id == job_id, JobModel.sender == holder)
+                .values(sender_until=until)
+            )
+            return _rowcount(
+                session,
+                update(PartModel)
+                .where(PartModel.job_id == job_id, PartModel.claim_holder == holder)
+                .where(PartModel.claim_token.is_not(None), PartModel.state.in_(_OPEN_STATES))
+                .values(claim_expires_at=until),
+            )
 
     # -- parts --------------------------------------------------------------------------------
 
@@ -271,44 +343,67 @@ class Registry(KeptResults):
                     records[job_id].fetched.add(batch_id)
         return records
 
-    def claim_part(self, part_id: int, *, lease: timedelta = DEFAULT_LEASE) -> str | None:
-        """Hold an unsubmitted part for `lease`; its claim token, or None if someone holds it or it is done."""
+    def claim_part(
+        self, part_id: int, *, lease: timedelta = DEFAULT_LEASE, holder: str | None = None
+    ) -> str | None:
+        """Hold an unsubmitted part for `lease`; its claim token, or None if a live holder has
+        it or it is done. `holder` (default: this process) names who holds it."""
         token = uuid.uuid4().hex
         now = self._clock()
+        held_by = holder or this_run().text()
         with self._write() as session:
-            claimed = _rowcount(session, _claim(part_id, token, now, lease))
+            gone = _gone_holders(session, PartModel.id == part_id, now)
+            claimed = _rowcount(session, _claim(part_id, token, now, lease, held_by, gone))
         return token if claimed else None
 
-    def claim_next_part(self, job_id: str, *, lease: timedelta = DEFAULT_LEASE) -> Claim | None:
-        """Hold the job's lowest-numbered part that nobody holds and that has no batch yet."""
+    def claim_next_part(
+        self, job_id: str, *, lease: timedelta = DEFAULT_LEASE, holder: str | None = None
+    ) -> Claim | None:
+        """Hold the job's lowest-numbered part that no live holder has and that has no batch."""
         token = uuid.uuid4().hex
         now = self._clock()
+        held_by = holder or this_run().text()
         tried: list[int] = []
         with self._write() as session:
+            gone = _gone_holders(session, PartModel.job_id == job_id, now)
             # One candidate at a time: PostgreSQL locks what it selects, and a concurrent claimer
             # must skip only the part being claimed, not every part (it would think none is left).
             while (
-                part_id := session.scalar(
-                    select(PartModel.id)
-                    .where(PartModel.job_id == job_id, _claimable(now), PartModel.id.not_in(tried))
+                found := session.execute(
+                    select(PartModel.id, PartModel.claim_token, PartModel.claimed_at)
+                    .where(PartModel.job_id == job_id, _claimable(now, gone))
+                    .where(PartModel.id.not_in(tried))
                     .order_by(PartModel.number)
                     .limit(1)
                     .with_for_update(skip_locked=True)
-                )
+                ).first()
             ) is not None:
-                if _rowcount(session, _claim(part_id, token, now, lease)):
+                part_id, earlier, earlier_at = found
+                if _rowcount(session, _claim(part_id, token, now, lease, held_by, gone)):
                     model = session.get(PartModel, part_id, populate_existing=True)
                     assert model is not None
-                    return Claim(part=part_record(model), token=token)
+                    taken = earlier_at if earlier is not None else None
+                    return Claim(part=part_record(model), token=token, taken_over=taken)
                 tried.append(part_id)
         return None
+
+    def keep_claim(self, part_id: int, claim: str, *, lease: timedelta = DEFAULT_LEASE) -> bool:
+        """Renew one claim; False when it is no longer held (another submitter took it over)."""
+        statement = (
+            update(PartModel)
+            .where(PartModel.id == part_id, PartModel.claim_token == claim)
+            .where(PartModel.state.in_(_OPEN_STATES))
+            .values(claim_expires_at=self._clock() + lease)
+        )
+        with self._write() as session:
+            return bool(_rowcount(session, statement))
 
     def release_part(self, part_id: int, claim: str) -> None:
         """Give a claimed part back (e.g. after an error worth retrying later)."""
         statement = (
             update(PartModel)
             .where(PartModel.id == part_id, PartModel.claim_token == claim)
-            .values(claim_token=None, claimed_at=None, claim_expires_at=None)
+            .values(**_NO_CLAIM)
         )
         with self._write() as session:
             session.execute(statement)
@@ -411,21 +506,46 @@ class Registry(KeptResults):
         )
 
 
-_NO_CLAIM: dict[str, Any] = {"claim_token": None, "claimed_at": None, "claim_expires_at": None}
+_NO_CLAIM: dict[str, Any] = {
+    "claim_token": None,
+    "claimed_at": None,
+    "claim_expires_at": None,
+    "claim_holder": None,
+}
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    return PartModel.state.in_(_OPEN_STATES) & or_(
-        PartModel.claim_token.is_(None), PartModel.claim_expires_at < now
+def _gone_holders(session: Session, where: ColumnElement[bool], now: datetime) -> list[str]:
+    """Holders of live claims on the parts `where` picks whose process is gone (`holders`)."""
+    held = session.scalars(
+        select(PartModel.claim_holder)
+        .where(where, PartModel.state.in_(_OPEN_STATES), PartModel.claim_token.is_not(None))
+        .where(PartModel.claim_holder.is_not(None), PartModel.claim_expires_at >= now)
+        .distinct()
     )
+    return [holder for holder in held if holder is not None and is_gone(holder)]
 
 
-def _claim(part_id: int, token: str, now: datetime, lease: timedelta) -> Update:
+def _claimable(now: datetime, gone: Sequence[str] = ()) -> ColumnElement[bool]:
+    free = [PartModel.claim_token.is_(None), PartModel.claim_expires_at < now]
+    if gone:
+        free.append(PartModel.claim_holder.in_(list(gone)))
+    return PartModel.state.in_(_OPEN_STATES) & or_(*free)
+
+
+def _claim(
+    part_id: int, token: str, now: datetime, lease: timedelta, holder: str, gone: Sequence[str]
+) -> Update:
     # One conditional UPDATE: the database lets exactly one of several racing claimers match.
     return (
         update(PartModel)
-        .where(PartModel.id == part_id, _claimable(now))
-        .values(claim_token=token, claimed_at=now, claim_expires_at=now + lease, updated_at=now)
+        .where(PartModel.id == part_id, _claimable(now, gone))
+        .values(
+            claim_token=token,
+            claimed_at=now,
+            claim_expires_at=now + lease,
+            claim_holder=holder,
+            updated_at=now,
+        )
     )
 
 

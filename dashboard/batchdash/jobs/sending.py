@@ -1,0 +1,125 @@
+"""Whether a job's parts are being sent, and what will become of those not sent yet.
+
+A submitter records itself as the job's sender and holds each part it works on with a claim;
+both name its process (`registry.holders`) and are renewed by its heartbeat. So a submission
+under way is told from one that stopped at once when the sender ran on this machine, and
+within a lease (`records.DEFAULT_LEASE`) when it ran on another one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+
+from batchdash.registry.holders import is_gone
+from batchdash.registry.records import Job, Part
+
+#: How long after a create lost its answer a refresh leaves the part alone: the API may still
+#: carry that create out, and sending the part anew before then could make a second batch.
+RESUME_AFTER = timedelta(seconds=60)
+
+#: The error kept on a part the analyst discarded before it was sent.
+DISCARDED = "Discarded before it was sent."
+
+#: Seconds between two renewals of a submitter's hold (a few renewals fit in one lease).
+HEARTBEAT_EVERY = 10.0
+
+
+def unsent_parts(parts: Sequence[Part]) -> list[Part]:
+    """Parts with no batch that were not refused or dropped."""
+    return [part for part in parts if part.batch_id is None and part.state != "failed"]
+
+
+def is_sending(job: Job, parts: Sequence[Part], now: datetime) -> bool:
+    """Whether a live submitter is sending the job: its sender, or a claim on an unsent part,
+    is held by a process that still runs (as far as this machine can tell) and was renewed."""
+    if job.sender_until is not None and job.sender_until > now and not is_gone(job.sender):
+        return True
+    return any(
+        part.claim_expires_at is not None
+        and part.claim_expires_at > now
+        and not is_gone(part.claim_holder)
+        for part in unsent_parts(parts)
+    )
+
+
+def resume_from(parts: Sequence[Part], now: datetime, grace: timedelta) -> datetime | None:
+    """When a refresh may send the unsent parts, if not now: a create that lost its answer
+    less than `grace` ago may still land, and the part's batch is looked for again first."""
+    waits = [
+        part.create_doubt_since + grace
+        for part in unsent_parts(parts)
+        if part.create_doubt_since is not None and part.create_doubt_since + grace > now
+    ]
+    return max(waits) if waits else None
+
+
+def unsent_note(
+    job: Job, parts: Sequence[Part], now: datetime, grace: timedelta
+) -> tuple[str, str]:
+    """What is not sent yet and what will happen to it, for the analyst, and how to act on it
+    from the command line: ("", "") when all is sent.
+
+    Every command named here is one `cli.py` accepts (a test checks it)."""
+    unsent = unsent_parts(parts)
+    if not unsent:
+        return "", ""
+    live = [part for part in parts if part.state != "failed"]
+    count = f"{len(unsent)} of {len(live)} part{'s' if len(live) != 1 else ''}"
+    send = f"`cli.py resume {job.id}`"
+    drop = f"`cli.py discard {job.id}`"
+    if job.state == "new":
+        return (
+            f"Nothing of this job was sent yet ({count}): its submission never started, so "
+            "nothing was billed.",
+            f"Send it with {send}, or drop it with {drop}.",
+        )
+    head = f"{count} not sent yet"
+    if is_sending(job, parts, now):
+        return f"{head}: sending now.", ""
+    wait = resume_from(parts, now, grace)
+    if wait is not None:
+        return (
+            f"{head}: a batch create got no answer and may still land, so Batchdash looks for "
+            f"that batch again at {wait:%H:%M:%S} UTC before sending anything anew.",
+            f"Send them at once with {send}.",
+        )
+    return (
+        f"{head}: their submission stopped, and Batchdash sends them at the next refresh.",
+        f"Send them at once with {send}, or drop them with {drop}.",
+    )
+
+
+class Heartbeat:
+    """Calls `beat` every `every` seconds in a daemon thread while the `with` block runs.
+
+    A beat that fails (the database busy for a moment) is tried again at the next one; the
+    lease covers a few missed beats."""
+
+    def __init__(self, beat: Callable[[], object], every: float = HEARTBEAT_EVERY) -> None:
+        self._beat = beat
+        self._every = every
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="batchdash-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _error: BaseException | None,
+        _trace: TracebackType | None,
+    ) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._every):
+            try:
+                self._beat()
+            except Exception:
+                continue
