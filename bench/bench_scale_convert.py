@@ -150,6 +150,41 @@ def convert(tree: Path, source: Path, out_dir: Path) -> Run:
     return Run(seconds, usage.ru_maxrss * 1024, child.returncode, lines[-1] if lines else "")
 
 
+REFUSAL_CHILD = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, "dashboard")
+from batchdash.errors import InputError
+from batchdash.inputs.reading import read_table
+data = Path(sys.argv[1]).read_bytes()
+Path("/proc/self/clear_refs").write_text("5")  # the peak from here on
+started = time.perf_counter()
+try:
+    read_table(data, Path(sys.argv[1]).name)
+    said = "not refused"
+except InputError as error:
+    said = str(error)
+seconds = time.perf_counter() - started
+peak = next(line for line in Path("/proc/self/status").read_text().splitlines()
+            if line.startswith("VmHWM:"))
+print(f"{seconds:.3f} {int(peak.split()[1]) // 1024} {said[:80]}")
+"""
+
+
+def refusal_in_process(tree: Path, source: Path) -> str:
+    """read_table's refusal timed inside a process that has already imported the readers: the
+    seconds and peak RSS (MB) of the refusal itself, without the interpreter's start."""
+    done = subprocess.run(
+        [sys.executable, "-c", REFUSAL_CHILD, str(source)],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds, megabytes, said = (done.stdout.strip() or "? ? " + done.stderr[-80:]).split(" ", 2)
+    return f"read_table refused in {seconds} s, process peak {megabytes} MB: {said}"
+
+
 def machine() -> str:
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return (
@@ -227,6 +262,10 @@ def main() -> int:
                     run = convert(tree, source, out_dir)
                     results.setdefault((label, name), []).append(run)
                     print(f"round {round_number} {label:34} {name:5} {short(run)}", flush=True)
+    if args.refusals:
+        for label, source, _rows in inputs[-2:]:
+            for name, tree in trees.items():
+                print(f"{label:34} {name:5} {refusal_in_process(tree, source)}", flush=True)
     print(f"\nmachine after: {machine()}")
     print(f"\n| input | this tree | {trees['other'].name} | speed-up |")
     print("| --- | --- | --- | --- |")
