@@ -13,7 +13,7 @@ position as `r="..."`, no namespace prefixes) are `regular`; any other is read t
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 from xml.etree import ElementTree
@@ -32,6 +32,10 @@ _IRREGULAR = (
     # The main namespace bound to a prefix: cells could be written <x:c ...>.
     re.compile(rb"xmlns:[\w.-]+\s*=\s*[\"']http://schemas\.openxmlformats\.org/spreadsheetml"),
 )
+#: Column letters and row digits of every cell, formatted blanks included: the Rust reader
+#: places each cell by its reference. Two lists of bytes are cheaper than one of pairs.
+_CELL_COLUMN = re.compile(rb"<c r=\"([A-Z]{1,3})[0-9]")
+_CELL_ROW = re.compile(rb"<c r=\"[A-Z]{1,3}([0-9]{1,7})\"")
 #: A cell holding something: a value, a formula or an inline string (not a formatted blank).
 _VALUED = re.compile(rb"<c r=\"([A-Z]{1,3})([0-9]{1,7})\"[^>]*(?<!/)>\s*<(?:v|f|is)[\s>/]")
 _LAST_ROW = re.compile(rb"<row r=\"([0-9]{1,7})\"")
@@ -53,7 +57,8 @@ class SheetScan:
     rows: int = 0
     """Number of the last row any row element or valued cell names (1-based)."""
     columns: int = 0
-    """Number of the last column holding a value, formula or inline string (1-based)."""
+    """Number of the last column with a cell (1-based), formatted blanks included; see
+    `valued_columns` for the last holding a value."""
     formulas: list[str] = field(default_factory=list)
     """Coordinates of formula cells."""
     unsaved: list[str] = field(default_factory=list)
@@ -89,20 +94,34 @@ def scan_sheet(stream: IO[bytes], styles: Collection[int] = ()) -> SheetScan:
         if styles
         else None
     )
-    carry = b""
-    while True:
-        chunk = stream.read(_CHUNK_BYTES)
-        if chunk:
-            carry += chunk
-            cut = carry.rfind(b"</row>")
-            if cut < 0:
-                continue  # a row longer than a chunk: read on
-            piece, carry = carry[: cut + 6], carry[cut + 6 :]
-        else:
-            piece, carry = carry, b""
+    for piece in _pieces(stream):
         _scan_piece(piece, scan, styled)
-        if not scan.regular or not chunk:
-            return scan
+        if not scan.regular:
+            break
+    return scan
+
+
+def valued_columns(stream: IO[bytes]) -> int:
+    """Number of the last column holding a value, formula or inline string (1-based): a
+    second, slower pass, for sheets whose formatted blanks reach too far."""
+    columns = 0
+    for piece in _pieces(stream):
+        letters = [letters for letters, _row in _VALUED.findall(piece)]
+        if letters:
+            columns = max(columns, column_number(_largest(letters)))
+    return columns
+
+
+def _pieces(stream: IO[bytes]) -> Iterator[bytes]:
+    """The XML a few megabytes at a time, each piece ending after a row."""
+    carry = b""
+    while chunk := stream.read(_CHUNK_BYTES):
+        carry += chunk
+        cut = carry.rfind(b"</row>")
+        if cut >= 0:  # else a row longer than a chunk: read on
+            yield carry[: cut + 6]
+            carry = carry[cut + 6 :]
+    yield carry
 
 
 def _scan_piece(piece: bytes, scan: SheetScan, styled: re.Pattern[bytes] | None) -> None:
@@ -115,11 +134,10 @@ def _scan_piece(piece: bytes, scan: SheetScan, styled: re.Pattern[bytes] | None)
         found = _LAST_ROW.match(piece, last_row)
         if found:
             scan.rows = max(scan.rows, int(found.group(1)))
-    valued = _VALUED.findall(piece)
-    if valued:
-        letters, rows = zip(*valued, strict=True)
+    letters = _CELL_COLUMN.findall(piece)
+    if letters:
         scan.columns = max(scan.columns, column_number(_largest(letters)))
-        scan.rows = max(scan.rows, int(_largest(rows)))
+        scan.rows = max(scan.rows, int(_largest(_CELL_ROW.findall(piece))))
     if _FORMULA.search(piece):
         _formulas(piece, scan)
     if b't="e"' in piece:
@@ -137,7 +155,7 @@ def _scan_piece(piece: bytes, scan: SheetScan, styled: re.Pattern[bytes] | None)
         scan.merged += [ref.decode("utf-8", "replace") for ref in _MERGE.findall(piece)]
 
 
-def _largest(values: tuple[bytes, ...]) -> bytes:
+def _largest(values: Sequence[bytes]) -> bytes:
     """The largest of column letters or row digits: the longest, then by their bytes (both
     compare that way); the common case, all of one length, stays in C."""
     longest = len(max(values, key=len))

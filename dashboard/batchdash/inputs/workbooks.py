@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from batchdash.errors import InputError
-from batchdash.inputs.sheet_scan import SheetScan, column_number, scan_sheet
+from batchdash.inputs.sheet_scan import SheetScan, column_number, scan_sheet, valued_columns
 from batchdash.inputs.sheet_scan import has_saved_result as _has_saved_result  # noqa: F401
-from batchdash.inputs.table_shape import check_cells
+from batchdash.inputs.table_shape import MAX_CELLS, check_cells
 from batchdash.inputs.workbook_calamine import CalamineUnfit, calamine_columns, empty_column
 from batchdash.inputs.workbook_parts import PERCENT, ZEROS, sheet_part, text_formats
 
@@ -119,6 +119,10 @@ def _read_with_calamine(data: bytes, source_name: str, sheet: str | None) -> _Re
                     raise CalamineUnfit(f"no part for sheet {chosen!r}")
                 with archive.open(part) as stream:
                     scan = scan_sheet(stream, formats)
+                if scan.regular and scan.rows * scan.columns > MAX_CELLS:
+                    # Formatted blanks far out are no part of the table: measure the values.
+                    with archive.open(part) as stream:
+                        scan.columns = valued_columns(stream)
         except (KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as error:
             raise CalamineUnfit(str(error)) from None  # ElementTree's ParseError included
         if not scan.regular:
