@@ -240,6 +240,9 @@ def main() -> int:
         metavar="ROWS",
         help="run the other tree only once (first round) on inputs larger than this",
     )
+    parser.add_argument(
+        "--trees", choices=("both", "this", "other"), default="both", help="which trees to run"
+    )
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "scale-bench")
     parser.add_argument("--make", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -260,8 +263,10 @@ def main() -> int:
             ("ragged CSV, 5,000 x 1M (refused)", args.cache / "ragged.csv", 0),
         ]
     trees = {"this": ROOT, "other": args.other.resolve()}
+    if args.trees != "both":
+        trees = {args.trees: trees[args.trees]}
     print(f"machine: {machine()}")
-    print(f"this tree {trees['this']}, other {trees['other']}", flush=True)
+    print(f"trees: {trees}", flush=True)
     results: dict[tuple[str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         out_dir = Path(scratch)
@@ -280,16 +285,18 @@ def main() -> int:
                 print(f"{label:34} {name:5} {refusal_in_process(tree, source)}", flush=True)
     print(f"\nmachine after: {machine()}")
     print("\nmedian wall time (median CPU time), largest peak RSS; speed-up of the CPU time")
-    print(f"\n| input | this tree | {trees['other'].name} | speed-up |")
+    print(f"\n| input | this tree | {args.other.name} | speed-up |")
     print("| --- | --- | --- | --- |")
     for label, _source, _rows in inputs:
-        this, other = results[(label, "this")], results.get((label, "other"), [])
-        cells = [figures(this)]
-        if other:
+        this, other = results.get((label, "this"), []), results.get((label, "other"), [])
+        cells = [figures(this) if this else "-"]
+        if other and this:
             speedup = statistics.median(run.cpu_seconds for run in other) / statistics.median(
                 run.cpu_seconds for run in this
             )
             cells += [figures(other), f"{speedup:.1f}x"]
+        elif other:
+            cells += [figures(other), "-"]
         else:
             cells += ["-", "-"]
         print(f"| {label} | " + " | ".join(cells) + " |")
