@@ -17,10 +17,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import openpyxl
 import pytest
+import python_calamine
 from streamlit.testing.v1 import AppTest
 
-import batchdash.inputs.workbooks
 from batchdash.errors import InputError
 from batchdash.inputs.file_kinds import MAX_PACKING_RATIO, MAX_UPLOAD_BYTES
 from batchdash.inputs.reading import read_table
@@ -186,11 +187,17 @@ class ZipWatch:
             self.opened.append(name if isinstance(name, str) else name.filename)
             return original(archive, name, *args, **kwargs)
 
-        def no_openpyxl(*_args: object, **_kwargs: object) -> None:
-            raise AssertionError("openpyxl was given the zip bomb")
+        def reader_given_the_bomb(*_args: object, **_kwargs: object) -> None:
+            raise AssertionError("a workbook reader was given the zip bomb")
 
         monkeypatch.setattr(zipfile.ZipFile, "open", watched)
-        monkeypatch.setattr(batchdash.inputs.workbooks.openpyxl, "load_workbook", no_openpyxl)
+        # Both readers: calamine first, openpyxl for the sheets calamine is not trusted with.
+        monkeypatch.setattr(openpyxl, "load_workbook", reader_given_the_bomb)
+        monkeypatch.setattr(
+            python_calamine,
+            "CalamineWorkbook",
+            type("NoCalamine", (), {"from_filelike": staticmethod(reader_given_the_bomb)}),
+        )
 
 
 def test_the_zip_bomb_is_real() -> None:

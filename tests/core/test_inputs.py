@@ -369,3 +369,31 @@ def test_pasted_header_without_rows() -> None:
 def test_pasted_duplicate_headers() -> None:
     with pytest.raises(InputError, match="Columns 1 and 2 are both named 'a'"):
         read_pasted("a\ta\n1\t2\n")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'id,prompt\n1,"a\nb"\n2,"last ""cell""\nspans lines"\n',
+        b'id,prompt\r\n1,x\r\n2,"last, with\r\nCRLF"',  # no final line break
+        b'prompt,id\n"two\nlines","7"\n',  # the line break in another cell than the last
+    ],
+)
+def test_a_last_record_spanning_lines_is_read_by_the_fast_reader(
+    data: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandas' parser, the fallback, takes several times the memory of the file."""
+
+    def no_pandas(*_args: object) -> None:
+        raise AssertionError("read with pandas")
+
+    monkeypatch.setattr(text_tables, "_read_with_pandas", no_pandas)
+    table = read_table(data, "multi.csv")
+    expected = pd.read_csv(BytesIO(data), dtype=str, keep_default_na=False)
+    assert table.frame.to_numpy().tolist() == expected.to_numpy().tolist()
+
+
+def test_a_quote_that_never_closes_in_a_multi_line_last_record_names_its_line() -> None:
+    data = b'id,prompt\n1,"a\nb"\n2,"never\nclosed ""here""\n'
+    with pytest.raises(InputError, match=r"Line 4 of 'bad.csv' opens a quoted cell"):
+        read_table(data, "bad.csv")

@@ -349,3 +349,42 @@ def test_a_template_without_a_column_warns_but_does_not_block() -> None:
     varied = Recipe(template="Write a haiku.", system_prompt="Answer in {lang}.")
     assert not plan_batch(REVIEWS, varied).problems
     assert not plan_batch(REVIEWS.head(1), Recipe(template="Write a haiku.")).problems
+
+
+def test_chunks_are_bounded_by_bytes_as_well_as_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long cells make short chunks (memory follows a chunk's bytes, not its rows); the
+    requests, tokens and sizes are the same however the rows are chunked."""
+    from batchdash.preflight import plan as plan_module
+
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(1, 3_000, size=300)
+    frame = pd.DataFrame(
+        {"text": ['say "hi",\n' * int(n // 10) + "x" * int(n % 10) for n in lengths]}, dtype=str
+    )
+    recipe = Recipe(template="Echo: {text}", system_prompt="Be brief.")
+    whole = plan_batch(frame, recipe)
+    spans_seen: list[list[tuple[int, int]]] = []
+    chunks = plan_module._chunks
+
+    def recorded(first: int, stop: int, sizes: np.ndarray) -> list[tuple[int, int]]:
+        spans = chunks(first, stop, sizes)
+        spans_seen.append(spans)
+        return spans
+
+    monkeypatch.setattr(plan_module, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr(plan_module, "_chunks", recorded)
+    small = plan_batch(frame, recipe)
+    parts = b"".join(small.part_bytes(part.number) for part in small.parts)
+
+    assert parts == b"".join(whole.part_bytes(part.number) for part in whole.parts)
+    assert small.row_input_tokens.tolist() == whole.row_input_tokens.tolist()
+    assert small.row_bytes.tolist() == whole.row_bytes.tolist()
+    measured, written = spans_seen[0], spans_seen[1]
+    assert len(measured) > 10
+    texts = frame["text"].str.len().to_numpy() + 0
+    for first, stop in measured:
+        assert stop - first == 1 or texts[first:stop].sum() <= 20_000
+    for first, stop in written:
+        assert stop - first == 1 or whole.row_bytes[first:stop].sum() <= 20_000
+    assert [first for first, _ in measured] == sorted({first for first, _ in measured})
+    assert measured[0][0] == 0 and measured[-1][1] == len(frame)

@@ -41,6 +41,9 @@ _MAX_COLUMNS = 16384
 #: they are (from plain `string` pandas would build 64-bit offsets for every cell).
 _TEXT_COLUMNS = {f"f{i}": pa.large_string() for i in range(_MAX_COLUMNS)}
 _AS_STR = {pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}
+#: Characters of a multi-line last cell compared with the end of the file (within the 64 KiB
+#: decoded there, whatever the encoding).
+_QUOTED_TAIL_CHARS = 8_000
 #: Characters used to split a one-column file: none of them appears in it.
 _UNUSED_SEPARATORS = "\x1f\x1e\x1d\x1c"
 _FIELDS_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -199,12 +202,16 @@ def _may_end_inside_quotes(
     """True when the last record may hold a quote that never closes.
 
     pyarrow reads such a quote to the end of the file without complaint, so the last record is
-    checked here: when none of its cells spans lines, it is the file's last line.
+    checked here: when none of its cells spans lines, it is the file's last line. When one
+    does, the record is whole if the file ends with its last cell, quoted: a quote that never
+    closes would have taken the rest of the file into that cell with no closing quote after
+    it. (Otherwise pandas' parser reads the file again, at several times the memory.)
     """
     last = [column[-1].as_py() for column in table.columns]
-    if any("\n" in cell or "\r" in cell for cell in last):
-        return True
     tail = _tail_text(data, detected.name).rstrip("\r\n")
+    if any("\n" in cell or "\r" in cell for cell in last):
+        quoted = last[-1].replace('"', '""')[-_QUOTED_TAIL_CHARS:] + '"'
+        return not tail.endswith(quoted)
     last_line = _LINE_BREAK.split(tail)[-1]
     return unclosed_quote_line(last_line, separator) is not None
 

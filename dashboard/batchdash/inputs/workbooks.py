@@ -1,35 +1,38 @@
 """An XLSX worksheet into a grid of text cells.
 
-openpyxl reads the sheet in read-only mode (streaming, so large sheets stay light) and gives the
-values Excel saved for formulas. Formulas and merged cells are not visible that way, so one more
-streaming pass over the sheet's XML finds them for the notes.
+calamine (Rust, through python-calamine) reads the cells, after one fast pass over the sheet's
+XML (`sheet_scan`) has bounded the grid and found what calamine does not report: formulas,
+merged ranges, error cells and number formats. Sheets that pass is not sure of, and workbooks
+calamine will not open, are read with openpyxl as before (`workbook_openpyxl`), so every
+workbook openpyxl reads is still read, in the same words.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import posixpath
 import re
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from xml.etree import ElementTree
+from dataclasses import dataclass
 
-import openpyxl
+import numpy as np
 import pandas as pd
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from batchdash.errors import InputError
-from batchdash.inputs.table_shape import check_cells
+from batchdash.inputs.sheet_scan import SheetScan, column_number, scan_sheet, valued_columns
+from batchdash.inputs.sheet_scan import has_saved_result as _has_saved_result  # noqa: F401
+from batchdash.inputs.table_shape import MAX_CELLS, check_cells
+from batchdash.inputs.workbook_calamine import CalamineUnfit, calamine_columns, empty_column
+from batchdash.inputs.workbook_parts import PERCENT, ZEROS, sheet_part, text_formats
 
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_PERCENT = re.compile(r"0(?:\.(0+))?%")
-_ZEROS = re.compile(r"0+")
 #: Excel shows at most 15 significant digits.
 _DIGITS = ".15g"
 _SHOWN = 3
+_RANGE = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]+)(?::\$?([A-Z]{1,3})\$?([0-9]+))?")
+_AS_STR = {pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}
 
 
 @dataclass(frozen=True)
@@ -48,101 +51,178 @@ class WorkbookGrid:
     """Words added to a blank-header error for a column, e.g. that its header cell is merged."""
 
 
-@dataclass
-class _SheetMarks:
-    """What the sheet's XML says that read-only openpyxl does not."""
+@dataclass(frozen=True)
+class _Read:
+    """A sheet read by either reader, before merges, notes and the frame."""
 
-    formulas: list[str] = field(default_factory=list)
-    """Coordinates of formula cells."""
-    unsaved: list[str] = field(default_factory=list)
-    """Coordinates of formula cells without a saved result."""
-    merged: list[str] = field(default_factory=list)
-    """Merged ranges such as 'A2:A4'."""
+    columns: list[pa.Array]
+    height: int
+    marks: SheetScan
+    chosen: str
+    names: tuple[str, ...]
+    all_hidden: bool
 
 
 def read_workbook(data: bytes, source_name: str, *, sheet: str | None = None) -> WorkbookGrid:
     """The chosen worksheet (default: the first visible one) as text cells."""
     try:
-        book = openpyxl.load_workbook(
-            io.BytesIO(data), read_only=True, data_only=True, keep_links=False
+        read = _read_with_calamine(data, source_name, sheet)
+    except CalamineUnfit:
+        read = _read_with_openpyxl(data, source_name, sheet)
+    columns, height, marks = read.columns, read.height, read.marks
+    while columns and not pc.max(pc.binary_length(columns[-1])).as_py():
+        columns.pop()  # a column of empty cells at the right is no part of the table
+    header_row = _header_row(columns, height) if marks.merged else None
+    hints, filled = _apply_merges(columns, height, marks.merged, header_row)
+    notes = _notes(marks, filled)
+    if read.all_hidden:
+        notes.insert(
+            0,
+            f"Every sheet of '{source_name}' is hidden; Batchdash read '{read.chosen}'. Check "
+            "that these are the rows you mean to send.",
         )
+    elif sheet is None and len(read.names) > 1:
+        notes.insert(
+            0,
+            f"The workbook has {len(read.names)} sheets; Batchdash read '{read.chosen}'. Pick "
+            "another sheet if the rows are elsewhere.",
+        )
+    if columns:
+        table = pa.table(columns, names=[str(n) for n in range(len(columns))])
+        raw = table.to_pandas(types_mapper=_AS_STR.get)
+        raw.columns = pd.RangeIndex(len(columns))
+    else:
+        raw = pd.DataFrame(index=pd.RangeIndex(height), columns=pd.RangeIndex(0), dtype=str)
+    return WorkbookGrid(raw, read.chosen, read.names, tuple(notes), hints)
+
+
+def _read_with_calamine(data: bytes, source_name: str, sheet: str | None) -> _Read:
+    """The sheet through calamine, its size checked first; CalamineUnfit hands it to openpyxl."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as error:  # openpyxl decides, and words, what is wrong with the file
+        raise CalamineUnfit(str(error)) from None
+    with book:
+        listed = [
+            (entry.name, entry.visible == SheetVisibleEnum.Visible)
+            for entry in book.sheets_metadata
+            if entry.typ == SheetTypeEnum.WorkSheet
+        ]
+        chosen, all_hidden = _choose_sheet(listed, sheet, source_name)
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                part = sheet_part(archive, chosen)
+                formats = text_formats(archive)
+                if part is None:
+                    raise CalamineUnfit(f"no part for sheet {chosen!r}")
+                with archive.open(part) as stream:
+                    scan = scan_sheet(stream, formats)
+                if scan.regular and scan.rows * scan.columns > MAX_CELLS:
+                    # Formatted blanks far out are no part of the table: measure the values.
+                    with archive.open(part) as stream:
+                        scan.columns = valued_columns(stream)
+        except (KeyError, ValueError, zipfile.BadZipFile, SyntaxError) as error:
+            raise CalamineUnfit(str(error)) from None  # ElementTree's ParseError included
+        if not scan.regular:
+            raise CalamineUnfit("the sheet's XML is written in an unusual form")
+        # Before calamine fills out its grid: a far-corner value would take gigabytes there.
+        _check_size(scan.rows, max(scan.columns, _merged_width(scan.merged)), source_name)
+        try:
+            columns = calamine_columns(book.get_sheet_by_name(chosen), scan, formats, cell_text)
+        except CalamineUnfit:
+            raise
+        except Exception as error:  # e.g. a date cell out of Python's range: openpyxl copes
+            raise CalamineUnfit(str(error)) from None
+    height = max((len(column) for column in columns), default=scan.rows)
+    names = tuple(name for name, _visible in listed)
+    return _Read(columns, max(height, scan.rows), scan, chosen, names, all_hidden)
+
+
+def _read_with_openpyxl(data: bytes, source_name: str, sheet: str | None) -> _Read:
+    # Imported here: openpyxl takes 8 MB and most workbooks never need it.
+    from batchdash.inputs.workbook_openpyxl import OpenpyxlSheet, sheet_marks
+
+    try:
+        reader = OpenpyxlSheet(data)
     except Exception as error:  # openpyxl raises many kinds on malformed parts (XML, ZIP, ...)
         raise _damaged(source_name, error) from None
     try:
-        worksheets = book.worksheets
-        names = tuple(ws.title for ws in worksheets)
-        if not names:
-            raise InputError(
-                f"'{source_name}' has no worksheets with cells. Put the table on a worksheet, "
-                "save, and upload it again."
-            )
-        all_hidden = False
-        if sheet is None:
-            visible = [ws.title for ws in worksheets if ws.sheet_state == "visible"]
-            chosen = (visible or list(names))[0]
-            all_hidden = not visible
-        elif sheet in names:
-            chosen = sheet
-        else:
-            listed = ", ".join(f"'{name}'" for name in names)
-            raise InputError(
-                f"'{source_name}' has no sheet named '{sheet}'; its sheets are {listed}. Pick "
-                "one of those."
-            )
-        worksheet = book[chosen]
-        worksheet.reset_dimensions()  # a stale size would pad every row to it
+        listed = reader.sheets()
+        chosen, all_hidden = _choose_sheet(listed, sheet, source_name)
         try:
-            rows = [_trimmed([_cell_text(cell) for cell in row]) for row in worksheet.iter_rows()]
+            rows = reader.rows(chosen, cell_text)
         except Exception as error:  # the sheet's XML is parsed only now, row by row
             raise _damaged(source_name, error) from None
     finally:
-        book.close()
-    marks = _sheet_marks(data, chosen)
-    header_row = next((n for n, row in enumerate(rows) if any(c.strip() for c in row)), None)
-    _check_size(rows, marks.merged, source_name)
-    hints, filled = _apply_merges(rows, marks.merged, header_row)
-    notes = _notes(marks, filled)
-    if all_hidden:
-        notes.insert(
-            0,
-            f"Every sheet of '{source_name}' is hidden; Batchdash read '{chosen}'. Check that "
-            "these are the rows you mean to send.",
-        )
-    elif sheet is None and len(names) > 1:
-        notes.insert(
-            0,
-            f"The workbook has {len(names)} sheets; Batchdash read '{chosen}'. Pick another "
-            "sheet if the rows are elsewhere.",
-        )
+        reader.close()
+    marks = sheet_marks(data, chosen)
     width = max((len(row) for row in rows), default=0)
-    grid = [row + [""] * (width - len(row)) for row in rows]
-    raw = pd.DataFrame(grid, columns=pd.RangeIndex(width), dtype=str)
-    return WorkbookGrid(raw, chosen, names, tuple(notes), hints)
+    _check_size(len(rows), max(width, _merged_width(marks.merged)), source_name)
+    columns = [
+        pa.array([row[column] if column < len(row) else "" for row in rows], type=pa.large_string())
+        for column in range(width)
+    ]
+    names = tuple(name for name, _visible in listed)
+    return _Read(columns, len(rows), marks, chosen, names, all_hidden)
 
 
-def _trimmed(row: list[str]) -> list[str]:
-    """`row` without its trailing empty cells: a formatted but empty cell far to the right (or
-    a stale sheet size) is no part of the table."""
-    end = len(row)
-    while end and not row[end - 1]:
-        end -= 1
-    return row if end == len(row) else row[:end]
+def _choose_sheet(
+    listed: Sequence[tuple[str, bool]], sheet: str | None, source_name: str
+) -> tuple[str, bool]:
+    """The sheet to read (default: the first visible) and whether every sheet is hidden."""
+    names = [name for name, _visible in listed]
+    if not names:
+        raise InputError(
+            f"'{source_name}' has no worksheets with cells. Put the table on a worksheet, "
+            "save, and upload it again."
+        )
+    if sheet is None:
+        visible = [name for name, shown in listed if shown]
+        return (visible or names)[0], not visible
+    if sheet in names:
+        return sheet, False
+    quoted = ", ".join(f"'{name}'" for name in names)
+    raise InputError(
+        f"'{source_name}' has no sheet named '{sheet}'; its sheets are {quoted}. Pick one of those."
+    )
 
 
-def _check_size(rows: list[list[str]], merged: Sequence[str], source_name: str) -> None:
+def _bounds(ref: str) -> tuple[int, int, int, int] | None:
+    """(first column, first row, last column, last row), 1-based, of a range such as A2:B4."""
+    found = _RANGE.fullmatch(ref.strip())
+    if found is None:
+        return None
+    first_col, first_row, last_col, last_row = found.groups()
+    if last_col is None:
+        last_col, last_row = first_col, first_row
+    return (
+        column_number(first_col),
+        int(first_row),
+        column_number(last_col),
+        int(last_row),
+    )
+
+
+def _merged_width(merged: Sequence[str]) -> int:
+    return max((bounds[2] for bounds in map(_bounds, merged) if bounds), default=0)
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _check_size(height: int, width: int, source_name: str) -> None:
     """Refuse a sheet whose cells, filled out to its widest row or merge, are too many."""
-    width = max((len(row) for row in rows), default=0)
-    for ref in merged:
-        try:
-            max_col = range_boundaries(ref)[2]
-        except (ValueError, TypeError):
-            continue
-        width = max(width, max_col or 0)
-    height = len(rows)
     check_cells(
         height,
         width,
-        f"'{source_name}' has cells as far as {get_column_letter(max(width, 1))}{height}",
+        f"'{source_name}' has cells as far as {_column_letters(max(width, 1))}{height}",
         "If the table is smaller, something lies outside it: select the rows and columns "
         "past the table, delete them, save, and upload the file again.",
     )
@@ -153,14 +233,6 @@ def _damaged(source_name: str, error: Exception) -> InputError:
         f"'{source_name}' is a damaged or unusual workbook that Batchdash cannot open "
         f"({type(error).__name__}). Open it in Excel, save it again as .xlsx, and upload it."
     )
-
-
-def _cell_text(cell: object) -> str:
-    value = getattr(cell, "value", None)
-    if value is None:
-        return ""
-    number_format = getattr(cell, "number_format", None) or "General"
-    return cell_text(value, number_format)
 
 
 def cell_text(value: object, number_format: str = "General") -> str:
@@ -179,84 +251,32 @@ def cell_text(value: object, number_format: str = "General") -> str:
 
 
 def _number_text(value: float, number_format: str) -> str:
-    percent = _PERCENT.fullmatch(number_format)
+    percent = PERCENT.fullmatch(number_format)
     if percent:
         decimals = len(percent.group(1) or "")
         return f"{value * 100:.{decimals}f}%"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
     if isinstance(value, int):
-        if value >= 0 and _ZEROS.fullmatch(number_format):  # IDs such as 007 shown with 000
+        if value >= 0 and ZEROS.fullmatch(number_format):  # IDs such as 007 shown with 000
             return str(value).zfill(len(number_format))
         return str(value)
     return format(value, _DIGITS)
 
 
-def _sheet_marks(data: bytes, sheet: str) -> _SheetMarks:
-    """Formula cells and merged ranges of a worksheet; empty when its XML cannot be found."""
-    marks = _SheetMarks()
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            part = _sheet_part(archive, sheet)
-            if part is None:
-                return marks
-            with archive.open(part) as stream:
-                for _event, element in ElementTree.iterparse(stream):
-                    if element.tag == _MAIN + "c":
-                        if element.find(_MAIN + "f") is not None:
-                            marks.formulas.append(element.get("r", ""))
-                            if not _has_saved_result(element):
-                                marks.unsaved.append(element.get("r", ""))
-                        element.clear()
-                    elif element.tag == _MAIN + "row":
-                        element.clear()
-                    elif element.tag == _MAIN + "mergeCell":
-                        marks.merged.append(element.get("ref", ""))
-    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
-        return _SheetMarks()
-    return marks
-
-
-def _has_saved_result(cell: ElementTree.Element) -> bool:
-    """Whether a formula cell carries the result its program last computed.
-
-    Excel saves an empty text result as `t="str"` with an empty value; writers that cannot
-    compute formulas save no value, or an empty one on a number cell.
-    """
-    value = cell.find(_MAIN + "v")
-    if value is None:
-        return False
-    return bool(value.text) or cell.get("t") == "str"
-
-
-def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
-    """Path inside the archive of the worksheet named `sheet`."""
-    package = ElementTree.fromstring(archive.read("_rels/.rels"))
-    book_path = next(
-        (
-            rel.get("Target", "").lstrip("/")
-            for rel in package
-            if rel.get("Type", "").endswith("/officeDocument")
-        ),
-        "xl/workbook.xml",
-    )
-    folder, book_file = posixpath.split(book_path)
-    book = ElementTree.fromstring(archive.read(book_path))
-    rels = ElementTree.fromstring(
-        archive.read(posixpath.join(folder, "_rels", book_file + ".rels"))
-    )
-    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
-    for entry in book.iter(_MAIN + "sheet"):
-        if entry.get("name") == sheet:
-            target = targets.get(entry.get(_DOC_REL + "id"), "")
-            if target.startswith("/"):
-                return target.lstrip("/")
-            return posixpath.normpath(posixpath.join(folder, target))
+def _header_row(columns: list[pa.Array], height: int) -> int | None:
+    """0-based position of the first row with a non-blank cell, read a slice at a time."""
+    step = 1024
+    for first in range(0, height, step):
+        cells = [column.slice(first, step).to_pylist() for column in columns]
+        for offset in range(min(step, height - first)):
+            if any(cell[offset].strip() for cell in cells if offset < len(cell)):
+                return first + offset
     return None
 
 
 def _apply_merges(
-    rows: list[list[str]], merged: Sequence[str], header_row: int | None
+    columns: list[pa.Array], height: int, merged: Sequence[str], header_row: int | None
 ) -> tuple[dict[int, str], list[str]]:
     """Copy each merged value below the header into every cell of its range.
 
@@ -264,28 +284,34 @@ def _apply_merges(
     """
     hints: dict[int, str] = {}
     filled: list[str] = []
+    edited: dict[int, list[str]] = {}
+
+    def cells(position: int) -> list[str]:
+        if position not in edited:
+            edited[position] = columns[position].to_pylist()
+        return edited[position]
+
     for ref in merged:
-        try:
-            min_col, min_row, max_col, max_row = range_boundaries(ref)
-        except (ValueError, TypeError):
+        bounds = _bounds(ref)
+        if bounds is None:
             continue
-        if min_col is None or min_row is None or max_col is None or max_row is None:
-            continue
-        top, left, bottom, right = min_row - 1, min_col - 1, max_row - 1, max_col - 1
+        left, top, right, bottom = (value - 1 for value in bounds)
         if header_row is not None and top <= header_row <= bottom:
             for column in range(left, right + 1):
                 hints[column] = f" (its header cell is part of the merged cells {ref})"
             continue
-        if header_row is None or top < header_row or top >= len(rows):
+        if header_row is None or top < header_row or top >= height:
             continue
-        value = rows[top][left] if left < len(rows[top]) else ""
-        for row_index in range(top, min(bottom, len(rows) - 1) + 1):
-            row = rows[row_index]
-            if len(row) <= right:
-                row.extend([""] * (right + 1 - len(row)))
-            for column in range(left, right + 1):
-                row[column] = value
+        value = cells(left)[top] if left < len(columns) else ""
+        while len(columns) <= right:
+            columns.append(empty_column(height))
+        for column in range(left, right + 1):
+            target = cells(column)
+            for row in range(top, min(bottom, height - 1) + 1):
+                target[row] = value
         filled.append(ref)
+    for position, values in edited.items():
+        columns[position] = pa.array(values, type=pa.large_string())
     return hints, filled
 
 
@@ -294,7 +320,7 @@ def _listed(items: Sequence[str]) -> str:
     return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
 
 
-def _notes(marks: _SheetMarks, filled: Sequence[str]) -> list[str]:
+def _notes(marks: SheetScan, filled: Sequence[str]) -> list[str]:
     notes: list[str] = []
     if marks.formulas:
         count = len(marks.formulas)

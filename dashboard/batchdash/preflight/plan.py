@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 #: table (a few times the chunk's text), and is large enough that the per-chunk overhead of
 #: the column operations does not show.
 CHUNK_ROWS = 5_000
+#: Bytes of text a chunk holds at most (its first row excepted): with long cells, 5,000 rows
+#: are hundreds of megabytes, and each is held several times over while it is rendered,
+#: counted and escaped into JSON. 4 MB is 5,000 rows of ~800 characters.
+CHUNK_BYTES = 4 << 20
 
 _CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
 
@@ -137,7 +141,7 @@ class BatchPlan:
                 + ("Fix the problems listed first." if not self.ok else "Pick an existing part.")
             )
         part = self.parts[number - 1]
-        for first, stop in _chunks(part.first_row, part.stop_row):
+        for first, stop in _chunks(part.first_row, part.stop_row, self.row_bytes):
             yield lines_bytes(self._lines(first, stop))
 
     def request_body(self, row: int) -> dict[str, Any]:
@@ -268,9 +272,30 @@ def used_columns(recipe: Recipe) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _chunks(first: int, stop: int) -> list[tuple[int, int]]:
-    """(first, stop) spans of at most CHUNK_ROWS rows covering first..stop."""
-    return [(start, min(start + CHUNK_ROWS, stop)) for start in range(first, stop, CHUNK_ROWS)]
+def _chunks(first: int, stop: int, sizes: np.ndarray) -> list[tuple[int, int]]:
+    """(first, stop) spans covering first..stop, each of at most CHUNK_ROWS rows and, past
+    its first row, at most CHUNK_BYTES of `sizes` (bytes per row, measured or estimated)."""
+    ends = np.cumsum(sizes[first:stop], dtype=np.int64)
+    spans = []
+    start = first
+    while start < stop:
+        before = int(ends[start - first - 1]) if start > first else 0
+        fitting = int(np.searchsorted(ends, before + CHUNK_BYTES, side="right")) + first
+        end = min(max(fitting, start + 1), start + CHUNK_ROWS, stop)
+        spans.append((start, end))
+        start = end
+    return spans
+
+
+def _text_sizes(texts: pd.DataFrame, recipe: Recipe) -> np.ndarray:
+    """Characters per row the templates take from the table: how much text rendering a row
+    makes, before JSON escaping (which adds at most a few times that)."""
+    sizes = np.zeros(len(texts), dtype=np.int64)
+    uses = placeholders(recipe.template) + placeholders(system_template(recipe))
+    for name in dict.fromkeys(uses):
+        lengths = texts[name].str.len().to_numpy(dtype=np.int64, na_value=0)
+        sizes += lengths * uses.count(name)
+    return sizes
 
 
 def _render_rows(
@@ -306,7 +331,7 @@ def _measure(
         if recipe.structured:
             constant_tokens += tokens.count_format(structured_format(recipe), encoding)
     empty: list[int] = []
-    for first, stop in _chunks(0, len(texts)):
+    for first, stop in _chunks(0, len(texts), _text_sizes(texts, recipe)):
         rendered, rendered_systems = _render_rows(texts, recipe, first, stop)
         blank = (rendered.str.strip() == "").to_numpy()
         empty += (np.flatnonzero(blank) + first + 1).tolist()
