@@ -79,6 +79,10 @@ with cost_box:
     show_cost(pre, recipe, overrides, sandbox=connection.sandbox, tried_output_tokens=tried)
 
 st.subheader("5. Download or submit", divider="gray")
+if pre.plan is None:
+    # The parts are split by the exact count: nothing is offered on an estimate.
+    st.caption("Download and submit open once every row is counted, in a moment.")
+    st.stop()
 if not pre.ok:
     st.caption("Fix the problems listed under Preflight to download or submit the job.")
     st.stop()

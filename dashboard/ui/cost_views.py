@@ -43,9 +43,18 @@ def limit_words(limit: AnswerLimit, model: str) -> str:
 
 
 def show_estimate(
-    estimate: CostEstimate, model: str, *, sandbox: bool, synchronous_usd: float | None
+    estimate: CostEstimate,
+    model: str,
+    *,
+    sandbox: bool,
+    synchronous_usd: float | None,
+    estimated_input: bool = False,
 ) -> None:
-    """Input cost, the answers' upper bound and the projected total, with one rounding."""
+    """Input cost, the answers' upper bound and the projected total, with one rounding.
+
+    `estimated_input`: the input tokens are an estimate from a sample while every row is
+    counted; the input figures say so with ≈.
+    """
     input_text, max_text, expected_text, answers_text, sync_text = usd_all(
         [
             estimate.input_usd,
@@ -56,7 +65,7 @@ def show_estimate(
         ]
     )
     would = "would cost" if sandbox else "costs"
-    approx = "≈ " if estimate.approximate_input else ""
+    approx = "≈ " if estimate.approximate_input or estimated_input else ""
     rows = estimate.projected_from
     no_answers = estimate.answer_limit.source == "none"
     with st.container(horizontal=True):
@@ -64,8 +73,13 @@ def show_estimate(
             "Input would cost" if sandbox else "Input cost",
             approx + input_text,
             border=True,
-            help="The prompts' tokens, counted exactly, at the Batch API price: half the "
-            f"normal price, at which they would cost {sync_text}."
+            help=(
+                "The prompts' tokens, estimated from a sample of rows until every row is "
+                "counted, at the Batch API price: half the "
+                if estimated_input
+                else "The prompts' tokens, counted exactly, at the Batch API price: half the "
+            )
+            + f"normal price, at which they would cost {sync_text}."
             + (
                 " The structured-output schema is counted as well as can be known: OpenAI "
                 "bills it but does not publish how, so this figure is approximate."

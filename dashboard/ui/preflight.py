@@ -5,12 +5,17 @@ the endpoint, the ID column and the output fields change it. So the full preflig
 recipe with its sampling parameters left out, and a second one over the first rows, with the
 whole recipe, adds what the parameters decide (their problems, the request bodies shown and
 tried). Changing the temperature of 50,000 rows then costs a three-row preflight.
+
+A big table (more than SYNC_CHARACTERS of prompts) is counted in a background thread
+(ui.counting): until the count is done the page shows an estimate from a sample of rows, marked
+with ≈, and offers no download or submit (their parts are split by the exact count).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,6 +24,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from batchdash.errors import InputError
 from batchdash.preflight.cost import CostEstimate, estimate_cost
+from batchdash.preflight.estimate import TokenEstimate, estimate_input_tokens, prompt_characters
 from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.preflight.problems import Problem
@@ -26,12 +32,16 @@ from batchdash.preflight.template import parse, placeholders
 from batchdash.recipe import Recipe
 from ui import cached
 from ui.cost_views import show_estimate
-from ui.memo import remembered
+from ui.counting import await_count, count_in_background
+from ui.memo import caching_on, remembered
 from ui.source import Source
 from ui.text import plain
 
 #: Rows of the sample preflight: shown as requests, and tried synchronously.
 SAMPLE_ROWS = 3
+#: Characters of prompts (all rows) up to which every row is counted before the page is drawn:
+#: about a tenth of a second of tokenizing. Bigger tables are counted in the background.
+SYNC_CHARACTERS = 1_000_000
 # A request body longer than this many lines (a structured output schema) scrolls in a box of
 # this many pixels, so the page stays short.
 _REQUEST_LINES = 20
@@ -42,17 +52,36 @@ _REQUEST_HEIGHT = 420
 class Preflight:
     """Everything the page shows about a batch before it is sent."""
 
-    #: Every row, with the parameters that change no count left out.
-    plan: BatchPlan
+    #: Every row, with the parameters that change no count left out; None while the rows are
+    #: counted in the background.
+    plan: BatchPlan | None
     #: The first rows with the whole recipe.
     sample: BatchPlan
-    #: The problems of both, blocking ones first.
+    #: The problems of both (of the sample alone while counting), blocking ones first.
     problems: tuple[Problem, ...]
+    #: Number of rows.
+    rows: int
+    #: The input tokens estimated from a sample while the rows are counted; else None.
+    estimate: TokenEstimate | None = None
+    #: The count under way while `plan` is None.
+    counting: Future[BatchPlan] | None = None
+
+    @property
+    def counted(self) -> bool:
+        """Whether every row is counted (the figures are exact)."""
+        return self.plan is not None
+
+    @property
+    def input_tokens(self) -> int:
+        """Input tokens of every row: exact once counted, else the estimate."""
+        if self.plan is not None:
+            return self.plan.input_tokens
+        return self.estimate.input_tokens if self.estimate is not None else 0
 
     @property
     def ok(self) -> bool:
-        """Whether nothing blocks the batch."""
-        return not any(problem.blocking for problem in self.problems)
+        """Whether every row is counted and nothing blocks the batch."""
+        return self.counted and not any(problem.blocking for problem in self.problems)
 
 
 def preflight(
@@ -65,11 +94,27 @@ def preflight(
     frame = source.table.frame
     counting = recipe.for_counting()
     prices = dict(price_overrides)
-    plan = remembered(
-        "plan",
-        (source.digest, counting, enqueued_token_limit, tuple(prices.items())),
-        lambda: cached.plan(source.digest, frame, counting, enqueued_token_limit, prices),
+    key = (source.digest, counting, enqueued_token_limit, tuple(prices.items()))
+    ready = templates_ready(recipe, frame.columns)
+    characters = remembered(
+        "characters", key, lambda: prompt_characters(frame, counting) if ready else 0
     )
+    plan: BatchPlan | None = None
+    future: Future[BatchPlan] | None = None
+    if characters <= SYNC_CHARACTERS or not caching_on():
+        plan = remembered(
+            "plan",
+            key,
+            lambda: cached.plan(source.digest, frame, counting, enqueued_token_limit, prices),
+        )
+    else:
+        future = count_in_background(
+            key,
+            lambda: plan_batch(
+                frame, counting, enqueued_token_limit=enqueued_token_limit, price_overrides=prices
+            ),
+        )
+        plan = future.result() if future.done() else None
     sample = remembered(
         "sample",
         (source.digest, recipe, enqueued_token_limit, tuple(prices.items())),
@@ -81,12 +126,15 @@ def preflight(
             prices,
         ),
     )
-    problems = list(plan.problems)
+    problems = list(plan.problems) if plan is not None else []
     # The sample adds only the problems of the recipe itself (those name no rows); problems of
     # rows come from the full plan, which sees every row.
     problems += [p for p in sample.problems if not p.rows and p not in problems]
     problems.sort(key=lambda problem: not problem.blocking)
-    return Preflight(plan, sample, tuple(problems))
+    if plan is not None:
+        return Preflight(plan, sample, tuple(problems), plan.rows)
+    estimate = remembered("estimate", key, lambda: estimate_input_tokens(frame, counting))
+    return Preflight(None, sample, tuple(problems), len(frame), estimate, future)
 
 
 def full_plan(
@@ -165,18 +213,29 @@ def show_preflight(
     plan = pre.plan
     show_problems(pre.problems)
     with st.container(horizontal=True):
-        st.metric("Rows", f"{plan.rows:,}", border=True)
-        st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
+        st.metric("Rows", f"{pre.rows:,}", border=True)
+        st.metric(
+            "Input tokens",
+            f"{pre.input_tokens:,}" if pre.counted else f"≈ {pre.input_tokens:,}",
+            border=True,
+            help=None
+            if pre.estimate is None
+            else f"Estimated from {pre.estimate.sampled_rows:,} rows spread over the table "
+            "while every row is counted; the exact count replaces it in a moment.",
+        )
         st.metric(
             "Batches",
-            f"{len(plan.parts):,}" if pre.ok else "–",
+            f"{len(plan.parts):,}" if plan is not None and pre.ok else "–",
             border=True,
             help="The job is sent as this many batches (parts): a job too big for one batch "
-            "file, or for the queue limit in Settings, is split.",
+            "file, or for the queue limit in Settings, is split."
+            + ("" if pre.counted else " Known once every row is counted."),
         )
+    if pre.counting is not None:
+        await_count(pre.counting)
     cost_slot = st.container()
-    _show_limit(plan, recipe, enqueued_token_limit)
-    if pre.ok and len(plan.parts) > 1:
+    _show_limit(pre, recipe, enqueued_token_limit)
+    if plan is not None and pre.ok and len(plan.parts) > 1:
         st.dataframe(
             pd.DataFrame(
                 {
@@ -201,8 +260,7 @@ def job_estimate(
 ) -> CostEstimate:
     """The cost of every row: input counted exactly, answers bounded and, after a try, projected."""
     price = price_for(recipe.model, price_overrides)
-    plan = pre.plan
-    return estimate_cost(recipe, plan.rows, plan.input_tokens, price, tried_output_tokens)
+    return estimate_cost(recipe, pre.rows, pre.input_tokens, price, tried_output_tokens)
 
 
 def show_cost(
@@ -214,16 +272,23 @@ def show_cost(
     tried_output_tokens: Sequence[int] = (),
 ) -> None:
     """What the job costs (in Sandbox mode: would cost), once the prompts can be counted."""
-    if pre.plan.estimated_cost_usd is None:
+    price = price_for(recipe.model, price_overrides)
+    # While counting, the templates render (else nothing is counted in the background).
+    priced = pre.plan.estimated_cost_usd is not None if pre.plan is not None else price is not None
+    if not priced or price is None:
         st.metric("Input would cost" if sandbox else "Input cost", "unknown", border=True)
         return
     estimate = job_estimate(pre, recipe, price_overrides, tried_output_tokens)
     show_estimate(
-        estimate, recipe.model, sandbox=sandbox, synchronous_usd=pre.plan.synchronous_cost_usd
+        estimate,
+        recipe.model,
+        sandbox=sandbox,
+        synchronous_usd=price.cost(pre.input_tokens, 0, batch=False),
+        estimated_input=not pre.counted,
     )
 
 
-def _show_limit(plan: BatchPlan, recipe: Recipe, limit: int | None) -> None:
+def _show_limit(pre: Preflight, recipe: Recipe, limit: int | None) -> None:
     model = plain(recipe.model)
     if limit is None:
         st.caption(
@@ -231,9 +296,10 @@ def _show_limit(plan: BatchPlan, recipe: Recipe, limit: int | None) -> None:
             "may wait in the queue) so the job is split into batches that fit it."
         )
         return
-    if plan.input_tokens > limit:
+    if pre.input_tokens > limit:
+        needs = f"{pre.input_tokens:,}" if pre.counted else f"about {pre.input_tokens:,}"
         st.warning(
-            f"The job needs {plan.input_tokens:,} input tokens, more than the {limit:,} your "
+            f"The job needs {needs} input tokens, more than the {limit:,} your "
             f"organisation may have waiting in the queue for {model} (its enqueued-token "
             "limit). It is split into batches that each fit, but OpenAI refuses a batch while "
             "those already queued hold the limit: submit, and repair refused batches once "
