@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,20 +25,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Browser, Error, sync_playwright
-
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import Browser, Error, sync_playwright  # noqa: E402
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, app_command, stop_server  # noqa: E402
+
 BUDGET_S = 2.0
 TIMEOUT_S = 120.0
 
@@ -54,32 +46,6 @@ class FirstPage:
     title_s: float
     #: One-minute load average just before the start.
     load: float
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _command(port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "dashboard/streamlit_app.py",
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
 
 
 def start_once(tree: Path, browser: Browser) -> FirstPage:
@@ -99,7 +65,7 @@ def start_once(tree: Path, browser: Browser) -> FirstPage:
         env["BATCHDASH_DATA_DIR"] = data_dir
         started = time.perf_counter()
         server = subprocess.Popen(
-            _command(port),
+            app_command(port),
             cwd=tree,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -122,12 +88,7 @@ def start_once(tree: Path, browser: Browser) -> FirstPage:
             shown = time.perf_counter() - started
         finally:
             context.close()
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_server(server)
     return FirstPage(healthy, shown, load)
 
 
