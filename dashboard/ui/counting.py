@@ -82,6 +82,14 @@ def count_in_background(key: Hashable, compute: Callable[[], BatchPlan]) -> Futu
     return future
 
 
+def counted(key: Hashable) -> BatchPlan | None:
+    """The plan this session's background count made under `key`, once done; else None."""
+    held: tuple[Hashable, Future[BatchPlan]] | None = st.session_state.get(_SESSION_KEY)
+    if held is None or held[0] != key or not held[1].done() or held[1].cancelled():
+        return None
+    return held[1].result()
+
+
 @st.fragment(run_every=POLL_SECONDS)
 def await_count(future: Future[BatchPlan]) -> None:
     """While `future` runs: say so; once it is done, rerun the page to show the exact figures."""

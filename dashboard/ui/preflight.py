@@ -32,7 +32,7 @@ from batchdash.preflight.template import parse, placeholders
 from batchdash.recipe import Recipe
 from ui import cached
 from ui.cost_views import show_estimate
-from ui.counting import await_count, count_in_background
+from ui.counting import await_count, count_in_background, counted
 from ui.memo import caching_on, remembered
 from ui.source import Source
 from ui.text import plain
@@ -145,6 +145,11 @@ def full_plan(
 ) -> BatchPlan:
     """The preflight of every row with the whole recipe: what is downloaded and submitted."""
     prices = dict(price_overrides)
+    if recipe == recipe.for_counting():
+        # No sampling parameters: the page's own count of every row is this very plan.
+        done = counted((source.digest, recipe, enqueued_token_limit, tuple(prices.items())))
+        if done is not None:
+            return done
     return remembered(
         "full_plan",
         (source.digest, recipe, enqueued_token_limit, tuple(prices.items())),

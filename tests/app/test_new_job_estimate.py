@@ -5,10 +5,13 @@ downloaded or submitted on an estimate."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
+import ui.cached
 from batchdash.money import usd_all
 from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.plan import plan_batch
@@ -99,3 +102,24 @@ def test_a_small_table_is_counted_before_the_page_is_drawn(app: AppTest) -> None
     assert "≈" not in shown["Input tokens"] + shown["Input would cost"]
     assert shown["Batches"] == "1"
     assert "Counting the tokens" not in joined(app, "caption")
+
+
+def test_the_dialog_takes_the_pages_count_when_no_parameter_changes_it(
+    app: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload(app, "many.csv", many_rows_csv(ROWS, width=WIDTH))
+    until_counted(app)
+    planned: list[int] = []
+    plan = ui.cached.plan_batch
+
+    def counted_plan(frame: pd.DataFrame, recipe: Recipe, **options: Any) -> Any:
+        planned.append(len(frame))
+        return plan(frame, recipe, **options)
+
+    monkeypatch.setattr(ui.cached, "plan_batch", counted_plan)
+
+    app.button(key="submit_button").click().run()
+
+    assert not app.exception
+    assert app.text_input(key=state.JOB_NAME).value  # the dialog is open
+    assert ROWS not in planned
