@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import Browser, Error, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port, app_command, stop_server  # noqa: E402
 
@@ -72,17 +73,20 @@ def start_once(tree: Path, browser: Browser) -> FirstPage:
             stderr=subprocess.DEVNULL,
         )
         try:
-            while True:  # the port answers once the server is up
+            # A plain connection tells when the port listens (a browser's failed load takes
+            # longer to say so than the server takes to start).
+            while True:
                 if server.poll() is not None:
                     raise RuntimeError(f"The app of {tree} exited while starting.")
                 if time.perf_counter() - started > TIMEOUT_S:
                     raise RuntimeError(f"The app of {tree} did not answer in {TIMEOUT_S} s.")
                 try:
-                    page.goto(url, wait_until="commit", timeout=5_000)
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
                     break
-                except Error:
-                    time.sleep(0.02)
+                except OSError:
+                    time.sleep(0.01)
             healthy = time.perf_counter() - started
+            page.goto(url, wait_until="commit", timeout=TIMEOUT_S * 1000)
             title = page.get_by_role("heading", name="New job")
             title.wait_for(state="visible", timeout=TIMEOUT_S * 1000)
             shown = time.perf_counter() - started
