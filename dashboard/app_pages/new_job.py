@@ -1,18 +1,9 @@
 """New job: source table, recipe, preflight, try, download, submit."""
 
-import functools
-
 import streamlit as st
 
 from ui import state
-from ui.connection import current_connection
-from ui.models import offered_models
-from ui.preflight import part_file, preflight, show_cost, show_preflight, show_requests
-from ui.recipe_inputs import recipe_inputs
-from ui.source import composed_source, pasted_source, show_source, source_stem, uploaded_source
-from ui.submit import default_job_name, open_dialog, submit_dialog
-from ui.text import plain
-from ui.trial import answer_tokens, run_trial, show_trial
+from ui.source import composed_source, pasted_source, show_source, uploaded_source
 
 st.header("New job")
 
@@ -33,6 +24,21 @@ else:
 st.session_state[state.SOURCE] = source
 if source is None:
     st.stop()
+
+# The steps below need pandas, the token tables and the API client, which take seconds to import
+# on a busy machine: they are imported once there is a table, so the page greets a newcomer at
+# once (Python imports each module once per process; later runs find them loaded).
+import functools
+
+from ui.connection import current_connection
+from ui.models import offered_models
+from ui.preflight import part_file, preflight, show_cost, show_preflight, show_requests
+from ui.recipe_inputs import recipe_inputs
+from ui.source import source_stem
+from ui.submit import default_job_name, open_dialog, submit_dialog
+from ui.text import plain
+from ui.trial import answer_tokens, run_trial, show_trial
+
 show_source(source)
 frame = source.table.frame
 
@@ -89,6 +95,10 @@ with cost_box:
     )
 
 st.subheader("5. Download or submit", divider="gray")
+if pre.plan is None:
+    # The parts are split by the exact count: nothing is offered on an estimate.
+    st.caption("Download and submit open once every row is counted, in a moment.")
+    st.stop()
 if not pre.ok:
     st.caption("Fix the problems listed under Preflight to download or submit the job.")
     st.stop()

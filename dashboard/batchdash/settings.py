@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 API_KEY = "OPENAI_API_KEY"
 BASE_URL = "OPENAI_BASE_URL"
@@ -84,6 +82,11 @@ def read_settings(*sources: Mapping[str, object]) -> Settings:
 def redacted_db_url(url: str) -> str:
     """The registry URL as it may be shown: the password hidden (or, when SQLAlchemy cannot
     read the URL, everything before the host left out)."""
+    # SQLAlchemy is imported here, not with the settings every page reads: it takes a large
+    # part of a second to import, and only Settings shows the URL.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

@@ -31,6 +31,7 @@ from sandbox.lines import (
     output_file_id,
     request_key,
 )
+from sandbox.pace import PACE_TAG
 from sandbox.store import BatchRecord, FileRecord, Store, now
 from sandbox.validation import CountTokens, validate_input_file
 
@@ -43,10 +44,6 @@ DEFAULT_OUTPUT_EXPIRY_SECONDS = 30 * 24 * 3600
 CHUNK_REQUESTS = 1000
 # Pause between passes when nothing could move (rate-limited or idle).
 IDLE_SECONDS = 0.02
-#: Metadata key with which a batch asks for its own pace: the seconds its requests should take
-#: in all, whatever their number ("0": as fast as the sandbox can). It goes before `rate`, so
-#: an analyst can pick how fast the bundled sandbox runs each job without restarting it.
-PACE_TAG = "sandbox_seconds"
 
 
 def paced_rate(metadata: Mapping[str, str] | None, total: int) -> float | None:

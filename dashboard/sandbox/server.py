@@ -110,23 +110,29 @@ def sandbox_process(
 
 
 @contextmanager
-def running_sandbox(data_dir: Path, **app_options: Any) -> Iterator[str]:
+def running_sandbox(
+    data_dir: Path, *, sock: socket.socket | None = None, **app_options: Any
+) -> Iterator[str]:
     """Run a sandbox on a free 127.0.0.1 port in a thread; yields its base URL (`.../v1`).
 
+    `sock`: a socket already bound (and listening) to serve on instead, so a caller can hand
+    out the URL before the server is up (connections wait in its backlog meanwhile).
     `app_options` go to `create_app`. The server and its engine stop when the block ends.
     """
     app = create_app(data_dir, **app_options)
-    # Bound here and handed to uvicorn, so no other process can take the port in between.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    if sock is None:
+        # Bound here and handed to uvicorn, so no other process can take the port in between.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+    listening = sock
+    port = listening.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
 
     def run() -> None:
         # uvicorn exits with SystemExit when the app fails to start; the caller is told below.
         with contextlib.suppress(SystemExit):
-            server.run(sockets=[sock])
+            server.run(sockets=[listening])
 
     thread = threading.Thread(target=run, name="sandbox-server", daemon=True)
     thread.start()
@@ -143,4 +149,4 @@ def running_sandbox(data_dir: Path, **app_options: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-        sock.close()
+        listening.close()

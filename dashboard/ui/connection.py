@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import streamlit as st
 
 from batchdash.api.destinations import AddressPolicy, address_policy, route
-from batchdash.api.gateway import Gateway, azure_base_url
 from batchdash.errors import BatchdashError, InputError
 from batchdash.providers.choice import configured_provider, profile_labelled, recognise
 from batchdash.providers.profiles import CUSTOM, OPENAI, ProviderProfile
@@ -17,6 +16,10 @@ from ui import resources, state
 from ui.sandbox_pace import pace_metadata
 from ui.sign_in import sign_in_required
 from ui.text import plain
+
+if TYPE_CHECKING:
+    # The SDK is imported when a request is made, not by every page (ui.resources.gateway).
+    from batchdash.api.gateway import Gateway
 
 SANDBOX_LABEL = "Sandbox (no cost, simulated answers)"
 #: What messages call the sandbox ("The sandbox rejected the request: ...").
@@ -95,6 +98,8 @@ def chosen_base_url(configured: str | None) -> str | None:
         resource = st.session_state[state.AZURE_RESOURCE]
         if not resource.strip():
             raise InputError("Enter the Azure resource name in Settings, like my-resource.")
+        from batchdash.api.gateway import azure_base_url  # the SDK only when Azure is picked
+
         return azure_base_url(resource)
     profile = profile_labelled(preset)
     if profile.needs_url:

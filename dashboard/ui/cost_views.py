@@ -48,10 +48,14 @@ def show_estimate(
     *,
     sandbox: bool,
     synchronous_usd: float | None,
-    tokens_estimated: bool = False,
+    estimated_input: bool = False,
+    tokenizer_exact: bool = True,
 ) -> None:
-    """Input cost, the answers' upper bound and the projected total, with one rounding; with
-    `tokens_estimated`, the input's tokens are an estimate and the figures say so."""
+    """Input cost, the answers' upper bound and the projected total, with one rounding.
+
+    `estimated_input`: the input tokens are an estimate (from a sample while every row is
+    counted, or because the model's tokenizer does not ship); the input figures say so with ≈.
+    """
     input_text, max_text, expected_text, answers_text, sync_text = usd_all(
         [
             estimate.input_usd,
@@ -62,7 +66,7 @@ def show_estimate(
         ]
     )
     would = "would cost" if sandbox else "costs"
-    approx = "≈ " if estimate.approximate_input or tokens_estimated else ""
+    approx = "≈ " if estimate.approximate_input or estimated_input else ""
     rows = estimate.projected_from
     no_answers = estimate.answer_limit.source == "none"
     with st.container(horizontal=True):
@@ -74,9 +78,14 @@ def show_estimate(
                 "The prompts' tokens, estimated (the model's tokenizer does not ship with "
                 "Batchdash), at the Batch API price; at the normal price they would cost "
                 f"{sync_text}."
-                if tokens_estimated
-                else "The prompts' tokens, counted exactly, at the Batch API price: half the "
-                f"normal price, at which they would cost {sync_text}."
+                if not tokenizer_exact
+                else (
+                    "The prompts' tokens, estimated from a sample of rows until every row is "
+                    "counted, at the Batch API price: half the "
+                    if estimated_input
+                    else "The prompts' tokens, counted exactly, at the Batch API price: half the "
+                )
+                + f"normal price, at which they would cost {sync_text}."
             )
             + (
                 " The structured-output schema is counted as well as can be known: OpenAI "

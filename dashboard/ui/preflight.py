@@ -5,12 +5,17 @@ the endpoint, the ID column and the output fields change it. So the full preflig
 recipe with its sampling parameters left out, and a second one over the first rows, with the
 whole recipe, adds what the parameters decide (their problems, the request bodies shown and
 tried). Changing the temperature of 50,000 rows then costs a three-row preflight.
+
+A big table (more than SYNC_CHARACTERS of prompts) is counted in a background thread
+(ui.counting): until the count is done the page shows an estimate from a sample of rows, marked
+with ≈, and offers no download or submit (their parts are split by the exact count).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,20 +24,26 @@ from streamlit.delta_generator import DeltaGenerator
 
 from batchdash.errors import InputError
 from batchdash.preflight.cost import CostEstimate, estimate_cost
+from batchdash.preflight.estimate import TokenEstimate, estimate_input_tokens, prompt_characters
 from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.preflight.problems import Problem
 from batchdash.preflight.template import parse, placeholders
+from batchdash.preflight.tokens import counting_for
 from batchdash.providers.profiles import OPENAI, ProviderProfile
 from batchdash.recipe import Recipe
 from ui import cached
 from ui.cost_views import show_estimate
-from ui.memo import remembered
+from ui.counting import await_count, count_in_background, counted
+from ui.memo import caching_on, remembered
 from ui.source import Source
 from ui.text import plain
 
 #: Rows of the sample preflight: shown as requests, and tried synchronously.
 SAMPLE_ROWS = 3
+#: Characters of prompts (all rows) up to which every row is counted before the page is drawn:
+#: about a tenth of a second of tokenizing. Bigger tables are counted in the background.
+SYNC_CHARACTERS = 1_000_000
 # A request body longer than this many lines (a structured output schema) scrolls in a box of
 # this many pixels, so the page stays short.
 _REQUEST_LINES = 20
@@ -43,17 +54,38 @@ _REQUEST_HEIGHT = 420
 class Preflight:
     """Everything the page shows about a batch before it is sent."""
 
-    #: Every row, with the parameters that change no count left out.
-    plan: BatchPlan
+    #: Every row, with the parameters that change no count left out; None while the rows are
+    #: counted in the background.
+    plan: BatchPlan | None
     #: The first rows with the whole recipe.
     sample: BatchPlan
-    #: The problems of both, blocking ones first.
+    #: The problems of both (of the sample alone while counting), blocking ones first.
     problems: tuple[Problem, ...]
+    #: Number of rows.
+    rows: int
+    #: The input tokens estimated from a sample while the rows are counted; else None.
+    estimate: TokenEstimate | None = None
+    #: The count under way while `plan` is None.
+    counting: Future[BatchPlan] | None = None
+    #: Whether the model's own tokenizer counts the rows (else o200k_base estimates them).
+    tokenizer_exact: bool = True
+
+    @property
+    def counted(self) -> bool:
+        """Whether every row is counted (the figures are exact)."""
+        return self.plan is not None
+
+    @property
+    def input_tokens(self) -> int:
+        """Input tokens of every row: exact once counted, else the estimate."""
+        if self.plan is not None:
+            return self.plan.input_tokens
+        return self.estimate.input_tokens if self.estimate is not None else 0
 
     @property
     def ok(self) -> bool:
-        """Whether nothing blocks the batch."""
-        return not any(problem.blocking for problem in self.problems)
+        """Whether every row is counted and nothing blocks the batch."""
+        return self.counted and not any(problem.blocking for problem in self.problems)
 
 
 def preflight(
@@ -68,11 +100,33 @@ def preflight(
     frame = source.table.frame
     counting = recipe.for_counting()
     prices = dict(price_overrides)
-    plan = remembered(
-        "plan",
-        (source.digest, counting, enqueued_token_limit, tuple(prices.items()), provider.name),
-        lambda: cached.plan(source.digest, frame, counting, enqueued_token_limit, prices, provider),
+    key = _count_key(source, counting, enqueued_token_limit, prices, provider)
+    ready = templates_ready(recipe, frame.columns)
+    characters = remembered(
+        "characters", key, lambda: prompt_characters(frame, counting) if ready else 0
     )
+    plan: BatchPlan | None = None
+    future: Future[BatchPlan] | None = None
+    if characters <= SYNC_CHARACTERS or not caching_on():
+        plan = remembered(
+            "plan",
+            key,
+            lambda: cached.plan(
+                source.digest, frame, counting, enqueued_token_limit, prices, provider
+            ),
+        )
+    else:
+        future = count_in_background(
+            key,
+            lambda: plan_batch(
+                frame,
+                counting,
+                enqueued_token_limit=enqueued_token_limit,
+                price_overrides=prices,
+                provider=provider,
+            ),
+        )
+        plan = future.result() if future.done() else None
     sample = remembered(
         "sample",
         (source.digest, recipe, enqueued_token_limit, tuple(prices.items()), provider.name),
@@ -85,12 +139,33 @@ def preflight(
             provider,
         ),
     )
-    problems = list(plan.problems)
+    problems = list(plan.problems) if plan is not None else []
     # The sample adds only the problems of the recipe itself (those name no rows); problems of
     # rows come from the full plan, which sees every row.
     problems += [p for p in sample.problems if not p.rows and p not in problems]
     problems.sort(key=lambda problem: not problem.blocking)
-    return Preflight(plan, sample, tuple(problems))
+    if plan is not None:
+        return Preflight(
+            plan, sample, tuple(problems), plan.rows, tokenizer_exact=plan.tokens_exact
+        )
+    estimate = remembered(
+        "estimate",
+        key,
+        lambda: estimate_input_tokens(frame, counting, provider_counting=provider.tokens),
+    )
+    exact = counting_for(recipe.model, provider.tokens)[1]
+    return Preflight(None, sample, tuple(problems), len(frame), estimate, future, exact)
+
+
+def _count_key(
+    source: Source,
+    recipe: Recipe,
+    enqueued_token_limit: int | None,
+    prices: dict[str, ModelPrice],
+    provider: ProviderProfile,
+) -> tuple[object, ...]:
+    """What the count of every row depends on: the key of the page's count and of submit's."""
+    return (source.digest, recipe, enqueued_token_limit, tuple(prices.items()), provider.name)
 
 
 def full_plan(
@@ -102,6 +177,11 @@ def full_plan(
 ) -> BatchPlan:
     """The preflight of every row with the whole recipe: what is downloaded and submitted."""
     prices = dict(price_overrides)
+    if recipe == recipe.for_counting():
+        # No sampling parameters: the page's own count of every row is this very plan.
+        done = counted(_count_key(source, recipe, enqueued_token_limit, prices, provider))
+        if done is not None:
+            return done
     return remembered(
         "full_plan",
         (source.digest, recipe, enqueued_token_limit, tuple(prices.items()), provider.name),
@@ -175,28 +255,27 @@ def show_preflight(
     plan = pre.plan
     show_problems(pre.problems)
     with st.container(horizontal=True):
-        st.metric("Rows", f"{plan.rows:,}", border=True)
-        if plan.tokens_exact:
-            st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
-        else:
-            st.metric(
-                "Input tokens (estimate)",
-                f"≈ {plan.input_tokens:,}",
-                border=True,
-                help=f"No tokenizer of {plain(recipe.model)} ships with Batchdash, so its "
-                "tokens are estimated with OpenAI's o200k_base; the provider's own count may "
-                "differ by some percent.",
-            )
+        st.metric("Rows", f"{pre.rows:,}", border=True)
+        exact = pre.counted and pre.tokenizer_exact
+        st.metric(
+            "Input tokens" if pre.tokenizer_exact else "Input tokens (estimate)",
+            f"{pre.input_tokens:,}" if exact else f"≈ {pre.input_tokens:,}",
+            border=True,
+            help=_token_help(pre, recipe),
+        )
         st.metric(
             "Batches",
-            f"{len(plan.parts):,}" if pre.ok else "–",
+            f"{len(plan.parts):,}" if plan is not None and pre.ok else "–",
             border=True,
             help="The job is sent as this many batches (parts): a job too big for one batch "
-            "file, or for the queue limit in Settings, is split.",
+            "file, or for the queue limit in Settings, is split."
+            + ("" if pre.counted else " Known once every row is counted."),
         )
+    if pre.counting is not None:
+        await_count(pre.counting)
     cost_slot = st.container()
-    _show_limit(plan, recipe, enqueued_token_limit)
-    if pre.ok and len(plan.parts) > 1:
+    _show_limit(pre, recipe, enqueued_token_limit)
+    if plan is not None and pre.ok and len(plan.parts) > 1:
         st.dataframe(
             pd.DataFrame(
                 {
@@ -223,8 +302,7 @@ def job_estimate(
     """The cost of every row: input counted (exactly where the model's tokenizer ships),
     answers bounded and, after a try, projected."""
     price = price_for(recipe.model, price_overrides, provider)
-    plan = pre.plan
-    return estimate_cost(recipe, plan.rows, plan.input_tokens, price, tried_output_tokens)
+    return estimate_cost(recipe, pre.rows, pre.input_tokens, price, tried_output_tokens)
 
 
 def show_cost(
@@ -237,7 +315,10 @@ def show_cost(
     provider: ProviderProfile = OPENAI,
 ) -> None:
     """What the job costs (in Sandbox mode: would cost), once the prompts can be counted."""
-    if pre.plan.estimated_cost_usd is None:
+    price = price_for(recipe.model, price_overrides, provider)
+    # While counting, the templates render (else nothing is counted in the background).
+    priced = pre.plan.estimated_cost_usd is not None if pre.plan is not None else price is not None
+    if not priced or price is None:
         st.metric("Input would cost" if sandbox else "Input cost", "unknown", border=True)
         return
     estimate = job_estimate(pre, recipe, price_overrides, tried_output_tokens, provider)
@@ -245,12 +326,30 @@ def show_cost(
         estimate,
         recipe.model,
         sandbox=sandbox,
-        synchronous_usd=pre.plan.synchronous_cost_usd,
-        tokens_estimated=not pre.plan.tokens_exact,
+        synchronous_usd=price.cost(pre.input_tokens, 0, batch=False),
+        estimated_input=not (pre.counted and pre.tokenizer_exact),
+        tokenizer_exact=pre.tokenizer_exact,
     )
 
 
-def _show_limit(plan: BatchPlan, recipe: Recipe, limit: int | None) -> None:
+def _token_help(pre: Preflight, recipe: Recipe) -> str | None:
+    """Why the input tokens are an estimate, when they are one."""
+    notes = []
+    if not pre.tokenizer_exact:
+        notes.append(
+            f"No tokenizer of {plain(recipe.model)} ships with Batchdash, so its tokens are "
+            "estimated with OpenAI's o200k_base; the provider's own count may differ by some "
+            "percent."
+        )
+    if pre.estimate is not None:
+        notes.append(
+            f"Estimated from {pre.estimate.sampled_rows:,} rows spread over the table while "
+            "every row is counted; the count replaces it in a moment."
+        )
+    return " ".join(notes) or None
+
+
+def _show_limit(pre: Preflight, recipe: Recipe, limit: int | None) -> None:
     model = plain(recipe.model)
     if limit is None:
         st.caption(
@@ -258,9 +357,10 @@ def _show_limit(plan: BatchPlan, recipe: Recipe, limit: int | None) -> None:
             "may wait in the queue) so the job is split into batches that fit it."
         )
         return
-    if plan.input_tokens > limit:
+    if pre.input_tokens > limit:
+        needs = f"{pre.input_tokens:,}" if pre.counted else f"about {pre.input_tokens:,}"
         st.warning(
-            f"The job needs {plan.input_tokens:,} input tokens, more than the {limit:,} your "
+            f"The job needs {needs} input tokens, more than the {limit:,} your "
             f"organisation may have waiting in the queue for {model} (its enqueued-token "
             "limit). It is split into batches that each fit, but OpenAI refuses a batch while "
             "those already queued hold the limit: submit, and repair refused batches once "

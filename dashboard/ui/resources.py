@@ -2,25 +2,38 @@
 
 Per-user data never lives here: the key a resource is made with is part of its cache key, so
 two analysts with two keys get two gateways.
+
+The SDK, SQLAlchemy and the sandbox server are imported when their resource is first made, not
+with this module: every page imports it, and the first page an analyst sees needs none of them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
+import select
+import socket
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from batchdash.api.gateway import Gateway
-from batchdash.jobs.opening import provider_gateway
-from batchdash.providers.profiles import BY_NAME
-from batchdash.registry.store import Registry
 from batchdash.settings import Settings, read_settings
-from sandbox.server import running_sandbox
+
+if TYPE_CHECKING:
+    from batchdash.api.gateway import Gateway
+    from batchdash.registry.store import Registry
+
+_log = logging.getLogger(__name__)
+#: Seconds a stopping sandbox may take to finish its requests.
+_STOP_SECONDS = 30
+#: Seconds after which the bundled sandbox starts though nothing has asked it anything yet.
+SANDBOX_START_SECONDS = 5.0
 
 
 def _secrets() -> Mapping[str, object]:
@@ -36,33 +49,96 @@ def app_settings() -> Settings:
     return read_settings(_secrets(), os.environ)
 
 
-@st.cache_resource(show_spinner="Opening the job registry…", on_release=Registry.close)
+def _close_registry(opened: Registry) -> None:
+    opened.close()
+
+
+@st.cache_resource(show_spinner="Opening the job registry…", on_release=_close_registry)
 def registry(db_url: str) -> Registry:
     """The registry at `db_url`, one engine per process."""
+    from batchdash.registry.store import Registry
+
     return Registry(db_url)
 
 
 @dataclass(frozen=True)
 class RunningSandbox:
-    """The bundled sandbox, serving in a thread of this process."""
+    """The bundled sandbox, started in a thread of this process.
+
+    Its port is bound and listening before the server is up, so its URL is known at once and
+    the first page is drawn without waiting for it: requests sent meanwhile wait in the
+    socket's backlog until the server takes them. It starts when the first request arrives or
+    SANDBOX_START_SECONDS after it was asked for, whichever comes first: importing and starting
+    it takes a second of the machine, which the first page should have.
+    """
 
     #: Base URL of its API (`http://127.0.0.1:<port>/v1`).
     url: str
-    #: Stops the server when closed.
-    stack: contextlib.ExitStack = field(repr=False, compare=False)
+    #: Set to stop the server.
+    stop: threading.Event = field(repr=False, compare=False)
+    #: Written to when stopping, to wake the thread while it waits to start.
+    wake: socket.socket = field(repr=False, compare=False)
+    #: The thread that starts the server and keeps it running.
+    thread: threading.Thread = field(repr=False, compare=False)
+    #: What made the start fail, once it has (empty while it starts or serves).
+    failure: list[BaseException] = field(repr=False, compare=False)
+
+
+def _serve_sandbox(
+    sock: socket.socket,
+    woken: socket.socket,
+    data_dir: Path,
+    rate: float | None,
+    profile: str,
+    stop: threading.Event,
+    failure: list[BaseException],
+) -> None:
+    """Start the sandbox on `sock` and serve until `stop` is set; a failure is kept."""
+    # A connection waiting in the backlog makes the listening socket readable; `woken`, the
+    # stop.
+    select.select([sock, woken], [], [], SANDBOX_START_SECONDS)
+    woken.close()
+    if stop.is_set():
+        sock.close()
+        return
+    try:
+        from sandbox.server import running_sandbox
+
+        with running_sandbox(data_dir, sock=sock, rate=rate, profile=profile):
+            stop.wait()
+    except Exception as error:  # kept, and raised in the next script run
+        _log.exception("The bundled sandbox did not start.")
+        failure.append(error)
+        sock.close()
 
 
 def _stop_sandbox(sandbox: RunningSandbox) -> None:
-    sandbox.stack.close()
+    sandbox.stop.set()
+    with contextlib.suppress(OSError):  # the thread may have stopped waiting already
+        sandbox.wake.send(b"x")
+    sandbox.thread.join(timeout=_STOP_SECONDS)
+    sandbox.wake.close()
 
 
-@st.cache_resource(show_spinner="Starting the sandbox…", on_release=_stop_sandbox)
+@st.cache_resource(show_spinner=False, on_release=_stop_sandbox)
 def _sandbox(data_dir: Path, rate: float | None = None, profile: str = "openai") -> RunningSandbox:
     # One sandbox per imitated provider, each in its own directory (one server per directory).
     folder = data_dir / ("sandbox" if profile == "openai" else f"sandbox-{profile}")
-    stack = contextlib.ExitStack()
-    url = stack.enter_context(running_sandbox(folder, rate=rate, profile=profile))
-    return RunningSandbox(url, stack)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    stop = threading.Event()
+    wake, woken = socket.socketpair()
+    failure: list[BaseException] = []
+    thread = threading.Thread(
+        target=_serve_sandbox,
+        args=(sock, woken, folder, rate, profile, stop, failure),
+        name="sandbox-start",
+        daemon=True,
+    )
+    thread.start()
+    return RunningSandbox(url, stop, wake, thread, failure)
 
 
 #: Environment variable with this server's default pace of the bundled sandbox, in requests
@@ -102,12 +178,17 @@ def sandbox_url(data_dir: Path, profile: str = "openai") -> str:
     127.0.0.1 port on first use.
 
     It serves for the life of the app; clearing `st.cache_resource` stops it. With
-    BATCHDASH_SANDBOX_URL set, that sandbox is used and none is started.
+    BATCHDASH_SANDBOX_URL set, that sandbox is used and none is started. The URL is handed out
+    while the server still starts (see RunningSandbox); should the start fail, the next call
+    raises why.
     """
     shared = os.environ.get(SANDBOX_URL, "").strip()
     if shared:
         return shared
-    return _sandbox(data_dir, sandbox_rate(), profile).url
+    running = _sandbox(data_dir, sandbox_rate(), profile)
+    if running.failure:
+        raise running.failure[0]
+    return running.url
 
 
 @st.cache_resource(max_entries=32)
@@ -121,6 +202,9 @@ def gateway(
     """One SDK client per key, base URL, server name, extra batch metadata and provider profile
     (kept in memory only); `name` is what its messages call the server (default: one read from
     the URL)."""
+    from batchdash.jobs.opening import provider_gateway
+    from batchdash.providers.profiles import BY_NAME
+
     return provider_gateway(
         api_key, base_url, BY_NAME[provider], name=name, batch_metadata=dict(batch_metadata)
     )

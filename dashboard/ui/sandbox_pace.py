@@ -1,7 +1,7 @@
 """How fast the bundled sandbox runs a job: a setting per session, sent with each batch.
 
 The sandbox is started once per server process and shared by every session, so the pace is
-not a start option: each batch carries the pace in its metadata (sandbox.lifecycle.PACE_TAG)
+not a start option: each batch carries the pace in its metadata (sandbox.pace.PACE_TAG)
 and the running sandbox honours it, batch by batch. A pace is a duration per batch, not per
 request, so a job of 5 rows and one of 5,000 both take about that long, as an analyst expects
 of "about a minute per job". BATCHDASH_SANDBOX_RATE sets this server's default instead (the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sandbox.lifecycle import PACE_TAG
+from sandbox.pace import PACE_TAG
 from ui import resources, state
 
 #: The paces, by key: the label and the seconds each batch takes (None: the server's default,

@@ -5,6 +5,9 @@ which keys everything computed from the table later on. The uploaded bytes, the 
 and the pasted text stay in the session, so leaving the page loses nothing. Nor does a bad
 upload: a file over the size limit is refused before it replaces anything, and while a new
 file cannot be read the page goes on with the last one that could, saying so.
+
+Reading needs pandas and pyarrow, which take a second or more to import on a busy machine:
+they are imported when there is something to read, so the page opens at once on the uploader.
 """
 
 from __future__ import annotations
@@ -12,20 +15,22 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from batchdash.errors import InputError
 from batchdash.inputs.delimiters import OFFERED_DELIMITERS
 from batchdash.inputs.encodings import OFFERED_ENCODINGS, describe_encoding
 from batchdash.inputs.file_kinds import check_file_name, check_upload_size
-from batchdash.inputs.hidden_characters import hidden_in_name
-from batchdash.inputs.reading import PASTED_COLUMN, Table, read_typed
-from ui import cached, state
-from ui.editors import edited_table, kept_editor, replace_table
+from ui import state
 from ui.memo import remembered
 from ui.text import plain
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from batchdash.inputs.reading import Table
 
 #: Rows shown in the preview; the row count is always shown in full.
 PREVIEW_ROWS = 100
@@ -135,6 +140,9 @@ def uploaded_source() -> Source | None:
     if upload is None:
         st.caption("Upload a file, or switch to typing or pasting the rows.")
         return None
+    from batchdash.inputs.hidden_characters import hidden_in_name
+    from batchdash.inputs.reading import Table
+
     unseen = hidden_in_name(upload.name, "The file name")
     if unseen:
         st.warning(plain(unseen), icon=":material/visibility_off:")
@@ -174,6 +182,8 @@ def _chosen_sheet(upload: Upload, encoding: str | None, delimiter: str | None) -
     sheet = st.session_state.get(state.READ_SHEET) or None
     if sheet is None:
         return None
+    from batchdash.inputs.reading import Table
+
     first = _read("upload:first-sheet", KeptUpload(upload, encoding, delimiter, None))
     if isinstance(first, Table) and sheet not in first.sheets:
         del st.session_state[state.READ_SHEET]
@@ -183,6 +193,8 @@ def _chosen_sheet(upload: Upload, encoding: str | None, delimiter: str | None) -
 
 def _read(slot: str, chosen: KeptUpload) -> Table | str:
     """The table of an upload read with its options, or why it cannot be read."""
+    from ui import cached
+
     upload = chosen.upload
     return remembered(
         slot,
@@ -202,6 +214,8 @@ def _earlier_source(failed: Upload) -> Source | None:
     kept: KeptUpload | None = st.session_state.get(state.KEPT_UPLOAD)
     if kept is None or kept.upload.digest == failed.digest:
         return None
+    from batchdash.inputs.reading import Table
+
     outcome = _read("upload:kept", kept)
     if not isinstance(outcome, Table):
         return None
@@ -270,11 +284,17 @@ def _text_options(table: Table | None) -> None:
 
 
 def _blank_composed() -> pd.DataFrame:
+    import pandas as pd
+
+    from batchdash.inputs.reading import PASTED_COLUMN
+
     return pd.DataFrame({PASTED_COLUMN: pd.Series([""] * COMPOSE_ROWS, dtype=str)})
 
 
 def add_column() -> None:
     """Button callback: add the named column to the typed table."""
+    from ui.editors import edited_table, replace_table
+
     name = str(st.session_state.get(state.NEW_COLUMN) or "").strip()
     table = edited_table(state.COMPOSE_EDITOR, _blank_composed)
     if not name:
@@ -290,6 +310,11 @@ def add_column() -> None:
 
 def composed_source() -> Source | None:
     """A table typed into the page, starting with a `prompt` column."""
+    import pandas as pd
+
+    from batchdash.inputs.reading import read_typed
+    from ui.editors import kept_editor
+
     edited = kept_editor(
         state.COMPOSE_EDITOR,
         _blank_composed,
@@ -331,6 +356,9 @@ def pasted_source() -> Source | None:
     text: str = st.session_state.get(state.PASTED_TEXT) or ""
     if not text.strip():
         return None
+    from batchdash.inputs.reading import Table
+    from ui import cached
+
     outcome = remembered("paste", text, lambda: cached.read_paste(text))
     if not isinstance(outcome, Table):
         st.error(plain(outcome), icon=":material/error:")
@@ -340,6 +368,8 @@ def pasted_source() -> Source | None:
 
 def show_source(source: Source) -> None:
     """Row count, how the table was read, the notes worth checking, and the first rows."""
+    import pandas as pd
+
     table = source.table
     rows, columns = table.frame.shape
     how = [f"**{rows:,} rows** × {columns} columns from {plain(table.source_name)}"]

@@ -106,3 +106,14 @@ def rerun_until(at: AppTest, done: Callable[[], bool], *, within: float = 90.0) 
             return
         assert time.monotonic() < deadline, f"not done after {within:g} s"
         time.sleep(0.2)
+
+
+def until_counted(at: AppTest, *, within: float = 90.0) -> None:
+    """Run New job again (as its polling fragment makes the browser do) until every row of a
+    big table is counted: no estimate (≈) left on the input tokens."""
+
+    def counted() -> bool:
+        tokens = [str(metric.value) for metric in at.metric if metric.label == "Input tokens"]
+        return bool(tokens) and not tokens[0].startswith("≈")
+
+    rerun_until(at, counted, within=within)

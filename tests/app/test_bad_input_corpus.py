@@ -26,7 +26,7 @@ from batchdash.errors import InputError
 from batchdash.inputs.file_kinds import MAX_PACKING_RATIO, MAX_UPLOAD_BYTES
 from batchdash.inputs.reading import read_table
 from cli import main as cli_main
-from tests.app.conftest import NEW_JOB, SETTINGS, joined
+from tests.app.conftest import NEW_JOB, SETTINGS, joined, until_counted
 from tests.app.test_new_job_bad_inputs import assert_recipe_kept, enter_recipe, upload
 from ui import state
 
@@ -257,6 +257,7 @@ def test_sixty_thousand_rows_make_two_parts(app: AppTest) -> None:
     enter_recipe(app)
     upload(app, "sixty_thousand_rows.csv", corpus_file("sixty_thousand_rows.csv"))
     app.text_area(key=state.TEMPLATE).set_value("{prompt}").run()
+    until_counted(app)
 
     metrics = {metric.label: metric.value for metric in app.metric}
     assert (metrics["Rows"], metrics["Batches"]) == ("60,000", "2")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import joined
+from tests.app.conftest import joined, until_counted
 from tests.app.files import (
     BAD_UPLOADS,
     REVIEWS_CSV,
@@ -109,6 +109,7 @@ def test_a_one_megabyte_cell_is_named_by_its_row(app: AppTest) -> None:
 
 def test_sixty_thousand_rows_make_two_parts_not_an_error(app: AppTest) -> None:
     upload(app, "many.csv", many_rows_csv(60_000))
+    until_counted(app)
 
     assert not app.error
     assert not app.exception

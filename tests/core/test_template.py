@@ -9,6 +9,7 @@ from batchdash.preflight.template import (
     parse,
     placeholders,
     render,
+    rendered_length,
     starting_template,
     unknown_placeholder_message,
     unknown_placeholders,
@@ -72,6 +73,20 @@ def test_empty_missing_and_non_text_cells() -> None:
         }
     )
     assert render("[{a}|{n}]", frame).tolist() == ["[x|1]", "[|2.5]", "[|]", "[|4]"]
+
+
+@pytest.mark.parametrize(
+    "template", ["[{a}|{n}]", "{a}{a} {{x}} 价格 {n}", "Same {{text}}", "{n}", ""]
+)
+def test_rendered_length_is_the_length_of_the_rendered_rows(template: str) -> None:
+    frame = pd.DataFrame(
+        {
+            "a": pd.Series(["x", "", np.nan, None, "Zoë 😀"], dtype=object),
+            "n": pd.Series([1, 2.5, np.nan, 4, -7], dtype=object),
+        }
+    )
+    assert rendered_length(template, frame) == render(template, frame).str.len().sum()
+    assert rendered_length(template, frame.iloc[:0]) == 0
 
 
 def test_template_without_placeholders_repeats_itself() -> None:

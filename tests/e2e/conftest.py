@@ -90,6 +90,38 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"Streamlit did not answer /_stcore/health in {STARTUP_SECONDS} s.")
 
 
+def app_command(port: int) -> list[str]:
+    """`streamlit run` of the app (run it from a tree's root), headless on 127.0.0.1:`port`."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard/streamlit_app.py",
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        # Source files edited while the tests run must not rerun or reload the app under test.
+        "--server.fileWatcherType",
+        "none",
+    ]
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """Stop a server started here: terminate it, kill it if it does not end within 30 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 @contextmanager
 def serving(base: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[ServedApp]:
     """`streamlit run dashboard/streamlit_app.py` in Sandbox mode on a free 127.0.0.1 port,
@@ -109,39 +141,16 @@ def serving(base: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[
     # says otherwise (the app's own default is slow enough to watch a job run).
     env["BATCHDASH_SANDBOX_RATE"] = "unlimited"
     env.update(extra_env or {})
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "dashboard/streamlit_app.py",
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        # Source files edited while the tests run must not rerun or reload the app under test.
-        "--server.fileWatcherType",
-        "none",
-    ]
     with log.open("wb") as output:
         server = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+            app_command(port), cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, server, log)
         yield ServedApp(url, data_dir, log)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
 
 
 @pytest.fixture(scope="session")

@@ -161,7 +161,9 @@ def test_a_whole_session_leaves_the_key_nowhere(
     assert where_found_in_database(key, registry_url) == []
     assert logs.lines  # the capture heard the loggers (a scan of nothing would prove nothing)
     assert any(line.startswith(("openai", "httpx2", "httpcore")) for line in logs.lines)
-    # The scan finds the key where it is.
+    # The scan finds the key where it is. (With the registry on PostgreSQL and the bundled
+    # sandbox never asked anything, the app may have had no reason to make its data directory.)
+    data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "planted.txt").write_text(f"OPENAI_API_KEY={key}\n")
     logging.getLogger("batchdash").warning("planted %s", key[50:110])  # a part is enough
     assert where_found(key, [data_dir], {"logs": logs.text}) == [

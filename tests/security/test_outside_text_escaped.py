@@ -39,6 +39,10 @@ REVIEWED = {
     ("ui/dialogs.py", "confirm"): "button words passed by the dialogs, constants",
     ("ui/live_jobs.py", "_kept_words(sandbox_kept)"): "a count in words",
     ("ui/job_actions.py", "', '.join(kept)"): "counts of rows in words (_rows)",
+    ("ui/job_actions.py", "_parts(count)"): "a count of parts in words",
+    ("ui/preflight.py", "_token_help(pre, recipe)"): (
+        "builds its sentences with plain() around the model name"
+    ),
     ("ui/job_views.py", "KEEPING_HELP"): "a constant help text",
     ("ui/job_views.py", "label"): "the picker's label, a constant of the callers",
     ("ui/job_views.py", "status.job_id"): "a job id Batchdash made (job-<hex>)",

@@ -49,6 +49,8 @@ from batchdash.recipe import ENDPOINTS, Recipe
 from batchdash.wording import describe_rows
 
 if TYPE_CHECKING:
+    import tiktoken
+
     from batchdash.providers.profiles import ProviderProfile
 
 #: Rows rendered, counted and encoded at a time: bounds the memory a plan needs on top of the
@@ -308,6 +310,24 @@ def _render_rows(
     return render(recipe.template, chunk), systems
 
 
+def request_overhead(recipe: Recipe, encoding: tiktoken.Encoding) -> tuple[int, int]:
+    """Tokens every request of `recipe` holds besides its rendered prompt, and the tokens a
+    rendered system text costs on top of its own (0 where the endpoint has no messages)."""
+    if recipe.endpoint not in _CHAT_LIKE:
+        return 0, 0
+    # Chat formatting (OpenAI cookbook): each message costs TOKENS_PER_MESSAGE plus its role
+    # and content, and the reply is primed with TOKENS_PER_REPLY.
+    user_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("user", encoding)
+    system_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("system", encoding)
+    constant = user_overhead + tokens.TOKENS_PER_REPLY
+    system = system_template(recipe)
+    if system and not placeholders(system):
+        constant += system_overhead + tokens.count_text(system, encoding)
+    if recipe.structured:
+        constant += tokens.count_format(structured_format(recipe), encoding)
+    return constant, system_overhead
+
+
 def _measure(
     texts: pd.DataFrame,
     recipe: Recipe,
@@ -317,19 +337,8 @@ def _measure(
     encoding: tiktoken.Encoding,
 ) -> list[int]:
     """Fill in tokens and line bytes of every row; return the rows (1-based) with empty prompts."""
-    chat_like = recipe.endpoint in _CHAT_LIKE
-    # Chat formatting (OpenAI cookbook): each message costs TOKENS_PER_MESSAGE plus its role
-    # and content, and the reply is primed with TOKENS_PER_REPLY.
-    user_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("user", encoding)
-    system_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("system", encoding)
-    constant_system = system_template(recipe) if chat_like else ""
-    constant_tokens = 0
-    if chat_like:
-        constant_tokens = user_overhead + tokens.TOKENS_PER_REPLY
-        if constant_system and not placeholders(constant_system):
-            constant_tokens += system_overhead + tokens.count_text(constant_system, encoding)
-        if recipe.structured:
-            constant_tokens += tokens.count_format(structured_format(recipe), encoding)
+    constant_system = system_template(recipe)
+    constant_tokens, system_overhead = request_overhead(recipe, encoding)
     empty: list[int] = []
     for first, stop in _chunks(0, len(texts), _text_sizes(texts, recipe)):
         rendered, rendered_systems = _render_rows(texts, recipe, first, stop)

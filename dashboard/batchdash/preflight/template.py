@@ -136,6 +136,25 @@ def render(template: str, frame: pd.DataFrame) -> pd.Series:
     return result
 
 
+def rendered_length(template: str, frame: pd.DataFrame) -> int:
+    """Characters of `template` filled in for every row of `frame`, summed, without rendering:
+    the literal text once per row plus the length of every cell a placeholder names.
+
+    `template` must parse and name only columns of `frame`.
+    """
+    column_lengths: dict[str, int] = {}
+    total = 0
+    for piece in parse(template):
+        if isinstance(piece, Placeholder):
+            if piece.column not in column_lengths:
+                lengths = _as_text(frame[piece.column]).str.len()
+                column_lengths[piece.column] = int(lengths.sum())
+            total += column_lengths[piece.column]
+        else:
+            total += len(piece) * len(frame)
+    return total
+
+
 def _as_text(column: pd.Series) -> pd.Series:
     if column.dtype != "str":
         column = column.astype("str")
