@@ -160,10 +160,13 @@ def action_buttons(board: JobBoard, status: JobStatus) -> None:
             "Cancel the job…",
             key="cancel_job",
             icon=":material/cancel:",
-            disabled=status.state == "finished",
+            # A job that never sent anything has no batch to stop: Discard is its way out.
+            disabled=status.state == "finished" or status.never_started,
             on_click=ask,
             args=("cancel", status.job_id),
-            help="Stop every running batch of the job; answers made so far are kept.",
+            help="Stop every running batch of the job; answers made so far are kept."
+            if not status.never_started
+            else "Nothing of this job was sent, so there is nothing to cancel: discard it instead.",
         )
         if len(running) > 1:
             labels = {f"Batch {batch.id} (part {batch.part_number})": batch.id for batch in running}

@@ -244,9 +244,9 @@ def test_a_listed_batch_made_elsewhere_can_be_attached_from_the_list(pages: Page
     assert listed == {outside: f"Batch {outside}"}
 
 
-def test_a_job_of_several_parts_submitted_here_can_be_cancelled_before_any_runs(
-    pages: Pages,
-) -> None:
+def test_a_job_that_sent_nothing_is_discarded_not_cancelled(pages: Pages) -> None:
+    """Nothing of a never-sent job runs, so Cancel has nothing to stop: it is disabled and says
+    to discard the job, which ends it as Discarded (not Failed)."""
     pages.restart(rate=0.001)
     service = pages.service
     job_id = service.create_job("Not sent", reviews(3), RECIPE)
@@ -254,12 +254,14 @@ def test_a_job_of_several_parts_submitted_here_can_be_cancelled_before_any_runs(
     assert [row["status"] for row in table(at)] == ["Not sent"]
     assert "Nothing of this job was sent yet" in joined(at, "warning")
 
-    at.button(key="cancel_job").click().run()
-    assert "**Lost:** 0 requests" in dialog_text(at)
-    at.button(key="cancel_confirm").click().run()
+    cancel = at.button(key="cancel_job")
+    assert cancel.disabled
+    assert "discard it instead" in (cancel.help or "")
+    at.button(key="discard_unsent").click().run()
+    at.button(key="discard_confirm").click().run()
 
-    assert [row["status"] for row in table(at)] == ["Failed"]
     assert service.status(job_id).state == "finished"
+    assert service.status(job_id).discarded
 
 
 def test_a_submission_that_stopped_is_finished_by_the_page(pages: Pages) -> None:
