@@ -53,7 +53,7 @@ def merge_results(
     renamed "<name> (input)", and a structured field named like a fixed column "<name> (answer)",
     so every column name stays unique. The input columns keep their types.
     """
-    fields = _fields(recipe)
+    fields = recipe.result_fields
     added = _added_columns(frame, recipe, _as_table(results, fields), price_overrides, provider)
     inputs = frame.reset_index(drop=True)
     inputs.columns = _input_names(list(frame.columns), set(added))
@@ -79,7 +79,7 @@ def merge_table(
 def merged_frame(table: pa.Table, recipe: Recipe) -> pd.DataFrame:
     """A merged Arrow table as the DataFrame `merge_results` gives (text as str, costs and
     number fields as Float64, integer fields as Int64)."""
-    return to_frame(table, _integer_names(_fields(recipe)))
+    return to_frame(table, _integer_names(recipe.result_fields))
 
 
 def unmatched_custom_ids(
@@ -93,10 +93,6 @@ def unmatched_custom_ids(
     strangers = pc.filter(given, pc.invert(pc.is_in(given, value_set=known.cast(_TEXT))))
     found: list[str] = pc.unique(strangers).to_pylist()
     return found
-
-
-def _fields(recipe: Recipe) -> Sequence[OutputField]:
-    return recipe.result_fields
 
 
 def _integer_names(fields: Sequence[OutputField]) -> set[str]:
@@ -135,7 +131,7 @@ def _added_columns(
     output_tokens = pc.fill_null(take("output_tokens"), 0)
     models = text("model")
     added: dict[str, pa.Array] = {"response": text("response")}
-    for spec in _fields(recipe):
+    for spec in recipe.result_fields:
         values = take(field_key(spec.name))
         added[_field_column_name(spec.name)] = (
             values

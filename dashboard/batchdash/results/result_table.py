@@ -67,10 +67,6 @@ def _field_type(spec: OutputField) -> pa.DataType:
     return {"number": pa.float64(), "integer": pa.int64()}.get(spec.type, _TEXT)
 
 
-def _fields(recipe: Recipe) -> Sequence[OutputField]:
-    return recipe.result_fields
-
-
 def read_result_files(files: Iterable[ResultFile], recipe: Recipe) -> pa.Table:
     """Every line of every file, in the order given, as one results table."""
     tables = [
@@ -79,7 +75,7 @@ def read_result_files(files: Iterable[ResultFile], recipe: Recipe) -> pa.Table:
         )
         for batch_id, name, run, first, lines in _numbered_runs(files)
     ]
-    schema = results_schema(_fields(recipe))
+    schema = results_schema(recipe.result_fields)
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
@@ -119,7 +115,7 @@ def result_run_table(
 ) -> pa.Table:
     """The results table of a run of whole lines of one file (see `parse_result_lines`);
     `lines` is its `line_count` when the caller knows it."""
-    fields = _fields(recipe)
+    fields = recipe.result_fields
     if recipe.endpoint in _COLUMNAR and not fields:
         table = _columnar(data, recipe, batch_id, source_name, lines)
         if table is not None:
