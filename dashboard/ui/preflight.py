@@ -100,7 +100,7 @@ def preflight(
     frame = source.table.frame
     counting = recipe.for_counting()
     prices = dict(price_overrides)
-    key = _count_key(source, counting, enqueued_token_limit, prices, provider)
+    key = _plan_key(source, counting, enqueued_token_limit, prices, provider)
     ready = templates_ready(recipe, frame.columns)
     characters = remembered(
         "characters", key, lambda: prompt_characters(frame, counting) if ready else 0
@@ -129,7 +129,7 @@ def preflight(
         plan = future.result() if future.done() else None
     sample = remembered(
         "sample",
-        (source.digest, recipe, enqueued_token_limit, tuple(prices.items()), provider.name),
+        _plan_key(source, recipe, enqueued_token_limit, prices, provider),
         lambda: cached.plan(
             f"{source.digest}:head{SAMPLE_ROWS}",
             frame.head(SAMPLE_ROWS),
@@ -157,14 +157,14 @@ def preflight(
     return Preflight(None, sample, tuple(problems), len(frame), estimate, future, exact)
 
 
-def _count_key(
+def _plan_key(
     source: Source,
     recipe: Recipe,
     enqueued_token_limit: int | None,
     prices: dict[str, ModelPrice],
     provider: ProviderProfile,
 ) -> tuple[object, ...]:
-    """What the count of every row depends on: the key of the page's count and of submit's."""
+    """What a plan of the rows depends on: the key of the page's count, its sample and submit's."""
     return (source.digest, recipe, enqueued_token_limit, tuple(prices.items()), provider.name)
 
 
@@ -179,12 +179,12 @@ def full_plan(
     prices = dict(price_overrides)
     if recipe == recipe.for_counting():
         # No sampling parameters: the page's own count of every row is this very plan.
-        done = counted(_count_key(source, recipe, enqueued_token_limit, prices, provider))
+        done = counted(_plan_key(source, recipe, enqueued_token_limit, prices, provider))
         if done is not None:
             return done
     return remembered(
         "full_plan",
-        (source.digest, recipe, enqueued_token_limit, tuple(prices.items()), provider.name),
+        _plan_key(source, recipe, enqueued_token_limit, prices, provider),
         lambda: cached.plan(
             source.digest, source.table.frame, recipe, enqueued_token_limit, prices, provider
         ),
