@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint check-browser check-postgres sandbox bench clean
+.PHONY: run test lint check-browser check-postgres sandbox bench messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ lint: $(VENV)/.dev-installed
 test: $(VENV)/.dev-installed check-browser check-postgres lint
 	$(BIN)/python -m pytest tests/e2e
 	$(BIN)/python -m pytest --numprocesses 2 --ignore tests/e2e
+
+# The catalogs: the sentences of the code (babel.cfg) into the template, and the template's new
+# and changed sentences into each language's .po, for translating (docs/translating.md).
+LOCALES := dashboard/batchdash/i18n/locales
+messages: $(VENV)/.dev-installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k n_:1,2 -k n_l:1,2 --no-location \
+	  --sort-output --omit-header -o $(LOCALES)/batchdash.pot .
+	$(BIN)/pybabel -q update -i $(LOCALES)/batchdash.pot -d $(LOCALES) -D batchdash \
+	  -l zh_CN --ignore-obsolete --no-fuzzy-matching --ignore-pot-creation-date
 
 sandbox: $(VENV)/.run-installed
 	$(BIN)/python dashboard/cli.py sandbox

@@ -26,7 +26,7 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,15 @@ import pyarrow.compute as pc
 
 from batchdash.api.notices import listening_to_notices
 from batchdash.errors import BatchdashError, InputError, ResultsError
+from batchdash.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    PSEUDO,
+    Language,
+    language_from_tag,
+    server_default_language,
+    set_language,
+)
 from batchdash.inputs.file_kinds import check_upload_size
 from batchdash.inputs.reading import Table, read_table
 from batchdash.preflight.cost import estimate_cost
@@ -82,6 +91,8 @@ _LINES_PER_LOOK = 1_000
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status is 0, or 2 for a bad input."""
+    language, argv = cli_language(sys.argv[1:] if argv is None else argv, os.environ)
+    set_language(language)
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
@@ -101,11 +112,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def cli_language(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Language, list[str]]:
+    """The language of the messages (`--lang`, anywhere in the command; else LC_ALL,
+    LC_MESSAGES, LANG as POSIX orders them; else BATCHDASH_LANG) and the arguments without
+    `--lang`, which then works after the command name as well as before it."""
+    rest: list[str] = []
+    asked: str | None = None
+    words = iter(argv)
+    for word in words:
+        if word == "--lang":
+            asked = next(words, "")
+        elif word.startswith("--lang="):
+            asked = word.removeprefix("--lang=")
+        else:
+            rest.append(word)
+    if asked is not None:
+        language = language_from_tag(asked)
+        if language is None or language == PSEUDO:
+            rest.insert(0, f"--lang={asked}")  # argparse refuses it, listing the choices
+        return language or DEFAULT_LANGUAGE, rest
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if environ.get(variable):  # the first one set decides, as in POSIX
+            return language_from_tag(environ[variable]) or server_default_language(), rest
+    return server_default_language(), rest
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `cli.py` parser with one subcommand per command."""
     parser = argparse.ArgumentParser(
         prog="cli.py",
         description="Batchdash: spreadsheets of prompts through the OpenAI Batch API.",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=list(LANGUAGES),
+        help="language of the messages (default: LC_ALL / LANG, else BATCHDASH_LANG, else en)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_convert(commands)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from batchdash.i18n import _
 from ui import state
 from ui.connection import SANDBOX_LABEL, Connection
 from ui.text import plain
@@ -12,29 +13,31 @@ from ui.text import plain
 def show_connection(connection: Connection) -> None:
     """Connection label and key state in the sidebar; a banner in Sandbox mode."""
     with st.sidebar:
-        st.caption("Connection")
+        st.caption(_("Connection"))
         if connection.sandbox:
             st.markdown(f":material/science: **{SANDBOX_LABEL}**")
             if connection.provider.name != "openai":
-                st.caption(f"Imitating {plain(connection.provider.label)}")
+                st.caption(_("Imitating {provider}", provider=plain(connection.provider.label)))
         else:
             st.markdown(f":material/cloud: **{plain(connection.label)}**")
             check = st.session_state[state.CONNECTION_CHECK]
             if connection.refusal:
                 st.caption(
-                    ":orange[:material/block:] The address chosen in Settings is not used: "
-                    "see Settings."
+                    ":orange[:material/block:] "
+                    + _("The address chosen in Settings is not used: see Settings.")
                 )
             elif check is None or not connection.tested_by(check):
-                st.caption("Key not tested yet: use Test connection in Settings.")
+                st.caption(_("Key not tested yet: use Test connection in Settings."))
             elif check["ok"]:
-                st.caption(":green[:material/check_circle:] The key works.")
+                st.caption(":green[:material/check_circle:] " + _("The key works."))
             else:
                 st.caption(f":red[:material/error:] {plain(check['message'])}")
     if connection.sandbox:
         st.info(
-            "You are in **Sandbox mode**: requests go to a local simulator, answers are "
-            "simulated and nothing is billed. To use OpenAI, enter your API key in Settings "
-            "(or set `OPENAI_API_KEY`).",
+            _(
+                "You are in **Sandbox mode**: requests go to a local simulator, answers are "
+                "simulated and nothing is billed. To use OpenAI, enter your API key in Settings "
+                "(or set `OPENAI_API_KEY`)."
+            ),
             icon=":material/science:",
         )

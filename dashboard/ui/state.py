@@ -13,6 +13,9 @@ import streamlit as st
 
 from batchdash.providers.profiles import AZURE, CUSTOM, OPENAI, PROFILES
 
+#: The language the analyst picked in the sidebar ("en", "zh-CN"); unset: the browser's.
+LANGUAGE = "language"
+
 # Connection (Settings page). The key lives in the session only; it is never written anywhere.
 API_KEY = "api_key"
 BASE_URL_PRESET = "base_url_preset"

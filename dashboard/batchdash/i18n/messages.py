@@ -1,0 +1,72 @@
+"""Messages looked up in the language in use, now (`_`, `n_`) or when shown (`_l`, `n_l`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from batchdash.i18n.catalog import translations
+from batchdash.i18n.language import PSEUDO, current_language
+
+# Marks around every translated text in the pseudo-language (see language.Language).
+PSEUDO_OPEN, PSEUDO_CLOSE = "⟦", "⟧"
+
+
+def _lookup(singular: str, plural: str | None, n: int | None) -> str:
+    language = current_language()
+    catalog = translations(language)
+    if plural is None:
+        text = catalog.gettext(singular) if catalog else singular
+    elif catalog:
+        text = catalog.ngettext(singular, plural, n or 0)
+    else:
+        text = singular if n == 1 else plural
+    if language == PSEUDO:
+        return f"{PSEUDO_OPEN}{text}{PSEUDO_CLOSE}"
+    return text
+
+
+def _render(template: str, params: Mapping[str, Any]) -> str:
+    values = {k: str(v) if isinstance(v, Message) else v for k, v in params.items()}
+    return template.format(**values)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence to be translated when it is shown: `str(message)` is its text in the language
+    in use at that moment, so a message computed once and cached never freezes a language."""
+
+    msgid: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    plural: str | None = None
+    n: int | None = None
+
+    def __str__(self) -> str:
+        return _render(_lookup(self.msgid, self.plural, self.n), self.params)
+
+    def __add__(self, other: object) -> str:
+        return str(self) + str(other)
+
+    def __radd__(self, other: object) -> str:
+        return str(other) + str(self)
+
+
+def _(msgid: str, **params: Any) -> str:
+    """`msgid` in the language in use, its `{name}` fields filled from `params`."""
+    return _render(_lookup(msgid, None, None), params)
+
+
+def _l(msgid: str, **params: Any) -> Message:
+    """`msgid` as a `Message`, translated each time it is shown."""
+    return Message(msgid, dict(params))
+
+
+def n_(singular: str, plural: str, n: int, **params: Any) -> str:
+    """The form of the message that fits the number `n` (also passed as the field `{n}`)."""
+    return _render(_lookup(singular, plural, n), {"n": n, **params})
+
+
+def n_l(singular: str, plural: str, n: int, **params: Any) -> Message:
+    """`n_` as a `Message`, translated each time it is shown."""
+    return Message(singular, {"n": n, **params}, plural, n)

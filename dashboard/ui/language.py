@@ -1,0 +1,41 @@
+"""The language of this session: the sidebar's choice, else the browser's, else the server's."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from batchdash.i18n import (
+    LANGUAGES,
+    Language,
+    language_from_tag,
+    server_default_language,
+    set_language,
+)
+from ui import state
+
+
+def apply_language() -> Language:
+    """Set the language of this script run (call first thing in every run: each run may be the
+    first after the analyst picked another one) and return it."""
+    chosen = st.session_state.get(state.LANGUAGE)
+    language = (
+        chosen
+        if chosen in LANGUAGES
+        else language_from_tag(st.context.locale) or server_default_language()
+    )
+    set_language(language)
+    return language
+
+
+def show_language_picker(language: Language) -> None:
+    """The sidebar's language choice. Its label is in both languages, so an analyst who landed
+    in the one they do not read can still find it."""
+    if st.session_state.get(state.LANGUAGE) not in LANGUAGES:
+        st.session_state[state.LANGUAGE] = language
+    with st.sidebar:
+        st.selectbox(
+            "Language · 语言",
+            options=list(LANGUAGES),
+            format_func=LANGUAGES.__getitem__,
+            key=state.LANGUAGE,
+        )
