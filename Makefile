@@ -22,11 +22,15 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/streamlit run dashboard/streamlit_app.py --server.port $(PORT)
 
-# The browser tests drive Debian's Chromium; Playwright cannot download its own here.
+# The browser tests drive Debian's Chromium; Playwright cannot download its own here. Their
+# screenshots of the Chinese pages need a CJK font (an analyst's own browser has one).
 check-browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \
+	  echo "Installing Debian's fonts-noto-cjk for screenshots of the Chinese pages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 
 # The registry tests start a private PostgreSQL cluster (initdb + pg_ctl) of their own.
 check-postgres:
