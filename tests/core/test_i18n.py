@@ -120,3 +120,17 @@ def test_the_cli_language_comes_from_lang_then_the_locale(
     if "BATCHDASH_LANG" in environ:
         monkeypatch.setenv("BATCHDASH_LANG", environ["BATCHDASH_LANG"])
     assert cli_language(argv, environ) == (language, rest)
+
+
+def test_dates_and_spans_are_written_for_the_language() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from batchdash.i18n.formatting import clock_time, date_time, time_span
+
+    moment = datetime(2026, 12, 6, 9, 40, 12, tzinfo=UTC)
+    assert date_time(moment) == "Dec 6, 2026, 9:40:12\u202fAM"
+    assert time_span(timedelta(minutes=3, seconds=10)) == "3 minutes"
+    with use_language("zh-CN"):
+        assert date_time(moment) == "2026年12月6日 09:40:12"
+        assert time_span(timedelta(minutes=3, seconds=10)) == "3分钟"
+        assert clock_time(moment) == "09:40:12"
