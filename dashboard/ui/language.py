@@ -6,6 +6,7 @@ import streamlit as st
 
 from batchdash.i18n import (
     LANGUAGES,
+    PSEUDO,
     Language,
     language_from_tag,
     server_default_language,
@@ -20,7 +21,7 @@ def apply_language() -> Language:
     chosen = st.session_state.get(state.LANGUAGE)
     language = (
         chosen
-        if chosen in LANGUAGES
+        if chosen in LANGUAGES or chosen == PSEUDO
         else language_from_tag(st.context.locale) or server_default_language()
     )
     set_language(language)
@@ -30,12 +31,14 @@ def apply_language() -> Language:
 def show_language_picker(language: Language) -> None:
     """The sidebar's language choice. Its label is in both languages, so an analyst who landed
     in the one they do not read can still find it."""
-    if st.session_state.get(state.LANGUAGE) not in LANGUAGES:
+    if st.session_state.get(state.LANGUAGE) != language:
         st.session_state[state.LANGUAGE] = language
+    # The tests' pseudo-language is offered only while it is in use.
+    options = [*LANGUAGES, *([language] if language not in LANGUAGES else [])]
     with st.sidebar:
         st.selectbox(
             "Language · 语言",
-            options=list(LANGUAGES),
-            format_func=LANGUAGES.__getitem__,
+            options=options,
+            format_func=lambda option: LANGUAGES.get(option, option),
             key=state.LANGUAGE,
         )
