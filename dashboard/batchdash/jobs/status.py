@@ -109,6 +109,8 @@ class JobStatus:
     answers_expected_usd: float | None = None
     #: USD if every answer used its whole output limit; None when unknown.
     answers_max_usd: float | None = None
+    #: Rows exported to run elsewhere (vLLM's run-batch) whose output file is not imported yet.
+    exported: int = 0
 
     @property
     def expected_cost_usd(self) -> float | None:
@@ -269,6 +271,7 @@ def summarize(
         sending=bool(unsent) and is_sending(job, view.parts, now),
         never_started=bool(unsent) and job.state == "new",
         discarded=bool(view.parts) and all(part.error == DISCARDED for part in view.parts),
+        exported=sum(part.requests for part in view.parts if part.state == "exported"),
         **_answer_costs(job, view.parts, price),
     )
 
