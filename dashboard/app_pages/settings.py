@@ -76,7 +76,10 @@ try:
 except InputError as error:
     st.error(plain(error), icon=":material/error:")
 provider = chosen_provider(settings)
-if provider.notes:
+if provider.notes and not provider.batch_api:
+    # A local server has no batches: their windows and file limits mean nothing there.
+    st.caption(f"{plain(provider.label)}: {plain(provider.notes)} Source: {plain(provider.source)}")
+elif provider.notes:
     st.caption(
         f"{plain(provider.label)}: {plain(provider.notes)} Windows: "
         f"{plain(', '.join(provider.completion_windows))}; at most "

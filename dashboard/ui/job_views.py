@@ -29,6 +29,7 @@ from batchdash.jobs.status import JobStatus
 from batchdash.money import usd, usd_decimals
 from batchdash.providers.profiles import OPENAI, ProviderProfile
 from batchdash.results.parse import ROW_STATUSES
+from batchdash.results.vllm_lines import IMPORTED_PREFIX
 from ui import state
 from ui.connection import current_connection
 from ui.cost_views import ACTUAL_COLUMN, ESTIMATE_COLUMN, label
@@ -216,17 +217,24 @@ def _job_label(status: JobStatus) -> str:
 def show_job_header(status: JobStatus, terminal: Collection[str]) -> None:
     """The job's name and status in words, what it is, and how far it got."""
     st.markdown(f"**{plain(status.name)}** · {plain(job_word(status, terminal))}")
+    files = f"file{'s' if status.parts != 1 else ''}"
+    batches = f"batch{'es' if status.parts != 1 else ''}"
+    if all(batch.id.startswith(IMPORTED_PREFIX) for batch in status.batches) and (
+        status.exported or status.batches
+    ):
+        how = f"exported for vLLM as {status.parts} {files}"
+    else:
+        how = f"{'sent' if status.batches else 'to send'} as {status.parts} {batches}"
     st.caption(
         f"{status.job_id} · {plain(status.model)} · {plain(status.endpoint)} · "
-        f"{status.rows:,} rows {'sent' if status.batches else 'to send'} as {status.parts} "
-        f"batch{'es' if status.parts != 1 else ''}"
+        f"{status.rows:,} rows {how}"
     )
     st.progress(answered_percent(status) / 100, text=_progress_text(status))
 
 
 def _progress_text(status: JobStatus) -> str:
     if not status.batches:
-        return "No batch yet"
+        return "Waiting for vLLM's output file" if status.exported else "No batch yet"
     if status.state == "active":
         finished = sum(batch.completed + batch.failed for batch in status.batches)
         total = sum(batch.total for batch in status.batches)
@@ -241,7 +249,8 @@ def show_job_batches(status: JobStatus, *, now: float, terminal: Collection[str]
     for problem in status.problems:
         st.warning(plain(problem), icon=":material/warning:")
     if not status.batches:
-        st.caption("No batch was created for this job yet.")
+        if not status.exported:  # an exported job's panel says what it waits for
+            st.caption("No batch was created for this job yet.")
         return
     frame = batches_frame(status, now=now, terminal=terminal)
     st.dataframe(

@@ -20,6 +20,7 @@ from batchdash.jobs.board import JobBoard, refresh_interval
 from batchdash.jobs.status import JobStatus
 from ui import job_actions, job_views, state
 from ui.job_access import attempt, fetch_progress
+from ui.vllm_round_trip import show_vllm_round_trip
 
 
 def planned_interval(board: JobBoard) -> float | None:
@@ -93,6 +94,7 @@ def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> 
         job_views.show_job_header(opened, terminal)
         job_actions.unsent_parts(board, opened)
         job_actions.action_buttons(board, opened)
+        show_vllm_round_trip(board, opened)
         job_views.show_job_batches(opened, now=now, terminal=terminal)
 
 

@@ -145,6 +145,9 @@ def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = Fal
         )
     if status.estimated_cost_usd is None:
         return  # no price known for the model: nothing to break down
+    if status.answers_max_usd == 0 and status.estimated_cost_usd == 0:
+        st.caption("The rows ran on your own machine (vLLM or a local server): nothing is billed.")
+        return
     bound = (
         f"at most {answers_max} if every answer used its whole limit"
         if status.answers_max_usd is not None

@@ -148,8 +148,8 @@ def batch_meaning(status: str) -> str:
 def job_word(status: JobStatus, terminal: Collection[str] = OPENAI_TERMINAL_STATUSES) -> str:
     """One of JOB_WORDS summing up the job's batches and rows."""
     batches = status.batches
-    running = any(batch.status not in terminal for batch in batches)
-    if status.exported and status.state == "active" and not running:
+    waiting = all(batch.status in terminal for batch in batches)
+    if status.exported and status.state == "active" and waiting:
         return "Waiting for results"  # exported for vLLM: waits for its output file
     if not batches:
         if status.state != "finished":

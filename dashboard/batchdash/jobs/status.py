@@ -295,6 +295,8 @@ def _answer_costs(
     per_row = 0.0 if limit == 0 else projected_output_per_row(parts)
     if price is None:
         return {"answers_expected_usd": None, "answers_max_usd": None}
+    if price.answers_free:
+        return {"answers_expected_usd": 0.0, "answers_max_usd": 0.0}
     return {
         "answers_expected_usd": None if per_row is None else price.cost(0, per_row * requests),
         "answers_max_usd": None if limit is None else price.cost(0, limit * requests),
