@@ -93,7 +93,7 @@ def sent(service: JobService, job_id: str, batch_ids: list[str]) -> dict[str, An
 
 
 def add_resume(commands: _SubParsers) -> None:
-    _add_job_command(
+    add_job_command(
         commands,
         "resume",
         run_resume,
@@ -108,7 +108,7 @@ def run_resume(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_discard(commands: _SubParsers) -> None:
-    _add_job_command(
+    add_job_command(
         commands,
         "discard",
         run_discard,
@@ -149,7 +149,7 @@ def run_status(args: argparse.Namespace) -> dict[str, Any] | list[dict[str, Any]
 
 
 def add_cancel(commands: _SubParsers) -> None:
-    _add_job_command(
+    add_job_command(
         commands,
         "cancel",
         run_cancel,
@@ -158,13 +158,16 @@ def add_cancel(commands: _SubParsers) -> None:
     )
 
 
-def _add_job_command(
+def add_job_command(
     commands: _SubParsers, name: str, handler: Handler, summary: str, description: str
-) -> None:
-    """A command whose one argument is a job id."""
-    parser = commands.add_parser(name, help=summary, description=description)
+) -> argparse.ArgumentParser:
+    """A command whose first argument is a job id; its parser, for any other arguments."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=description
+    )
     parser.add_argument("job", metavar="JOB", help="job id")
     parser.set_defaults(handler=handler)
+    return parser
 
 
 def run_cancel(args: argparse.Namespace) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -17,6 +18,13 @@ from tests.vllm_output import output_for
 __all__ = ["job_env"]  # the fixture, used by name below
 
 MODEL = "Qwen/Qwen2.5-7B-Instruct"
+
+
+def submit(
+    capsys: pytest.CaptureFixture[str], reviews: Path, *options: str | Path
+) -> tuple[int, Any, str]:
+    """`cli.py submit` of the reviews with the template `{review}` and `options`."""
+    return run_main(capsys, "submit", reviews, "--template", "{review}", *options)
 
 
 @pytest.fixture
@@ -35,7 +43,7 @@ def test_a_batch_to_a_server_without_a_batch_api_is_refused_before_anything_is_s
     local_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reviews = write_reviews(tmp_path / "reviews.csv", 2)
-    code, out, err = run_main(capsys, "submit", reviews, "--template", "{review}", "--model", MODEL)
+    code, out, err = submit(capsys, reviews, "--model", MODEL)
     assert code == 2 and out is None
     assert err.count("\n") == 1 and err.startswith("vLLM serve has no Batch API")
     assert "--direct" in err and "--export DIR" in err and "Traceback" not in err
@@ -48,18 +56,8 @@ def test_submit_export_import_and_download_round_trip(
 ) -> None:
     reviews = write_reviews(tmp_path / "reviews.csv", 4)
     folder = tmp_path / "for-vllm"
-    code, exported, err = run_main(
-        capsys,
-        "submit",
-        reviews,
-        "--template",
-        "{review}",
-        "--model",
-        MODEL,
-        "--name",
-        "Local",
-        "--export",
-        folder,
+    code, exported, err = submit(
+        capsys, reviews, "--model", MODEL, "--name", "Local", "--export", folder
     )
     assert code == 0, err
     job_id = exported["job_id"]
@@ -122,9 +120,7 @@ def test_import_of_a_wrong_file_is_one_plain_line(
     words: str,
 ) -> None:
     reviews = write_reviews(tmp_path / "reviews.csv", 2)
-    code, exported, err = run_main(
-        capsys, "submit", reviews, "--template", "{review}", "--export", tmp_path / "out"
-    )
+    code, exported, err = submit(capsys, reviews, "--export", tmp_path / "out")
     assert code == 0, err
     wrong = tmp_path / "wrong.jsonl"
     wrong.write_bytes(content)
@@ -139,16 +135,8 @@ def test_export_of_an_endpoint_run_batch_lacks_is_refused(
     job_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reviews = write_reviews(tmp_path / "reviews.csv", 2)
-    code, out, err = run_main(
-        capsys,
-        "submit",
-        reviews,
-        "--template",
-        "{review}",
-        "--endpoint",
-        "responses",
-        "--export",
-        tmp_path / "out",
+    code, out, err = submit(
+        capsys, reviews, "--endpoint", "responses", "--export", tmp_path / "out"
     )
     assert code == 2 and out is None
     assert "vLLM's run-batch runs Chat Completions and Embeddings only" in err

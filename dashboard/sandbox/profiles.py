@@ -214,6 +214,22 @@ class Dialect:
 _CHAT = "/v1/chat/completions"
 _MB = 1_000_000
 
+
+def _local_server(
+    name: str, label: str, models: tuple[str, ...], owner: str, no_route: NoRoute
+) -> Dialect:
+    """A server on the analyst's machine: synchronous routes and its models, no batches."""
+    return Dialect(
+        name,
+        label,
+        batch_endpoints=(),
+        models=models,
+        owner=owner,
+        batch_api=False,
+        no_route=no_route,
+    )
+
+
 DIALECTS: dict[str, Dialect] = {
     dialect.name: dialect
     for dialect in (
@@ -282,47 +298,37 @@ DIALECTS: dict[str, Dialect] = {
         ),
         Dialect("litellm", "LiteLLM proxy"),
         Dialect("custom", "Another OpenAI-compatible server"),
-        Dialect(
+        _local_server(
             "ollama",
             "Ollama",
-            batch_endpoints=(),
-            models=("llama3.2:latest", "qwen2.5:7b", "nomic-embed-text:latest"),
-            owner="library",
-            batch_api=False,
-            no_route=NoRoute(404, "404 page not found", "text/plain"),
+            ("llama3.2:latest", "qwen2.5:7b", "nomic-embed-text:latest"),
+            "library",
+            NoRoute(404, "404 page not found", "text/plain"),
         ),
-        Dialect(
+        _local_server(
             "llamacpp",
             "llama.cpp server",
-            batch_endpoints=(),
-            models=("qwen2.5-7b-instruct-q4_k_m.gguf",),
-            owner="llamacpp",
-            batch_api=False,
-            no_route=NoRoute(
+            ("qwen2.5-7b-instruct-q4_k_m.gguf",),
+            "llamacpp",
+            NoRoute(
                 404,
                 '{{"error": {{"code": 404, "message": "File Not Found", '
                 '"type": "not_found_error"}}}}',
             ),
         ),
-        Dialect(
+        _local_server(
             "lmstudio",
             "LM Studio",
-            batch_endpoints=(),
-            models=("qwen2.5-7b-instruct", "text-embedding-nomic-embed-text-v1.5"),
-            owner="organization_owner",
-            batch_api=False,
-            no_route=NoRoute(
-                200, '{{"error": "Unexpected endpoint or method. ({method} {path})"}}'
-            ),
+            ("qwen2.5-7b-instruct", "text-embedding-nomic-embed-text-v1.5"),
+            "organization_owner",
+            NoRoute(200, '{{"error": "Unexpected endpoint or method. ({method} {path})"}}'),
         ),
-        Dialect(
+        _local_server(
             "vllm",
             "vLLM serve",
-            batch_endpoints=(),
-            models=("Qwen/Qwen2.5-7B-Instruct",),
-            owner="vllm",
-            batch_api=False,
-            no_route=NoRoute(404, '{{"detail": "Not Found"}}'),
+            ("Qwen/Qwen2.5-7B-Instruct",),
+            "vllm",
+            NoRoute(404, '{{"detail": "Not Found"}}'),
         ),
     )
 }
