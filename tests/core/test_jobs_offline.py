@@ -142,6 +142,18 @@ def test_run_batch_takes_chat_and_embeddings_only(service: JobService) -> None:
     assert service.list_jobs() == []
 
 
+def test_a_job_saved_but_never_sent_is_exported_as_it_was_planned(
+    service: JobService, box: Sandbox
+) -> None:
+    job_id = service.create_job("Saved", reviews(3), RECIPE)
+    assert service.status(job_id).never_started
+    exported = service.export(job_id)
+    assert [(p.part_number, p.rows) for p in exported.parts] == [(1, 3)]
+    status = service.status(job_id)
+    assert (status.exported, status.unsent, status.never_started) == (3, 0, False)
+    assert box.log.count("POST", "/v1/") == 0
+
+
 def test_a_sent_part_cannot_be_exported(service: JobService) -> None:
     job_id = service.create_job("Sent", reviews(2), Recipe(template="{review}"))
     service.submit(job_id)

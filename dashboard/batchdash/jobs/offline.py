@@ -24,7 +24,7 @@ from batchdash.jobs.repair import REPAIRABLE, repair_parts
 from batchdash.jobs.status import projected_output_per_row
 from batchdash.preflight.ids import custom_ids
 from batchdash.recipe import ENDPOINT_LABELS, Endpoint, Recipe
-from batchdash.registry.records import Job, Part
+from batchdash.registry.records import Job, Part, PartConflict
 from batchdash.results.parse import parse_result_lines
 from batchdash.results.vllm_lines import IMPORTED_PREFIX, VLLM_FIX, openai_lines
 
@@ -155,7 +155,11 @@ class JobOffline(JobActing):
         not running) exported as new parts. InputError when nothing is left to run."""
         job = self._job(job_id)
         check_exportable(job.recipe)
-        waiting = [part for part in self.registry.parts(job_id) if part.state == "exported"]
+        parts = self.registry.parts(job_id)
+        if job.state == "new":  # saved, never sent: its parts go to vLLM instead
+            parts = [self._exported_unsent(part) for part in parts]
+            self.registry.set_job_state(job_id, "active")
+        waiting = [part for part in parts if part.state == "exported"]
         if not waiting:
             waiting = self._export_unanswered(job)
         return Export(
@@ -225,14 +229,26 @@ class JobOffline(JobActing):
             self.registry.set_job_state(job.id, "active")
         return exported
 
+    def _exported_unsent(self, part: Part) -> Part:
+        """The part exported if nothing sends it (planned and unclaimed), else as it is."""
+        if part.state != "planned":
+            return part
+        try:
+            return self.registry.mark_part_exported(part.id)
+        except PartConflict:
+            return self.registry.part(part.id)  # a submitter took it meanwhile
+
     def _exported_part(self, job: Job, part: Part) -> ExportedPart:
         stem = f"{job.id}-part-{part.number:04d}"
+        data = self._part_file(job, part)
+        # The JSONL maker create_job left holds the plan: an export that waits for days need not.
+        self._part_files.pop((job.id, part.number), None)
         return ExportedPart(
             part_number=part.number,
             rows=part.requests,
             name=f"{stem}.jsonl",
             output_name=f"{stem}-output.jsonl",
-            data=self._part_file(job, part),
+            data=data,
         )
 
     def _part_ids(self, part: Part, ids: pd.Series) -> set[str]:
