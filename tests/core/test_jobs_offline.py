@@ -79,6 +79,9 @@ def test_an_import_merges_by_custom_id_and_twice_changes_nothing(service: JobSer
     assert [(b.id, b.status, b.completed, b.failed) for b in status.batches] == [
         ("import:out.jsonl", "completed", 3, 1)
     ]
+    assert status.problems == (
+        "1 row failed; the error column says why. Export them again for vLLM to try again.",
+    )
     again = service.import_results(job_id, output, "out (copy).jsonl")
     assert again.already_imported and again.batch_id == "import:out.jsonl"
     assert "nothing changed" in again.describe()

@@ -20,6 +20,7 @@ from batchdash.preflight.cost import answer_limit
 from batchdash.preflight.pricing import ModelPrice
 from batchdash.registry.records import Job, Part
 from batchdash.results.parse import ROW_STATUSES
+from batchdash.results.vllm_lines import IMPORTED_PREFIX
 
 JobState = Literal["active", "finished"]
 
@@ -361,8 +362,11 @@ def _problems(view: JobView, counts: Mapping[str, int]) -> list[str]:
             problems.append(_failed_batch(part, info))
         problems += [f"Part {part.number}: {note}" for _batch, note in part.extra_batches]
     if counts["error"]:
+        # Rows answered by vLLM's run-batch run again the way they came: exported once more.
+        ran_on_vllm = any((part.batch_id or "").startswith(IMPORTED_PREFIX) for part in view.parts)
+        again = "Export them again for vLLM" if ran_on_vllm else "Repair them"
         problems.append(
-            f"{_rows(counts['error'])} failed; the error column says why. Repair them to try again."
+            f"{_rows(counts['error'])} failed; the error column says why. {again} to try again."
         )
     for status, verb in (("expired", "expired before they ran"), ("cancelled", "were cancelled")):
         if counts[status]:
