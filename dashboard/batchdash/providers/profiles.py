@@ -289,18 +289,13 @@ def _local_server(
     )
 
 
-_CHAT_COMPLETIONS_EMBEDDINGS: tuple[Endpoint, ...] = (
-    "/v1/chat/completions",
-    "/v1/completions",
-    "/v1/embeddings",
-)
-
-# https://docs.ollama.com/api/openai-compatibility (`ollama serve`, port 11434).
+# https://docs.ollama.com/api/openai-compatibility (`ollama serve`, port 11434; its router
+# serves /v1/responses too since late 2025).
 OLLAMA = _local_server(
     "ollama",
     "Ollama",
     11434,
-    _CHAT_COMPLETIONS_EMBEDDINGS,
+    ("/v1/chat/completions", "/v1/responses", "/v1/completions", "/v1/embeddings"),
     "https://docs.ollama.com/api/openai-compatibility",
 )
 
@@ -310,7 +305,7 @@ LLAMACPP = _local_server(
     "llamacpp",
     "llama.cpp server",
     8080,
-    _CHAT_COMPLETIONS_EMBEDDINGS,
+    ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"),
     "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
 )
 
