@@ -13,6 +13,7 @@ import streamlit as st
 
 from batchdash.errors import BatchdashError
 from batchdash.jobs.board import JobBoard
+from batchdash.jobs.offline import Export
 from batchdash.jobs.status import JobStatus
 from batchdash.results.vllm_lines import IMPORTED_PREFIX
 from ui import state
@@ -38,9 +39,24 @@ def show_vllm_round_trip(board: JobBoard, status: JobStatus) -> None:
     _import_form(board, status)
 
 
+@st.cache_data(max_entries=8, show_spinner="Preparing the file for vLLM…")
+def _waiting_files(
+    job_id: str, scope: str, exported: int, parts: int, _board: JobBoard
+) -> Export | str:
+    """The job's files waiting for vLLM, built once (a part's JSONL is its rows rendered
+    again), or why they cannot be; the job's rows waiting and its parts name the entry."""
+    try:
+        return _board.service.export(job_id)
+    except BatchdashError as error:
+        return str(error)
+
+
 def _show_files(board: JobBoard, status: JobStatus) -> None:
-    export = attempt(lambda: board.service.export(status.job_id))
-    if export is None:
+    export = _waiting_files(
+        status.job_id, board.service.scope, status.exported, status.parts, board
+    )
+    if isinstance(export, str):
+        st.error(plain(export), icon=":material/error:")
         return
     st.caption(
         f"{_rows(export.rows)} wait for vLLM's answers. Download the file, run the command "
