@@ -107,3 +107,37 @@ def test_a_file_that_is_not_vllm_output_is_one_plain_sentence(data: bytes, words
 def test_a_bom_and_crlf_are_read() -> None:
     line = json.dumps(success("row-1", RECIPE.model, "Fine")).encode()
     assert openai_lines(b"\xef\xbb\xbf" + line + b"\r\n", "out.jsonl") == [line]
+
+
+def test_an_openai_shaped_error_line_is_kept_as_it_is() -> None:
+    line = json.dumps(
+        {
+            "id": "batch_req_1",
+            "custom_id": "row-1",
+            "response": None,
+            "error": {"code": "batch_expired", "message": "This request could not be executed."},
+        }
+    ).encode()
+    assert openai_lines(line, "out.jsonl") == [line]
+    [result] = parse_result_lines(line, recipe=RECIPE)
+    assert result.status == "expired"
+
+
+def test_a_vllm_embedding_answer_is_read() -> None:
+    recipe = Recipe(endpoint="/v1/embeddings", model="BAAI/bge-m3", template="{text}")
+    body = {
+        "id": "embd-1",
+        "object": "list",
+        "created": 1_765_000_000,
+        "model": "BAAI/bge-m3",
+        "data": [{"index": 0, "object": "embedding", "embedding": [0.25, -1.0]}],
+        "usage": {"prompt_tokens": 4, "total_tokens": 4, "completion_tokens": 0},
+    }
+    line = {
+        "id": "vllm-1",
+        "custom_id": "row-1",
+        "response": {"status_code": 200, "request_id": "vllm-batch-1", "body": body},
+        "error": None,
+    }
+    [result] = parse_result_lines(b"\n".join(openai_lines(_file(line), "out.jsonl")), recipe=recipe)
+    assert (result.status, result.response, result.input_tokens) == ("ok", "[0.25,-1.0]", 4)
