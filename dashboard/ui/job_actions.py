@@ -371,11 +371,12 @@ def _repair_label(status: JobStatus, key: str) -> str:
 
 
 def _repair_dialog(board: JobBoard, status: JobStatus) -> None:
+    name = f"**{plain(status.name)}**"
     st.markdown(
         _(
             "Send rows of {name} once more, in a new batch of the same job. Their answers "
             "replace the failed ones in the merged table.",
-            name=f"**{plain(status.name)}**",
+            name=name,
         )
     )
     offered = [key for key in REPAIRABLE if status.counts.get(key, 0)]
@@ -439,12 +440,13 @@ def _repair_notice(name: str, rows: int, batches: list[str]) -> Message:
 
 
 def _archive_dialog(board: JobBoard, status: JobStatus) -> None:
+    name = f"**{plain(status.name)}**"
     st.markdown(
         _(
             "Hide {name} from the list of jobs? Nothing is deleted: its rows and results stay "
             "in Batchdash (turn on *Show archived* to see it again), and its batches stay at "
             "OpenAI, which does not delete batches.",
-            name=f"**{plain(status.name)}**",
+            name=name,
         )
     )
     if status.state == "active":

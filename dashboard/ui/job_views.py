@@ -312,7 +312,8 @@ def show_job_batches(status: JobStatus, *, now: float, terminal: Collection[str]
     )
     meanings = dict(zip(frame["status"], frame["meaning"], strict=True))
     for word, meaning in meanings.items():
-        st.caption(_("{word}: {meaning}", word=f"**{plain(word)}**", meaning=plain(meaning)))
+        bold = f"**{plain(word)}**"
+        st.caption(_("{word}: {meaning}", word=bold, meaning=plain(meaning)))
     errors = batch_errors_frame(status)
     if len(errors):
         st.markdown("**" + _("Problems the check found in the uploaded file") + "**")
