@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -26,6 +27,7 @@ from batchdash.display.status_words import (
     waiting_help,
 )
 from batchdash.i18n import _, n_, use_language
+from batchdash.i18n.formatting import clock_time
 from batchdash.jobs.status import JobStatus
 from batchdash.money import usd, usd_decimals
 from batchdash.providers.profiles import OPENAI, ProviderProfile
@@ -42,6 +44,12 @@ def quiet() -> None:
     """Widget callback: the run this widget starts only redraws (no API call)."""
     st.session_state[state.JOBS_QUIET_RUN] = True
     st.session_state[state.JOBS_NOTICE] = None
+
+
+def clock(seconds: float) -> str:
+    """The time of day of unix `seconds` in the browser's zone (the server's when unknown), as
+    the tables show their times."""
+    return clock_time(datetime.fromtimestamp(seconds).astimezone(), st.context.timezone)
 
 
 def show_status_help(provider: ProviderProfile = OPENAI) -> None:

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime
 
 import streamlit as st
 
 from batchdash.i18n import _, n_
-from batchdash.i18n.formatting import clock_time
 from batchdash.jobs.board import JobBoard, refresh_interval
 from batchdash.jobs.status import JobStatus
 from ui import job_actions, job_views, state
@@ -124,12 +122,7 @@ def _kept_words(count: int) -> str:
 
 def _show_pace(interval: float | None) -> None:
     checked = st.session_state[state.JOBS_CHECKED_AT]
-    when = (
-        _("Last checked at {time}.", time=clock_time(datetime.fromtimestamp(checked).astimezone()))
-        + " "
-        if checked
-        else ""
-    )
+    when = _("Last checked at {time}.", time=job_views.clock(checked)) + " " if checked else ""
     if st.session_state[state.JOBS_DIALOG] is not None:
         pace = _("Refreshing is paused while a dialog is open.")
     elif interval is None:

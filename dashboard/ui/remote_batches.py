@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
 
 import streamlit as st
 
@@ -17,12 +16,11 @@ from batchdash.api.batch_info import BatchInfo
 from batchdash.display.jobs_table import remote_frame
 from batchdash.display.status_words import batch_word
 from batchdash.i18n import _, _l
-from batchdash.i18n.formatting import clock_time
 from batchdash.jobs.board import JobBoard
 from ui import state
 from ui.job_access import attempt
 from ui.job_actions import ask
-from ui.job_views import quiet
+from ui.job_views import clock, quiet
 from ui.text import plain
 
 # The labels of the Jobs page's two views, said in the language in use.
@@ -99,7 +97,7 @@ def show_remote_batches(board: JobBoard) -> None:
                 "script. Batches marked with a job belong to a job here; the others were made "
                 "elsewhere.",
                 count=len(listing.batches),
-                time=clock_time(datetime.fromtimestamp(listing.listed_at).astimezone()),
+                time=clock(listing.listed_at),
             )
         )
         st.button(_("Reload"), key="remote_reload", icon=":material/refresh:", on_click=_reload)

@@ -184,7 +184,7 @@ def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = Fal
             bound=bound,
         )
     )
-    st.caption(estimate + " " + _actual_note(status, actual))
+    st.caption(_("{estimate} {actual}", estimate=estimate, actual=_actual_note(status, actual)))
 
 
 def _actual_help(running: bool, sandbox: bool) -> str:

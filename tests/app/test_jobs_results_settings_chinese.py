@@ -186,7 +186,7 @@ def test_jobs_with_jobs_and_each_dialog(chinese: Pages) -> None:
     at.session_state[state.SELECTED_JOB] = running
     at.session_state[state.JOBS_DIALOG] = Dialog("cancel", running)
     at.run()
-    assert "**放弃：**4 个尚未运行的请求将不再运行。" in joined(at, "markdown")
+    assert "**放弃**：4 个尚未运行的请求将不再运行。" in joined(at, "markdown")
     at.button(key="cancel_confirm").click().run()
     assert "已请求取消任务 Two parts；已生成的回答会保留。" in joined(at, "success")
 

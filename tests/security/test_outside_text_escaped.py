@@ -50,10 +50,7 @@ REVIEWED = {
     ("ui/recipe_inputs.py", "_uses(template, used, columns)"): (
         "builds its sentence with plain() around each column name"
     ),
-    (
-        "ui/remote_batches.py",
-        "clock_time(datetime.fromtimestamp(listing.listed_at).astimezone())",
-    ): "a clock time",
+    ("ui/remote_batches.py", "clock(listing.listed_at)"): "a clock time",
     ("ui/results_views.py", "count_word(key)"): "a row status or the catalog's word for it",
     ("ui/results_views.py", "_help(which)"): "help of a fixed table",
     ("ui/results_views.py", "_label(which)"): "labels of a fixed table",
