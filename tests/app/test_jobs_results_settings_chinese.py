@@ -14,14 +14,7 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from batchdash.display.status_words import (
-    BATCH_MEANINGS,
-    BATCH_WORDS,
-    JOB_WORDS,
-    KEEPING_HELP,
-    job_word,
-    waiting_help,
-)
+from batchdash.display import status_words
 from batchdash.i18n import use_language
 from batchdash.jobs.repair import refused_warning
 from batchdash.providers.profiles import OPENAI
@@ -60,11 +53,11 @@ def core_words(*problems: str) -> list[str]:
     """What the core says on these pages, in Chinese as far as the core translates it."""
     with use_language(ZH):
         return [
-            str(waiting_help(OPENAI)),
-            str(KEEPING_HELP),
-            *(str(word) for word in BATCH_WORDS.values()),
-            *(str(meaning) for meaning in BATCH_MEANINGS.values()),
-            *(str(word) for word in JOB_WORDS),
+            str(status_words.waiting_help(OPENAI)),
+            str(status_words.KEEPING_HELP),
+            *(str(word) for word in status_words.BATCH_WORDS.values()),
+            *(str(meaning) for meaning in status_words.BATCH_MEANINGS.values()),
+            *(str(word) for word in status_words.JOB_WORDS),
             *problems,
         ]
 
@@ -96,58 +89,58 @@ def chinese(pages: Pages) -> Iterator[Pages]:
         yield pages
 
 
-def test_jobs_and_results_without_a_job(make_app: MakeApp) -> None:
+@pytest.fixture
+def chinese_app(make_app: MakeApp) -> Iterator[AppTest]:
+    """The app in Sandbox mode, in Chinese, run once."""
     at = make_app()
     at.session_state[state.LANGUAGE] = ZH
     with use_language(ZH):
         at.run()
-        at.switch_page(JOBS).run()
-        assert at.header[0].value == "任务"
-        assert "还没有任务：请在“新建任务”中提交一个，或关联在别处创建的批处理。" in joined(
-            at, "info"
-        )
-        assert "没有正在运行的任务，因此页面不会自动刷新。" in joined(at, "caption")
-        assert_chinese(at)
-
-        at.button(key="attach_batch").click().run()
-        assert at.session_state[state.JOBS_DIALOG] == Dialog("attach")
-        assert {"关联", "暂不", "批处理 ID", "任务名称（可选）"} <= set(shown_texts(at))
-        at.button(key="attach_confirm").click().run()
-        assert "请输入批处理的 ID，例如 batch_abc123。" in joined(at, "error")
-        assert_chinese(at, "batch_…", "batch_abc123")
-        at.session_state[state.JOBS_DIALOG] = None
-
-        at.segmented_control(key=state.JOBS_VIEW).set_value(VIEW_REMOTE).run()
-        assert "此密钥下还没有批处理。" in joined(at, "info")
-        assert_chinese(at)
-
-        at.switch_page(RESULTS).run()
-        assert at.header[0].value == "结果"
-        assert "还没有任务：请先在“新建任务”中提交一个，再回到这里。" in joined(at, "info")
-        assert_chinese(at)
+        yield at
 
 
-def test_settings(make_app: MakeApp) -> None:
-    at = make_app()
-    at.session_state[state.LANGUAGE] = ZH
-    with use_language(ZH):
-        at.run()
-        at.switch_page(SETTINGS).run()
-        assert at.header[0].value == "设置"
-        assert [header.value for header in at.subheader] == [
-            "API 密钥与接口",
-            "队列中最多可等待多少",
-            "自定义价格",
-            "数据存放位置",
-        ]
-        assert "沙盒（不计费，模拟回答）" in joined(at, "markdown")
-        presets = at.segmented_control(key=state.BASE_URL_PRESET).options
-        assert_chinese(
-            at, *presets, DEFAULT_BASE_URL, "sk-…", "BATCHDASH_DATA_DIR BATCHDASH_DB_URL"
-        )
+def test_jobs_and_results_without_a_job(chinese_app: AppTest) -> None:
+    at = chinese_app
+    at.switch_page(JOBS).run()
+    assert at.header[0].value == "任务"
+    assert "还没有任务：请在“新建任务”中提交一个，或关联在别处创建的批处理。" in joined(at, "info")
+    assert "没有正在运行的任务，因此页面不会自动刷新。" in joined(at, "caption")
+    assert_chinese(at)
 
-        at.button(key="test_connection").click().run()
-        assert "沙盒有响应。" in joined(at, "success")
+    at.button(key="attach_batch").click().run()
+    assert at.session_state[state.JOBS_DIALOG] == Dialog("attach")
+    assert {"关联", "暂不", "批处理 ID", "任务名称（可选）"} <= set(shown_texts(at))
+    at.button(key="attach_confirm").click().run()
+    assert "请输入批处理的 ID，例如 batch_abc123。" in joined(at, "error")
+    assert_chinese(at, "batch_…", "batch_abc123")
+    at.session_state[state.JOBS_DIALOG] = None
+
+    at.segmented_control(key=state.JOBS_VIEW).set_value(VIEW_REMOTE).run()
+    assert "此密钥下还没有批处理。" in joined(at, "info")
+    assert_chinese(at)
+
+    at.switch_page(RESULTS).run()
+    assert at.header[0].value == "结果"
+    assert "还没有任务：请先在“新建任务”中提交一个，再回到这里。" in joined(at, "info")
+    assert_chinese(at)
+
+
+def test_settings(chinese_app: AppTest) -> None:
+    at = chinese_app
+    at.switch_page(SETTINGS).run()
+    assert at.header[0].value == "设置"
+    assert [header.value for header in at.subheader] == [
+        "API 密钥与接口",
+        "队列中最多可等待多少",
+        "自定义价格",
+        "数据存放位置",
+    ]
+    assert "沙盒（不计费，模拟回答）" in joined(at, "markdown")
+    presets = at.segmented_control(key=state.BASE_URL_PRESET).options
+    assert_chinese(at, *presets, DEFAULT_BASE_URL, "sk-…", "BATCHDASH_DATA_DIR BATCHDASH_DB_URL")
+
+    at.button(key="test_connection").click().run()
+    assert "沙盒有响应。" in joined(at, "success")
 
 
 def test_jobs_with_jobs_and_each_dialog(chinese: Pages) -> None:
@@ -239,7 +232,7 @@ def test_statuses_computed_in_english_are_shown_in_chinese_after_a_switch(pages:
     assert rows["Still running"]["answered"] == "0 of 4"
     assert str(rows["Still running"]["time_left"]).endswith(" min")
     at.toggle(key=state.JOBS_SHOW_ARCHIVED).set_value(True).run()
-    english = str(job_word(pages.service.status(running)))
+    english = str(status_words.job_word(pages.service.status(running)))
     at.pills(key=state.JOBS_STATUS_FILTER).set_value([english]).run()
     assert [row["name"] for row in table(at)] == ["Still running"]
     at.button(key="archive_job").click().run()
@@ -249,7 +242,7 @@ def test_statuses_computed_in_english_are_shown_in_chinese_after_a_switch(pages:
     at.session_state[state.LANGUAGE] = ZH
     at.run()  # the switch (AppTest sends back the English page's options, formatted in English)
     with use_language(ZH):
-        chinese_word = str(job_word(pages.service.status(running)))
+        chinese_word = str(status_words.job_word(pages.service.status(running)))
         rows = {row["name"]: row for row in table(at)}
         # The status filter picked in English still applies, its option now in Chinese.
         assert list(rows) == ["Still running"]
