@@ -30,6 +30,7 @@ if source is None:
 # once (Python imports each module once per process; later runs find them loaded).
 import functools
 
+from batchdash.i18n import _
 from ui.connection import current_connection
 from ui.models import offered_models
 from ui.preflight import part_file, preflight, show_cost, show_preflight, show_requests
@@ -102,8 +103,10 @@ if pre.plan is None:
         # later by itself, once they are done).
         st.session_state[state.SUBMIT_OPEN] = False
         st.warning(
-            "Not submitted: the rows are still being checked. Click Submit job… again once "
-            "the checks are done.",
+            _(
+                "Not submitted: the rows are still being checked. Click Submit job… again once "
+                "the checks are done."
+            ),
             icon=":material/hourglass_top:",
         )
     st.caption("Download and submit open once every row is counted, in a moment.")

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from batchdash.i18n import _
+
 if TYPE_CHECKING:
     from batchdash.preflight.plan import BatchPlan
 
@@ -164,9 +166,13 @@ def await_count(future: Future[BatchPlan]) -> None:
     if future.done():
         st.rerun()
     st.info(
-        "**Still checking every row.** Counting the tokens of every row… Problems of single "
-        "rows (a row too long for the model, an empty prompt) show here once every row is "
-        "checked; until then figures marked ≈ are estimates, and the job cannot be downloaded "
-        "or submitted.",
+        "**"
+        + _("Still checking every row.")
+        + "** "
+        + _(
+            "Counting the tokens of every row… Problems of single rows (a row too long for the "
+            "model, an empty prompt) show here once every row is checked; until then figures "
+            "marked ≈ are estimates, and the job cannot be downloaded or submitted."
+        ),
         icon=":material/hourglass_top:",
     )
