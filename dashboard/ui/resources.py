@@ -161,6 +161,8 @@ def _foreseen_failure(folder: Path) -> Message | None:
         return _unwritable(folder, f"{existing}: {os.strerror(errno.ENOTDIR)}")
     if not os.access(existing, os.W_OK | os.X_OK):
         return _unwritable(folder, f"{existing}: {os.strerror(errno.EACCES)}")
+    if not (folder / "engine.lock").is_file():  # never started here: nothing can hold it
+        return None
     from sandbox.store import directory_held
 
     return _busy(folder) if directory_held(folder) else None
