@@ -4,10 +4,11 @@ running."""
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import pytest
@@ -159,3 +160,41 @@ def test_a_submit_clicked_as_the_recipe_changes_waits_for_the_checks(app: AppTes
     assert "Not submitted" not in " ".join(texts(app, "warning"))
     app.button(key="submit_button").click().run()
     assert dialog_open(app)
+
+
+def _waiting_count(gate: threading.Event) -> counting.Counting:
+    """A count that ends when `gate` is set, or stops (PlanStopped) when told to."""
+
+    def compute(should_stop: Callable[[], bool]) -> BatchPlan:
+        while not gate.wait(0.01):
+            if should_stop():
+                raise PlanStopped
+        return cast(BatchPlan, "the plan")
+
+    return compute
+
+
+def test_a_count_another_session_waits_for_goes_on_and_one_nobody_holds_stops() -> None:
+    counts = counting.BackgroundCounts()
+    gate = threading.Event()
+    try:
+        # A count held by one session only, running: its session's state is dropped (the tab
+        # was closed), and the count stops between two chunks.
+        alone = counts.hold("alone", _waiting_count(gate))
+        hold = counting._Hold("alone", alone, counts)
+        while not alone.running():
+            gate.wait(0.01)
+        del hold
+        gc.collect()
+        assert isinstance(alone.exception(timeout=60), PlanStopped)
+
+        # A count two sessions wait for: one edits its template, the other still gets it.
+        mine = counts.hold("shared", _waiting_count(gate))
+        theirs = counts.hold("shared", _waiting_count(gate))
+        assert mine is theirs
+        counts.release("shared")
+        gate.set()
+        assert theirs.result(timeout=60) == "the plan"
+    finally:
+        gate.set()
+        counts.close()
