@@ -40,6 +40,7 @@ from batchdash.inputs.reading import Table, read_table
 from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.plan import plan_batch
 from batchdash.preflight.pricing import price_for
+from batchdash.preflight.tokens import load_in_background
 from batchdash.providers.choice import configured_provider
 from batchdash.providers.profiles import PROFILES
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
@@ -253,9 +254,12 @@ def add_convert(commands: _SubParsers) -> None:
 
 
 def run_convert(args: argparse.Namespace) -> dict[str, Any]:
-    table = read_input(args.input)
     recipe = recipe_from_args(args)
-    plan = plan_batch(table.frame, recipe, provider=configured_provider(read_settings(os.environ)))
+    provider = configured_provider(read_settings(os.environ))
+    loading = load_in_background(recipe.model, provider.tokens)  # while the file is read
+    table = read_input(args.input)
+    loading.join()
+    plan = plan_batch(table.frame, recipe, provider=provider, forked_counting=True)
     blocking = [problem for problem in plan.problems if problem.blocking]
     if blocking:
         more = len(blocking) - 1

@@ -154,9 +154,9 @@ class BatchPlan:
 
     def _lines(self, first: int, stop: int) -> pa.LargeStringArray:
         prompts, systems = _render_rows(self._texts, self.recipe, first, stop)
-        ids = self.custom_ids.iloc[first:stop].tolist()
-        system = systems.tolist() if systems is not None else system_template(self.recipe)
-        return jsonl_lines(self.recipe, ids, prompts.tolist(), system)
+        ids = pa.array(self.custom_ids.iloc[first:stop])
+        system = pa.array(systems) if systems is not None else system_template(self.recipe)
+        return jsonl_lines(self.recipe, ids, pa.array(prompts), system)
 
 
 def plan_batch(
@@ -168,11 +168,14 @@ def plan_batch(
     max_part_requests: int | None = None,
     max_part_bytes: int | None = None,
     provider: ProviderProfile | None = None,
+    forked_counting: bool = False,
 ) -> BatchPlan:
     """Check, count, price and split `frame` run through `recipe`; bad input becomes problems.
 
     With a `provider`, the job is checked against what it takes, split within its per-file
     limits, priced from its price list and counted with its models' tokenizer (or estimated).
+    With `forked_counting`, a forked copy of the process counts part of the tokens (see
+    `tokens.counting_on_both_cores`): for one-off commands, not for a server's threads.
     """
     requests_limit, bytes_limit = part_limits(provider, recipe.model)
     max_part_requests = max_part_requests or requests_limit
@@ -201,7 +204,11 @@ def plan_batch(
     encoding, exact = tokens.counting_for(recipe.model, provider.tokens if provider else None)
     if measured:
         problems += cell_problems(texts)
-        empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding)
+        if forked_counting:
+            with tokens.counting_on_both_cores(encoding) as count:
+                empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding, count)
+        else:
+            empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding)
         if empty:
             problems.append(
                 Problem(
@@ -335,8 +342,16 @@ def _measure(
     row_tokens: np.ndarray,
     row_bytes: np.ndarray,
     encoding: tiktoken.Encoding,
+    count: tokens.ArrayCounter | None = None,
 ) -> list[int]:
-    """Fill in tokens and line bytes of every row; return the rows (1-based) with empty prompts."""
+    """Fill in tokens and line bytes of every row; return the rows (1-based) with empty prompts.
+
+    `count` counts an array of texts (default: `tokens.count_texts` in this process)."""
+    if count is None:
+
+        def count(texts: pa.Array) -> np.ndarray:
+            return tokens.count_texts(texts.to_pylist(), encoding)
+
     constant_system = system_template(recipe)
     constant_tokens, system_overhead = request_overhead(recipe, encoding)
     empty: list[int] = []
@@ -344,15 +359,17 @@ def _measure(
         rendered, rendered_systems = _render_rows(texts, recipe, first, stop)
         blank = (rendered.str.strip() == "").to_numpy()
         empty += (np.flatnonzero(blank) + first + 1).tolist()
-        counts = tokens.count_texts(rendered.tolist(), encoding) + constant_tokens
-        if rendered_systems is not None:
-            system_counts = tokens.count_texts(rendered_systems.tolist(), encoding)
+        prompts = pa.array(rendered)
+        counts = count(prompts) + constant_tokens
+        systems = None if rendered_systems is None else pa.array(rendered_systems)
+        if systems is not None:
+            system_counts = count(systems)
             counts += np.where(system_counts > 0, system_counts + system_overhead, 0)
         row_tokens[first:stop] = counts
         row_bytes[first:stop] = jsonl_line_sizes(
             recipe,
             pa.array(ids.iloc[first:stop]),
-            pa.array(rendered),
-            constant_system if rendered_systems is None else pa.array(rendered_systems),
+            prompts,
+            constant_system if systems is None else systems,
         )
     return empty

