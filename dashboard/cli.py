@@ -39,8 +39,8 @@ from batchdash.inputs.file_kinds import check_upload_size
 from batchdash.inputs.reading import Table, read_table
 from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.plan import plan_batch
+from batchdash.preflight.preload import preload_in_background
 from batchdash.preflight.pricing import price_for
-from batchdash.preflight.tokens import load_in_background
 from batchdash.providers.choice import configured_provider
 from batchdash.providers.profiles import PROFILES
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
@@ -256,7 +256,7 @@ def add_convert(commands: _SubParsers) -> None:
 def run_convert(args: argparse.Namespace) -> dict[str, Any]:
     recipe = recipe_from_args(args)
     provider = configured_provider(read_settings(os.environ))
-    loading = load_in_background(recipe.model, provider.tokens)  # while the file is read
+    loading = preload_in_background(recipe, provider)  # while the file is read
     table = read_input(args.input)
     loading.join()
     plan = plan_batch(table.frame, recipe, provider=provider, forked_counting=True)

@@ -188,23 +188,26 @@ class _LineShape:
 
 
 def _escaped(texts: Texts) -> pa.LargeStringArray:
-    """Each text as a JSON string literal, quotes included.
+    """Each text as a JSON string literal, quotes included: what json.dumps writes for it.
 
-    Most texts hold nothing JSON escapes: Arrow puts them between quotes as they are. The
-    others go through the json module's own C escaper, so every line is what json.dumps writes.
+    Arrow escapes the quotes and backslashes (all json escapes outside control characters)
+    and adds the surrounding quotes; texts holding control characters, which are rare, go
+    through the json module's own C escaper.
     """
     array = _large_text(texts)
     if array.null_count:  # not texts: json's escaper says so as before
         return pa.array(list(map(encode_basestring, array.to_pylist())), pa.large_string())
+    _lengths, extra, controls = _escape_extra(array)
+    if extra.any():
+        array = pc.replace_substring(array, "\\", "\\\\")  # before any other escape adds one
+        array = pc.replace_substring(array, '"', '\\"')
     quoted = pc.binary_join_element_wise(
         _text_scalar('"'), array, _text_scalar('"'), _text_scalar("")
     )
-    _lengths, extra = _escape_extra(array)
-    escaping = extra > 0
-    if not escaping.any():
+    if not controls.any():
         return quoted
-    mask = pa.array(escaping)
-    others = map(encode_basestring, pc.filter(array, mask).to_pylist())
+    mask = pa.array(controls)
+    others = map(encode_basestring, pc.filter(_large_text(texts), mask).to_pylist())
     return pc.replace_with_mask(quoted, mask, pa.array(list(others), pa.large_string()))
 
 
@@ -227,14 +230,16 @@ _JSON_EXTRA[:0x20] = 5
 _JSON_EXTRA[list(b'"\\\b\f\n\r\t')] = 1
 
 
-def _escape_extra(texts: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
-    """UTF-8 bytes of each text, and the bytes JSON escaping adds to each."""
+def _escape_extra(texts: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UTF-8 bytes of each text, the bytes JSON escaping adds to each, and which texts hold
+    control characters."""
     offsets = _offsets(texts)
     lengths = np.diff(offsets)
     extra = np.zeros(len(texts), dtype=np.int64)
+    controls = np.zeros(len(texts), dtype=bool)
     data = texts.buffers()[2]
     if data is None or offsets[-1] == offsets[0]:
-        return lengths, extra
+        return lengths, extra, controls
     text = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
     # Few bytes need escaping: find them with cheap comparisons, then weigh only those.
     hits = np.flatnonzero((text < 0x20) | (text == ord('"')) | (text == ord("\\")))
@@ -242,12 +247,13 @@ def _escape_extra(texts: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
         rows = np.searchsorted(offsets - offsets[0], hits, side="right") - 1
         weights = np.bincount(rows, weights=_JSON_EXTRA[text[hits]], minlength=len(texts))
         extra += weights.astype(np.int64)
-    return lengths, extra
+        controls[rows[text[hits] < 0x20]] = True
+    return lengths, extra, controls
 
 
 def _escaped_sizes(texts: pa.Array) -> np.ndarray:
     """UTF-8 bytes of each text written as a JSON string literal, quotes included."""
-    lengths, extra = _escape_extra(_large_text(texts))
+    lengths, extra, _controls = _escape_extra(_large_text(texts))
     return lengths + extra + len('""')
 
 

@@ -133,22 +133,6 @@ def counting_for(
     return get_encoding("o200k_base"), False
 
 
-def load_in_background(model: str, provider_counting: str | None = None) -> threading.Thread:
-    """Start loading the token table `counting_for` will return, in a thread; join it before
-    counting. Reading a spreadsheet mostly waits on Rust and zlib without the GIL, so the
-    table loads meanwhile. A failure here is left for `counting_for` to raise again."""
-
-    def load() -> None:
-        try:
-            counting_for(model, provider_counting)
-        except Exception:  # the caller's own call raises it again
-            return
-
-    loading = threading.Thread(target=load, name="token-table", daemon=True)
-    loading.start()
-    return loading
-
-
 def count_text(text: str, encoding: tiktoken.Encoding) -> int:
     """Tokens in one text (special-token strings count as ordinary text, as the API does)."""
     return len(encoding.encode_ordinary(text))
