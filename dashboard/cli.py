@@ -39,7 +39,6 @@ from batchdash.inputs.file_kinds import check_upload_size
 from batchdash.inputs.reading import Table, read_table
 from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.plan import plan_batch
-from batchdash.preflight.preload import preload_in_background
 from batchdash.preflight.pricing import price_for
 from batchdash.providers.choice import configured_provider
 from batchdash.providers.profiles import PROFILES
@@ -254,11 +253,9 @@ def add_convert(commands: _SubParsers) -> None:
 
 
 def run_convert(args: argparse.Namespace) -> dict[str, Any]:
+    table = read_input(args.input)
     recipe = recipe_from_args(args)
     provider = configured_provider(read_settings(os.environ))
-    loading = preload_in_background(recipe, provider)  # while the file is read
-    table = read_input(args.input)
-    loading.join()
     plan = plan_batch(table.frame, recipe, provider=provider, forked_counting=True)
     blocking = [problem for problem in plan.problems if problem.blocking]
     if blocking:
