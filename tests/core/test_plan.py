@@ -388,3 +388,19 @@ def test_chunks_are_bounded_by_bytes_as_well_as_rows(monkeypatch: pytest.MonkeyP
         assert stop - first == 1 or whole.row_bytes[first:stop].sum() <= 20_000
     assert [first for first, _ in measured] == sorted({first for first, _ in measured})
     assert measured[0][0] == 0 and measured[-1][1] == len(frame)
+
+
+def test_forked_counting_plans_the_same_batch() -> None:
+    rows = 12_345  # three chunks, each counted partly by the helper process
+    frame = pd.DataFrame(
+        {
+            "q": [f'Question {n}: {"why " * (n % 30)}"now"?' for n in range(rows)],
+            "sys": ["" if n % 7 == 0 else f"Answer as role {n % 11}" for n in range(rows)],
+        }
+    )
+    recipe = Recipe(template="{q}", system_prompt="{sys}")
+    here = plan_batch(frame, recipe)
+    forked = plan_batch(frame, recipe, forked_counting=True)
+    assert forked.row_input_tokens.tolist() == here.row_input_tokens.tolist()
+    assert forked.row_bytes.tolist() == here.row_bytes.tolist()
+    assert forked.part_bytes(1) == here.part_bytes(1)

@@ -49,12 +49,14 @@ def test_counting_on_both_cores_equals_counting_here() -> None:
     enc = tokens.get_encoding("o200k_base")
     texts = _mixed_texts(4_321)
     expected = [len(enc.encode_ordinary(text)) for text in texts]
-    with tokens.counting_on_both_cores(enc) as count:
-        # Twice through the same helper, and a sliced string (not large_string) array.
-        assert count(pa.array(texts, pa.large_string())).tolist() == expected
-        sliced = pa.array(["x", *texts, "y"], pa.string()).slice(1, len(texts))
-        assert count(sliced).tolist() == expected
-        assert count(pa.chunked_array([texts[:100], texts[100:]])).tolist() == expected
+    with tokens.counting_on_both_cores(enc) as start:
+        # Through the same helper three times, two of them under way at once, and a sliced
+        # string (not large_string) array.
+        whole = start(pa.array(texts, pa.large_string()))
+        sliced = start(pa.array(["x", *texts, "y"], pa.string()).slice(1, len(texts)))
+        assert whole().tolist() == expected
+        assert sliced().tolist() == expected
+        assert start(pa.chunked_array([texts[:100], texts[100:]]))().tolist() == expected
 
 
 def test_counting_goes_on_here_when_the_helper_dies() -> None:
@@ -62,12 +64,13 @@ def test_counting_goes_on_here_when_the_helper_dies() -> None:
     texts = _mixed_texts(3_000)
     expected = [len(enc.encode_ordinary(text)) for text in texts]
     before = _children()
-    with tokens.counting_on_both_cores(enc) as count:
+    with tokens.counting_on_both_cores(enc) as start:
         helpers = _children() - before
         assert len(helpers) == 1
+        under_way = start(pa.array(texts))
         os.kill(helpers.pop(), signal.SIGKILL)
-        assert count(pa.array(texts)).tolist() == expected
-        assert count(pa.array(texts)).tolist() == expected
+        assert under_way().tolist() == expected
+        assert start(pa.array(texts))().tolist() == expected
     assert _children() == before  # the dead helper was reaped
 
 

@@ -10,7 +10,7 @@ for, so memory stays near the size of the table itself however long it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -205,8 +205,8 @@ def plan_batch(
     if measured:
         problems += cell_problems(texts)
         if forked_counting:
-            with tokens.counting_on_both_cores(encoding) as count:
-                empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding, count)
+            with tokens.counting_on_both_cores(encoding) as start_count:
+                empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding, start_count)
         else:
             empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding)
         if empty:
@@ -342,34 +342,53 @@ def _measure(
     row_tokens: np.ndarray,
     row_bytes: np.ndarray,
     encoding: tiktoken.Encoding,
-    count: tokens.ArrayCounter | None = None,
+    start_count: tokens.CountStarter | None = None,
 ) -> list[int]:
     """Fill in tokens and line bytes of every row; return the rows (1-based) with empty prompts.
 
-    `count` counts an array of texts (default: `tokens.count_texts` in this process)."""
-    if count is None:
+    `start_count` starts counting an array of texts (default: `tokens.count_texts` in this
+    process, at once). The counts of a chunk are collected after the next chunk's counting
+    has started, so a helper process counting part of them is never left waiting."""
+    if start_count is None:
 
-        def count(texts: pa.Array) -> np.ndarray:
-            return tokens.count_texts(texts.to_pylist(), encoding)
+        def start_count(texts: pa.Array | pa.ChunkedArray) -> Callable[[], np.ndarray]:
+            counts = tokens.count_texts(texts.to_pylist(), encoding)
+            return lambda: counts
 
     constant_system = system_template(recipe)
     constant_tokens, system_overhead = request_overhead(recipe, encoding)
     empty: list[int] = []
+    pending: list[Callable[[], None]] = []
     for first, stop in _chunks(0, len(texts), _text_sizes(texts, recipe)):
         rendered, rendered_systems = _render_rows(texts, recipe, first, stop)
         blank = (rendered.str.strip() == "").to_numpy()
         empty += (np.flatnonzero(blank) + first + 1).tolist()
         prompts = pa.array(rendered)
-        counts = count(prompts) + constant_tokens
         systems = None if rendered_systems is None else pa.array(rendered_systems)
-        if systems is not None:
-            system_counts = count(systems)
-            counts += np.where(system_counts > 0, system_counts + system_overhead, 0)
-        row_tokens[first:stop] = counts
+        prompt_counts = start_count(prompts)
+        system_counts = None if systems is None else start_count(systems)
         row_bytes[first:stop] = jsonl_line_sizes(
             recipe,
             pa.array(ids.iloc[first:stop]),
             prompts,
             constant_system if systems is None else systems,
         )
+
+        def collect(
+            first: int = first,
+            stop: int = stop,
+            prompt_counts: Callable[[], np.ndarray] = prompt_counts,
+            system_counts: Callable[[], np.ndarray] | None = system_counts,
+        ) -> None:
+            counts = prompt_counts() + constant_tokens
+            if system_counts is not None:
+                per_system = system_counts()
+                counts += np.where(per_system > 0, per_system + system_overhead, 0)
+            row_tokens[first:stop] = counts
+
+        pending.append(collect)
+        if len(pending) > 1:
+            pending.pop(0)()
+    for remaining in pending:
+        remaining()
     return empty

@@ -168,50 +168,59 @@ def count_texts(texts: Sequence[str], encoding: tiktoken.Encoding) -> np.ndarray
 #: How many texts, texts' offsets and bytes a request to the helper process carries (its header).
 _REQUEST = struct.Struct("<qq")
 
-#: Counts the tokens of an Arrow array of texts (string or large_string, no nulls).
-ArrayCounter = Callable[[pa.Array], np.ndarray]
+#: Starts counting the tokens of an Arrow array of texts (no nulls) and returns the function
+#: that gives the counts; call those in the order the counts were started.
+CountStarter = Callable[[pa.Array | pa.ChunkedArray], Callable[[], np.ndarray]]
 
 
 @contextmanager
-def counting_on_both_cores(encoding: tiktoken.Encoding) -> Iterator[ArrayCounter]:
+def counting_on_both_cores(encoding: tiktoken.Encoding) -> Iterator[CountStarter]:
     """A counter that hands part of every array of texts to a forked copy of this process.
 
     Two threads over one list lose much of their gain handing the GIL to and fro for each
     text; a forked process counts its part with nothing shared. It inherits `encoding`, and
     gets its texts as the array's own UTF-8 buffer and offsets, so the parent does no work
-    per text for it. Where fork is not available, or the helper fails, the counting falls
-    back to this process and the counts stay the same. Meant for one-off commands (the CLI):
-    a server process with many threads is better not forked.
+    per text for it. Counting is started, then finished: a caller that starts the next array
+    before finishing this one keeps the helper busy while it prepares that array. Where fork
+    is not available, or the helper fails, the counting falls back to this process and the
+    counts stay the same. Meant for one-off commands (the CLI): a server process with many
+    threads is better not forked.
     """
     helper = _Helper.start(encoding) if hasattr(os, "fork") else None
     try:
 
-        def count(texts: pa.Array) -> np.ndarray:
-            return _count_shared(texts, encoding, helper)
+        def start(texts: pa.Array | pa.ChunkedArray) -> Callable[[], np.ndarray]:
+            return _start_shared(texts, encoding, helper)
 
-        yield count
+        yield start
     finally:
         if helper is not None:
             helper.stop()
 
 
-def _count_shared(
+def _start_shared(
     texts: pa.Array | pa.ChunkedArray, encoding: tiktoken.Encoding, helper: _Helper | None
-) -> np.ndarray:
+) -> Callable[[], np.ndarray]:
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    if helper is None or len(texts) < _PARALLEL_THRESHOLD:
-        return count_texts(texts.to_pylist(), encoding)
+    if helper is None or len(texts) < _PARALLEL_THRESHOLD or not helper.alive:
+        counts = count_texts(texts.to_pylist(), encoding)
+        return lambda: counts
     # The parent also renders and sizes the lines of each chunk: it keeps the smaller part.
     mine = len(texts) * 9 // 20
     theirs = texts.slice(mine)
     if not helper.send(theirs):
-        return count_texts(texts.to_pylist(), encoding)
-    first = [len(encoding.encode_ordinary(text)) for text in texts.slice(0, mine).to_pylist()]
-    rest = helper.receive(len(theirs))
-    if rest is None:  # the helper died: count its part here
-        rest = np.asarray(count_texts(theirs.to_pylist(), encoding), dtype=np.int64)
-    return np.concatenate([np.asarray(first, dtype=np.int64), rest])
+        counts = count_texts(texts.to_pylist(), encoding)
+        return lambda: counts
+
+    def finish() -> np.ndarray:
+        first = [len(encoding.encode_ordinary(text)) for text in texts.slice(0, mine).to_pylist()]
+        rest = helper.receive(len(theirs))
+        if rest is None:  # the helper died: count its part here
+            rest = np.asarray(count_texts(theirs.to_pylist(), encoding), dtype=np.int64)
+        return np.concatenate([np.asarray(first, dtype=np.int64), rest])
+
+    return finish
 
 
 class _Helper:
@@ -225,7 +234,12 @@ class _Helper:
     def start(cls, encoding: tiktoken.Encoding) -> _Helper | None:
         requests_read, requests_write = os.pipe()
         answers_read, answers_write = os.pipe()
-        _widen(requests_write)
+        if not (_widen(requests_write) and _widen(answers_write)):
+            # With pipes of a few kilobytes, a helper writing counts nobody reads yet while
+            # the parent sends more texts would wait for each other: count here instead.
+            for fd in (requests_read, requests_write, answers_read, answers_write):
+                os.close(fd)
+            return None
         try:
             pid = os.fork()
         except OSError:
@@ -273,20 +287,25 @@ class _Helper:
 
 
 #: A chunk's texts fit in the pipe whole (CHUNK_BYTES of a plan is 4 MB; most are far less),
-#: so sending them does not wait for the helper to be scheduled once per 64 KB on a busy machine.
+#: so sending them does not wait for the helper to be scheduled once per 64 KB on a busy
+#: machine, and the counts of the few arrays under way fit in the other pipe.
 _PIPE_BYTES = 1 << 20
 
 
-def _widen(fd: int) -> None:
-    """Make the pipe at `fd` hold _PIPE_BYTES where the system allows (Linux's default
-    maximum is 1 MB); elsewhere it stays as it is."""
+def _widen(fd: int) -> bool:
+    """Make the pipe at `fd` hold _PIPE_BYTES (Linux's default maximum is 1 MB); False where
+    the system does not allow it."""
     try:
         import fcntl
-
-        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux only
-            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-    except (ImportError, OSError):
-        return
+    except ImportError:
+        return False
+    if not hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux only
+        return False
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except OSError:
+        return False
+    return True
 
 
 def _buffers(texts: pa.Array) -> tuple[memoryview, memoryview]:
