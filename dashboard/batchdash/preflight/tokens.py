@@ -273,7 +273,8 @@ class _Helper:
         return self.alive
 
     def receive(self, count: int) -> np.ndarray | None:
-        """The counts of the texts last sent, or None when the helper died before answering."""
+        """The counts of the oldest texts sent and not yet received (`count` of them), or
+        None when the helper died before answering."""
         answer = _read_exactly(self.answers, count * 8)
         if answer is None:
             self.alive = False
