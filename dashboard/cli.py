@@ -303,7 +303,8 @@ def add_convert(commands: _SubParsers) -> None:
 def run_convert(args: argparse.Namespace) -> dict[str, Any]:
     table = read_input(args.input)
     recipe = recipe_from_args(args)
-    plan = plan_batch(table.frame, recipe, provider=configured_provider(read_settings(os.environ)))
+    provider = configured_provider(read_settings(os.environ))
+    plan = plan_batch(table.frame, recipe, provider=provider, forked_counting=True)
     blocking = [problem for problem in plan.problems if problem.blocking]
     if blocking:
         more = len(blocking) - 1
