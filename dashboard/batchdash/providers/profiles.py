@@ -77,6 +77,9 @@ class ProviderProfile:
     notes: str = ""
     #: Hours a batch may take beyond its window before the provider ends it, when it says.
     expires_after_hours: int | None = field(default=None)
+    #: Whether its synchronous calls cost nothing (a server on the analyst's own machine): a
+    #: direct run's rows are then priced at zero instead of the normal price.
+    direct_free: bool = False
 
     def describe(self) -> dict[str, Any]:
         """The profile as `cli.py providers` prints it."""
