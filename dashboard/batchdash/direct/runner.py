@@ -266,8 +266,12 @@ class PartRunner:
                 self._left_unanswered(calls)
                 raise
             else:
-                self._limit.release(answered=True)
-                self._record(answer_line(custom_id, answer, calls))
+                # Recorded before its slot is freed: the rows called and not recorded are
+                # never more than the slots, whenever the process is killed.
+                try:
+                    self._record(answer_line(custom_id, answer, calls))
+                finally:
+                    self._limit.release(answered=True)
                 return
             if calls >= policy.attempts:
                 self._record(failed_line(custom_id, failure, calls))
