@@ -9,7 +9,7 @@ import pandas as pd
 
 from batchdash.recipe import Recipe
 from batchdash.registry.direct_lines import DirectLine
-from batchdash.registry.records import PartSpec
+from batchdash.registry.records import LineCounts, PartSpec
 from batchdash.registry.store import Registry
 from tests.jobs_kit import gone_holder
 
@@ -32,18 +32,17 @@ def test_a_direct_part_starts_sending_and_keeps_each_rows_line_once(registry: Re
     job_id, part_id = direct_part(registry)
     assert registry.part(part_id).state == "sending"
 
-    assert registry.record_direct_line(part_id, line("row-2", calls=3), in_flight=4, concurrency=8)
-    assert registry.record_direct_line(part_id, line("row-1"), in_flight=2, concurrency=6)
-    # A second answer of the same row (a call made twice) is not kept; its call still counts.
-    assert not registry.record_direct_line(
-        part_id, line("row-2", "error"), in_flight=1, concurrency=6
-    )
+    assert registry.record_direct_line(part_id, line("row-2", calls=3))
+    assert registry.record_direct_line(part_id, line("row-1"))
+    # A second answer of the same row (a call made twice) is not kept.
+    assert not registry.record_direct_line(part_id, line("row-2", "error"))
+    registry.note_direct_calls(part_id, 2)  # calls that brought no line
 
-    part = registry.part(part_id)
-    assert (part.direct_calls, part.direct_in_flight, part.direct_concurrency) == (5, 1, 6)
+    counts = LineCounts(ok=2, calls=4)
+    assert registry.direct_line_counts([part_id]) == {part_id: counts}
+    assert registry.job_records([job_id])[job_id].direct_lines == {part_id: counts}
+    assert registry.part(part_id).direct_calls == 2
     assert registry.direct_recorded_ids(part_id) == {"row-1", "row-2"}
-    assert registry.direct_line_counts([part_id]) == {part_id: {"ok": 2}}
-    assert registry.job_records([job_id])[job_id].direct_lines == {part_id: {"ok": 2}}
     # In arrival order, as whole JSONL lines, a run at a time.
     runs = list(registry.direct_line_runs(part_id, lines=1))
     assert [json.loads(run)["custom_id"] for run in runs] == ["row-2", "row-1"]
@@ -55,7 +54,9 @@ def test_one_runner_holds_a_part_and_a_dead_ones_part_is_free_at_once(registry: 
     first = registry.claim_direct_part(part_id)
     assert first is not None
     assert registry.claim_direct_part(part_id) is None  # a live runner has it
-    assert registry.keep_direct_claim(part_id, first) == "sending"
+    assert registry.keep_direct_claim(part_id, first, in_flight=3, concurrency=5) == "sending"
+    part = registry.part(part_id)
+    assert (part.direct_in_flight, part.direct_concurrency) == (3, 5)
 
     registry.release_direct_part(part_id, first)
     dead = registry.claim_direct_part(part_id, holder=gone_holder())
@@ -81,7 +82,7 @@ def test_a_cancel_reaches_the_runner_and_finishing_records_the_last_lines(
     assert registry.finish_direct_part(part_id, [line("row-3", "cancelled", 0)], claim=claim)
     part = registry.part(part_id)
     assert part.state == "done" and part.claim_holder is None
-    assert registry.direct_line_counts([part_id]) == {part_id: {"cancelled": 1}}
+    assert registry.direct_line_counts([part_id]) == {part_id: LineCounts(cancelled=1)}
     assert not registry.finish_direct_part(part_id, claim=claim)  # done already
 
 
@@ -100,6 +101,6 @@ def test_new_lines_make_a_kept_merged_table_stale(registry: Registry) -> None:
     assert keys == []
     registry.save_merged(job_id, pd.DataFrame({"a": ["x"]}), keys)
     assert registry.merged(job_id) is not None
-    registry.record_direct_line(part_id, line("row-1"), in_flight=0, concurrency=1)
+    registry.record_direct_line(part_id, line("row-1"))
     assert registry.merged(job_id) is None
     assert registry.result_keys(job_id) == [f"direct:{part_id}:1"]

@@ -24,7 +24,7 @@ from batchdash.recipe import Recipe
 from batchdash.registry.blobs import text_frame
 from batchdash.registry.direct_lines import CANCELLING, DIRECT_KIND
 from batchdash.registry.holders import parse_holder, this_run
-from batchdash.registry.records import Job, Part, PartSpec
+from batchdash.registry.records import Job, LineCounts, Part, PartSpec
 
 
 class DirectBusy(InputError):
@@ -152,7 +152,7 @@ class DirectJobs:
         except BaseException:
             self.registry.release_direct_part(part.id, claim)
             raise
-        counts = self.registry.direct_line_counts([part.id]).get(part.id, {})
+        counts = self.registry.direct_line_counts([part.id]).get(part.id, LineCounts())
         runner = PartRunner(
             self.registry,
             self.service.gateway,
@@ -161,7 +161,7 @@ class DirectJobs:
             job.recipe.endpoint,
             requests,
             settings=self.settings,
-            recorded=(counts.get("ok", 0), counts.get("error", 0)),
+            recorded=counts,
             on_progress=on_progress,
             stop=stop,
         )

@@ -9,7 +9,7 @@ from typing import Literal
 
 from batchdash.registry.direct_lines import CANCELLING, DIRECT_KIND, DONE
 from batchdash.registry.holders import is_gone
-from batchdash.registry.records import Part
+from batchdash.registry.records import LineCounts, Part
 
 #: "running": a live runner sends rows; "stopped": rows wait and nobody sends them (resume
 #: them); "cancelling": a cancel was asked and the runner is stopping; "done": every row has
@@ -70,18 +70,18 @@ def is_live(part: Part, now: datetime) -> bool:
 
 
 def direct_progress(
-    parts: Sequence[Part], lines: Mapping[int, Mapping[str, int]], now: datetime
+    parts: Sequence[Part], lines: Mapping[int, LineCounts], now: datetime
 ) -> DirectProgress:
-    """The progress of the direct parts among `parts`, with their recorded `lines` (part id ->
-    outcome -> rows, as `Registry.job_records` reads them)."""
+    """The progress of the direct parts among `parts`, with their recorded `lines` (by part
+    id, as `Registry.job_records` reads them)."""
     direct = [part for part in parts if part.kind == DIRECT_KIND]
     if not direct:
         return DirectProgress(0, 0, 0, 0, 0, 0, 0, None, "none")
     live = [part for part in direct if part.state != DONE and is_live(part, now)]
-    counts = [lines.get(part.id, {}) for part in direct]
-    answered = sum(count.get("ok", 0) for count in counts)
-    failed = sum(count.get("error", 0) for count in counts)
-    cancelled = sum(count.get("cancelled", 0) for count in counts)
+    counts = [lines.get(part.id, LineCounts()) for part in direct]
+    answered = sum(count.ok for count in counts)
+    failed = sum(count.error for count in counts)
+    cancelled = sum(count.cancelled for count in counts)
     in_flight = sum(part.direct_in_flight for part in live)
     rows = sum(part.requests for part in direct)
     state: DirectState
@@ -98,7 +98,9 @@ def direct_progress(
         cancelled=cancelled,
         in_flight=in_flight,
         left=max(rows - answered - failed - cancelled - in_flight, 0),
-        calls=sum(part.direct_calls for part in direct),
+        calls=sum(
+            part.direct_calls + count.calls for part, count in zip(direct, counts, strict=True)
+        ),
         concurrency=max((p.direct_concurrency or 0 for p in live), default=0) or None,
         state=state,
     )

@@ -28,9 +28,8 @@ from batchdash.direct.lines import answer_line, failed_line
 from batchdash.direct.progress import DirectProgress
 from batchdash.direct.rows import RowRequest
 from batchdash.errors import ApiError, RateLimited
-from batchdash.jobs.sending import HEARTBEAT_EVERY
 from batchdash.registry.direct_lines import CANCELLING, DirectLine
-from batchdash.registry.records import DEFAULT_LEASE, Part
+from batchdash.registry.records import DEFAULT_LEASE, LineCounts, Part
 from batchdash.registry.store import Registry
 
 #: How a part's run ended: every row has its line, a cancel stopped it, or it stopped with rows
@@ -83,7 +82,7 @@ class PartRunner:
         requests: Sequence[RowRequest],
         *,
         settings: RunSettings | None = None,
-        recorded: tuple[int, int] = (0, 0),
+        recorded: LineCounts | None = None,
         on_progress: Callable[[DirectProgress], None] | None = None,
         stop: threading.Event | None = None,
         sleep_clock: Callable[[], float] = time.monotonic,
@@ -95,7 +94,7 @@ class PartRunner:
         self._endpoint = endpoint
         self._requests = list(requests)
         self._settings = settings = settings or RunSettings()
-        self._recorded_before = recorded  # (answered, failed) before this run
+        self._recorded_before = recorded or LineCounts()  # the part's lines before this run
         self._on_progress = on_progress
         self._asked_to_stop = stop or threading.Event()
         self._stopped = threading.Event()
@@ -146,11 +145,11 @@ class PartRunner:
 
     def progress(self) -> DirectProgress:
         """This run's progress as it stands (rows of the part only)."""
-        before_ok, before_failed = self._recorded_before
+        before = self._recorded_before
         with self._lock:
-            answered = before_ok + self._tally.answered
-            failed = before_failed + self._tally.failed
-            calls = self._part.direct_calls + self._tally.calls
+            answered = before.ok + self._tally.answered
+            failed = before.error + self._tally.failed
+            calls = self._part.direct_calls + before.calls + self._tally.calls
         in_flight = self._limit.in_flight
         rows = self._part.requests
         return DirectProgress(
@@ -168,20 +167,20 @@ class PartRunner:
     # -- the watching thread ------------------------------------------------------------------
 
     def _watch(self, workers: list[threading.Thread]) -> tuple[bool, bool]:
-        """Look at the registry until the workers end; (cancelled, claim lost)."""
-        renew_every = min(HEARTBEAT_EVERY, self._settings.lease.total_seconds() / 4)
-        renewed = self._clock()
+        """Look at the registry until the workers end: renew the claim (the heartbeat, which
+        also notes the calls under way for readers elsewhere) and see a cancel; (cancelled,
+        claim lost)."""
         cancelled = lost = False
         while any(worker.is_alive() for worker in workers):
             workers[0].join(self._settings.look_every)
-            if self._clock() - renewed >= renew_every:
-                state = self._registry.keep_direct_claim(
-                    self._part.id, self._claim, lease=self._settings.lease
-                )
-                renewed = self._clock()
-                lost = state is None
-            else:
-                state = self._registry.direct_state(self._part.id)
+            state = self._registry.keep_direct_claim(
+                self._part.id,
+                self._claim,
+                lease=self._settings.lease,
+                in_flight=self._limit.in_flight,
+                concurrency=self._limit.limit,
+            )
+            lost = state is None
             cancelled = cancelled or state == CANCELLING
             if cancelled or lost or self._asked_to_stop.is_set():
                 self._stopped.set()
@@ -202,12 +201,7 @@ class PartRunner:
 
     def _note_stray_calls(self) -> None:
         if self._tally.stray_calls:
-            self._registry.note_direct_calls(
-                self._part.id,
-                self._tally.stray_calls,
-                in_flight=0,
-                concurrency=self._limit.limit,
-            )
+            self._registry.note_direct_calls(self._part.id, self._tally.stray_calls)
             self._tally.stray_calls = 0
 
     # -- the workers --------------------------------------------------------------------------
@@ -288,9 +282,7 @@ class PartRunner:
             ticket = next_ticket
 
     def _record(self, line: DirectLine) -> None:
-        self._registry.record_direct_line(
-            self._part.id, line, in_flight=self._limit.in_flight, concurrency=self._limit.limit
-        )
+        self._registry.record_direct_line(self._part.id, line)
         with self._lock:
             if line.outcome == "ok":
                 self._tally.answered += 1

@@ -291,7 +291,7 @@ class JobFollowing(JobSubmitting):
             view.job.updated_at,
             tuple((part.id, part.state, part.batch_id) for part in view.parts),
             frozenset(view.fetched),
-            tuple((part, tuple(sorted(n.items()))) for part, n in view.direct_lines.items()),
+            tuple(sorted(view.direct_lines.items())),
         )
         remembered = self._tallies.get(view.job.id)
         if remembered is not None and remembered[0] == key:

@@ -23,7 +23,7 @@ from batchdash.preflight.cost import answer_limit
 from batchdash.preflight.pricing import ModelPrice
 from batchdash.recipe import DIRECT_BATCH_ID
 from batchdash.registry.direct_lines import CANCELLING, DIRECT_KIND, DONE
-from batchdash.registry.records import Job, Part
+from batchdash.registry.records import Job, LineCounts, Part
 from batchdash.results.parse import ROW_STATUSES
 
 JobState = Literal["active", "finished"]
@@ -145,7 +145,7 @@ class JobView:
     #: Batches whose results were fetched and kept.
     fetched: set[str]
     #: Direct parts' recorded lines: part id -> outcome -> rows.
-    direct_lines: dict[int, dict[str, int]] = field(default_factory=dict)
+    direct_lines: dict[int, LineCounts] = field(default_factory=dict)
     #: The custom_ids recorded by each direct part still sending (what it no longer waits for).
     direct_recorded: dict[int, frozenset[str]] = field(default_factory=dict)
 
@@ -335,7 +335,8 @@ def _direct_note(view: JobView, now: datetime) -> tuple[str, str]:
     if not waiting:
         return "", ""
     left = sum(
-        max(part.requests - sum(view.direct_lines.get(part.id, {}).values()), 0) for part in waiting
+        max(part.requests - view.direct_lines.get(part.id, LineCounts()).recorded, 0)
+        for part in waiting
     )
     head = f"{_rows(left)} not sent yet"
     job = view.job.id
@@ -373,7 +374,7 @@ def _progress(view: JobView) -> float:
         total += part.requests
         info = view.infos.get(part.batch_id) if part.batch_id else None
         if part.kind == DIRECT_KIND and part.state != DONE:
-            done += min(sum(view.direct_lines.get(part.id, {}).values()), part.requests)
+            done += min(view.direct_lines.get(part.id, LineCounts()).recorded, part.requests)
         elif part.state in ("failed", DONE) or (info is not None and info.terminal):
             done += part.requests
         elif info is not None:

@@ -32,7 +32,7 @@ from batchdash.registry.claims import (
 from batchdash.registry.holders import this_run
 from batchdash.registry.kept import KeptResults, dialect_insert
 from batchdash.registry.models import DirectLineModel, PartModel
-from batchdash.registry.records import DEFAULT_LEASE
+from batchdash.registry.records import DEFAULT_LEASE, LineCounts
 
 #: The part kind of rows sent to the synchronous route.
 DIRECT_KIND: Literal["direct"] = "direct"
@@ -83,15 +83,26 @@ class DirectLines(KeptResults):
         return token if claimed else None
 
     def keep_direct_claim(
-        self, part_id: int, claim: str, *, lease: timedelta = DEFAULT_LEASE
+        self,
+        part_id: int,
+        claim: str,
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+        in_flight: int = 0,
+        concurrency: int | None = None,
     ) -> str | None:
-        """Renew a runner's claim; the part's state ("sending" or "cancelling"), or None when
-        the claim is lost (the part went to another runner, or was finished)."""
+        """Renew a runner's claim, noting its calls under way and how many it allows at once;
+        the part's state ("sending" or "cancelling"), or None when the claim is lost (the part
+        went to another runner, or was finished)."""
         statement = (
             update(PartModel)
             .where(PartModel.id == part_id, PartModel.claim_token == claim)
             .where(PartModel.state.in_(_HELD_STATES))
-            .values(claim_expires_at=self._clock() + lease)
+            .values(
+                claim_expires_at=self._clock() + lease,
+                direct_in_flight=in_flight,
+                direct_concurrency=concurrency,
+            )
             .returning(PartModel.state)
         )
         with self._write() as session:
@@ -151,22 +162,22 @@ class DirectLines(KeptResults):
 
     # -- lines --------------------------------------------------------------------------------
 
-    def record_direct_line(
-        self, part_id: int, line: DirectLine, *, in_flight: int, concurrency: int
-    ) -> bool:
-        """Record one row's line as it arrived, with the runner's calls under way and its
-        concurrency; False when the row had its line already (it is never replaced)."""
+    def record_direct_line(self, part_id: int, line: DirectLine) -> bool:
+        """Record one row's line as it arrived (one statement); False when the row had its
+        line already (it is never replaced)."""
         with self._write() as session:
-            inserted = self._insert_lines(session, part_id, [line])
-            self._count_calls(session, part_id, line.calls, in_flight, concurrency)
-        return bool(inserted)
+            return bool(self._insert_lines(session, part_id, [line]))
 
-    def note_direct_calls(
-        self, part_id: int, calls: int, *, in_flight: int, concurrency: int
-    ) -> None:
-        """Count calls that brought no line (rows in flight when a runner stopped)."""
+    def note_direct_calls(self, part_id: int, calls: int) -> None:
+        """Count calls that brought no line (rows in flight when a runner stopped); the calls
+        of recorded rows are counted in their lines."""
+        statement = (
+            update(PartModel)
+            .where(PartModel.id == part_id)
+            .values(direct_calls=func.coalesce(PartModel.direct_calls, 0) + calls)
+        )
         with self._write() as session:
-            self._count_calls(session, part_id, calls, in_flight, concurrency)
+            rowcount(session, statement)
 
     def direct_recorded_ids(self, part_id: int) -> set[str]:
         """The custom_ids of the part's rows that have their line."""
@@ -191,8 +202,8 @@ class DirectLines(KeptResults):
             last = found[-1][0]
             yield "".join(f"{line}\n" for _, line in found).encode()
 
-    def direct_line_counts(self, part_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-        """Recorded lines per part and outcome."""
+    def direct_line_counts(self, part_ids: Sequence[int]) -> dict[int, LineCounts]:
+        """Recorded lines per part (parts without any are left out)."""
         with self._read() as session:
             return line_counts(session, part_ids)
 
@@ -233,31 +244,24 @@ class DirectLines(KeptResults):
         session.execute(statement, rows)
         return len(rows)
 
-    def _count_calls(
-        self, session: Session, part_id: int, calls: int, in_flight: int, concurrency: int
-    ) -> None:
-        session.execute(
-            update(PartModel)
-            .where(PartModel.id == part_id)
-            .values(
-                direct_calls=func.coalesce(PartModel.direct_calls, 0) + calls,
-                direct_in_flight=in_flight,
-                direct_concurrency=concurrency,
-            ),
-            execution_options={"synchronize_session": False},
-        )
 
-
-def line_counts(session: Session, part_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Recorded lines per part and outcome, inside a transaction already open."""
-    counts: dict[int, dict[str, int]] = {}
+def line_counts(session: Session, part_ids: Sequence[int]) -> dict[int, LineCounts]:
+    """Recorded lines per part, inside a transaction already open."""
+    found: dict[int, dict[str, int]] = {}
     wanted = list(part_ids)
     for start in range(0, len(wanted), 500):  # far below any bound-parameter limit
         query = (
-            select(DirectLineModel.part_id, DirectLineModel.outcome, func.count())
+            select(
+                DirectLineModel.part_id,
+                DirectLineModel.outcome,
+                func.count(),
+                func.sum(DirectLineModel.calls),
+            )
             .where(DirectLineModel.part_id.in_(wanted[start : start + 500]))
             .group_by(DirectLineModel.part_id, DirectLineModel.outcome)
         )
-        for part_id, outcome, count in session.execute(query):
-            counts.setdefault(part_id, {})[str(outcome)] = int(count)
-    return counts
+        for part_id, outcome, count, calls in session.execute(query):
+            counts = found.setdefault(part_id, {"calls": 0})
+            counts[str(outcome)] = int(count)
+            counts["calls"] += int(calls or 0)
+    return {part_id: LineCounts(**counts) for part_id, counts in found.items()}

@@ -190,6 +190,25 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class LineCounts:
+    """A direct part's recorded lines (`registry.direct_lines`), counted."""
+
+    #: Rows answered (HTTP 200).
+    ok: int = 0
+    #: Rows refused, or failing past the retries.
+    error: int = 0
+    #: Rows a cancel kept from being sent.
+    cancelled: int = 0
+    #: Calls those rows took, retries included.
+    calls: int = 0
+
+    @property
+    def recorded(self) -> int:
+        """Rows with their line."""
+        return self.ok + self.error + self.cancelled
+
+
+@dataclass(frozen=True)
 class JobRecords:
     """What the registry holds about one job's batches, read together."""
 
@@ -199,8 +218,8 @@ class JobRecords:
     snapshots: list[Snapshot]
     #: Its batches whose result files are kept.
     fetched: set[str]
-    #: Its direct parts' recorded lines: part id -> outcome ("ok", "error", "cancelled") -> rows.
-    direct_lines: dict[int, dict[str, int]] = field(default_factory=dict)
+    #: Its direct parts' recorded lines, by part id.
+    direct_lines: dict[int, LineCounts] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
