@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,9 +53,12 @@ def write_keyed(path: Path) -> Path:
     return path
 
 
-def killed_mid_run(table: Path, err: Path) -> tuple[Registry, str, set[str]]:
-    """Run `submit --direct` in a child process and SIGKILL it once 60 rows are recorded; the
-    registry, the job and the rows recorded when it died."""
+def killed_mid_run(tmp_path: Path, log: CallLog) -> tuple[Registry, str, set[str], Counter[str]]:
+    """Run `submit --direct` of a fresh table in a child process and SIGKILL it once 60 rows
+    are recorded; the registry, the job, the rows recorded when it died and the calls per row
+    the server saw from it."""
+    table = write_keyed(tmp_path / "keys.csv")
+    err = tmp_path / "submit.err"
     registry = Registry(read_settings(dict(os.environ)).db_url)
     with err.open("wb") as stderr:
         child = subprocess.Popen(
@@ -75,7 +79,8 @@ def killed_mid_run(table: Path, err: Path) -> tuple[Registry, str, set[str]]:
             child.send_signal(signal.SIGKILL)
             child.wait()
     assert child.returncode == -signal.SIGKILL
-    return registry, jobs[0].id, registry.direct_recorded_ids(parts[0].id)
+    time.sleep(0.2)  # the calls in flight when it died reach the server meanwhile
+    return registry, jobs[0].id, registry.direct_recorded_ids(parts[0].id), log.per_row()
 
 
 def registry_scope(registry: Registry) -> str:
@@ -90,11 +95,8 @@ def test_a_direct_submit_killed_mid_run_resumes_without_sending_a_recorded_row_a
     direct_env: tuple[str, CallLog], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _url, log = direct_env
-    table = write_keyed(tmp_path / "keys.csv")
-    registry, job_id, recorded = killed_mid_run(table, tmp_path / "submit.err")
+    registry, job_id, recorded, before = killed_mid_run(tmp_path, log)
     assert len(recorded) < ROWS
-    time.sleep(0.2)  # the calls in flight when it died reach the server meanwhile
-    before = log.per_row()
 
     code, status, err = run_main(capsys, "status", job_id)
     assert code == 0 and status["state"] == "active" and status["batches"] == []
@@ -129,10 +131,7 @@ def test_a_stopped_direct_job_is_cancelled_and_its_unsent_rows_end_cancelled(
     direct_env: tuple[str, CallLog], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _url, log = direct_env
-    table = write_keyed(tmp_path / "keys.csv")
-    registry, job_id, recorded = killed_mid_run(table, tmp_path / "submit.err")
-    time.sleep(0.2)
-    before = log.per_row()
+    registry, job_id, recorded, before = killed_mid_run(tmp_path, log)
 
     code, status, _err = run_main(capsys, "cancel", job_id)
     assert code == 0 and status["state"] == "finished"

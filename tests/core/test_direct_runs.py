@@ -1,5 +1,8 @@
 """Direct runs against the sandbox's synchronous routes: faults ridden out, rate limits obeyed,
-refusals kept as a batch keeps them, costs at the normal price, cancel from another process."""
+refusals kept as a batch keeps them, costs at the normal price, cancel from another process.
+
+The registry is the shared fixture (SQLite and PostgreSQL), but for the 2,000-row run (SQLite
+only: it takes minutes)."""
 
 from __future__ import annotations
 
@@ -8,14 +11,16 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from batchdash.api.gateway import Gateway
 from batchdash.api.retry_policy import RetryPolicy
-from batchdash.direct.jobs import DirectJobs
+from batchdash.direct.background import start_direct_run
+from batchdash.direct.jobs import DirectBusy, DirectJobs
 from batchdash.direct.progress import DirectProgress
 from batchdash.direct.runner import RunSettings
 from batchdash.jobs.service import JobService
@@ -31,13 +36,6 @@ from tests.jobs_kit import reviews, run_to_end
 QUICK = RetryPolicy(attempts=12, first_wait=0.05, max_wait=0.5)
 
 
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[Registry]:
-    opened = Registry(f"sqlite:///{tmp_path / 'data' / 'registry.sqlite3'}")
-    yield opened
-    opened.close()
-
-
 def direct_jobs(
     registry: Registry, url: str, concurrency: int = 8, *, timeout: float = 10, **service: object
 ) -> DirectJobs:
@@ -47,8 +45,16 @@ def direct_jobs(
 
 
 def test_a_2000_row_job_at_20_percent_faults_ends_with_every_row_answered_once(
-    tmp_path: Path, registry: Registry
+    tmp_path: Path,
 ) -> None:
+    registry = Registry(f"sqlite:///{tmp_path / 'data' / 'registry.sqlite3'}")
+    try:
+        run_2000_rows_at_20_percent_faults(tmp_path, registry)
+    finally:
+        registry.close()
+
+
+def run_2000_rows_at_20_percent_faults(tmp_path: Path, registry: Registry) -> None:
     ids = [f"k{i}" for i in range(1, 2001)]
     # Stalls outlast the client's timeout; a fault's 429 asks for no wait (speed only).
     with counting_sandbox(
@@ -156,7 +162,8 @@ CANCEL = """
 import os, sys
 sys.path.insert(0, sys.argv[1])
 from batchdash.api.gateway import Gateway
-from batchdash.direct.jobs import DirectJobs
+from batchdash.direct.background import start_direct_run
+from batchdash.direct.jobs import DirectBusy, DirectJobs
 from batchdash.jobs.service import JobService
 from batchdash.registry.store import Registry
 service = JobService(Registry(sys.argv[2]), Gateway("sandbox", sys.argv[3]), "scope")
@@ -202,3 +209,37 @@ def test_a_cancel_from_another_process_stops_sending_and_the_rest_ends_cancelled
     assert all(calls[row] == 0 for row, status in statuses.items() if status == "cancelled")
     assert all(calls[row] >= 1 for row, status in statuses.items() if status == "ok")
     assert jobs.service.status(job_id).state == "finished"
+
+
+def test_a_background_run_is_stopped_resumed_and_never_doubled(
+    tmp_path: Path, registry: Registry
+) -> None:
+    with counting_sandbox(tmp_path / "sandbox", sync_pace=0.05) as (url, log):
+        jobs = direct_jobs(registry, url, concurrency=2)
+        job_id = jobs.create("Background", keyed_rows(200), RECIPE)
+        handle = start_direct_run(jobs, job_id)
+        wait_for(lambda: jobs.progress(job_id).answered >= 10)
+        assert jobs.progress(job_id).state == "running"
+        with pytest.raises(DirectBusy, match=f"Job {job_id} is being run directly by process"):
+            jobs.run(job_id)  # a second runner is refused while the first one runs
+        handle.stop()
+        assert handle.join(60) and handle.error is None
+        stopped = jobs.progress(job_id)
+        assert stopped.state == "stopped" and 0 < stopped.left < 200 and stopped.in_flight == 0
+        assert f"cli.py resume {job_id}" in jobs.service.status(job_id).unsent_hint
+
+        again = start_direct_run(jobs, job_id)
+        assert again.join(120) and again.error is None
+        merged = jobs.service.merged_table(job_id)
+        calls = log.per_row()
+
+    assert jobs.progress(job_id).state == "done" and set(merged["status"]) == {"ok"}
+    assert set(calls.values()) == {1}  # no row was sent twice
+    assert again.latest is not None and again.latest.answered == 200
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 60  # guards against a hang only
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

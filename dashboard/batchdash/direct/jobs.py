@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from batchdash.direct.cancelling import cancel_direct, finish_cancelled, open_direct_parts
-from batchdash.direct.progress import DirectProgress, direct_progress, is_live
+from batchdash.direct.progress import DirectProgress, direct_progress
 from batchdash.direct.rows import unanswered_requests
 from batchdash.direct.runner import PartRunner, RunEnd, RunSettings
 from batchdash.errors import InputError
@@ -22,7 +22,7 @@ from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import price_for
 from batchdash.recipe import Recipe
 from batchdash.registry.blobs import text_frame
-from batchdash.registry.direct_lines import CANCELLING, DIRECT_KIND
+from batchdash.registry.direct_lines import CANCELLING, DIRECT_KIND, SENDING
 from batchdash.registry.holders import parse_holder, this_run
 from batchdash.registry.records import Job, LineCounts, Part, PartSpec
 
@@ -124,9 +124,12 @@ class DirectJobs:
             claim = self.registry.claim_direct_part(
                 part.id, lease=self.settings.lease, holder=holder
             )
+            latest = self.registry.part(part.id)
             if claim is None:
-                raise _busy(job, self.registry.part(part.id))
-            if self._run_part(job, self.registry.part(part.id), claim, on_progress, stop) != "done":
+                if latest.state != SENDING:
+                    continue  # finished or cancelled meanwhile
+                raise _busy(job, latest)
+            if self._run_part(job, latest, claim, on_progress, stop) == "stopped":
                 break
         self.service.status(job.id)  # records the job's state
         return self.progress(job.id)
@@ -222,8 +225,6 @@ class DirectJobs:
 def _busy(job: Job, part: Part) -> DirectBusy:
     holder = parse_holder(part.claim_holder)
     who = holder.describe() if holder else "another process"
-    if not is_live(part, _now()):
-        who = "another process that just started"
     return DirectBusy(
         f"Job {job.id} is being run directly by {who}; watch it with `cli.py status {job.id}`, "
         f"or stop it with `cli.py cancel {job.id}`."
