@@ -5,26 +5,52 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
+from batchdash.api.gateway import Gateway
 from batchdash.direct.cancelling import cancel_direct, finish_cancelled, open_direct_parts
 from batchdash.direct.progress import DirectProgress, direct_progress
 from batchdash.direct.rows import unanswered_requests
 from batchdash.direct.runner import PartRunner, RunEnd, RunSettings
 from batchdash.errors import InputError
-from batchdash.jobs.repair import REPAIRABLE
-from batchdash.jobs.service import JobService
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.part_requests import plan_rows
 from batchdash.preflight.plan import BatchPlan, plan_batch
-from batchdash.preflight.pricing import price_for
+from batchdash.preflight.pricing import ModelPrice, price_for
+from batchdash.providers.profiles import ProviderProfile
 from batchdash.recipe import Recipe
 from batchdash.registry.blobs import text_frame
 from batchdash.registry.direct_lines import CANCELLING, DIRECT_KIND, SENDING
 from batchdash.registry.holders import parse_holder, this_run
 from batchdash.registry.records import Job, LineCounts, Part, PartSpec
+from batchdash.registry.store import Registry
+
+
+class JobServiceFace(Protocol):
+    """What a direct run needs of the job service (`jobs.service.JobService`), named here so
+    that the jobs package, which shows direct parts, and this one do not import each other."""
+
+    @property
+    def registry(self) -> Registry: ...
+    @property
+    def gateway(self) -> Gateway: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def provider(self) -> ProviderProfile | None: ...
+    @property
+    def price_overrides(self) -> dict[str, ModelPrice]: ...
+
+    def rows_to_repair(self, job_id: str, statuses: Iterable[str]) -> tuple[str, ...]:
+        """The custom_ids of the rows with these statuses outside any open part."""
+        ...
+
+    def status(self, job_id: str) -> object:
+        """The job's status (recording its state)."""
+        ...
 
 
 class DirectBusy(InputError):
@@ -40,7 +66,7 @@ def is_direct_job(parts: Iterable[Part]) -> bool:
 class DirectJobs:
     """The direct runs of one job service's jobs (its registry, gateway, scope and provider)."""
 
-    def __init__(self, service: JobService, settings: RunSettings | None = None) -> None:
+    def __init__(self, service: JobServiceFace, settings: RunSettings | None = None) -> None:
         self.service = service
         self.settings = settings or RunSettings()
         self.registry = service.registry
@@ -69,7 +95,7 @@ class DirectJobs:
         )
         return job.id
 
-    def repair(self, job_id: str, statuses: Iterable[str] = REPAIRABLE) -> int:
+    def repair(self, job_id: str, statuses: Iterable[str]) -> int:
         """Plan the job's rows with these statuses as a new direct part; how many rows (run
         them with `run`). InputError when there is none outside a part still sending."""
         job = self._job(job_id)

@@ -98,6 +98,8 @@ class PartRunner:
         self._on_progress = on_progress
         self._asked_to_stop = stop or threading.Event()
         self._stopped = threading.Event()
+        self._workers_done = threading.Event()
+        self._live_workers = 0
         self._clock = sleep_clock
         self._limit = AdaptiveLimit(settings.concurrency)
         self._lock = threading.Lock()
@@ -118,11 +120,12 @@ class PartRunner:
             threading.Thread(target=self._work, name=f"batchdash-direct-{i}", daemon=True)
             for i in range(min(self._settings.concurrency, max(len(self._requests), 1)))
         ]
+        self._live_workers = len(workers)
         for worker in workers:
             worker.start()
         cancelled = lost = False
         try:
-            cancelled, lost = self._watch(workers)
+            cancelled, lost = self._watch()
         except BaseException:
             self._stop_workers(workers)
             self._give_back()
@@ -166,13 +169,12 @@ class PartRunner:
 
     # -- the watching thread ------------------------------------------------------------------
 
-    def _watch(self, workers: list[threading.Thread]) -> tuple[bool, bool]:
+    def _watch(self) -> tuple[bool, bool]:
         """Look at the registry until the workers end: renew the claim (the heartbeat, which
         also notes the calls under way for readers elsewhere) and see a cancel; (cancelled,
         claim lost)."""
         cancelled = lost = False
-        while any(worker.is_alive() for worker in workers):
-            workers[0].join(self._settings.look_every)
+        while not self._workers_done.wait(self._settings.look_every):
             state = self._registry.keep_direct_claim(
                 self._part.id,
                 self._claim,
@@ -207,6 +209,15 @@ class PartRunner:
     # -- the workers --------------------------------------------------------------------------
 
     def _work(self) -> None:
+        try:
+            self._send_rows()
+        finally:
+            with self._lock:
+                self._live_workers -= 1
+                if not self._live_workers:
+                    self._workers_done.set()
+
+    def _send_rows(self) -> None:
         while not self._stopped.is_set():
             ticket = self._limit.acquire(self._stopped)
             if ticket is None:
