@@ -17,6 +17,9 @@ import pandas as pd
 import pytest
 
 import cli
+from batchdash.api.gateway import Gateway
+from batchdash.errors import InputError
+from batchdash.jobs.service import JobService
 from batchdash.registry.store import Registry
 from batchdash.settings import read_settings
 from tests.direct_kit import PROMPT_PREFIX, CallLog, counting_sandbox
@@ -162,3 +165,28 @@ def test_a_bad_concurrency_is_one_plain_line(
     table = write_keyed(tmp_path / "keys.csv")
     code, printed, err = run_main(capsys, "submit", table, "--template", "{key}", *options)
     assert (code, printed, err) == (2, None, message + "\n")
+
+
+def test_a_direct_job_is_repaired_directly(
+    direct_env: tuple[str, CallLog], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, log = direct_env
+    table = tmp_path / "keys.csv"
+    pd.DataFrame({"key": ["k1", "k2 [[sandbox:error]]", "k3"]}).to_csv(table, index=False)
+    code, submitted, _err = run_main(capsys, "submit", table, *SUBMIT)
+    assert code == 0 and submitted["batch_ids"] == []
+    job_id = submitted["job_id"]
+
+    code, repaired, err = run_main(capsys, "repair", job_id, "--only", "error")
+    assert code == 0, err
+    assert repaired == {"job_id": job_id, "rows": 1, "parts": 1, "batch_ids": []}
+    # Refused again (the same request), sent once more; the others were not sent again.
+    assert log.per_row() == {"k1": 1, "k2 [[sandbox:error]]": 2, "k3": 1}
+    code, status, _err = run_main(capsys, "status", job_id)
+    assert status["counts"]["error"] == 1 and status["state"] == "finished"
+    assert status["direct"]["rows"] == 4 and status["batches"] == []
+    registry = Registry(read_settings(dict(os.environ)).db_url)
+    service = JobService(registry, Gateway("sk-cli-direct", url), registry_scope(registry))
+    with pytest.raises(InputError, match="runs directly, without batches"):
+        service.repair(job_id)  # no batch is made for a direct job's rows
+    registry.close()

@@ -151,8 +151,13 @@ class JobActing(JobFollowing):
         Rows already in a running part are left out, so a second click adds nothing.
         """
         job = self._job(job_id)
-        picked, ids, positions = self._repair_rows(job, statuses)
         parts = self.registry.parts(job_id)
+        if parts and parts[0].kind == DIRECT_KIND:
+            raise InputError(
+                f"Job {job.id} runs directly, without batches: repair it directly, with "
+                f"`cli.py repair {job.id}` (batchdash.direct.jobs.DirectJobs.repair)."
+            )
+        picked, ids, positions = self._repair_rows(job, statuses)
         if not len(positions):
             waiting = [
                 p.id for p in parts if p.kind == "repair" and p.state in ("planned", "uploaded")
