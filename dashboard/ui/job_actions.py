@@ -17,6 +17,7 @@ from typing import Literal
 
 import streamlit as st
 
+from batchdash.direct.jobs import DirectJobs
 from batchdash.display.results_page import count_word
 from batchdash.errors import BatchdashError, InputError
 from batchdash.i18n import Message, _, _l, n_, n_l
@@ -24,7 +25,7 @@ from batchdash.jobs.board import JobBoard
 from batchdash.jobs.cancel_effect import cancel_effect, running_batches
 from batchdash.jobs.repair import REPAIRABLE, refused_warning
 from batchdash.jobs.status import JobStatus
-from ui import dialogs, state
+from ui import dialogs, direct_runs, state
 from ui.connection import current_connection
 from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import attempt
@@ -277,6 +278,9 @@ def _confirm_row(confirm: str, key: str, keep: str | None = None) -> bool:
 
 def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
     """What a cancel loses and keeps, and the button that does it."""
+    if batch_id is None and _runs_directly(status):
+        _cancel_direct(board, status)
+        return
     effect = cancel_effect(status, batch_id, board.terminal)
     if not effect.batches and batch_id is not None:
         st.info(
@@ -346,6 +350,47 @@ def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
         _finish(board, _cancel_notice(status.name, batch_id, stopped), status.job_id)
 
 
+def _runs_directly(status: JobStatus) -> bool:
+    """Whether the job is a direct one (no batch at all)."""
+    return status.direct is not None and not status.batches
+
+
+def _cancel_direct(board: JobBoard, status: JobStatus) -> None:
+    """A direct run's cancel: no row is sent after it; the calls under way keep their answers."""
+    progress = status.direct
+    waiting = 0 if progress is None else progress.left
+    st.markdown(_("Cancel the direct run of {name}?", name=f"**{plain(status.name)}**"))
+    st.markdown(
+        n_(
+            "**Lost:** {n:,} row not sent yet will not be sent. It gets the status "
+            "*cancelled*; Repair can send it later.",
+            "**Lost:** {n:,} rows not sent yet will not be sent. They get the status "
+            "*cancelled*; Repair can send them later.",
+            waiting,
+        )
+    )
+    st.markdown(
+        _(
+            "**Kept:** the answers already made, and those of the calls under way when the "
+            "run sees the cancel."
+        )
+    )
+    if _confirm_row(_("Cancel the run"), "cancel_confirm"):
+        try:
+            board.service.cancel(status.job_id)
+        except BatchdashError as error:
+            st.error(plain(error), icon=":material/error:")
+            return
+        _finish(
+            board,
+            _l(
+                "Asked to cancel the direct run of {name}; the answers already made are kept.",
+                name=status.name,
+            ),
+            status.job_id,
+        )
+
+
 def _cancel_notice(name: str, batch_id: str | None, stopped: int) -> Message:
     """What the cancel did; the batches may have finished while the dialog was open."""
     if not stopped:
@@ -372,8 +417,15 @@ def _repair_label(status: JobStatus, key: str) -> str:
 
 def _repair_dialog(board: JobBoard, status: JobStatus) -> None:
     name = f"**{plain(status.name)}**"
+    direct = _runs_directly(status)
     st.markdown(
         _(
+            "Send rows of {name} once more, directly: one call each, at the normal price. "
+            "Their answers replace the failed ones in the merged table.",
+            name=name,
+        )
+        if direct
+        else _(
             "Send rows of {name} once more, in a new batch of the same job. Their answers "
             "replace the failed ones in the merged table.",
             name=name,
@@ -400,9 +452,20 @@ def _repair_dialog(board: JobBoard, status: JobStatus) -> None:
         st.metric(_("Input tokens"), f"{plan.input_tokens:,}", border=True)
         st.metric(
             label(ESTIMATE_LABEL, current_connection().sandbox),
-            _("{amount} + answers", amount=usd(plan.estimated_cost_usd)),
+            _(
+                "{amount} + answers",
+                amount=usd(
+                    direct_runs.normal_price_usd(board.service, status.model, plan.input_tokens)
+                    if direct
+                    else plan.estimated_cost_usd
+                ),
+            ),
             border=True,
             help=_(
+                "Input tokens at the normal price; the answers are billed on top, by their length."
+            )
+            if direct
+            else _(
                 "Input tokens at the batch price; the answers are billed on top, by their length."
             ),
         )
@@ -414,12 +477,34 @@ def _repair_dialog(board: JobBoard, status: JobStatus) -> None:
         st.warning(plain(warning), icon=":material/warning:")
     repair = n_("Repair {n:,} row", "Repair {n:,} rows", plan.rows)
     if _confirm_row(repair, "repair_confirm", keep=_("Not now")):
+        if direct:
+            _repair_directly(board, status, picked, plan.rows)
+            return
         with st.spinner(_("Sending the rows…")):
             batches = attempt(lambda: board.service.repair(status.job_id, picked))
         if batches is None:
             return
         st.session_state.pop(state.REPAIR_STATUSES, None)
         _finish(board, _repair_notice(status.name, plan.rows, batches), status.job_id)
+
+
+def _repair_directly(board: JobBoard, status: JobStatus, picked: list[str], rows: int) -> None:
+    """The picked rows as a new direct part of the job, run in the background of this server."""
+    added = attempt(lambda: DirectJobs(board.service).repair(status.job_id, picked))
+    if added is None:
+        return
+    direct_runs.start(board.service, status.job_id)
+    st.session_state.pop(state.REPAIR_STATUSES, None)
+    _finish(
+        board,
+        n_l(
+            "Sending {n:,} row of {name} again, directly.",
+            "Sending {n:,} rows of {name} again, directly.",
+            added,
+            name=status.name,
+        ),
+        status.job_id,
+    )
 
 
 def _repair_notice(name: str, rows: int, batches: list[str]) -> Message:

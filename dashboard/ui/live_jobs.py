@@ -19,7 +19,7 @@ import streamlit as st
 from batchdash.i18n import _, n_
 from batchdash.jobs.board import JobBoard, refresh_interval
 from batchdash.jobs.status import JobStatus
-from ui import job_actions, job_views, state
+from ui import direct_views, job_actions, job_views, state
 from ui.job_access import attempt, fetch_progress
 from ui.language import apply_language
 from ui.vllm_round_trip import show_vllm_round_trip
@@ -49,6 +49,10 @@ def _latest(board: JobBoard) -> list[JobStatus]:
         return board.statuses(include_archived=True)
     if refreshed:
         st.session_state[state.JOBS_CHECKED_AT] = time.time()
+    resumed = direct_views.resume_stopped(board, refreshed)
+    if resumed:
+        job_actions.tell(resumed[0])
+        return board.statuses(include_archived=True)
     return refreshed
 
 
@@ -106,7 +110,9 @@ def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> 
     )
     with st.container(border=True):
         job_views.show_job_header(opened, terminal)
-        job_actions.unsent_parts(board, opened)
+        direct_views.show_direct_run(board, opened)
+        if opened.direct is None or opened.unsent:
+            job_actions.unsent_parts(board, opened)
         job_actions.action_buttons(board, opened)
         show_vllm_round_trip(board, opened)
         job_views.show_job_batches(opened, now=now, terminal=terminal)

@@ -110,7 +110,9 @@ def _serve_sandbox(
     try:
         from sandbox.server import running_sandbox
 
-        with running_sandbox(data_dir, sock=sock, rate=rate, profile=profile):
+        with running_sandbox(
+            data_dir, sock=sock, rate=rate, profile=profile, sync_pace=sandbox_sync_pace()
+        ):
             stop.wait()
     except Exception as error:  # shown as a sentence from the next script run on
         _log.exception("The bundled sandbox did not start.")
@@ -217,6 +219,21 @@ def sandbox_rate() -> float | None:
     except ValueError:
         return None
     return rate if 0 < rate < math.inf else None
+
+
+#: Environment variable with the seconds each synchronous call to the bundled sandbox takes
+#: (a direct run's calls; unset or not a positive number: at once), so a direct run can be
+#: watched, and cancelled half-way, on the sandbox.
+SANDBOX_SYNC_PACE = "BATCHDASH_SANDBOX_SYNC_PACE"
+
+
+def sandbox_sync_pace() -> float:
+    """The seconds BATCHDASH_SANDBOX_SYNC_PACE gives each synchronous call; 0 when unset."""
+    try:
+        pace = float(os.environ.get(SANDBOX_SYNC_PACE, ""))
+    except ValueError:
+        return 0.0
+    return pace if 0 < pace < math.inf else 0.0
 
 
 #: Environment variable with the base URL of a sandbox already running elsewhere (e.g.

@@ -91,6 +91,10 @@ SUBMIT_OPEN = "submit_open"
 JOB_NAME = "job_name"
 #: (what was submitted, job id) of a job created but not fully submitted, so a retry resumes it.
 PENDING_JOB = "pending_job"
+#: How the job runs (widget key): "batch", "direct" or "export" (ui.run_choice).
+RUN_WAY = "run_way"
+#: Calls at once of a direct run (widget key).
+DIRECT_CONCURRENCY = "direct_concurrency"
 
 # Jobs and Results pages.
 #: The job the analyst opened last (a job id) or None; both pages start from it.

@@ -24,7 +24,7 @@ from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.preflight.provider_checks import batch_api_problem
 from batchdash.recipe import Recipe
 from batchdash.registry.fingerprints import table_fingerprint
-from ui import dialogs, state
+from ui import dialogs, run_choice, state
 from ui.connection import Connection
 from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import attempt, fetch_progress, job_service
@@ -164,22 +164,32 @@ def submit_dialog(
     unseen = hidden_in_name(st.session_state[state.JOB_NAME] or "", "The job name")
     if unseen:
         st.warning(plain(unseen), icon=":material/visibility_off:")
-    with st.container(horizontal=True):
-        st.metric("Rows", f"{plan.rows:,}", border=True)
-        st.metric(
-            "Batches",
-            f"{len(plan.parts):,}",
-            border=True,
-            help="The job is sent as this many batches (parts): a job too big for one batch "
-            "file, or for the queue limit in Settings, is split.",
-        )
-        estimate = estimate_cost(
+    price = price_for(recipe.model, price_overrides, connection.provider)
+    estimates = {
+        way: estimate_cost(
             recipe,
             plan.rows,
             plan.input_tokens,
-            price_for(recipe.model, price_overrides, connection.provider),
+            run_choice.price_of(way, price, connection.provider),
             tried_output_tokens,
         )
+        for way in run_choice.offered(connection.provider)
+    }
+    way = run_choice.choose(
+        connection.provider,
+        {key: run_choice.cost_words(estimate) for key, estimate in estimates.items()},
+    )
+    with st.container(horizontal=True):
+        st.metric("Rows", f"{plan.rows:,}", border=True)
+        if way == "batch":
+            st.metric(
+                "Batches",
+                f"{len(plan.parts):,}",
+                border=True,
+                help="The job is sent as this many batches (parts): a job too big for one batch "
+                "file, or for the queue limit in Settings, is split.",
+            )
+        estimate = estimates[way]
         shown = usd_all([estimate.expected_usd, estimate.input_usd, estimate.answers_max_usd])
         known = estimate.expected_usd is not None
         st.metric(
@@ -194,6 +204,18 @@ def submit_dialog(
             else f"Input {shown[1]} plus the answers, billed by their length: up to "
             f"{shown[2]}. Try on 3 rows first to project them.",
         )
+    name = (st.session_state.get(state.JOB_NAME) or "").strip() or default_job_name(source)
+    if way == "direct":
+        run_choice.confirm_direct(
+            name,
+            source.table.frame,
+            source.table.source_name,
+            recipe,
+            connection,
+            _forget,
+            JOBS_PAGE,
+        )
+        return
     no_batches = batch_api_problem(connection.provider)
     if no_batches is not None:
         _export_instead(no_batches.message, source, recipe, connection)

@@ -31,6 +31,8 @@ REFRESH_PACE: tuple[tuple[float, float], ...] = ((120.0, 3.0), (900.0, 10.0))
 SLOWEST_REFRESH = 30.0
 #: Seconds between refreshes while only results of finished batches wait to be fetched.
 FETCH_RETRY = 10.0
+#: Seconds between refreshes while a direct run sends rows (its progress moves by the second).
+DIRECT_REFRESH = 2.0
 #: A refresh that began less than this many seconds ago counts as fresh for every session.
 SHARED_REFRESH_AGE = 1.5
 
@@ -38,7 +40,13 @@ SHARED_REFRESH_AGE = 1.5
 def needs_refresh(status: JobStatus) -> bool:
     """Whether a refresh can change the job: it is not finished and has a batch to ask the
     API about, or parts still to send (a refresh sends those a stopped submission left)."""
-    return status.state == "active" and bool(status.batches or status.unsent)
+    return status.state == "active" and bool(
+        status.batches or status.unsent or _sending_directly(status)
+    )
+
+
+def _sending_directly(status: JobStatus) -> bool:
+    return status.direct is not None and status.direct.state in ("running", "cancelling")
 
 
 def refresh_interval(
@@ -48,6 +56,8 @@ def refresh_interval(
     waiting = [status for status in statuses if needs_refresh(status)]
     if not waiting:
         return None
+    if any(_sending_directly(status) for status in waiting):
+        return DIRECT_REFRESH
     started = [
         batch.created_at or now
         for status in waiting

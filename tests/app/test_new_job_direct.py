@@ -1,0 +1,78 @@
+"""New job's submit dialog offers how to run the job: as a batch at half price, or directly at
+the normal price (each with its cost), and a direct submission runs in the app server's
+background and opens Jobs on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from batchdash.direct.jobs import is_direct_job
+from batchdash.registry.store import Registry
+from batchdash.settings import default_db_url, owner_scope
+from tests.app.conftest import JOBS, joined
+from tests.app.files import REVIEWS_CSV
+from tests.app.test_new_job_bad_inputs import upload
+from tests.app.test_new_job_twin import open_submit
+from ui import direct_runs, state
+
+SCOPE = owner_scope("sandbox", "sandbox")
+
+
+def test_the_dialog_offers_a_batch_or_a_direct_run_with_the_cost_of_each(app: AppTest) -> None:
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    open_submit(app)
+
+    way = app.radio(key=state.RUN_WAY)
+    assert way.options == ["As a batch, at half price", "Run directly, at the normal price"]
+    assert way.value == "batch"
+    captions = list(way.proto.captions)
+    assert captions[0].startswith("Estimated ") and "(up to 24 h)" in captions[0]
+    assert captions[1].startswith("Estimated ") and "a few at once" in captions[1]
+    assert app.button(key="submit_confirm").label == "Submit"
+    assert [metric.label for metric in app.metric][-3:-1] == ["Rows", "Batches"]
+    batch_cost = app.metric[-1].value
+
+    way.set_value("direct").run()
+
+    assert not app.exception
+    assert app.number_input(key=state.DIRECT_CONCURRENCY).value == direct_runs.DEFAULT_CONCURRENCY
+    # The dialog's metrics come last: no batches for a direct run.
+    assert [metric.label for metric in app.metric][-3:-1] != ["Rows", "Batches"]
+    assert app.metric[-2].label == "Rows"
+    assert app.metric[-1].value != batch_cost  # the normal price: twice the batch one
+    assert "synchronous route" in joined(app, "info")
+    assert app.button(key="submit_direct").label == "Run directly"
+
+
+def test_a_direct_submission_runs_in_the_background_and_opens_jobs_on_it(
+    app: AppTest, data_dir: Path
+) -> None:
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    open_submit(app)
+    app.radio(key=state.RUN_WAY).set_value("direct").run()
+    app.number_input(key=state.DIRECT_CONCURRENCY).set_value(3).run()
+
+    app.button(key="submit_direct").click().run()
+
+    assert not app.exception
+    assert app.header[0].value == "Jobs"
+    job_id = app.session_state[state.SELECTED_JOB]
+    run = direct_runs.handle(job_id)
+    assert run is not None
+    assert run.join(60), "the direct run did not end"
+    assert run.error is None
+    registry = Registry(default_db_url(data_dir))
+    try:
+        assert [job.id for job in registry.list_jobs(SCOPE)] == [job_id]
+        assert is_direct_job(registry.parts(job_id))
+    finally:
+        registry.close()
+    app.switch_page(JOBS).run()
+    assert not app.exception
+    assert {metric.label: metric.value for metric in app.metric}["Answered"] == "4"
+    bars = [str(bar.proto.text) for bar in app.get("progress")]
+    assert "4 of 4 rows answered" in bars
