@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from batchdash.direct.progress import DirectProgress
-from batchdash.i18n import Message, _, _l
+from batchdash.i18n import Message, _, _l, n_
 from batchdash.jobs.board import JobBoard
 from batchdash.jobs.status import JobStatus
 from ui import direct_runs
@@ -92,10 +92,12 @@ def _stopped(board: JobBoard, status: JobStatus, progress: DirectProgress) -> No
         )
     else:
         st.warning(
-            _(
-                "The direct run is not going on in any process: {left:,} rows wait. Resume it "
-                "to send them.",
-                left=progress.left + progress.in_flight,
+            n_(
+                "The direct run is not going on in any process: {n:,} row waits. Resume it to "
+                "send it.",
+                "The direct run is not going on in any process: {n:,} rows wait. Resume it to "
+                "send them.",
+                progress.left + progress.in_flight,
             ),
             icon=":material/pause_circle:",
         )

@@ -359,7 +359,8 @@ def _cancel_direct(board: JobBoard, status: JobStatus) -> None:
     """A direct run's cancel: no row is sent after it; the calls under way keep their answers."""
     progress = status.direct
     waiting = 0 if progress is None else progress.left
-    st.markdown(_("Cancel the direct run of {name}?", name=f"**{plain(status.name)}**"))
+    name = f"**{plain(status.name)}**"
+    st.markdown(_("Cancel the direct run of {name}?", name=name))
     st.markdown(
         n_(
             "**Lost:** {n:,} row not sent yet will not be sent. It gets the status "

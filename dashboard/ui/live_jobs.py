@@ -50,9 +50,10 @@ def _latest(board: JobBoard) -> list[JobStatus]:
     if refreshed:
         st.session_state[state.JOBS_CHECKED_AT] = time.time()
     resumed = direct_views.resume_stopped(board, refreshed)
-    if resumed:
+    if resumed:  # said at the top of the page, whose timer now paces a running job
         job_actions.tell(resumed[0])
-        return board.statuses(include_archived=True)
+        st.session_state[state.JOBS_QUIET_RUN] = True
+        st.rerun()
     return refreshed
 
 

@@ -1,0 +1,143 @@
+"""The Jobs page on a direct job: its progress, a run nobody runs any more resumed by the
+page's refresh, one stopped on an error resumed by the analyst, Cancel and a direct Repair."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from batchdash.direct.jobs import DirectJobs
+from batchdash.errors import InputError
+from tests.app.conftest import joined, rerun_until
+from tests.app.job_pages import Pages, pages
+from tests.jobs_kit import RECIPE, reviews
+from ui import direct_runs, state
+from ui.job_actions import Dialog
+
+__all__ = ["pages"]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {str(metric.label): str(metric.value) for metric in at.metric}
+
+
+def bars(at: AppTest) -> list[str]:
+    """The direct runs' progress bars' texts."""
+    return [str(bar.proto.text) for bar in at.get("progress") if "rows answered" in bar.proto.text]
+
+
+def interrupted_job(
+    pages: Pages, name: str, rows: int, markers: dict[int, str] | None = None
+) -> str:
+    """A direct job whose run was stopped before it sent anything (as a killed one is)."""
+    jobs = DirectJobs(pages.service)
+    job_id = jobs.create(name, reviews(rows, markers), RECIPE)
+    stopped = threading.Event()
+    stopped.set()
+    jobs.run(job_id, stop=stopped)
+    assert jobs.progress(job_id).state == "stopped"
+    return job_id
+
+
+def wait_for_run(job_id: str) -> None:
+    run = direct_runs.handle(job_id)
+    assert run is not None, "the page started no run"
+    assert run.join(60), "the direct run did not end"
+
+
+def test_a_run_nobody_runs_is_resumed_by_the_page_and_its_progress_shown(pages: Pages) -> None:
+    job_id = interrupted_job(pages, "Stopped run", rows=5)
+
+    at = pages.open()
+
+    assert "The direct run of Stopped run had stopped" in joined(at, "success")
+    wait_for_run(job_id)
+    rerun_until(at, lambda: metrics(at).get("Answered") == "5")
+    assert metrics(at)["Failed"] == "0"
+    assert metrics(at)["Left"] == "0"
+    assert metrics(at)["Calls made"] == "5"
+    assert "5 of 5 rows answered" in bars(at)
+    assert "Nothing is running, so the page does not refresh by itself." in joined(at, "caption")
+
+
+def test_a_run_stopped_on_an_error_says_why_and_resumes_on_request(
+    pages: Pages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = interrupted_job(pages, "Refused run", rows=3)
+    real_run = DirectJobs.run
+
+    def refused(*_args: object, **_options: object) -> None:
+        raise InputError("The API refused the key: check it in Settings.")
+
+    monkeypatch.setattr(DirectJobs, "run", refused)
+    at = pages.open()
+    wait_for_run(job_id)
+    at.run()
+
+    assert "The direct run stopped: The API refused the key: check it in Settings." in joined(
+        at, "error"
+    )
+    assert at.button(key="resume_direct").label == "Resume the run"
+    assert metrics(at)["Left"] == "3"
+
+    monkeypatch.setattr(DirectJobs, "run", real_run)
+    at.button(key="resume_direct").click().run()
+    wait_for_run(job_id)
+    rerun_until(at, lambda: metrics(at).get("Answered") == "3")
+    assert not at.error
+
+
+def test_cancel_stops_a_direct_run_and_the_rows_not_sent_end_cancelled(pages: Pages) -> None:
+    pages.restart(sync_pace=0.3)
+    job_id = interrupted_job(pages, "Long direct run", rows=40)
+    at = pages.open()
+    rerun_until(at, lambda: int(metrics(at).get("Answered", "0")) >= 1)
+    assert "Refreshing every 2 s" in joined(at, "caption")
+
+    at.button(key="cancel_job").click().run()
+
+    assert at.session_state[state.JOBS_DIALOG] == Dialog("cancel", job_id)
+    text = joined(at, "markdown")
+    assert "Cancel the direct run of **Long direct run**?" in text
+    assert "rows not sent yet will not be sent." in text
+    at.button(key="cancel_confirm").click().run()
+    assert "Asked to cancel the direct run of Long direct run" in joined(at, "success")
+    wait_for_run(job_id)
+    at.run()
+    shown = metrics(at)
+    answered = int(shown["Answered"])
+    assert 1 <= answered < 40
+    assert shown["Left"] == "0"
+    assert f"{40 - answered} cancelled" in bars(at)[0]
+    counts = pages.service.status(job_id).counts
+    assert counts.get("cancelled") == 40 - answered
+
+
+def test_repair_of_a_direct_job_runs_its_failed_rows_directly_with_the_cost_first(
+    pages: Pages,
+) -> None:
+    job_id = interrupted_job(pages, "One refused", rows=3, markers={1: "[[sandbox:error]]"})
+    at = pages.open()
+    wait_for_run(job_id)
+    rerun_until(at, lambda: metrics(at).get("Failed") == "1")
+
+    at.button(key="repair_rows").click().run()
+
+    assert at.session_state[state.JOBS_DIALOG] == Dialog("repair", job_id)
+    assert "once more, directly: one call each, at the normal price." in joined(at, "markdown")
+    cost = next(metric for metric in at.metric if metric.label == "Estimated cost")
+    assert str(cost.value).endswith("+ answers")
+    assert "at the normal price" in str(cost.help)
+    before = pages.service.status(job_id).direct
+    assert before is not None
+    at.button(key="repair_confirm").click().run()
+
+    assert not at.exception
+    assert "Sending 1 row of One refused again, directly." in joined(at, "success")
+    wait_for_run(job_id)
+    progress = pages.service.status(job_id).direct
+    assert progress is not None and progress.state == "done"
+    assert progress.calls == before.calls + 1  # the refused row once more, nothing else
+    assert progress.rows == 4  # the job's 3 rows and the repaired one
