@@ -25,7 +25,7 @@ from batchdash.jobs.board import JobBoard
 from batchdash.jobs.cancel_effect import cancel_effect, running_batches
 from batchdash.jobs.repair import REPAIRABLE, refused_warning
 from batchdash.jobs.status import JobStatus
-from ui import dialogs, direct_runs, state
+from ui import deadline_guard, dialogs, direct_runs, state
 from ui.connection import current_connection
 from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import attempt
@@ -35,7 +35,7 @@ from ui.text import plain, usd
 #: Seconds a notice stays on the page at most.
 NOTICE_SECONDS = 30
 
-Action = Literal["cancel", "repair", "archive", "attach", "cancel_remote", "discard"]
+Action = Literal["cancel", "repair", "archive", "attach", "cancel_remote", "discard", "finish"]
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,8 @@ def show_dialog(board: JobBoard) -> None:
             _open(title, "medium", _cancel, board, status, dialog.batch_id)
         elif dialog.action == "repair":
             _open(_("Repair rows"), "medium", _repair_dialog, board, status)
+        elif dialog.action == "finish":
+            _open(_("Finish the rest directly"), "medium", _finish_dialog, board, status)
         elif dialog.action == "archive":
             _open(_("Archive the job"), "small", _archive_dialog, board, status)
         else:
@@ -487,6 +489,15 @@ def _repair_dialog(board: JobBoard, status: JobStatus) -> None:
             return
         st.session_state.pop(state.REPAIR_STATUSES, None)
         _finish(board, _repair_notice(status.name, plan.rows, batches), status.job_id)
+
+
+def _finish_dialog(board: JobBoard, status: JobStatus) -> None:
+    deadline_guard.dialog(
+        board,
+        status,
+        lambda confirm, key: _confirm_row(confirm, key, keep=_("Not now")),
+        lambda notice: _finish(board, notice, status.job_id),
+    )
 
 
 def _repair_directly(board: JobBoard, status: JobStatus, picked: list[str], rows: int) -> None:

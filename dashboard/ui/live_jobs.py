@@ -19,7 +19,7 @@ import streamlit as st
 from batchdash.i18n import _, n_
 from batchdash.jobs.board import JobBoard, refresh_interval
 from batchdash.jobs.status import JobStatus
-from ui import direct_views, job_actions, job_views, state
+from ui import deadline_guard, direct_views, job_actions, job_views, state
 from ui.job_access import attempt, fetch_progress
 from ui.language import apply_language
 from ui.vllm_round_trip import show_vllm_round_trip
@@ -112,6 +112,7 @@ def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> 
     with st.container(border=True):
         job_views.show_job_header(opened, terminal)
         direct_views.show_direct_run(board, opened)
+        deadline_guard.offer(opened, now, lambda: job_actions.ask("finish", opened.job_id))
         if opened.direct is None or opened.unsent:
             job_actions.unsent_parts(board, opened)
         job_actions.action_buttons(board, opened)

@@ -105,6 +105,12 @@ class DirectJobs:
                 f"No row of job {job.id} has one of the statuses picked outside a direct run "
                 "still sending; there is nothing to repair."
             )
+        return self.add_rows(job.id, chosen)
+
+    def plan_rows(self, job_id: str, chosen: tuple[str, ...]) -> PartSpec:
+        """The direct part these rows (by custom_id) would make: its requests, input tokens
+        and cost at the normal price; nothing is saved."""
+        job = self._job(job_id)
         rows = self.registry.job_rows(job.id)
         ids = custom_ids(rows, job.recipe.id_column)
         plan = plan_rows(
@@ -114,7 +120,13 @@ class DirectJobs:
             price_overrides=self.service.price_overrides,
             provider=self.service.provider,
         )
-        spec = self._spec(plan, job.recipe, custom_ids=chosen)
+        return self._spec(plan, job.recipe, custom_ids=chosen)
+
+    def add_rows(self, job_id: str, chosen: tuple[str, ...]) -> int:
+        """Add these rows (by custom_id) to the job as a new direct part; how many (run them
+        with `run`). A repair does this, and so does finishing an expiring batch directly."""
+        job = self._job(job_id)
+        spec = self.plan_rows(job.id, chosen)
         number = 1 + max(part.number for part in self.registry.parts(job.id))
         self.registry.add_part(job.id, spec, number=number)
         if job.state == "finished":
