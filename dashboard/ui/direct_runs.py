@@ -61,6 +61,9 @@ def start(service: JobService, job_id: str, concurrency: int | None = None) -> D
         current = runs.handles.get(job_id)
         if current is not None and current.running:
             return current
+        job = service.registry.get_job(job_id, service.scope)
+        if job.state == "new":  # shown as running from the page's next draw, not "Not sent"
+            service.registry.set_job_state(job.id, "active")
         calls = concurrency or runs.concurrency.get(job_id, DEFAULT_CONCURRENCY)
         runs.concurrency[job_id] = calls
         started = start_direct_run(DirectJobs(service, RunSettings(concurrency=calls)), job_id)
@@ -87,9 +90,14 @@ def normal_price_usd(service: JobService, model: str, input_tokens: int) -> floa
 
 
 def progress_words(progress: DirectProgress) -> str:
-    """One line for the analyst: "12 of 40 rows answered, 1 failed, 8 in flight"."""
+    """One line for the analyst: "12 of 40 requests answered, 1 failed, 8 in flight" (a row
+    repaired directly is a request of its own)."""
     words = [
-        _("{answered:,} of {rows:,} rows answered", answered=progress.answered, rows=progress.rows)
+        _(
+            "{answered:,} of {rows:,} requests answered",
+            answered=progress.answered,
+            rows=progress.rows,
+        )
     ]
     if progress.failed:
         words.append(_("{n:,} failed", n=progress.failed))

@@ -44,16 +44,22 @@ def show_direct_run(board: JobBoard, status: JobStatus) -> None:
     if progress is None or progress.state == "none":
         return
     words = direct_runs.progress_words(progress)
+    if progress.state == "done":  # the job's own status line says how its rows ended
+        st.caption(
+            n_(
+                "Sent directly: {progress}; {n:,} call made.",
+                "Sent directly: {progress}; {n:,} calls made.",
+                progress.calls,
+                progress=plain(words),
+            )
+        )
+        return
     share = progress.recorded / progress.rows if progress.rows else 1.0
     st.progress(min(share, 1.0), text=plain(words))
     _counts(progress)
     if progress.state == "running":
         st.caption(
-            _(
-                "Sent directly, {calls} at once; the page refreshes by itself until every row "
-                "has its answer.",
-                calls=progress.concurrency or "…",
-            )
+            _("Sending directly; the page refreshes by itself until every row has its answer.")
         )
     elif progress.state == "cancelling":
         st.caption(_("Cancelling: the calls under way finish, the rows not sent end cancelled."))

@@ -251,7 +251,13 @@ def show_job_header(status: JobStatus, terminal: Collection[str]) -> None:
         f"{status.job_id} · {plain(status.model)} · {plain(status.endpoint)} · "
         + _rows_sent(status)
     )
+    if _runs_directly(status) and status.state != "finished":
+        return  # the direct run's own bar and counts follow
     st.progress(answered_percent(status) / 100, text=_progress_text(status))
+
+
+def _runs_directly(status: JobStatus) -> bool:
+    return status.direct is not None and not status.batches
 
 
 def _rows_sent(status: JobStatus) -> str:
@@ -266,6 +272,8 @@ def _rows_sent(status: JobStatus) -> str:
             status.parts,
             rows=status.rows,
         )
+    if _runs_directly(status):
+        return n_("{n:,} row sent directly", "{n:,} rows sent directly", status.rows)
     if status.batches:
         return n_(
             "{rows:,} rows sent as {n} batch",
@@ -282,9 +290,9 @@ def _rows_sent(status: JobStatus) -> str:
 
 
 def _progress_text(status: JobStatus) -> str:
-    if not status.batches:
+    if not status.batches and status.direct is None:
         return _("Waiting for vLLM's output file") if status.exported else _("No batch yet")
-    if status.state == "active":
+    if status.state == "active" and status.batches:
         finished = sum(batch.completed + batch.failed for batch in status.batches)
         total = sum(batch.total for batch in status.batches)
         return _("{finished:,} of {total:,} requests finished", finished=finished, total=total)
@@ -302,7 +310,8 @@ def show_job_batches(status: JobStatus, *, now: float, terminal: Collection[str]
     for problem in status.problems:
         st.warning(plain(problem), icon=":material/warning:")
     if not status.batches:
-        if not status.exported:  # an exported job's panel says what it waits for
+        # An exported job's panel says what it waits for, a direct job's how its run goes.
+        if not status.exported and status.direct is None:
             st.caption(_("No batch was created for this job yet."))
         return
     frame = batches_frame(status, now=now, terminal=terminal)

@@ -111,7 +111,12 @@ def _serve_sandbox(
         from sandbox.server import running_sandbox
 
         with running_sandbox(
-            data_dir, sock=sock, rate=rate, profile=profile, sync_pace=sandbox_sync_pace()
+            data_dir,
+            sock=sock,
+            rate=rate,
+            profile=profile,
+            sync_pace=_env_seconds(SANDBOX_SYNC_PACE) or 0.0,
+            completion_window_seconds=_env_seconds(SANDBOX_WINDOW),
         ):
             stop.wait()
     except Exception as error:  # shown as a sentence from the next script run on
@@ -222,18 +227,21 @@ def sandbox_rate() -> float | None:
 
 
 #: Environment variable with the seconds each synchronous call to the bundled sandbox takes
-#: (a direct run's calls; unset or not a positive number: at once), so a direct run can be
-#: watched, and cancelled half-way, on the sandbox.
+#: (a direct run's calls; unset: at once), so a direct run can be watched, and cancelled
+#: half-way, on the sandbox.
 SANDBOX_SYNC_PACE = "BATCHDASH_SANDBOX_SYNC_PACE"
+#: Environment variable with the seconds a batch of the bundled sandbox has before it expires
+#: (unset: the provider's 24 h), so a batch near its expiry can be tried out.
+SANDBOX_WINDOW = "BATCHDASH_SANDBOX_WINDOW_SECONDS"
 
 
-def sandbox_sync_pace() -> float:
-    """The seconds BATCHDASH_SANDBOX_SYNC_PACE gives each synchronous call; 0 when unset."""
+def _env_seconds(name: str) -> float | None:
+    """The positive number of seconds the environment variable `name` gives, or None."""
     try:
-        pace = float(os.environ.get(SANDBOX_SYNC_PACE, ""))
+        seconds = float(os.environ.get(name, ""))
     except ValueError:
-        return 0.0
-    return pace if 0 < pace < math.inf else 0.0
+        return None
+    return seconds if 0 < seconds < math.inf else None
 
 
 #: Environment variable with the base URL of a sandbox already running elsewhere (e.g.

@@ -48,6 +48,10 @@ def test_a_job_goes_to_vllm_and_its_output_comes_back(page: Page, served_app: Se
     page.get_by_role("button", name="Submit job…").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
+    # A server without a Batch API runs the job directly, or exports it for vLLM.
+    expect(dialog).to_contain_text("Run directly on my own server, at no cost")
+    dialog.get_by_text("Export for vLLM's run-batch").click()
+    wait_idle(page)
     expect(dialog).to_contain_text("vLLM serve has no Batch API", timeout=STEP_TIMEOUT)
     expect(dialog.get_by_role("button", name="Submit", exact=True)).to_have_count(0)
     field = dialog.get_by_role("textbox", name="Job name")

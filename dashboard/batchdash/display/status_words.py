@@ -151,7 +151,11 @@ def job_word(status: JobStatus, terminal: Collection[str] = OPENAI_TERMINAL_STAT
     waiting = all(batch.status in terminal for batch in batches)
     if status.exported and status.state == "active" and waiting:
         return "Waiting for results"  # exported for vLLM: waits for its output file
-    if not batches:
+    direct = status.direct is not None and not batches  # a direct job: its rows, no batch
+    if direct and status.state != "finished":
+        # A stopped run is resumed by the Jobs page's next refresh: it still counts as running.
+        return "Cancelling" if status.direct and status.direct.state == "cancelling" else "Running"
+    if not batches and not direct:
         if status.state != "finished":
             return "Not sent"
         return "Discarded" if status.discarded else "Failed"
