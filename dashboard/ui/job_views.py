@@ -274,6 +274,13 @@ def _rows_sent(status: JobStatus) -> str:
         )
     if _runs_directly(status):
         return n_("{n:,} row sent directly", "{n:,} rows sent directly", status.rows)
+    if status.batches and status.direct is not None:  # the rest of a batch finished directly
+        return n_(
+            "{rows:,} rows sent as {n} batch, the rest directly",
+            "{rows:,} rows sent as {n} batches, the rest directly",
+            len(status.batches),
+            rows=status.rows,
+        )
     if status.batches:
         return n_(
             "{rows:,} rows sent as {n} batch",

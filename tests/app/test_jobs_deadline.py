@@ -64,6 +64,7 @@ def test_a_batch_near_its_expiry_is_finished_directly_with_the_cost_shown_first(
     merged = pages.service.merged_table(job_id)
     assert list(merged["status"]) == ["ok"] * 4
     assert set(merged["batch_id"]) == {"direct"}
+    assert "4 rows sent as 1 batch, the rest directly" in joined(at, "caption")
     assert "finish_directly" not in [button.key for button in at.button]
 
 

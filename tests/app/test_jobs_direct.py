@@ -133,3 +133,21 @@ def test_repair_of_a_direct_job_runs_its_failed_rows_directly_with_the_cost_firs
     assert progress is not None and progress.state == "done"
     assert progress.calls == before.calls + 1  # the refused row once more, nothing else
     assert progress.rows == 4  # the job's 3 rows and the repaired one
+
+
+def test_a_direct_run_speaks_chinese_and_switches_language_when_asked(pages: Pages) -> None:
+    job_id = interrupted_job(pages, "直接运行", rows=3)
+    pages.at.session_state[state.LANGUAGE] = "zh-CN"
+
+    at = pages.open()
+
+    assert "直接运行 的直接运行曾中断" in joined(at, "success")
+    wait_for_run(job_id)
+    rerun_until(
+        at, lambda: "已直接发送：3 个请求中已应答 3 个；共调用 3 次。" in joined(at, "caption")
+    )
+    assert "已直接发送 3 行" in joined(at, "caption")
+
+    at.session_state[state.LANGUAGE] = "en"
+    at.run()
+    assert "Sent directly: 3 of 3 requests answered; 3 calls made." in joined(at, "caption")

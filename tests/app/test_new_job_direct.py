@@ -9,6 +9,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from batchdash.direct.jobs import is_direct_job
+from batchdash.i18n import use_language
 from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from tests.app.conftest import JOBS, joined
@@ -74,3 +75,19 @@ def test_a_direct_submission_runs_in_the_background_and_opens_jobs_on_it(
     app.switch_page(JOBS).run()
     assert not app.exception
     assert "Sent directly: 4 of 4 requests answered; 4 calls made." in joined(app, "caption")
+
+
+def test_the_ways_to_run_in_chinese(app: AppTest) -> None:
+    app.session_state[state.LANGUAGE] = "zh-CN"
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    open_submit(app)
+
+    way = app.radio(key=state.RUN_WAY)
+    assert way.label == "运行方式"
+    assert way.options == ["以批处理运行，半价", "直接运行，按标准价格"]
+    # AppTest maps the picked value to its label in the test's thread, in its language.
+    with use_language("zh-CN"):
+        way.set_value("direct").run()
+    assert app.number_input(key=state.DIRECT_CONCURRENCY).label == "并发数"
+    assert app.button(key="submit_direct").label == "直接运行"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import FilePayload, Page, expect
+from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, wait_idle
 
@@ -27,8 +27,8 @@ def write_template(page: Page, template: str) -> None:
     wait_idle(page)
 
 
-def submit_job(page: Page, name: str) -> None:
-    """Open the submit dialog, name the job and submit it; done once the Jobs page shows."""
+def open_submit_dialog(page: Page, name: str) -> Locator:
+    """Open the submit dialog and name the job; the dialog."""
     page.get_by_role("button", name="Submit job…").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
@@ -36,6 +36,12 @@ def submit_job(page: Page, name: str) -> None:
     field.fill(name)
     field.press("Enter")
     wait_idle(page)
+    return dialog
+
+
+def submit_job(page: Page, name: str) -> None:
+    """Open the submit dialog, name the job and submit it; done once the Jobs page shows."""
+    dialog = open_submit_dialog(page, name)
     dialog.get_by_role("button", name="Submit", exact=True).click()
     expect(page).to_have_url(re.compile(r"/jobs$"), timeout=STEP_TIMEOUT)
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=STEP_TIMEOUT)

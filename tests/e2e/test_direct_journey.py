@@ -10,19 +10,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e import test_whole_path as whole
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, serving, wait_idle
-from tests.e2e.steps import upload_file, write_template
-from tests.e2e.test_whole_path import (
-    click_live_button,
-    download,
-    job_heading,
-    open_results,
-    prompts_csv,
-    read_csv,
-    submit,
-)
+from tests.e2e.steps import open_submit_dialog, upload_file, write_template
 
 pytestmark = pytest.mark.e2e
 
@@ -49,13 +41,7 @@ def submit_directly(page: Page, app: ServedApp, name: str, data: bytes, calls: i
     open_page(page, app)
     upload_file(page, f"{name}.csv", data, data.count(b"\n") - 1)
     write_template(page, "Summarise: {prompt}")
-    page.get_by_role("button", name="Submit job…").click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
-    field = dialog.get_by_role("textbox", name="Job name")
-    field.fill(name)
-    field.press("Enter")
-    wait_idle(page)
+    dialog = open_submit_dialog(page, name)
     expect(dialog).to_contain_text("As a batch, at half price")
     dialog.get_by_text("Run directly, at the normal price").click()
     wait_idle(page)
@@ -68,12 +54,20 @@ def submit_directly(page: Page, app: ServedApp, name: str, data: bytes, calls: i
     expect(page).to_have_url(re.compile(r"/jobs$"), timeout=STEP_TIMEOUT)
 
 
+def open_repair(page: Page) -> Locator:
+    """Open the Repair dialog of the opened direct job; the dialog."""
+    whole.click_live_button(page, "Repair rows…")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("once more, directly", timeout=STEP_TIMEOUT)
+    return dialog
+
+
 def test_run_directly_repair_the_refused_row_and_download(
     page: Page, direct_app: ServedApp
 ) -> None:
     texts = [f"Review {n}: the kettle boils fast." for n in range(1, 9)]
     texts[2] = f"Review 3: the lid sticks. {REFUSED}"
-    submit_directly(page, direct_app, "Kettles direct", prompts_csv(texts), calls=2)
+    submit_directly(page, direct_app, "Kettles direct", whole.prompts_csv(texts), calls=2)
 
     running = page.get_by_text(re.compile(r"^[0-7] of 8 requests answered"))
     expect(running).to_be_visible(timeout=STEP_TIMEOUT)
@@ -83,15 +77,11 @@ def test_run_directly_repair_the_refused_row_and_download(
     expect(done).to_be_visible(timeout=RUN_TIMEOUT)
     screenshot(page, "82-jobs-direct-done")
 
-    click_live_button(page, "Repair rows…")
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text("once more, directly", timeout=STEP_TIMEOUT)
-    expect(dialog).to_contain_text("at the normal price")
+    expect(open_repair(page)).to_contain_text("at the normal price")
     screenshot(page, "83-repair-direct-dialog")
-    dialog.get_by_role("button", name="Not now").click()
+    page.get_by_role("dialog").get_by_role("button", name="Not now").click()
     expect(page.get_by_role("dialog")).to_have_count(0, timeout=STEP_TIMEOUT)
-    click_live_button(page, "Repair rows…")
-    page.get_by_role("dialog").get_by_role("button", name="Repair 1 row").click()
+    open_repair(page).get_by_role("button", name="Repair 1 row").click()
     expect(page.get_by_text("Sending 1 row of Kettles direct again, directly.")).to_be_visible(
         timeout=STEP_TIMEOUT
     )
@@ -99,9 +89,9 @@ def test_run_directly_repair_the_refused_row_and_download(
     expect(again).to_be_visible(timeout=RUN_TIMEOUT)
     screenshot(page, "84-jobs-direct-repaired")
 
-    open_results(page)
+    whole.open_results(page)
     screenshot(page, "85-results-direct")
-    rows = read_csv(download(page, "Merged CSV"))
+    rows = whole.read_csv(whole.download(page, "Merged CSV"))
     assert [row["id"] for row in rows] == [f"{n:03d}" for n in range(1, 9)]
     assert [row["prompt"] for row in rows] == texts
     assert [row["custom_id"] for row in rows] == [f"row-{n}" for n in range(1, 9)]
@@ -118,10 +108,10 @@ def test_run_directly_repair_the_refused_row_and_download(
 
 def test_cancel_a_direct_run_half_way(page: Page, direct_app: ServedApp) -> None:
     texts = [f"Ticket {n}: the parcel came late." for n in range(1, 41)]
-    submit_directly(page, direct_app, "Direct cancelled", prompts_csv(texts), calls=1)
+    submit_directly(page, direct_app, "Direct cancelled", whole.prompts_csv(texts), calls=1)
     some = page.get_by_text(re.compile(r"^([3-9]|[12]\d) of 40 requests answered"))
     expect(some).to_be_visible(timeout=RUN_TIMEOUT)
-    click_live_button(page, "Cancel the job…")
+    whole.click_live_button(page, "Cancel the job…")
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Cancel the direct run of Direct cancelled?")
     expect(dialog).to_contain_text("rows not sent yet will not be sent")
@@ -136,8 +126,8 @@ def test_cancel_a_direct_run_half_way(page: Page, direct_app: ServedApp) -> None
     expect(ended).to_be_visible(timeout=RUN_TIMEOUT)
     screenshot(page, "87-jobs-direct-cancelled")
 
-    open_results(page)
-    rows = read_csv(download(page, "Merged CSV"))
+    whole.open_results(page)
+    rows = whole.read_csv(whole.download(page, "Merged CSV"))
     statuses = [row["status"] for row in rows]
     answered = statuses.count("ok")
     assert 0 < answered < 40
@@ -146,13 +136,13 @@ def test_cancel_a_direct_run_half_way(page: Page, direct_app: ServedApp) -> None
 
 def test_a_batch_near_its_expiry_is_finished_directly(page: Page, direct_app: ServedApp) -> None:
     texts = [f"Note {n}: please call back." for n in range(1, 6)]
-    submit(page, direct_app, "Expiring batch", prompts_csv(texts))
+    whole.submit(page, direct_app, "Expiring batch", whole.prompts_csv(texts))
     warning = page.get_by_text(
         re.compile(r"The batch expires in \d+ min, and 5 rows have no answer yet")
     )
     expect(warning).to_be_visible(timeout=STEP_TIMEOUT)
     screenshot(page, "88-jobs-near-expiry")
-    click_live_button(page, "Finish the rest directly…")
+    whole.click_live_button(page, "Finish the rest directly…")
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("its running batch is cancelled", timeout=STEP_TIMEOUT)
     expect(dialog.get_by_test_id("stMetric").filter(has_text="cost")).to_contain_text("+ answers")
@@ -161,10 +151,12 @@ def test_a_batch_near_its_expiry_is_finished_directly(page: Page, direct_app: Se
     expect(
         page.get_by_text("Sending the 5 rows of Expiring batch without an answer directly.")
     ).to_be_visible(timeout=STEP_TIMEOUT)
-    expect(job_heading(page, "Expiring batch", "Completed")).to_be_visible(timeout=RUN_TIMEOUT)
+    expect(whole.job_heading(page, "Expiring batch", "Completed")).to_be_visible(
+        timeout=RUN_TIMEOUT
+    )
     screenshot(page, "90-jobs-finished-directly")
 
-    open_results(page)
-    rows = read_csv(download(page, "Merged CSV"))
+    whole.open_results(page)
+    rows = whole.read_csv(whole.download(page, "Merged CSV"))
     assert [row["status"] for row in rows] == ["ok"] * 5
     assert [row["prompt"] for row in rows] == texts
