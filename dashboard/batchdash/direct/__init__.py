@@ -31,7 +31,7 @@ The API, for the CLI and the app (every call works from any thread; the registry
 
     jobs = DirectJobs(job_service, RunSettings(concurrency=8))   # a jobs.service.JobService
     job_id = jobs.create("Reviews", frame, recipe, source_name="reviews.csv")
-    handle = start_direct_run(jobs, job_id)   # a daemon thread; keep the handle in session state
+    handle = start_direct_run(jobs, job_id)   # a daemon thread (the app: ui/direct_runs.py)
     jobs.progress(job_id)   # DirectProgress: answered, failed, cancelled, in_flight, left,
                             # calls, concurrency, state ("running" | "stopped" | "cancelling"
                             # | "done" | "none"); from the registry, in any process

@@ -1,9 +1,10 @@
 """A direct run in a background thread of this process: how the app starts one from the
 Streamlit server without holding up the page.
 
-The thread runs `DirectJobs.run`; the page keeps the handle (in `st.session_state`, never a
-module global) to stop it or to show its last report, and reads the job's progress from the
-registry (`DirectJobs.progress`) like any other process would. A stop leaves the rows not sent
+The thread runs `DirectJobs.run`; the app keeps the handle (in a per-server registry under
+`st.cache_resource` keyed by job id, never a module global: the run outlives the session) to
+stop it or to show its last report, and reads the job's progress from the registry
+(`DirectJobs.progress`) like any other process would. A stop leaves the rows not sent
 waiting for a resume; a cancel (`DirectJobs.cancel`, from any process) ends them `cancelled`.
 """
 
