@@ -80,7 +80,7 @@ def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> 
             on_click=job_actions.ask,
             args=("attach",),
         )
-    _show_pace(interval)
+    _show_pace(interval, statuses)
     frame = job_views.shown_jobs(statuses, now=now, terminal=terminal)
     if not statuses:
         if sandbox_kept:
@@ -130,13 +130,15 @@ def _kept_words(count: int) -> str:
     )
 
 
-def _show_pace(interval: float | None) -> None:
+def _show_pace(interval: float | None, statuses: Sequence[JobStatus]) -> None:
     checked = st.session_state[state.JOBS_CHECKED_AT]
     when = _("Last checked at {time}.", time=job_views.clock(checked)) + " " if checked else ""
     if st.session_state[state.JOBS_DIALOG] is not None:
         pace = _("Refreshing is paused while a dialog is open.")
     elif interval is None:
         pace = _("Nothing is running, so the page does not refresh by itself.")
+    elif any(status.direct is not None and status.direct.state == "running" for status in statuses):
+        pace = _("Refreshing every {seconds:g} s while a direct run sends rows.", seconds=interval)
     else:
         pace = _("Refreshing every {seconds:g} s while batches run.", seconds=interval)
     st.caption(when + pace)

@@ -86,7 +86,7 @@ def test_cancel_stops_a_direct_run_and_the_rows_not_sent_end_cancelled(pages: Pa
     job_id = interrupted_job(pages, "Long direct run", rows=40)
     at = pages.open()
     rerun_until(at, lambda: int(metrics(at).get("Answered", "0")) >= 1)
-    assert "Refreshing every 2 s" in joined(at, "caption")
+    assert "Refreshing every 2 s while a direct run sends rows." in joined(at, "caption")
 
     at.button(key="cancel_job").click().run()
 
