@@ -21,10 +21,15 @@ from ui import direct_runs, state
 SCOPE = owner_scope("sandbox", "sandbox")
 
 
-def test_the_dialog_offers_a_batch_or_a_direct_run_with_the_cost_of_each(app: AppTest) -> None:
+def reviews_in_dialog(app: AppTest) -> None:
+    """Upload the reviews, write a template and open the submit dialog."""
     upload(app, "reviews.csv", REVIEWS_CSV)
     app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
     open_submit(app)
+
+
+def test_the_dialog_offers_a_batch_or_a_direct_run_with_the_cost_of_each(app: AppTest) -> None:
+    reviews_in_dialog(app)
 
     way = app.radio(key=state.RUN_WAY)
     assert way.options == ["As a batch, at half price", "Run directly, at the normal price"]
@@ -51,9 +56,7 @@ def test_the_dialog_offers_a_batch_or_a_direct_run_with_the_cost_of_each(app: Ap
 def test_a_direct_submission_runs_in_the_background_and_opens_jobs_on_it(
     app: AppTest, data_dir: Path
 ) -> None:
-    upload(app, "reviews.csv", REVIEWS_CSV)
-    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
-    open_submit(app)
+    reviews_in_dialog(app)
     app.radio(key=state.RUN_WAY).set_value("direct").run()
     app.number_input(key=state.DIRECT_CONCURRENCY).set_value(3).run()
 
@@ -79,9 +82,7 @@ def test_a_direct_submission_runs_in_the_background_and_opens_jobs_on_it(
 
 def test_the_ways_to_run_in_chinese(app: AppTest) -> None:
     app.session_state[state.LANGUAGE] = "zh-CN"
-    upload(app, "reviews.csv", REVIEWS_CSV)
-    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
-    open_submit(app)
+    reviews_in_dialog(app)
 
     way = app.radio(key=state.RUN_WAY)
     assert way.label == "运行方式"
