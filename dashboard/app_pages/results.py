@@ -27,15 +27,22 @@ if status.state == "active" and st.button(
     with fetch_progress():
         refreshed = attempt(lambda: board.service.refresh(status.job_id))
     status = refreshed or status
+direct_only = status.direct is not None and not status.batches
 if status.state == "active":
     running_note.info(
         _(
+            "This job is still running directly: the table holds the rows answered so far; "
+            "the others show as not run until their answer arrives."
+        )
+        if direct_only
+        else _(
             "This job is still running: the table holds the rows answered by the batches that "
             "have finished; the others show as not run until theirs finishes."
         ),
         icon=":material/hourglass_top:",
     )
-st.caption(str(KEEPING_HELP))
+if not direct_only:  # a direct run's answers are kept as they arrive: no file to lose
+    st.caption(str(KEEPING_HELP))
 
 merged = results_views.merged_table(board, status, app_settings().db_url)
 results_views.show_figures(status, merged, sandbox=connection.sandbox)

@@ -12,7 +12,7 @@ from batchdash.direct.jobs import is_direct_job
 from batchdash.i18n import use_language
 from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
-from tests.app.conftest import JOBS, joined
+from tests.app.conftest import JOBS, RESULTS, joined
 from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import upload
 from tests.app.test_new_job_twin import open_submit
@@ -78,6 +78,10 @@ def test_a_direct_submission_runs_in_the_background_and_opens_jobs_on_it(
     app.switch_page(JOBS).run()
     assert not app.exception
     assert "Sent directly: 4 of 4 requests answered; 4 calls made." in joined(app, "caption")
+    app.switch_page(RESULTS).run()
+    assert not app.exception
+    assert "result files" not in joined(app, "caption")  # no batch file to keep
+    assert {str(m.label): str(m.value) for m in app.metric}["Rows ok"] == "4"
 
 
 def test_the_ways_to_run_in_chinese(app: AppTest) -> None:
