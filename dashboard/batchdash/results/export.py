@@ -17,6 +17,7 @@ import pyarrow.csv as pa_csv
 
 from batchdash.errors import ResultsError
 from batchdash.results.arrow_columns import arrow_column, is_text
+from batchdash.results.parallel import map_in_order
 from batchdash.results.xlsx_writer import (
     MAX_CELL_CHARACTERS,
     MAX_COLUMNS,
@@ -142,9 +143,16 @@ def write_csv(merged: MergedColumns, out: BinaryIO, *, for_spreadsheets: bool = 
     # Arrow's writer quotes every string and escapes quotes, CR and LF inside them.
     options = pa_csv.WriteOptions(include_header=False, eol=_EOL, quoting_style="needed")
     positional = [str(n) for n in range(len(names))]
-    for columns in merged.batches():
+
+    def csv_rows(columns: list[pa.Array]) -> pa.Buffer:
         arrays = [_csv_array(column, for_spreadsheets) for column in columns]
-        pa_csv.write_csv(pa.Table.from_arrays(arrays, names=positional), out, options)
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(pa.Table.from_arrays(arrays, names=positional), sink, options)
+        return sink.getvalue()
+
+    # Runs of rows are made on every core, written in order.
+    for text in map_in_order(csv_rows, merged.batches()):
+        out.write(memoryview(text))
 
 
 def formula_cells(merged: pd.DataFrame) -> dict[str, int]:
