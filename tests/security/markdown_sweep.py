@@ -12,6 +12,7 @@ test checks that each one is escaped or is Batchdash's own text, reviewed by nam
 from __future__ import annotations
 
 import ast
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,9 @@ MARKDOWN_KEYWORDS = {"body", "label", "help", "text"}
 NOT_STREAMLIT = {"board", "board.service", "service"}
 #: Calls that make a value safe to draw: Markdown escaped, or a number or money in words.
 ESCAPING_CALLS = {"plain", "usd", "usd_all", "_size", "_rows", "describe_rows"}
+#: Calls that look a message up in the catalog (batchdash.i18n): their written-out template is
+#: Batchdash's own text; the values filling its fields are drawn like any other.
+TRANSLATING_CALLS = {"_", "_l", "n_", "n_l"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def _escaped(node: ast.expr, safe: frozenset[str]) -> bool:
     ):
         # `plain(text).replace("\n", "  \n")`: constant text put into escaped text.
         return _escaped(node.func.value, safe)
+    if _translating(node):
+        return all(_escaped(value, safe) for value in _values(node))
     if isinstance(node, ast.Call):
         func = node.func
         name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
@@ -162,9 +168,37 @@ def _marked_arguments(call: ast.Call, method: str) -> Iterator[ast.expr]:
             yield keyword.value
 
 
+def _translating(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in TRANSLATING_CALLS
+    )
+
+
+def _message_values(call: ast.Call) -> Iterator[ast.expr]:
+    """The values filling a message's fields, but those its template formats as numbers
+    (`{rows:,}`) and the count of a plural message."""
+    templates = [arg.value for arg in call.args if isinstance(arg, ast.Constant)]
+    numeric = {
+        name
+        for template in templates
+        if isinstance(template, str)
+        for _, name, spec, _ in string.Formatter().parse(template)
+        if name and spec
+    }
+    for keyword in call.keywords:
+        if keyword.arg not in numeric:
+            yield from _values(keyword.value)
+
+
 def _values(node: ast.expr) -> Iterator[ast.expr]:
-    """The non-literal parts of a text argument: f-string fields, operands, the expression."""
+    """The non-literal parts of a text argument: f-string fields, operands, message fields,
+    the expression."""
     if isinstance(node, ast.Constant):
+        return
+    if isinstance(node, ast.Call) and _translating(node):
+        yield from _message_values(node)
         return
     if isinstance(node, ast.JoinedStr):
         for part in node.values:
