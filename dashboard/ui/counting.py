@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import streamlit as st
 
+from batchdash.i18n import _
 from batchdash.preflight.plan import BatchPlan
 
 #: Counts kept for the server's sessions (each holds two numbers per row and the row IDs).
@@ -96,6 +97,9 @@ def await_count(future: Future[BatchPlan]) -> None:
     if future.done():
         st.rerun()
     st.caption(
-        ":material/hourglass_top: Counting the tokens of every row… Figures marked ≈ are "
-        "estimates until the count is done, in a moment."
+        ":material/hourglass_top: "
+        + _(
+            "Counting the tokens of every row… Figures marked ≈ are estimates until the count "
+            "is done, in a moment."
+        )
     )
