@@ -6,6 +6,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from batchdash.i18n import use_language
+from batchdash.recipe import FIELD_TYPES, MODERATION_CATEGORIES, REASONING_EFFORTS
 from tests.app.conftest import MakeApp, joined
 from tests.app.files import REVIEWS_CSV
 from tests.app.shown_words import chinese_texts, english_words, shown_texts
@@ -105,3 +106,30 @@ def test_a_kept_message_is_said_in_the_language_of_the_moment(make_app: MakeApp)
         at.selectbox(key=state.LANGUAGE).set_value("zh-CN").run()
     assert "表格中已有名为“prompt”的列。" in joined(at, "warning")
     assert "The table already has" not in joined(at, "warning")
+
+
+def test_every_recipe_the_page_offers_is_explained_in_chinese(make_app: MakeApp) -> None:
+    at = make_app()
+    at.session_state[state.LANGUAGE] = "zh-CN"
+    with use_language("zh-CN"):
+        at.run()
+        upload(at, "reviews.csv", REVIEWS_CSV)
+        steps = [
+            lambda: at.segmented_control(key=state.OUTPUT_MODE).set_value(state.OUTPUT_FIELDS),
+            lambda: at.selectbox(key=state.MODEL).set_value("o3"),  # a reasoning model
+            lambda: at.selectbox(key=state.ENDPOINT).set_value("/v1/embeddings"),
+            lambda: at.selectbox(key=state.ENDPOINT).set_value("/v1/moderations"),
+            lambda: at.selectbox(key=state.ENDPOINT).set_value("/v1/completions"),
+        ]
+        for step in steps:
+            step().run()
+            assert not at.exception
+            shown = shown_texts(at)
+            # The API's own values (efforts, field types) are offered as the API spells them.
+            api_values = [*REASONING_EFFORTS, *FIELD_TYPES, *MODERATION_CATEGORIES]
+            # "under $0.000001" is written by the core's money formatting (batchdash.money),
+            # which this page shows as the core says it.
+            api_values.append("under")
+            assert english_words(shown, [*data_words(at), *PICKER_AND_IDS, *api_values]) == []
+    assert at.selectbox(key=state.ENDPOINT).value == "/v1/completions"
+    assert "Completions（旧版）" in shown
