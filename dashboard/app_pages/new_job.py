@@ -37,6 +37,7 @@ if source is None:
 # once (Python imports each module once per process; later runs find them loaded).
 import functools
 
+from ui.choices import settle_choice
 from ui.connection import current_connection
 from ui.models import offered_models
 from ui.preflight import part_file, preflight, show_cost, show_preflight, show_requests
@@ -112,15 +113,18 @@ if not pre.ok:
     st.caption(_("Fix the problems listed under Preflight to download or submit the job."))
     st.stop()
 parts = len(pre.plan.parts)
+
+
+def part_label(number: int) -> str:
+    return _("Part {number}", number=number)
+
+
 with st.container(horizontal=True, vertical_alignment="bottom"):
     part = 1
     if parts > 1:
-        part = st.selectbox(
-            _("Part"),
-            range(1, parts + 1),
-            key=state.DOWNLOAD_PART,
-            format_func=lambda n: _("Part {number}", number=n),
-        )
+        numbers = range(1, parts + 1)
+        settle_choice(state.DOWNLOAD_PART, numbers, part_label)
+        part = st.selectbox(_("Part"), numbers, key=state.DOWNLOAD_PART, format_func=part_label)
     st.download_button(
         _("Download JSONL")
         if parts == 1

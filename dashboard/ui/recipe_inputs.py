@@ -34,6 +34,7 @@ from batchdash.recipe import (
     Recipe,
 )
 from ui import state
+from ui.choices import settle_choice
 from ui.editors import kept_editor
 from ui.text import plain
 
@@ -172,6 +173,8 @@ def recipe_inputs(
     """
     fit_template(frame)
     columns = [str(column) for column in frame.columns]
+    settle_choice(state.ENDPOINT, provider.endpoints, endpoint_label)
+    settle_choice(state.COMPLETION_WINDOW, provider.completion_windows, window_label)
     _keep_within(state.ENDPOINT, provider.endpoints)
     _keep_within(state.COMPLETION_WINDOW, provider.completion_windows)
     endpoint = cast(
@@ -259,10 +262,12 @@ def recipe_inputs(
     output_fields = _output(endpoint)
     categories = _moderation_categories() if endpoint == "/v1/moderations" else ()
     # "" stands for automatic ids: a selectbox reads None as "nothing chosen".
+    id_options = ["", *columns]
+    settle_choice(state.ID_COLUMN, id_options, _id_label)
     id_column = st.selectbox(
         _("ID column"),
-        ["", *columns],
-        format_func=lambda value: value or _("Automatic (row-1, row-2, …)"),
+        id_options,
+        format_func=_id_label,
         key=state.ID_COLUMN,
         persist_state="session",
         help=_(
@@ -285,6 +290,10 @@ def recipe_inputs(
         # The provider's default is no choice at all: the recipe stays the one already counted.
         completion_window=None if window == provider.completion_windows[0] else window,
     )
+
+
+def _id_label(column: str) -> str:
+    return column or _("Automatic (row-1, row-2, …)")
 
 
 def _keep_within(key: str, options: Sequence[str]) -> None:

@@ -25,6 +25,7 @@ from batchdash.inputs.delimiters import OFFERED_DELIMITERS
 from batchdash.inputs.encodings import OFFERED_ENCODINGS
 from batchdash.inputs.file_kinds import check_file_name, check_upload_size
 from ui import state
+from ui.choices import settle_choice
 from ui.memo import remembered
 from ui.reading_words import delimiter_name, encoding_words, separated_words
 from ui.text import plain
@@ -149,6 +150,8 @@ def uploaded_source() -> Source | None:
     unseen = hidden_in_name(upload.name, _("The file name"))
     if unseen:
         st.warning(plain(unseen), icon=":material/visibility_off:")
+    settle_choice(state.READ_ENCODING, _ENCODINGS, _encoding_label)
+    settle_choice(state.READ_DELIMITER, _DELIMITERS, _delimiter_label)
     encoding = st.session_state.get(state.READ_ENCODING) or None
     delimiter = _chosen_delimiter()
     chosen = KeptUpload(upload, encoding, delimiter, _chosen_sheet(upload, encoding, delimiter))
@@ -262,6 +265,10 @@ def _encoding_label(option: str) -> str:
     return encoding_words(option) if option in _ENCODINGS else option
 
 
+def _delimiter_label(option: str) -> str:
+    return delimiter_name(option) if option else _("Automatic")
+
+
 def _text_options(table: Table | None) -> None:
     """The Encoding and Delimiter boxes, with what automatic detection found said beneath.
 
@@ -286,7 +293,7 @@ def _text_options(table: Table | None) -> None:
     delimiter = right.selectbox(
         _("Delimiter"),
         _DELIMITERS,
-        format_func=lambda option: delimiter_name(option) if option else _("Automatic"),
+        format_func=_delimiter_label,
         key=state.READ_DELIMITER,
         persist_state="session",
         help=_("The character between the cells of a row."),
@@ -398,7 +405,7 @@ def show_source(source: Source) -> None:
             "**{rows:,} rows** × {columns} columns from {source}",
             rows=rows,
             columns=columns,
-            source=plain(table.source_name),
+            source=plain(_source_words(table.source_name)),
         )
     ]
     if table.sheet:
@@ -421,10 +428,17 @@ def show_source(source: Source) -> None:
     st.dataframe(
         preview,
         height=min(38 + 35 * len(preview), 300),
-        alt=_("The first rows of {source}", source=table.source_name),
+        alt=_("The first rows of {source}", source=_source_words(table.source_name)),
     )
     if rows > PREVIEW_ROWS:
         st.caption(_("The first {shown} of {rows:,} rows.", shown=PREVIEW_ROWS, rows=rows))
+
+
+def _source_words(source_name: str) -> str:
+    """The table's name as the page says it: a file's as it is, a typed or pasted table's in
+    the language in use (its name in files and jobs stays the English one)."""
+    said = {COMPOSED_NAME: _("typed table"), "pasted rows": _("pasted rows")}
+    return said.get(source_name, source_name)
 
 
 def source_stem(source: Source) -> str:
