@@ -133,3 +133,21 @@ def test_every_recipe_the_page_offers_is_explained_in_chinese(make_app: MakeApp)
             assert english_words(shown, [*data_words(at), *PICKER_AND_IDS, *api_values]) == []
     assert at.selectbox(key=state.ENDPOINT).value == "/v1/completions"
     assert "Completions（旧版）" in shown
+
+
+def test_a_job_split_by_the_queue_limit_is_explained_in_chinese(make_app: MakeApp) -> None:
+    at = make_app()
+    at.session_state[state.LANGUAGE] = "zh-CN"
+    at.session_state[state.TOKEN_LIMITS] = {"gpt-4o-mini": 40}
+    with use_language("zh-CN"):
+        at.run()
+        upload(at, "reviews.csv", REVIEWS_CSV)
+        at.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+
+    assert not at.exception
+    assert "这个任务需要 59 个输入 Token，超过了你所在组织在 gpt-4o-mini 上可排队的 40 个" in (
+        joined(at, "warning")
+    )
+    assert at.download_button[0].label == "下载第 1 个分片（共 2 个）"
+    assert at.selectbox(key=state.DOWNLOAD_PART).options == ["分片 1", "分片 2"]
+    assert english_words(shown_texts(at), [*data_words(at), *PICKER_AND_IDS]) == []
