@@ -9,7 +9,7 @@ import streamlit as st
 
 from batchdash.api.destinations import AddressPolicy, address_policy, route
 from batchdash.errors import BatchdashError, InputError
-from batchdash.i18n import _l
+from batchdash.i18n import _
 from batchdash.providers.choice import configured_provider, profile_labelled, recognise
 from batchdash.providers.profiles import CUSTOM, OPENAI, ProviderProfile
 from batchdash.settings import DEFAULT_BASE_URL, Settings, owner_scope
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     # The SDK is imported when a request is made, not by every page (ui.resources.gateway).
     from batchdash.api.gateway import Gateway
 
-SANDBOX_LABEL = _l("Sandbox (no cost, simulated answers)")
+#: The sandbox's name in the sidebar and in messages, in English (`sandbox_label()` says it in
+#: the language in use).
+SANDBOX_LABEL = "Sandbox (no cost, simulated answers)"
 #: What messages call the sandbox ("The sandbox rejected the request: ...").
 SANDBOX_NAME = "The sandbox"
 # Sandbox jobs belong to one scope whatever port the sandbox got this time.
@@ -161,13 +163,18 @@ def current_connection() -> Connection:
     return Connection(
         mode="sandbox",
         base_url=url,
-        label=str(SANDBOX_LABEL) if provider is OPENAI else f"{SANDBOX_LABEL}: {provider.label}",
+        label=sandbox_label() if provider is OPENAI else f"{sandbox_label()}: {provider.label}",
         key_source="sandbox",
         scope=sandbox_scope(user, provider),
         api_key="sandbox",
         batch_metadata=tuple(pace_metadata().items()),
         provider=provider,
     )
+
+
+def sandbox_label() -> str:
+    """SANDBOX_LABEL in the language in use."""
+    return _("Sandbox (no cost, simulated answers)")
 
 
 def _configured_or_openai(settings: Settings) -> ProviderProfile:

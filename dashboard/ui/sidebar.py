@@ -6,7 +6,7 @@ import streamlit as st
 
 from batchdash.i18n import _
 from ui import state
-from ui.connection import SANDBOX_LABEL, Connection
+from ui.connection import Connection, sandbox_label
 from ui.text import plain
 
 
@@ -15,7 +15,7 @@ def show_connection(connection: Connection) -> None:
     with st.sidebar:
         st.caption(_("Connection"))
         if connection.sandbox:
-            st.markdown(f":material/science: **{SANDBOX_LABEL}**")
+            st.markdown(f":material/science: **{sandbox_label()}**")
             if connection.provider.name != "openai":
                 st.caption(_("Imitating {provider}", provider=plain(connection.provider.label)))
         else:

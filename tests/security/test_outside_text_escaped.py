@@ -64,7 +64,7 @@ REVIEWED = {
     ("ui/results_views.py", "COUNT_WORDS[key]"): "status words of a fixed table",
     ("ui/results_views.py", "_HELP[which]"): "help of a fixed table",
     ("ui/results_views.py", "_LABELS[which]"): "labels of a fixed table",
-    ("ui/sidebar.py", "SANDBOX_LABEL"): "a constant",
+    ("ui/sidebar.py", "sandbox_label()"): "a constant in the language in use",
     ("ui/sign_in.py", "label"): "a provider name from the operator's secrets.toml",
     ("ui/source.py", "caption"): "counts, escaped source name and delimiter words",
     ("ui/trial.py", "tried.row"): "a row number",
