@@ -67,12 +67,16 @@ _CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
 
 
 def endpoint_label(endpoint: Endpoint) -> str:
-    """An endpoint by the name its API gives it, explained where the name says little."""
-    explained = {
+    """An endpoint by the name its API gives it, explained where the name says little (the
+    names themselves stay in Latin letters)."""
+    labels = {
+        "/v1/chat/completions": _("Chat Completions"),
+        "/v1/responses": _("Responses"),
+        "/v1/embeddings": _("Embeddings"),
         "/v1/completions": _("Completions (legacy)"),
         "/v1/moderations": _("Moderation"),
     }
-    return explained.get(endpoint) or str(ENDPOINT_LABELS[endpoint])
+    return labels.get(endpoint) or str(ENDPOINT_LABELS[endpoint])
 
 
 def window_label(window: str) -> str:
