@@ -7,6 +7,8 @@
     python dashboard/cli.py status job_0123456789ab
     python dashboard/cli.py providers
     python dashboard/cli.py resume job_0123456789ab
+    python dashboard/cli.py export job_0123456789ab --out for-vllm
+    python dashboard/cli.py import job_0123456789ab for-vllm/job_0123456789ab-part-0001-output.jsonl
 
 Every command prints its result as one JSON object on stdout; notes about the input go to
 stderr. A bad input exits 2 with one plain line on stderr and no traceback.
@@ -15,7 +17,8 @@ Each command is a pair of functions: `add_<command>(commands)` declares its argu
 `run_<command>(args)` does the work and returns what to print. A new command adds its pair and
 one line in `build_parser`; `add_recipe_options` and `recipe_from_args` are shared with any
 command that builds requests. The commands on saved jobs (status, cancel, repair, resume,
-discard) and the job service they open are in `cli_jobs.py`.
+discard) and the job service they open are in `cli_jobs.py`; the vLLM round trip (export,
+import, submit --export) in `cli_offline.py`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import cli_jobs
+import cli_offline
 import pyarrow.compute as pc
 
 from batchdash.api.notices import listening_to_notices
@@ -49,6 +53,7 @@ from batchdash.inputs.reading import Table, read_table
 from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.plan import plan_batch
 from batchdash.preflight.pricing import price_for
+from batchdash.preflight.provider_checks import batch_api_problem
 from batchdash.providers.choice import configured_provider
 from batchdash.providers.profiles import PROFILES
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
@@ -160,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_providers(commands)
     cli_jobs.add_resume(commands)
     cli_jobs.add_discard(commands)
+    cli_offline.add_export(commands)
+    cli_offline.add_import(commands)
     return parser
 
 
@@ -508,6 +515,13 @@ def add_submit(commands: _SubParsers) -> None:
         help="make a new job even when an unfinished job has the same table and recipe (its "
         "rows are sent and billed again)",
     )
+    parser.add_argument(
+        "--export",
+        type=Path,
+        metavar="DIR",
+        help="send nothing: save the job for vLLM's run-batch, write its JSONL in DIR and print "
+        "the command that runs it (as `export` does); `import` brings the answers back",
+    )
     parser.set_defaults(handler=run_submit)
 
 
@@ -518,6 +532,14 @@ def run_submit(args: argparse.Namespace) -> dict[str, Any]:
     table = read_input(input_path)
     recipe = recipe_from_args(args)
     service = cli_jobs.job_service()
+    if args.export is not None:
+        job_id = service.create_exported_job(
+            args.name, table.frame, recipe, source_name=input_path.name
+        )
+        return cli_offline.written_export(service.export(job_id), args.export)
+    refusal = batch_api_problem(service.provider)
+    if refusal is not None:
+        raise InputError(refusal.message)
     twin = None if args.new else service.unfinished_twin(table_fingerprint(table.frame, recipe))
     if twin is not None:
         print(

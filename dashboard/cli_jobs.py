@@ -30,6 +30,9 @@ Handler = Callable[[argparse.Namespace], Any]
 
 _SubParsers = Any  # argparse's _SubParsersAction is private
 
+#: The key sent to a server on this machine when none is set (it checks none).
+LOCAL_KEY = "local"
+
 
 def job_service() -> JobService:
     """The job service of OPENAI_API_KEY at OPENAI_BASE_URL, on the registry of the settings."""
@@ -38,15 +41,17 @@ def job_service() -> JobService:
     from batchdash.registry.store import Registry
 
     settings = read_settings(os.environ)
-    if settings.api_key is None:
+    provider = configured_provider(settings)
+    # A server on this machine takes any key or none; the SDK wants one all the same.
+    api_key = settings.api_key or (LOCAL_KEY if provider.direct_free else None)
+    if api_key is None:
         raise InputError(
             f"Set {API_KEY} to your API key (any text works for the sandbox) and run the "
             "command again."
         )
-    provider = configured_provider(settings)
-    gateway = provider_gateway(settings.api_key, settings.base_url, provider)
+    gateway = provider_gateway(api_key, settings.base_url, provider)
     registry = Registry.from_settings(settings)
-    scope = owner_scope(settings.api_key, settings.base_url)
+    scope = owner_scope(api_key, settings.base_url)
     return open_job_service(registry, gateway, scope, provider=provider)
 
 
@@ -88,7 +93,7 @@ def sent(service: JobService, job_id: str, batch_ids: list[str]) -> dict[str, An
 
 
 def add_resume(commands: _SubParsers) -> None:
-    _add_job_command(
+    add_job_command(
         commands,
         "resume",
         run_resume,
@@ -103,7 +108,7 @@ def run_resume(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_discard(commands: _SubParsers) -> None:
-    _add_job_command(
+    add_job_command(
         commands,
         "discard",
         run_discard,
@@ -144,7 +149,7 @@ def run_status(args: argparse.Namespace) -> dict[str, Any] | list[dict[str, Any]
 
 
 def add_cancel(commands: _SubParsers) -> None:
-    _add_job_command(
+    add_job_command(
         commands,
         "cancel",
         run_cancel,
@@ -153,13 +158,16 @@ def add_cancel(commands: _SubParsers) -> None:
     )
 
 
-def _add_job_command(
+def add_job_command(
     commands: _SubParsers, name: str, handler: Handler, summary: str, description: str
-) -> None:
-    """A command whose one argument is a job id."""
-    parser = commands.add_parser(name, help=summary, description=description)
+) -> argparse.ArgumentParser:
+    """A command whose first argument is a job id; its parser, for any other arguments."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=description
+    )
     parser.add_argument("job", metavar="JOB", help="job id")
     parser.set_defaults(handler=handler)
+    return parser
 
 
 def run_cancel(args: argparse.Namespace) -> dict[str, Any]:

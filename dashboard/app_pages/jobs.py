@@ -2,20 +2,22 @@
 
 import streamlit as st
 
+from batchdash.i18n import _
 from ui import job_actions, live_jobs, state
 from ui.connection import current_connection, sandbox_jobs_kept
 from ui.job_access import job_board
 from ui.job_views import quiet, show_status_help
-from ui.remote_batches import VIEW_JOBS, VIEW_REMOTE, show_remote_batches
+from ui.remote_batches import VIEW_JOBS, VIEW_REMOTE, show_remote_batches, view_label
 
-st.header("Jobs")
+st.header(_("Jobs"))
 connection = current_connection()
 board = job_board(connection)
 
 job_actions.show_notice()
 view = st.segmented_control(
-    "Show",
+    _("Show"),
     [VIEW_JOBS, VIEW_REMOTE],
+    format_func=view_label,
     default=VIEW_JOBS,
     required=True,
     key=state.JOBS_VIEW,

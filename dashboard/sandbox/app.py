@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from sandbox.answers import answer, input_tokens
 from sandbox.api_errors import ApiErrorResponse, handle_api_error, handle_http_exception
@@ -27,7 +27,7 @@ from sandbox.files import file_routes
 from sandbox.lifecycle import AnswerFn, Engine
 from sandbox.middleware import RequestIdMiddleware, RequireKeyMiddleware
 from sandbox.models_route import model_routes
-from sandbox.profiles import Dialect, dialect_named
+from sandbox.profiles import Dialect, NoRoute, dialect_named
 from sandbox.store import Store
 from sandbox.sync_routes import sync_routes
 
@@ -101,8 +101,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/health", health),
-            *file_routes,
-            *batch_routes_for(dialect),
+            *_batch_api_routes(dialect),
             *model_routes,
             *sync_routes,
         ],
@@ -115,6 +114,24 @@ def create_app(
     )
     app.state.sandbox = context
     return app
+
+
+def _batch_api_routes(dialect: Dialect) -> list[BaseRoute]:
+    """The Files and Batches routes, or for a server without them its answer for any route
+    it lacks under those paths."""
+    if dialect.batch_api:
+        return [*file_routes, *batch_routes_for(dialect)]
+    answer = dialect.no_route or NoRoute(404, '{{"detail": "Not Found"}}')
+
+    async def missing(request: Request) -> Response:
+        body = answer.text(request.method, request.url.path)
+        return Response(body, status_code=answer.status, media_type=answer.media_type)
+
+    methods = ["GET", "POST", "DELETE"]
+    return [
+        Route(path, missing, methods=methods)
+        for path in ("/v1/files", "/v1/files/{rest:path}", "/v1/batches", "/v1/batches/{rest:path}")
+    ]
 
 
 def _dialect_answer(dialect: Dialect) -> AnswerFn:

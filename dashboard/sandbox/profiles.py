@@ -27,6 +27,14 @@ can be tested against an independent statement of the same documented facts. Sou
   listing of batches: the sandbox leaves `GET /v1/batches` out (it answers 405, as a route that
   exists for another method does).
 - litellm and custom: whatever is behind them; the sandbox answers as OpenAI does.
+- ollama, llamacpp, lmstudio, vllm: servers on the analyst's machine with OpenAI's synchronous
+  routes and `/v1/models` but no Files or Batches API. What each answers there, read in their
+  sources: Ollama's gin router has no such route and answers `404 page not found` as plain
+  text; llama.cpp's server answers 404 with `{"error": {"code": 404, "message": "File Not
+  Found", "type": "not_found_error"}}`; LM Studio answers HTTP 200 with `{"error": "Unexpected
+  endpoint or method. (POST /v1/batches)"}` (measured by its users: it never says 404); `vllm
+  serve` is FastAPI, whose unknown routes answer 404 `{"detail": "Not Found"}` (an online
+  Batch API behind `--enable-batch-api` exists only on a development branch).
 """
 
 from __future__ import annotations
@@ -70,6 +78,24 @@ OPENAI_MODELS = (
     "dall-e-3",
 )
 _HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class NoRoute:
+    """A server's answer for a route it does not have."""
+
+    #: HTTP status.
+    status: int
+    #: The body; `{method}` and `{path}` are filled in (JSON bodies have their braces doubled).
+    body: str
+    #: Its content type.
+    media_type: str = "application/json"
+
+    def text(self, method: str, path: str) -> str:
+        """The body for one request."""
+        return self.body.format(method=method, path=path)
+
+
 _WINDOW = re.compile(r"^([1-9][0-9]{0,4})([hd])$")
 _BOM = b"\xef\xbb\xbf"
 
@@ -123,6 +149,11 @@ class Dialect:
     models: tuple[str, ...] = OPENAI_MODELS
     #: The `owned_by` of the listed models.
     owner: str = "openai"
+    #: Whether `/v1/files` and `/v1/batches` exist; without them, `no_route` answers there.
+    batch_api: bool = True
+    #: How the server answers a route it lacks: a status and a body, where `{method}` and
+    #: `{path}` name the request (None: OpenAI's 404, as for any unknown URL).
+    no_route: NoRoute | None = None
 
     def windows_text(self) -> str:
         """The accepted windows, as the error message names them."""
@@ -182,6 +213,22 @@ class Dialect:
 
 _CHAT = "/v1/chat/completions"
 _MB = 1_000_000
+
+
+def _local_server(
+    name: str, label: str, models: tuple[str, ...], owner: str, no_route: NoRoute
+) -> Dialect:
+    """A server on the analyst's machine: synchronous routes and its models, no batches."""
+    return Dialect(
+        name,
+        label,
+        batch_endpoints=(),
+        models=models,
+        owner=owner,
+        batch_api=False,
+        no_route=no_route,
+    )
+
 
 DIALECTS: dict[str, Dialect] = {
     dialect.name: dialect
@@ -251,6 +298,38 @@ DIALECTS: dict[str, Dialect] = {
         ),
         Dialect("litellm", "LiteLLM proxy"),
         Dialect("custom", "Another OpenAI-compatible server"),
+        _local_server(
+            "ollama",
+            "Ollama",
+            ("llama3.2:latest", "qwen2.5:7b", "nomic-embed-text:latest"),
+            "library",
+            NoRoute(404, "404 page not found", "text/plain"),
+        ),
+        _local_server(
+            "llamacpp",
+            "llama.cpp server",
+            ("qwen2.5-7b-instruct-q4_k_m.gguf",),
+            "llamacpp",
+            NoRoute(
+                404,
+                '{{"error": {{"code": 404, "message": "File Not Found", '
+                '"type": "not_found_error"}}}}',
+            ),
+        ),
+        _local_server(
+            "lmstudio",
+            "LM Studio",
+            ("qwen2.5-7b-instruct", "text-embedding-nomic-embed-text-v1.5"),
+            "organization_owner",
+            NoRoute(200, '{{"error": "Unexpected endpoint or method. ({method} {path})"}}'),
+        ),
+        _local_server(
+            "vllm",
+            "vLLM serve",
+            ("Qwen/Qwen2.5-7B-Instruct",),
+            "vllm",
+            NoRoute(404, '{{"detail": "Not Found"}}'),
+        ),
     )
 }
 #: The profile names, in the order `--profile` lists them.

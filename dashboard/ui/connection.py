@@ -9,7 +9,7 @@ import streamlit as st
 
 from batchdash.api.destinations import AddressPolicy, address_policy, route
 from batchdash.errors import BatchdashError, InputError
-from batchdash.i18n import _
+from batchdash.i18n import Message, _, _l
 from batchdash.providers.choice import configured_provider, profile_labelled, recognise
 from batchdash.providers.profiles import CUSTOM, OPENAI, ProviderProfile
 from batchdash.settings import DEFAULT_BASE_URL, Settings, owner_scope
@@ -22,9 +22,10 @@ if TYPE_CHECKING:
     # The SDK is imported when a request is made, not by every page (ui.resources.gateway).
     from batchdash.api.gateway import Gateway
 
-#: The sandbox's name in the sidebar and in messages, in English (`sandbox_label()` says it in
-#: the language in use).
-SANDBOX_LABEL = "Sandbox (no cost, simulated answers)"
+_SANDBOX_WORDS = _l("Sandbox (no cost, simulated answers)")
+#: What the sidebar calls the sandbox, in English (`sandbox_label()` says it in the language in
+#: use).
+SANDBOX_LABEL = _SANDBOX_WORDS.msgid
 #: What messages call the sandbox ("The sandbox rejected the request: ...").
 SANDBOX_NAME = "The sandbox"
 # Sandbox jobs belong to one scope whatever port the sandbox got this time.
@@ -41,7 +42,7 @@ class Connection:
     mode: Literal["sandbox", "api"]
     #: Where the requests go.
     base_url: str | None
-    #: What the sidebar shows.
+    #: What the sidebar shows (in the language of the run that made the connection).
     label: str
     #: Where the key came from.
     key_source: KeySource
@@ -100,7 +101,7 @@ def chosen_base_url(configured: str | None) -> str | None:
     if preset == state.PRESET_AZURE:
         resource = st.session_state[state.AZURE_RESOURCE]
         if not resource.strip():
-            raise InputError("Enter the Azure resource name in Settings, like my-resource.")
+            raise InputError(_l("Enter the Azure resource name in Settings, like my-resource."))
         from batchdash.api.gateway import azure_base_url  # the SDK only when Azure is picked
 
         return azure_base_url(resource)
@@ -109,8 +110,10 @@ def chosen_base_url(configured: str | None) -> str | None:
         url = st.session_state[state.CUSTOM_BASE_URL].strip()
         if not url.startswith(("http://", "https://")):
             raise InputError(
-                "The custom base URL must start with http:// or https://, like "
-                "https://gateway.example.com/v1. Fix it in Settings."
+                _l(
+                    "The custom base URL must start with http:// or https://, like "
+                    "https://gateway.example.com/v1. Fix it in Settings."
+                )
             )
         return url
     return profile.base_url
@@ -163,7 +166,9 @@ def current_connection() -> Connection:
     return Connection(
         mode="sandbox",
         base_url=url,
-        label=sandbox_label() if provider is OPENAI else f"{sandbox_label()}: {provider.label}",
+        label=sandbox_label()
+        if provider is OPENAI
+        else _("{sandbox}: {provider}", sandbox=sandbox_label(), provider=provider.label),
         key_source="sandbox",
         scope=sandbox_scope(user, provider),
         api_key="sandbox",
@@ -173,8 +178,8 @@ def current_connection() -> Connection:
 
 
 def sandbox_label() -> str:
-    """SANDBOX_LABEL in the language in use."""
-    return _("Sandbox (no cost, simulated answers)")
+    """What the sidebar calls the sandbox, in the language in use."""
+    return str(_SANDBOX_WORDS)
 
 
 def _configured_or_openai(settings: Settings) -> ProviderProfile:
@@ -189,14 +194,15 @@ def _configured_or_openai(settings: Settings) -> ProviderProfile:
 def where_requests_go(connection: Connection, chosen: str | None) -> str:
     """One Settings caption: the address requests go to and the key they carry (Markdown-safe)."""
     if connection.sandbox:
-        return f"With a key, requests go to {plain(chosen or DEFAULT_BASE_URL)}."
+        return _("With a key, requests go to {url}.", url=plain(chosen or DEFAULT_BASE_URL))
     target = plain(connection.base_url or DEFAULT_BASE_URL)
     if connection.key_source == "session":
-        return f"Requests go to {target} with the key you entered for this session."
-    return (
-        f"Requests go to {target} with the key configured on this server (OPENAI\\_API\\_KEY "
-        "or secrets.toml). That key is sent to no other address: to use another one, enter "
-        "your own key above."
+        return _("Requests go to {url} with the key you entered for this session.", url=target)
+    return _(
+        "Requests go to {url} with the key configured on this server (OPENAI\\_API\\_KEY or "
+        "secrets.toml). That key is sent to no other address: to use another one, enter your "
+        "own key above.",
+        url=target,
     )
 
 
@@ -222,19 +228,21 @@ def check_connection() -> None:
     and base URL are in use.
     """
     connection = current_connection()
+    message: BatchdashError | Message
     try:
         if connection.refusal:
             # Nothing is sent: the chosen address would get a key that is not meant for it.
             raise InputError(connection.refusal)
         connection.gateway().check_key()
     except BatchdashError as error:
-        ok, message = False, str(error)
+        # The error itself: its message is said in the language of the moment it is shown.
+        ok, message = False, error.with_traceback(None)
     else:
         ok = True
         message = (
-            "The sandbox answers."
+            _l("The sandbox answers.")
             if connection.sandbox
-            else f"{connection.label} accepted the key."
+            else _l("{connection} accepted the key.", connection=connection.label)
         )
     st.session_state[state.CONNECTION_CHECK] = {
         "scope": connection.scope,

@@ -18,6 +18,7 @@ from batchdash.api import notices
 from batchdash.api.fetch_progress import listening_to_fetches
 from batchdash.api.gateway import Gateway
 from batchdash.errors import BatchdashError
+from batchdash.i18n import _
 from batchdash.jobs.board import JobBoard
 from batchdash.jobs.opening import open_job_service
 from batchdash.jobs.service import JobService
@@ -90,15 +91,21 @@ def fetch_progress() -> Iterator[None]:
     bar = st.empty()
     notice = st.empty()
 
-    def tell(message: str) -> None:
+    def tell(message: object) -> None:
         notice.warning(plain(message), icon=":material/hourglass_top:")
 
     def show(file_id: str, done: int, total: int | None) -> None:
         if total:
-            text = f"Fetching results file {file_id}: {_size(done)} of {_size(total)}"
+            text = _(
+                "Fetching results file {file}: {done} of {total}",
+                file=file_id,
+                done=_size(done),
+                total=_size(total),
+            )
             bar.progress(min(done / total, 1.0), text=plain(text))
         else:
-            bar.progress(0.0, text=plain(f"Fetching results file {file_id}: {_size(done)}"))
+            text = _("Fetching results file {file}: {done}", file=file_id, done=_size(done))
+            bar.progress(0.0, text=plain(text))
 
     try:
         with listening_to_fetches(show), notices.listening_to_notices(tell):

@@ -11,14 +11,15 @@ notice for the page and closes.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import streamlit as st
 
-from batchdash.display.results_page import COUNT_WORDS
+from batchdash.display.results_page import count_word
 from batchdash.errors import BatchdashError, InputError
+from batchdash.i18n import Message, _, _l, n_, n_l
 from batchdash.jobs.board import JobBoard
 from batchdash.jobs.cancel_effect import cancel_effect, running_batches
 from batchdash.jobs.repair import REPAIRABLE, refused_warning
@@ -27,6 +28,7 @@ from ui import dialogs, state
 from ui.connection import current_connection
 from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import attempt
+from ui.language import apply_language
 from ui.text import plain, usd
 
 #: Seconds a notice stays on the page at most.
@@ -47,14 +49,15 @@ class Dialog:
     batch_id: str | None = None
 
 
-def tell(notice: str) -> None:
-    """Say what an action did, at the top of the page, until the analyst does something else."""
+def tell(notice: str | Message) -> None:
+    """Say what an action did, at the top of the page, until the analyst does something else
+    (a Message, so a switch of language in the meantime says it in the new one)."""
     st.session_state[state.JOBS_NOTICE] = (notice, time.time())
 
 
 def show_notice() -> None:
     """The last action's notice, if it is recent (a page left and opened again shows none)."""
-    notice: tuple[str, float] | None = st.session_state[state.JOBS_NOTICE]
+    notice: tuple[str | Message, float] | None = st.session_state[state.JOBS_NOTICE]
     if notice is not None and time.time() - notice[1] < NOTICE_SECONDS:
         st.success(plain(notice[0]), icon=":material/check_circle:")
 
@@ -85,7 +88,7 @@ def close() -> None:
     dialogs.close(_forget)
 
 
-def _finish(board: JobBoard, notice: str, job_id: str | None = None) -> None:
+def _finish(board: JobBoard, notice: Message, job_id: str | None = None) -> None:
     """Close the dialog, say what happened, and draw the page again."""
     if job_id is not None:
         board.forget(job_id)
@@ -97,7 +100,7 @@ def _finish(board: JobBoard, notice: str, job_id: str | None = None) -> None:
 def _unarchive(board: JobBoard, job_id: str) -> None:
     board.service.archive(job_id, archived=False)
     board.forget(job_id)
-    tell("The job is back in the list.")
+    tell(_l("The job is back in the list."))
     st.session_state[state.JOBS_QUIET_RUN] = True
 
 
@@ -117,26 +120,29 @@ def unsent_parts(board: JobBoard, status: JobStatus) -> None:
     count = _unsent_count(status)
     with st.container(horizontal=True):
         send = st.button(
-            "Send it" if status.never_started else f"Send {_parts(count)} now",
+            _("Send it")
+            if status.never_started
+            else n_("Send {n:,} part now", "Send {n:,} parts now", count),
             key="send_unsent",
             type="primary",
             icon=":material/send:",
             disabled=status.sending,
-            help="Upload the parts not sent yet and create their batches, billed at the batch "
-            "price."
+            help=_(
+                "Upload the parts not sent yet and create their batches, billed at the batch price."
+            )
             if not status.sending
-            else "A submission is sending them right now.",
+            else _("A submission is sending them right now."),
         )
         st.button(
-            "Discard…",
+            _("Discard…"),
             key="discard_unsent",
             icon=":material/delete:",
             on_click=ask,
             args=("discard", status.job_id),
-            help="Never send the parts not sent yet; nothing of them is billed.",
+            help=_("Never send the parts not sent yet; nothing of them is billed."),
         )
     if send:
-        bar = st.progress(0.0, text="Sending…")
+        bar = st.progress(0.0, text=_("Sending…"))
 
         def progress(done: int, total: int, message: str) -> None:
             bar.progress(done / total if total else 1.0, text=plain(message))
@@ -144,11 +150,15 @@ def unsent_parts(board: JobBoard, status: JobStatus) -> None:
         batches = attempt(lambda: board.service.resume(status.job_id, on_progress=progress))
         if batches is None:
             return
-        _finish(board, f"Sent {status.name}: its batches are {', '.join(batches)}.", status.job_id)
-
-
-def _parts(count: int) -> str:
-    return f"{count:,} part{'s' if count != 1 else ''}"
+        _finish(
+            board,
+            _l(
+                "Sent {name}: its batches are {batches}.",
+                name=status.name,
+                batches=", ".join(batches),
+            ),
+            status.job_id,
+        )
 
 
 def action_buttons(board: JobBoard, status: JobStatus) -> None:
@@ -157,21 +167,26 @@ def action_buttons(board: JobBoard, status: JobStatus) -> None:
     repairable = sum(status.counts.get(key, 0) for key in REPAIRABLE)
     with st.container(horizontal=True):
         st.button(
-            "Cancel the job…",
+            _("Cancel the job…"),
             key="cancel_job",
             icon=":material/cancel:",
             # A job that never sent anything has no batch to stop: Discard is its way out.
             disabled=status.state == "finished" or status.never_started,
             on_click=ask,
             args=("cancel", status.job_id),
-            help="Stop every running batch of the job; answers made so far are kept."
+            help=_("Stop every running batch of the job; answers made so far are kept.")
             if not status.never_started
-            else "Nothing of this job was sent, so there is nothing to cancel: discard it instead.",
+            else _(
+                "Nothing of this job was sent, so there is nothing to cancel: discard it instead."
+            ),
         )
         if len(running) > 1:
-            labels = {f"Batch {batch.id} (part {batch.part_number})": batch.id for batch in running}
+            labels = {
+                _("Batch {batch} (part {part})", batch=batch.id, part=batch.part_number): batch.id
+                for batch in running
+            }
             st.menu_button(
-                "Cancel one batch…",
+                _("Cancel one batch…"),
                 list(labels),
                 key="cancel_batch_menu",
                 icon=":material/block:",
@@ -179,17 +194,17 @@ def action_buttons(board: JobBoard, status: JobStatus) -> None:
                 args=(status.job_id, labels, "cancel_batch_menu"),
             )
         st.button(
-            "Repair rows…",
+            _("Repair rows…"),
             key="repair_rows",
             icon=":material/build:",
             disabled=not repairable,
             on_click=ask,
             args=("repair", status.job_id),
-            help="Send rows that failed, expired, were cancelled or did not run once more.",
+            help=_("Send rows that failed, expired, were cancelled or did not run once more."),
         )
         if status.archived:
             st.button(
-                "Show in the list again",
+                _("Show in the list again"),
                 key="unarchive_job",
                 icon=":material/unarchive:",
                 on_click=_unarchive,
@@ -197,12 +212,12 @@ def action_buttons(board: JobBoard, status: JobStatus) -> None:
             )
         else:
             st.button(
-                "Archive…",
+                _("Archive…"),
                 key="archive_job",
                 icon=":material/archive:",
                 on_click=ask,
                 args=("archive", status.job_id),
-                help="Hide the job from the list; nothing is deleted.",
+                help=_("Hide the job from the list; nothing is deleted."),
             )
 
 
@@ -212,9 +227,15 @@ def show_dialog(board: JobBoard) -> None:
     if dialog is None:
         return
     if dialog.action == "attach":
-        _attach_dialog(board, dialog.batch_id)
+        _open(_("Attach a batch"), "medium", _attach_dialog, board, dialog.batch_id)
     elif dialog.action == "cancel_remote":
-        _cancel_remote_dialog(board, dialog.batch_id or "")
+        _open(
+            _("Cancel a batch made elsewhere"),
+            "small",
+            _cancel_remote_dialog,
+            board,
+            dialog.batch_id or "",
+        )
     else:
         try:
             status = board.status(dialog.job_id or "")
@@ -223,67 +244,100 @@ def show_dialog(board: JobBoard) -> None:
             st.error(plain(error), icon=":material/error:")
             return
         if dialog.action == "cancel":
-            opened = _cancel_batch_dialog if dialog.batch_id else _cancel_job_dialog
+            title = _("Cancel one batch") if dialog.batch_id else _("Cancel the job")
+            _open(title, "medium", _cancel, board, status, dialog.batch_id)
+        elif dialog.action == "repair":
+            _open(_("Repair rows"), "medium", _repair_dialog, board, status)
+        elif dialog.action == "archive":
+            _open(_("Archive the job"), "small", _archive_dialog, board, status)
         else:
-            opened = {
-                "repair": _repair_dialog,
-                "archive": _archive_dialog,
-                "discard": _discard_dialog,
-            }[dialog.action]
-        opened(board, status, dialog.batch_id)
+            _open(_("Discard what was not sent"), "small", _discard_dialog, board, status)
 
 
-def _rows(count: int, what: str = "request") -> str:
-    return f"{count:,} {what}{'s' if count != 1 else ''}"
+def _open(
+    title: str, width: Literal["small", "medium", "large"], body: Callable[..., None], *args: object
+) -> None:
+    """`body(*args)` in a dialog, titled in the language in use (a title given to `st.dialog`
+    where the function is defined would keep the language of the first import)."""
+    st.dialog(title, width=width, on_dismiss=close)(_in_language)(body, *args)
 
 
-def _confirm_row(confirm: str, key: str, keep: str = "Keep it as it is") -> bool:
-    """A dismiss button and the confirm button; whether the latter was clicked."""
-    return dialogs.confirm_row(confirm, key, _forget, keep)
+def _in_language(body: Callable[..., None], *args: object) -> None:
+    # A widget of the dialog reruns only the dialog, maybe in a new script thread, where the
+    # entry script has not set the session's language.
+    apply_language()
+    body(*args)
 
 
-@st.dialog("Cancel the job", width="medium", on_dismiss=close)
-def _cancel_job_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) -> None:
-    _cancel(board, status, None)
-
-
-@st.dialog("Cancel one batch", width="medium", on_dismiss=close)
-def _cancel_batch_dialog(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
-    _cancel(board, status, batch_id)
+def _confirm_row(confirm: str, key: str, keep: str | None = None) -> bool:
+    """A dismiss button ("Keep it as it is" unless `keep` says otherwise) and the confirm
+    button; whether the latter was clicked."""
+    return dialogs.confirm_row(confirm, key, _forget, keep or _("Keep it as it is"))
 
 
 def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
     """What a cancel loses and keeps, and the button that does it."""
     effect = cancel_effect(status, batch_id, board.terminal)
     if not effect.batches and batch_id is not None:
-        st.info(f"Batch {plain(batch_id)} is not running any more: there is nothing to cancel.")
-        dialogs.dismiss_button("Close", "cancel_close", _forget)
+        st.info(
+            _(
+                "Batch {batch} is not running any more: there is nothing to cancel.",
+                batch=plain(batch_id),
+            )
+        )
+        dialogs.dismiss_button(_("Close"), "cancel_close", _forget)
         return
-    name = plain(status.name)
+    name = f"**{plain(status.name)}**"
     st.markdown(
-        f"Cancel batch {plain(batch_id)} of **{name}**?"
+        _("Cancel batch {batch} of {name}?", batch=plain(batch_id), name=name)
         if batch_id
-        else f"Cancel the job **{name}**?"
+        else _("Cancel the job {name}?", name=name)
     )
     st.markdown(
-        f"**Lost:** {_rows(effect.lost)} that have not run yet will not run. Their rows get "
-        "the status *cancelled*; Repair can send them again later, as a new batch."
+        n_(
+            "**Lost:** {n:,} request that have not run yet will not run. Their rows get the "
+            "status *cancelled*; Repair can send them again later, as a new batch.",
+            "**Lost:** {n:,} requests that have not run yet will not run. Their rows get the "
+            "status *cancelled*; Repair can send them again later, as a new batch.",
+            effect.lost,
+        )
     )
-    kept = [f"the {_rows(effect.answered, 'answer')} already made"]
+    kept = [n_("the {n:,} answer already made", "the {n:,} answers already made", effect.answered)]
     if effect.failed:
-        kept.append(f"{_rows(effect.failed, 'failed request')} with their errors")
+        kept.append(
+            n_(
+                "{n:,} failed request with their errors",
+                "{n:,} failed requests with their errors",
+                effect.failed,
+            )
+        )
     if effect.done_rows:
-        kept.append(f"the {_rows(effect.done_rows, 'row')} finished batches already answered")
+        kept.append(
+            n_(
+                "the {n:,} row finished batches already answered",
+                "the {n:,} rows finished batches already answered",
+                effect.done_rows,
+            )
+        )
     st.markdown(
-        f"**Kept:** {', '.join(kept)}. Answers made are billed; they are fetched when the "
-        "cancellation ends and show up in Results."
+        _(
+            "**Kept:** {kept}. Answers made are billed; they are fetched when the cancellation "
+            "ends and show up in Results.",
+            kept=_(", ").join(kept),
+        )
     )
     if effect.batches:
-        names = ", ".join(f"{batch.id} (part {batch.part_number})" for batch in effect.batches)
-        st.caption(
-            f"Batches to cancel: {plain(names)}. Stopping can take the API up to 10 minutes."
+        names = _(", ").join(
+            _("{batch} (part {part})", batch=batch.id, part=batch.part_number)
+            for batch in effect.batches
         )
-    if _confirm_row("Cancel the batch" if batch_id else "Cancel the job", "cancel_confirm"):
+        st.caption(
+            _(
+                "Batches to cancel: {batches}. Stopping can take the API up to 10 minutes.",
+                batches=plain(names),
+            )
+        )
+    if _confirm_row(_("Cancel the batch") if batch_id else _("Cancel the job"), "cancel_confirm"):
         try:
             stopped = board.service.cancel(status.job_id, batch_id)
         except BatchdashError as error:
@@ -292,154 +346,210 @@ def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
         _finish(board, _cancel_notice(status.name, batch_id, stopped), status.job_id)
 
 
-def _cancel_notice(name: str, batch_id: str | None, stopped: int) -> str:
+def _cancel_notice(name: str, batch_id: str | None, stopped: int) -> Message:
     """What the cancel did; the batches may have finished while the dialog was open."""
     if not stopped:
-        what = f"Batch {batch_id}" if batch_id else name
-        return f"{what} had already finished: nothing was cancelled, and its answers are kept."
-    what = f"batch {batch_id}" if batch_id else f"the job {name}"
-    return f"Asked to cancel {what}; the answers already made are kept."
+        if batch_id:
+            return _l(
+                "Batch {batch} had already finished: nothing was cancelled, and its answers are "
+                "kept.",
+                batch=batch_id,
+            )
+        return _l(
+            "{name} had already finished: nothing was cancelled, and its answers are kept.",
+            name=name,
+        )
+    if batch_id:
+        return _l(
+            "Asked to cancel batch {batch}; the answers already made are kept.", batch=batch_id
+        )
+    return _l("Asked to cancel the job {name}; the answers already made are kept.", name=name)
 
 
 def _repair_label(status: JobStatus, key: str) -> str:
-    return f"{COUNT_WORDS[key]} ({status.counts.get(key, 0):,})"
+    return _("{status} ({count:,})", status=count_word(key), count=status.counts.get(key, 0))
 
 
-@st.dialog("Repair rows", width="medium", on_dismiss=close)
-def _repair_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) -> None:
+def _repair_dialog(board: JobBoard, status: JobStatus) -> None:
+    name = f"**{plain(status.name)}**"
     st.markdown(
-        f"Send rows of **{plain(status.name)}** once more, in a new batch of the same job. "
-        "Their answers replace the failed ones in the merged table."
+        _(
+            "Send rows of {name} once more, in a new batch of the same job. Their answers "
+            "replace the failed ones in the merged table.",
+            name=name,
+        )
     )
     offered = [key for key in REPAIRABLE if status.counts.get(key, 0)]
     if state.REPAIR_STATUSES not in st.session_state:
         st.session_state[state.REPAIR_STATUSES] = offered
     picked = st.pills(
-        "Rows to run again",
+        _("Rows to run again"),
         offered,
         selection_mode="multi",
         key=state.REPAIR_STATUSES,
         format_func=lambda key: _repair_label(status, key),
     )
     if not picked:
-        st.caption("Pick at least one kind of row.")
+        st.caption(_("Pick at least one kind of row."))
         return
     plan = attempt(lambda: board.service.plan_repair(status.job_id, picked))
     if plan is None:
         return
     with st.container(horizontal=True):
-        st.metric("Rows", f"{plan.rows:,}", border=True)
-        st.metric("Input tokens", f"{plan.input_tokens:,}", border=True)
+        st.metric(_("Rows"), f"{plan.rows:,}", border=True)
+        st.metric(_("Input tokens"), f"{plan.input_tokens:,}", border=True)
         st.metric(
             label(ESTIMATE_LABEL, current_connection().sandbox),
-            f"{usd(plan.estimated_cost_usd)} + answers",
+            _("{amount} + answers", amount=usd(plan.estimated_cost_usd)),
             border=True,
-            help="Input tokens at the batch price; the answers are billed on top, by their length.",
+            help=_(
+                "Input tokens at the batch price; the answers are billed on top, by their length."
+            ),
         )
     if not plan.rows:
-        st.info("Every such row is in a batch that is still running: wait for it to finish.")
+        st.info(_("Every such row is in a batch that is still running: wait for it to finish."))
         return
     warning = refused_warning(plan.refused, plan.rows)
     if warning:
         st.warning(plain(warning), icon=":material/warning:")
-    if _confirm_row(f"Repair {_rows(plan.rows, 'row')}", "repair_confirm", keep="Not now"):
-        with st.spinner("Sending the rows…"):
+    repair = n_("Repair {n:,} row", "Repair {n:,} rows", plan.rows)
+    if _confirm_row(repair, "repair_confirm", keep=_("Not now")):
+        with st.spinner(_("Sending the rows…")):
             batches = attempt(lambda: board.service.repair(status.job_id, picked))
         if batches is None:
             return
         st.session_state.pop(state.REPAIR_STATUSES, None)
-        _finish(
-            board,
-            f"Sent {_rows(plan.rows, 'row')} of {status.name} again as "
-            f"{', '.join(batches) or 'a new batch'}.",
-            status.job_id,
+        _finish(board, _repair_notice(status.name, plan.rows, batches), status.job_id)
+
+
+def _repair_notice(name: str, rows: int, batches: list[str]) -> Message:
+    if batches:
+        return n_l(
+            "Sent {n:,} row of {name} again as {batches}.",
+            "Sent {n:,} rows of {name} again as {batches}.",
+            rows,
+            name=name,
+            batches=", ".join(batches),
         )
+    return n_l(
+        "Sent {n:,} row of {name} again as a new batch.",
+        "Sent {n:,} rows of {name} again as a new batch.",
+        rows,
+        name=name,
+    )
 
 
-@st.dialog("Archive the job", on_dismiss=close)
-def _archive_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) -> None:
+def _archive_dialog(board: JobBoard, status: JobStatus) -> None:
+    name = f"**{plain(status.name)}**"
     st.markdown(
-        f"Hide **{plain(status.name)}** from the list of jobs? Nothing is deleted: its rows and "
-        "results stay in Batchdash (turn on *Show archived* to see it again), and its batches "
-        "stay at OpenAI, which does not delete batches."
+        _(
+            "Hide {name} from the list of jobs? Nothing is deleted: its rows and results stay "
+            "in Batchdash (turn on *Show archived* to see it again), and its batches stay at "
+            "OpenAI, which does not delete batches.",
+            name=name,
+        )
     )
     if status.state == "active":
         st.warning(
-            "The job is still running: archiving does not stop it. Cancel it first to stop it.",
+            _("The job is still running: archiving does not stop it. Cancel it first to stop it."),
             icon=":material/warning:",
         )
-    if _confirm_row("Archive", "archive_confirm"):
+    if _confirm_row(_("Archive"), "archive_confirm"):
         board.service.archive(status.job_id)
-        _finish(board, f"Archived {status.name}.", status.job_id)
+        _finish(board, _l("Archived {name}.", name=status.name), status.job_id)
 
 
-@st.dialog("Discard what was not sent", on_dismiss=close)
-def _discard_dialog(board: JobBoard, status: JobStatus, _batch_id: str | None) -> None:
-    name = plain(status.name)
+def _discard_dialog(board: JobBoard, status: JobStatus) -> None:
+    name = f"**{plain(status.name)}**"
     count = _unsent_count(status)
     if not count:
-        st.info(f"Every part of **{name}** was sent: there is nothing to discard.")
-        dialogs.dismiss_button("Close", "discard_close", _forget)
+        st.info(_("Every part of {name} was sent: there is nothing to discard.", name=name))
+        dialogs.dismiss_button(_("Close"), "discard_close", _forget)
         return
     if status.never_started:
         st.markdown(
-            f"Discard **{name}**? Nothing of it was sent, so nothing was billed, and nothing "
-            "will send it. It leaves the list of jobs (turn on *Show archived* to see it "
-            "again, rows and all); submit the table again from New job to run it later."
+            _(
+                "Discard {name}? Nothing of it was sent, so nothing was billed, and nothing "
+                "will send it. It leaves the list of jobs (turn on *Show archived* to see it "
+                "again, rows and all); submit the table again from New job to run it later.",
+                name=name,
+            )
         )
     else:
         st.markdown(
-            f"Discard the {_parts(count)} of **{name}** not sent yet? They are never sent and "
-            "not billed; their rows show as *not run*, and Repair can send them later. The "
-            "batches already sent go on: cancel the job to stop them."
+            n_(
+                "Discard the {n:,} part of {name} not sent yet? They are never sent and not "
+                "billed; their rows show as *not run*, and Repair can send them later. The "
+                "batches already sent go on: cancel the job to stop them.",
+                "Discard the {n:,} parts of {name} not sent yet? They are never sent and not "
+                "billed; their rows show as *not run*, and Repair can send them later. The "
+                "batches already sent go on: cancel the job to stop them.",
+                count,
+                name=name,
+            )
         )
-    if _confirm_row("Discard", "discard_confirm"):
+    if _confirm_row(_("Discard"), "discard_confirm"):
         dropped = attempt(lambda: board.service.discard(status.job_id))
         if dropped is None:
             return
         _finish(
             board,
-            f"Discarded {_parts(dropped)} of {status.name}; nothing of them was sent.",
+            n_l(
+                "Discarded {n:,} part of {name}; nothing of them was sent.",
+                "Discarded {n:,} parts of {name}; nothing of them was sent.",
+                dropped,
+                name=status.name,
+            ),
             status.job_id,
         )
 
 
-@st.dialog("Attach a batch", width="medium", on_dismiss=close)
 def _attach_dialog(board: JobBoard, batch_id: str | None) -> None:
     st.markdown(
-        "Follow a batch made elsewhere (the OpenAI dashboard, a script, another Batchdash) as "
-        "a job here: its requests become the job's rows, its answers are fetched when it "
-        "finishes, and it can be cancelled or repaired like any other job."
+        _(
+            "Follow a batch made elsewhere (the OpenAI dashboard, a script, another Batchdash) "
+            "as a job here: its requests become the job's rows, its answers are fetched when it "
+            "finishes, and it can be cancelled or repaired like any other job."
+        )
     )
     if batch_id and state.ATTACH_BATCH_ID not in st.session_state:
         st.session_state[state.ATTACH_BATCH_ID] = batch_id
-    st.text_input("Batch id", key=state.ATTACH_BATCH_ID, placeholder="batch_…", max_chars=200)
-    st.text_input("Job name (optional)", key=state.ATTACH_NAME, max_chars=200)
-    if _confirm_row("Attach", "attach_confirm", keep="Not now"):
+    st.text_input(_("Batch id"), key=state.ATTACH_BATCH_ID, placeholder="batch_…", max_chars=200)
+    st.text_input(_("Job name (optional)"), key=state.ATTACH_NAME, max_chars=200)
+    if _confirm_row(_("Attach"), "attach_confirm", keep=_("Not now")):
         wanted = (st.session_state.get(state.ATTACH_BATCH_ID) or "").strip()
         if not wanted:
-            st.error("Enter the id of the batch, like batch_abc123.", icon=":material/error:")
+            st.error(_("Enter the id of the batch, like batch_abc123."), icon=":material/error:")
             return
         name = (st.session_state.get(state.ATTACH_NAME) or "").strip() or None
-        with st.spinner("Reading the batch and its input file…"):
+        with st.spinner(_("Reading the batch and its input file…")):
             job_id = attempt(lambda: board.service.attach(wanted, name=name))
         if job_id is None:
             return
         st.session_state[state.SELECTED_JOB] = job_id
         st.session_state[state.REMOTE_LISTING] = None
-        _finish(board, f"Batch {wanted} is now followed here as a job.", job_id)
+        _finish(board, _l("Batch {batch} is now followed here as a job.", batch=wanted), job_id)
 
 
-@st.dialog("Cancel a batch made elsewhere", on_dismiss=close)
 def _cancel_remote_dialog(board: JobBoard, batch_id: str) -> None:
     st.markdown(
-        f"Cancel batch {plain(batch_id)}? It belongs to no job here. **Lost:** its requests that "
-        "have not run yet. **Kept:** the answers already made, in the batch's own result file "
-        "(attach the batch to fetch them here)."
+        _(
+            "Cancel batch {batch}? It belongs to no job here. **Lost:** its requests that have "
+            "not run yet. **Kept:** the answers already made, in the batch's own result file "
+            "(attach the batch to fetch them here).",
+            batch=plain(batch_id),
+        )
     )
-    if _confirm_row("Cancel the batch", "cancel_remote_confirm"):
+    if _confirm_row(_("Cancel the batch"), "cancel_remote_confirm"):
         info = attempt(lambda: board.service.gateway.cancel_batch(batch_id))
         if info is None:
             return
         st.session_state[state.REMOTE_LISTING] = None
-        _finish(board, f"Asked to cancel batch {batch_id}; it is {info.status} now.")
+        _finish(
+            board,
+            _l(
+                "Asked to cancel batch {batch}; it is {status} now.",
+                batch=batch_id,
+                status=info.status,
+            ),
+        )

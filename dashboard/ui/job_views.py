@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -16,7 +17,7 @@ from batchdash.display.jobs_table import (
     filter_jobs,
     jobs_frame,
 )
-from batchdash.display.results_page import COUNT_WORDS
+from batchdash.display.results_page import count_word
 from batchdash.display.status_words import (
     BATCH_MEANINGS,
     BATCH_WORDS,
@@ -25,10 +26,13 @@ from batchdash.display.status_words import (
     job_word,
     waiting_help,
 )
+from batchdash.i18n import _, n_, use_language
+from batchdash.i18n.formatting import clock_time
 from batchdash.jobs.status import JobStatus
 from batchdash.money import usd, usd_decimals
 from batchdash.providers.profiles import OPENAI, ProviderProfile
 from batchdash.results.parse import ROW_STATUSES
+from batchdash.results.vllm_lines import IMPORTED_PREFIX
 from ui import state
 from ui.connection import current_connection
 from ui.cost_views import ACTUAL_COLUMN, ESTIMATE_COLUMN, label
@@ -43,16 +47,22 @@ def quiet() -> None:
     st.session_state[state.JOBS_NOTICE] = None
 
 
+def clock(seconds: float) -> str:
+    """The time of day of unix `seconds` in the browser's zone (the server's when unknown), as
+    the tables show their times."""
+    return clock_time(datetime.fromtimestamp(seconds).astimezone(), st.context.timezone)
+
+
 def show_status_help(provider: ProviderProfile = OPENAI) -> None:
     """What each batch status means, why a batch may take a day (or the provider's window), and
     how long files are kept."""
-    with st.expander("What the statuses mean", icon=":material/help:"):
+    with st.expander(_("What the statuses mean"), icon=":material/help:"):
         st.markdown(plain(waiting_help(provider)))
         st.table(
-            {BATCH_WORDS[status]: meaning for status, meaning in BATCH_MEANINGS.items()},
+            {str(BATCH_WORDS[status]): str(meaning) for status, meaning in BATCH_MEANINGS.items()},
             border="horizontal",
         )
-        st.markdown(KEEPING_HELP)
+        st.markdown(str(KEEPING_HELP))
 
 
 def _datetime_column(label: str, width: int | None = None) -> Any:
@@ -61,28 +71,38 @@ def _datetime_column(label: str, width: int | None = None) -> Any:
     )
 
 
+def _job_words() -> dict[str, str]:
+    """Each job word in English, the status filter's value (it outlives a switch of language),
+    and in the language in use, the words the table shows."""
+    with use_language("en"):
+        english = [str(word) for word in JOB_WORDS]
+    return dict(zip(english, (str(word) for word in JOB_WORDS), strict=True))
+
+
 def jobs_toolbar(statuses: Sequence[JobStatus], terminal: Collection[str]) -> None:
     """Search, status filter and the archived switch (their values are read from state)."""
-    present = {job_word(status, terminal) for status in statuses}
+    words = _job_words()
+    present = {str(job_word(status, terminal)) for status in statuses}
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.text_input(
-            "Search by name",
+            _("Search by name"),
             key=state.JOBS_SEARCH,
             type="search",
-            placeholder="Part of a job name",
+            placeholder=_("Part of a job name"),
             on_change=quiet,
             persist_state="session",
         )
         st.pills(
-            "Status",
-            [word for word in JOB_WORDS if word in present],
+            _("Status"),
+            [english for english, word in words.items() if word in present],
             selection_mode="multi",
             key=state.JOBS_STATUS_FILTER,
+            format_func=words.__getitem__,
             on_change=quiet,
             persist_state="session",
         )
         st.toggle(
-            "Show archived",
+            _("Show archived"),
             key=state.JOBS_SHOW_ARCHIVED,
             on_change=quiet,
             persist_state="session",
@@ -96,7 +116,9 @@ def shown_jobs(
     if not st.session_state.get(state.JOBS_SHOW_ARCHIVED):
         statuses = [status for status in statuses if not status.archived]
     frame = jobs_frame(statuses, now=now, terminal=terminal)
-    words = st.session_state.get(state.JOBS_STATUS_FILTER) or []
+    shown = _job_words()
+    picked = st.session_state.get(state.JOBS_STATUS_FILTER) or []
+    words = [shown[english] for english in picked if english in shown]
     return filter_jobs(frame, words=words, search=st.session_state.get(state.JOBS_SEARCH) or "")
 
 
@@ -124,44 +146,53 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
         # Widths keep every column on a laptop's page (1400 px wide); a long name is cut short
         # here and shown whole in the picker below.
         column_config={
-            "name": st.column_config.TextColumn("Name", width=165),
-            "created": _datetime_column("Created", width=115),
-            "status": st.column_config.TextColumn("Status", width=130),
+            "name": st.column_config.TextColumn(_("Name"), width=165),
+            "created": _datetime_column(_("Created"), width=115),
+            "status": st.column_config.TextColumn(_("Status"), width=130),
             "progress": st.column_config.ProgressColumn(
-                "Progress",
+                _("Progress"),
                 min_value=0,
                 max_value=100,
                 format="%d%%",
                 width=75,
-                help="Share of the job's requests answered so far (with an answer or an error).",
+                help=_("Share of the job's requests answered so far (with an answer or an error)."),
             ),
             "answered": st.column_config.TextColumn(
-                "Answered",
+                _("Answered"),
                 width=90,
-                help="Requests answered so far, with an answer or an error, of all the job's "
-                "requests. Cancelled and expired ones stay unanswered; Repair can send them.",
+                help=_(
+                    "Requests answered so far, with an answer or an error, of all the job's "
+                    "requests. Cancelled and expired ones stay unanswered; Repair can send them."
+                ),
             ),
             "estimated_cost_usd": st.column_config.TextColumn(
                 label(ESTIMATE_COLUMN, sandbox),
                 width=140,
-                help="Counted before sending, at the batch price: the input plus the answers "
-                "projected from the rows tried first (≈), or the input alone (+ answers) when "
-                "the job was submitted without a try.",
+                help=_(
+                    "Counted before sending, at the batch price: the input plus the answers "
+                    "projected from the rows tried first (≈), or the input alone (+ answers) "
+                    "when the job was submitted without a try."
+                ),
             ),
             "actual_cost_usd": st.column_config.TextColumn(
                 label(ACTUAL_COLUMN, sandbox),
                 width=110,
-                help="What the batches used so far, at the batch price"
-                + ("; the sandbox bills nothing." if sandbox else "."),
+                help=_(
+                    "What the batches used so far, at the batch price; the sandbox bills nothing."
+                )
+                if sandbox
+                else _("What the batches used so far, at the batch price."),
             ),
             "time_left": st.column_config.TextColumn(
-                "Time left",
+                _("Time left"),
                 width=85,
-                help="Until the completion window of the running batches ends; requests not "
-                "answered by then expire.",
+                help=_(
+                    "Until the completion window of the running batches ends; requests not "
+                    "answered by then expire."
+                ),
             ),
         },
-        alt="Your jobs, newest first",
+        alt=_("Your jobs, newest first"),
     )
 
 
@@ -173,7 +204,7 @@ def _estimate_text(amount: float, projected: bool, decimals: int) -> str:
     if pd.isna(amount):
         return ""
     text = usd(float(amount), decimals)
-    return f"≈ {text}" if projected else f"{text} + answers"
+    return f"≈ {text}" if projected else _("{amount} + answers", amount=text)
 
 
 def keep_in_step(picker_key: str, options: Sequence[str]) -> None:
@@ -209,8 +240,8 @@ def job_picker(
 
 
 def _job_label(status: JobStatus) -> str:
-    archived = " (archived)" if status.archived else ""
-    return f"{visible(status.name)} · {status.created_at:%Y-%m-%d %H:%M}{archived}"
+    label = f"{visible(status.name)} · {status.created_at:%Y-%m-%d %H:%M}"
+    return _("{job} (archived)", job=label) if status.archived else label
 
 
 def show_job_header(status: JobStatus, terminal: Collection[str]) -> None:
@@ -218,22 +249,52 @@ def show_job_header(status: JobStatus, terminal: Collection[str]) -> None:
     st.markdown(f"**{plain(status.name)}** · {plain(job_word(status, terminal))}")
     st.caption(
         f"{status.job_id} · {plain(status.model)} · {plain(status.endpoint)} · "
-        f"{status.rows:,} rows {'sent' if status.batches else 'to send'} as {status.parts} "
-        f"batch{'es' if status.parts != 1 else ''}"
+        + _rows_sent(status)
     )
     st.progress(answered_percent(status) / 100, text=_progress_text(status))
 
 
+def _rows_sent(status: JobStatus) -> str:
+    """'1,200 rows sent as 2 batches' (or 'to send', before any batch was made; or 'exported
+    for vLLM as 2 files')."""
+    if all(batch.id.startswith(IMPORTED_PREFIX) for batch in status.batches) and (
+        status.exported or status.batches
+    ):
+        return n_(
+            "{rows:,} rows exported for vLLM as {n} file",
+            "{rows:,} rows exported for vLLM as {n} files",
+            status.parts,
+            rows=status.rows,
+        )
+    if status.batches:
+        return n_(
+            "{rows:,} rows sent as {n} batch",
+            "{rows:,} rows sent as {n} batches",
+            status.parts,
+            rows=status.rows,
+        )
+    return n_(
+        "{rows:,} rows to send as {n} batch",
+        "{rows:,} rows to send as {n} batches",
+        status.parts,
+        rows=status.rows,
+    )
+
+
 def _progress_text(status: JobStatus) -> str:
     if not status.batches:
-        return "No batch yet"
+        return _("Waiting for vLLM's output file") if status.exported else _("No batch yet")
     if status.state == "active":
         finished = sum(batch.completed + batch.failed for batch in status.batches)
         total = sum(batch.total for batch in status.batches)
-        return f"{finished:,} of {total:,} requests finished"
+        return _("{finished:,} of {total:,} requests finished", finished=finished, total=total)
     counts = status.counts
-    told = [f"{counts[key]:,} {COUNT_WORDS[key]}" for key in ROW_STATUSES if counts.get(key)]
-    return f"Finished: {', '.join(told)}"
+    told = [
+        _("{count:,} {status}", count=counts[key], status=count_word(key))
+        for key in ROW_STATUSES
+        if counts.get(key)
+    ]
+    return _("Finished: {counts}", counts=_(", ").join(told))
 
 
 def show_job_batches(status: JobStatus, *, now: float, terminal: Collection[str]) -> None:
@@ -241,7 +302,8 @@ def show_job_batches(status: JobStatus, *, now: float, terminal: Collection[str]
     for problem in status.problems:
         st.warning(plain(problem), icon=":material/warning:")
     if not status.batches:
-        st.caption("No batch was created for this job yet.")
+        if not status.exported:  # an exported job's panel says what it waits for
+            st.caption(_("No batch was created for this job yet."))
         return
     frame = batches_frame(status, now=now, terminal=terminal)
     st.dataframe(
@@ -250,40 +312,44 @@ def show_job_batches(status: JobStatus, *, now: float, terminal: Collection[str]
         key="batches_table",
         column_order=[column for column in frame.columns if column != "meaning"],
         column_config={
-            "batch_id": st.column_config.TextColumn("Batch"),
+            "batch_id": st.column_config.TextColumn(_("Batch")),
             "part": st.column_config.NumberColumn(
-                "Part",
-                help="Which piece of the job: a job too big for one batch is split into "
-                "numbered parts, and each repair adds one.",
+                _("Part"),
+                help=_(
+                    "Which piece of the job: a job too big for one batch is split into "
+                    "numbered parts, and each repair adds one."
+                ),
             ),
-            "kind": st.column_config.TextColumn("Kind"),
-            "status": st.column_config.TextColumn("Status"),
-            "completed": st.column_config.NumberColumn("Answered"),
-            "failed": st.column_config.NumberColumn("Failed"),
-            "total": st.column_config.NumberColumn("Requests"),
-            "created": _datetime_column("Created"),
-            "expires_in": st.column_config.TextColumn("Expires in"),
+            "kind": st.column_config.TextColumn(_("Kind")),
+            "status": st.column_config.TextColumn(_("Status")),
+            "completed": st.column_config.NumberColumn(_("Answered")),
+            "failed": st.column_config.NumberColumn(_("Failed")),
+            "total": st.column_config.NumberColumn(_("Requests")),
+            "created": _datetime_column(_("Created")),
+            "expires_in": st.column_config.TextColumn(_("Expires in")),
         },
-        alt="The batches of the job",
+        alt=_("The batches of the job"),
     )
     meanings = dict(zip(frame["status"], frame["meaning"], strict=True))
     for word, meaning in meanings.items():
-        st.caption(f"**{plain(word)}**: {plain(meaning)}")
+        bold = f"**{plain(word)}**"
+        st.caption(_("{word}: {meaning}", word=bold, meaning=plain(meaning)))
     errors = batch_errors_frame(status)
     if len(errors):
-        st.markdown("**Problems the check found in the uploaded file**")
+        st.markdown("**" + _("Problems the check found in the uploaded file") + "**")
         st.dataframe(
             errors,
             hide_index=True,
             key="batch_errors_table",
             column_config={
-                "batch_id": st.column_config.TextColumn("Batch"),
-                "part": st.column_config.NumberColumn("Part"),
+                "batch_id": st.column_config.TextColumn(_("Batch")),
+                "part": st.column_config.NumberColumn(_("Part")),
                 "line": st.column_config.NumberColumn(
-                    "Line", help="Line of the part's JSONL file, which is the row of the part."
+                    _("Line"),
+                    help=_("Line of the part's JSONL file, which is the row of the part."),
                 ),
-                "code": st.column_config.TextColumn("Code"),
-                "message": st.column_config.TextColumn("Message", width="large"),
+                "code": st.column_config.TextColumn(_("Code")),
+                "message": st.column_config.TextColumn(_("Message"), width="large"),
             },
-            alt="Validation errors with their line numbers",
+            alt=_("Validation errors with their line numbers"),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from batchdash.i18n import (
     LANGUAGES,
@@ -11,8 +12,21 @@ from batchdash.i18n import (
     language_from_tag,
     server_default_language,
     set_language,
+    set_language_source,
 )
 from ui import state
+
+
+def _session_language() -> Language | None:
+    """The language this session's page run chose, for the fragment and dialog runs Streamlit
+    makes without the page's run (and so without its context); None outside a session."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    chosen = st.session_state.get(state.LANGUAGE)
+    return chosen if chosen in LANGUAGES or chosen == PSEUDO else None
+
+
+set_language_source(_session_language)
 
 
 def apply_language() -> Language:

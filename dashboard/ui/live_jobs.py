@@ -16,10 +16,13 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from batchdash.i18n import _, n_
 from batchdash.jobs.board import JobBoard, refresh_interval
 from batchdash.jobs.status import JobStatus
 from ui import job_actions, job_views, state
 from ui.job_access import attempt, fetch_progress
+from ui.language import apply_language
+from ui.vllm_round_trip import show_vllm_round_trip
 
 
 def planned_interval(board: JobBoard) -> float | None:
@@ -52,6 +55,9 @@ def _latest(board: JobBoard) -> list[JobStatus]:
 def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> None:
     """The jobs table and the opened job, fresh from the API (the fragment's body);
     `sandbox_kept` Sandbox jobs are set aside while a key is in use."""
+    # The timer reruns only this fragment, maybe in a new script thread, where the entry
+    # script has not set the session's language.
+    apply_language()
     statuses = _latest(board)
     interval = _pace(statuses, board)
     if interval != planned:
@@ -61,9 +67,9 @@ def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> 
     terminal = board.terminal
     with st.container(horizontal=True, vertical_alignment="bottom"):
         job_views.jobs_toolbar(statuses, terminal)
-        st.button("Refresh now", key="refresh_now", icon=":material/refresh:")
+        st.button(_("Refresh now"), key="refresh_now", icon=":material/refresh:")
         st.button(
-            "Attach a batch…",
+            _("Attach a batch…"),
             key="attach_batch",
             icon=":material/add_link:",
             on_click=job_actions.ask,
@@ -72,19 +78,28 @@ def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> 
     _show_pace(interval)
     frame = job_views.shown_jobs(statuses, now=now, terminal=terminal)
     if not statuses:
-        start = "submit one from New job, or attach a batch made elsewhere."
         if sandbox_kept:
-            st.info(f"No job yet with this API key: {start} {_kept_words(sandbox_kept)}")
+            st.info(
+                _(
+                    "No job yet with this API key: submit one from New job, or attach a batch "
+                    "made elsewhere."
+                )
+                + " "
+                + _kept_words(sandbox_kept)
+            )
         else:
-            st.info(f"No job yet: {start}", icon=":material/info:")
+            st.info(
+                _("No job yet: submit one from New job, or attach a batch made elsewhere."),
+                icon=":material/info:",
+            )
         return
     if frame.empty:
-        st.info("No job matches the search and the status filter.", icon=":material/search_off:")
+        st.info(_("No job matches the search and the status filter."), icon=":material/search_off:")
         return
     job_views.show_jobs_table(frame)
     shown = set(frame["job_id"])
     opened = job_views.job_picker(
-        "Open a job",
+        _("Open a job"),
         [status for status in statuses if status.job_id in shown],
         state.JOBS_PICKER,
         redraw_only=True,
@@ -93,27 +108,27 @@ def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> 
         job_views.show_job_header(opened, terminal)
         job_actions.unsent_parts(board, opened)
         job_actions.action_buttons(board, opened)
+        show_vllm_round_trip(board, opened)
         job_views.show_job_batches(opened, now=now, terminal=terminal)
 
 
 def _kept_words(count: int) -> str:
     """Where the Sandbox jobs went when a key is in use: they are filed apart, not lost."""
-    if count == 1:
-        return "Your Sandbox job is kept: it shows here again when you remove the key in Settings."
-    return (
-        f"Your {count:,} Sandbox jobs are kept: they show here again when you remove the key in "
-        "Settings."
+    return n_(
+        "Your Sandbox job is kept: it shows here again when you remove the key in Settings.",
+        "Your {n:,} Sandbox jobs are kept: they show here again when you remove the key in "
+        "Settings.",
+        count,
     )
 
 
 def _show_pace(interval: float | None) -> None:
     checked = st.session_state[state.JOBS_CHECKED_AT]
-    when = (
-        f"Last checked at {time.strftime('%H:%M:%S', time.localtime(checked))}. " if checked else ""
-    )
+    when = _("Last checked at {time}.", time=job_views.clock(checked)) + " " if checked else ""
     if st.session_state[state.JOBS_DIALOG] is not None:
-        st.caption(f"{when}Refreshing is paused while a dialog is open.")
+        pace = _("Refreshing is paused while a dialog is open.")
     elif interval is None:
-        st.caption(f"{when}Nothing is running, so the page does not refresh by itself.")
+        pace = _("Nothing is running, so the page does not refresh by itself.")
     else:
-        st.caption(f"{when}Refreshing every {interval:g} s while batches run.")
+        pace = _("Refreshing every {seconds:g} s while batches run.", seconds=interval)
+    st.caption(when + pace)

@@ -15,17 +15,29 @@ import streamlit as st
 from batchdash.api.batch_info import BatchInfo
 from batchdash.display.jobs_table import remote_frame
 from batchdash.display.status_words import batch_word
+from batchdash.i18n import _, _l
 from batchdash.jobs.board import JobBoard
 from ui import state
 from ui.job_access import attempt
 from ui.job_actions import ask
-from ui.job_views import quiet
+from ui.job_views import clock, quiet
 from ui.text import plain
 
-#: The label of the Jobs page view that lists the jobs.
-VIEW_JOBS = "Jobs here"
-#: The label of this view (the API's word for it: the key's batch list).
-VIEW_REMOTE = "All batches, also made elsewhere"
+# The labels of the Jobs page's two views, said in the language in use.
+_VIEW_LABELS = {
+    "jobs": _l("Jobs here"),
+    # The API's word for it: the key's batch list.
+    "remote": _l("All batches, also made elsewhere"),
+}
+#: The Jobs page view that lists the jobs: its value (the English label, whatever the language).
+VIEW_JOBS = _VIEW_LABELS["jobs"].msgid
+#: This view's value.
+VIEW_REMOTE = _VIEW_LABELS["remote"].msgid
+
+
+def view_label(view: str) -> str:
+    """The label of a view (VIEW_JOBS or VIEW_REMOTE) in the language in use."""
+    return str(_VIEW_LABELS["jobs" if view == VIEW_JOBS else "remote"])
 
 
 @dataclass(frozen=True)
@@ -62,29 +74,35 @@ def show_remote_batches(board: JobBoard) -> None:
     provider = board.service.provider
     if provider is not None and not provider.list:
         st.info(
-            f"{plain(provider.label)} does not list batches, so only the batches of jobs "
-            "here can be followed (by their ids).",
+            _(
+                "{provider} does not list batches, so only the batches of jobs here can be "
+                "followed (by their ids).",
+                provider=plain(provider.label),
+            ),
             icon=":material/info:",
         )
         return
     listing: Listing | None = st.session_state[state.REMOTE_LISTING]
     if listing is None or listing.scope != board.service.scope:
-        with st.spinner("Listing all batches…"):
+        with st.spinner(_("Listing all batches…")):
             _list(board)
         listing = st.session_state[state.REMOTE_LISTING]
     if listing is None:
         return
     with st.container(horizontal=True, vertical_alignment="center"):
         st.caption(
-            f"{len(listing.batches):,} batches, listed at "
-            f"{time.strftime('%H:%M:%S', time.localtime(listing.listed_at))}: every batch your "
-            "API key can see (the key's batch list), whether made here, in the provider's "
-            "dashboard or by a script. Batches marked with a job belong to a job here; the "
-            "others were made elsewhere."
+            _(
+                "{count:,} batches, listed at {time}: every batch your API key can see (the "
+                "key's batch list), whether made here, in the provider's dashboard or by a "
+                "script. Batches marked with a job belong to a job here; the others were made "
+                "elsewhere.",
+                count=len(listing.batches),
+                time=clock(listing.listed_at),
+            )
         )
-        st.button("Reload", key="remote_reload", icon=":material/refresh:", on_click=_reload)
+        st.button(_("Reload"), key="remote_reload", icon=":material/refresh:", on_click=_reload)
     if not listing.batches:
-        st.info("This key has no batch yet.", icon=":material/info:")
+        st.info(_("This key has no batch yet."), icon=":material/info:")
         return
     names = {status.job_id: status.name for status in board.statuses(include_archived=True)}
     st.dataframe(
@@ -92,23 +110,23 @@ def show_remote_batches(board: JobBoard) -> None:
         hide_index=True,
         key="remote_table",
         column_config={
-            "batch_id": st.column_config.TextColumn("Batch"),
-            "status": st.column_config.TextColumn("Status"),
-            "job_here": st.column_config.TextColumn("Job here"),
+            "batch_id": st.column_config.TextColumn(_("Batch")),
+            "status": st.column_config.TextColumn(_("Status")),
+            "job_here": st.column_config.TextColumn(_("Job here")),
             "created": st.column_config.DatetimeColumn(
-                "Created", format="YYYY-MM-DD HH:mm", timezone=st.context.timezone
+                _("Created"), format="YYYY-MM-DD HH:mm", timezone=st.context.timezone
             ),
-            "completed": st.column_config.NumberColumn("Answered"),
-            "failed": st.column_config.NumberColumn("Failed"),
-            "total": st.column_config.NumberColumn("Requests"),
-            "endpoint": st.column_config.TextColumn("Endpoint"),
-            "expires_in": st.column_config.TextColumn("Expires in"),
+            "completed": st.column_config.NumberColumn(_("Answered")),
+            "failed": st.column_config.NumberColumn(_("Failed")),
+            "total": st.column_config.NumberColumn(_("Requests")),
+            "endpoint": st.column_config.TextColumn(_("Endpoint")),
+            "expires_in": st.column_config.TextColumn(_("Expires in")),
         },
-        alt="Every batch of the API key, newest first",
+        alt=_("Every batch of the API key, newest first"),
     )
     by_id = {info.id: (info, job_id) for info, job_id in listing.batches}
     picked = st.selectbox(
-        "Batch",
+        _("Batch"),
         list(by_id),
         key=state.REMOTE_PICKER,
         format_func=lambda batch_id: _batch_label(by_id[batch_id], names),
@@ -118,7 +136,7 @@ def show_remote_batches(board: JobBoard) -> None:
     with st.container(horizontal=True):
         if job_id is not None:
             st.button(
-                "Open its job",
+                _("Open its job"),
                 key="remote_open_job",
                 icon=":material/open_in_new:",
                 on_click=_open_job,
@@ -126,15 +144,15 @@ def show_remote_batches(board: JobBoard) -> None:
             )
         else:
             st.button(
-                "Attach…",
+                _("Attach…"),
                 key="remote_attach",
                 icon=":material/add_link:",
                 on_click=ask,
                 args=("attach", None, info.id),
-                help="Follow this batch as a job here.",
+                help=_("Follow this batch as a job here."),
             )
             st.button(
-                "Cancel…",
+                _("Cancel…"),
                 key="remote_cancel",
                 icon=":material/cancel:",
                 disabled=info.terminal or info.status == "cancelling",
@@ -143,12 +161,15 @@ def show_remote_batches(board: JobBoard) -> None:
             )
     if job_id is not None:
         st.caption(
-            f"Batch {plain(info.id)} belongs to {plain(names.get(job_id, job_id))}: cancel or "
-            "repair it from its job."
+            _(
+                "Batch {batch} belongs to {job}: cancel or repair it from its job.",
+                batch=plain(info.id),
+                job=plain(names.get(job_id, job_id)),
+            )
         )
 
 
 def _batch_label(entry: tuple[BatchInfo, str | None], names: dict[str, str]) -> str:
     info, job_id = entry
-    owner = f" · {names.get(job_id, job_id)}" if job_id else " · made elsewhere"
-    return f"{info.id} · {batch_word(info.status)}{owner}"
+    owner = names.get(job_id, job_id) if job_id else _("made elsewhere")
+    return f"{info.id} · {batch_word(info.status)} · {owner}"

@@ -17,8 +17,8 @@ import streamlit as st
 
 from batchdash.display.results_layout import screen_layout
 from batchdash.display.results_page import (
-    COUNT_WORDS,
     Download,
+    count_word,
     csv_note,
     download_bytes,
     file_name,
@@ -27,6 +27,7 @@ from batchdash.display.results_page import (
     results_version,
     status_breakdown,
 )
+from batchdash.i18n import _
 from batchdash.jobs.board import JobBoard
 from batchdash.jobs.service import JobService
 from batchdash.jobs.status import JobStatus
@@ -49,32 +50,49 @@ _MIME: dict[Download, str] = {
     "errors": "application/jsonl",
     "manifest": "application/json",
 }
-_LABELS: dict[Download, str] = {
-    "csv": "Merged CSV",
-    "xlsx": "Merged XLSX",
-    "csv_programs": "CSV for programs",
-    "output": "Raw output JSONL",
-    "errors": "Raw error JSONL",
-    "manifest": "Run manifest JSON",
-}
-_HELP: dict[Download, str] = {
-    "csv": "Your rows with the answers and lineage columns, made for Excel and other "
-    "spreadsheets: UTF-8 with a byte-order mark (so Excel reads the characters right), and an "
-    "apostrophe (') before each text that starts like a formula (=, +, - or @), so the "
-    "spreadsheet shows it instead of running it.",
-    "xlsx": "The same table as an Excel workbook: every text exactly as it was (IDs keep leading "
-    "zeros, nothing runs as a formula), columns of plain numbers as numbers.",
-    "csv_programs": "The same table with every text exactly as it was, for Python, R or a "
-    "database, not for a spreadsheet (a text starting with = could run as a formula there). "
-    "UTF-8 without a byte-order mark, which those programs would read as part of the first "
-    "column's name.",
-    "output": "Every answer line as the API wrote it, from every batch of the job.",
-    "errors": "Every failed request line as the API wrote it.",
-    "manifest": "Recipe, parts, batch ids, timestamps and costs of the run.",
-}
+#: The downloads, in the order of their buttons.
+_DOWNLOADS: tuple[Download, ...] = ("csv", "xlsx", "csv_programs", "output", "errors", "manifest")
 
 
-@st.cache_resource(max_entries=4, ttl="1h", show_spinner="Merging the answers into your rows…")
+def _label(which: Download) -> str:
+    """The button label of a download, in the language in use."""
+    return {
+        "csv": _("Merged CSV"),
+        "xlsx": _("Merged XLSX"),
+        "csv_programs": _("CSV for programs"),
+        "output": _("Raw output JSONL"),
+        "errors": _("Raw error JSONL"),
+        "manifest": _("Run manifest JSON"),
+    }[which]
+
+
+def _help(which: Download) -> str:
+    """What a download holds, in the language in use."""
+    return {
+        "csv": _(
+            "Your rows with the answers and lineage columns, made for Excel and other "
+            "spreadsheets: UTF-8 with a byte-order mark (so Excel reads the characters right), "
+            "and an apostrophe (') before each text that starts like a formula (=, +, - or @), "
+            "so the spreadsheet shows it instead of running it."
+        ),
+        "xlsx": _(
+            "The same table as an Excel workbook: every text exactly as it was (IDs keep "
+            "leading zeros, nothing runs as a formula), columns of plain numbers as numbers."
+        ),
+        "csv_programs": _(
+            "The same table with every text exactly as it was, for Python, R or a database, not "
+            "for a spreadsheet (a text starting with = could run as a formula there). UTF-8 "
+            "without a byte-order mark, which those programs would read as part of the first "
+            "column's name."
+        ),
+        "output": _("Every answer line as the API wrote it, from every batch of the job."),
+        "errors": _("Every failed request line as the API wrote it."),
+        "manifest": _("Recipe, parts, batch ids, timestamps and costs of the run."),
+    }[which]
+
+
+# The spinner is the caller's, so that it speaks the language in use.
+@st.cache_resource(max_entries=4, ttl="1h", show_spinner=False)
 def _merged(
     db_url: str,
     scope: str,
@@ -103,7 +121,8 @@ def _cache_key(board: JobBoard, status: JobStatus, db_url: str) -> _CacheKey:
 
 def merged_table(board: JobBoard, status: JobStatus, db_url: str) -> pd.DataFrame:
     """The job's merged table, merged again only when new results were fetched."""
-    return _merged(*_cache_key(board, status, db_url), board.service)[0]
+    with st.spinner(_("Merging the answers into your rows…")):
+        return _merged(*_cache_key(board, status, db_url), board.service)[0]
 
 
 def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = False) -> None:
@@ -113,7 +132,9 @@ def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = Fal
         for key in (*ROW_STATUSES, "pending"):
             if key == "pending" and not counts.get("pending"):
                 continue
-            st.metric(f"Rows {COUNT_WORDS[key]}", f"{counts.get(key, 0):,}", border=True)
+            st.metric(
+                _("Rows {status}", status=count_word(key)), f"{counts.get(key, 0):,}", border=True
+            )
     figures = result_figures(merged)
     projected = status.expected_cost_usd is not None
     expected, input_cost, answers, answers_max, actual = usd_all(
@@ -126,51 +147,82 @@ def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = Fal
         ]
     )
     with st.container(horizontal=True):
-        st.metric("Input tokens", f"{figures.input_tokens:,}", border=True)
-        st.metric("Output tokens", f"{figures.output_tokens:,}", border=True)
+        st.metric(_("Input tokens"), f"{figures.input_tokens:,}", border=True)
+        st.metric(_("Output tokens"), f"{figures.output_tokens:,}", border=True)
         st.metric(
             label(ESTIMATE_LABEL, sandbox),
-            f"≈ {expected}" if projected else f"{input_cost} + answers",
+            f"≈ {expected}" if projected else _("{amount} + answers", amount=input_cost),
             border=True,
-            help="Counted before sending, at the batch price.",
+            help=_("Counted before sending, at the batch price."),
         )
         st.metric(
             label(ACTUAL_LABEL, sandbox),
             actual,
             border=True,
-            help="What the batches used"
-            + (" so far" if status.state == "active" else "")
-            + ", at the batch price"
-            + ("; the sandbox bills nothing." if sandbox else "."),
+            help=_actual_help(status.state == "active", sandbox),
         )
     if status.estimated_cost_usd is None:
         return  # no price known for the model: nothing to break down
+    if status.answers_max_usd == 0 and status.estimated_cost_usd == 0:
+        st.caption("The rows ran on your own machine (vLLM or a local server): nothing is billed.")
+        return
     bound = (
-        f"at most {answers_max} if every answer used its whole limit"
+        _("at most {amount} if every answer used its whole limit", amount=answers_max)
         if status.answers_max_usd is not None
-        else "no output limit is known to bound them"
+        else _("no output limit is known to bound them")
     )
-    st.caption(
-        f"Estimate: {input_cost} for the input, counted before sending, "
-        + (
-            f"and about {answers} for the answers, projected from the rows tried first ({bound})."
-            if projected
-            else f"plus the answers, which were not projected (no rows were tried first; {bound})."
+    estimate = (
+        _(
+            "Estimate: {input} for the input, counted before sending, and about {answers} for "
+            "the answers, projected from the rows tried first ({bound}).",
+            input=input_cost,
+            answers=answers,
+            bound=bound,
         )
-        + f" Actual: {actual}"
-        + (" so far" if status.state == "active" else "")
-        + _ran_note(status)
-        + "."
+        if projected
+        else _(
+            "Estimate: {input} for the input, counted before sending, plus the answers, which "
+            "were not projected (no rows were tried first; {bound}).",
+            input=input_cost,
+            bound=bound,
+        )
     )
+    st.caption(_("{estimate} {actual}", estimate=estimate, actual=_actual_note(status, actual)))
 
 
-def _ran_note(status: JobStatus) -> str:
-    """Which rows the actual cost covers when not every row was answered (the estimate is for
-    all of them)."""
+def _actual_help(running: bool, sandbox: bool) -> str:
+    if running:
+        if sandbox:
+            return _("What the batches used so far, at the batch price; the sandbox bills nothing.")
+        return _("What the batches used so far, at the batch price.")
+    if sandbox:
+        return _("What the batches used, at the batch price; the sandbox bills nothing.")
+    return _("What the batches used, at the batch price.")
+
+
+def _actual_note(status: JobStatus, actual: str) -> str:
+    """The actual cost, and which rows it covers when not every row was answered (the estimate
+    is for all of them)."""
     ran = status.counts.get("ok", 0) + status.counts.get("error", 0)
+    running = status.state == "active"
     if ran >= status.rows:
-        return ""
-    return f", for the {ran:,} of {status.rows:,} rows that ran (the estimate is for all)"
+        if running:
+            return _("Actual: {amount} so far.", amount=actual)
+        return _("Actual: {amount}.", amount=actual)
+    if running:
+        return _(
+            "Actual: {amount} so far, for the {ran:,} of {rows:,} rows that ran (the estimate "
+            "is for all).",
+            amount=actual,
+            ran=ran,
+            rows=status.rows,
+        )
+    return _(
+        "Actual: {amount}, for the {ran:,} of {rows:,} rows that ran (the estimate is for all).",
+        amount=actual,
+        ran=ran,
+        rows=status.rows,
+    )
 
 
 def show_breakdown(status: JobStatus) -> None:
@@ -180,10 +232,15 @@ def show_breakdown(status: JobStatus) -> None:
         breakdown,
         x="status",
         y="rows",
+        x_label=_("status"),
+        y_label=_("rows"),
         horizontal=True,
         sort=False,
         height=220,
-        alt=", ".join(f"{row.rows} rows {row.status}" for row in breakdown.itertuples()),
+        alt=_(", ").join(
+            _("{rows} rows {status}", rows=row.rows, status=row.status)
+            for row in breakdown.itertuples()
+        ),
     )
 
 
@@ -193,18 +250,20 @@ def show_table(merged: pd.DataFrame) -> None:
     present = [status for status in ROW_STATUSES if (merged["status"] == status).any()]
     with st.container(horizontal=True, vertical_alignment="bottom"):
         picked = st.pills(
-            "Show rows",
+            _("Show rows"),
             present,
             selection_mode="multi",
             key=state.RESULTS_STATUS_FILTER,
-            format_func=lambda key: COUNT_WORDS[key],
-            help="Pick statuses to see only those rows; none picked shows every row.",
+            format_func=count_word,
+            help=_("Pick statuses to see only those rows; none picked shows every row."),
         )
         technical = st.toggle(
-            "Show technical columns",
+            _("Show technical columns"),
             key=state.RESULTS_TECHNICAL,
-            help="custom_id, finish_reason, input_tokens, output_tokens, cost_usd, batch_id and "
-            "model: how each row was run. The downloads always hold them.",
+            help=_(
+                "custom_id, finish_reason, input_tokens, output_tokens, cost_usd, batch_id and "
+                "model: how each row was run. The downloads always hold them."
+            ),
         )
     rows = filter_rows(merged, [key for key in picked if key in present])
     shown = rows.head(SHOWN_ROWS).set_axis(rows.index[:SHOWN_ROWS] + 1)
@@ -212,7 +271,7 @@ def show_table(merged: pd.DataFrame) -> None:
     st.dataframe(
         shown,
         key="results_table",
-        alt="Your rows with their answers",
+        alt=_("Your rows with their answers"),
         column_order=layout.order,
         column_config={
             name: st.column_config.Column(width=width) for name, width in layout.widths.items()
@@ -220,7 +279,11 @@ def show_table(merged: pd.DataFrame) -> None:
     )
     if len(rows) > SHOWN_ROWS:
         st.caption(
-            f"The first {SHOWN_ROWS:,} of {len(rows):,} rows are shown; the downloads hold all."
+            _(
+                "The first {shown:,} of {rows:,} rows are shown; the downloads hold all.",
+                shown=SHOWN_ROWS,
+                rows=len(rows),
+            )
         )
 
 
@@ -230,15 +293,15 @@ def show_downloads(board: JobBoard, status: JobStatus, db_url: str) -> None:
     key = _cache_key(board, status, db_url)
     version = key[3]
     with st.container(horizontal=True):
-        for which in _LABELS:
+        for which in _DOWNLOADS:
             st.download_button(
-                _LABELS[which],
+                _label(which),
                 data=functools.partial(download_bytes, board.service, status.job_id, which),
                 file_name=file_name(status, which),
                 mime=_MIME[which],
                 key=f"download_{which}",
                 icon=":material/download:",
-                help=_TOO_MANY_ROWS if _too_many_rows(which, status) else _HELP[which],
+                help=_too_many_rows_help() if _too_many_rows(which, status) else _help(which),
                 on_click="ignore",
                 disabled=_empty(which, status, version) or _too_many_rows(which, status),
             )
@@ -246,10 +309,12 @@ def show_downloads(board: JobBoard, status: JobStatus, db_url: str) -> None:
     st.caption(plain(csv_note(changed)))
 
 
-_TOO_MANY_ROWS = (
-    f"An Excel sheet holds at most {MAX_ROWS - 1:,} rows below its header, and this job has "
-    "more: download the Merged CSV instead, which Excel and other programs open as well."
-)
+def _too_many_rows_help() -> str:
+    return _(
+        "An Excel sheet holds at most {rows:,} rows below its header, and this job has more: "
+        "download the Merged CSV instead, which Excel and other programs open as well.",
+        rows=MAX_ROWS - 1,
+    )
 
 
 def _too_many_rows(which: Download, status: JobStatus) -> bool:

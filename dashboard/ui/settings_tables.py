@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from batchdash.i18n import _
 from batchdash.preflight.pricing import ModelPrice
 
 MODEL = "model"
@@ -48,11 +49,17 @@ def limit_problems(frame: pd.DataFrame) -> list[str]:
         if not name and number is None:
             continue
         if not name:
-            problems.append(f"Row {row} of the limits names no model, so it is left out.")
+            problems.append(
+                _("Row {row} of the limits names no model, so it is left out.", row=row)
+            )
         elif number is None or number < 1 or not number.is_integer():
             problems.append(
-                f"The limit for {name} (row {row}) must be a whole number of tokens, at least 1; "
-                "the row is left out until it is."
+                _(
+                    "The limit for {name} (row {row}) must be a whole number of tokens, at least "
+                    "1; the row is left out until it is.",
+                    name=name,
+                    row=row,
+                )
             )
     return problems
 
@@ -99,11 +106,17 @@ def price_problems(frame: pd.DataFrame) -> list[str]:
         if not name and prices == (None, None):
             continue
         if not name:
-            problems.append(f"Row {row} of the price overrides names no model, so it is left out.")
+            problems.append(
+                _("Row {row} of the price overrides names no model, so it is left out.", row=row)
+            )
         elif any(price is None or price < 0 for price in prices):
             problems.append(
-                f"The prices for {name} (row {row}) must both be given, as 0 or more dollars per "
-                "million tokens; the row is left out until they are."
+                _(
+                    "The prices for {name} (row {row}) must both be given, as 0 or more dollars "
+                    "per million tokens; the row is left out until they are.",
+                    name=name,
+                    row=row,
+                )
             )
     return problems
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
+from batchdash.i18n import _
 from ui.text import plain
 
 #: The settings of a provider section; a section holding them directly is the one default.
@@ -57,18 +58,24 @@ def require_sign_in() -> None:
         return
     if signed_in():
         with st.sidebar:
-            who = st.user.get("email") or st.user.get("name") or "you"
-            st.caption(f"Signed in as {plain(who)}")
-            if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+            who = st.user.get("email") or st.user.get("name")
+            st.caption(_("Signed in as {user}", user=plain(who)) if who else _("Signed in as you"))
+            if st.button(_("Sign out"), key="sign_out", icon=":material/logout:"):
                 st.logout()
         return
     st.title("Batchdash")
     st.markdown(
-        "Sign in to see your jobs and run new ones. Each person's jobs are kept apart, even "
-        "when colleagues share one API key."
+        _(
+            "Sign in to see your jobs and run new ones. Each person's jobs are kept apart, even "
+            "when colleagues share one API key."
+        )
     )
     for provider in providers():
-        label = "Sign in" if provider is None else f"Sign in with {provider.title()}"
+        label = (
+            _("Sign in")
+            if provider is None
+            else _("Sign in with {provider}", provider=provider.title())
+        )
         if st.button(label, key=f"sign_in_{provider or 'default'}", icon=":material/login:"):
             st.login(provider)
     st.stop()

@@ -109,6 +109,8 @@ JOBS_DIALOG = "jobs_dialog"
 JOBS_QUIET_RUN = "jobs_quiet_run"
 #: What the last action did and when (a sentence, unix seconds), or None.
 JOBS_NOTICE = "jobs_notice"
+#: Why the last vLLM output file uploaded on the Jobs page was refused: (job id, sentence).
+VLLM_IMPORT_REFUSED = "vllm_import_refused"
 #: Unix seconds of the Jobs page's last refresh from the API, or None.
 JOBS_CHECKED_AT = "jobs_checked_at"
 #: The last list of every batch of the key (ui.remote_batches.Listing) or None.
@@ -178,6 +180,7 @@ _DEFAULTS: dict[str, Any] = {
     JOBS_DIALOG: None,
     JOBS_QUIET_RUN: False,
     JOBS_NOTICE: None,
+    VLLM_IMPORT_REFUSED: None,
     JOBS_CHECKED_AT: None,
     REMOTE_LISTING: None,
 }

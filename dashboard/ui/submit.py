@@ -22,6 +22,7 @@ from batchdash.jobs.status import JobStatus
 from batchdash.money import usd_all
 from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.pricing import ModelPrice, price_for
+from batchdash.preflight.provider_checks import batch_api_problem
 from batchdash.recipe import Recipe
 from batchdash.registry.fingerprints import table_fingerprint
 from ui import dialogs, state
@@ -75,6 +76,35 @@ def _offer_twin(twin: JobStatus, connection: Connection) -> None:
             return
     st.session_state[state.SUBMIT_OPEN] = False
     st.session_state[state.SELECTED_JOB] = twin.job_id
+    st.switch_page(JOBS_PAGE)
+
+
+def _export_instead(refusal: str, source: Source, recipe: Recipe, connection: Connection) -> None:
+    """A server without a Batch API: the job is saved for vLLM's run-batch instead of sent,
+    and the Jobs page hands out its file and the command that runs it."""
+    st.info(plain(refusal), icon=":material/dns:")
+    with st.container(horizontal=True, horizontal_alignment="right"):
+        dialogs.dismiss_button("Not now", "submit_keep", _forget)
+        exported = st.button(
+            "Export for vLLM",
+            type="primary",
+            icon=":material/output:",
+            key="submit_export",
+            help="Save the job without sending anything: the Jobs page gives its JSONL and the "
+            "run-batch command, and takes back the output file vLLM writes.",
+        )
+    if not exported:
+        return
+    name = (st.session_state.get(state.JOB_NAME) or "").strip() or default_job_name(source)
+    job_id = attempt(
+        lambda: job_service(connection).create_exported_job(
+            name, source.table.frame, recipe, source_name=source.table.source_name
+        )
+    )
+    if job_id is None:
+        return
+    st.session_state[state.SUBMIT_OPEN] = False
+    st.session_state[state.SELECTED_JOB] = job_id
     st.switch_page(JOBS_PAGE)
 
 
@@ -185,6 +215,10 @@ def _submit_body(
                 most=shown[2],
             ),
         )
+    no_batches = batch_api_problem(connection.provider)
+    if no_batches is not None:
+        _export_instead(no_batches.message, source, recipe, connection)
+        return
     if connection.sandbox:
         st.info(
             _(

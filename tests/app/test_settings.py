@@ -237,3 +237,21 @@ def test_where_the_data_lives_hides_the_database_password(
     assert str(data_dir) in shown
     assert "postgresql://analyst:***@db.example.com/batchdash" in shown
     assert "s3cret-pw" not in "\n".join(str(element.proto) for element in app.main)
+
+
+def test_a_local_server_preset_takes_any_key_and_says_where_requests_go(app: AppTest) -> None:
+    settings_page(app)
+    app.segmented_control(key=state.BASE_URL_PRESET).set_value("Ollama").run()
+    captions = joined(app, "caption")
+    # No key: the sandbox imitates the server; its batch windows and file limits are not told.
+    assert "Ollama: No Batch API: run the job directly, or export it for vLLM" in captions
+    assert "Windows:" not in captions
+    assert "With a key, requests go to http://localhost:11434/v1." in captions
+    assert "Imitating Ollama" in sidebar_text(app)
+
+    app.text_input(key=state.API_KEY).set_value("anything").run()
+    assert (
+        "Requests go to http://localhost:11434/v1 with the key you entered for this session."
+        in joined(app, "caption")
+    )
+    assert not app.error and not app.exception

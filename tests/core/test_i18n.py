@@ -134,3 +134,24 @@ def test_dates_and_spans_are_written_for_the_language() -> None:
         assert date_time(moment) == "2026年12月6日 09:40:12"
         assert time_span(timedelta(minutes=3, seconds=10)) == "3分钟"
         assert clock_time(moment) == "09:40:12"
+
+
+def test_a_context_without_a_language_of_its_own_asks_the_source() -> None:
+    import contextvars
+
+    from batchdash.i18n import language as module
+    from batchdash.i18n import set_language, set_language_source
+
+    before = module._fallback
+    try:
+        set_language_source(lambda: "zh-CN")
+        # A fresh context, as Streamlit gives a fragment's run: the source decides...
+        assert contextvars.Context().run(current_language) == "zh-CN"
+        # ...unless the context chose one.
+        assert (
+            contextvars.Context().run(lambda: (set_language("en"), current_language())[1]) == "en"
+        )
+        set_language_source(lambda: None)
+        assert contextvars.Context().run(current_language) == "en"
+    finally:
+        module._fallback = before

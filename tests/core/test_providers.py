@@ -31,10 +31,11 @@ from batchdash.recipe import ENDPOINTS, Recipe
 from batchdash.settings import read_settings
 
 NAMES = ["openai", "azure", "groq", "deepinfra", "dashscope", "siliconflow", "gemini", "litellm"]
+LOCAL = ["ollama", "llamacpp", "lmstudio", "vllm"]
 
 
 def test_every_named_provider_and_custom_has_a_profile() -> None:
-    assert [profile.name for profile in PROFILES] == [*NAMES, "custom"]
+    assert [profile.name for profile in PROFILES] == [*NAMES, "custom", *LOCAL]
     assert len({profile.label for profile in PROFILES}) == len(PROFILES)
 
 
@@ -69,6 +70,20 @@ def test_the_documented_differences() -> None:
     assert BY_NAME["azure"].models == "typed"
 
 
+@pytest.mark.parametrize(
+    ("name", "port"), [("ollama", 11434), ("llamacpp", 8080), ("lmstudio", 1234), ("vllm", 8000)]
+)
+def test_a_local_server_has_no_batch_api_and_costs_nothing(name: str, port: int) -> None:
+    profile = BY_NAME[name]
+    assert profile.base_url == f"http://localhost:{port}/v1"
+    assert (profile.batch_api, profile.direct_free, profile.models) == (False, True, "api")
+    assert not profile.needs_url and recognise(profile.base_url) is profile
+    described = profile.describe()
+    assert (described["batch_api"], described["direct_free"]) == (False, True)
+    # Every hosted profile keeps its Batch API and its price.
+    assert all(p.batch_api and not p.direct_free for p in PROFILES if p.name not in LOCAL)
+
+
 def test_in_queue_is_explained_not_unknown() -> None:
     assert batch_word("in_queue") == "Waiting in the queue"
     assert "queue" in batch_meaning("in_queue") and "does not know" not in batch_meaning("in_queue")
@@ -88,6 +103,14 @@ def test_in_queue_is_explained_not_unknown() -> None:
         ("https://generativelanguage.googleapis.com/v1beta/openai/", "gemini"),
         ("http://127.0.0.1:8765/v1", "custom"),
         ("https://evil-api.groq.com.example.net/v1", "custom"),
+        ("http://localhost:11434/v1", "ollama"),
+        ("http://127.0.0.1:11434/v1/", "ollama"),
+        ("http://localhost:8080/v1", "llamacpp"),
+        ("http://LOCALHOST:1234/v1", "lmstudio"),
+        ("http://127.0.0.1:8000/v1", "vllm"),
+        ("http://localhost/v1", "custom"),
+        ("http://localhost:99999/v1", "custom"),
+        ("http://gpu-box.example.net:8000/v1", "custom"),
     ],
 )
 def test_a_base_url_is_recognised(url: str | None, name: str) -> None:
@@ -131,6 +154,17 @@ def test_an_endpoint_the_provider_lacks_blocks_the_job() -> None:
     assert not plan.parts
     assert any("Groq takes no Embeddings batches" in text for text in _blocking(plan))
     assert plan_batch(_frame(3), recipe, provider=BY_NAME["deepinfra"]).ok
+
+
+def test_a_batch_to_a_server_without_a_batch_api_is_one_plain_refusal() -> None:
+    from batchdash.preflight.provider_checks import batch_api_problem
+
+    assert batch_api_problem(BY_NAME["openai"]) is None and batch_api_problem(None) is None
+    problem = batch_api_problem(BY_NAME["ollama"])
+    assert problem is not None and problem.blocking
+    assert problem.message.startswith("Ollama has no Batch API")
+    assert "--direct" in problem.message and "Run directly" in problem.message
+    assert "export it for vLLM" in problem.message and "\n" not in problem.message
 
 
 def test_a_window_the_provider_does_not_offer_blocks_the_job() -> None:

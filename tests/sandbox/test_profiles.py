@@ -63,6 +63,10 @@ def test_the_profile_names_are_the_documented_ones() -> None:
         "gemini",
         "litellm",
         "custom",
+        "ollama",
+        "llamacpp",
+        "lmstudio",
+        "vllm",
     )
     with pytest.raises(ValueError, match="choose one of openai, azure"):
         dialect_named("nope")
@@ -313,3 +317,33 @@ def test_a_profile_in_a_child_process(data_dir: Path) -> None:
     assert created["status"] == "in_queue"
     assert created["expires_at"] == created["created_at"] + 48 * HOUR
     assert "deepseek-ai/DeepSeek-V3" in models
+
+
+# What each local server answers on the Files and Batches routes it lacks (sandbox.profiles).
+NO_BATCH_API = {
+    "ollama": (404, "404 page not found"),
+    "llamacpp": (
+        404,
+        {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}},
+    ),
+    "lmstudio": (200, {"error": "Unexpected endpoint or method. (POST /v1/batches)"}),
+    "vllm": (404, {"detail": "Not Found"}),
+}
+
+
+@pytest.mark.parametrize("profile", sorted(NO_BATCH_API))
+def test_a_local_server_answers_its_synchronous_routes_and_lacks_batches(
+    data_dir: Path, profile: str
+) -> None:
+    status, body = NO_BATCH_API[profile]
+    with TestClient(create_app(data_dir, profile=profile), base_url="http://local.test") as http:
+        created = http.post("/v1/batches", json={"input_file_id": "file-1", "endpoint": CHAT})
+        assert created.status_code == status
+        assert (created.json() if isinstance(body, dict) else created.text) == body
+        for method, path in (("GET", "/v1/batches/batch_1"), ("POST", "/v1/files")):
+            assert http.request(method, path).status_code == status
+        listed = http.get("/v1/models").json()
+        assert [model["id"] for model in listed["data"]] == list(DIALECTS[profile].models)
+        client = sdk_client(http, "http://local.test/v1")
+        answer = client.chat.completions.create(**chat_request("row-1", "Hello")["body"])
+        assert answer.choices[0].message.content

@@ -17,7 +17,7 @@ from tests.security.markdown_sweep import DrawnValue, drawn_values
 REVIEWED = {
     ("app_pages/new_job.py", "part"): "a part number",
     ("app_pages/new_job.py", "parts"): "a count of parts",
-    ("app_pages/results.py", "KEEPING_HELP"): "a constant help text",
+    ("app_pages/results.py", "str(KEEPING_HELP)"): "a constant help text",
     ("app_pages/settings.py", "where_requests_go(connection, base_url)"): (
         "builds its sentence with plain() around the URL"
     ),
@@ -37,34 +37,35 @@ REVIEWED = {
     ("ui/job_actions.py", "label(ESTIMATE_LABEL, current_connection().sandbox)"): "a constant",
     ("ui/results_views.py", "label(ESTIMATE_LABEL, sandbox)"): "a constant",
     ("ui/results_views.py", "label(ACTUAL_LABEL, sandbox)"): "a constant",
-    ("ui/results_views.py", "_ran_note(status)"): "counts of rows in words",
     ("ui/submit.py", "estimate.projected_from"): "a count of rows",
     ("ui/submit.py", "label(ESTIMATE_LABEL, connection.sandbox)"): "a constant",
     ("ui/submit.py", "pace_label(current_pace()).lower()"): "a pace's constant words and a rate",
     ("ui/dialogs.py", "label"): "button words passed by the dialogs, constants",
     ("ui/dialogs.py", "confirm"): "button words passed by the dialogs, constants",
     ("ui/live_jobs.py", "_kept_words(sandbox_kept)"): "a count in words",
-    ("ui/job_actions.py", "', '.join(kept)"): "counts of rows in words (_rows)",
-    ("ui/job_actions.py", "_parts(count)"): "a count of parts in words",
+    ("ui/job_actions.py", "_(', ').join(kept)"): "counts of rows in words",
     ("ui/preflight.py", "_token_help(pre, recipe)"): (
         "builds its sentences with plain() around the model name"
     ),
-    ("ui/job_views.py", "KEEPING_HELP"): "a constant help text",
+    ("ui/job_views.py", "str(KEEPING_HELP)"): "a constant help text",
+    ("ui/job_views.py", "_rows_sent(status)"): "counts of rows and batches in words",
     ("ui/job_views.py", "label"): "the picker's label, a constant of the callers",
     ("ui/job_views.py", "status.job_id"): "a job id Batchdash made (job-<hex>)",
-    ("ui/job_views.py", "status.parts"): "a count",
     ("ui/job_views.py", "_progress_text(status)"): "counts and status words",
     ("ui/live_jobs.py", "when"): "a clock time",
     ("ui/recipe_inputs.py", "_uses(template, used, columns)"): (
         "builds its sentence with plain() around each column name"
     ),
-    ("ui/remote_batches.py", "time.strftime('%H:%M:%S', time.localtime(listing.listed_at))"): (
-        "a clock time"
+    ("ui/remote_batches.py", "clock(listing.listed_at)"): "a clock time",
+    ("ui/results_views.py", "count_word(key)"): "a row status or the catalog's word for it",
+    ("ui/results_views.py", "_help(which)"): "help of a fixed table",
+    ("ui/results_views.py", "_label(which)"): "labels of a fixed table",
+    ("ui/results_views.py", "_too_many_rows_help()"): "the catalog's words and a count",
+    ("ui/results_views.py", "_actual_help(status.state == 'active', sandbox)"): (
+        "the catalog's words"
     ),
-    ("ui/results_views.py", "COUNT_WORDS[key]"): "status words of a fixed table",
-    ("ui/results_views.py", "_HELP[which]"): "help of a fixed table",
-    ("ui/results_views.py", "_LABELS[which]"): "labels of a fixed table",
-    ("ui/sidebar.py", "sandbox_label()"): "a constant in the language in use",
+    ("ui/results_views.py", "_actual_note(status, actual)"): "money (usd_all) and counts",
+    ("ui/sidebar.py", "sandbox_label()"): "the catalog's words",
     ("ui/sign_in.py", "label"): "a provider name from the operator's secrets.toml",
     ("ui/source.py", "caption"): "counts, escaped source name and delimiter words",
     ("ui/trial.py", "tried.row"): "a row number",
@@ -93,13 +94,17 @@ def test_the_review_list_names_only_values_still_drawn() -> None:
 
 
 def test_the_sweep_finds_an_unescaped_value() -> None:
-    """The sweep itself: a name in a caption is found, and plain() around it is escaped."""
+    """The sweep itself: a name in a caption is found, and plain() around it is escaped; a
+    value filled into a sentence of the catalog is read like one of an f-string."""
     tree = ast.parse(
         "def show(job):\n"
         "    st.caption(f'Job {job.name}')\n"
         "    shown = plain(job.name)\n"
         "    st.markdown(f'**{shown}** {job.rows:,} rows')\n"
         "    st.button(job.label, help=job.help)\n"
+        "    st.caption(_('Job {name}', name=job.owner))\n"
+        "    st.markdown(n_('{n:,} row of {job}', '{n:,} rows of {job}', job.rows, job=job.id))\n"
+        "    st.caption(_('{rows:,} rows of {name}', rows=job.rows, name=plain(job.name)))\n"
     )
     found = markdown_sweep.values_in(tree, "example.py")
 
@@ -108,4 +113,7 @@ def test_the_sweep_finds_an_unescaped_value() -> None:
         ("shown", True),
         ("job.label", False),
         ("job.help", False),
+        ("job.owner", False),
+        ("job.id", False),
+        ("plain(job.name)", True),
     ]

@@ -1,7 +1,7 @@
 """The tables of the Jobs page, built from job statuses (no API call, no Streamlit).
 
 Each frame holds plain values (text, numbers, datetimes) so a table widget can show it as is;
-cell text stays text.
+cell text stays text, in the language in use: the pages build a frame on each run, never cache it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pandas as pd
 from batchdash.api.batch_info import BatchInfo
 from batchdash.batch_statuses import OPENAI_TERMINAL_STATUSES
 from batchdash.display.status_words import batch_meaning, batch_word, job_word
+from batchdash.i18n import _
 from batchdash.jobs.status import JobStatus
 
 #: Columns of the jobs table, in order (the model and the parts are in the opened job's line,
@@ -69,12 +70,12 @@ def time_left(expires_at: int | None, now: float) -> str:
         return ""
     seconds = int(expires_at - now)
     if seconds <= 0:
-        return "ended"
+        return _("ended")
     hours, rest = divmod(seconds, 3600)
     minutes = rest // 60
     if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{max(minutes, 1)} min"
+        return _("{hours} h {minutes:02d} min", hours=hours, minutes=minutes)
+    return _("{minutes} min", minutes=max(minutes, 1))
 
 
 def answered(status: JobStatus) -> tuple[int, int]:
@@ -94,6 +95,10 @@ def answered_percent(status: JobStatus) -> int:
     """The answered share in whole percent, rounded down: 100 only once every request is."""
     done, total = answered(status)
     return math.floor(100 * done / total) if total else 100
+
+
+def _answered_words(done: int, total: int) -> str:
+    return _("{done:,} of {total:,}", done=done, total=total)
 
 
 def _moment(seconds: int | None) -> datetime | None:
@@ -116,9 +121,9 @@ def jobs_frame(
             "job_id": status.job_id,
             "name": status.name,
             "created": status.created_at,
-            "status": job_word(status, terminal),
+            "status": str(job_word(status, terminal)),
             "progress": answered_percent(status),
-            "answered": "{:,} of {:,}".format(*answered(status)),
+            "answered": _answered_words(*answered(status)),
             # The projection from tried rows when the job has one, else the input alone.
             "estimated_cost_usd": status.expected_cost_usd
             if status.expected_cost_usd is not None
@@ -161,8 +166,8 @@ def batches_frame(
             "batch_id": batch.id,
             "part": batch.part_number,
             "kind": batch.kind,
-            "status": batch_word(batch.status),
-            "meaning": batch_meaning(batch.status),
+            "status": str(batch_word(batch.status)),
+            "meaning": str(batch_meaning(batch.status)),
             "completed": batch.completed,
             "failed": batch.failed,
             "total": batch.total,
@@ -204,7 +209,7 @@ def remote_frame(
     rows = [
         {
             "batch_id": info.id,
-            "status": batch_word(info.status),
+            "status": str(batch_word(info.status)),
             "job_here": job_names.get(job_id, job_id) if job_id else "",
             "created": _moment(info.created_at),
             "completed": info.completed,

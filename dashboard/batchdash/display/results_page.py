@@ -14,6 +14,7 @@ from typing import Literal
 
 import pandas as pd
 
+from batchdash.i18n import _, n_
 from batchdash.jobs.service import JobService
 from batchdash.jobs.status import COUNT_KEYS, JobStatus
 from batchdash.results.export import write_csv, write_xlsx_table
@@ -21,15 +22,16 @@ from batchdash.results.export import write_csv, write_xlsx_table
 #: What each download holds.
 Download = Literal["csv", "csv_programs", "xlsx", "output", "errors", "manifest"]
 
-#: Words for the row counts, in the order the page shows them.
-COUNT_WORDS: dict[str, str] = {
-    "ok": "ok",
-    "error": "error",
-    "expired": "expired",
-    "cancelled": "cancelled",
-    "not_run": "not run",
-    "pending": "still running",
-}
+
+def count_word(key: str) -> str:
+    """The word for a row count (a key of `JobStatus.counts`) in the language in use: the
+    row status itself, as the merged table writes it, or its words where it has a space."""
+    if key == "not_run":
+        return _("not run")
+    if key == "pending":
+        return _("still running")
+    return key
+
 
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")
 
@@ -57,7 +59,7 @@ def status_breakdown(status: JobStatus) -> pd.DataFrame:
     keys = [key for key in COUNT_KEYS if key != "pending" or status.counts.get("pending")]
     return pd.DataFrame(
         {
-            "status": [COUNT_WORDS[key] for key in keys],
+            "status": [count_word(key) for key in keys],
             "rows": [int(status.counts.get(key, 0)) for key in keys],
         }
     )
@@ -120,23 +122,26 @@ def csv_note(formula_counts: dict[str, int]) -> str:
     """What the Merged CSV changed (`export.formula_cells`) and where to find the text as is."""
     total = sum(formula_counts.values())
     if not total:
-        return (
+        return _(
             "No cell starts with =, +, - or @, so the Merged CSV holds every text as it was. "
             "The CSV for programs is the same table without the byte-order mark Excel needs."
         )
     names = list(formula_counts)
     if len(names) == 1:
-        where = f"in the column {names[0]}"
+        where = _("in the column {name}", name=names[0])
     elif len(names) <= 3:
-        where = f"in the columns {', '.join(names[:-1])} and {names[-1]}"
+        where = _("in the columns {names} and {last}", names=", ".join(names[:-1]), last=names[-1])
     else:
-        where = f"in {len(names)} columns"
-    cells = "1 cell" if total == 1 else f"{total:,} cells"
-    verb = "starts" if total == 1 else "start"
-    return (
-        f"In the Merged CSV, {cells} ({where}) {verb} like a formula (with =, +, - or @), "
+        where = _("in {count} columns", count=len(names))
+    return n_(
+        "In the Merged CSV, 1 cell ({where}) starts like a formula (with =, +, - or @), which a "
+        "spreadsheet would run, so each has an apostrophe (') put in front of it. The Merged "
+        "XLSX keeps every text exactly as it was; so does the CSV for programs, made for "
+        "Python, R or a database rather than a spreadsheet.",
+        "In the Merged CSV, {n:,} cells ({where}) start like a formula (with =, +, - or @), "
         "which a spreadsheet would run, so each has an apostrophe (') put in front of it. The "
         "Merged XLSX keeps every text exactly as it was; so does the CSV for programs, made "
-        "for Python, R or a "
-        "database rather than a spreadsheet."
+        "for Python, R or a database rather than a spreadsheet.",
+        total,
+        where=where,
     )

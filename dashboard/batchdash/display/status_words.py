@@ -69,6 +69,7 @@ BATCH_MEANINGS: dict[str, str] = {
 #: Job words, in the order the status filter offers them.
 JOB_WORDS: tuple[str, ...] = (
     "Not sent",
+    "Waiting for results",
     "Checking the file",
     "Running",
     "Writing results",
@@ -147,6 +148,9 @@ def batch_meaning(status: str) -> str:
 def job_word(status: JobStatus, terminal: Collection[str] = OPENAI_TERMINAL_STATUSES) -> str:
     """One of JOB_WORDS summing up the job's batches and rows."""
     batches = status.batches
+    waiting = all(batch.status in terminal for batch in batches)
+    if status.exported and status.state == "active" and waiting:
+        return "Waiting for results"  # exported for vLLM: waits for its output file
     if not batches:
         if status.state != "finished":
             return "Not sent"

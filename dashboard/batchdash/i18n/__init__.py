@@ -28,6 +28,7 @@ from batchdash.i18n.language import (
     language_from_tag,
     server_default_language,
     set_language,
+    set_language_source,
     use_language,
 )
 from batchdash.i18n.messages import Message, _, _l, n_, n_l
@@ -46,5 +47,6 @@ __all__ = [
     "n_l",
     "server_default_language",
     "set_language",
+    "set_language_source",
     "use_language",
 ]

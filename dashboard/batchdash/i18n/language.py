@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Literal
@@ -18,6 +18,9 @@ PSEUDO: Language = "qps-ploc"
 LANGUAGES: dict[Language, str] = {"en": "English", "zh-CN": "简体中文"}
 
 _current: ContextVar[Language | None] = ContextVar("batchdash_language", default=None)
+# Asked when this context has no language of its own: the app sets one that reads the session,
+# since Streamlit runs a fragment or a dialog again in a fresh context without the page's run.
+_fallback: Callable[[], Language | None] | None = None
 
 
 def language_from_tag(tag: str | None) -> Language | None:
@@ -42,8 +45,15 @@ def server_default_language() -> Language:
 
 
 def current_language() -> Language:
-    """The language of this thread's work: set by the page run or the CLI, else the server's."""
-    return _current.get() or server_default_language()
+    """The language of this thread's work: set by the page run or the CLI, else the session's
+    (see `set_language_source`), else the server's."""
+    return _current.get() or (_fallback and _fallback()) or server_default_language()
+
+
+def set_language_source(source: Callable[[], Language | None]) -> None:
+    """Where a context with no language of its own finds one (the app: the session's)."""
+    global _fallback
+    _fallback = source
 
 
 def set_language(language: Language) -> None:

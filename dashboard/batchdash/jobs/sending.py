@@ -27,9 +27,13 @@ DISCARDED = "Discarded before it was sent."
 HEARTBEAT_EVERY = 10.0
 
 
+#: States of a part that waits to be sent (an exported one waits for an imported file).
+SENDABLE = ("planned", "uploaded")
+
+
 def unsent_parts(parts: Sequence[Part]) -> list[Part]:
-    """Parts with no batch that were not refused or dropped."""
-    return [part for part in parts if part.batch_id is None and part.state != "failed"]
+    """Parts with no batch that were not refused or dropped, nor exported to run elsewhere."""
+    return [part for part in parts if part.batch_id is None and part.state in SENDABLE]
 
 
 def is_sending(job: Job, parts: Sequence[Part], now: datetime) -> bool:

@@ -10,13 +10,14 @@ from typing import Any
 import pandas as pd
 
 from batchdash.api.batch_info import BatchInfo
-from batchdash.jobs.acting import JobActing
+from batchdash.jobs.offline import JobOffline
 from batchdash.registry.records import Part
 from batchdash.results.export import MergedColumns
 
 
-class JobService(JobActing):
-    """Jobs of one owner scope: create, submit, refresh, cancel, repair, attach and read them."""
+class JobService(JobOffline):
+    """Jobs of one owner scope: create, submit, refresh, cancel, repair, attach, export and
+    import, and read them."""
 
     # -- reading results -------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from batchdash.preflight.cost import answer_limit
 from batchdash.preflight.pricing import ModelPrice
 from batchdash.registry.records import Job, Part
 from batchdash.results.parse import ROW_STATUSES
+from batchdash.results.vllm_lines import IMPORTED_PREFIX
 
 JobState = Literal["active", "finished"]
 
@@ -109,6 +110,8 @@ class JobStatus:
     answers_expected_usd: float | None = None
     #: USD if every answer used its whole output limit; None when unknown.
     answers_max_usd: float | None = None
+    #: Rows exported to run elsewhere (vLLM's run-batch) whose output file is not imported yet.
+    exported: int = 0
 
     @property
     def expected_cost_usd(self) -> float | None:
@@ -269,6 +272,7 @@ def summarize(
         sending=bool(unsent) and is_sending(job, view.parts, now),
         never_started=bool(unsent) and job.state == "new",
         discarded=bool(view.parts) and all(part.error == DISCARDED for part in view.parts),
+        exported=sum(part.requests for part in view.parts if part.state == "exported"),
         **_answer_costs(job, view.parts, price),
     )
 
@@ -292,6 +296,8 @@ def _answer_costs(
     per_row = 0.0 if limit == 0 else projected_output_per_row(parts)
     if price is None:
         return {"answers_expected_usd": None, "answers_max_usd": None}
+    if price.answers_free:
+        return {"answers_expected_usd": 0.0, "answers_max_usd": 0.0}
     return {
         "answers_expected_usd": None if per_row is None else price.cost(0, per_row * requests),
         "answers_max_usd": None if limit is None else price.cost(0, limit * requests),
@@ -356,8 +362,11 @@ def _problems(view: JobView, counts: Mapping[str, int]) -> list[str]:
             problems.append(_failed_batch(part, info))
         problems += [f"Part {part.number}: {note}" for _batch, note in part.extra_batches]
     if counts["error"]:
+        # Rows answered by vLLM's run-batch run again the way they came: exported once more.
+        ran_on_vllm = any((part.batch_id or "").startswith(IMPORTED_PREFIX) for part in view.parts)
+        again = "Export them again for vLLM" if ran_on_vllm else "Repair them"
         problems.append(
-            f"{_rows(counts['error'])} failed; the error column says why. Repair them to try again."
+            f"{_rows(counts['error'])} failed; the error column says why. {again} to try again."
         )
     for status, verb in (("expired", "expired before they ran"), ("cancelled", "were cancelled")):
         if counts[status]:

@@ -36,7 +36,7 @@ from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.part_requests import plan_jsonl, plan_rows, select_lines
 from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import ModelPrice, price_for
-from batchdash.preflight.provider_checks import completion_window
+from batchdash.preflight.provider_checks import batch_api_problem, completion_window
 from batchdash.providers.profiles import ProviderProfile
 from batchdash.recipe import Recipe
 from batchdash.registry.blobs import text_frame
@@ -167,6 +167,9 @@ class JobSubmitting:
         stopped.
         """
         job = self._job(job_id)
+        refusal = batch_api_problem(self.provider)
+        if refusal is not None:
+            raise InputError(refusal.message)
         holder = this_run().text()
         lease = self.claim_lease
         # Recorded before anything is sent: a refresh elsewhere sees a live process sending

@@ -98,14 +98,21 @@ def estimate_cost(
     limit = answer_limit(recipe)
     # Embeddings and moderations write no answer tokens: their cost is known without a try.
     expected = 0.0 if limit.tokens == 0 else project_output_tokens(tried_output_tokens, rows)
+    free = price is not None and price.answers_free
     return CostEstimate(
         input_usd=price.cost(input_tokens, 0) if price else None,
         answers_max_usd=(
-            price.cost(0, rows * limit.tokens) if price and limit.tokens is not None else None
+            0.0
+            if free
+            else price.cost(0, rows * limit.tokens)
+            if price and limit.tokens is not None
+            else None
         ),
         answer_limit=limit,
         expected_output_tokens=expected,
-        answers_expected_usd=price.cost(0, expected) if price and expected is not None else None,
+        answers_expected_usd=(
+            0.0 if free else price.cost(0, expected) if price and expected is not None else None
+        ),
         projected_from=(
             len(tried_output_tokens) if expected is not None and limit.tokens != 0 else 0
         ),

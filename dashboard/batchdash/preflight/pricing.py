@@ -35,6 +35,11 @@ class ModelPrice:
     #: Share of these prices a batch request costs (the provider's batch discount).
     batch_factor: float = BATCH_DISCOUNT
 
+    @property
+    def answers_free(self) -> bool:
+        """Whether answers cost nothing, however long (a model on the analyst's own machine)."""
+        return self.output_per_million == 0
+
     def cost(self, input_tokens: float, output_tokens: float, *, batch: bool = True) -> float:
         """USD for these tokens; at the batch price unless `batch` is False."""
         usd = (
@@ -69,6 +74,8 @@ def price_for(
     discount applies; a provider the library does not know is priced by overrides only."""
     name = model.strip()
     price: ModelPrice | None
+    if provider is not None and provider.direct_free:
+        return ModelPrice(0.0, 0.0, batch_factor=1.0)  # a model on the analyst's own machine
     if overrides and name in overrides:
         price = overrides[name]
     elif not name or (provider is not None and provider.price_list is None):

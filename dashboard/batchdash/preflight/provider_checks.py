@@ -36,6 +36,18 @@ def provider_problems(recipe: Recipe, provider: ProviderProfile) -> list[Problem
     return problems
 
 
+def batch_api_problem(provider: ProviderProfile | None) -> Problem | None:
+    """Why a job cannot go to `provider` as batches: it has no Batch API (a local server).
+    The job itself is fine there: it runs directly, or goes to vLLM's run-batch as a file."""
+    if provider is None or provider.batch_api:
+        return None
+    return Problem(
+        f"{provider.label} has no Batch API, so the job cannot be sent to it as batches: run it "
+        'directly ("Run directly" in New job, or submit --direct), or export it for vLLM '
+        '("Export for vLLM", or submit --export DIR).'
+    )
+
+
 def part_limits(provider: ProviderProfile | None, model: str = "") -> tuple[int, int]:
     """Requests and bytes one part of `model` may hold with `provider` (OpenAI's without one);
     a provider's free rehearsal model takes smaller files."""

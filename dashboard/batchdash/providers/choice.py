@@ -38,11 +38,19 @@ def profile_labelled(label: str) -> ProviderProfile:
 
 
 def recognise(base_url: str | None) -> ProviderProfile:
-    """The provider serving `base_url`: by its host; None is OpenAI, anything else custom."""
+    """The provider serving `base_url`: by its host (and, on localhost, its port); None is
+    OpenAI, anything else custom."""
     if base_url is None or not base_url.strip():
         return OPENAI
-    host = (urlsplit(base_url.strip()).hostname or "").lower()
+    parts = urlsplit(base_url.strip())
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
     for profile in PROFILES:
+        if profile.ports and port not in profile.ports:
+            continue  # a local server is told apart by its port
         for known in profile.hosts:
             if host == known or (known.startswith(".") and host.endswith(known)):
                 return profile

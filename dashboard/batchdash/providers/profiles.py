@@ -77,6 +77,13 @@ class ProviderProfile:
     notes: str = ""
     #: Hours a batch may take beyond its window before the provider ends it, when it says.
     expires_after_hours: int | None = field(default=None)
+    #: Whether the server has OpenAI's Files and Batches API (a local server has only the
+    #: synchronous routes: its jobs run directly or are exported for vLLM's run-batch).
+    batch_api: bool = True
+    #: Whether a call costs nothing (a model on the analyst's own machine).
+    direct_free: bool = False
+    #: Ports recognised as this provider on localhost (with `hosts`, which then names it).
+    ports: tuple[int, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """The profile as `cli.py providers` prints it."""
@@ -98,6 +105,8 @@ class ProviderProfile:
             "tokens": self.tokens,
             "rehearsal_model": self.rehearsal_model,
             "expires_after_hours": self.expires_after_hours,
+            "batch_api": self.batch_api,
+            "direct_free": self.direct_free,
             "notes": self.notes,
             "source": self.source,
         }
@@ -248,6 +257,77 @@ CUSTOM = ProviderProfile(
     source="https://platform.openai.com/docs/guides/batch",
 )
 
+# Servers on the analyst's own machine: OpenAI's synchronous routes and /v1/models, no Files or
+# Batches API (batches and files answer 404, or LM Studio's 200 with an error). Calls cost
+# nothing; token counts are estimates (their models are not OpenAI's); the model is what
+# `models.list()` names. Recognised on localhost and 127.0.0.1 by their default port.
+_LOCAL_HOSTS = ("localhost", "127.0.0.1")
+_LOCAL_NOTES = (
+    "No Batch API: run the job directly, or export it for vLLM's run-batch. Calls cost "
+    "nothing; any API key works (type any text)."
+)
+
+
+def _local_server(
+    name: str, label: str, port: int, endpoints: tuple[Endpoint, ...], source: str
+) -> ProviderProfile:
+    return ProviderProfile(
+        name=name,
+        label=label,
+        base_url=f"http://localhost:{port}/v1",
+        endpoints=endpoints,
+        cancel=False,
+        list=False,
+        tokens="estimate",
+        batch_price_factor=1.0,
+        hosts=_LOCAL_HOSTS,
+        ports=(port,),
+        batch_api=False,
+        direct_free=True,
+        notes=_LOCAL_NOTES,
+        source=source,
+    )
+
+
+# https://docs.ollama.com/api/openai-compatibility (`ollama serve`, port 11434; its router
+# serves /v1/responses too since late 2025).
+OLLAMA = _local_server(
+    "ollama",
+    "Ollama",
+    11434,
+    ("/v1/chat/completions", "/v1/responses", "/v1/completions", "/v1/embeddings"),
+    "https://docs.ollama.com/api/openai-compatibility",
+)
+
+# https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md (`llama-server`,
+# port 8080).
+LLAMACPP = _local_server(
+    "llamacpp",
+    "llama.cpp server",
+    8080,
+    ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"),
+    "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
+)
+
+# https://lmstudio.ai/docs/developer/openai-compat (the local server, port 1234).
+LMSTUDIO = _local_server(
+    "lmstudio",
+    "LM Studio",
+    1234,
+    ("/v1/chat/completions", "/v1/responses", "/v1/completions", "/v1/embeddings"),
+    "https://lmstudio.ai/docs/developer/openai-compat",
+)
+
+# https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html (`vllm serve`, port
+# 8000); its offline `run_batch` takes a job exported as JSONL (batchdash.offline).
+VLLM = _local_server(
+    "vllm",
+    "vLLM serve",
+    8000,
+    ("/v1/chat/completions", "/v1/responses", "/v1/completions", "/v1/embeddings"),
+    "https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html",
+)
+
 #: Every profile, in the order Settings offers them.
 PROFILES: tuple[ProviderProfile, ...] = (
     OPENAI,
@@ -259,6 +339,10 @@ PROFILES: tuple[ProviderProfile, ...] = (
     GEMINI,
     LITELLM,
     CUSTOM,
+    OLLAMA,
+    LLAMACPP,
+    LMSTUDIO,
+    VLLM,
 )
 
 BY_NAME: dict[str, ProviderProfile] = {profile.name: profile for profile in PROFILES}

@@ -25,6 +25,7 @@ from batchdash.registry.blobs import (
     CHUNK_CODEC,
     TABLE_CODEC,
     BlobColumns,
+    Chunk,
     blob_to_frame,
     compress_lines,
     decompress_chunk,
@@ -135,39 +136,52 @@ class KeptResults(RegistryDatabase):
         if self.has_results(batch_id):
             return False
         # Compress before the transaction: SQLite holds its write lock for the whole of it.
-        pieces = {"output": compress_lines(output), "errors": compress_lines(errors)}
+        pieces: dict[ResultFile, list[Chunk]] = {
+            "output": compress_lines(output),
+            "errors": compress_lines(errors),
+        }
         with self._write() as session:
             part_id = session.scalar(select(PartModel.id).where(PartModel.batch_id == batch_id))
             if part_id is None:
                 raise ValueError(f"batch {batch_id} belongs to no part of the registry")
-            header = dialect_insert(session, ResultModel).values(
-                batch_id=batch_id,
-                part_id=part_id,
-                output_size=sum(chunk.raw_size for chunk in pieces["output"]),
-                errors_size=sum(chunk.raw_size for chunk in pieces["errors"]),
-                fetched_at=self._clock(),
-            )
-            # RETURNING says whether the row went in: PostgreSQL's driver gives no rowcount
-            # (-1) for an INSERT ... ON CONFLICT DO NOTHING.
-            stored = session.execute(
-                header.on_conflict_do_nothing().returning(ResultModel.batch_id)
-            ).first()
-            if stored is None:
-                return False  # another replica stored them first
-            chunks = [
-                {
-                    "batch_id": batch_id,
-                    "which": which,
-                    "seq": seq,
-                    "codec": CHUNK_CODEC,
-                    "raw_size": chunk.raw_size,
-                    "data": chunk.data,
-                }
-                for which, chunks in pieces.items()
-                for seq, chunk in enumerate(chunks)
-            ]
-            if chunks:
-                session.execute(insert(ResultChunkModel), chunks)
+            return self._store_results(session, batch_id, part_id, pieces)
+
+    def _store_results(
+        self,
+        session: Session,
+        batch_id: str,
+        part_id: int,
+        pieces: Mapping[ResultFile, list[Chunk]],
+    ) -> bool:
+        """Insert a batch's compressed files in the caller's transaction; False if kept already."""
+        header = dialect_insert(session, ResultModel).values(
+            batch_id=batch_id,
+            part_id=part_id,
+            output_size=sum(chunk.raw_size for chunk in pieces.get("output", [])),
+            errors_size=sum(chunk.raw_size for chunk in pieces.get("errors", [])),
+            fetched_at=self._clock(),
+        )
+        # RETURNING says whether the row went in: PostgreSQL's driver gives no rowcount
+        # (-1) for an INSERT ... ON CONFLICT DO NOTHING.
+        stored = session.execute(
+            header.on_conflict_do_nothing().returning(ResultModel.batch_id)
+        ).first()
+        if stored is None:
+            return False  # another replica stored them first
+        chunks = [
+            {
+                "batch_id": batch_id,
+                "which": which,
+                "seq": seq,
+                "codec": CHUNK_CODEC,
+                "raw_size": chunk.raw_size,
+                "data": chunk.data,
+            }
+            for which, chunks in pieces.items()
+            for seq, chunk in enumerate(chunks)
+        ]
+        if chunks:
+            session.execute(insert(ResultChunkModel), chunks)
         return True
 
     def has_results(self, batch_id: str) -> bool:

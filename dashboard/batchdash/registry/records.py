@@ -16,8 +16,10 @@ from batchdash.registry.models import JobModel, PartModel, SnapshotModel
 #: A job as recorded: "new" until its first part is sent, then "active", then "finished"
 #: (jobs.status.JobState is what an analyst sees: a new job counts as active there).
 JobRecordState = Literal["new", "active", "finished"]
-PartKind = Literal["initial", "repair", "attached"]
-PartState = Literal["planned", "uploaded", "created", "failed"]
+PartKind = Literal["initial", "repair", "attached", "imported"]
+#: "exported": written out to run elsewhere (vLLM's run-batch), never sent; its batch is the
+#: file imported back (`created` then, like a sent part).
+PartState = Literal["planned", "uploaded", "created", "failed", "exported"]
 ResultFile = Literal["output", "errors"]
 
 #: Batch statuses after which nothing changes; a snapshot in one is never replaced by an older,

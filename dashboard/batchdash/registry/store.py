@@ -46,7 +46,7 @@ from batchdash.registry.blobs import (
 )
 from batchdash.registry.fingerprints import job_fingerprint
 from batchdash.registry.holders import is_gone, this_run
-from batchdash.registry.kept import KeptResults, snapshot_query
+from batchdash.registry.kept import snapshot_query
 from batchdash.registry.models import (
     JobModel,
     JobRowsModel,
@@ -54,6 +54,7 @@ from batchdash.registry.models import (
     PartModel,
     ResultModel,
 )
+from batchdash.registry.offline import OfflineParts
 from batchdash.registry.records import (
     DEFAULT_LEASE,
     Claim,
@@ -73,7 +74,7 @@ from batchdash.settings import Settings
 _OPEN_STATES = ("planned", "uploaded")
 
 
-class Registry(KeptResults):
+class Registry(OfflineParts):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod

@@ -24,6 +24,7 @@ from batchdash.recipe import LINEAGE_COLUMNS, OutputField, Recipe
 from batchdash.results.arrow_columns import arrow_column, to_frame
 from batchdash.results.parse import RowResult
 from batchdash.results.result_table import SOURCE, field_key, rows_table
+from batchdash.results.vllm_lines import IMPORTED_PREFIX
 
 # Costs are kept to a ten-billionth of a dollar: finer than one token of the cheapest model,
 # and coarse enough that float noise (1.7999999999999999e-06) never reaches the spreadsheet.
@@ -144,10 +145,12 @@ def _added_columns(
     added["finish_reason"] = text("finish_reason")
     added["input_tokens"] = input_tokens
     added["output_tokens"] = output_tokens
-    added["cost_usd"] = _costs(
-        input_tokens, output_tokens, models, recipe.model, price_overrides, provider
-    )
-    added["batch_id"] = text("batch_id")
+    batch_ids = text("batch_id")
+    costs = _costs(input_tokens, output_tokens, models, recipe.model, price_overrides, provider)
+    # Rows imported from a run on the analyst's own machine (vLLM's run-batch) cost nothing.
+    imported = pc.starts_with(batch_ids, IMPORTED_PREFIX)
+    added["cost_usd"] = pc.if_else(imported, pa.scalar(0.0, pa.float64()), costs)
+    added["batch_id"] = batch_ids
     added["model"] = models
     return added
 

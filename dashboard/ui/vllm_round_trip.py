@@ -1,0 +1,139 @@
+"""The vLLM round trip in the Jobs page (contract 11): the opened job's JSONL to download with
+the command that runs it on a GPU machine, and the upload of the output file it writes.
+
+Shown for a job exported for vLLM (New job's "Export for vLLM"), and for one whose results came
+from vLLM; importing the same file again changes nothing, a wrong file is one plain sentence.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import streamlit as st
+
+from batchdash.errors import BatchdashError
+from batchdash.jobs.board import JobBoard
+from batchdash.jobs.offline import Export
+from batchdash.jobs.status import JobStatus
+from batchdash.results.vllm_lines import IMPORTED_PREFIX
+from ui import state
+from ui.job_access import attempt
+from ui.job_actions import tell
+from ui.text import plain
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'s' if count != 1 else ''}"
+
+
+def show_vllm_round_trip(board: JobBoard, status: JobStatus) -> None:
+    """The files to run and the upload of their output, for a job that runs on vLLM."""
+    imported = any(batch.id.startswith(IMPORTED_PREFIX) for batch in status.batches)
+    if not status.exported and not imported:
+        return
+    st.markdown("**Run on vLLM**")
+    if status.exported:
+        _show_files(board, status)
+    else:
+        _offer_export(board, status)
+    _import_form(board, status)
+
+
+@st.cache_data(max_entries=8, show_spinner="Preparing the file for vLLM…")
+def _waiting_files(
+    job_id: str, scope: str, exported: int, parts: int, _board: JobBoard
+) -> Export | str:
+    """The job's files waiting for vLLM, built once (a part's JSONL is its rows rendered
+    again), or why they cannot be; the job's rows waiting and its parts name the entry."""
+    try:
+        return _board.service.export(job_id)
+    except BatchdashError as error:
+        return str(error)
+
+
+def _show_files(board: JobBoard, status: JobStatus) -> None:
+    export = _waiting_files(
+        status.job_id, board.service.scope, status.exported, status.parts, board
+    )
+    if isinstance(export, str):
+        st.error(plain(export), icon=":material/error:")
+        return
+    st.caption(
+        f"{_rows(export.rows)} wait for vLLM's answers. Download the file, run the command "
+        "below on a machine with vLLM and the model, then upload the output file it writes."
+    )
+    with st.container(horizontal=True):
+        for part in export.parts:
+            st.download_button(
+                f"Download {part.name}",
+                part.data,
+                file_name=part.name,
+                mime="application/jsonl",
+                icon=":material/download:",
+                key=f"vllm_download_{status.job_id}_{part.part_number}",
+                on_click="ignore",
+            )
+    st.code(export.command(), language="bash", wrap_lines=True)
+
+
+def _offer_export(board: JobBoard, status: JobStatus) -> None:
+    left = status.counts.get("error", 0) + status.counts.get("not_run", 0)
+    if not left:
+        return
+    st.caption(f"{_rows(left)} have no answer yet: export them to run them on vLLM again.")
+    if not st.button(
+        f"Export {_rows(left)} for vLLM",
+        key=f"vllm_export_{status.job_id}",
+        icon=":material/output:",
+    ):
+        return
+    if attempt(lambda: board.service.export(status.job_id)) is not None:
+        _done(board, status, f"{_rows(left)} of {status.name} are ready to run on vLLM.")
+
+
+def _forget_refusal() -> None:
+    st.session_state[state.VLLM_IMPORT_REFUSED] = None
+
+
+def _import_form(board: JobBoard, status: JobStatus) -> None:
+    uploaded = st.file_uploader(
+        "vLLM's output file",
+        type=["jsonl"],
+        key=f"vllm_upload_{status.job_id}",
+        on_change=_forget_refusal,
+        help="The file run-batch wrote (its -o file). Its rows are merged by custom_id; rows it "
+        "left out stay without an answer and can be exported again.",
+    )
+    refused = st.session_state[state.VLLM_IMPORT_REFUSED]
+    if uploaded is None:
+        return
+    if refused is not None and refused[0] == status.job_id:
+        st.error(plain(refused[1]), icon=":material/error:")
+    if not st.button(
+        "Import the results",
+        key=f"vllm_import_{status.job_id}",
+        type="primary",
+        icon=":material/upload:",
+    ):
+        return
+    try:
+        report = board.service.import_results(status.job_id, uploaded.getvalue(), uploaded.name)
+    except BatchdashError as error:
+        # Drawn again from the top: the notice of an earlier import must not stand beside it.
+        st.session_state[state.JOBS_NOTICE] = None
+        st.session_state[state.VLLM_IMPORT_REFUSED] = (status.job_id, str(error))
+        _redraw()
+    _done(board, status, report.describe())
+
+
+def _done(board: JobBoard, status: JobStatus, notice: str) -> None:
+    """Say what happened at the top of the page and draw it again with the job's new status."""
+    board.forget(status.job_id)
+    _forget_refusal()
+    tell(notice)
+    _redraw()
+
+
+def _redraw() -> NoReturn:
+    st.session_state[state.JOBS_QUIET_RUN] = True
+    st.rerun()
