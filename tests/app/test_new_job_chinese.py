@@ -34,8 +34,8 @@ def test_new_job_speaks_chinese_from_the_upload_to_the_submit_dialog(make_app: M
 
         upload(at, "reviews.csv", REVIEWS_CSV)
         at.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
-        assert "**4 行** × 3 列，来自 reviews.csv，UTF-8，逗号分隔。" in joined(at, "markdown")
-        assert "自动识别结果：UTF-8，逗号分隔。" in joined(at, "caption")
+        assert "**4 行** × 3 列，来自 reviews.csv、UTF-8、逗号分隔。" in joined(at, "markdown")
+        assert "自动识别结果：UTF-8、逗号分隔。" in joined(at, "caption")
         assert {metric.label for metric in at.metric} >= {"行数", "输入 Token", "批处理数"}
 
         at.button(key="try_rows").click().run()
@@ -47,7 +47,7 @@ def test_new_job_speaks_chinese_from_the_upload_to_the_submit_dialog(make_app: M
         assert not at.exception
         assert at.session_state[state.SUBMIT_OPEN]
         texts = shown_texts(at)
-        assert {"提交任务", "任务名称", "暂不提交", "提交"} <= set(texts)
+        assert {"提交任务", "任务名称", "提交"} <= set(texts)
         assert "沙盒模式：任务在本地模拟器上运行" in joined(at, "info")
         assert english_words(texts, [*data_words(at), *PICKER_AND_IDS]) == []
 
