@@ -63,8 +63,14 @@ messages: $(VENV)/.dev-installed
 sandbox: $(VENV)/.run-installed
 	$(BIN)/python dashboard/cli.py sandbox
 
+# Every script runs, whatever an earlier one found; a missed budget is summed up at the end
+# (and makes the target fail there, not before the other scripts).
 bench: $(VENV)/.dev-installed
-	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+	@missed=""; for script in bench/bench_*.py; do \
+	  echo "== $$script"; $(BIN)/python $$script || missed="$$missed $$script"; \
+	done; \
+	if [ -n "$$missed" ]; then echo "Budgets missed or scripts failed:$$missed"; exit 1; fi; \
+	echo "Every bench script kept its budget."
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -5,6 +5,7 @@ import streamlit as st
 from batchdash.i18n import _
 from ui import state
 from ui.connection import current_connection
+from ui.counting import release_count
 from ui.language import apply_language, show_language_picker
 from ui.sidebar import show_connection
 from ui.sign_in import require_sign_in
@@ -15,18 +16,19 @@ language = apply_language()
 # With [auth] in secrets.toml nothing below runs (no page, no sidebar) until the user signs in.
 require_sign_in()
 
+new_job = st.Page(
+    "app_pages/new_job.py",
+    title=_("New job"),
+    icon=":material/add_circle:",
+    default=True,
+    help=_(
+        "Upload or compose a table of prompts, write the template, check tokens and "
+        "cost, try a few rows, and submit it as a batch job."
+    ),
+)
 page = st.navigation(
     [
-        st.Page(
-            "app_pages/new_job.py",
-            title=_("New job"),
-            icon=":material/add_circle:",
-            default=True,
-            help=_(
-                "Upload or compose a table of prompts, write the template, check tokens and "
-                "cost, try a few rows, and submit it as a batch job."
-            ),
-        ),
+        new_job,
         st.Page(
             "app_pages/jobs.py",
             title=_("Jobs"),
@@ -57,5 +59,8 @@ page = st.navigation(
     ]
 )
 show_language_picker(language)
+if page is not new_job:
+    # A count of New job's rows nobody looks at any more gives its core back.
+    release_count()
 show_connection(current_connection())
 page.run()

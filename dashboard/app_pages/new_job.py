@@ -107,6 +107,17 @@ with cost_box:
 st.subheader(_("5. Download or submit"), divider="gray")
 if pre.plan is None:
     # The parts are split by the exact count: nothing is offered on an estimate.
+    if st.session_state[state.SUBMIT_OPEN]:
+        # Submit clicked as the recipe changed: no dialog opens on checks still running (nor
+        # later by itself, once they are done).
+        st.session_state[state.SUBMIT_OPEN] = False
+        st.warning(
+            _(
+                "Not submitted: the rows are still being checked. Click Submit job… again once "
+                "the checks are done."
+            ),
+            icon=":material/hourglass_top:",
+        )
     st.caption(_("Download and submit open once every row is counted, in a moment."))
     st.stop()
 if not pre.ok:

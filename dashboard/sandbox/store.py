@@ -59,6 +59,20 @@ class DataDirBusy(RuntimeError):
     """The data directory is in use by another running sandbox (the message says what to do)."""
 
 
+def directory_held(data_dir: Path) -> bool:
+    """Whether a running sandbox holds `data_dir` (Store.claim); creates nothing."""
+    lock = data_dir / "engine.lock"
+    if fcntl is None or not lock.is_file():
+        return False
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def new_id(prefix: str) -> str:
     """A fresh id in OpenAI's style, e.g. `file-4f0c...` or `batch_9a1e...`."""
     return prefix + secrets.token_hex(12)

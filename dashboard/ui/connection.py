@@ -163,6 +163,7 @@ def current_connection() -> Connection:
         # Sandbox jobs made before a URL was typed.
         provider = OPENAI
     url = resources.sandbox_url(settings.data_dir, provider.name)
+    failure = resources.sandbox_failure(settings.data_dir, provider.name)
     return Connection(
         mode="sandbox",
         base_url=url,
@@ -173,6 +174,8 @@ def current_connection() -> Connection:
         scope=sandbox_scope(user, provider),
         api_key="sandbox",
         batch_metadata=tuple(pace_metadata().items()),
+        # A sandbox that cannot start: nothing is sent, and every page says why.
+        refusal=str(failure) if failure is not None else None,
         provider=provider,
     )
 

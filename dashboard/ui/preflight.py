@@ -8,7 +8,9 @@ tried). Changing the temperature of 50,000 rows then costs a three-row preflight
 
 A big table (more than SYNC_CHARACTERS of prompts) is counted in a background thread
 (ui.counting): until the count is done the page shows an estimate from a sample of rows, marked
-with ≈, and offers no download or submit (their parts are split by the exact count).
+with ≈, says that the rows are still being checked (the problems of single rows, such as a row
+too long for the model, are known only once every row is counted), and offers no download or
+submit (their parts are split by the exact count).
 """
 
 from __future__ import annotations
@@ -119,12 +121,13 @@ def preflight(
     else:
         future = count_in_background(
             key,
-            lambda: plan_batch(
+            lambda should_stop: plan_batch(
                 frame,
                 counting,
                 enqueued_token_limit=enqueued_token_limit,
                 price_overrides=prices,
                 provider=provider,
+                should_stop=should_stop,
             ),
         )
         plan = future.result() if future.done() else None
@@ -256,6 +259,9 @@ def show_preflight(
     """Problems with their rows, rows, tokens and the parts; an empty slot under the figures for
     the cost (`show_cost`), which a try further down the page may still change."""
     plan = pre.plan
+    if pre.counting is not None:
+        # First, so no one takes the problems listed below for all there are.
+        await_count(pre.counting)
     show_problems(pre.problems)
     with st.container(horizontal=True):
         st.metric(_("Rows"), f"{pre.rows:,}", border=True)
@@ -273,8 +279,6 @@ def show_preflight(
             help=batches_help()
             + ("" if pre.counted else " " + _("Known once every row is counted.")),
         )
-    if pre.counting is not None:
-        await_count(pre.counting)
     cost_slot = st.container()
     _show_limit(pre, recipe, enqueued_token_limit)
     if plan is not None and pre.ok and len(plan.parts) > 1:

@@ -10,6 +10,7 @@ with this module: every page imports it, and the first page an analyst sees need
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
 import os
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from batchdash.i18n import Message, _l
 from batchdash.settings import Settings, read_settings
 
 if TYPE_CHECKING:
@@ -80,8 +82,8 @@ class RunningSandbox:
     wake: socket.socket = field(repr=False, compare=False)
     #: The thread that starts the server and keeps it running.
     thread: threading.Thread = field(repr=False, compare=False)
-    #: What made the start fail, once it has (empty while it starts or serves).
-    failure: list[BaseException] = field(repr=False, compare=False)
+    #: Why it cannot serve, once known (empty while it starts or serves): one plain sentence.
+    failure: list[Message] = field(repr=False, compare=False)
 
 
 def _serve_sandbox(
@@ -91,9 +93,13 @@ def _serve_sandbox(
     rate: float | None,
     profile: str,
     stop: threading.Event,
-    failure: list[BaseException],
+    failure: list[Message],
 ) -> None:
-    """Start the sandbox on `sock` and serve until `stop` is set; a failure is kept."""
+    """Start the sandbox on `sock` and serve until `stop` is set; why it failed is kept."""
+    if failure:  # known before it was started: nothing to wait for
+        woken.close()
+        sock.close()
+        return
     # A connection waiting in the backlog makes the listening socket readable; `woken`, the
     # stop.
     select.select([sock, woken], [], [], SANDBOX_START_SECONDS)
@@ -106,10 +112,60 @@ def _serve_sandbox(
 
         with running_sandbox(data_dir, sock=sock, rate=rate, profile=profile):
             stop.wait()
-    except Exception as error:  # kept, and raised in the next script run
+    except Exception as error:  # shown as a sentence from the next script run on
         _log.exception("The bundled sandbox did not start.")
-        failure.append(error)
+        failure.append(_start_failure(data_dir, error))
         sock.close()
+
+
+def _start_failure(folder: Path, error: Exception) -> Message:
+    """What to tell the analyst when the sandbox on `folder` failed to start with `error`."""
+    from sandbox.store import DataDirBusy
+
+    if isinstance(error, DataDirBusy):
+        return _busy(folder)
+    if isinstance(error, OSError) and error.filename is not None:
+        return _unwritable(folder, error.strerror or str(error))
+    return _l(
+        "The sandbox did not start ({error}). Check the server's log, then restart the app.",
+        error=str(error) or type(error).__name__,
+    )
+
+
+def _unwritable(folder: Path, reason: str) -> Message:
+    return _l(
+        "The sandbox cannot start: its data directory {folder} cannot be written ({reason}). "
+        "Set BATCHDASH_DATA_DIR to a folder this server may write to, then restart the app.",
+        folder=str(folder),
+        reason=reason,
+    )
+
+
+def _busy(folder: Path) -> Message:
+    return _l(
+        "The sandbox cannot start: another sandbox is already running on its data directory "
+        "{folder}. Stop that one, or set BATCHDASH_SANDBOX_URL to its address (or "
+        "BATCHDASH_DATA_DIR to another folder), then restart the app.",
+        folder=str(folder),
+    )
+
+
+def _foreseen_failure(folder: Path) -> Message | None:
+    """Why the sandbox cannot start on `folder`, when that shows without starting it: the
+    nearest folder that exists cannot be written, or another sandbox holds `folder`. Creates
+    nothing (a sandbox nobody asks anything never touches its directory)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return _unwritable(folder, f"{existing}: {os.strerror(errno.ENOTDIR)}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return _unwritable(folder, f"{existing}: {os.strerror(errno.EACCES)}")
+    if not (folder / "engine.lock").is_file():  # never started here: nothing can hold it
+        return None
+    from sandbox.store import directory_held
+
+    return _busy(folder) if directory_held(folder) else None
 
 
 def _stop_sandbox(sandbox: RunningSandbox) -> None:
@@ -130,7 +186,8 @@ def _sandbox(data_dir: Path, rate: float | None = None, profile: str = "openai")
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
     stop = threading.Event()
     wake, woken = socket.socketpair()
-    failure: list[BaseException] = []
+    foreseen = _foreseen_failure(folder)
+    failure: list[Message] = [foreseen] if foreseen is not None else []
     thread = threading.Thread(
         target=_serve_sandbox,
         args=(sock, woken, folder, rate, profile, stop, failure),
@@ -179,16 +236,27 @@ def sandbox_url(data_dir: Path, profile: str = "openai") -> str:
 
     It serves for the life of the app; clearing `st.cache_resource` stops it. With
     BATCHDASH_SANDBOX_URL set, that sandbox is used and none is started. The URL is handed out
-    while the server still starts (see RunningSandbox); should the start fail, the next call
-    raises why.
+    while the server still starts (see RunningSandbox); whether it could, `sandbox_failure`
+    says.
     """
     shared = os.environ.get(SANDBOX_URL, "").strip()
     if shared:
         return shared
-    running = _sandbox(data_dir, sandbox_rate(), profile)
-    if running.failure:
-        raise running.failure[0]
-    return running.url
+    return _sandbox(data_dir, sandbox_rate(), profile).url
+
+
+def sandbox_failure(data_dir: Path, profile: str = "openai") -> Message | None:
+    """Why the bundled sandbox cannot serve, as one sentence naming the problem and the fix;
+    None while it starts or serves (and for a sandbox running elsewhere).
+
+    Known in the script run that first asks for the sandbox when its folder cannot be written
+    or another sandbox holds it; any other failure of its start (in its thread, when the first
+    request arrives) from the script run after it on.
+    """
+    if os.environ.get(SANDBOX_URL, "").strip():
+        return None
+    failure = _sandbox(data_dir, sandbox_rate(), profile).failure
+    return failure[0] if failure else None
 
 
 @st.cache_resource(max_entries=32)

@@ -41,3 +41,5 @@ def show_connection(connection: Connection) -> None:
             ),
             icon=":material/science:",
         )
+        if connection.refusal:  # the sandbox cannot start (ui.resources.sandbox_failure)
+            st.error(plain(connection.refusal), icon=":material/error:")

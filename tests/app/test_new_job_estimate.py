@@ -55,7 +55,7 @@ def test_a_template_edit_shows_estimates_until_every_row_is_counted(app: AppTest
     assert shown["Input tokens"].startswith("≈ ")
     assert shown["Batches"] == "–"
     assert shown["Input would cost"].startswith("≈ $")
-    assert "Counting the tokens of every row" in joined(app, "caption")
+    assert "Counting the tokens of every row" in joined(app, "info")
     assert "Download and submit open once every row is counted" in joined(app, "caption")
     assert not app.get("download_button")
     assert not [button for button in app.button if button.key == "submit_button"]
@@ -73,7 +73,7 @@ def test_a_template_edit_shows_estimates_until_every_row_is_counted(app: AppTest
     assert counted["Batches"] == "1"
     input_cost, _ = usd_all([PRICE.cost(tokens, 0), None])
     assert counted["Input would cost"] == input_cost
-    assert "Counting the tokens" not in joined(app, "caption")
+    assert "Counting the tokens" not in joined(app, "info")
     assert app.get("download_button")
     assert [button for button in app.button if button.key == "submit_button"]
 
@@ -101,7 +101,7 @@ def test_a_small_table_is_counted_before_the_page_is_drawn(app: AppTest) -> None
     shown = metrics(app)
     assert "≈" not in shown["Input tokens"] + shown["Input would cost"]
     assert shown["Batches"] == "1"
-    assert "Counting the tokens" not in joined(app, "caption")
+    assert "Counting the tokens" not in joined(app, "info")
 
 
 def test_the_dialog_takes_the_pages_count_when_no_parameter_changes_it(

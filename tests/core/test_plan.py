@@ -388,3 +388,35 @@ def test_chunks_are_bounded_by_bytes_as_well_as_rows(monkeypatch: pytest.MonkeyP
         assert stop - first == 1 or whole.row_bytes[first:stop].sum() <= 20_000
     assert [first for first, _ in measured] == sorted({first for first, _ in measured})
     assert measured[0][0] == 0 and measured[-1][1] == len(frame)
+
+
+def test_a_plan_told_to_stop_stops_before_its_next_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`should_stop` is asked before each chunk of rows; once it says so, no further chunk is
+    counted and PlanStopped is raised instead of a plan."""
+    from batchdash.preflight import plan as plan_module
+
+    monkeypatch.setattr(plan_module, "CHUNK_ROWS", 100)
+    frame = pd.DataFrame({"text": [f"row {n}" for n in range(1_000)]})
+    counted: list[int] = []
+    count_texts = tokens.count_texts
+
+    def recorded(texts: list[str], encoding: object) -> np.ndarray:
+        counted.append(len(texts))
+        return count_texts(texts, encoding)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tokens, "count_texts", recorded)
+    asked: list[int] = []
+
+    def after_three_chunks() -> bool:
+        asked.append(len(counted))
+        return len(counted) >= 3
+
+    with pytest.raises(plan_module.PlanStopped):
+        plan_batch(frame, Recipe(template="{text}"), should_stop=after_three_chunks)
+
+    assert counted == [100, 100, 100]
+    assert asked == [0, 1, 2, 3]
+    # Never told to stop, the same plan counts all ten chunks.
+    counted.clear()
+    plan = plan_batch(frame, Recipe(template="{text}"), should_stop=lambda: False)
+    assert len(counted) == 10 and plan.rows == 1_000

@@ -72,3 +72,50 @@ def test_a_template_edit_shows_estimates_then_the_exact_figures_by_itself(
     exact = plan_batch(frame, Recipe(template=TEMPLATE)).input_tokens
     assert whole(tokens.inner_text()) == exact
     assert abs(estimate - exact) / exact < 0.03
+
+
+def test_a_template_edited_twice_then_back_checks_every_row_before_it_says_anything(
+    page: Page, served_app: ServedApp
+) -> None:
+    # 50,000 short rows and, last, one far too long for the model: a problem only the count of
+    # every row finds.
+    long_row = "Tell me " + "about the weather in the hills and the valleys " * 30_000
+    data = many_rows_csv(ROWS, width=300) + long_row.encode() + b"\n"
+    open_page(page, served_app)
+    upload_file(page, "many.csv", data, ROWS + 1)
+    tokens = metric(page, "Input tokens").get_by_test_id("stMetricValue")
+    expect(tokens).to_have_text(EXACT, timeout=STEP_TIMEOUT)
+    too_long = page.get_by_text(f"The requests of row {ROWS + 1} need up to", exact=False)
+    expect(too_long).to_be_visible()
+    first_tokens = tokens.inner_text()
+    box = page.get_by_role("textbox", name="Prompt template")
+    original = box.input_value()
+    checking = page.get_by_text("Still checking every row", exact=False)
+    preview = page.get_by_test_id("stCode").first  # the first request, as it will be sent
+
+    # Two edits in quick succession: the first count is overtaken while it runs.
+    for template in (TEMPLATE, "Summarise in five words:\n\n{prompt}"):
+        box.fill(template)
+        box.press("Control+Enter")
+        expect(preview).to_contain_text(template.split(":")[0], timeout=STEP_TIMEOUT)
+        expect(checking).to_be_visible(timeout=STEP_TIMEOUT)
+
+    # While the rows are checked the page says so, lists no verdict on the rows it has not
+    # checked, and offers no submit.
+    expect(tokens).to_have_text(ESTIMATE)
+    expect(too_long).to_have_count(0)
+    expect(page.get_by_role("button", name="Submit job…")).to_have_count(0)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    checking.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "32-template-edited-twice-still-checking.png"))
+
+    # A change of mind: the template as it was. Every row is checked again before the page
+    # says anything about them, and the figures are those of this template.
+    box.fill(original)
+    box.press("Control+Enter")
+    expect(too_long).to_be_visible(timeout=STEP_TIMEOUT)
+    expect(checking).to_have_count(0)
+    expect(tokens).to_have_text(first_tokens)
+    expect(page.get_by_text("Fix the problems listed under Preflight", exact=False)).to_be_visible()
+    too_long.scroll_into_view_if_needed()
+    screenshot(page, "33-template-back-every-row-checked")

@@ -10,7 +10,7 @@ for, so memory stays near the size of the table itself however long it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -52,6 +52,11 @@ if TYPE_CHECKING:
     import tiktoken
 
     from batchdash.providers.profiles import ProviderProfile
+
+
+class PlanStopped(Exception):
+    """A plan given up before it was done: its `should_stop` said so between two chunks."""
+
 
 #: Rows rendered, counted and encoded at a time: bounds the memory a plan needs on top of the
 #: table (a few times the chunk's text), and is large enough that the per-chunk overhead of
@@ -168,11 +173,14 @@ def plan_batch(
     max_part_requests: int | None = None,
     max_part_bytes: int | None = None,
     provider: ProviderProfile | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> BatchPlan:
     """Check, count, price and split `frame` run through `recipe`; bad input becomes problems.
 
     With a `provider`, the job is checked against what it takes, split within its per-file
     limits, priced from its price list and counted with its models' tokenizer (or estimated).
+    `should_stop` is asked between two chunks of rows; when it says so, PlanStopped is raised
+    (a count nobody waits for any more gives the core back at once).
     """
     requests_limit, bytes_limit = part_limits(provider, recipe.model)
     max_part_requests = max_part_requests or requests_limit
@@ -201,7 +209,7 @@ def plan_batch(
     encoding, exact = tokens.counting_for(recipe.model, provider.tokens if provider else None)
     if measured:
         problems += cell_problems(texts)
-        empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding)
+        empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding, should_stop)
         if empty:
             problems.append(
                 Problem(
@@ -335,12 +343,16 @@ def _measure(
     row_tokens: np.ndarray,
     row_bytes: np.ndarray,
     encoding: tiktoken.Encoding,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[int]:
-    """Fill in tokens and line bytes of every row; return the rows (1-based) with empty prompts."""
+    """Fill in tokens and line bytes of every row; return the rows (1-based) with empty prompts.
+    Raises PlanStopped when `should_stop` says so before a chunk."""
     constant_system = system_template(recipe)
     constant_tokens, system_overhead = request_overhead(recipe, encoding)
     empty: list[int] = []
     for first, stop in _chunks(0, len(texts), _text_sizes(texts, recipe)):
+        if should_stop is not None and should_stop():
+            raise PlanStopped
         rendered, rendered_systems = _render_rows(texts, recipe, first, stop)
         blank = (rendered.str.strip() == "").to_numpy()
         empty += (np.flatnonzero(blank) + first + 1).tolist()
