@@ -84,14 +84,16 @@ def _export_instead(refusal: str, source: Source, recipe: Recipe, connection: Co
     and the Jobs page hands out its file and the command that runs it."""
     st.info(plain(refusal), icon=":material/dns:")
     with st.container(horizontal=True, horizontal_alignment="right"):
-        dialogs.dismiss_button("Not now", "submit_keep", _forget)
+        dialogs.dismiss_button(_("Not now"), "submit_keep", _forget)
         exported = st.button(
-            "Export for vLLM",
+            _("Export for vLLM"),
             type="primary",
             icon=":material/output:",
             key="submit_export",
-            help="Save the job without sending anything: the Jobs page gives its JSONL and the "
-            "run-batch command, and takes back the output file vLLM writes.",
+            help=_(
+                "Save the job without sending anything: the Jobs page gives its JSONL and the "
+                "run-batch command, and takes back the output file vLLM writes."
+            ),
         )
     if not exported:
         return
