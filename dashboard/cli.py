@@ -3,7 +3,9 @@
     python dashboard/cli.py convert reviews.csv --template "Classify: {review}" --out-dir parts
     python dashboard/cli.py merge reviews.csv --results output.jsonl errors.jsonl --out answers.xlsx
     python dashboard/cli.py sandbox --port 8765
+    python dashboard/cli.py sandbox --sync-pace 0.05 --sync-concurrency 8
     python dashboard/cli.py submit reviews.csv --template "Classify: {review}" --name Reviews
+    python dashboard/cli.py submit reviews.csv --template "Classify: {review}" --direct
     python dashboard/cli.py status job_0123456789ab
     python dashboard/cli.py providers
     python dashboard/cli.py resume job_0123456789ab
@@ -303,7 +305,8 @@ def add_convert(commands: _SubParsers) -> None:
 def run_convert(args: argparse.Namespace) -> dict[str, Any]:
     table = read_input(args.input)
     recipe = recipe_from_args(args)
-    plan = plan_batch(table.frame, recipe, provider=configured_provider(read_settings(os.environ)))
+    provider = configured_provider(read_settings(os.environ))
+    plan = plan_batch(table.frame, recipe, provider=provider, forked_counting=True)
     blocking = [problem for problem in plan.problems if problem.blocking]
     if blocking:
         more = len(blocking) - 1
@@ -436,7 +439,25 @@ def add_sandbox(commands: _SubParsers) -> None:
         "sandbox_seconds takes that long instead, whatever its size",
     )
     parser.add_argument(
-        "--fault-rate", type=float, default=0.0, help="share of calls that fail, 0 to 1"
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="share of calls that fail (500, 429 or a stall), 0 to 1; the model routes too",
+    )
+    parser.add_argument(
+        "--sync-pace",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="seconds each call to a model route (chat completions, responses, embeddings, "
+        "completions) takes, as a real model does (default 0)",
+    )
+    parser.add_argument(
+        "--sync-concurrency",
+        type=int,
+        metavar="N",
+        help="the most model-route calls answered at once; one more is answered 429 with "
+        "retry-after (default: no limit)",
     )
     parser.add_argument(
         "--profile",
@@ -458,6 +479,12 @@ def run_sandbox(args: argparse.Namespace) -> None:
         raise InputError(f"--fault-rate is {args.fault_rate}; give a share from 0 to 1.")
     if args.rate is not None and args.rate <= 0:
         raise InputError(f"--rate is {args.rate}; give requests per second above 0, or omit it.")
+    if args.sync_pace < 0:
+        raise InputError(f"--sync-pace is {args.sync_pace}; give 0 or more seconds per call.")
+    if args.sync_concurrency is not None and args.sync_concurrency < 1:
+        raise InputError(
+            f"--sync-concurrency is {args.sync_concurrency}; give at least 1 call, or omit it."
+        )
     # Imported here: uvicorn and the server load only for this command.
     from sandbox.server import default_data_dir, serve
     from sandbox.store import DataDirBusy
@@ -479,6 +506,8 @@ def run_sandbox(args: argparse.Namespace) -> None:
             fault_rate=args.fault_rate,
             profile=args.profile,
             require_key=args.require_key,
+            sync_pace=args.sync_pace,
+            sync_concurrency=args.sync_concurrency,
         )
     except DataDirBusy as error:
         raise InputError(str(error)) from None
@@ -522,6 +551,14 @@ def add_submit(commands: _SubParsers) -> None:
         help="send nothing: save the job for vLLM's run-batch, write its JSONL in DIR and print "
         "the command that runs it (as `export` does); `import` brings the answers back",
     )
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="send each row to the endpoint's synchronous route now, a few at a time, instead "
+        "of in a batch (a server without a Batch API, urgent rows): the normal price, or none "
+        "on a server of your own; progress on stderr, and `batch_ids` is empty",
+    )
+    cli_jobs.add_concurrency_option(parser)
     parser.set_defaults(handler=run_submit)
 
 
@@ -529,18 +566,27 @@ def run_submit(args: argparse.Namespace) -> dict[str, Any]:
     from batchdash.registry.fingerprints import table_fingerprint
 
     input_path: Path = args.input
+    concurrency = cli_jobs.checked_concurrency(args)
     table = read_input(input_path)
     recipe = recipe_from_args(args)
     service = cli_jobs.job_service()
     if args.export is not None:
+        if args.direct:
+            raise InputError(
+                "--direct sends the rows now and --export sends nothing: choose one of them."
+            )
         job_id = service.create_exported_job(
             args.name, table.frame, recipe, source_name=input_path.name
         )
         return cli_offline.written_export(service.export(job_id), args.export)
+    twin = None if args.new else service.unfinished_twin(table_fingerprint(table.frame, recipe))
+    if args.direct:  # the synchronous routes: every server has them, with a Batch API or not
+        return cli_jobs.submit_direct(service, table.frame, recipe, args, twin, concurrency)
     refusal = batch_api_problem(service.provider)
     if refusal is not None:
         raise InputError(refusal.message)
-    twin = None if args.new else service.unfinished_twin(table_fingerprint(table.frame, recipe))
+    if twin is not None and twin.direct is not None:
+        twin = None  # a direct job of the same table is no batch job to resume
     if twin is not None:
         print(
             f"Note: job {twin.job_id} ({twin.name}) has the same table and recipe and is not "

@@ -5,6 +5,11 @@ discard, and what submit and download share with them (the job service, the prin
     python dashboard/cli.py resume job_0123456789ab
     python dashboard/cli.py discard job_0123456789ab
 
+A direct job (`submit --direct`, `batchdash.direct`) runs in the foreground of `submit`,
+`resume` and `repair`; `status` shows its progress under "direct" (no batch is made, so
+"batches" stays empty and the merged table's `batch_id` says "direct"); `cancel` stops it
+wherever it runs.
+
 `cli.py` declares the commands; each is a pair of functions as there (`add_<command>`,
 `run_<command>`).
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +28,13 @@ from batchdash.providers.choice import configured_provider
 from batchdash.settings import API_KEY, owner_scope, read_settings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from batchdash.direct.jobs import DirectJobs
+    from batchdash.direct.progress import DirectProgress
     from batchdash.jobs.service import JobService
     from batchdash.jobs.status import JobStatus
+    from batchdash.recipe import Recipe
 
 #: What a command returns: a JSON-ready object to print, or None to print nothing.
 Handler = Callable[[argparse.Namespace], Any]
@@ -32,6 +43,8 @@ _SubParsers = Any  # argparse's _SubParsersAction is private
 
 #: The key sent to a server on this machine when none is set (it checks none).
 LOCAL_KEY = "local"
+#: Seconds beyond one call's timeout that `cancel` waits for a direct run elsewhere to stop.
+_CANCEL_GRACE = 10.0
 
 
 def job_service() -> JobService:
@@ -56,7 +69,7 @@ def job_service() -> JobService:
 
 
 def _job_status(status: JobStatus) -> dict[str, Any]:
-    return {
+    shown: dict[str, Any] = {
         "job_id": status.job_id,
         "name": status.name,
         "state": status.state,
@@ -73,6 +86,109 @@ def _job_status(status: JobStatus) -> dict[str, Any]:
             for b in status.batches
         ],
     }
+    if status.direct is not None:
+        # A direct run makes no batch: its progress instead (`batchdash.direct.progress`).
+        direct = status.direct
+        shown["direct"] = {
+            "state": direct.state,
+            "rows": direct.rows,
+            "answered": direct.answered,
+            "failed": direct.failed,
+            "cancelled": direct.cancelled,
+            "in_flight": direct.in_flight,
+            "left": direct.left,
+            "calls": direct.calls,
+        }
+    return shown
+
+
+# --- direct runs -----------------------------------------------------------------------------
+
+#: Calls at once of a direct run unless --concurrency says otherwise.
+DEFAULT_CONCURRENCY = 8
+#: Seconds between two progress lines of a direct run on stderr.
+_PROGRESS_EVERY = 1.0
+
+
+def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help=f"with --direct: the most calls at once (default {DEFAULT_CONCURRENCY}); fewer "
+        "while the server answers 429",
+    )
+
+
+def checked_concurrency(args: argparse.Namespace) -> int:
+    """The --concurrency given (for a direct run only), or the default."""
+    given: int | None = args.concurrency
+    if given is not None and not getattr(args, "direct", True):
+        raise InputError(
+            "--concurrency sets how many calls a direct run makes at once; add --direct."
+        )
+    if given is not None and given < 1:
+        raise InputError(f"--concurrency is {given}; give at least 1 call at once.")
+    return given or DEFAULT_CONCURRENCY
+
+
+def direct_jobs(service: JobService, concurrency: int = DEFAULT_CONCURRENCY) -> DirectJobs:
+    from batchdash.direct.jobs import DirectJobs
+    from batchdash.direct.runner import RunSettings
+
+    return DirectJobs(service, RunSettings(concurrency=concurrency))
+
+
+def run_directly(jobs: DirectJobs, job_id: str) -> None:
+    """Send the job's unanswered rows in the foreground, progress on stderr: a line when it
+    changed, at most one a second, and the last one of each part's run."""
+    said = ""
+    said_at = 0.0
+    latest = ""
+
+    def report(progress: DirectProgress) -> None:
+        nonlocal said, said_at, latest
+        latest = f"Direct: {progress.describe()}"
+        if latest != said and time.monotonic() - said_at >= _PROGRESS_EVERY:
+            print(latest, file=sys.stderr, flush=True)
+            said, said_at = latest, time.monotonic()
+
+    try:
+        jobs.run(job_id, on_progress=report)
+    finally:
+        if latest and latest != said:
+            print(latest, file=sys.stderr, flush=True)
+
+
+def submit_direct(
+    service: JobService,
+    frame: pd.DataFrame,
+    recipe: Recipe,
+    args: argparse.Namespace,
+    twin: JobStatus | None,
+    concurrency: int,
+) -> dict[str, Any]:
+    """`submit --direct`: a new direct job (or the unfinished direct job of the same table),
+    run in the foreground; printed as submit prints, with no batch ids (none is made)."""
+    jobs = direct_jobs(service, concurrency)
+    if twin is not None and twin.direct is not None:
+        print(
+            f"Note: job {twin.job_id} ({twin.name}) has the same table and recipe and is not "
+            "finished, so it was resumed instead of paying again; add --new to send the rows "
+            "again as another job.",
+            file=sys.stderr,
+        )
+        job_id = twin.job_id
+    else:
+        job_id = jobs.create(args.name, frame, recipe, source_name=args.input.name)
+    run_directly(jobs, job_id)
+    return sent(service, job_id, [])
+
+
+def _direct_parts_open(service: JobService, job_id: str) -> bool:
+    from batchdash.direct.cancelling import open_direct_parts
+
+    return bool(open_direct_parts(service.registry.parts(job_id)))
 
 
 def _unsent(status: JobStatus) -> str:
@@ -93,18 +209,27 @@ def sent(service: JobService, job_id: str, batch_ids: list[str]) -> dict[str, An
 
 
 def add_resume(commands: _SubParsers) -> None:
-    add_job_command(
+    parser = add_job_command(
         commands,
         "resume",
         run_resume,
         "send the parts of a job that were not sent",
-        "Send the parts a stopped (or never started) submission left; print as submit does.",
+        "Send the parts a stopped (or never started) submission left, or the rows a direct run "
+        "left (in the foreground); print as submit does.",
     )
+    add_concurrency_option(parser)
 
 
 def run_resume(args: argparse.Namespace) -> dict[str, Any]:
     service = job_service()
-    return sent(service, args.job.strip(), service.resume(args.job))
+    job_id = args.job.strip()
+    concurrency = args.concurrency or DEFAULT_CONCURRENCY
+    if concurrency < 1:
+        raise InputError(f"--concurrency is {concurrency}; give at least 1 call at once.")
+    if _direct_parts_open(service, service.registry.get_job(job_id, service.scope).id):
+        run_directly(direct_jobs(service, concurrency), job_id)
+        return sent(service, job_id, [])
+    return sent(service, job_id, service.resume(job_id))
 
 
 def add_discard(commands: _SubParsers) -> None:
@@ -172,8 +297,14 @@ def add_job_command(
 
 def run_cancel(args: argparse.Namespace) -> dict[str, Any]:
     service = job_service()
-    service.cancel(args.job)
-    return _job_status(service.refresh(args.job))
+    job_id = args.job.strip()
+    service.cancel(job_id)
+    # A direct run elsewhere stops between two calls: its last answers are kept.
+    deadline = time.monotonic() + service.gateway.timeout + _CANCEL_GRACE
+    while _direct_parts_open(service, job_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        service.refresh(job_id)  # finishes the cancel if its runner is gone meanwhile
+    return _job_status(service.refresh(job_id))
 
 
 def add_repair(commands: _SubParsers) -> None:
@@ -193,11 +324,19 @@ def add_repair(commands: _SubParsers) -> None:
 
 
 def run_repair(args: argparse.Namespace) -> dict[str, Any]:
+    from batchdash.direct.jobs import is_direct_job
     from batchdash.jobs.repair import checked_statuses
 
     statuses = checked_statuses(args.only.split(","))
     service = job_service()
     service.refresh(args.job)
+    job_id = args.job.strip()
+    if is_direct_job(service.registry.parts(service.registry.get_job(job_id, service.scope).id)):
+        # A direct job is repaired directly, in the foreground: no batch is made.
+        jobs = direct_jobs(service)
+        rows = jobs.repair(job_id, statuses)
+        run_directly(jobs, job_id)
+        return {"job_id": job_id, "rows": rows, "parts": 1, "batch_ids": []}
     rows = service.plan_repair(args.job, statuses).rows
     batch_ids = service.repair(args.job, statuses)
     return {"job_id": args.job, "rows": rows, "parts": len(batch_ids), "batch_ids": batch_ids}

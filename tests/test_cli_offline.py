@@ -141,3 +141,28 @@ def test_export_of_an_endpoint_run_batch_lacks_is_refused(
     assert code == 2 and out is None
     assert "vLLM's run-batch runs Chat Completions and Embeddings only" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_same_job_runs_directly_on_the_server_without_a_batch_api_at_no_cost(
+    local_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reviews = write_reviews(tmp_path / "reviews.csv", 3)
+    code, sent, err = submit(capsys, reviews, "--model", MODEL, "--direct")
+    assert code == 0, err
+    assert sent["batch_ids"] == [] and sent["rows"] == 3
+    out = tmp_path / "answers.csv"
+    code, done, err = run_main(capsys, "download", sent["job_id"], "--out", out)
+    assert code == 0, err
+    assert done["counts"]["ok"] == 3
+    merged = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
+    assert merged["batch_id"].tolist() == ["direct"] * 3
+    assert merged["cost_usd"].astype(float).tolist() == [0.0] * 3
+
+
+def test_direct_and_export_together_are_refused_in_one_line(
+    local_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reviews = write_reviews(tmp_path / "reviews.csv", 2)
+    code, out, err = submit(capsys, reviews, "--direct", "--export", tmp_path / "x")
+    assert code == 2 and out is None
+    assert err.count("\n") == 1 and "choose one of them" in err

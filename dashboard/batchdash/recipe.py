@@ -28,6 +28,10 @@ LINEAGE_COLUMNS = (
     "model",
 )
 
+#: The `batch_id` lineage of a row answered by a direct run (one call to the synchronous route,
+#: no batch): no batch id of OpenAI's or another provider's looks like it.
+DIRECT_BATCH_ID = "direct"
+
 ENDPOINT_LABELS: dict[Endpoint, str] = {
     "/v1/chat/completions": "Chat Completions",
     "/v1/responses": "Responses",

@@ -29,6 +29,7 @@ from sandbox.middleware import RequestIdMiddleware, RequireKeyMiddleware
 from sandbox.models_route import model_routes
 from sandbox.profiles import Dialect, NoRoute, dialect_named
 from sandbox.store import Store
+from sandbox.sync_limits import SyncLimitMiddleware
 from sandbox.sync_routes import sync_routes
 
 
@@ -49,16 +50,22 @@ def create_app(
     max_file_bytes: int | None = None,
     profile: str = "openai",
     require_key: bool = False,
+    sync_pace: float = 0.0,
+    sync_concurrency: int | None = None,
+    fault_retry_after: int = 1,
 ) -> Starlette:
     """A sandbox app keeping its state in `data_dir` (created if missing).
 
     `rate` is requests per second per batch (None: as fast as possible); `fault_rate` the share
-    of calls that fail at random (seeded by `seed`), stalls lasting `stall_seconds`;
+    of calls that fail at random (seeded by `seed`), stalls lasting `stall_seconds`, 429s
+    asking to wait `fault_retry_after` seconds;
     `completion_window_seconds` how long every batch may run before it expires (None: as the
     profile and the batch's window say); `token_limits` the enqueued input-token limit per
     model; `max_file_bytes` the largest upload (None: the profile's); `profile` the provider
     whose documented differences the sandbox imitates (sandbox.profiles); `require_key` makes
-    a request without an `Authorization: Bearer` header answer 401, as OpenAI does.
+    a request without an `Authorization: Bearer` header answer 401, as OpenAI does;
+    `sync_pace` is the seconds each call to a model route takes, and above `sync_concurrency`
+    such calls at once the route answers 429 (sandbox.sync_limits).
     """
     if rate is not None and rate <= 0:
         raise ValueError(f"The rate must be a positive number of requests per second, not {rate}.")
@@ -95,8 +102,19 @@ def create_app(
     if require_key:
         middleware.append(Middleware(RequireKeyMiddleware))
     if fault_rate > 0:
+        # On every route, the model routes included: a faulted call never takes a slot there.
         middleware.append(
-            Middleware(FaultMiddleware, rate=fault_rate, seed=seed, stall_seconds=stall_seconds)
+            Middleware(
+                FaultMiddleware,
+                rate=fault_rate,
+                seed=seed,
+                stall_seconds=stall_seconds,
+                retry_after_seconds=fault_retry_after,
+            )
+        )
+    if sync_pace or sync_concurrency is not None:
+        middleware.append(
+            Middleware(SyncLimitMiddleware, pace=sync_pace, concurrency=sync_concurrency)
         )
     app = Starlette(
         routes=[

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import httpx2
 import platformdirs
 import uvicorn
+from starlette.types import ASGIApp
 
 from sandbox.app import create_app
 from sandbox.store import Store
@@ -111,15 +112,22 @@ def sandbox_process(
 
 @contextmanager
 def running_sandbox(
-    data_dir: Path, *, sock: socket.socket | None = None, **app_options: Any
+    data_dir: Path,
+    *,
+    sock: socket.socket | None = None,
+    wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+    **app_options: Any,
 ) -> Iterator[str]:
     """Run a sandbox on a free 127.0.0.1 port in a thread; yields its base URL (`.../v1`).
 
     `sock`: a socket already bound (and listening) to serve on instead, so a caller can hand
     out the URL before the server is up (connections wait in its backlog meanwhile).
-    `app_options` go to `create_app`. The server and its engine stop when the block ends.
+    `wrap` puts an ASGI layer around the app (a test's call counter, say). `app_options` go
+    to `create_app`. The server and its engine stop when the block ends.
     """
-    app = create_app(data_dir, **app_options)
+    app: ASGIApp = create_app(data_dir, **app_options)
+    if wrap is not None:
+        app = wrap(app)
     if sock is None:
         # Bound here and handed to uvicorn, so no other process can take the port in between.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -420,3 +420,19 @@ def test_a_plan_told_to_stop_stops_before_its_next_chunk(monkeypatch: pytest.Mon
     counted.clear()
     plan = plan_batch(frame, Recipe(template="{text}"), should_stop=lambda: False)
     assert len(counted) == 10 and plan.rows == 1_000
+
+
+def test_forked_counting_plans_the_same_batch() -> None:
+    rows = 12_345  # three chunks, each counted partly by the helper process
+    frame = pd.DataFrame(
+        {
+            "q": [f'Question {n}: {"why " * (n % 30)}"now"?' for n in range(rows)],
+            "sys": ["" if n % 7 == 0 else f"Answer as role {n % 11}" for n in range(rows)],
+        }
+    )
+    recipe = Recipe(template="{q}", system_prompt="{sys}")
+    here = plan_batch(frame, recipe)
+    forked = plan_batch(frame, recipe, forked_counting=True)
+    assert forked.row_input_tokens.tolist() == here.row_input_tokens.tolist()
+    assert forked.row_bytes.tolist() == here.row_bytes.tolist()
+    assert forked.part_bytes(1) == here.part_bytes(1)

@@ -1,4 +1,5 @@
 import json
+import random
 from dataclasses import fields
 from pathlib import Path
 
@@ -312,3 +313,31 @@ def test_the_recipe_for_counting_leaves_out_exactly_the_uncounted_parameters() -
 
     assert set(UNCOUNTED_PARAMETERS) <= names
     assert full.for_counting() == Recipe()
+
+
+def test_lines_of_arrow_texts_equal_lines_of_lists() -> None:
+    texts = ["plain", *NASTY, "tail"] * 3
+    ids = [f"row-{n}" for n in range(len(texts))]
+    expected = jsonl_lines(Recipe(system_prompt="Be brief"), ids, texts).to_pylist()
+    sliced = pa.array(["x", *texts], pa.string()).slice(1)
+    chunked = pa.chunked_array([texts[:4], texts[4:]], pa.large_string())
+    for prompts in (sliced, chunked):
+        lines = jsonl_lines(Recipe(system_prompt="Be brief"), pa.array(ids), prompts)
+        assert lines.to_pylist() == expected
+    per_row = jsonl_lines(Recipe(system_prompt="{s}"), ids, texts, chunked)
+    assert per_row.to_pylist() == [
+        encode_line(request_line(Recipe(), ids[n], texts[n], texts[n])) for n in range(len(ids))
+    ]
+
+
+def test_lines_of_random_texts_equal_json_dumps() -> None:
+    rng = random.Random(13)
+    alphabet = ['"', "\\", "\n", "\t", "\x01", "\x1f", "\x7f", "a", " ", "é", "😀", "/", "\u2028"]
+    texts = ["".join(rng.choices(alphabet, k=rng.randrange(0, 12))) for _ in range(3_000)]
+    ids = [f"id-{n}" for n in range(len(texts))]
+    lines = jsonl_lines(Recipe(), pa.array(ids), pa.array(texts))
+    expected = [encode_line(request_line(Recipe(), ids[n], texts[n])) for n in range(len(texts))]
+    assert lines.to_pylist() == expected
+    assert jsonl_line_sizes(Recipe(), pa.array(ids), pa.array(texts)).tolist() == [
+        len(line.encode("utf-8")) for line in expected
+    ]

@@ -21,6 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 
 import batchdash.inputs.workbooks as workbooks
 from batchdash.errors import InputError
+from batchdash.inputs import sheet_scan
 from batchdash.inputs.reading import Table, read_table
 from batchdash.inputs.sheet_scan import scan_sheet
 from batchdash.inputs.workbook_calamine import CalamineUnfit
@@ -179,6 +180,26 @@ def test_the_scan_finds_a_far_cell_listed_under_an_early_row() -> None:
 
     assert scan.regular
     assert (scan.rows, scan.columns) == (900_000, 16_384)
+
+
+def test_the_scan_in_many_chunks_finds_what_one_chunk_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The XML is inflated a chunk ahead in a thread: pieces cut anywhere give the same scan,
+    and a scan that stops early (an unusual row) still says so."""
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>p%d</t></is></c><c r="C%d"><v>%d</v></c>'
+        b"</row>" % (n, n, n, n, n)
+        for n in range(1, 400)
+    )
+    xml = b"<worksheet><sheetData>" + rows + b'<row r="400"><c r="E400"><f>A1</f></c></row>'
+    whole = scan_sheet(io.BytesIO(xml + b"</sheetData></worksheet>"))
+    monkeypatch.setattr(sheet_scan, "_CHUNK_BYTES", 97)
+    stream = io.BytesIO(xml + b"</sheetData></worksheet>")
+    assert scan_sheet(stream) == whole
+    assert (whole.rows, whole.columns, whole.unsaved) == (400, 5, ["E400"])
+    unusual = io.BytesIO(rows + b"<row><c>1</c></row>" + rows)
+    assert not scan_sheet(unusual).regular
 
 
 def test_a_far_corner_value_is_refused_before_the_rust_reader_fills_its_grid(

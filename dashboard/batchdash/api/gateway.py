@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -282,6 +283,39 @@ class Gateway:
             raise ApiError(f"{self.provider} answered {endpoint} with something that is not JSON.")
         return answer
 
+    def call_direct(self, endpoint: str, body: dict[str, Any]) -> DirectAnswer:
+        """One synchronous request for one row of a direct run, made once (the runner retries
+        and paces itself): the answer, or the server's refusal of that request alone.
+
+        A refusal of the request itself (HTTP 400, 404, 413, 422 and the other 4xx but 401,
+        403, 408, 409 and 429) comes back as a DirectAnswer, like a batch's error line; a
+        refused key, a rate limit, a server error, a timeout or a lost connection is raised
+        as the project's error (RateLimited carries the server's Retry-After)."""
+        if endpoint not in ENDPOINTS:
+            raise InputError(
+                f"Batchdash cannot call {endpoint!r}; use one of {', '.join(ENDPOINTS)}."
+            )
+        path = endpoint.removeprefix("/v1")
+        refused: DirectAnswer | None = None
+        with self._translated(None, logged=False):
+            try:
+                response = self._once.post(path, body=body, cast_to=httpx2.Response)
+            except openai.APIStatusError as error:
+                if not _refuses_request_alone(error.status_code):
+                    raise
+                refused = DirectAnswer(
+                    error.status_code, _error_body(error, self._detail(error)), error.request_id
+                )
+            else:
+                answer = response.json()
+        if refused is not None:
+            return refused
+        if not isinstance(answer, dict):
+            raise ServerUnavailable(
+                f"{self.provider} answered {endpoint} with something that is not JSON."
+            )
+        return DirectAnswer(200, answer, response.headers.get("x-request-id"))
+
     def list_models(self) -> list[str]:
         """The ids of the models the key may use, sorted (GET /models)."""
         with self._translated("list of models"):
@@ -315,8 +349,9 @@ class Gateway:
         return BatchInfo.from_dict(data, terminal_statuses=self.terminal_statuses)
 
     @contextmanager
-    def _translated(self, subject: str | None) -> Iterator[None]:
-        """Re-raise SDK and transport errors as batchdash errors; `subject` names the object."""
+    def _translated(self, subject: str | None, *, logged: bool = True) -> Iterator[None]:
+        """Re-raise SDK and transport errors as batchdash errors; `subject` names the object.
+        `logged=False` keeps them out of the log (a direct run tells its own progress)."""
         try:
             yield
         except openai.OpenAIError as error:
@@ -331,7 +366,8 @@ class Gateway:
             translated = NetworkDown(self._unreachable_message())
         else:
             return
-        log.warning("%s: %s", type(translated).__name__, translated)
+        if logged:
+            log.warning("%s: %s", type(translated).__name__, translated)
         # `from None`: the SDK error holds the request, and the request holds the key.
         raise translated from None
 
@@ -448,6 +484,36 @@ class _NoticingOpenAI(openai.OpenAI):
             )
             return _reason(kind, provider, netloc, seconds, status)
         return _reason("network", provider, netloc, seconds)
+
+
+@dataclass(frozen=True)
+class DirectAnswer:
+    """What the server answered one direct request: the HTTP status and the JSON body."""
+
+    #: 200 for an answer; a 4xx for a refusal of the request itself.
+    status_code: int
+    #: The answer, or the refusal's `{"error": {...}}`.
+    body: dict[str, Any]
+    #: The server's `x-request-id`, when it gave one.
+    request_id: str | None = None
+
+
+def _refuses_request_alone(status: int) -> bool:
+    """Whether an HTTP status refuses this one request (as a batch's error line would), not
+    the key (401, 403) nor a passing state of the server (408 timeout, 409 conflict, 429)."""
+    return 400 <= status < 500 and status not in (401, 403, 408, 409, 429)
+
+
+def _error_body(error: openai.APIStatusError, detail: str) -> dict[str, Any]:
+    """The refusal's body as the server sent it, its message as `detail` says it (shortened,
+    any key hidden: the body is kept in the registry), else a body made of `detail`."""
+    try:
+        body = error.response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return {**body, "error": {**body["error"], "message": detail}}
+    return {"error": {"message": detail, "type": "invalid_request_error", "code": None}}
 
 
 def _content_length(headers: Mapping[str, str]) -> int | None:

@@ -24,9 +24,8 @@ _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _DIRECTION = "[\u202a-\u202e\u2066-\u2069]"
 # The same characters as UTF-8 bytes, for a quick look at the raw text of a column first.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-_DIRECTION_BYTES = tuple(
-    chr(code).encode() for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
-)
+# U+202A-U+202E are E2 80 AA-AE, U+2066-U+2069 E2 81 A6-A9: one search led by a literal byte.
+_DIRECTION_BYTES = re.compile(rb"\xe2(?:\x80[\xaa-\xae]|\x81[\xa6-\xa9])")
 #: Bytes of a column's text looked at per step of that scan.
 _SCAN_BYTES = 1 << 20
 _CONTROL_WORDS = "control characters (such as ESC, BEL or NUL) that spreadsheets do not show"
@@ -63,7 +62,7 @@ def _may_hold_hidden(array: Texts) -> bool:
             raw = view[start : start + _SCAN_BYTES + 2].tobytes()
             if len(raw.translate(None, _CONTROL_BYTES)) != len(raw):
                 return True
-            if b"\xe2" in raw and any(mark in raw for mark in _DIRECTION_BYTES):
+            if _DIRECTION_BYTES.search(raw):
                 return True
     return False
 

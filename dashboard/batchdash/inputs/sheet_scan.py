@@ -13,7 +13,9 @@ position as `r="..."`, no namespace prefixes) are `regular`; any other is read t
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import IO
 from xml.etree import ElementTree
@@ -94,10 +96,12 @@ def scan_sheet(stream: IO[bytes], styles: Collection[int] = ()) -> SheetScan:
         if styles
         else None
     )
-    for piece in _pieces(stream):
-        _scan_piece(piece, scan, styled)
-        if not scan.regular:
-            break
+    # Closed on leaving, so no read is under way once the caller closes the stream.
+    with closing(_pieces(stream)) as pieces:
+        for piece in pieces:
+            _scan_piece(piece, scan, styled)
+            if not scan.regular:
+                break
     return scan
 
 
@@ -112,16 +116,26 @@ def valued_columns(stream: IO[bytes]) -> int:
     return columns
 
 
-def _pieces(stream: IO[bytes]) -> Iterator[bytes]:
+def _pieces(stream: IO[bytes]) -> Generator[bytes, None, None]:
     """The XML a few megabytes at a time, each piece ending after a row."""
     carry = b""
-    while chunk := stream.read(_CHUNK_BYTES):
+    for chunk in _read_ahead(stream):
         carry += chunk
         cut = carry.rfind(b"</row>")
         if cut >= 0:  # else a row longer than a chunk: read on
             yield carry[: cut + 6]
             carry = carry[cut + 6 :]
     yield carry
+
+
+def _read_ahead(stream: IO[bytes]) -> Generator[bytes, None, None]:
+    """`stream` _CHUNK_BYTES at a time, the next chunk inflated in a thread while the caller
+    searches this one: zlib lets go of the GIL, the regular expressions do not."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheet-inflate") as reader:
+        ahead = reader.submit(stream.read, _CHUNK_BYTES)
+        while chunk := ahead.result():
+            ahead = reader.submit(stream.read, _CHUNK_BYTES)
+            yield chunk
 
 
 def _scan_piece(piece: bytes, scan: SheetScan, styled: re.Pattern[bytes] | None) -> None:

@@ -5,11 +5,13 @@ made elsewhere, archiving."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from batchdash.direct.cancelling import cancel_direct
 from batchdash.errors import (
     InputError,
 )
@@ -33,6 +35,7 @@ from batchdash.preflight import limits
 from batchdash.preflight.part_requests import plan_rows
 from batchdash.preflight.plan import BatchPlan
 from batchdash.preflight.pricing import price_for
+from batchdash.registry.direct_lines import DIRECT_KIND
 from batchdash.registry.records import Job, PartConflict, PartSpec
 
 
@@ -42,7 +45,8 @@ class JobActing(JobFollowing):
     # -- acting on a job -------------------------------------------------------------------
 
     def cancel(self, job_id: str, batch_id: str | None = None) -> int:
-        """Cancel one running batch of the job, or all of them and any part not yet sent.
+        """Cancel one running batch of the job, or all of them, any part not yet sent and any
+        direct run (its runner stops sending wherever it runs; see `batchdash.direct`).
 
         Returns how many batches and unsent parts it stopped: 0 when everything had already
         finished (a batch that ends while the analyst confirms is not cancelled, and is no error).
@@ -54,7 +58,12 @@ class JobActing(JobFollowing):
                 f"Batch {batch_id} is not part of job {job_id}; pick one of its batches."
             )
         changed: dict[str, dict[str, Any]] = {}
+        if batch_id is None:
+            now = datetime.fromtimestamp(self._clock(), UTC)
+            stopped += cancel_direct(self.registry, view.job, view.parts, now)
         for part in view.parts:
+            if part.kind == DIRECT_KIND:
+                continue  # cancelled above, through the registry
             if batch_id is None and part.batch_id is None and part.state != "failed":
                 self.registry.mark_part_failed(
                     part.id, "The job was cancelled before this part was sent."
@@ -115,6 +124,12 @@ class JobActing(JobFollowing):
         self.status(job.id)  # records the job's new state
         return len(unsent)
 
+    def rows_to_repair(self, job_id: str, statuses: Iterable[str] = REPAIRABLE) -> tuple[str, ...]:
+        """The custom_ids of the rows with these statuses that no open part covers, in input
+        order (what a repair runs again)."""
+        _picked, ids, positions = self._repair_rows(self._job(job_id), statuses)
+        return tuple(str(i) for i in ids.to_numpy(dtype=object)[positions])
+
     def plan_repair(self, job_id: str, statuses: Iterable[str] = REPAIRABLE) -> RepairPlan:
         """What `repair` would send for rows with these statuses (no API call)."""
         job = self._job(job_id)
@@ -136,8 +151,13 @@ class JobActing(JobFollowing):
         Rows already in a running part are left out, so a second click adds nothing.
         """
         job = self._job(job_id)
-        picked, ids, positions = self._repair_rows(job, statuses)
         parts = self.registry.parts(job_id)
+        if parts and parts[0].kind == DIRECT_KIND:
+            raise InputError(
+                f"Job {job.id} runs directly, without batches: repair it directly, with "
+                f"`cli.py repair {job.id}` (batchdash.direct.jobs.DirectJobs.repair)."
+            )
+        picked, ids, positions = self._repair_rows(job, statuses)
         if not len(positions):
             waiting = [
                 p.id for p in parts if p.kind == "repair" and p.state in ("planned", "uploaded")

@@ -14,6 +14,7 @@ import pyarrow as pa
 from batchdash.api.batch_info import BatchInfo
 from batchdash.api.notices import notify
 from batchdash.api.polling import poll_batches
+from batchdash.direct.cancelling import finish_abandoned_cancels
 from batchdash.errors import (
     BatchdashError,
 )
@@ -27,7 +28,9 @@ from batchdash.jobs.status import (
 )
 from batchdash.jobs.submitting import CLOCK_SLACK_SECONDS, JobSubmitting
 from batchdash.preflight.pricing import price_for
+from batchdash.recipe import DIRECT_BATCH_ID
 from batchdash.registry.blobs import BlobColumns
+from batchdash.registry.direct_lines import DIRECT_KIND, DONE
 from batchdash.registry.records import Job, Part
 from batchdash.results.export import MergedColumns, TableColumns
 from batchdash.results.merge import merge_table, merged_frame
@@ -61,7 +64,10 @@ class JobFollowing(JobSubmitting):
         """Refresh `jobs`, and look for extra batches of their parts and of `watched`'s."""
         views = self._views([*jobs, *(watched or [])])
         views, watched_views = views[: len(jobs)], views[len(jobs) :]
+        now = datetime.fromtimestamp(self._clock(), UTC)
         for index, view in enumerate(views):
+            if finish_abandoned_cancels(self.registry, view.job, view.parts, now):
+                views[index] = view = self._view(view.job)
             if self._interrupted(view):
                 self._resume(view.job)
                 views[index] = self._view(view.job)
@@ -201,7 +207,14 @@ class JobFollowing(JobSubmitting):
                 for snapshot in record.snapshots
             }
             fetched = {i for i, info in infos.items() if info.terminal and i in record.fetched}
-            views.append(JobView(job, record.parts, infos, fetched))
+            recorded = {
+                part.id: frozenset(self.registry.direct_recorded_ids(part.id))
+                for part in record.parts
+                if part.kind == DIRECT_KIND
+                and part.state != DONE
+                and record.direct_lines.get(part.id)
+            }
+            views.append(JobView(job, record.parts, infos, fetched, record.direct_lines, recorded))
         return views
 
     def _merged(self, job: Job) -> pd.DataFrame:
@@ -220,17 +233,37 @@ class JobFollowing(JobSubmitting):
         return None if self._price_overrides else self.registry.merged_columns(job.id)
 
     def _merge(self, job: Job) -> pa.Table:
-        """Merge the kept results into the rows, reading one stored chunk of lines at a time."""
+        """Merge the kept results into the rows, reading one stored chunk of lines at a time:
+        batches' files and direct parts' lines alike."""
+        keys = self.registry.result_keys(job.id)  # before the results: see `result_keys`
         fetched = self.registry.fetched_files(job.id)
-        files = [  # by part number: repairs come after the rows they repair
-            ResultFile(
-                self.registry.result_chunks(batch_id, which),
-                batch_id,
-                f"the {_FILE_WORDS[which]} file of batch {batch_id}",
+        numbers = {part.batch_id: part.number for part in self.registry.parts(job.id)}
+        files = [
+            (
+                numbers.get(batch_id, 0),
+                ResultFile(
+                    self.registry.result_chunks(batch_id, which),
+                    batch_id,
+                    f"the {_FILE_WORDS[which]} file of batch {batch_id}",
+                ),
             )
             for batch_id, which in fetched
         ]
-        results = read_result_files(files, job.recipe)
+        files += [
+            (
+                part.number,
+                ResultFile(
+                    self.registry.direct_line_runs(part.id),
+                    DIRECT_BATCH_ID,
+                    f"the answers of direct part {part.number}",
+                ),
+            )
+            for part in self.registry.parts(job.id)
+            if part.kind == DIRECT_KIND
+        ]
+        # By part number: repairs come after the rows they repair.
+        files.sort(key=lambda numbered: numbered[0])
+        results = read_result_files((file for _, file in files), job.recipe)
         rows = self.registry.job_rows(job.id)
         merged = merge_table(
             rows,
@@ -241,7 +274,7 @@ class JobFollowing(JobSubmitting):
         )
         del results, rows  # before the table is packed for the registry
         if not self._price_overrides:
-            self.registry.save_merged(job.id, merged, dict.fromkeys(b for b, _ in fetched))
+            self.registry.save_merged(job.id, merged, keys)
         return merged
 
     def _tally_columns(self, job: Job) -> pd.DataFrame:
@@ -258,12 +291,17 @@ class JobFollowing(JobSubmitting):
             view.job.updated_at,
             tuple((part.id, part.state, part.batch_id) for part in view.parts),
             frozenset(view.fetched),
+            tuple(sorted(view.direct_lines.items())),
         )
         remembered = self._tallies.get(view.job.id)
         if remembered is not None and remembered[0] == key:
             rows = remembered[1]
         else:
-            needs_table = bool(view.fetched) or any(part.custom_ids for part in view.parts)
+            needs_table = (
+                bool(view.fetched)
+                or bool(view.direct_lines)
+                or any(part.custom_ids for part in view.parts)
+            )
             rows = tally(view, self._tally_columns(view.job) if needs_table else None)
             self._tallies[view.job.id] = (key, rows)
         now = datetime.fromtimestamp(self._clock(), UTC)

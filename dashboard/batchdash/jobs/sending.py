@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from batchdash.registry.direct_lines import DIRECT_KIND
 from batchdash.registry.holders import is_gone
 from batchdash.registry.records import Job, Part
 
@@ -32,8 +33,13 @@ SENDABLE = ("planned", "uploaded")
 
 
 def unsent_parts(parts: Sequence[Part]) -> list[Part]:
-    """Parts with no batch that were not refused or dropped, nor exported to run elsewhere."""
-    return [part for part in parts if part.batch_id is None and part.state in SENDABLE]
+    """Batch parts with no batch that were not refused or dropped, nor exported to run
+    elsewhere (a direct part makes no batch: `batchdash.direct` sends it)."""
+    return [
+        part
+        for part in parts
+        if part.batch_id is None and part.state in SENDABLE and part.kind != DIRECT_KIND
+    ]
 
 
 def is_sending(job: Job, parts: Sequence[Part], now: datetime) -> bool:

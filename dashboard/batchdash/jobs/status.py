@@ -6,6 +6,7 @@ were fetched, the merged table); nothing calls the API.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,10 +16,14 @@ import numpy as np
 import pandas as pd
 
 from batchdash.api.batch_info import BatchErrorEntry, BatchInfo
+from batchdash.direct.progress import DirectProgress, direct_progress, is_live
+from batchdash.direct.rows import part_positions
 from batchdash.jobs.sending import DISCARDED, RESUME_AFTER, is_sending, unsent_note, unsent_parts
 from batchdash.preflight.cost import answer_limit
 from batchdash.preflight.pricing import ModelPrice
-from batchdash.registry.records import Job, Part
+from batchdash.recipe import DIRECT_BATCH_ID
+from batchdash.registry.direct_lines import CANCELLING, DIRECT_KIND, DONE
+from batchdash.registry.records import Job, LineCounts, Part
 from batchdash.results.parse import ROW_STATUSES
 from batchdash.results.vllm_lines import IMPORTED_PREFIX
 
@@ -106,6 +111,8 @@ class JobStatus:
     never_started: bool = False
     #: Nothing of it was sent, and the analyst discarded every part.
     discarded: bool = False
+    #: Its direct runs' progress (`batchdash.direct`); None for a job without any.
+    direct: DirectProgress | None = None
     #: USD of the answers projected from tried rows; None without a try or a price.
     answers_expected_usd: float | None = None
     #: USD if every answer used its whole output limit; None when unknown.
@@ -140,9 +147,16 @@ class JobView:
     infos: dict[str, BatchInfo]
     #: Batches whose results were fetched and kept.
     fetched: set[str]
+    #: Direct parts' recorded lines: part id -> outcome -> rows.
+    direct_lines: dict[int, LineCounts] = field(default_factory=dict)
+    #: The custom_ids recorded by each direct part still sending (what it no longer waits for).
+    direct_recorded: dict[int, frozenset[str]] = field(default_factory=dict)
 
     def is_open(self, part: Part) -> bool:
-        """Whether the part still has work: unsubmitted, running, or results not fetched yet."""
+        """Whether the part still has work: unsubmitted, running, or results not fetched yet
+        (a direct part: rows without their line)."""
+        if part.kind == DIRECT_KIND:
+            return part.state != DONE
         if part.state == "failed":
             return False
         return part.batch_id is None or part.batch_id not in self.fetched
@@ -179,7 +193,14 @@ def pending_rows(view: JobView, ids: pd.Series | None) -> np.ndarray:
     for part in view.parts:
         if not view.is_open(part):
             continue
-        if part.custom_ids:
+        recorded = view.direct_recorded.get(part.id)
+        if recorded:  # a direct part waits only for the rows without their line
+            if ids is None:
+                raise ValueError("the custom_ids are needed to place a direct part's rows")
+            covered = np.zeros(view.job.rows, dtype=bool)
+            covered[part_positions(ids, part)] = True
+            pending |= covered & ~ids.isin(recorded).to_numpy(dtype=bool)
+        elif part.custom_ids:
             if ids is None:
                 raise ValueError("the custom_ids are needed to place a repair's rows")
             pending |= ids.isin(set(part.custom_ids)).to_numpy(dtype=bool)
@@ -223,6 +244,9 @@ def tally(view: JobView, merged: pd.DataFrame | None) -> RowTally:
     if merged is not None:
         sums = merged["cost_usd"].fillna(0).groupby(merged["batch_id"]).sum()
         costs = {str(batch): float(cost) for batch, cost in sums.items() if batch}
+        direct = merged["batch_id"] == DIRECT_BATCH_ID
+        if direct.any() and merged.loc[direct, "cost_usd"].isna().any():
+            costs[DIRECT_BATCH_ID] = math.nan  # a direct row of a model without a price
     return RowTally(row_counts(view, merged), costs)
 
 
@@ -239,6 +263,8 @@ def summarize(
     now = now or datetime.now(UTC)
     unsent = unsent_parts(view.parts)
     note, hint = unsent_note(job, view.parts, now, resume_after)
+    if not note:
+        note, hint = _direct_note(view, now)
     counts = dict(rows.counts)
     batches = tuple(
         _batch_row(part, view.infos[part.batch_id])
@@ -273,6 +299,11 @@ def summarize(
         never_started=bool(unsent) and job.state == "new",
         discarded=bool(view.parts) and all(part.error == DISCARDED for part in view.parts),
         exported=sum(part.requests for part in view.parts if part.state == "exported"),
+        direct=(
+            direct_progress(view.parts, view.direct_lines, now)
+            if any(part.kind == DIRECT_KIND for part in view.parts)
+            else None
+        ),
         **_answer_costs(job, view.parts, price),
     )
 
@@ -304,6 +335,27 @@ def _answer_costs(
     }
 
 
+def _direct_note(view: JobView, now: datetime) -> tuple[str, str]:
+    """What the job's direct parts have not sent and what becomes of it, as `unsent_note`."""
+    waiting = [part for part in view.parts if part.kind == DIRECT_KIND and part.state != DONE]
+    if not waiting:
+        return "", ""
+    left = sum(
+        max(part.requests - view.direct_lines.get(part.id, LineCounts()).recorded, 0)
+        for part in waiting
+    )
+    head = f"{_rows(left)} not sent yet"
+    job = view.job.id
+    if any(part.state == CANCELLING for part in waiting):
+        return f"{head}: the direct run is being cancelled, they will end as cancelled.", ""
+    if any(is_live(part, now) for part in waiting):
+        return f"{head}: they are being sent directly now.", ""
+    return (
+        f"{head}: the direct run stopped.",
+        f"Continue it with `cli.py resume {job}`, or stop it with `cli.py cancel {job}`.",
+    )
+
+
 def _batch_row(part: Part, info: BatchInfo) -> BatchRow:
     return BatchRow(
         id=info.id,
@@ -327,7 +379,9 @@ def _progress(view: JobView) -> float:
     for part in view.parts:
         total += part.requests
         info = view.infos.get(part.batch_id) if part.batch_id else None
-        if part.state == "failed" or (info is not None and info.terminal):
+        if part.kind == DIRECT_KIND and part.state != DONE:
+            done += min(view.direct_lines.get(part.id, LineCounts()).recorded, part.requests)
+        elif part.state in ("failed", DONE) or (info is not None and info.terminal):
             done += part.requests
         elif info is not None:
             done += min(info.completed + info.failed, part.requests)
@@ -337,10 +391,14 @@ def _progress(view: JobView) -> float:
 def _actual_cost(
     view: JobView, batch_costs: Mapping[str, float], price: ModelPrice | None
 ) -> float | None:
-    """Batch usage at the batch price; the rows' own tokens where a server reports no usage."""
+    """Batch usage at the batch price; the rows' own tokens where a server reports no usage,
+    and for the rows of direct runs (priced by the merge)."""
+    direct = batch_costs.get(DIRECT_BATCH_ID)
+    known = direct is not None and not math.isnan(direct)
     if price is None:
-        return None
-    cost = 0.0
+        # The merge prices direct rows: at no cost on a server whose calls are free.
+        return round(direct, 10) if known and direct is not None and not view.infos else None
+    cost = direct if known and direct is not None else 0.0
     for batch_id, info in view.infos.items():
         if info.input_tokens or info.output_tokens or info.completed == 0:
             cost += price.cost(info.input_tokens, info.output_tokens)

@@ -106,6 +106,11 @@ class JobSubmitting:
         # When this service last listed the batches to look for late creates (its clock).
         self._watch_listed_at: float | None = None
 
+    @property
+    def price_overrides(self) -> dict[str, ModelPrice]:
+        """The analyst's prices per model, which go before the library's."""
+        return self._price_overrides
+
     # -- creating and submitting ----------------------------------------------------------
 
     def create_job(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from genai_prices import data_snapshot
 
 from batchdash.errors import InputError
 
@@ -47,6 +46,8 @@ def is_reasoning_model(model: str) -> bool:
 
 def context_window(model: str) -> int | None:
     """The most input tokens `model` takes, from the genai-prices model list; None if unknown."""
+    from genai_prices import data_snapshot  # imported on first use: 0.13 s
+
     try:
         _, info = data_snapshot.get_snapshot().find_provider_model(
             base_model(model), None, "openai", None
@@ -84,6 +85,8 @@ def output_limit(model: str) -> int | None:
 
 def known_model(model: str) -> bool:
     """Whether the genai-prices model list knows `model` (as an OpenAI model)."""
+    from genai_prices import data_snapshot
+
     try:
         data_snapshot.get_snapshot().find_provider_model(base_model(model), None, "openai", None)
     except LookupError:

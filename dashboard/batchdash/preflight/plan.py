@@ -159,9 +159,9 @@ class BatchPlan:
 
     def _lines(self, first: int, stop: int) -> pa.LargeStringArray:
         prompts, systems = _render_rows(self._texts, self.recipe, first, stop)
-        ids = self.custom_ids.iloc[first:stop].tolist()
-        system = systems.tolist() if systems is not None else system_template(self.recipe)
-        return jsonl_lines(self.recipe, ids, prompts.tolist(), system)
+        ids = pa.array(self.custom_ids.iloc[first:stop])
+        system = pa.array(systems) if systems is not None else system_template(self.recipe)
+        return jsonl_lines(self.recipe, ids, pa.array(prompts), system)
 
 
 def plan_batch(
@@ -174,6 +174,7 @@ def plan_batch(
     max_part_bytes: int | None = None,
     provider: ProviderProfile | None = None,
     should_stop: Callable[[], bool] | None = None,
+    forked_counting: bool = False,
 ) -> BatchPlan:
     """Check, count, price and split `frame` run through `recipe`; bad input becomes problems.
 
@@ -181,6 +182,8 @@ def plan_batch(
     limits, priced from its price list and counted with its models' tokenizer (or estimated).
     `should_stop` is asked between two chunks of rows; when it says so, PlanStopped is raised
     (a count nobody waits for any more gives the core back at once).
+    With `forked_counting`, a forked copy of the process counts part of the tokens (see
+    `tokens.counting_on_both_cores`): for one-off commands, not for a server's threads.
     """
     requests_limit, bytes_limit = part_limits(provider, recipe.model)
     max_part_requests = max_part_requests or requests_limit
@@ -209,7 +212,13 @@ def plan_batch(
     encoding, exact = tokens.counting_for(recipe.model, provider.tokens if provider else None)
     if measured:
         problems += cell_problems(texts)
-        empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding, should_stop)
+        if forked_counting:
+            with tokens.counting_on_both_cores(encoding) as start_count:
+                empty = _measure(
+                    texts, recipe, ids, row_tokens, row_bytes, encoding, start_count, should_stop
+                )
+        else:
+            empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding, None, should_stop)
         if empty:
             problems.append(
                 Problem(
@@ -343,28 +352,57 @@ def _measure(
     row_tokens: np.ndarray,
     row_bytes: np.ndarray,
     encoding: tiktoken.Encoding,
+    start_count: tokens.CountStarter | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[int]:
     """Fill in tokens and line bytes of every row; return the rows (1-based) with empty prompts.
-    Raises PlanStopped when `should_stop` says so before a chunk."""
+
+    `start_count` starts counting an array of texts (default: `tokens.count_texts` in this
+    process, at once). The counts of a chunk are collected after the next chunk's counting
+    has started, so a helper process counting part of them is never left waiting. Raises
+    PlanStopped when `should_stop` says so before a chunk."""
+    if start_count is None:
+
+        def start_count(texts: pa.Array | pa.ChunkedArray) -> Callable[[], np.ndarray]:
+            counts = tokens.count_texts(texts.to_pylist(), encoding)
+            return lambda: counts
+
     constant_system = system_template(recipe)
     constant_tokens, system_overhead = request_overhead(recipe, encoding)
     empty: list[int] = []
+    pending: list[Callable[[], None]] = []
     for first, stop in _chunks(0, len(texts), _text_sizes(texts, recipe)):
         if should_stop is not None and should_stop():
             raise PlanStopped
         rendered, rendered_systems = _render_rows(texts, recipe, first, stop)
         blank = (rendered.str.strip() == "").to_numpy()
         empty += (np.flatnonzero(blank) + first + 1).tolist()
-        counts = tokens.count_texts(rendered.tolist(), encoding) + constant_tokens
-        if rendered_systems is not None:
-            system_counts = tokens.count_texts(rendered_systems.tolist(), encoding)
-            counts += np.where(system_counts > 0, system_counts + system_overhead, 0)
-        row_tokens[first:stop] = counts
+        prompts = pa.array(rendered)
+        systems = None if rendered_systems is None else pa.array(rendered_systems)
+        prompt_counts = start_count(prompts)
+        system_counts = None if systems is None else start_count(systems)
         row_bytes[first:stop] = jsonl_line_sizes(
             recipe,
             pa.array(ids.iloc[first:stop]),
-            pa.array(rendered),
-            constant_system if rendered_systems is None else pa.array(rendered_systems),
+            prompts,
+            constant_system if systems is None else systems,
         )
+
+        def collect(
+            first: int = first,
+            stop: int = stop,
+            prompt_counts: Callable[[], np.ndarray] = prompt_counts,
+            system_counts: Callable[[], np.ndarray] | None = system_counts,
+        ) -> None:
+            counts = prompt_counts() + constant_tokens
+            if system_counts is not None:
+                per_system = system_counts()
+                counts += np.where(per_system > 0, per_system + system_overhead, 0)
+            row_tokens[first:stop] = counts
+
+        pending.append(collect)
+        if len(pending) > 1:
+            pending.pop(0)()
+    for remaining in pending:
+        remaining()
     return empty

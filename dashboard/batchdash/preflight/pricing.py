@@ -11,8 +11,6 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
-import genai_prices
-
 from batchdash.errors import InputError
 
 if TYPE_CHECKING:
@@ -53,6 +51,8 @@ def _library_price(model: str, provider_id: str = "openai") -> ModelPrice | None
     if "moderation" in model:
         # OpenAI's moderation models are free (its pricing page), in batches as well.
         return ModelPrice(0.0, 0.0)
+    import genai_prices  # imported on first use: 0.13 s
+
     try:
         calc = genai_prices.calc_price(
             genai_prices.Usage(input_tokens=_PER, output_tokens=_PER),

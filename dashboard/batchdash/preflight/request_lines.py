@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +20,9 @@ import pyarrow.compute as pc
 from batchdash.preflight.limits import is_reasoning_model
 from batchdash.preflight.schema import SCHEMA_NAME, output_schema
 from batchdash.recipe import Recipe
+
+#: Per-row texts: a list of str, or an Arrow array of them.
+Texts: TypeAlias = Sequence[str] | pa.Array | pa.ChunkedArray
 
 
 def request_body(recipe: Recipe, prompt: str, system: str = "") -> dict[str, Any]:
@@ -104,15 +107,15 @@ _SLOTS = {name: f"\x00batchdash:{name}\x00" for name in ("custom_id", "prompt", 
 
 def jsonl_lines(
     recipe: Recipe,
-    custom_ids: Sequence[str],
-    prompts: Sequence[str],
-    systems: Sequence[str] | str = "",
+    custom_ids: Texts,
+    prompts: Texts,
+    systems: Texts | str = "",
 ) -> pa.LargeStringArray:
     """The newline-terminated JSONL line of every row; `systems` is one text or one per row.
 
     Line by line equal to `encode_line(request_line(...))`, but the constant parts of the line
-    are encoded once, only the per-row strings are escaped (by the json module's own C escaper),
-    and Arrow joins the pieces: its buffer is already the UTF-8 file (see `lines_bytes`).
+    are encoded once, only the per-row strings are escaped (see `_escaped`), and Arrow joins
+    the pieces: its buffer is already the UTF-8 file (see `lines_bytes`).
     """
     escaped = {"custom_id": _escaped(custom_ids), "prompt": _escaped(prompts)}
     if isinstance(systems, str):
@@ -184,9 +187,39 @@ class _LineShape:
         return np.asarray(constant + slot_sizes, dtype=np.int64)
 
 
-def _escaped(texts: Sequence[str]) -> pa.LargeStringArray:
-    """Each text as a JSON string literal, quotes included."""
-    return pa.array(list(map(encode_basestring, texts)), pa.large_string())
+def _escaped(texts: Texts) -> pa.LargeStringArray:
+    """Each text as a JSON string literal, quotes included: what json.dumps writes for it.
+
+    Arrow escapes the quotes and backslashes (all json escapes outside control characters)
+    and adds the surrounding quotes; texts holding control characters, which are rare, go
+    through the json module's own C escaper.
+    """
+    array = _large_text(texts)
+    if array.null_count:  # not texts: json's escaper says so as before
+        return pa.array(list(map(encode_basestring, array.to_pylist())), pa.large_string())
+    _lengths, extra, controls = _escape_extra(array)
+    if extra.any():
+        array = pc.replace_substring(array, "\\", "\\\\")  # before any other escape adds one
+        array = pc.replace_substring(array, '"', '\\"')
+    quoted = pc.binary_join_element_wise(
+        _text_scalar('"'), array, _text_scalar('"'), _text_scalar("")
+    )
+    if not controls.any():
+        return quoted
+    mask = pa.array(controls)
+    others = map(encode_basestring, pc.filter(_large_text(texts), mask).to_pylist())
+    return pc.replace_with_mask(quoted, mask, pa.array(list(others), pa.large_string()))
+
+
+def _large_text(texts: Texts) -> pa.LargeStringArray:
+    """`texts` as one large_string array (no copy when it is one already)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    elif not isinstance(texts, pa.Array):
+        texts = pa.array(texts, pa.large_string())
+    if texts.type != pa.large_string():
+        texts = texts.cast(pa.large_string())
+    return texts
 
 
 # Bytes JSON escaping adds per UTF-8 byte of a text (multi-byte characters never contain bytes
@@ -197,25 +230,31 @@ _JSON_EXTRA[:0x20] = 5
 _JSON_EXTRA[list(b'"\\\b\f\n\r\t')] = 1
 
 
-def _escaped_sizes(texts: pa.Array) -> np.ndarray:
-    """UTF-8 bytes of each text written as a JSON string literal, quotes included."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    if texts.type != pa.large_string():
-        texts = texts.cast(pa.large_string())
+def _escape_extra(texts: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UTF-8 bytes of each text, the bytes JSON escaping adds to each, and which texts hold
+    control characters."""
     offsets = _offsets(texts)
-    sizes = np.diff(offsets) + len('""')
+    lengths = np.diff(offsets)
+    extra = np.zeros(len(texts), dtype=np.int64)
+    controls = np.zeros(len(texts), dtype=bool)
     data = texts.buffers()[2]
     if data is None or offsets[-1] == offsets[0]:
-        return sizes
+        return lengths, extra, controls
     text = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
     # Few bytes need escaping: find them with cheap comparisons, then weigh only those.
     hits = np.flatnonzero((text < 0x20) | (text == ord('"')) | (text == ord("\\")))
     if hits.size:
         rows = np.searchsorted(offsets - offsets[0], hits, side="right") - 1
-        extra = np.bincount(rows, weights=_JSON_EXTRA[text[hits]], minlength=len(texts))
-        sizes += extra.astype(np.int64)
-    return sizes
+        weights = np.bincount(rows, weights=_JSON_EXTRA[text[hits]], minlength=len(texts))
+        extra += weights.astype(np.int64)
+        controls[rows[text[hits] < 0x20]] = True
+    return lengths, extra, controls
+
+
+def _escaped_sizes(texts: pa.Array) -> np.ndarray:
+    """UTF-8 bytes of each text written as a JSON string literal, quotes included."""
+    lengths, extra, _controls = _escape_extra(_large_text(texts))
+    return lengths + extra + len('""')
 
 
 def _text_scalar(text: str) -> pa.Scalar:

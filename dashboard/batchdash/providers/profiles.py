@@ -80,7 +80,8 @@ class ProviderProfile:
     #: Whether the server has OpenAI's Files and Batches API (a local server has only the
     #: synchronous routes: its jobs run directly or are exported for vLLM's run-batch).
     batch_api: bool = True
-    #: Whether a call costs nothing (a model on the analyst's own machine).
+    #: Whether its calls cost nothing (a model on the analyst's own machine): a direct run's
+    #: rows are then priced at zero instead of the normal price.
     direct_free: bool = False
     #: Ports recognised as this provider on localhost (with `hosts`, which then names it).
     ports: tuple[int, ...] = ()

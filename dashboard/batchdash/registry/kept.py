@@ -268,7 +268,8 @@ class KeptResults(RegistryDatabase):
     def save_merged(
         self, job_id: str, table: pd.DataFrame | pa.Table, batch_ids: Iterable[str]
     ) -> bool:
-        """Cache the job's merged table made from these fetched batches; False if it cannot be stored."""
+        """Cache the job's merged table made from these fetched batches (or `result_keys`);
+        False if it cannot be stored."""
         try:
             blob = table_to_blob(table) if isinstance(table, pa.Table) else frame_to_blob(table)
         except (pa.ArrowException, TypeError, ValueError):
@@ -300,15 +301,24 @@ class KeptResults(RegistryDatabase):
         blob = self._merged_blob(job_id)
         return None if blob is None else BlobColumns(blob)
 
-    def _merged_blob(self, job_id: str) -> bytes | None:
+    def result_keys(self, job_id: str) -> list[str]:
+        """What the job's merged table is made from, as `save_merged` takes it: read before the
+        results are, so a table merged while more arrive is never taken for a newer one."""
+        with self._read() as session:
+            return self._result_keys(session, job_id)
+
+    def _result_keys(self, session: Session, job_id: str) -> list[str]:
         fetched = (
             select(ResultModel.batch_id)
             .join(PartModel, ResultModel.part_id == PartModel.id)
             .where(PartModel.job_id == job_id)
         )
+        return sorted(session.scalars(fetched))
+
+    def _merged_blob(self, job_id: str) -> bytes | None:
         with self._read() as session:
             cached = session.get(MergedModel, job_id)
-            if cached is None or cached.batch_ids != sorted(session.scalars(fetched)):
+            if cached is None or cached.batch_ids != self._result_keys(session, job_id):
                 return None
             blob: bytes = cached.data
         return blob

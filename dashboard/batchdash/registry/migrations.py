@@ -195,12 +195,39 @@ def _add_senders_version_4(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_jobs_scope_fingerprint ON jobs (scope, fingerprint)"))
 
 
+def _add_direct_lines_version_5(conn: Connection) -> None:
+    """Direct parts: each row's answer as it arrived, and the parts' call counts."""
+    meta = MetaData(naming_convention=NAMING_CONVENTION)
+    Table("parts", meta, Column("id", Integer, primary_key=True))  # the referred table, as is
+    lines = Table(
+        "direct_lines",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True, nullable=False),
+        Column("part_id", Integer, ForeignKey("parts.id", ondelete="CASCADE"), nullable=False),
+        Column("custom_id", Text, nullable=False),
+        Column("outcome", String(20), nullable=False),
+        Column("line", Text, nullable=False),
+        Column("calls", Integer, nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("part_id", "custom_id"),
+    )
+    lines.create(conn)
+    for name, type_ in (
+        ("direct_calls", BigInteger()),
+        ("direct_in_flight", Integer()),
+        ("direct_concurrency", Integer()),
+    ):
+        spelled = type_.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE parts ADD COLUMN {name} {spelled}"))
+
+
 #: Every schema version and the function that brings the version before it there.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_version_1,
     2: _add_part_doubts_version_2,
     3: _add_part_output_estimate_version_3,
     4: _add_senders_version_4,
+    5: _add_direct_lines_version_5,
 }
 LATEST_VERSION = max(MIGRATIONS)
 

@@ -149,6 +149,32 @@ class PartModel(Base):
     create_doubt_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: Batches the API made for the part besides its own: batch id -> what became of it.
     extra_batches: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: A direct part: calls made so far, retries included (None: none yet, or not direct).
+    direct_calls: Mapped[int | None] = mapped_column(BigInteger)
+    #: A direct part: calls its runner had under way at its last record.
+    direct_in_flight: Mapped[int | None] = mapped_column(Integer)
+    #: A direct part: how many calls at once its runner allowed at its last record.
+    direct_concurrency: Mapped[int | None] = mapped_column(Integer)
+
+
+class DirectLineModel(Base):
+    """The answer (or error) of one row of a direct part, recorded as it arrived, as a line of
+    the Batch API's output format: the merge reads it like a batch's result line."""
+
+    __tablename__ = "direct_lines"
+    __table_args__ = (UniqueConstraint("part_id", "custom_id"),)
+
+    #: Arrival order (the merge reads the lines in it).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id", ondelete="CASCADE"))
+    custom_id: Mapped[str] = mapped_column(Text)
+    #: "ok", "error" or "cancelled".
+    outcome: Mapped[str] = mapped_column(String(20))
+    #: The output line (JSON, no newline).
+    line: Mapped[str] = mapped_column(Text)
+    #: Calls made for the row, retries included.
+    calls: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class SnapshotModel(Base):

@@ -4,7 +4,7 @@ and the mappers from its database rows to them."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -16,10 +16,14 @@ from batchdash.registry.models import JobModel, PartModel, SnapshotModel
 #: A job as recorded: "new" until its first part is sent, then "active", then "finished"
 #: (jobs.status.JobState is what an analyst sees: a new job counts as active there).
 JobRecordState = Literal["new", "active", "finished"]
-PartKind = Literal["initial", "repair", "attached", "imported"]
-#: "exported": written out to run elsewhere (vLLM's run-batch), never sent; its batch is the
-#: file imported back (`created` then, like a sent part).
-PartState = Literal["planned", "uploaded", "created", "failed", "exported"]
+PartKind = Literal["initial", "repair", "attached", "imported", "direct"]
+#: A batch part moves planned -> uploaded -> created (or failed); "exported": written out to
+#: run elsewhere (vLLM's run-batch), never sent, its batch the file imported back (`created`
+#: then, like a sent part); a direct part is "sending" while rows wait for an answer,
+#: "cancelling" once a cancel was asked, "done" when every row has its line.
+PartState = Literal[
+    "planned", "uploaded", "created", "failed", "exported", "sending", "cancelling", "done"
+]
 ResultFile = Literal["output", "errors"]
 
 #: Batch statuses after which nothing changes; a snapshot in one is never replaced by an older,
@@ -76,7 +80,8 @@ class PartSpec:
 
     #: Number of requests (lines) in the part's input file.
     requests: int
-    #: "initial" (a row range of the job), "repair" (listed custom_ids) or "attached".
+    #: "initial" (a row range of the job), "repair" (listed custom_ids), "attached", or
+    #: "direct" (its rows sent one call each to the synchronous route: `batchdash.direct`).
     kind: PartKind = "initial"
     #: First input row, 0-based inclusive; None when the part lists custom_ids instead.
     first_row: int | None = None
@@ -102,7 +107,7 @@ class Part:
     job_id: str
     #: 1-based, unique in the job; repairs come after the parts they repair.
     number: int
-    #: "initial", "repair" or "attached".
+    #: "initial", "repair", "attached" or "direct".
     kind: str
     #: First input row, 0-based inclusive (None for repairs).
     first_row: int | None
@@ -142,6 +147,12 @@ class Part:
     estimated_output_tokens: float | None = None
     #: The process holding its claim (`registry.holders`).
     claim_holder: str | None = None
+    #: A direct part: calls made so far, retries included.
+    direct_calls: int = 0
+    #: A direct part: calls under way at its runner's last record.
+    direct_in_flight: int = 0
+    #: A direct part: calls at once its runner allowed at its last record.
+    direct_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +193,25 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class LineCounts:
+    """A direct part's recorded lines (`registry.direct_lines`), counted."""
+
+    #: Rows answered (HTTP 200).
+    ok: int = 0
+    #: Rows refused, or failing past the retries.
+    error: int = 0
+    #: Rows a cancel kept from being sent.
+    cancelled: int = 0
+    #: Calls those rows took, retries included.
+    calls: int = 0
+
+    @property
+    def recorded(self) -> int:
+        """Rows with their line."""
+        return self.ok + self.error + self.cancelled
+
+
+@dataclass(frozen=True)
 class JobRecords:
     """What the registry holds about one job's batches, read together."""
 
@@ -191,6 +221,8 @@ class JobRecords:
     snapshots: list[Snapshot]
     #: Its batches whose result files are kept.
     fetched: set[str]
+    #: Its direct parts' recorded lines, by part id.
+    direct_lines: dict[int, LineCounts] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -272,4 +304,7 @@ def part_record(model: PartModel) -> Part:
         create_doubt_since=model.create_doubt_since,
         extra_batches=tuple((model.extra_batches or {}).items()),
         claim_holder=model.claim_holder,
+        direct_calls=model.direct_calls or 0,
+        direct_in_flight=model.direct_in_flight or 0,
+        direct_concurrency=model.direct_concurrency,
     )

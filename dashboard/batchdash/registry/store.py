@@ -20,12 +20,11 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
     ColumnElement,
-    CursorResult,
     delete,
     func,
     or_,
@@ -33,8 +32,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Update
 
 from batchdash.errors import InputError
 from batchdash.recipe import Recipe
@@ -44,8 +41,17 @@ from batchdash.registry.blobs import (
     frame_to_blob,
     text_frame,
 )
+from batchdash.registry.claims import (
+    NO_CLAIM,
+    OPEN_STATES,
+    claim_statement,
+    claimable,
+    gone_holders,
+    rowcount,
+)
+from batchdash.registry.direct_lines import DIRECT_KIND, SENDING, DirectLines, line_counts
 from batchdash.registry.fingerprints import job_fingerprint
-from batchdash.registry.holders import is_gone, this_run
+from batchdash.registry.holders import this_run
 from batchdash.registry.kept import snapshot_query
 from batchdash.registry.models import (
     JobModel,
@@ -71,10 +77,8 @@ from batchdash.registry.records import (
 )
 from batchdash.settings import Settings
 
-_OPEN_STATES = ("planned", "uploaded")
 
-
-class Registry(OfflineParts):
+class Registry(OfflineParts, DirectLines):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod
@@ -208,7 +212,7 @@ class Registry(OfflineParts):
         # Without `updated_at`: what is kept about a finished job stays valid.
         statement = update(JobModel).where(JobModel.id == job_id)
         with self._write() as session:
-            if not _rowcount(session, statement.values(**values)):
+            if not rowcount(session, statement.values(**values)):
                 raise KeyError(job_id)
 
     # -- senders ------------------------------------------------------------------------------
@@ -244,11 +248,11 @@ class Registry(OfflineParts):
                 .where(JobModel.id == job_id, JobModel.sender == holder)
                 .values(sender_until=until)
             )
-            return _rowcount(
+            return rowcount(
                 session,
                 update(PartModel)
                 .where(PartModel.job_id == job_id, PartModel.claim_holder == holder)
-                .where(PartModel.claim_token.is_not(None), PartModel.state.in_(_OPEN_STATES))
+                .where(PartModel.claim_token.is_not(None), PartModel.state.in_(OPEN_STATES))
                 .values(claim_expires_at=until),
             )
 
@@ -317,7 +321,7 @@ class Registry(OfflineParts):
             return [part_record(model) for model in session.scalars(query)]
 
     def job_records(self, job_ids: Sequence[str]) -> dict[str, JobRecords]:
-        """Parts, snapshots and kept results of several jobs in one transaction.
+        """Parts, snapshots, kept results and direct lines of several jobs in one transaction.
 
         Three queries for any number of jobs: the Jobs page reads every unfinished job this way
         at each refresh, where a few queries per job (each a round trip, on PostgreSQL) made up
@@ -342,6 +346,15 @@ class Registry(OfflineParts):
                 )
                 for batch_id, job_id in session.execute(kept):
                     records[job_id].fetched.add(batch_id)
+                direct = {
+                    part.id: job_id
+                    for job_id in chunk
+                    for part in records[job_id].parts
+                    if part.kind == DIRECT_KIND
+                }
+                if direct:  # a fourth query only for jobs run directly
+                    for part_id, counts in line_counts(session, list(direct)).items():
+                        records[direct[part_id]].direct_lines[part_id] = counts
         return records
 
     def claim_part(
@@ -353,8 +366,8 @@ class Registry(OfflineParts):
         now = self._clock()
         held_by = holder or this_run().text()
         with self._write() as session:
-            gone = _gone_holders(session, PartModel.id == part_id, now)
-            claimed = _rowcount(session, _claim(part_id, token, now, lease, held_by, gone))
+            gone = gone_holders(session, PartModel.id == part_id, now)
+            claimed = rowcount(session, claim_statement(part_id, token, now, lease, held_by, gone))
         return token if claimed else None
 
     def claim_next_part(
@@ -366,13 +379,13 @@ class Registry(OfflineParts):
         held_by = holder or this_run().text()
         tried: list[int] = []
         with self._write() as session:
-            gone = _gone_holders(session, PartModel.job_id == job_id, now)
+            gone = gone_holders(session, PartModel.job_id == job_id, now)
             # One candidate at a time: PostgreSQL locks what it selects, and a concurrent claimer
             # must skip only the part being claimed, not every part (it would think none is left).
             while (
                 found := session.execute(
                     select(PartModel.id, PartModel.claim_token, PartModel.claimed_at)
-                    .where(PartModel.job_id == job_id, _claimable(now, gone))
+                    .where(PartModel.job_id == job_id, claimable(now, gone))
                     .where(PartModel.id.not_in(tried))
                     .order_by(PartModel.number)
                     .limit(1)
@@ -380,7 +393,7 @@ class Registry(OfflineParts):
                 ).first()
             ) is not None:
                 part_id, earlier, earlier_at = found
-                if _rowcount(session, _claim(part_id, token, now, lease, held_by, gone)):
+                if rowcount(session, claim_statement(part_id, token, now, lease, held_by, gone)):
                     model = session.get(PartModel, part_id, populate_existing=True)
                     assert model is not None
                     taken = earlier_at if earlier is not None else None
@@ -393,18 +406,18 @@ class Registry(OfflineParts):
         statement = (
             update(PartModel)
             .where(PartModel.id == part_id, PartModel.claim_token == claim)
-            .where(PartModel.state.in_(_OPEN_STATES))
+            .where(PartModel.state.in_(OPEN_STATES))
             .values(claim_expires_at=self._clock() + lease)
         )
         with self._write() as session:
-            return bool(_rowcount(session, statement))
+            return bool(rowcount(session, statement))
 
     def release_part(self, part_id: int, claim: str) -> None:
         """Give a claimed part back (e.g. after an error worth retrying later)."""
         statement = (
             update(PartModel)
             .where(PartModel.id == part_id, PartModel.claim_token == claim)
-            .values(**_NO_CLAIM)
+            .values(**NO_CLAIM)
         )
         with self._write() as session:
             session.execute(statement)
@@ -428,14 +441,14 @@ class Registry(OfflineParts):
         values = {"state": "created", "batch_id": batch_id, "submitted_at": self._clock()}
         return self._advance(
             part_id,
-            {**values, **_NO_CLAIM},
+            {**values, **NO_CLAIM},
             claim,
             done=lambda part: part.state == "created" and part.batch_id == batch_id,
         )
 
     def mark_part_failed(self, part_id: int, error: str, *, claim: str | None = None) -> Part:
         """Record that the part could not be submitted, and why; ends its claim."""
-        values = {"state": "failed", "error": error, **_NO_CLAIM}
+        values = {"state": "failed", "error": error, **NO_CLAIM}
         return self._advance(
             part_id, values, claim, done=lambda part: part.state == "failed" and part.error == error
         )
@@ -484,7 +497,7 @@ class Registry(OfflineParts):
         # Only a part without a batch moves, and only for its claim holder when a claim is given.
         conditions: list[ColumnElement[bool]] = [
             PartModel.id == part_id,
-            PartModel.state.in_(_OPEN_STATES),
+            PartModel.state.in_(OPEN_STATES),
         ]
         if unless is not None:
             conditions.append(~unless)
@@ -493,7 +506,7 @@ class Registry(OfflineParts):
         statement = update(PartModel).where(*conditions).values(**values, updated_at=self._clock())
         try:
             with self._write() as session:
-                moved = _rowcount(session, statement)
+                moved = rowcount(session, statement)
         except IntegrityError:
             raise PartConflict(
                 f"Batch {values.get('batch_id')} already belongs to another part; refresh the job."
@@ -507,56 +520,6 @@ class Registry(OfflineParts):
         )
 
 
-_NO_CLAIM: dict[str, Any] = {
-    "claim_token": None,
-    "claimed_at": None,
-    "claim_expires_at": None,
-    "claim_holder": None,
-}
-
-
-def _gone_holders(session: Session, where: ColumnElement[bool], now: datetime) -> list[str]:
-    """Holders of live claims on the parts `where` picks whose process is gone (`holders`)."""
-    held = session.scalars(
-        select(PartModel.claim_holder)
-        .where(where, PartModel.state.in_(_OPEN_STATES), PartModel.claim_token.is_not(None))
-        .where(PartModel.claim_holder.is_not(None), PartModel.claim_expires_at >= now)
-        .distinct()
-    )
-    return [holder for holder in held if holder is not None and is_gone(holder)]
-
-
-def _claimable(now: datetime, gone: Sequence[str] = ()) -> ColumnElement[bool]:
-    free = [PartModel.claim_token.is_(None), PartModel.claim_expires_at < now]
-    if gone:
-        free.append(PartModel.claim_holder.in_(list(gone)))
-    return PartModel.state.in_(_OPEN_STATES) & or_(*free)
-
-
-def _claim(
-    part_id: int, token: str, now: datetime, lease: timedelta, holder: str, gone: Sequence[str]
-) -> Update:
-    # One conditional UPDATE: the database lets exactly one of several racing claimers match.
-    return (
-        update(PartModel)
-        .where(PartModel.id == part_id, _claimable(now, gone))
-        .values(
-            claim_token=token,
-            claimed_at=now,
-            claim_expires_at=now + lease,
-            claim_holder=holder,
-            updated_at=now,
-        )
-    )
-
-
-def _rowcount(session: Session, statement: Any) -> int:
-    # Our sessions live for one transaction, so the ORM need not mirror updates into objects.
-    options = {"synchronize_session": False} if isinstance(statement, Update) else {}
-    result = cast(CursorResult[Any], session.execute(statement, execution_options=options))
-    return result.rowcount
-
-
 def _part_model(job_id: str, number: int, spec: PartSpec, now: datetime) -> PartModel:
     return PartModel(
         job_id=job_id,
@@ -566,7 +529,7 @@ def _part_model(job_id: str, number: int, spec: PartSpec, now: datetime) -> Part
         stop_row=spec.stop_row,
         custom_ids=list(spec.custom_ids) if spec.custom_ids else None,
         requests=spec.requests,
-        state="planned",
+        state=SENDING if spec.kind == DIRECT_KIND else "planned",
         estimated_input_tokens=spec.estimated_input_tokens,
         estimated_cost_usd=spec.estimated_cost_usd,
         estimated_output_tokens=spec.estimated_output_tokens,

@@ -20,7 +20,7 @@ from batchdash.errors import ResultsError
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.providers.profiles import ProviderProfile
-from batchdash.recipe import LINEAGE_COLUMNS, OutputField, Recipe
+from batchdash.recipe import DIRECT_BATCH_ID, LINEAGE_COLUMNS, OutputField, Recipe
 from batchdash.results.arrow_columns import arrow_column, to_frame
 from batchdash.results.parse import RowResult
 from batchdash.results.result_table import SOURCE, field_key, rows_table
@@ -146,7 +146,15 @@ def _added_columns(
     added["input_tokens"] = input_tokens
     added["output_tokens"] = output_tokens
     batch_ids = text("batch_id")
-    costs = _costs(input_tokens, output_tokens, models, recipe.model, price_overrides, provider)
+    costs = _costs(
+        input_tokens,
+        output_tokens,
+        models,
+        recipe.model,
+        price_overrides,
+        provider,
+        direct=pc.equal(batch_ids, DIRECT_BATCH_ID).to_numpy(zero_copy_only=False),
+    )
     # Rows imported from a run on the analyst's own machine (vLLM's run-batch) cost nothing.
     imported = pc.starts_with(batch_ids, IMPORTED_PREFIX)
     added["cost_usd"] = pc.if_else(imported, pa.scalar(0.0, pa.float64()), costs)
@@ -199,19 +207,27 @@ def _costs(
     recipe_model: str,
     overrides: Mapping[str, ModelPrice] | None,
     provider: ProviderProfile | None = None,
+    *,
+    direct: np.ndarray | None = None,
 ) -> pa.Array:
     """USD at the provider's batch price; the recipe's model prices every row, else each row's
-    model."""
+    model. Rows of a direct run (`direct`) pay the normal price, or nothing on a server whose
+    calls are free."""
     rows = len(models)
     input_rate = np.full(rows, np.nan)
     output_rate = np.full(rows, np.nan)
+    direct = np.zeros(rows, dtype=bool) if direct is None else direct
     recipe_price = price_for(recipe_model, overrides, provider)
     for model in pc.unique(models).to_pylist():
         price = recipe_price or price_for(str(model), overrides, provider)
         if price is not None:
             chosen = pc.equal(models, model).to_numpy(zero_copy_only=False)
-            input_rate[chosen] = price.cost(1, 0)
-            output_rate[chosen] = price.cost(0, 1)
+            input_rate[chosen & ~direct] = price.cost(1, 0)
+            output_rate[chosen & ~direct] = price.cost(0, 1)
+            input_rate[chosen & direct] = price.cost(1, 0, batch=False)
+            output_rate[chosen & direct] = price.cost(0, 1, batch=False)
+    if provider is not None and provider.direct_free:
+        input_rate[direct] = output_rate[direct] = 0.0
     used_in = input_tokens.to_numpy(zero_copy_only=False)
     used_out = output_tokens.to_numpy(zero_copy_only=False)
     cost = np.round(used_in * input_rate + used_out * output_rate, _COST_DECIMALS)
