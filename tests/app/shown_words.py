@@ -18,7 +18,7 @@ _TEXT_FIELDS = ("label", "body", "help", "placeholder", "title")
 # Markdown that carries no words: escapes, icons, inline code (commands, variable names).
 _NOT_WORDS = re.compile(r"\\|:material/[a-z_]+:|`[^`]*`|:[a-z]+\[|\]")
 _CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z']{2,}")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_']{2,}")
 
 #: Product, format, API and option names that stay in Latin letters in every language.
 NAMES = frozenset(
@@ -44,6 +44,11 @@ NAMES = frozenset(
         "Embeddings",
         "Moderation",
         "GBK",
+        "GB18030",
+        "GB2312",
+        "Big5",
+        "CP949",
+        "CP1252",
         "Big",
         "HKSCS",
         "Shift",
