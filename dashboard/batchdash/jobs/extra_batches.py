@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 
 from batchdash.api.batch_info import BatchInfo
 from batchdash.api.batch_tags import tagged_part
+from batchdash.i18n import Message
 from batchdash.registry.records import Part
 
 #: How long after a doubtful part's batch was recorded the refreshes look for a late create.
@@ -78,7 +79,9 @@ def extras(listed: Iterable[BatchInfo], parts: Iterable[Part]) -> list[tuple[Par
     return list(found.values())
 
 
-def extra_note(provider: str, extra: BatchInfo, kept: str, *, cancelled_here: bool) -> str:
+def extra_note(
+    provider: str | Message, extra: BatchInfo, kept: str, *, cancelled_here: bool
+) -> str:
     """What became of an extra batch, for the analyst (after "Part 2: ")."""
     made = f"{provider} made a second batch, {extra.id}, for it after a slow or lost answer"
     if extra.status in ("cancelling", "cancelled"):
