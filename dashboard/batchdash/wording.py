@@ -30,14 +30,9 @@ def alternatives(items: Sequence[object]) -> Message | str:
     return either
 
 
-def describe_rows(rows: Sequence[int], shown: int = 5) -> str:
-    """'row 3', 'rows 3, 7 and 9', or 'rows 3, 7, 9, 11, 12 and 40 more' (1-based numbers) in
-    the language in use now; `row_list` for a message shown later."""
-    return str(row_list(rows, shown))
-
-
-def row_list(rows: Sequence[int], shown: int = 5) -> Message:
-    """`describe_rows` as a Message, worded when shown: in Chinese '第 3 行', '第 3、7 和 9 行'."""
+def describe_rows(rows: Sequence[int], shown: int = 5) -> Message:
+    """'row 3', 'rows 3, 7 and 9', or 'rows 3, 7, 9, 11, 12 and 40 more' (1-based numbers),
+    worded when shown: in Chinese '第 3 行', '第 3、7 和 9 行'."""
     if len(rows) == 1:
         return n_l("row {rows}", "rows {rows}", 1, rows=rows[0])
     if len(rows) > shown:

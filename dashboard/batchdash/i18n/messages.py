@@ -32,10 +32,16 @@ def _render(template: str, params: Mapping[str, Any]) -> str:
     return template.format(**values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Message:
     """A sentence to be translated when it is shown: `str(message)` is its text in the language
-    in use at that moment, so a message computed once and cached never freezes a language."""
+    in use at that moment, so a message computed once and cached never freezes a language.
+
+    Where the core used to hand out plain text (an error, a reading note, a problem), it hands
+    out Messages, so a Message reads like that text: it equals a `str` holding its text in the
+    language in use, `in` looks into that text, and the methods of `str` that are not the
+    Message's own (`startswith`, `split`...) are called on it.
+    """
 
     msgid: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -44,6 +50,33 @@ class Message:
 
     def __str__(self) -> str:
         return _render(_lookup(self.msgid, self.plural, self.n), self.params)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return str(self) == other
+        if isinstance(other, Message):
+            return (self.msgid, self.plural, self.n, dict(self.params)) == (
+                other.msgid,
+                other.plural,
+                other.n,
+                dict(other.params),
+            )
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.msgid, self.plural, self.n))
+
+    def __contains__(self, text: str) -> bool:
+        return text in str(self)
+
+    def __len__(self) -> int:
+        return len(str(self))
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for names a Message lacks: str's methods, on the text in the language in use.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(str(self), name)
 
     def __add__(self, other: object) -> str:
         return str(self) + str(other)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from batchdash.errors import InputError
 from batchdash.i18n import Message, _l
-from batchdash.wording import row_list
+from batchdash.wording import describe_rows
 
 
 def custom_ids(frame: pd.DataFrame, id_column: str | None) -> pd.Series:
@@ -57,7 +57,7 @@ def checked_ids(
                     "The ID column '{id_column}' is empty in {rows}. Fill those IDs, or choose automatic "
                     "IDs.",
                     id_column=id_column,
-                    rows=row_list(rows),
+                    rows=describe_rows(rows),
                 ),
                 rows,
             )
@@ -73,7 +73,7 @@ def checked_ids(
                     "unique: fix them, or choose automatic IDs.",
                     id_column=id_column,
                     first=first,
-                    rows=row_list(rows),
+                    rows=describe_rows(rows),
                 ),
                 rows,
             )

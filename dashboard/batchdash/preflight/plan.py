@@ -41,13 +41,13 @@ from batchdash.preflight.request_lines import (
     request_body,
     structured_format,
 )
-from batchdash.preflight.schema import field_problem_messages
+from batchdash.preflight.schema import field_problems
 from batchdash.preflight.template import (
     placeholders,
     render,
 )
 from batchdash.recipe import ENDPOINTS, Recipe
-from batchdash.wording import row_list
+from batchdash.wording import describe_rows
 
 if TYPE_CHECKING:
     import tiktoken
@@ -194,9 +194,7 @@ def plan_batch(
     if provider is not None:
         problems += provider_problems(recipe, provider)
     if recipe.structured:
-        problems += [
-            Problem(text) for text in field_problem_messages(recipe.output_fields, frame.columns)
-        ]
+        problems += [Problem(text) for text in field_problems(recipe.output_fields, frame.columns)]
     templates_ok, found = template_problems(recipe, frame.columns)
     problems += found
     if templates_ok and len(frame) > 1 and not used_columns(recipe):
@@ -223,7 +221,7 @@ def plan_batch(
                     _l(
                         "The prompt is empty in {rows}. Fill the cells the template uses, or remove those "
                         "rows.",
-                        rows=row_list(empty),
+                        rows=describe_rows(empty),
                     ),
                     tuple(empty),
                 )

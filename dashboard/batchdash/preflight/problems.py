@@ -16,10 +16,10 @@ from batchdash.preflight.template import (
     parse,
     placeholders,
     starting_template,
-    unknown_placeholder_sentence,
+    unknown_placeholder_message,
 )
 from batchdash.recipe import ENDPOINTS, MODERATION_CATEGORIES, REASONING_EFFORTS, Recipe
-from batchdash.wording import alternatives, row_list
+from batchdash.wording import alternatives, describe_rows
 
 _CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
 # Endpoints that classify or embed the text: no sampling, no output tokens.
@@ -64,7 +64,7 @@ def template_problems(recipe: Recipe, columns: pd.Index) -> tuple[bool, list[Pro
             continue
         missing = [name for name in placeholders(template) if name not in known]
         if missing:
-            problems.append(Problem(unknown_placeholder_sentence(missing, columns, what=what)))
+            problems.append(Problem(unknown_placeholder_message(missing, columns, what=what)))
     if not recipe.template.strip():
         problems.append(
             Problem(_l("The prompt template is empty. Write the prompt to send for each row."))
@@ -111,7 +111,7 @@ def cell_problems(texts: pd.DataFrame) -> list[Problem]:
                         column=column,
                         limit=limits.EXCEL_CELL_CHARS,
                         longest=int(lengths.max()),
-                        rows=row_list(rows),
+                        rows=describe_rows(rows),
                     ),
                     rows,
                     blocking=False,
@@ -136,7 +136,7 @@ def size_problems(
                     "The requests of {rows} need up to {tokens:,} input tokens, more than the {window:,} "
                     "that '{model}' takes. Shorten those cells, or pick a model with a larger context "
                     "window.",
-                    rows=row_list(rows),
+                    rows=describe_rows(rows),
                     tokens=int(row_tokens.max()),
                     window=window,
                     model=recipe.model,
@@ -152,7 +152,7 @@ def size_problems(
                     "The requests of {rows} alone need more input tokens than the enqueued-token limit "
                     "of {limit:,}. Shorten those cells, or raise the limit in Settings if your "
                     "organisation's is higher.",
-                    rows=row_list(rows),
+                    rows=describe_rows(rows),
                     limit=limit,
                 ),
                 rows,
@@ -164,7 +164,7 @@ def size_problems(
                 _l(
                     "The requests of {rows} are each larger than one batch file may be ({max_bytes:,} "
                     "bytes). Shorten those cells.",
-                    rows=row_list(rows),
+                    rows=describe_rows(rows),
                     max_bytes=max_part_bytes,
                 ),
                 rows,

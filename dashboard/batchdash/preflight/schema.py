@@ -48,16 +48,8 @@ def output_schema(fields: Sequence[OutputField]) -> dict[str, Any]:
     }
 
 
-def field_problems(fields: Sequence[OutputField], input_columns: Iterable[str]) -> list[str]:
-    """One sentence per problem with the fields (each names the problem and the fix), in the
-    language in use now."""
-    return [str(problem) for problem in field_problem_messages(fields, input_columns)]
-
-
-def field_problem_messages(
-    fields: Sequence[OutputField], input_columns: Iterable[str]
-) -> list[Message]:
-    """`field_problems` as Messages, worded when shown."""
+def field_problems(fields: Sequence[OutputField], input_columns: Iterable[str]) -> list[Message]:
+    """One sentence per problem with the fields (each names the problem and the fix)."""
     problems: list[Message] = []
     names = [field.name for field in fields]
     if any(not name.strip() for name in names):

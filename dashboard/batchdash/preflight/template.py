@@ -113,16 +113,10 @@ def closest_column(name: str, columns: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def unknown_placeholder_message(names: Sequence[str], columns: Iterable[str]) -> str:
-    """One sentence naming the placeholders that match no column, with the closest columns, in
-    the language in use now."""
-    return str(unknown_placeholder_sentence(names, columns))
-
-
-def unknown_placeholder_sentence(
+def unknown_placeholder_message(
     names: Sequence[str], columns: Iterable[str], *, what: Message = THE_TEMPLATE
 ) -> Message:
-    """`unknown_placeholder_message` as a Message about `what`, worded when shown."""
+    """One sentence naming the placeholders that match no column, with the closest columns."""
     columns = list(columns)
     described: list[Message] = []
     for name in names:
@@ -158,7 +152,7 @@ def render(template: str, frame: pd.DataFrame) -> pd.Series:
     pieces = parse(template)
     missing = unknown_placeholders(template, frame.columns)
     if missing:
-        raise InputError(unknown_placeholder_sentence(missing, frame.columns))
+        raise InputError(unknown_placeholder_message(missing, frame.columns))
     texts = {name: _as_text(frame[name]) for name in placeholders(template)}
     # Adjacent literals stay plain str until the first column joins them into a Series.
     result: pd.Series | str = ""
