@@ -9,6 +9,7 @@ import streamlit as st
 
 from batchdash.api.destinations import AddressPolicy, address_policy, route
 from batchdash.errors import BatchdashError, InputError
+from batchdash.i18n import Message
 from batchdash.providers.choice import configured_provider, profile_labelled, recognise
 from batchdash.providers.profiles import CUSTOM, OPENAI, ProviderProfile
 from batchdash.settings import DEFAULT_BASE_URL, Settings, owner_scope
@@ -47,7 +48,7 @@ class Connection:
     #: The key itself: held in memory only, never shown.
     api_key: str = field(repr=False)
     #: Why the address chosen in Settings is not used; nothing new is sent while set.
-    refusal: str | None = None
+    refusal: str | Message | None = None
     #: Pairs every new batch carries (the sandbox's pace).
     batch_metadata: tuple[tuple[str, str], ...] = ()
     #: The provider whose rules apply (in Sandbox mode, the one the sandbox imitates).

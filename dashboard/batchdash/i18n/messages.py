@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from batchdash.i18n.catalog import translations
 from batchdash.i18n.language import PSEUDO, current_language
@@ -39,8 +39,8 @@ class Message:
 
     Where the core used to hand out plain text (an error, a reading note, a problem), it hands
     out Messages, so a Message reads like that text: it equals a `str` holding its text in the
-    language in use, `in` looks into that text, and the methods of `str` that are not the
-    Message's own (`startswith`, `split`...) are called on it.
+    language in use, `in`, `len`, indexing and sorting look at that text, and the methods of
+    `str` that are not the Message's own (`startswith`, `split`...) are called on it.
     """
 
     msgid: str
@@ -72,6 +72,12 @@ class Message:
     def __len__(self) -> int:
         return len(str(self))
 
+    def __getitem__(self, index: int | slice) -> str:
+        return str(self)[index]
+
+    def __lt__(self, other: object) -> bool:
+        return str(self) < str(other)
+
     def __getattr__(self, name: str) -> Any:
         # Only for names a Message lacks: str's methods, on the text in the language in use.
         if name.startswith("_"):
@@ -83,6 +89,15 @@ class Message:
 
     def __radd__(self, other: object) -> str:
         return str(other) + str(self)
+
+
+def english(text: str | Message) -> str:
+    """`text` in English whatever the language in use: for data other programs read (the CLI's
+    JSON), which must not change with the reader's language."""
+    from batchdash.i18n.language import use_language
+
+    with use_language("en"):
+        return str(text)
 
 
 def _(msgid: str, **params: Any) -> str:
@@ -103,3 +118,39 @@ def n_(singular: str, plural: str, n: int, **params: Any) -> str:
 def n_l(singular: str, plural: str, n: int, **params: Any) -> Message:
     """`n_` as a `Message`, translated each time it is shown."""
     return Message(singular, {"n": n, **params}, plural, n)
+
+
+class Words(Mapping[str, str]):
+    """A mapping of keys (status values, codes) to Messages that reads as text in the language
+    in use at each lookup: a module-level table of words that never freezes a language."""
+
+    def __init__(self, words: Mapping[str, Message | str]) -> None:
+        self._words = dict(words)
+
+    def __getitem__(self, key: str) -> str:
+        return str(self._words[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._words)
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+
+class WordList(Sequence[str]):
+    """A sequence of Messages read as text in the language in use at each access."""
+
+    def __init__(self, words: Iterable[Message | str]) -> None:
+        self._words = tuple(words)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [str(word) for word in self._words[index]]
+        return str(self._words[index])
+
+    def __len__(self) -> int:
+        return len(self._words)
