@@ -121,22 +121,21 @@ def split_into_parts(
         if token_ends is not None and max_tokens is not None:
             stop = min(stop, _last_fitting(token_ends, first, max_tokens))
         if stop <= first:
+            size = {"row": first + 1, "bytes": int(row_bytes[first])}
             if row_tokens is None:
                 raise InputError(
                     _l(
                         "Row {row} alone is over the limit of one batch file ({bytes:,} bytes). "
                         "Shorten that row's text.",
-                        row=first + 1,
-                        bytes=int(row_bytes[first]),
+                        **size,
                     )
                 )
             raise InputError(
                 _l(
                     "Row {row} alone is over the limit of one batch file ({bytes:,} bytes, "
                     "{tokens:,} tokens). Shorten that row's text.",
-                    row=first + 1,
-                    bytes=int(row_bytes[first]),
                     tokens=int(row_tokens[first]),
+                    **size,
                 )
             )
         spans.append((first, stop))
