@@ -17,7 +17,7 @@ from batchdash.api.polling import poll_batches
 from batchdash.errors import (
     BatchdashError,
 )
-from batchdash.i18n import _l
+from batchdash.i18n import _l, english
 from batchdash.jobs.extra_batches import WATCH, WATCH_EVERY, extra_note, extras, is_watched
 from batchdash.jobs.sending import is_sending, resume_from, unsent_parts
 from batchdash.jobs.status import (
@@ -140,7 +140,8 @@ class JobFollowing(JobSubmitting):
                 return False  # tried again while a refresh still lists it
         assert part.batch_id is not None
         note = extra_note(self.gateway.provider, extra, part.batch_id, cancelled_here=running)
-        if not self.registry.note_extra_batch(part.id, extra.id, note):
+        # Kept in English, as data: the job's problems quote it in any language.
+        if not self.registry.note_extra_batch(part.id, extra.id, english(note)):
             return False
         notify(_l("{where}: {note}", where=where, note=note))
         return True
