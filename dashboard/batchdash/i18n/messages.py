@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from batchdash.i18n.catalog import translations
-from batchdash.i18n.language import PSEUDO, current_language
+from batchdash.i18n.language import PSEUDO, current_language, use_language
 
 # Marks around every translated text in the pseudo-language (see language.Language).
 PSEUDO_OPEN, PSEUDO_CLOSE = "⟦", "⟧"
@@ -94,8 +94,6 @@ class Message:
 def english(text: str | Message) -> str:
     """`text` in English whatever the language in use: for data other programs read (the CLI's
     JSON), which must not change with the reader's language."""
-    from batchdash.i18n.language import use_language
-
     with use_language("en"):
         return str(text)
 
