@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, overload
 
 from batchdash.i18n.catalog import translations
@@ -80,7 +80,7 @@ class Message:
 
     def __getattr__(self, name: str) -> Any:
         # Only for names a Message lacks: str's methods, on the text in the language in use.
-        if name.startswith("_"):
+        if name.startswith("_") or name in _FIELDS:  # a half-built copy has no fields yet
             raise AttributeError(name)
         return getattr(str(self), name)
 
@@ -116,6 +116,9 @@ def n_(singular: str, plural: str, n: int, **params: Any) -> str:
 def n_l(singular: str, plural: str, n: int, **params: Any) -> Message:
     """`n_` as a `Message`, translated each time it is shown."""
     return Message(singular, {"n": n, **params}, plural, n)
+
+
+_FIELDS = frozenset(field.name for field in fields(Message))
 
 
 class Words(Mapping[str, str]):
