@@ -8,7 +8,6 @@ import pytest
 
 from batchdash.api.gateway import Gateway
 from batchdash.api.retry_policy import seconds_text
-from batchdash.display.results_page import COUNT_WORDS
 from batchdash.display.status_words import BATCH_MEANINGS, BATCH_WORDS, JOB_WORDS, batch_word
 from batchdash.errors import BatchdashError, InputError, KeyRefused, RateLimited, ResultsError
 from batchdash.i18n import _l, english, use_language
@@ -111,7 +110,6 @@ def test_status_words_translate_their_explanation_and_keep_status_values() -> No
         assert BATCH_WORDS["validating"] == "正在检查文件"
         assert BATCH_MEANINGS["failed"].startswith("文件没有通过检查")
         assert "已完成（有错误）" in JOB_WORDS
-        assert (COUNT_WORDS["ok"], COUNT_WORDS["not_run"]) == ("ok", "未运行")
     assert batch_word("in_progress") == "Running"
     assert "Completed with errors" in JOB_WORDS
 

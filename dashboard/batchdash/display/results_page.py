@@ -14,27 +14,22 @@ from typing import Literal
 
 import pandas as pd
 
-from batchdash.i18n import Words, _, _l, n_
 from batchdash.jobs.service import JobService
 from batchdash.jobs.status import COUNT_KEYS, JobStatus
 from batchdash.results.export import write_csv, write_xlsx_table
-from batchdash.wording import listing
 
 #: What each download holds.
 Download = Literal["csv", "csv_programs", "xlsx", "output", "errors", "manifest"]
 
 #: Words for the row counts, in the order the page shows them.
-#: The status values stay as they are in every language (contract 6); the other two are words.
-COUNT_WORDS = Words(
-    {
-        "ok": "ok",
-        "error": "error",
-        "expired": "expired",
-        "cancelled": "cancelled",
-        "not_run": _l("not run"),
-        "pending": _l("still running"),
-    }
-)
+COUNT_WORDS: dict[str, str] = {
+    "ok": "ok",
+    "error": "error",
+    "expired": "expired",
+    "cancelled": "cancelled",
+    "not_run": "not run",
+    "pending": "still running",
+}
 
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")
 
@@ -125,26 +120,23 @@ def csv_note(formula_counts: dict[str, int]) -> str:
     """What the Merged CSV changed (`export.formula_cells`) and where to find the text as is."""
     total = sum(formula_counts.values())
     if not total:
-        return _(
+        return (
             "No cell starts with =, +, - or @, so the Merged CSV holds every text as it was. "
             "The CSV for programs is the same table without the byte-order mark Excel needs."
         )
     names = list(formula_counts)
     if len(names) == 1:
-        where = _l("in the column {name}", name=names[0])
+        where = f"in the column {names[0]}"
     elif len(names) <= 3:
-        where = _l("in the columns {head} and {last}", head=listing(names[:-1]), last=names[-1])
+        where = f"in the columns {', '.join(names[:-1])} and {names[-1]}"
     else:
-        where = _l("in {n} columns", n=len(names))
-    return n_(
-        "In the Merged CSV, {n:,} cell ({where}) starts like a formula (with =, +, - or @), "
+        where = f"in {len(names)} columns"
+    cells = "1 cell" if total == 1 else f"{total:,} cells"
+    verb = "starts" if total == 1 else "start"
+    return (
+        f"In the Merged CSV, {cells} ({where}) {verb} like a formula (with =, +, - or @), "
         "which a spreadsheet would run, so each has an apostrophe (') put in front of it. The "
         "Merged XLSX keeps every text exactly as it was; so does the CSV for programs, made "
-        "for Python, R or a database rather than a spreadsheet.",
-        "In the Merged CSV, {n:,} cells ({where}) start like a formula (with =, +, - or @), "
-        "which a spreadsheet would run, so each has an apostrophe (') put in front of it. The "
-        "Merged XLSX keeps every text exactly as it was; so does the CSV for programs, made "
-        "for Python, R or a database rather than a spreadsheet.",
-        total,
-        where=where,
+        "for Python, R or a "
+        "database rather than a spreadsheet."
     )
