@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from batchdash.errors import ResultsError
+from batchdash.i18n import _l
 from batchdash.recipe import MODERATION_CATEGORIES, Endpoint
 
 #: How a value is taken: text (str or None), count (int or None), present (is it an object
@@ -28,7 +29,7 @@ Path = tuple[str | int, ...]
 
 _BOM = b"\xef\xbb\xbf"
 _LINE_FEED = ord("\n")
-FIX = "give Batchdash the output and error files exactly as the Batch API returned them"
+FIX = _l("give Batchdash the output and error files exactly as the Batch API returned them")
 
 
 @dataclass(frozen=True)
@@ -181,12 +182,25 @@ def _json_object(number: int, line: bytes, source: str) -> dict[str, Any]:
     try:
         obj = json.loads(line.decode("utf-8"))
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else _l("not UTF-8 text")
         raise ResultsError(
-            f"Line {number} of {source} is not a JSON line ({reason}): {FIX}."
+            _l(
+                "Line {number} of {source} is not a JSON line ({reason}): {fix}.",
+                number=number,
+                source=source,
+                reason=reason,
+                fix=FIX,
+            )
         ) from None
     if not isinstance(obj, dict):
-        raise ResultsError(f"Line {number} of {source} is not a JSON object: {FIX}.")
+        raise ResultsError(
+            _l(
+                "Line {number} of {source} is not a JSON object: {fix}.",
+                number=number,
+                source=source,
+                fix=FIX,
+            )
+        )
     return obj
 
 
