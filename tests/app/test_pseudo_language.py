@@ -8,14 +8,17 @@ would show in English to an analyst who reads Chinese.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from batchdash.i18n import use_language
 from tests.app.conftest import JOBS, RESULTS, SETTINGS
 from tests.app.files import REVIEWS_CSV
 from tests.app.job_pages import Pages, pages
 from tests.app.test_new_job_bad_inputs import upload
-from tests.app.visible_text import shown_texts, unmarked_texts
+from tests.app.visible_text import shown_texts, unmarked_texts, unmarked_words
 from tests.jobs_kit import RECIPE, reviews
 from ui import state
 
@@ -35,6 +38,14 @@ DATA = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _test_thread_in_pseudo() -> Iterator[None]:
+    """AppTest calls a select box's format_func in the test's own thread to match its value
+    with the labels the page drew: that thread must speak the page's language too."""
+    with use_language(PSEUDO):
+        yield
+
+
 def pseudo(at: AppTest) -> AppTest:
     at.session_state[state.LANGUAGE] = PSEUDO
     return at
@@ -43,7 +54,8 @@ def pseudo(at: AppTest) -> AppTest:
 def assert_all_marked(at: AppTest, *data: str) -> None:
     assert not at.exception
     assert any("⟦" in text for text in shown_texts(at)), "the page was not drawn in qps-ploc"
-    assert unmarked_texts(at, [*DATA, *data]) == []
+    texts = unmarked_texts(at, [*DATA, *data])
+    assert unmarked_words(texts, [*DATA, *data]) == [], texts
 
 
 @pytest.mark.parametrize("mode", state.SOURCE_MODES)

@@ -21,15 +21,17 @@ _COLUMNS_FIELD = "columns"
 # the language picker's own names.
 ALWAYS_AS_IS = {
     "Batchdash", "OpenAI", "Azure", "Groq", "DeepInfra", "DashScope", "SiliconFlow", "Gemini",
-    "LiteLLM", "Ollama", "vLLM", "JSONL", "JSON", "CSV", "TSV", "XLSX", "API", "URL", "ID",
+    "LiteLLM", "Ollama", "vLLM", "serve", "Google", "LM", "Studio", "llama", "JSONL", "JSON", "CSV", "TSV", "XLSX", "API", "URL", "ID",
     "UTF", "BOM", "GBK", "HTTP", "HTTPS", "SQLite", "PostgreSQL", "Token", "Tokens",
-    "Language", "English", "custom_id", "ok", "error", "expired", "cancelled", "not_run",
+    "Language", "English", "qps-ploc", "sk", "custom_id", "ok", "error", "expired", "cancelled", "not_run",
 }  # fmt: skip
 # The innermost marked text (a message among the fields of another is marked inside it).
 _MARKED = re.compile(f"{PSEUDO_OPEN}[^{PSEUDO_OPEN}{PSEUDO_CLOSE}]*{PSEUDO_CLOSE}")
 _ESCAPE = re.compile(r"\\(.)")
 _ICON = re.compile(r":material/[a-z_]+:|:[a-z]+\[|\]|\*\*|`[^`]*`")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
+# Names rather than words: URLs, paths, ids, model and file names (a digit, _, /, : or . inside).
+_NAME = re.compile(r"\S*\w[\d_/:.@]+\w\S*|\S*\d\S*|[a-z]+(?:-[a-z]+){2,}")
 
 
 def _strings(message: Any, field: str = "") -> Iterator[tuple[str, str]]:
@@ -84,9 +86,9 @@ def unmarked_words(texts: Iterable[str], data: Iterable[str] = ()) -> list[str]:
         rest = _ESCAPE.sub(r"\1", text)  # Markdown escapes of data shown as written
         while _MARKED.search(rest):
             rest = _MARKED.sub(" ", rest)
-        for datum in data_texts:
-            rest = rest.replace(datum, " ")
-        rest = _ICON.sub(" ", rest)
+        for datum in data_texts:  # whole values only: "en" is data, not the end of "often"
+            rest = re.sub(rf"(?<!\w){re.escape(datum)}(?!\w)", " ", rest)
+        rest = _NAME.sub(" ", _ICON.sub(" ", rest))
         left.extend(word for word in _WORD.findall(rest) if word not in allowed)
     return left
 

