@@ -35,6 +35,7 @@ DATA = [
     *reviews(4)["review"],
     "review",
     RECIPE.model,
+    "my-resource",  # the example Azure resource name
 ]
 
 
@@ -130,3 +131,20 @@ def test_results_of_a_finished_job(pages: Pages) -> None:
     pages.open(RESULTS)
     batch_ids = [b.id for b in pages.service.status(finished).batches]
     assert_all_marked(at, finished, *batch_ids)
+
+
+def test_jobs_with_a_job_exported_for_vllm(pages: Pages) -> None:
+    job_id = pages.service.create_exported_job("Nightly reviews", reviews(4), RECIPE)
+    at = pseudo(pages.at)
+    at.session_state[state.SELECTED_JOB] = job_id
+    pages.open()
+    assert_all_marked(at, job_id)
+
+
+@pytest.mark.parametrize("preset", ["Azure OpenAI v1", "Custom compatible URL", "Ollama"])
+def test_settings_with_each_kind_of_api(make_app, preset: str) -> None:  # type: ignore[no-untyped-def]
+    at = pseudo(make_app())
+    at.session_state[state.BASE_URL_PRESET] = preset
+    at.run()
+    at.switch_page(SETTINGS).run()
+    assert_all_marked(at)
