@@ -69,7 +69,7 @@ def _show_files(board: JobBoard, status: JobStatus) -> None:
     with st.container(horizontal=True):
         for part in export.parts:
             st.download_button(
-                _("Download {name}", name=part.name),
+                _("Download {name}", name=plain(part.name)),
                 part.data,
                 file_name=part.name,
                 mime="application/jsonl",

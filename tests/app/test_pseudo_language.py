@@ -17,8 +17,9 @@ from batchdash.i18n import use_language
 from tests.app.conftest import JOBS, RESULTS, SETTINGS
 from tests.app.files import REVIEWS_CSV
 from tests.app.job_pages import Pages, pages
+from tests.app.shown_words import shown_texts
 from tests.app.test_new_job_bad_inputs import upload
-from tests.app.visible_text import shown_texts, unmarked_texts, unmarked_words
+from tests.app.visible_text import unmarked_texts, unmarked_words
 from tests.jobs_kit import RECIPE, reviews
 from ui import state
 
