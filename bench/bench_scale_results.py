@@ -6,7 +6,8 @@ a batch (lines shuffled; 1% HTTP errors, 1% expired, 0.5% of rows never reported
 this tree and `--other` in turns, builds a registry with each tree's own code (its own
 BATCHDASH_DATA_DIR: the schemas may differ) holding a finished job whose results are fetched,
 runs one `status` so the job's merged table is kept, and times these CLI runs as child
-processes, reporting wall time and peak RSS of each (os.wait4's rusage of that child):
+processes, reporting wall time, CPU time (user + system) and peak RSS of each (os.wait4's
+rusage of that child):
 
     status JOB            (the batches are terminal: nothing is asked of the API)
     download JOB --out x.csv / x.xlsx
@@ -162,9 +163,10 @@ class _Batches(BaseHTTPRequestHandler):
 
 @dataclass(frozen=True)
 class Run:
-    """One child process: wall seconds, peak RSS in MB, exit status, its stdout."""
+    """One child process: wall seconds, CPU seconds, peak RSS in MB, exit status, its stdout."""
 
     seconds: float
+    cpu_seconds: float
     peak_mb: float
     status: int
     stdout: str
@@ -182,7 +184,8 @@ def run_child(tree: Path, args: list[str], env: dict[str, str], log: Path) -> Ru
     if child.returncode:
         error = log.with_suffix(".err").read_text(encoding="utf-8", errors="replace")
         print(f"  {tree.name}: {' '.join(args[:3])} exited {child.returncode}: {error[-600:]}")
-    return Run(seconds, usage.ru_maxrss / 1024, child.returncode, text)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, cpu, usage.ru_maxrss / 1024, child.returncode, text)
 
 
 def tree_env(tree: Path, data_dir: Path, base_url: str) -> dict[str, str]:
@@ -265,7 +268,8 @@ def bench_size(
         )
         print(
             f"  {name:5s} registry built in {built.seconds:.1f} s; first status (merges, keeps "
-            f"the table) {first.seconds:.1f} s, {first.peak_mb:,.0f} MB"
+            f"the table) {first.seconds:.1f} s ({first.cpu_seconds:.1f} s CPU), "
+            f"{first.peak_mb:,.0f} MB"
         )
     results_files = [str(p) for pair in inputs.files for p in pair]
     commands = {
@@ -297,7 +301,8 @@ def bench_size(
                 argv = ["dashboard/cli.py", *command(jobs[name], out)]
                 run = run_child(tree, argv, envs[name], out / label.replace(" ", "-"))
                 figures.setdefault((label, name), []).append(run)
-    print(f"  {'command':14s} {'this tree':>22s} {'other tree':>22s}  time ratio")
+    print(f"  {'command':14s} {'this tree':>31s} {'other tree':>31s}  time ratio")
+    print(f"  load average {os.getloadavg()[0]:.2f}")
     for label in commands:
         cells = []
         for name in trees:
@@ -305,9 +310,10 @@ def bench_size(
             best = min(runs, key=lambda r: r.seconds)
             peak = max(r.peak_mb for r in runs)
             mark = "" if all(r.status == 0 for r in runs) else " FAILED"
-            cells.append((best.seconds, f"{best.seconds:6.1f} s {peak:7,.0f} MB{mark}"))
+            described = f"{best.seconds:6.1f} s ({best.cpu_seconds:5.1f} s CPU) {peak:7,.0f} MB"
+            cells.append((best.seconds, described + mark))
         ratio = cells[1][0] / cells[0][0] if cells[0][0] else float("nan")
-        print(f"  {label:14s} {cells[0][1]:>22s} {cells[1][1]:>22s}  {ratio:.2f}x")
+        print(f"  {label:14s} {cells[0][1]:>31s} {cells[1][1]:>31s}  {ratio:.2f}x")
     differs = False
     for file in ("download.csv", "merge.csv"):
         this, other = (work / name / file for name in trees)

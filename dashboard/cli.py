@@ -46,7 +46,11 @@ from batchdash.i18n import (
     LANGUAGES,
     PSEUDO,
     Language,
+    Message,
+    _,
+    _l,
     language_from_tag,
+    n_l,
     server_default_language,
     set_language,
 )
@@ -106,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A busy or failing API is told as it happens ("Note: OpenAI is busy (rate limit),
         # retrying in 20 s."), while the command waits and tries again.
         with listening_to_notices(
-            lambda notice: print(f"Note: {notice}", file=sys.stderr, flush=True)
+            lambda notice: print(_("Note: {note}", note=notice), file=sys.stderr, flush=True)
         ):
             result = handler(args)
     except (BatchdashError, OSError) as error:
@@ -148,12 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The `cli.py` parser with one subcommand per command."""
     parser = argparse.ArgumentParser(
         prog="cli.py",
-        description="Batchdash: spreadsheets of prompts through the OpenAI Batch API.",
+        description=_("Batchdash: spreadsheets of prompts through the OpenAI Batch API."),
     )
     parser.add_argument(
         "--lang",
         choices=list(LANGUAGES),
-        help="language of the messages (default: LC_ALL / LANG, else BATCHDASH_LANG, else en)",
+        help=_("language of the messages (default: LC_ALL / LANG, else BATCHDASH_LANG, else en)"),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_convert(commands)
@@ -176,9 +180,13 @@ def plain_line(error: BaseException) -> str:
     """An error as the one line the CLI prints."""
     if isinstance(error, OSError) and error.filename is not None:
         reason = error.strerror or type(error).__name__
-        return f"Batchdash cannot use '{error.filename}': {reason}. Check the path and try again."
+        return _(
+            "Batchdash cannot use '{filename}': {reason}. Check the path and try again.",
+            filename=error.filename,
+            reason=reason,
+        )
     text = " ".join(str(error).split())
-    return text or f"{type(error).__name__}. Check the command and try again."
+    return text or _("{error}. Check the command and try again.", error=type(error).__name__)
 
 
 # --- shared pieces ---------------------------------------------------------------------------
@@ -193,28 +201,34 @@ def endpoint_argument(text: str) -> Endpoint:
         if value == endpoint:
             return endpoint
     names = ", ".join([*ENDPOINT_ALIASES, *ENDPOINTS])
-    raise argparse.ArgumentTypeError(f"'{text}' is not an endpoint; use one of: {names}")
+    raise argparse.ArgumentTypeError(
+        _("'{text}' is not an endpoint; use one of: {names}", text=text, names=names)
+    )
 
 
 def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     """The options every request-building command takes (convert and submit)."""
     defaults = Recipe()
-    parser.add_argument("--template", required=True, help="prompt with {column} placeholders")
-    parser.add_argument("--system", default="", help="system prompt (instructions)")
-    parser.add_argument("--model", default=defaults.model, help=f"default {defaults.model}")
+    parser.add_argument("--template", required=True, help=_("prompt with {{column}} placeholders"))
+    parser.add_argument("--system", default="", help=_("system prompt (instructions)"))
+    parser.add_argument(
+        "--model", default=defaults.model, help=_("default {model}", model=defaults.model)
+    )
     parser.add_argument(
         "--endpoint",
         type=endpoint_argument,
         default=defaults.endpoint,
-        help="chat, responses, embeddings, completions, or the path (default chat)",
+        help=_("chat, responses, embeddings, completions, or the path (default chat)"),
     )
-    parser.add_argument("--id-column", help="column whose values become custom_ids")
-    parser.add_argument("--max-tokens", type=int, help="maximum output tokens per answer")
-    parser.add_argument("--temperature", type=float, help="sampling temperature")
+    parser.add_argument("--id-column", help=_("column whose values become custom_ids"))
+    parser.add_argument("--max-tokens", type=int, help=_("maximum output tokens per answer"))
+    parser.add_argument("--temperature", type=float, help=_("sampling temperature"))
     parser.add_argument(
         "--completion-window",
-        help="how long the provider may take, e.g. 24h or 72h (default: the provider's first; "
-        "`providers` lists each one's)",
+        help=_(
+            "how long the provider may take, e.g. 24h or 72h (default: the provider's first; "
+            "`providers` lists each one's)"
+        ),
     )
 
 
@@ -237,7 +251,7 @@ def read_input(path: Path) -> Table:
     check_upload_size(path.stat().st_size, path.name)  # before reading a huge file at all
     table = read_table(path.read_bytes(), path.name)
     for note in table.notes:
-        print(f"Note: {note}", file=sys.stderr)
+        print(_("Note: {note}", note=note), file=sys.stderr)
     return table
 
 
@@ -251,12 +265,18 @@ def check_table_path(out: Path, raw_csv: bool = False, rows: int | None = None) 
     .xlsx of more `rows` than a sheet holds, before any work is done."""
     if out.suffix.lower() not in _OUTPUT_SUFFIXES:
         raise InputError(
-            f"The output file '{out.name}' must end in .csv or .xlsx, e.g. --out answers.xlsx."
+            _(
+                "The output file '{name}' must end in .csv or .xlsx, e.g. --out answers.xlsx.",
+                name=out.name,
+            )
         )
     if raw_csv and out.suffix.lower() == ".xlsx":
         raise InputError(
-            f"--raw-csv writes a CSV, and {out.name} is an XLSX, which keeps every text as it "
-            "is anyway: drop --raw-csv, or name a .csv file."
+            _(
+                "--raw-csv writes a CSV, and {name} is an XLSX, which keeps every text as it is "
+                "anyway: drop --raw-csv, or name a .csv file.",
+                name=out.name,
+            )
         )
     if rows is not None and out.suffix.lower() == ".xlsx":
         check_sheet_size(rows)
@@ -281,9 +301,11 @@ def add_raw_csv_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--raw-csv",
         action="store_true",
-        help="write the CSV for programs (Python, R, databases): every text exactly as it is "
-        "and no byte-order mark; the default CSV is for spreadsheets (UTF-8 with BOM, a ' "
-        "before each text that starts like a formula: =, +, -, @)",
+        help=_(
+            "write the CSV for programs (Python, R, databases): every text exactly as it is and "
+            "no byte-order mark; the default CSV is for spreadsheets (UTF-8 with BOM, a ' before "
+            "each text that starts like a formula: =, +, -, @)"
+        ),
     )
 
 
@@ -293,12 +315,12 @@ def add_raw_csv_option(parser: argparse.ArgumentParser) -> None:
 def add_convert(commands: _SubParsers) -> None:
     parser = commands.add_parser(
         "convert",
-        help="write the JSONL request files of a spreadsheet",
-        description="Write DIR/part-0001.jsonl, ... (one request per row) and print the counts.",
+        help=_("write the JSONL request files of a spreadsheet"),
+        description=_("Write DIR/part-0001.jsonl, ... (one request per row) and print the counts."),
     )
-    parser.add_argument("input", type=Path, metavar="INPUT", help="CSV, TSV or XLSX file")
+    parser.add_argument("input", type=Path, metavar="INPUT", help=_("CSV, TSV or XLSX file"))
     add_recipe_options(parser)
-    parser.add_argument("--out-dir", type=Path, default=Path("."), help="default: here")
+    parser.add_argument("--out-dir", type=Path, default=Path("."), help=_("default: here"))
     parser.set_defaults(handler=run_convert)
 
 
@@ -310,10 +332,18 @@ def run_convert(args: argparse.Namespace) -> dict[str, Any]:
     blocking = [problem for problem in plan.problems if problem.blocking]
     if blocking:
         more = len(blocking) - 1
-        tail = f" ({more} more problem{'s' if more > 1 else ''} after this one.)" if more else ""
-        raise InputError(blocking[0].message + tail)
+        if more:
+            raise InputError(
+                n_l(
+                    "{problem} ({n} more problem after this one.)",
+                    "{problem} ({n} more problems after this one.)",
+                    more,
+                    problem=blocking[0].sentence,
+                )
+            )
+        raise InputError(blocking[0].sentence)
     for problem in plan.warnings:
-        print(f"Note: {problem.message}", file=sys.stderr)
+        print(_("Note: {note}", note=problem.message), file=sys.stderr)
     out_dir: Path = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     for part in plan.parts:
@@ -341,20 +371,24 @@ def run_convert(args: argparse.Namespace) -> dict[str, Any]:
 def add_merge(commands: _SubParsers) -> None:
     parser = commands.add_parser(
         "merge",
-        help="merge output and error files back into the spreadsheet",
+        help=_("merge output and error files back into the spreadsheet"),
         description=(
-            "Join the answers of output and error files (any number, any order) to the rows of "
-            "INPUT and write the merged table. The endpoint and model come from the answers."
+            _(
+                "Join the answers of output and error files (any number, any order) to the rows of "
+                "INPUT and write the merged table. The endpoint and model come from the answers."
+            )
         ),
     )
-    parser.add_argument("input", type=Path, metavar="INPUT", help="the spreadsheet that was sent")
     parser.add_argument(
-        "--results", type=Path, nargs="+", required=True, metavar="FILE", help="JSONL files"
+        "input", type=Path, metavar="INPUT", help=_("the spreadsheet that was sent")
     )
-    parser.add_argument("--id-column", help="the ID column the requests used, if any")
-    parser.add_argument("--model", help="price rows as this model (default: the answers' model)")
     parser.add_argument(
-        "--out", type=Path, help="OUT.csv or OUT.xlsx (default: INPUT's name + '-merged.csv')"
+        "--results", type=Path, nargs="+", required=True, metavar="FILE", help=_("JSONL files")
+    )
+    parser.add_argument("--id-column", help=_("the ID column the requests used, if any"))
+    parser.add_argument("--model", help=_("price rows as this model (default: the answers' model)"))
+    parser.add_argument(
+        "--out", type=Path, help=_("OUT.csv or OUT.xlsx (default: INPUT's name + '-merged.csv')")
     )
     add_raw_csv_option(parser)
     parser.set_defaults(handler=run_merge)
@@ -376,8 +410,13 @@ def run_merge(args: argparse.Namespace) -> dict[str, Any]:
     del results, table  # the merged table holds all that is written
     if unmatched:
         print(
-            f"Note: {len(unmatched)} results match no row of {input_path.name} "
-            f"(e.g. custom_id '{unmatched[0]}') and were left out.",
+            _(
+                "Note: {n} results match no row of {name} (e.g. custom_id '{example}') and were "
+                "left out.",
+                n=len(unmatched),
+                name=input_path.name,
+                example=unmatched[0],
+            ),
             file=sys.stderr,
         )
     write_table(TableColumns(merged), out, args.raw_csv)
@@ -411,10 +450,16 @@ def _merge_recipe(paths: Sequence[Path], model: str | None, id_column: str | Non
                     break
                 first += len(group)
     if len(found) > 1:
-        described = " and ".join(f"{name} ({endpoint})" for endpoint, name in found.items())
+        files = [f"{name} ({endpoint})" for endpoint, name in found.items()]
+        described: str | Message = files[0]
+        for other in files[1:]:
+            described = _l("{first} and {second}", first=described, second=other)
         raise ResultsError(
-            f"The results files come from different endpoints: {described}. Merge the files of "
-            "one job at a time."
+            _(
+                "The results files come from different endpoints: {described}. Merge the files of "
+                "one job at a time.",
+                described=described,
+            )
         )
     endpoint: Endpoint = next(iter(found), Recipe().endpoint)
     return Recipe(endpoint=endpoint, model=model or answered_model or "", id_column=id_column)
@@ -426,64 +471,81 @@ def _merge_recipe(paths: Sequence[Path], model: str | None, id_column: str | Non
 def add_sandbox(commands: _SubParsers) -> None:
     parser = commands.add_parser(
         "sandbox",
-        help="serve the local OpenAI-compatible Files and Batches API",
-        description="Serve the sandbox until interrupted (Ctrl+C).",
+        help=_("serve the local OpenAI-compatible Files and Batches API"),
+        description=_("Serve the sandbox until interrupted (Ctrl+C)."),
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--data-dir", type=Path, help="default: BATCHDASH_DATA_DIR/sandbox")
+    parser.add_argument("--data-dir", type=Path, help=_("default: BATCHDASH_DATA_DIR/sandbox"))
     parser.add_argument(
         "--rate",
         type=float,
-        help="requests per second per batch (default: unlimited); a batch whose metadata holds "
-        "sandbox_seconds takes that long instead, whatever its size",
+        help=_(
+            "requests per second per batch (default: unlimited); a batch whose metadata holds "
+            "sandbox_seconds takes that long instead, whatever its size"
+        ),
     )
     parser.add_argument(
         "--fault-rate",
         type=float,
         default=0.0,
-        help="share of calls that fail (500, 429 or a stall), 0 to 1; the model routes too",
+        help=_("share of calls that fail (500, 429 or a stall), 0 to 1; the model routes too"),
     )
     parser.add_argument(
         "--sync-pace",
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="seconds each call to a model route (chat completions, responses, embeddings, "
-        "completions) takes, as a real model does (default 0)",
+        help=_(
+            "seconds each call to a model route (chat completions, responses, embeddings, "
+            "completions) takes, as a real model does (default 0)"
+        ),
     )
     parser.add_argument(
         "--sync-concurrency",
         type=int,
         metavar="N",
-        help="the most model-route calls answered at once; one more is answered 429 with "
-        "retry-after (default: no limit)",
+        help=_(
+            "the most model-route calls answered at once; one more is answered 429 with "
+            "retry-after (default: no limit)"
+        ),
     )
     parser.add_argument(
         "--profile",
         default="openai",
         choices=SANDBOX_PROFILES,
-        help="the provider whose documented differences the sandbox imitates (endpoints, "
-        "windows, limits, status names, missing routes); default: openai",
+        help=_(
+            "the provider whose documented differences the sandbox imitates (endpoints, windows, "
+            "limits, status names, missing routes); default: openai"
+        ),
     )
     parser.add_argument(
         "--require-key",
         action="store_true",
-        help="answer 401, as OpenAI does, to requests without an Authorization: Bearer header",
+        help=_("answer 401, as OpenAI does, to requests without an Authorization: Bearer header"),
     )
     parser.set_defaults(handler=run_sandbox)
 
 
 def run_sandbox(args: argparse.Namespace) -> None:
     if not 0.0 <= args.fault_rate <= 1.0:
-        raise InputError(f"--fault-rate is {args.fault_rate}; give a share from 0 to 1.")
+        raise InputError(
+            _("--fault-rate is {value}; give a share from 0 to 1.", value=args.fault_rate)
+        )
     if args.rate is not None and args.rate <= 0:
-        raise InputError(f"--rate is {args.rate}; give requests per second above 0, or omit it.")
+        raise InputError(
+            _("--rate is {value}; give requests per second above 0, or omit it.", value=args.rate)
+        )
     if args.sync_pace < 0:
-        raise InputError(f"--sync-pace is {args.sync_pace}; give 0 or more seconds per call.")
+        raise InputError(
+            _("--sync-pace is {value}; give 0 or more seconds per call.", value=args.sync_pace)
+        )
     if args.sync_concurrency is not None and args.sync_concurrency < 1:
         raise InputError(
-            f"--sync-concurrency is {args.sync_concurrency}; give at least 1 call, or omit it."
+            _(
+                "--sync-concurrency is {value}; give at least 1 call, or omit it.",
+                value=args.sync_concurrency,
+            )
         )
     # Imported here: uvicorn and the server load only for this command.
     from sandbox.server import default_data_dir, serve
@@ -520,8 +582,13 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as error:
             raise InputError(
-                f"Cannot listen on {host}:{port} ({error.strerror or error}). Stop what uses "
-                "that port, or pick another with --port."
+                _(
+                    "Cannot listen on {host}:{port} ({reason}). Stop what uses that port, or pick "
+                    "another with --port.",
+                    host=host,
+                    port=port,
+                    reason=error.strerror or error,
+                )
             ) from None
 
 
@@ -531,18 +598,22 @@ def _check_port_free(host: str, port: int) -> None:
 def add_submit(commands: _SubParsers) -> None:
     parser = commands.add_parser(
         "submit",
-        help="save a spreadsheet as a job and send its batches",
-        description="Save INPUT as a job, send one batch per part and print the batch ids. If "
-        "the same table and recipe already make an unfinished job, that job is resumed instead.",
+        help=_("save a spreadsheet as a job and send its batches"),
+        description=_(
+            "Save INPUT as a job, send one batch per part and print the batch ids. If the same "
+            "table and recipe already make an unfinished job, that job is resumed instead."
+        ),
     )
-    parser.add_argument("input", type=Path, metavar="INPUT", help="CSV, TSV or XLSX file")
+    parser.add_argument("input", type=Path, metavar="INPUT", help=_("CSV, TSV or XLSX file"))
     add_recipe_options(parser)
-    parser.add_argument("--name", default="", help="the job's name (default: INPUT's name)")
+    parser.add_argument("--name", default="", help=_("the job's name (default: INPUT's name)"))
     parser.add_argument(
         "--new",
         action="store_true",
-        help="make a new job even when an unfinished job has the same table and recipe (its "
-        "rows are sent and billed again)",
+        help=_(
+            "make a new job even when an unfinished job has the same table and recipe (its rows "
+            "are sent and billed again)"
+        ),
     )
     parser.add_argument(
         "--export",
@@ -589,9 +660,13 @@ def run_submit(args: argparse.Namespace) -> dict[str, Any]:
         twin = None  # a direct job of the same table is no batch job to resume
     if twin is not None:
         print(
-            f"Note: job {twin.job_id} ({twin.name}) has the same table and recipe and is not "
-            "finished, so it was resumed instead of paying again; add --new to send the rows "
-            "again as another job.",
+            _(
+                "Note: job {job_id} ({name}) has the same table and recipe and is not finished, "
+                "so it was resumed instead of paying again; add --new to send the rows again as "
+                "another job.",
+                job_id=twin.job_id,
+                name=twin.name,
+            ),
             file=sys.stderr,
         )
         return cli_jobs.sent(service, twin.job_id, service.submit(twin.job_id))
@@ -602,11 +677,11 @@ def run_submit(args: argparse.Namespace) -> dict[str, Any]:
 def add_download(commands: _SubParsers) -> None:
     parser = commands.add_parser(
         "download",
-        help="write a job's merged table",
-        description="Refresh the job and write its merged table (rows still running: not_run).",
+        help=_("write a job's merged table"),
+        description=_("Refresh the job and write its merged table (rows still running: not_run)."),
     )
-    parser.add_argument("job", metavar="JOB", help="job id")
-    parser.add_argument("--out", type=Path, required=True, help="OUT.csv or OUT.xlsx")
+    parser.add_argument("job", metavar="JOB", help=_("job id"))
+    parser.add_argument("--out", type=Path, required=True, help=_("OUT.csv or OUT.xlsx"))
     add_raw_csv_option(parser)
     parser.set_defaults(handler=run_download)
 
@@ -634,8 +709,10 @@ def run_download(args: argparse.Namespace) -> dict[str, Any]:
 def add_providers(commands: _SubParsers) -> None:
     parser = commands.add_parser(
         "providers",
-        help="list the Batch API providers Batchdash knows",
-        description="Print every provider profile (endpoints, windows, file limits, ...) as JSON.",
+        help=_("list the Batch API providers Batchdash knows"),
+        description=_(
+            "Print every provider profile (endpoints, windows, file limits, ...) as JSON."
+        ),
     )
     parser.set_defaults(handler=run_providers)
 

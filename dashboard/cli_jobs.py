@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from batchdash.errors import InputError
+from batchdash.i18n import _
 from batchdash.providers.choice import configured_provider
 from batchdash.settings import API_KEY, owner_scope, read_settings
 
@@ -59,8 +60,11 @@ def job_service() -> JobService:
     api_key = settings.api_key or (LOCAL_KEY if provider.direct_free else None)
     if api_key is None:
         raise InputError(
-            f"Set {API_KEY} to your API key (any text works for the sandbox) and run the "
-            "command again."
+            _(
+                "Set {variable} to your API key (any text works for the sandbox) and run the command "
+                "again.",
+                variable=API_KEY,
+            )
         )
     gateway = provider_gateway(api_key, settings.base_url, provider)
     registry = Registry.from_settings(settings)
@@ -198,7 +202,7 @@ def _unsent(status: JobStatus) -> str:
 def _print_problems(status: JobStatus) -> None:
     for problem in (_unsent(status), *status.problems):
         if problem:
-            print(f"Note: {problem}", file=sys.stderr)
+            print(_("Note: {note}", note=problem), file=sys.stderr)
 
 
 def sent(service: JobService, job_id: str, batch_ids: list[str]) -> dict[str, Any]:
@@ -213,9 +217,11 @@ def add_resume(commands: _SubParsers) -> None:
         commands,
         "resume",
         run_resume,
-        "send the parts of a job that were not sent",
-        "Send the parts a stopped (or never started) submission left, or the rows a direct run "
-        "left (in the foreground); print as submit does.",
+        _("send the parts of a job that were not sent"),
+        _(
+            "Send the parts a stopped (or never started) submission left, or the rows a direct "
+            "run left (in the foreground); print as submit does."
+        ),
     )
     add_concurrency_option(parser)
 
@@ -237,9 +243,11 @@ def add_discard(commands: _SubParsers) -> None:
         commands,
         "discard",
         run_discard,
-        "drop the parts of a job that were not sent",
-        "Drop the job's unsent parts so that nothing sends them (a job of which nothing was "
-        "sent is archived too); its running batches go on.",
+        _("drop the parts of a job that were not sent"),
+        _(
+            "Drop the job's unsent parts so that nothing sends them (a job of which nothing was "
+            "sent is archived too); its running batches go on."
+        ),
     )
 
 
@@ -252,10 +260,10 @@ def run_discard(args: argparse.Namespace) -> dict[str, Any]:
 def add_status(commands: _SubParsers) -> None:
     parser = commands.add_parser(
         "status",
-        help="refresh and show a job, or every job",
-        description="Ask the API about running batches, fetch finished results, print the job.",
+        help=_("refresh and show a job, or every job"),
+        description=_("Ask the API about running batches, fetch finished results, print the job."),
     )
-    parser.add_argument("job", nargs="?", metavar="JOB", help="job id (default: every job)")
+    parser.add_argument("job", nargs="?", metavar="JOB", help=_("job id (default: every job)"))
     parser.set_defaults(handler=run_status)
 
 
@@ -266,7 +274,15 @@ def run_status(args: argparse.Namespace) -> dict[str, Any] | list[dict[str, Any]
         statuses = service.list_jobs()
         for status in statuses:
             if status.unsent_note:
-                print(f"Note: {status.name} ({status.job_id}): {_unsent(status)}", file=sys.stderr)
+                print(
+                    _(
+                        "Note: {name} ({job_id}): {note}",
+                        name=status.name,
+                        job_id=status.job_id,
+                        note=_unsent(status),
+                    ),
+                    file=sys.stderr,
+                )
         return [_job_status(status) for status in statuses]
     status = service.refresh(args.job)
     _print_problems(status)
@@ -278,8 +294,8 @@ def add_cancel(commands: _SubParsers) -> None:
         commands,
         "cancel",
         run_cancel,
-        "cancel every running batch of a job",
-        "Cancel the job's running batches (answers so far are kept) and its unsent parts.",
+        _("cancel every running batch of a job"),
+        _("Cancel the job's running batches (answers so far are kept) and its unsent parts."),
     )
 
 
@@ -290,7 +306,7 @@ def add_job_command(
     parser: argparse.ArgumentParser = commands.add_parser(
         name, help=summary, description=description
     )
-    parser.add_argument("job", metavar="JOB", help="job id")
+    parser.add_argument("job", metavar="JOB", help=_("job id"))
     parser.set_defaults(handler=handler)
     return parser
 
@@ -310,15 +326,17 @@ def run_cancel(args: argparse.Namespace) -> dict[str, Any]:
 def add_repair(commands: _SubParsers) -> None:
     parser = commands.add_parser(
         "repair",
-        help="run a job's failed, expired, cancelled or unrun rows again",
-        description="Send the job's rows with the chosen statuses again, with the same custom_ids.",
+        help=_("run a job's failed, expired, cancelled or unrun rows again"),
+        description=_(
+            "Send the job's rows with the chosen statuses again, with the same custom_ids."
+        ),
     )
-    parser.add_argument("job", metavar="JOB", help="job id")
+    parser.add_argument("job", metavar="JOB", help=_("job id"))
     parser.add_argument(
         "--only",
         default="error,expired,cancelled,not_run",
         metavar="STATUSES",
-        help="comma-separated statuses to run again (default: error,expired,cancelled,not_run)",
+        help=_("comma-separated statuses to run again (default: error,expired,cancelled,not_run)"),
     )
     parser.set_defaults(handler=run_repair)
 

@@ -2,15 +2,22 @@
 
 import streamlit as st
 
+from batchdash.i18n import _
 from ui import state
 from ui.source import composed_source, pasted_source, show_source, uploaded_source
 
-st.header("New job")
+st.header(_("New job"))
 
-st.subheader("1. Source", divider="gray")
+st.subheader(_("1. Source"), divider="gray")
+SOURCE_MODE_LABELS = {
+    state.SOURCE_UPLOAD: _("Upload a file"),
+    state.SOURCE_COMPOSE: _("Type a table"),
+    state.SOURCE_PASTE: _("Paste rows"),
+}
 mode = st.segmented_control(
-    "Where are the rows?",
+    _("Where are the rows?"),
     state.SOURCE_MODES,
+    format_func=lambda option: SOURCE_MODE_LABELS.get(option, option),
     key=state.SOURCE_MODE,
     required=True,
     persist_state="session",
@@ -30,7 +37,7 @@ if source is None:
 # once (Python imports each module once per process; later runs find them loaded).
 import functools
 
-from batchdash.i18n import _
+from ui.choices import settle_choice
 from ui.connection import current_connection
 from ui.models import offered_models
 from ui.preflight import part_file, preflight, show_cost, show_preflight, show_requests
@@ -46,37 +53,39 @@ frame = source.table.frame
 connection = current_connection()
 provider = connection.provider
 
-st.subheader("2. Recipe", divider="gray")
+st.subheader(_("2. Recipe"), divider="gray")
 recipe = recipe_inputs(frame, provider, lambda endpoint: offered_models(connection, endpoint))
 st.session_state[state.RECIPE] = recipe
 settings_limits: dict[str, int] = st.session_state[state.TOKEN_LIMITS]
 limit = settings_limits.get(recipe.model)
 overrides = st.session_state[state.PRICE_OVERRIDES]
 pre = preflight(source, recipe, limit, overrides, provider)
-st.markdown("**The first requests, as they will be sent**")
+st.markdown("**" + _("The first requests, as they will be sent") + "**")
 show_requests(pre, recipe, frame.columns)
 
-st.subheader("3. Preflight", divider="gray")
+st.subheader(_("3. Preflight"), divider="gray")
 # The cost is drawn once the try below has run, so a try's projection shows in the same run.
 cost_box = show_preflight(pre, recipe, limit)
 
-st.subheader("4. Try on 3 rows", divider="gray")
+st.subheader(_("4. Try on 3 rows"), divider="gray")
 trial_key = (source.digest, recipe, connection.scope)
 st.caption(
-    "Sends the first rows to the model at once, at the normal price, so you can fix the "
-    "prompt before paying for every row."
+    _(
+        "Sends the first rows to the model at once, at the normal price, so you can fix the "
+        "prompt before paying for every row."
+    )
     if not connection.sandbox
-    else "Sends the first rows to the sandbox at once (simulated answers, no cost)."
+    else _("Sends the first rows to the sandbox at once (simulated answers, no cost).")
 )
 if connection.refusal:
     st.warning(plain(connection.refusal), icon=":material/block:")
 if st.button(
-    "Try on 3 rows",
+    _("Try on 3 rows"),
     icon=":material/play_arrow:",
     key="try_rows",
     disabled=not pre.sample.ok or pre.sample.rows == 0 or bool(connection.refusal),
 ):
-    with st.spinner("Asking the model…"):
+    with st.spinner(_("Asking the model…")):
         st.session_state[state.TRIAL] = run_trial(connection.gateway(), pre.sample, trial_key)
 trial = st.session_state[state.TRIAL]
 tried: tuple[int, ...] = ()
@@ -84,7 +93,7 @@ if trial is not None and trial.key == trial_key:
     show_trial(trial, recipe, frame)
     tried = answer_tokens(trial)
 elif trial is not None:
-    st.caption("The recipe changed since the last try: try again to see its answers.")
+    st.caption(_("The recipe changed since the last try: try again to see its answers."))
 with cost_box:
     show_cost(
         pre,
@@ -95,7 +104,7 @@ with cost_box:
         provider=provider,
     )
 
-st.subheader("5. Download or submit", divider="gray")
+st.subheader(_("5. Download or submit"), divider="gray")
 if pre.plan is None:
     # The parts are split by the exact count: nothing is offered on an estimate.
     if st.session_state[state.SUBMIT_OPEN]:
@@ -109,20 +118,28 @@ if pre.plan is None:
             ),
             icon=":material/hourglass_top:",
         )
-    st.caption("Download and submit open once every row is counted, in a moment.")
+    st.caption(_("Download and submit open once every row is counted, in a moment."))
     st.stop()
 if not pre.ok:
-    st.caption("Fix the problems listed under Preflight to download or submit the job.")
+    st.caption(_("Fix the problems listed under Preflight to download or submit the job."))
     st.stop()
 parts = len(pre.plan.parts)
+
+
+def part_label(number: int) -> str:
+    return _("Part {number}", number=number)
+
+
 with st.container(horizontal=True, vertical_alignment="bottom"):
     part = 1
     if parts > 1:
-        part = st.selectbox(
-            "Part", range(1, parts + 1), key=state.DOWNLOAD_PART, format_func=lambda n: f"Part {n}"
-        )
+        numbers = range(1, parts + 1)
+        settle_choice(state.DOWNLOAD_PART, numbers, part_label)
+        part = st.selectbox(_("Part"), numbers, key=state.DOWNLOAD_PART, format_func=part_label)
     st.download_button(
-        "Download JSONL" if parts == 1 else f"Download part {part} of {parts}",
+        _("Download JSONL")
+        if parts == 1
+        else _("Download part {part} of {parts}", part=part, parts=parts),
         data=functools.partial(part_file, frame, recipe, limit, overrides, part, provider),
         file_name=f"{source_stem(source)}-part-{part:04d}.jsonl",
         mime="application/jsonl",
@@ -130,7 +147,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         key="download_jsonl",
     )
     st.button(
-        "Submit job…",
+        _("Submit job…"),
         type="primary",
         icon=":material/send:",
         key="submit_button",
@@ -139,8 +156,8 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         args=(default_job_name(source),),
     )
 if pre.sample.parts:
-    with st.expander("The first lines of the JSONL file"):
+    with st.expander(_("The first lines of the JSONL file")):
         st.code(pre.sample.part_bytes(1).decode(), language="json", wrap_lines=True)
 if st.session_state[state.SUBMIT_OPEN]:
     submit_dialog(source, recipe, limit, overrides, connection, tried)
-st.caption(f"Jobs are sent through {plain(connection.label)}.")
+st.caption(_("Jobs are sent through {connection}.", connection=plain(connection.label)))

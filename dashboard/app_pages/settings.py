@@ -49,9 +49,16 @@ if not settings.api_key and not st.session_state[state.API_KEY].strip():
         )
     )
     show_pace_setting()
+
+
+def preset_title(label: str) -> str:
+    return profile_labelled(label).title()
+
+
 preset = st.segmented_control(
     "API",
     state.BASE_URL_PRESETS,
+    format_func=preset_title,
     key=state.BASE_URL_PRESET,
     required=True,
     persist_state="session",

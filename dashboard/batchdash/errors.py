@@ -1,7 +1,9 @@
 """The project's own error types.
 
 Every error carries a message that an analyst can act on: it names the problem and the fix.
-The pages show `str(error)` as it is; the CLI prints it as one line and exits 2.
+The pages show `str(error)` as it is; the CLI prints it as one line and exits 2. The message is
+usually a `Message` (`raise InputError(_l(...))`), so `str(error)` is in the language in use
+when the error is shown, not when it was raised.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class RateLimited(ApiError):
 
     retryable = True
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: object, retry_after: float | None = None) -> None:
         super().__init__(message)
         #: Seconds the server asked us to wait, when it said.
         self.retry_after = retry_after

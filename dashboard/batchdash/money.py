@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from batchdash.i18n import _
+
 #: Fewest decimals: cents.
 MIN_DECIMALS = 2
 #: Most decimals: a millionth of a dollar, finer than any one request is billed.
@@ -30,12 +32,12 @@ def usd_decimals(amounts: Iterable[float | None]) -> int:
 
 def usd(amount: float | None, decimals: int | None = None) -> str:
     """`amount` in dollars with `decimals` (default: its own, as `usd_decimals`); "unknown" for
-    None, and "under $0.000001" for a cost too small to show."""
+    None, and "under $0.000001" for a cost too small to show; in the language in use."""
     if amount is None or not math.isfinite(amount):
-        return "unknown"
+        return _("unknown")
     places = usd_decimals([amount]) if decimals is None else decimals
     if 0 < amount < 10**-MAX_DECIMALS / 2:
-        return "under $0.000001"
+        return _("under $0.000001")
     return f"${amount:,.{places}f}"
 
 

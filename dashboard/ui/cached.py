@@ -27,21 +27,22 @@ def read_upload(
     encoding: str | None,
     delimiter: str | None,
     sheet: str | None,
-) -> Table | str:
-    """The uploaded file (content `digest`) read with these options, or why it cannot be."""
+) -> Table | InputError:
+    """The uploaded file (content `digest`) read with these options, or why it cannot be (the
+    error, whose message is said in the language of the moment it is shown)."""
     try:
         return read_table(_data, filename, encoding=encoding, delimiter=delimiter, sheet=sheet)
     except InputError as error:
-        return str(error)
+        return error.with_traceback(None)  # no frames kept in the cache
 
 
 @cached_data(max_entries=8)
-def read_paste(text: str) -> Table | str:
+def read_paste(text: str) -> Table | InputError:
     """Pasted rows read into a table, or why they cannot be."""
     try:
         return read_pasted(text)
     except InputError as error:
-        return str(error)
+        return error.with_traceback(None)  # no frames kept in the cache
 
 
 @cached_data(max_entries=8)

@@ -51,7 +51,7 @@ class Connection:
     #: The key itself: held in memory only, never shown.
     api_key: str = field(repr=False)
     #: Why the address chosen in Settings is not used; nothing new is sent while set.
-    refusal: str | None = None
+    refusal: str | Message | None = None
     #: Pairs every new batch carries (the sandbox's pace).
     batch_metadata: tuple[tuple[str, str], ...] = ()
     #: The provider whose rules apply (in Sandbox mode, the one the sandbox imitates).

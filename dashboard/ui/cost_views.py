@@ -8,37 +8,68 @@ from __future__ import annotations
 
 import streamlit as st
 
+from batchdash.i18n import Message, _, _l
 from batchdash.money import usd_all
 from batchdash.preflight.cost import AnswerLimit, CostEstimate
 from ui.text import plain
 
 #: Labels of the estimate and the actual cost: (real API, sandbox).
-ESTIMATE_LABEL = ("Estimated cost", "Would cost (estimate)")
-ACTUAL_LABEL = ("Actual cost", "Would cost (actual)")
+ESTIMATE_LABEL = (_l("Estimated cost"), _l("Would cost (estimate)"))
+ACTUAL_LABEL = (_l("Actual cost"), _l("Would cost (actual)"))
 #: The same, short enough for a column of the Jobs table.
-ESTIMATE_COLUMN = ("Estimate", "Would cost: est.")
-ACTUAL_COLUMN = ("Actual cost", "Would cost: used")
+ESTIMATE_COLUMN = (_l("Estimate"), _l("Would cost: est."))
+ACTUAL_COLUMN = (_l("Actual cost"), _l("Would cost: used"))
 
 
-def label(pair: tuple[str, str], sandbox: bool) -> str:
-    """The real-API or the sandbox wording of a money label."""
-    return pair[sandbox]
+def label(pair: tuple[Message, Message], sandbox: bool) -> str:
+    """The real-API or the sandbox wording of a money label, in the language in use."""
+    return str(pair[sandbox])
 
 
 def limit_words(limit: AnswerLimit, model: str) -> str:
     """Where the answers' upper bound comes from, in words."""
     if limit.tokens is None:
-        return f"no output limit is known for {plain(model)}; set Max output tokens to bound it"
-    if limit.source == "max_output_tokens":
-        return f"each answer at most {limit.tokens:,} tokens, as Max output tokens says"
-    if limit.source == "model":
-        return (
-            f"each answer at most {limit.tokens:,} tokens, the most {plain(model)} writes; set "
-            "Max output tokens for a tighter bound"
+        return _(
+            "no output limit is known for {model}; set Max output tokens to bound it",
+            model=plain(model),
         )
-    return (
-        f"each answer at most {limit.tokens:,} tokens, the context window of {plain(model)} "
-        "(its output limit is not known); set Max output tokens for a tighter bound"
+    if limit.source == "max_output_tokens":
+        return _(
+            "each answer at most {tokens:,} tokens, as Max output tokens says", tokens=limit.tokens
+        )
+    if limit.source == "model":
+        return _(
+            "each answer at most {tokens:,} tokens, the most {model} writes; set Max output "
+            "tokens for a tighter bound",
+            tokens=limit.tokens,
+            model=plain(model),
+        )
+    return _(
+        "each answer at most {tokens:,} tokens, the context window of {model} (its output limit "
+        "is not known); set Max output tokens for a tighter bound",
+        tokens=limit.tokens,
+        model=plain(model),
+    )
+
+
+def _input_help(sync_text: str, *, tokenizer_exact: bool, estimated_input: bool) -> str:
+    """How the input cost is reached, and what it would be at the normal price."""
+    if not tokenizer_exact:
+        return _(
+            "The prompts' tokens, estimated (the model's tokenizer does not ship with "
+            "Batchdash), at the Batch API price; at the normal price they would cost {usd}.",
+            usd=sync_text,
+        )
+    if estimated_input:
+        return _(
+            "The prompts' tokens, estimated from a sample of rows until every row is counted, "
+            "at the Batch API price: half the normal price, at which they would cost {usd}.",
+            usd=sync_text,
+        )
+    return _(
+        "The prompts' tokens, counted exactly, at the Batch API price: half the normal price, "
+        "at which they would cost {usd}.",
+        usd=sync_text,
     )
 
 
@@ -65,65 +96,92 @@ def show_estimate(
             synchronous_usd,
         ]
     )
-    would = "would cost" if sandbox else "costs"
     approx = "≈ " if estimate.approximate_input or estimated_input else ""
     rows = estimate.projected_from
     no_answers = estimate.answer_limit.source == "none"
     with st.container(horizontal=True):
         st.metric(
-            "Input would cost" if sandbox else "Input cost",
+            _("Input would cost") if sandbox else _("Input cost"),
             approx + input_text,
             border=True,
-            help=(
-                "The prompts' tokens, estimated (the model's tokenizer does not ship with "
-                "Batchdash), at the Batch API price; at the normal price they would cost "
-                f"{sync_text}."
-                if not tokenizer_exact
-                else (
-                    "The prompts' tokens, estimated from a sample of rows until every row is "
-                    "counted, at the Batch API price: half the "
-                    if estimated_input
-                    else "The prompts' tokens, counted exactly, at the Batch API price: half the "
-                )
-                + f"normal price, at which they would cost {sync_text}."
+            help=_input_help(
+                sync_text, tokenizer_exact=tokenizer_exact, estimated_input=estimated_input
             )
             + (
-                " The structured-output schema is counted as well as can be known: OpenAI "
-                "bills it but does not publish how, so this figure is approximate."
+                " "
+                + _(
+                    "The structured-output schema is counted as well as can be known: OpenAI "
+                    "bills it but does not publish how, so this figure is approximate."
+                )
                 if estimate.approximate_input
                 else ""
             ),
         )
         st.metric(
-            "Answers would cost at most" if sandbox else "Answers cost at most",
-            "nothing" if no_answers else max_text,
+            _("Answers would cost at most") if sandbox else _("Answers cost at most"),
+            _("nothing") if no_answers else max_text,
             border=True,
-            help="Embeddings write no answer tokens."
+            help=_("Embeddings write no answer tokens.")
             if no_answers
-            else f"If every answer used its whole limit: {limit_words(estimate.answer_limit, model)}.",
+            else _(
+                "If every answer used its whole limit: {words}.",
+                words=limit_words(estimate.answer_limit, model),
+            ),
         )
         if rows:
-            title = f"projected from {rows} rows"
             st.metric(
-                f"Would cost ({title})" if sandbox else f"Expected cost ({title})",
+                _("Would cost (projected from {rows} rows)", rows=rows)
+                if sandbox
+                else _("Expected cost (projected from {rows} rows)", rows=rows),
                 f"≈ {expected_text}",
                 border=True,
-                help="The input plus the answers, each as long as the tried rows' answers "
-                "on average.",
+                help=_(
+                    "The input plus the answers, each as long as the tried rows' answers on "
+                    "average."
+                ),
             )
     if no_answers:
         return
     words = limit_words(estimate.answer_limit, model)
-    bound = f"up to {max_text} ({words})" if estimate.answers_max_usd is not None else f"({words})"
+    bound = (
+        _("up to {usd} ({words})", usd=max_text, words=words)
+        if estimate.answers_max_usd is not None
+        else _("({words})", words=words)
+    )
     if rows:
+        projected = dict(
+            total=expected_text, input=input_text, answers=answers_text, rows=rows, bound=bound
+        )
         st.caption(
-            f"The job {would} about {expected_text}: {input_text} for the input and about "
-            f"{answers_text} for the answers, projected from the {rows} tried rows' answer "
-            f"lengths; if every answer used its whole limit, {bound}."
+            _(
+                "The job would cost about {total}: {input} for the input and about {answers} "
+                "for the answers, projected from the {rows} tried rows' answer lengths; if "
+                "every answer used its whole limit, {bound}.",
+                **projected,
+            )
+            if sandbox
+            else _(
+                "The job costs about {total}: {input} for the input and about {answers} for "
+                "the answers, projected from the {rows} tried rows' answer lengths; if every "
+                "answer used its whole limit, {bound}.",
+                **projected,
+            )
         )
     elif estimate.input_usd is not None:
         st.caption(
-            f"The job {would} {approx}{input_text} for the input plus its answers, which are "
-            f"billed by their length: {bound}. Try on 3 rows to see the answers' cost "
-            "projected from their length."
+            _(
+                "The job would cost {input} for the input plus its answers, which are billed "
+                "by their length: {bound}. Try on 3 rows to see the answers' cost projected "
+                "from their length.",
+                input=approx + input_text,
+                bound=bound,
+            )
+            if sandbox
+            else _(
+                "The job costs {input} for the input plus its answers, which are billed by "
+                "their length: {bound}. Try on 3 rows to see the answers' cost projected from "
+                "their length.",
+                input=approx + input_text,
+                bound=bound,
+            )
         )

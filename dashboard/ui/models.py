@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from batchdash.errors import BatchdashError
+from batchdash.i18n import _, n_
 from batchdash.recipe import Endpoint
 from ui import state
 from ui.connection import Connection
@@ -15,18 +16,19 @@ from ui.recipe_inputs import OFFERED_MODELS
 from ui.text import plain
 
 
-@st.cache_data(ttl=3600, max_entries=32, show_spinner="Asking for the models…")
+@st.cache_data(ttl=3600, max_entries=32, show_spinner=False)
 def _listed(
     scope: str, base_url: str | None, refreshed: int, _connection: Connection
-) -> tuple[str, ...] | str:
-    """The models the connection's key may use, or why they could not be listed. The key's
-    scope and the URL name the list (the key itself is no part of a cache key); `refreshed`
-    makes another entry when the analyst asks again."""
+) -> tuple[str, ...] | BatchdashError:
+    """The models the connection's key may use, or why they could not be listed (the error,
+    said in the language of the moment it is shown). The key's scope and the URL name the list
+    (the key itself is no part of a cache key); `refreshed` makes another entry when the
+    analyst asks again."""
     try:
         # Gemini lists its models as "models/<name>" and takes the bare name in a request.
         return tuple(model.removeprefix("models/") for model in _connection.gateway().list_models())
     except BatchdashError as error:
-        return str(error)
+        return error.with_traceback(None)
 
 
 def _for_endpoint(models: Sequence[str], endpoint: Endpoint) -> list[str]:
@@ -47,14 +49,20 @@ def offered_models(connection: Connection, endpoint: Endpoint) -> list[str]:
     if provider.rehearsal_model and endpoint in provider.endpoints:
         curated.append(provider.rehearsal_model)
     if provider.models == "typed" or connection.refusal:
-        st.caption(f"Type the name of your {plain(provider.label)} deployment, or pick a model.")
+        st.caption(
+            _(
+                "Type the name of your {provider} deployment, or pick a model.",
+                provider=plain(provider.label),
+            )
+        )
         return curated
-    listed = _listed(
-        connection.scope,
-        connection.base_url,
-        st.session_state[state.MODELS_REFRESHED],
-        connection,
-    )
+    with st.spinner(_("Asking for the models…")):
+        listed = _listed(
+            connection.scope,
+            connection.base_url,
+            st.session_state[state.MODELS_REFRESHED],
+            connection,
+        )
     suited = _for_endpoint(listed, endpoint) if isinstance(listed, tuple) else []
     if connection.sandbox:
         # The sandbox answers any name: its list and the provider's usual names alike.
@@ -62,17 +70,31 @@ def offered_models(connection: Connection, endpoint: Endpoint) -> list[str]:
     with st.container(horizontal=True, vertical_alignment="center"):
         if connection.sandbox:
             st.caption(
-                f"The sandbox answers any model name; {plain(provider.label)}'s usual names "
-                "are offered."
+                _(
+                    "The sandbox answers any model name; {provider}'s usual names are offered.",
+                    provider=plain(provider.label),
+                )
             )
         elif suited:
-            count = f"{len(suited):,} model{'' if len(suited) == 1 else 's'}"
-            st.caption(f"{count} offered by {plain(provider.label)} for this key.")
+            st.caption(
+                n_(
+                    "{n:,} model offered by {provider} for this key.",
+                    "{n:,} models offered by {provider} for this key.",
+                    len(suited),
+                    provider=plain(provider.label),
+                )
+            )
+        elif isinstance(listed, BatchdashError):
+            st.caption(
+                _(
+                    "The model list could not be fetched ({why}); the usual names are offered.",
+                    why=plain(listed),
+                )
+            )
         else:
-            why = f" ({plain(listed)})" if isinstance(listed, str) else ""
-            st.caption(f"The model list could not be fetched{why}; the usual names are offered.")
+            st.caption(_("The model list could not be fetched; the usual names are offered."))
         st.button(
-            "Refresh models",
+            _("Refresh models"),
             icon=":material/refresh:",
             key="refresh_models",
             on_click=refresh_models,

@@ -25,6 +25,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from batchdash.errors import InputError
+from batchdash.i18n import _
 from batchdash.preflight.cost import CostEstimate, estimate_cost
 from batchdash.preflight.estimate import TokenEstimate, estimate_input_tokens, prompt_characters
 from batchdash.preflight.plan import BatchPlan, plan_batch
@@ -227,11 +228,13 @@ def show_requests(pre: Preflight, recipe: Recipe, columns: pd.Index) -> None:
     """The request bodies of the first rows, as they will be sent."""
     if not templates_ready(recipe, columns):
         st.caption(
-            "The requests appear here once the template names only existing columns (see "
-            "the problem under Preflight)."
+            _(
+                "The requests appear here once the template names only existing columns (see "
+                "the problem under Preflight)."
+            )
         )
         return
-    tabs = st.tabs([f"Row {row + 1}" for row in range(pre.sample.rows)])
+    tabs = st.tabs([_("Row {row}", row=row + 1) for row in range(pre.sample.rows)])
     for row, tab in enumerate(tabs):
         body = pre.sample.request_body(row)
         text = json.dumps(body, indent=2, ensure_ascii=False)
@@ -261,21 +264,20 @@ def show_preflight(
         await_count(pre.counting)
     show_problems(pre.problems)
     with st.container(horizontal=True):
-        st.metric("Rows", f"{pre.rows:,}", border=True)
+        st.metric(_("Rows"), f"{pre.rows:,}", border=True)
         exact = pre.counted and pre.tokenizer_exact
         st.metric(
-            "Input tokens" if pre.tokenizer_exact else "Input tokens (estimate)",
+            _("Input tokens") if pre.tokenizer_exact else _("Input tokens (estimate)"),
             f"{pre.input_tokens:,}" if exact else f"≈ {pre.input_tokens:,}",
             border=True,
             help=_token_help(pre, recipe),
         )
         st.metric(
-            "Batches",
+            _("Batches"),
             f"{len(plan.parts):,}" if plan is not None and pre.ok else "–",
             border=True,
-            help="The job is sent as this many batches (parts): a job too big for one batch "
-            "file, or for the queue limit in Settings, is split."
-            + ("" if pre.counted else " Known once every row is counted."),
+            help=batches_help()
+            + ("" if pre.counted else " " + _("Known once every row is counted.")),
         )
     cost_slot = st.container()
     _show_limit(pre, recipe, enqueued_token_limit)
@@ -291,9 +293,24 @@ def show_preflight(
                 }
             ),
             hide_index=True,
-            alt="The parts the job is split into",
+            column_config={
+                "part": _("part"),
+                "rows": _("rows"),
+                "requests": _("requests"),
+                "input tokens": _("input tokens"),
+                "size (MB)": _("size (MB)"),
+            },
+            alt=_("The parts the job is split into"),
         )
     return cost_slot
+
+
+def batches_help() -> str:
+    """What the Batches figure counts."""
+    return _(
+        "The job is sent as this many batches (parts): a job too big for one batch file, or "
+        "for the queue limit in Settings, is split."
+    )
 
 
 def job_estimate(
@@ -323,7 +340,7 @@ def show_cost(
     # While counting, the templates render (else nothing is counted in the background).
     priced = pre.plan.estimated_cost_usd is not None if pre.plan is not None else price is not None
     if not priced or price is None:
-        st.metric("Input would cost" if sandbox else "Input cost", "unknown", border=True)
+        st.metric(_("Input would cost") if sandbox else _("Input cost"), _("unknown"), border=True)
         return
     estimate = job_estimate(pre, recipe, price_overrides, tried_output_tokens, provider)
     show_estimate(
@@ -341,14 +358,19 @@ def _token_help(pre: Preflight, recipe: Recipe) -> str | None:
     notes = []
     if not pre.tokenizer_exact:
         notes.append(
-            f"No tokenizer of {plain(recipe.model)} ships with Batchdash, so its tokens are "
-            "estimated with OpenAI's o200k_base; the provider's own count may differ by some "
-            "percent."
+            _(
+                "No tokenizer of {model} ships with Batchdash, so its tokens are estimated "
+                "with OpenAI's o200k_base; the provider's own count may differ by some percent.",
+                model=plain(recipe.model),
+            )
         )
     if pre.estimate is not None:
         notes.append(
-            f"Estimated from {pre.estimate.sampled_rows:,} rows spread over the table while "
-            "every row is counted; the count replaces it in a moment."
+            _(
+                "Estimated from {rows:,} rows spread over the table while every row is "
+                "counted; the count replaces it in a moment.",
+                rows=pre.estimate.sampled_rows,
+            )
         )
     return " ".join(notes) or None
 
@@ -357,17 +379,26 @@ def _show_limit(pre: Preflight, recipe: Recipe, limit: int | None) -> None:
     model = plain(recipe.model)
     if limit is None:
         st.caption(
-            f"No queue limit is set for {model}; set your organisation's in Settings (How much "
-            "may wait in the queue) so the job is split into batches that fit it."
+            _(
+                "No queue limit is set for {model}; set your organisation's in Settings (How "
+                "much may wait in the queue) so the job is split into batches that fit it.",
+                model=model,
+            )
         )
         return
     if pre.input_tokens > limit:
-        needs = f"{pre.input_tokens:,}" if pre.counted else f"about {pre.input_tokens:,}"
+        tokens = pre.input_tokens
+        needs = f"{tokens:,}" if pre.counted else _("about {tokens:,}", tokens=tokens)
         st.warning(
-            f"The job needs {needs} input tokens, more than the {limit:,} your "
-            f"organisation may have waiting in the queue for {model} (its enqueued-token "
-            "limit). It is split into batches that each fit, but OpenAI refuses a batch while "
-            "those already queued hold the limit: submit, and repair refused batches once "
-            "earlier ones finish.",
+            _(
+                "The job needs {needs} input tokens, more than the {limit:,} your organisation "
+                "may have waiting in the queue for {model} (its enqueued-token limit). It is "
+                "split into batches that each fit, but OpenAI refuses a batch while those "
+                "already queued hold the limit: submit, and repair refused batches once "
+                "earlier ones finish.",
+                needs=needs,
+                limit=limit,
+                model=model,
+            ),
             icon=":material/warning:",
         )

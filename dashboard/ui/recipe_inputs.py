@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from batchdash.errors import InputError
+from batchdash.i18n import _, n_
 from batchdash.preflight.limits import is_reasoning_model
 from batchdash.preflight.template import (
     parse,
@@ -33,6 +34,7 @@ from batchdash.recipe import (
     Recipe,
 )
 from ui import state
+from ui.choices import settle_choice
 from ui.editors import kept_editor
 from ui.text import plain
 
@@ -62,6 +64,25 @@ OFFERED_MODELS["/v1/responses"] = OFFERED_MODELS["/v1/chat/completions"]
 
 _FIELD_COLUMNS = ("name", "type", "allowed values", "description")
 _CHAT_LIKE = ("/v1/chat/completions", "/v1/responses")
+
+
+def endpoint_label(endpoint: Endpoint) -> str:
+    """An endpoint by the name its API gives it, explained where the name says little (the
+    names themselves stay in Latin letters)."""
+    labels = {
+        "/v1/chat/completions": _("Chat Completions"),
+        "/v1/responses": _("Responses"),
+        "/v1/embeddings": _("Embeddings"),
+        "/v1/completions": _("Completions (legacy)"),
+        "/v1/moderations": _("Moderation"),
+    }
+    return labels.get(endpoint) or str(ENDPOINT_LABELS[endpoint])
+
+
+def window_label(window: str) -> str:
+    """A completion window such as '24h', the unit in the language in use."""
+    hours = window.removesuffix("h")
+    return _("{hours}h", hours=hours) if hours.isdigit() else window
 
 
 def endpoint_changed() -> None:
@@ -156,19 +177,23 @@ def recipe_inputs(
     """
     fit_template(frame)
     columns = [str(column) for column in frame.columns]
+    settle_choice(state.ENDPOINT, provider.endpoints, endpoint_label)
+    settle_choice(state.COMPLETION_WINDOW, provider.completion_windows, window_label)
     _keep_within(state.ENDPOINT, provider.endpoints)
     _keep_within(state.COMPLETION_WINDOW, provider.completion_windows)
     endpoint = cast(
         Endpoint,
         st.selectbox(
-            "Endpoint",
+            _("Endpoint"),
             provider.endpoints,
-            format_func=lambda value: ENDPOINT_LABELS[value],
+            format_func=endpoint_label,
             key=state.ENDPOINT,
             on_change=endpoint_changed,
             persist_state="session",
-            help="Chat Completions suits almost every job; Embeddings turns each row into a "
-            "vector; Moderation flags harmful text and scores it by category (free).",
+            help=_(
+                "Chat Completions suits almost every job; Embeddings turns each row into a "
+                "vector; Moderation flags harmful text and scores it by category (free)."
+            ),
         ),
     )
     offered = list(models(endpoint) if models is not None else OFFERED_MODELS[endpoint])
@@ -177,47 +202,55 @@ def recipe_inputs(
         offered.append(chosen)
     model = str(
         st.selectbox(
-            "Model",
+            _("Model"),
             offered,
             key=state.MODEL,
             accept_new_options=True,
             persist_state="session",
-            help="Pick a model that takes batch jobs, or type another name (a fine-tuned "
-            "model, or your Azure deployment).",
+            help=_(
+                "Pick a model that takes batch jobs, or type another name (a fine-tuned "
+                "model, or your Azure deployment)."
+            ),
         )
         or ""
     ).strip()
     window = st.selectbox(
-        "Completion window",
+        _("Completion window"),
         provider.completion_windows,
+        format_func=window_label,
         key=state.COMPLETION_WINDOW,
         persist_state="session",
         disabled=len(provider.completion_windows) == 1,
-        help=f"How long {plain(provider.label)} may take to run the batch; requests not run by then "
-        "expire and can be repaired.",
+        help=_(
+            "How long {provider} may take to run the batch; requests not run by then "
+            "expire and can be repaired.",
+            provider=plain(provider.label),
+        ),
     )
     chat_like = endpoint in _CHAT_LIKE
     system_prompt = st.text_area(
-        "System prompt" if endpoint == "/v1/chat/completions" else "Instructions",
+        _("System prompt") if endpoint == "/v1/chat/completions" else _("Instructions"),
         key=state.SYSTEM_PROMPT,
         height=80,
         persist_state="session",
         disabled=not chat_like,
-        placeholder="Optional: how the model should answer, the same for every row.",
-        help=None if chat_like else "This endpoint has no system prompt.",
+        placeholder=_("Optional: how the model should answer, the same for every row."),
+        help=None if chat_like else _("This endpoint has no system prompt."),
     )
     st.text_area(
-        "Prompt template",
+        _("Prompt template"),
         key=state.TEMPLATE,
         height=120,
         persist_state="session",
-        help="Each row's prompt: {column name} is replaced by that row's cell. Write {{ and }} "
-        "for literal braces.",
+        help=_(
+            "Each row's prompt: {{column name}} is replaced by that row's cell. Write {{{{ and "
+            "}}}} for literal braces."
+        ),
     )
     template = st.session_state.get(state.TEMPLATE) or ""
     with st.container(horizontal=True, vertical_alignment="center"):
         st.menu_button(
-            "Insert column",
+            _("Insert column"),
             list(columns),
             format_func=plain,  # menu labels are Markdown; column names come from the file
             key=state.INSERT_COLUMN,
@@ -233,14 +266,18 @@ def recipe_inputs(
     output_fields = _output(endpoint)
     categories = _moderation_categories() if endpoint == "/v1/moderations" else ()
     # "" stands for automatic ids: a selectbox reads None as "nothing chosen".
+    id_options = ["", *columns]
+    settle_choice(state.ID_COLUMN, id_options, _id_label)
     id_column = st.selectbox(
-        "ID column",
-        ["", *columns],
-        format_func=lambda value: value or "Automatic (row-1, row-2, …)",
+        _("ID column"),
+        id_options,
+        format_func=_id_label,
         key=state.ID_COLUMN,
         persist_state="session",
-        help="A column whose values identify each row (unique, not empty). Answers are matched "
-        "back to rows by it.",
+        help=_(
+            "A column whose values identify each row (unique, not empty). Answers are matched "
+            "back to rows by it."
+        ),
     )
     return Recipe(
         endpoint=endpoint,
@@ -259,6 +296,10 @@ def recipe_inputs(
     )
 
 
+def _id_label(column: str) -> str:
+    return column or _("Automatic (row-1, row-2, …)")
+
+
 def _keep_within(key: str, options: Sequence[str]) -> None:
     """A kept widget value another provider does not offer gives way to this one's first."""
     if st.session_state.get(key) not in options:
@@ -269,19 +310,25 @@ def _uses(template: str, used: Sequence[str], columns: Sequence[str]) -> str:
     """Which columns the templates use, and which of them this table lacks."""
     starting = template == st.session_state.get(state.STARTING_TEMPLATE)
     if starting and len(used) == 1 and used[0] in columns:
-        return (
-            f"Sends each row's **{plain(used[0])}** cell as it is: write your instructions "
-            "around it, or insert more columns."
+        return _(
+            "Sends each row's **{column}** cell as it is: write your instructions around it, "
+            "or insert more columns.",
+            column=plain(used[0]),
         )
     if not used:
-        return "Uses no column: every row gets the same prompt"
+        return _("Uses no column: every row gets the same prompt")
     found = [plain(name) for name in used if name in columns]
     missing = [plain(name) for name in used if name not in columns]
-    said = [f"Uses {', '.join(found)}"] if found else []
-    if missing:
-        verb = "is not a column" if len(missing) == 1 else "are not columns"
-        said.append(f"**{', '.join(missing)}** {verb} of this table")
-    return "; ".join(said)
+    uses = _("Uses {columns}", columns=_(", ").join(found)) if found else ""
+    if not missing:
+        return uses
+    lacking = n_(
+        "**{columns}** is not a column of this table",
+        "**{columns}** are not columns of this table",
+        len(missing),
+        columns=_(", ").join(missing),
+    )
+    return _("{uses}; {lacking}", uses=uses, lacking=lacking) if uses else lacking
 
 
 def _template_columns(template: str, system_prompt: str) -> list[str] | None:
@@ -304,13 +351,13 @@ def _parameters(
         # No bounds on these inputs: a browser would drop a value out of bounds without a
         # word; the preflight explains it instead (and keeps what was typed on screen).
         dimensions = st.number_input(
-            "Embedding size",
+            _("Embedding size"),
             value=None,
             step=1,
             key=state.DIMENSIONS,
             persist_state="session",
-            placeholder="Model default",
-            help="Only text-embedding-3 models take a size.",
+            placeholder=_("Model default"),
+            help=_("Only text-embedding-3 models take a size."),
         )
         return None, None, None, None if dimensions is None else int(dimensions)
     reasoning = is_reasoning_model(model)
@@ -318,27 +365,27 @@ def _parameters(
     with left:
         if reasoning:
             temperature = None
-            st.caption("Reasoning models take no temperature.")
+            st.caption(_("Reasoning models take no temperature."))
         else:
             value = st.number_input(
-                "Temperature",
+                _("Temperature"),
                 value=None,
                 step=0.1,
                 key=state.TEMPERATURE,
                 persist_state="session",
-                placeholder="Model default",
-                help="Lower is more predictable; empty leaves the model's default.",
+                placeholder=_("Model default"),
+                help=_("Lower is more predictable; empty leaves the model's default."),
             )
             temperature = None if value is None else float(value)
     with middle:
         tokens = st.number_input(
-            "Max output tokens",
+            _("Max output tokens"),
             value=None,
             step=1,
             key=state.MAX_OUTPUT_TOKENS,
             persist_state="session",
-            placeholder="Model default",
-            help="Caps each answer; empty leaves the model's default.",
+            placeholder=_("Model default"),
+            help=_("Caps each answer; empty leaves the model's default."),
         )
     effort: ReasoningEffort | None = None
     with right:
@@ -346,13 +393,15 @@ def _parameters(
             effort = cast(
                 ReasoningEffort | None,
                 st.segmented_control(
-                    "Reasoning effort",
+                    _("Reasoning effort"),
                     REASONING_EFFORTS,
                     key=state.REASONING_EFFORT,
                     persist_state="session",
-                    help="More effort: better answers, more output tokens billed; 'none' "
-                    "skips reasoning. Not every model takes every value. Nothing selected "
-                    "leaves the model's default.",
+                    help=_(
+                        "More effort: better answers, more output tokens billed; 'none' "
+                        "skips reasoning. Not every model takes every value. Nothing selected "
+                        "leaves the model's default."
+                    ),
                 ),
             )
     return temperature, None if tokens is None else int(tokens), effort, None
@@ -363,12 +412,15 @@ def _output(endpoint: Endpoint) -> tuple[OutputField, ...]:
     if endpoint not in _CHAT_LIKE:
         return ()
     mode = st.segmented_control(
-        "Answer",
+        _("Answer"),
         state.OUTPUT_MODES,
+        format_func=lambda mode: (
+            _("Structured fields") if mode == state.OUTPUT_FIELDS else _("Free text")
+        ),
         key=state.OUTPUT_MODE,
         required=True,
         persist_state="session",
-        help="Structured fields become columns of the results table, one per field.",
+        help=_("Structured fields become columns of the results table, one per field."),
     )
     if mode != state.OUTPUT_FIELDS:
         return ()
@@ -379,18 +431,19 @@ def _output(endpoint: Endpoint) -> tuple[OutputField, ...]:
         hide_index=True,
         column_order=_FIELD_COLUMNS,
         column_config={
-            "name": st.column_config.TextColumn("Name", required=True),
+            "name": st.column_config.TextColumn(_("Name"), required=True),
             "type": st.column_config.SelectboxColumn(
-                "Type", options=FIELD_TYPES, default="text", required=True
+                _("Type"), options=FIELD_TYPES, default="text", required=True
             ),
             "allowed values": st.column_config.TextColumn(
-                "Allowed values", help="For 'one of': the answers allowed, separated by commas."
+                _("Allowed values"),
+                help=_("For 'one of': the answers allowed, separated by commas."),
             ),
             "description": st.column_config.TextColumn(
-                "Description", help="What the model should put in this field."
+                _("Description"), help=_("What the model should put in this field.")
             ),
         },
-        alt="Structured answer fields",
+        alt=_("Structured answer fields"),
     )
     return _output_fields(edited)
 
@@ -398,12 +451,14 @@ def _output(endpoint: Endpoint) -> tuple[OutputField, ...]:
 def _moderation_categories() -> tuple[str, ...]:
     """The categories whose scores get a column, in the API's order; `flagged` always comes."""
     chosen = st.multiselect(
-        "Score columns",
+        _("Score columns"),
         MODERATION_CATEGORIES,
         key=state.MODERATION_CATEGORIES,
         persist_state="session",
-        placeholder="Only the flagged column",
-        help="Every row gets a 'flagged' column (yes/no); each category picked here adds a "
-        "score column from 0 to 1, such as score_violence.",
+        placeholder=_("Only the flagged column"),
+        help=_(
+            "Every row gets a 'flagged' column (yes/no); each category picked here adds a "
+            "score column from 0 to 1, such as score_violence."
+        ),
     )
     return tuple(category for category in MODERATION_CATEGORIES if category in chosen)

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import streamlit as st
 
+from batchdash.i18n import Message, _, _l
 from sandbox.pace import PACE_TAG
 from ui import resources, state
 
 #: The paces, by key: the label and the seconds each batch takes (None: the server's default,
 #: 0: as fast as the sandbox can).
-PACES: dict[str, tuple[str, float | None]] = {
-    "server": ("As this server is set", None),
-    "instant": ("Instant", 0),
-    "minute": ("About a minute per job", 60),
-    "several": ("Several minutes per job", 300),
+PACES: dict[str, tuple[Message, float | None]] = {
+    "server": (_l("As this server is set"), None),
+    "instant": (_l("Instant"), 0),
+    "minute": (_l("About a minute per job"), 60),
+    "several": (_l("Several minutes per job"), 300),
 }
 #: The pace without BATCHDASH_SANDBOX_RATE: slow enough to watch the progress and try Cancel.
 DEFAULT_PACE = "minute"
@@ -50,12 +51,16 @@ def pace_metadata() -> dict[str, str]:
 
 def pace_label(key: str) -> str:
     """The words of a pace."""
-    text = PACES[key][0]
+    text = str(PACES[key][0])
     if key == "server":
         if resources.shared_sandbox():
-            return f"{text} (the shared sandbox's own pace)"
+            return _("{pace} (the shared sandbox's own pace)", pace=text)
         rate = resources.sandbox_rate()
-        return f"{text} ({rate:g} requests a second)" if rate else f"{text} (instant)"
+        return (
+            _("{pace} ({rate:g} requests a second)", pace=text, rate=rate)
+            if rate
+            else _("{pace} (instant)", pace=text)
+        )
     return text
 
 
@@ -63,13 +68,15 @@ def show_pace_setting() -> None:
     """The Settings control for the sandbox's pace."""
     st.session_state[state.SANDBOX_PACE] = current_pace()
     st.segmented_control(
-        "Sandbox pace",
+        _("Sandbox pace"),
         pace_options(),
         key=state.SANDBOX_PACE,
         format_func=pace_label,
         required=True,
         persist_state="session",
-        help="How long the sandbox takes to answer each job you submit from now on, whatever "
-        "its number of rows: slow enough to watch the progress and try Cancel, or instant. "
-        "Jobs already running keep their pace.",
+        help=_(
+            "How long the sandbox takes to answer each job you submit from now on, whatever "
+            "its number of rows: slow enough to watch the progress and try Cancel, or instant. "
+            "Jobs already running keep their pace."
+        ),
     )

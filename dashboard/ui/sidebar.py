@@ -17,7 +17,7 @@ def show_connection(connection: Connection) -> None:
         if connection.sandbox:
             st.markdown(f":material/science: **{sandbox_label()}**")
             if connection.provider.name != "openai":
-                st.caption(_("Imitating {provider}", provider=plain(connection.provider.label)))
+                st.caption(_("Imitating {provider}", provider=plain(connection.provider.title())))
         else:
             st.markdown(f":material/cloud: **{plain(connection.label)}**")
             check = st.session_state[state.CONNECTION_CHECK]

@@ -20,11 +20,14 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from batchdash.errors import InputError
+from batchdash.i18n import _, _l, n_
 from batchdash.inputs.delimiters import OFFERED_DELIMITERS
-from batchdash.inputs.encodings import OFFERED_ENCODINGS, describe_encoding
+from batchdash.inputs.encodings import OFFERED_ENCODINGS
 from batchdash.inputs.file_kinds import check_file_name, check_upload_size
 from ui import state
+from ui.choices import settle_choice
 from ui.memo import remembered
+from ui.reading_words import delimiter_name, encoding_words, separated_words
 from ui.text import plain
 
 if TYPE_CHECKING:
@@ -111,7 +114,8 @@ def take_upload() -> None:
         check_upload_size(uploaded.size, uploaded.name)
         check_file_name(uploaded.name)
     except InputError as error:
-        st.session_state[state.UPLOAD_REFUSED] = str(error)
+        # The error itself: its message is said in the language of each later run.
+        st.session_state[state.UPLOAD_REFUSED] = error
         return
     data = uploaded.getvalue()
     st.session_state[state.UPLOAD] = Upload(uploaded.name, data, _digest(data))
@@ -126,26 +130,28 @@ def uploaded_source() -> Source | None:
     # replace the whole page with an error for a name it refuses (a NUL byte from a crafted
     # client); Batchdash checks the name and the kind and says what is wrong instead.
     st.file_uploader(
-        "Spreadsheet (CSV, TSV or XLSX)",
+        _("Spreadsheet (CSV, TSV or XLSX)"),
         key=state.UPLOADER,
         on_change=take_upload,
-        help="The first row names the columns; every other row becomes one request.",
+        help=_("The first row names the columns; every other row becomes one request."),
     )
     upload: Upload | None = st.session_state[state.UPLOAD]
     refused = st.session_state.get(state.UPLOAD_REFUSED)
     if refused:
         st.error(plain(refused), icon=":material/error:")
         if upload is not None:
-            _still_using(upload.name, "the file that was refused")
+            _still_using(upload.name, None)
     if upload is None:
-        st.caption("Upload a file, or switch to typing or pasting the rows.")
+        st.caption(_("Upload a file, or switch to typing or pasting the rows."))
         return None
     from batchdash.inputs.hidden_characters import hidden_in_name
     from batchdash.inputs.reading import Table
 
-    unseen = hidden_in_name(upload.name, "The file name")
+    unseen = hidden_in_name(upload.name, _("The file name"))
     if unseen:
         st.warning(plain(unseen), icon=":material/visibility_off:")
+    settle_choice(state.READ_ENCODING, _ENCODINGS, _encoding_label)
+    settle_choice(state.READ_DELIMITER, _DELIMITERS, _delimiter_label)
     encoding = st.session_state.get(state.READ_ENCODING) or None
     delimiter = _chosen_delimiter()
     chosen = KeptUpload(upload, encoding, delimiter, _chosen_sheet(upload, encoding, delimiter))
@@ -153,8 +159,12 @@ def uploaded_source() -> Source | None:
     table = outcome if isinstance(outcome, Table) else None
     if st.session_state.get(state.UPLOADER) is None:
         st.caption(
-            f"Using **{plain(upload.name)}** ({len(upload.data):,} bytes), uploaded earlier. "
-            "Upload another file to replace it."
+            _(
+                "Using **{name}** ({size:,} bytes), uploaded earlier. Upload another file to "
+                "replace it.",
+                name=plain(upload.name),
+                size=len(upload.data),
+            )
         )
     if table is not None and table.sheets:
         _sheet_picker(table)
@@ -191,7 +201,7 @@ def _chosen_sheet(upload: Upload, encoding: str | None, delimiter: str | None) -
     return sheet
 
 
-def _read(slot: str, chosen: KeptUpload) -> Table | str:
+def _read(slot: str, chosen: KeptUpload) -> Table | InputError:
     """The table of an upload read with its options, or why it cannot be read."""
     from ui import cached
 
@@ -219,13 +229,23 @@ def _earlier_source(failed: Upload) -> Source | None:
     outcome = _read("upload:kept", kept)
     if not isinstance(outcome, Table):
         return None
-    _still_using(kept.upload.name, plain(failed.name))
+    _still_using(kept.upload.name, failed.name)
     return Source(outcome, _options_digest(kept))
 
 
-def _still_using(name: str, instead_of: str) -> None:
+def _still_using(name: str, failed: str | None) -> None:
+    """Which file the page goes on with, instead of `failed` (None: the file refused)."""
     st.info(
-        f"The page still uses **{plain(name)}**, read earlier, instead of {instead_of}.",
+        _(
+            "The page still uses **{name}**, read earlier, instead of the file that was refused.",
+            name=plain(name),
+        )
+        if failed is None
+        else _(
+            "The page still uses **{name}**, read earlier, instead of {failed}.",
+            name=plain(name),
+            failed=plain(failed),
+        ),
         icon=":material/history:",
     )
 
@@ -234,15 +254,19 @@ def _sheet_picker(table: Table) -> None:
     sheets = list(table.sheets)
     if state.READ_SHEET not in st.session_state and table.sheet in sheets:
         st.session_state[state.READ_SHEET] = table.sheet
-    st.selectbox("Worksheet", sheets, key=state.READ_SHEET, persist_state="session")
+    st.selectbox(_("Worksheet"), sheets, key=state.READ_SHEET, persist_state="session")
 
 
 def _encoding_label(option: str) -> str:
     """An offered encoding by its name; a codec typed by hand as typed, so that the label the
     browser sends back reads as the same codec."""
     if option == AUTOMATIC:
-        return "Automatic"
-    return describe_encoding(option) if option in _ENCODINGS else option
+        return _("Automatic")
+    return encoding_words(option) if option in _ENCODINGS else option
+
+
+def _delimiter_label(option: str) -> str:
+    return delimiter_name(option) if option else _("Automatic")
 
 
 def _text_options(table: Table | None) -> None:
@@ -255,32 +279,32 @@ def _text_options(table: Table | None) -> None:
     """
     left, right = st.columns(2)
     encoding = left.selectbox(
-        "Encoding",
+        _("Encoding"),
         _ENCODINGS,
         format_func=_encoding_label,
         key=state.READ_ENCODING,
         accept_new_options=True,
         persist_state="session",
-        help="How the file's characters are stored. Pick another if the preview shows "
-        "garbled letters; you may also type a codec name.",
+        help=_(
+            "How the file's characters are stored. Pick another if the preview shows "
+            "garbled letters; you may also type a codec name."
+        ),
     )
     delimiter = right.selectbox(
-        "Delimiter",
+        _("Delimiter"),
         _DELIMITERS,
-        format_func=lambda option: OFFERED_DELIMITERS.get(option, "Automatic"),
+        format_func=_delimiter_label,
         key=state.READ_DELIMITER,
         persist_state="session",
-        help="The character between the cells of a row.",
+        help=_("The character between the cells of a row."),
     )
     found = []
     if table is not None and table.encoding and not encoding:
-        found.append(describe_encoding(table.encoding))
+        found.append(encoding_words(table.encoding))
     if table is not None and table.delimiter and not delimiter:
-        found.append(
-            f"{OFFERED_DELIMITERS.get(table.delimiter, table.delimiter).lower()}-separated"
-        )
+        found.append(separated_words(table.delimiter))
     if found:
-        st.caption(f"Automatic reads this file as {plain(', '.join(found))}.")
+        st.caption(_("Automatic reads this file as {how}.", how=plain(_(", ").join(found))))
 
 
 def _blank_composed() -> pd.DataFrame:
@@ -298,10 +322,12 @@ def add_column() -> None:
     name = str(st.session_state.get(state.NEW_COLUMN) or "").strip()
     table = edited_table(state.COMPOSE_EDITOR, _blank_composed)
     if not name:
-        st.session_state[state.COLUMN_PROBLEM] = "Type a name for the new column first."
+        st.session_state[state.COLUMN_PROBLEM] = _l("Type a name for the new column first.")
         return
     if name in table.columns:
-        st.session_state[state.COLUMN_PROBLEM] = f"The table already has a column '{name}'."
+        st.session_state[state.COLUMN_PROBLEM] = _l(
+            "The table already has a column '{name}'.", name=name
+        )
         return
     st.session_state[state.COLUMN_PROBLEM] = None
     replace_table(state.COMPOSE_EDITOR, table.assign(**{name: ""}))
@@ -320,16 +346,16 @@ def composed_source() -> Source | None:
         _blank_composed,
         num_rows="dynamic",
         hide_index=True,
-        alt="The table of prompts being typed",
+        alt=_("The table of prompts being typed"),
     )
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.text_input(
-            "New column",
+            _("New column"),
             key=state.NEW_COLUMN,
-            placeholder="e.g. country",
+            placeholder=_("e.g. country"),
             persist_state="session",
         )
-        st.button("Add column", icon=":material/add:", on_click=add_column)
+        st.button(_("Add column"), icon=":material/add:", on_click=add_column)
     problem = st.session_state.get(state.COLUMN_PROBLEM)
     if problem:
         st.warning(plain(problem))
@@ -346,12 +372,14 @@ def composed_source() -> Source | None:
 def pasted_source() -> Source | None:
     """Rows pasted from Excel or Google Sheets."""
     st.text_area(
-        "Rows copied from a spreadsheet",
+        _("Rows copied from a spreadsheet"),
         key=state.PASTED_TEXT,
         height=180,
         persist_state="session",
-        placeholder="Copy the rows in Excel or Google Sheets, header row included, and paste "
-        "them here. One prompt per line works too.",
+        placeholder=_(
+            "Copy the rows in Excel or Google Sheets, header row included, and paste "
+            "them here. One prompt per line works too."
+        ),
     )
     text: str = st.session_state.get(state.PASTED_TEXT) or ""
     if not text.strip():
@@ -372,17 +400,26 @@ def show_source(source: Source) -> None:
 
     table = source.table
     rows, columns = table.frame.shape
-    how = [f"**{rows:,} rows** × {columns} columns from {plain(table.source_name)}"]
+    how = [
+        _(
+            "**{rows:,} rows** × {columns} columns from {source}",
+            rows=rows,
+            columns=columns,
+            source=plain(_source_words(table.source_name)),
+        )
+    ]
     if table.sheet:
-        how.append(f"sheet {plain(table.sheet)}")
+        how.append(_("sheet {sheet}", sheet=plain(table.sheet)))
     if table.encoding:
-        how.append(describe_encoding(table.encoding))
+        how.append(encoding_words(table.encoding))
     if table.delimiter:
-        how.append(f"{OFFERED_DELIMITERS.get(table.delimiter, table.delimiter).lower()}-separated")
-    caption = ", ".join(how) + "."
+        how.append(separated_words(table.delimiter))
+    caption = _("{how}.", how=_(", ").join(how))
     blank = table.blank_rows_dropped
     if blank:
-        caption += f" {blank:,} blank {'row was' if blank == 1 else 'rows were'} left out."
+        caption += " " + n_(
+            "{n:,} blank row was left out.", "{n:,} blank rows were left out.", blank
+        )
     st.markdown(caption)
     for note in table.notes:
         st.warning(plain(note), icon=":material/warning:")
@@ -391,10 +428,17 @@ def show_source(source: Source) -> None:
     st.dataframe(
         preview,
         height=min(38 + 35 * len(preview), 300),
-        alt=f"The first rows of {table.source_name}",
+        alt=_("The first rows of {source}", source=_source_words(table.source_name)),
     )
     if rows > PREVIEW_ROWS:
-        st.caption(f"The first {PREVIEW_ROWS} of {rows:,} rows.")
+        st.caption(_("The first {shown} of {rows:,} rows.", shown=PREVIEW_ROWS, rows=rows))
+
+
+def _source_words(source_name: str) -> str:
+    """The table's name as the page says it: a file's as it is, a typed or pasted table's in
+    the language in use (its name in files and jobs stays the English one)."""
+    said = {COMPOSED_NAME: _("typed table"), "pasted rows": _("pasted rows")}
+    return said.get(source_name, source_name)
 
 
 def source_stem(source: Source) -> str:

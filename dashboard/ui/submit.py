@@ -16,6 +16,7 @@ from datetime import datetime
 import streamlit as st
 
 from batchdash.errors import BatchdashError
+from batchdash.i18n import _, n_
 from batchdash.inputs.hidden_characters import hidden_in_name
 from batchdash.jobs.status import JobStatus
 from batchdash.money import usd_all
@@ -29,7 +30,7 @@ from ui.connection import Connection
 from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import attempt, fetch_progress, job_service
 from ui.memo import remembered
-from ui.preflight import full_plan, show_problems
+from ui.preflight import batches_help, full_plan, show_problems
 from ui.sandbox_pace import current_pace, pace_label
 from ui.source import Source, source_stem
 from ui.text import plain
@@ -39,25 +40,30 @@ JOBS_PAGE = "app_pages/jobs.py"
 
 def _offer_twin(twin: JobStatus, connection: Connection) -> None:
     """Say that this table and recipe already make an unfinished job, and offer it instead."""
-    going = twin.unsent_note or (
-        f"{len(twin.batches)} batch{'es' if len(twin.batches) != 1 else ''} still running."
+    going = twin.unsent_note or n_(
+        "{n} batch still running.", "{n} batches still running.", len(twin.batches)
     )
+    saved = f"{twin.created_at:%Y-%m-%d %H:%M}"
     st.warning(
-        f"This table and recipe already make the unfinished job **{plain(twin.name)}** (saved "
-        f"{twin.created_at:%Y-%m-%d %H:%M} UTC). {plain(going)} Submitting again would send and "
-        "bill every row once more.",
+        _(
+            "This table and recipe already make the unfinished job **{name}** (saved {saved} "
+            "UTC). {going} Submitting again would send and bill every row once more.",
+            name=plain(twin.name),
+            saved=saved,
+            going=plain(going),
+        ),
         icon=":material/content_copy:",
     )
     resumable = (twin.unsent or twin.never_started) and not twin.sending
     if not st.button(
-        "Send the rest of that job" if resumable else "Open that job",
+        _("Send the rest of that job") if resumable else _("Open that job"),
         key="submit_twin",
         type="primary",
         icon=":material/send:" if resumable else ":material/open_in_new:",
     ):
         return
     if resumable:
-        bar = st.progress(0.0, text="Sending…")
+        bar = st.progress(0.0, text=_("Sending…"))
 
         def progress(done: int, total: int, message: str) -> None:
             bar.progress(done / total if total else 1.0, text=plain(message))
@@ -78,14 +84,16 @@ def _export_instead(refusal: str, source: Source, recipe: Recipe, connection: Co
     and the Jobs page hands out its file and the command that runs it."""
     st.info(plain(refusal), icon=":material/dns:")
     with st.container(horizontal=True, horizontal_alignment="right"):
-        dialogs.dismiss_button("Not now", "submit_keep", _forget)
+        dialogs.dismiss_button(_("Not now"), "submit_keep", _forget)
         exported = st.button(
-            "Export for vLLM",
+            _("Export for vLLM"),
             type="primary",
             icon=":material/output:",
             key="submit_export",
-            help="Save the job without sending anything: the Jobs page gives its JSONL and the "
-            "run-batch command, and takes back the output file vLLM writes.",
+            help=_(
+                "Save the job without sending anything: the Jobs page gives its JSONL and the "
+                "run-batch command, and takes back the output file vLLM writes."
+            ),
         )
     if not exported:
         return
@@ -122,7 +130,6 @@ def close_dialog() -> None:
     dialogs.close(_forget)
 
 
-@st.dialog("Submit the job", width="medium", on_dismiss=close_dialog)
 def submit_dialog(
     source: Source,
     recipe: Recipe,
@@ -136,14 +143,29 @@ def submit_dialog(
     `tried_output_tokens` are the answers' lengths of a try of this recipe: the job keeps the
     projection made from them, so Jobs and Results show it beside the actual cost.
     """
+    # Made at each run (not as a decorator at import) so the title is in the language in use.
+    dialog = st.dialog(_("Submit the job"), width="medium", on_dismiss=close_dialog)
+    dialog(_submit_body)(
+        source, recipe, enqueued_token_limit, price_overrides, connection, tried_output_tokens
+    )
+
+
+def _submit_body(
+    source: Source,
+    recipe: Recipe,
+    enqueued_token_limit: int | None,
+    price_overrides: Mapping[str, ModelPrice],
+    connection: Connection,
+    tried_output_tokens: Sequence[int],
+) -> None:
     if connection.refusal:
         st.error(plain(connection.refusal), icon=":material/block:")
         return
-    with st.spinner("Preparing the requests…"):
+    with st.spinner(_("Preparing the requests…")):
         plan = full_plan(source, recipe, enqueued_token_limit, price_overrides, connection.provider)
     if not plan.ok:
         show_problems(plan.problems, blocking_only=True)
-        dialogs.dismiss_button("Close", "submit_close", _forget)
+        dialogs.dismiss_button(_("Close"), "submit_close", _forget)
         return
     show_problems(plan.problems)  # warnings only here: said again where the job is confirmed
     what = (source.digest, recipe, enqueued_token_limit, connection.scope)
@@ -160,8 +182,8 @@ def submit_dialog(
         _offer_twin(twin, connection)
     else:
         twin = None
-    st.text_input("Job name", key=state.JOB_NAME, max_chars=200)
-    unseen = hidden_in_name(st.session_state[state.JOB_NAME] or "", "The job name")
+    st.text_input(_("Job name"), key=state.JOB_NAME, max_chars=200)
+    unseen = hidden_in_name(st.session_state[state.JOB_NAME] or "", _("The job name"))
     if unseen:
         st.warning(plain(unseen), icon=":material/visibility_off:")
     price = price_for(recipe.model, price_overrides, connection.provider)
@@ -180,29 +202,30 @@ def submit_dialog(
         {key: run_choice.cost_words(estimate) for key, estimate in estimates.items()},
     )
     with st.container(horizontal=True):
-        st.metric("Rows", f"{plan.rows:,}", border=True)
+        st.metric(_("Rows"), f"{plan.rows:,}", border=True)
         if way == "batch":
-            st.metric(
-                "Batches",
-                f"{len(plan.parts):,}",
-                border=True,
-                help="The job is sent as this many batches (parts): a job too big for one batch "
-                "file, or for the queue limit in Settings, is split.",
-            )
+            st.metric(_("Batches"), f"{len(plan.parts):,}", border=True, help=batches_help())
         estimate = estimates[way]
         shown = usd_all([estimate.expected_usd, estimate.input_usd, estimate.answers_max_usd])
         known = estimate.expected_usd is not None
         st.metric(
             label(ESTIMATE_LABEL, connection.sandbox),
-            f"≈ {shown[0]}" if known else f"{shown[1]} + answers",
+            f"≈ {shown[0]}" if known else _("{usd} + answers", usd=shown[1]),
             border=True,
-            help=f"Input {shown[1]} plus the answers projected from "
-            f"{estimate.projected_from} tried rows."
+            help=_(
+                "Input {usd} plus the answers projected from {rows} tried rows.",
+                usd=shown[1],
+                rows=estimate.projected_from,
+            )
             if estimate.projected_from
-            else "Input tokens at the batch price; embeddings write no answer tokens."
+            else _("Input tokens at the batch price; embeddings write no answer tokens.")
             if known
-            else f"Input {shown[1]} plus the answers, billed by their length: up to "
-            f"{shown[2]}. Try on 3 rows first to project them.",
+            else _(
+                "Input {usd} plus the answers, billed by their length: up to {most}. Try on 3 "
+                "rows first to project them.",
+                usd=shown[1],
+                most=shown[2],
+            ),
         )
     name = (st.session_state.get(state.JOB_NAME) or "").strip() or default_job_name(source)
     if way == "direct":
@@ -222,20 +245,25 @@ def submit_dialog(
         return
     if connection.sandbox:
         st.info(
-            "Sandbox mode: the job runs on the local simulator, with simulated answers and no "
-            f"cost. Pace: {pace_label(current_pace()).lower()}; change it under Settings > "
-            "Sandbox pace.",
+            _(
+                "Sandbox mode: the job runs on the local simulator, with simulated answers and "
+                "no cost. Pace: {pace}; change it under Settings > Sandbox pace.",
+                pace=pace_label(current_pace()).lower(),
+            ),
             icon=":material/science:",
         )
     else:
         st.warning(
-            f"The job is sent to {plain(connection.label)} and billed to your API key.",
+            _(
+                "The job is sent to {connection} and billed to your API key.",
+                connection=plain(connection.label),
+            ),
             icon=":material/payments:",
         )
     with st.container(horizontal=True, horizontal_alignment="right"):
-        dialogs.dismiss_button("Not now", "submit_keep", _forget)
+        dialogs.dismiss_button(_("Not now"), "submit_keep", _forget)
         confirmed = st.button(
-            "Submit as a new job" if twin else "Submit",
+            _("Submit as a new job") if twin else _("Submit"),
             type="secondary" if twin else "primary",
             icon=":material/send:",
             key="submit_confirm",
@@ -243,7 +271,7 @@ def submit_dialog(
     if not confirmed:
         return
     name = (st.session_state.get(state.JOB_NAME) or "").strip() or default_job_name(source)
-    bar = st.progress(0.0, text="Saving the job…")
+    bar = st.progress(0.0, text=_("Saving the job…"))
 
     def progress(done: int, total: int, message: str) -> None:
         bar.progress(done / total if total else 1.0, text=plain(message))
@@ -272,7 +300,7 @@ def submit_dialog(
         bar.empty()
         st.error(plain(error), icon=":material/error:")
         if st.session_state.get(state.PENDING_JOB):
-            st.caption("The job is saved: Submit again to send the parts that are left.")
+            st.caption(_("The job is saved: Submit again to send the parts that are left."))
         return
     st.session_state[state.PENDING_JOB] = None
     st.session_state[state.SUBMIT_OPEN] = False

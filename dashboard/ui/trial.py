@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from batchdash.api.gateway import Gateway
-from batchdash.display.status_words import finish_words
 from batchdash.errors import ApiError, ResultsError
+from batchdash.i18n import _
 from batchdash.preflight.plan import BatchPlan, used_columns
 from batchdash.recipe import Recipe
 from batchdash.results.parse import RowResult, parse_result_lines
@@ -36,8 +36,9 @@ class TrialRow:
     custom_id: str
     #: The answer read as a batch result; None when the call failed.
     result: RowResult | None
-    #: Why the call failed; empty when it answered.
-    error: str = ""
+    #: Why the call failed (its message is said in the language of each run); None when it
+    #: answered.
+    error: ApiError | ResultsError | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def run_trial(gateway: Gateway, sample: BatchPlan, key: Hashable) -> Trial:
             answer = gateway.complete(recipe.endpoint, sample.request_body(row))
             result = _read_answer(answer, custom_id, recipe)
         except (ApiError, ResultsError) as error:
-            rows.append(TrialRow(row + 1, custom_id, None, str(error)))
+            rows.append(TrialRow(row + 1, custom_id, None, error.with_traceback(None)))
             continue
         rows.append(TrialRow(row + 1, custom_id, result))
     return Trial(key, tuple(rows))
@@ -93,7 +94,9 @@ def show_trial(trial: Trial, recipe: Recipe, frame: pd.DataFrame) -> None:
     used = [column for column in used_columns(recipe) if column in frame.columns]
     for tried in trial.rows:
         with st.container(border=True):
-            st.caption(f"Row {tried.row} · {plain(tried.custom_id)}")
+            st.caption(
+                _("Row {row} · {custom_id}", row=tried.row, custom_id=plain(tried.custom_id))
+            )
             if used:
                 cells, answer = st.columns([2, 3])
                 with cells:
@@ -122,16 +125,34 @@ def _show_answer(tried: TrialRow, recipe: Recipe) -> None:
         st.dataframe(
             pd.DataFrame([{name: str(value) for name, value in result.fields.items()}]),
             hide_index=True,
-            alt=f"Structured answer of row {tried.row}",
+            alt=_("Structured answer of row {row}", row=tried.row),
         )
     elif recipe.endpoint == "/v1/embeddings" and result.response:
         vector = json.loads(result.response)
         shown = ", ".join(f"{value:.4f}" for value in vector[:_VECTOR_SHOWN])
-        st.code(f"{len(vector):,} numbers: [{shown}, …]", language=None)
+        st.code(_("{count:,} numbers: [{shown}, …]", count=len(vector), shown=shown), language=None)
     elif result.response:
         st.code(result.response, language=None, wrap_lines=True)
-    tokens = f"{result.input_tokens:,} input and {result.output_tokens:,} output tokens"
-    st.caption(
-        f"{tokens}"
-        + (f" · {plain(finish_words(result.finish_reason))}" if result.finish_reason else "")
+    tokens = _(
+        "{input:,} input and {output:,} output tokens",
+        input=result.input_tokens,
+        output=result.output_tokens,
     )
+    st.caption(
+        tokens + (f" · {plain(finish_words(result.finish_reason))}" if result.finish_reason else "")
+    )
+
+
+def finish_words(reason: str) -> str:
+    """Why an answer stopped (the API's finish_reason), in plain words of the language in use."""
+    length = _("cut off at the length limit (Max output tokens or the model's own)")
+    tool = _("asked to call a tool instead of answering")
+    words = {
+        "stop": _("complete answer"),
+        "length": length,
+        "max_tokens": length,
+        "content_filter": _("cut off by the content filter"),
+        "tool_calls": tool,
+        "function_call": tool,
+    }
+    return words.get(reason) or _("stopped: {reason}", reason=reason)

@@ -12,6 +12,7 @@ from typing import NoReturn
 import streamlit as st
 
 from batchdash.errors import BatchdashError
+from batchdash.i18n import Message, _, n_, n_l
 from batchdash.jobs.board import JobBoard
 from batchdash.jobs.offline import Export
 from batchdash.jobs.status import JobStatus
@@ -22,16 +23,12 @@ from ui.job_actions import tell
 from ui.text import plain
 
 
-def _rows(count: int) -> str:
-    return f"{count:,} row{'s' if count != 1 else ''}"
-
-
 def show_vllm_round_trip(board: JobBoard, status: JobStatus) -> None:
     """The files to run and the upload of their output, for a job that runs on vLLM."""
     imported = any(batch.id.startswith(IMPORTED_PREFIX) for batch in status.batches)
     if not status.exported and not imported:
         return
-    st.markdown("**Run on vLLM**")
+    st.markdown(f"**{_('Run on vLLM')}**")
     if status.exported:
         _show_files(board, status)
     else:
@@ -39,33 +36,40 @@ def show_vllm_round_trip(board: JobBoard, status: JobStatus) -> None:
     _import_form(board, status)
 
 
-@st.cache_data(max_entries=8, show_spinner="Preparing the file for vLLM…")
+@st.cache_data(max_entries=8, show_spinner=False)
 def _waiting_files(
     job_id: str, scope: str, exported: int, parts: int, _board: JobBoard
-) -> Export | str:
+) -> Export | BatchdashError:
     """The job's files waiting for vLLM, built once (a part's JSONL is its rows rendered
-    again), or why they cannot be; the job's rows waiting and its parts name the entry."""
+    again), or why they cannot be (the error, worded when shown: a cached text would keep its
+    language); the job's rows waiting and its parts name the entry."""
     try:
         return _board.service.export(job_id)
     except BatchdashError as error:
-        return str(error)
+        return error
 
 
 def _show_files(board: JobBoard, status: JobStatus) -> None:
-    export = _waiting_files(
-        status.job_id, board.service.scope, status.exported, status.parts, board
-    )
-    if isinstance(export, str):
+    with st.spinner(_("Preparing the file for vLLM…")):
+        export = _waiting_files(
+            status.job_id, board.service.scope, status.exported, status.parts, board
+        )
+    if isinstance(export, BatchdashError):
         st.error(plain(export), icon=":material/error:")
         return
     st.caption(
-        f"{_rows(export.rows)} wait for vLLM's answers. Download the file, run the command "
-        "below on a machine with vLLM and the model, then upload the output file it writes."
+        n_(
+            "{n:,} row waits for vLLM's answers. Download the file, run the command below on a "
+            "machine with vLLM and the model, then upload the output file it writes.",
+            "{n:,} rows wait for vLLM's answers. Download the file, run the command below on a "
+            "machine with vLLM and the model, then upload the output file it writes.",
+            export.rows,
+        )
     )
     with st.container(horizontal=True):
         for part in export.parts:
             st.download_button(
-                f"Download {part.name}",
+                _("Download {name}", name=plain(part.name)),
                 part.data,
                 file_name=part.name,
                 mime="application/jsonl",
@@ -80,15 +84,30 @@ def _offer_export(board: JobBoard, status: JobStatus) -> None:
     left = status.counts.get("error", 0) + status.counts.get("not_run", 0)
     if not left:
         return
-    st.caption(f"{_rows(left)} have no answer yet: export them to run them on vLLM again.")
+    st.caption(
+        n_(
+            "{n:,} row has no answer yet: export it to run it on vLLM again.",
+            "{n:,} rows have no answer yet: export them to run them on vLLM again.",
+            left,
+        )
+    )
     if not st.button(
-        f"Export {_rows(left)} for vLLM",
+        n_("Export {n:,} row for vLLM", "Export {n:,} rows for vLLM", left),
         key=f"vllm_export_{status.job_id}",
         icon=":material/output:",
     ):
         return
     if attempt(lambda: board.service.export(status.job_id)) is not None:
-        _done(board, status, f"{_rows(left)} of {status.name} are ready to run on vLLM.")
+        _done(
+            board,
+            status,
+            n_l(
+                "{n:,} row of {name} is ready to run on vLLM.",
+                "{n:,} rows of {name} are ready to run on vLLM.",
+                left,
+                name=status.name,
+            ),
+        )
 
 
 def _forget_refusal() -> None:
@@ -97,12 +116,14 @@ def _forget_refusal() -> None:
 
 def _import_form(board: JobBoard, status: JobStatus) -> None:
     uploaded = st.file_uploader(
-        "vLLM's output file",
+        _("vLLM's output file"),
         type=["jsonl"],
         key=f"vllm_upload_{status.job_id}",
         on_change=_forget_refusal,
-        help="The file run-batch wrote (its -o file). Its rows are merged by custom_id; rows it "
-        "left out stay without an answer and can be exported again.",
+        help=_(
+            "The file run-batch wrote (its -o file). Its rows are merged by custom_id; rows it "
+            "left out stay without an answer and can be exported again."
+        ),
     )
     refused = st.session_state[state.VLLM_IMPORT_REFUSED]
     if uploaded is None:
@@ -110,7 +131,7 @@ def _import_form(board: JobBoard, status: JobStatus) -> None:
     if refused is not None and refused[0] == status.job_id:
         st.error(plain(refused[1]), icon=":material/error:")
     if not st.button(
-        "Import the results",
+        _("Import the results"),
         key=f"vllm_import_{status.job_id}",
         type="primary",
         icon=":material/upload:",
@@ -121,12 +142,13 @@ def _import_form(board: JobBoard, status: JobStatus) -> None:
     except BatchdashError as error:
         # Drawn again from the top: the notice of an earlier import must not stand beside it.
         st.session_state[state.JOBS_NOTICE] = None
-        st.session_state[state.VLLM_IMPORT_REFUSED] = (status.job_id, str(error))
+        # The error itself, worded when shown: the language may change before that.
+        st.session_state[state.VLLM_IMPORT_REFUSED] = (status.job_id, error)
         _redraw()
     _done(board, status, report.describe())
 
 
-def _done(board: JobBoard, status: JobStatus, notice: str) -> None:
+def _done(board: JobBoard, status: JobStatus, notice: str | Message) -> None:
     """Say what happened at the top of the page and draw it again with the job's new status."""
     board.forget(status.job_id)
     _forget_refusal()

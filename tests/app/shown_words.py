@@ -16,9 +16,9 @@ from streamlit.testing.v1 import AppTest
 _DATA_ELEMENTS = {"code", "json", "dataframe", "arrow_data_frame", "table"}
 _TEXT_FIELDS = ("label", "body", "help", "placeholder", "title")
 # Markdown that carries no words: escapes, icons, inline code (commands, variable names).
-_NOT_WORDS = re.compile(r"\\|:material/[a-z_]+:|`[^`]*`|:[a-z]+\[|\]")
+_NOT_WORDS = re.compile(r":material/[a-z_]+:|`[^`]*`|:[a-z]+\[|\]")
 _CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z']{2,}")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_']{2,}")
 
 #: Product, format, API and option names that stay in Latin letters in every language.
 NAMES = frozenset(
@@ -44,6 +44,11 @@ NAMES = frozenset(
         "Embeddings",
         "Moderation",
         "GBK",
+        "GB18030",
+        "GB2312",
+        "Big5",
+        "CP949",
+        "CP1252",
         "Big",
         "HKSCS",
         "Shift",
@@ -57,6 +62,12 @@ NAMES = frozenset(
         "o200k_base",
         "none",
         "flagged",
+        # Row status values, as the merged table writes them (contract 6).
+        "ok",
+        "error",
+        "expired",
+        "cancelled",
+        "not_run",
         "score_violence",
     ]
 )
@@ -92,15 +103,16 @@ def shown_texts(at: AppTest) -> list[str]:
     return found
 
 
-def english_words(texts: Iterable[str], data: Iterable[str] = ()) -> list[str]:
+def english_words(texts: Iterable[str], data: Iterable[object] = ()) -> list[str]:
     """The Latin words of `texts` that are neither names (NAMES) nor words of `data`."""
     allowed = {word.lower() for word in NAMES}
     for cell in data:
-        allowed |= {word.lower() for word in _LATIN_WORD.findall(cell)}
+        allowed |= {word.lower() for word in _LATIN_WORD.findall(str(cell))}
     return [
         word
         for text in texts
-        for word in _LATIN_WORD.findall(_NOT_WORDS.sub(" ", text))
+        # A Markdown escape goes, not the word it is in: batch\_1 is batch_1.
+        for word in _LATIN_WORD.findall(_NOT_WORDS.sub(" ", text.replace("\\", "")))
         if word.lower() not in allowed
     ]
 

@@ -86,13 +86,12 @@ def test_a_direct_submission_runs_in_the_background_and_opens_jobs_on_it(
 
 def test_the_ways_to_run_in_chinese(app: AppTest) -> None:
     app.session_state[state.LANGUAGE] = "zh-CN"
-    reviews_in_dialog(app)
-
-    way = app.radio(key=state.RUN_WAY)
-    assert way.label == "运行方式"
-    assert way.options == ["以批处理运行，半价", "直接运行，按标准价格"]
-    # AppTest maps the picked value to its label in the test's thread, in its language.
+    # AppTest maps each picked value to its label in the test's thread: in the page's language.
     with use_language("zh-CN"):
+        reviews_in_dialog(app)
+        way = app.radio(key=state.RUN_WAY)
+        assert way.label == "运行方式"
+        assert way.options == ["以批处理运行，半价", "直接运行，按标准价格"]
         way.set_value("direct").run()
-    assert app.number_input(key=state.DIRECT_CONCURRENCY).label == "并发数"
-    assert app.button(key="submit_direct").label == "直接运行"
+        assert app.number_input(key=state.DIRECT_CONCURRENCY).label == "并发数"
+        assert app.button(key="submit_direct").label == "直接运行"

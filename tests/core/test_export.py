@@ -205,6 +205,28 @@ def test_xlsx_keeps_the_largest_numbers_finite() -> None:
     assert [row[0] for row in cells[1:]] == [(value, "n") for value in values]
 
 
+def test_xlsx_writes_each_number_as_xlsxwriter_does() -> None:
+    # Whole numbers, repeated decimals (a cost column) and one-off ones take different paths
+    # to their text; each must be the 16 significant digits xlsxwriter writes (17 for the
+    # largest), -0.0 as "-0", and no cell for NaN.
+    rng = np.random.default_rng(7)
+    values = [0.0, -0.0, 1.0, -7.0, 2.0**53, 1e15, 9999999999999998.0, 1e16, -1e16, 1e20]
+    values += [0.1 + 0.2, 1e-5, 7.5e-7, 5e-324, np.finfo(np.float64).max, float("nan")]
+    values += list(rng.choice([1.25e-6, 3.3e-5, 0.000123], 40)) + list(rng.normal(0, 1e6, 40))
+    values += [float(n) for n in rng.integers(-(10**17), 10**17, 40)]
+    data = xlsx_bytes("Sheet", ["x"], [np.array(values)], rows_per_slice=16)
+    sheet = ElementTree.fromstring(
+        zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    )
+    written = {cell.get("r"): cell.findtext(f"{{{MAIN}}}v") for cell in sheet.iter(f"{{{MAIN}}}c")}
+    expected = {
+        f"A{row}": f"{value:.17G}" if abs(value) > 1.797693134862315e308 else f"{value:.16G}"
+        for row, value in enumerate(values, start=2)
+        if not np.isnan(value)
+    }
+    assert {ref: text for ref, text in written.items() if ref != "A1"} == expected
+
+
 def test_xlsx_counts_a_cell_as_excel_does() -> None:
     # An emoji is two UTF-16 units: 16,000 fit in a cell, 20,000 (40,000 units) do not.
     fits = pd.DataFrame({"response": ["😀" * 16_000]}, dtype=str)

@@ -2,7 +2,8 @@
 
 The core and the sandbox import no Streamlit; the sandbox imports none of the client's code (so
 a client bug cannot hide behind the same code on both sides); the core's sub-packages form no
-circle, and the shared vocabulary at the core's top imports none of them.
+circle, and the shared vocabulary at the core's top imports none of them but i18n, the base
+every stage says its sentences through, which imports nothing of the core.
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ def test_the_core_sub_packages_form_no_circle() -> None:
     graph = stage_graph()
 
     assert _circle(graph) == []
-    assert graph["vocabulary"] == set()
+    assert graph["vocabulary"] <= {"i18n"}
+    assert graph["i18n"] == set()
 
 
 def test_the_circle_finder_finds_a_circle() -> None:

@@ -25,7 +25,13 @@ REVIEWED = {
     ("ui/cost_views.py", "limit_words(estimate.answer_limit, model)"): (
         "counts in words, the model name escaped inside"
     ),
-    ("ui/cost_views.py", "title"): "a count of rows in words",
+    (
+        "ui/cost_views.py",
+        "_input_help(sync_text, tokenizer_exact=tokenizer_exact, estimated_input=estimated_input)",
+    ): "money (usd_all) in a sentence of its own",
+    ("ui/cost_views.py", "projected"): "money (usd_all), a count of rows and bound",
+    ("ui/preflight.py", "batches_help()"): "a constant help text",
+    ("ui/submit.py", "batches_help()"): "a constant help text",
     ("ui/cost_views.py", "bound"): "money (usd_all) and limit_words",
     ("ui/cost_views.py", "rows"): "a count of rows",
     ("ui/job_actions.py", "label(ESTIMATE_LABEL, current_connection().sandbox)"): "a constant",
@@ -61,7 +67,6 @@ REVIEWED = {
     ("ui/results_views.py", "_actual_note(status, actual)"): "money (usd_all) and counts",
     ("ui/sidebar.py", "sandbox_label()"): "the catalog's words",
     ("ui/sign_in.py", "label"): "a provider name from the operator's secrets.toml",
-    ("ui/source.py", "instead_of"): "callers pass a constant or plain(file name)",
     ("ui/source.py", "caption"): "counts, escaped source name and delimiter words",
     ("ui/trial.py", "tried.row"): "a row number",
 }

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from batchdash.i18n import Message, _l
 from batchdash.settings import ALLOWED_BASE_URLS, DEFAULT_BASE_URL
 
 KeySource = Literal["session", "configured"]
@@ -125,11 +126,11 @@ class AddressPolicy:
             return True
         return any(address.admits(normalized(url)) for address in self.allowed)
 
-    def described(self) -> str:
+    def described(self) -> str | Message:
         """The approved addresses as one line for messages."""
         if self.allowed is None:
-            return "any address"
-        return ", ".join(address.text for address in self.allowed) or "none"
+            return _l("any address")
+        return ", ".join(address.text for address in self.allowed) or _l("none")
 
 
 def address_policy(
@@ -161,7 +162,7 @@ class Route:
     #: Whether the key is the one typed in this session or the configured one.
     key_source: KeySource
     #: Why the address the user chose is not used (then nothing new may be sent), else None.
-    refusal: str | None = None
+    refusal: str | Message | None = None
 
 
 def route(
@@ -171,7 +172,7 @@ def route(
     configured_url: str | None,
     policy: AddressPolicy,
     *,
-    chosen_problem: str | None = None,
+    chosen_problem: str | Message | None = None,
 ) -> Route | None:
     """The route for a session, or None when there is no key at all (Sandbox mode).
 
@@ -192,9 +193,14 @@ def route(
             configured_url,
             key,
             source,
-            f"This server may only send requests to the addresses its operator approved "
-            f"({policy.described()}); {normalized(chosen_url)} is not one of them. Pick another "
-            f"API in Settings, or ask the operator to add it to {ALLOWED_BASE_URLS}.",
+            _l(
+                "This server may only send requests to the addresses its operator approved "
+                "({policy}); {url} is not one of them. Pick another API in Settings, or ask the "
+                "operator to add it to {variable}.",
+                policy=policy.described(),
+                url=normalized(chosen_url),
+                variable=ALLOWED_BASE_URLS,
+            ),
         )
     if source == "session" or same_destination(chosen_url, configured_url):
         return Route(chosen_url, key, source)
@@ -202,7 +208,11 @@ def route(
         configured_url,
         key,
         source,
-        f"The API key configured on this server is only sent to {normalized(configured_url)}. "
-        f"To use {normalized(chosen_url)}, enter your own API key for it in Settings; "
-        "to use the configured key, pick the configured API again.",
+        _l(
+            "The API key configured on this server is only sent to {configured}. To use "
+            "{chosen}, enter your own API key for it in Settings; to use the configured key, "
+            "pick the configured API again.",
+            configured=normalized(configured_url),
+            chosen=normalized(chosen_url),
+        ),
     )

@@ -45,6 +45,7 @@ from batchdash.errors import (
     RateLimited,
     ServerUnavailable,
 )
+from batchdash.i18n import Message, _l
 from batchdash.recipe import ENDPOINTS
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ _KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-*]{6,}")
 # are far longer (OpenAI's 51+ characters, Azure's 32); any other key is masked, however short.
 _STAND_IN_MAX_CHARS = 11
 _AZURE_RESOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+#: The name the pages give the bundled sandbox server; messages say it in the language in use.
+SANDBOX_NAME = "The sandbox"
 
 
 def azure_base_url(resource: str) -> str:
@@ -72,8 +75,11 @@ def azure_base_url(resource: str) -> str:
         name = match.group(1)
     if not _AZURE_RESOURCE.fullmatch(name):
         raise InputError(
-            f"The Azure resource name {resource!r} is not valid: use the letters, digits and "
-            "hyphens before .openai.azure.com, like my-resource."
+            _l(
+                "The Azure resource name {resource!r} is not valid: use the letters, digits and "
+                "hyphens before .openai.azure.com, like my-resource.",
+                resource=resource,
+            )
         )
     return f"https://{name}.openai.azure.com/openai/v1/"
 
@@ -97,7 +103,7 @@ class Gateway:
         batch_metadata: Mapping[str, str] | None = None,
     ) -> None:
         if not api_key or not api_key.strip():
-            raise KeyRefused("No API key is set. Enter one in Settings.")
+            raise KeyRefused(_l("No API key is set. Enter one in Settings."))
         self._api_key = api_key
         self.timeout = timeout
         #: Extra attempts the SDK makes after a 408/409/429/5xx, a timeout or a refused
@@ -126,8 +132,10 @@ class Gateway:
         #: The base URL in use (the SDK falls back to OPENAI_BASE_URL, then OpenAI's).
         self.base_url = str(self._client.base_url)
         #: What messages call the server: `name` ("The sandbox") or one read from the URL.
-        self.provider = name or _provider_name(
-            self._client.base_url.host, _netloc(self._client.base_url)
+        self.provider = (
+            _named(name)
+            if name
+            else _provider_name(self._client.base_url.host, _netloc(self._client.base_url))
         )
         #: What "Cannot reach ..." names: the server's name, or its host and port.
         self.host = _in_sentence(name) if name else _netloc(self._client.base_url)
@@ -146,7 +154,7 @@ class Gateway:
         own retry would upload it a second time.
         """
         client = self._client if retry else self._once
-        with self._translated(f"upload of {name}"):
+        with self._translated(_l("upload of {name}", name=name)):
             uploaded = client.files.create(
                 file=(name, data, "application/jsonl"), purpose=cast(Any, self.upload_purpose)
             )
@@ -155,7 +163,7 @@ class Gateway:
     def find_file(self, filename: str, size: int, created_after: int) -> str | None:
         """The newest batch input file named `filename` of `size` bytes, uploaded since
         `created_after` (unix seconds), if any; the scan stops at the first older file."""
-        with self._translated("list of files"):
+        with self._translated(_l("list of files")):
             for found in self._client.files.list(purpose="batch", order="desc", limit=100):
                 if found.created_at < created_after:
                     return None
@@ -182,7 +190,7 @@ class Gateway:
         try:
             with (
                 os.fdopen(handle, "wb") as out,
-                self._translated(f"file {file_id}"),
+                self._translated(_l("file {file_id}", file_id=file_id)),
                 self._client.files.with_streaming_response.content(file_id) as response,
             ):
                 total = _content_length(response.headers)
@@ -199,7 +207,7 @@ class Gateway:
 
     def file_bytes(self, file_id: str) -> bytes:
         """A whole file in memory (for small files; use `download_file` for results)."""
-        with self._translated(f"file {file_id}"):
+        with self._translated(_l("file {file_id}", file_id=file_id)):
             return self._client.files.content(file_id).read()
 
     # --- batches ---------------------------------------------------------------------------
@@ -217,7 +225,7 @@ class Gateway:
         Made once, without the SDK's retries: a create that timed out may have been carried out
         all the same, so whoever tries again looks for the tagged batch first (`find_batch`).
         """
-        with self._translated(f"file {input_file_id}"):
+        with self._translated(_l("file {file_id}", file_id=input_file_id)):
             batch = self._once.batches.create(
                 input_file_id=input_file_id,
                 endpoint=cast(Any, endpoint),
@@ -228,13 +236,13 @@ class Gateway:
 
     def retrieve_batch(self, batch_id: str) -> BatchInfo:
         """The current state of one batch."""
-        with self._translated(f"batch {batch_id}"):
+        with self._translated(_l("batch {batch_id}", batch_id=batch_id)):
             batch = self._client.batches.retrieve(batch_id)
         return self._info(batch)
 
     def cancel_batch(self, batch_id: str) -> BatchInfo:
         """Ask to cancel a batch; it moves to "cancelling", then "cancelled" with partial results."""
-        with self._translated(f"batch {batch_id}"):
+        with self._translated(_l("batch {batch_id}", batch_id=batch_id)):
             batch = self._client.batches.cancel(batch_id)
         return self._info(batch)
 
@@ -243,7 +251,7 @@ class Gateway:
         from a server that cannot list them)."""
         if not self.can_list:
             return
-        with self._translated("list of batches"):
+        with self._translated(_l("list of batches")):
             for batch in self._client.batches.list(limit=limit):
                 yield self._info(batch)
 
@@ -273,14 +281,24 @@ class Gateway:
         """One synchronous request to a model endpoint; the JSON answer as a dict."""
         if endpoint not in ENDPOINTS:
             raise InputError(
-                f"Batchdash cannot call {endpoint!r}; use one of {', '.join(ENDPOINTS)}."
+                _l(
+                    "Batchdash cannot call {endpoint!r}; use one of {endpoints}.",
+                    endpoint=endpoint,
+                    endpoints=", ".join(ENDPOINTS),
+                )
             )
         path = endpoint.removeprefix("/v1")
         with self._translated(None):
             response = self._client.post(path, body=body, cast_to=httpx2.Response)
             answer = response.json()
         if not isinstance(answer, dict):
-            raise ApiError(f"{self.provider} answered {endpoint} with something that is not JSON.")
+            raise ApiError(
+                _l(
+                    "{provider} answered {endpoint} with something that is not JSON.",
+                    provider=self.provider,
+                    endpoint=endpoint,
+                )
+            )
         return answer
 
     def call_direct(self, endpoint: str, body: dict[str, Any]) -> DirectAnswer:
@@ -318,7 +336,7 @@ class Gateway:
 
     def list_models(self) -> list[str]:
         """The ids of the models the key may use, sorted (GET /models)."""
-        with self._translated("list of models"):
+        with self._translated(_l("list of models")):
             return sorted({model.id for model in self._client.models.list()})
 
     def check_key(self) -> None:
@@ -327,12 +345,12 @@ class Gateway:
         if not self.can_list:
             self.list_models()
             return
-        with self._translated("list of batches"):
+        with self._translated(_l("list of batches")):
             self._client.batches.list(limit=1)
 
     # --- errors ----------------------------------------------------------------------------
 
-    def retry_reason(self, error: ApiError) -> str:
+    def retry_reason(self, error: ApiError) -> str | Message:
         """Why a call is being tried again, in a few plain words ("OpenAI is busy (rate limit)")."""
         if isinstance(error, RateLimited):
             return _reason("rate_limit", self.provider, self.host, self.timeout)
@@ -342,14 +360,14 @@ class Gateway:
             return _reason("timeout", self.provider, self.host, self.timeout)
         if isinstance(error, NetworkDown):
             return _reason("network", self.provider, self.host, self.timeout)
-        return str(error).rstrip(".")
+        return str(error).rstrip(".。")
 
     def _info(self, batch: openai.types.Batch) -> BatchInfo:
         data = batch.model_dump(mode="json", warnings=False)
         return BatchInfo.from_dict(data, terminal_statuses=self.terminal_statuses)
 
     @contextmanager
-    def _translated(self, subject: str | None, *, logged: bool = True) -> Iterator[None]:
+    def _translated(self, subject: Message | None, *, logged: bool = True) -> Iterator[None]:
         """Re-raise SDK and transport errors as batchdash errors; `subject` names the object.
         `logged=False` keeps them out of the log (a direct run tells its own progress)."""
         try:
@@ -371,55 +389,99 @@ class Gateway:
         # `from None`: the SDK error holds the request, and the request holds the key.
         raise translated from None
 
-    def _translate(self, error: openai.OpenAIError, subject: str | None) -> ApiError:
+    def _translate(self, error: openai.OpenAIError, subject: Message | None) -> ApiError:
         if isinstance(error, openai.APITimeoutError):
             return ApiTimeout(self._timeout_message())
         if isinstance(error, openai.APIConnectionError):
             return NetworkDown(self._unreachable_message())
         if not isinstance(error, openai.APIStatusError):
-            return ApiError(f"The call to {self.provider} failed: {self._detail(error)}")
+            return ApiError(
+                _l(
+                    "The call to {provider} failed: {detail}",
+                    provider=self.provider,
+                    detail=self._detail(error),
+                )
+            )
         status, detail = error.status_code, self._detail(error)
         if isinstance(error, openai.AuthenticationError):
-            return KeyRefused("The API key was refused. Check it in Settings.")
+            return KeyRefused(_l("The API key was refused. Check it in Settings."))
         if isinstance(error, openai.PermissionDeniedError):
             return KeyRefused(
-                f"The API key was refused for this request ({detail}); check its project and "
-                "permissions in Settings."
+                _l(
+                    "The API key was refused for this request ({detail}); check its project and "
+                    "permissions in Settings.",
+                    detail=detail,
+                )
             )
         if isinstance(error, openai.NotFoundError):
             if subject is None:
-                return NotFound(f"{self.provider} does not know this model or URL ({detail}).")
+                return NotFound(
+                    _l(
+                        "{provider} does not know this model or URL ({detail}).",
+                        provider=self.provider,
+                        detail=detail,
+                    )
+                )
             return NotFound(
-                f"The {subject} was not found for this API key; check that the key belongs to "
-                "the project that created it."
+                _l(
+                    "The {subject} was not found for this API key; check that the key belongs to the "
+                    "project that created it.",
+                    subject=subject,
+                )
             )
         if isinstance(error, openai.RateLimitError):
             return self._rate_limited(error)
         if status >= 500:
             return ServerUnavailable(
-                f"{self.provider} has a server problem (HTTP {status}); try again in a few minutes."
+                _l(
+                    "{provider} has a server problem (HTTP {status}); try again in a few minutes.",
+                    provider=self.provider,
+                    status=status,
+                )
             )
         if status in (400, 413, 422):
-            return BadRequest(f"{self.provider} rejected the request: {detail}")
+            return BadRequest(
+                _l(
+                    "{provider} rejected the request: {detail}",
+                    provider=self.provider,
+                    detail=detail,
+                )
+            )
         return ApiError(f"{self.provider} answered HTTP {status}: {detail}")
 
     def _rate_limited(self, error: openai.APIStatusError) -> RateLimited:
         if error.code == "insufficient_quota":
             limited = RateLimited(
-                "The API key has no quota left (insufficient_quota); add credit or raise the "
-                "spending limit in the provider's billing settings."
+                _l(
+                    "The API key has no quota left (insufficient_quota); add credit or raise the "
+                    "spending limit in the provider's billing settings."
+                )
             )
             limited.retryable = False
             return limited
         wait = retry_after_seconds(error.response.headers)
-        when = f"in {math.ceil(wait)} s" if wait is not None else "in a minute"
-        return RateLimited(f"{self.provider} is busy (rate limit), retrying {when}.", wait)
+        if wait is None:
+            return RateLimited(
+                _l("{provider} is busy (rate limit), retrying in a minute.", provider=self.provider)
+            )
+        return RateLimited(
+            _l(
+                "{provider} is busy (rate limit), retrying in {seconds} s.",
+                provider=self.provider,
+                seconds=math.ceil(wait),
+            ),
+            wait,
+        )
 
-    def _timeout_message(self) -> str:
-        return f"{self.provider} did not answer within {self.timeout:g} s; try again in a minute."
+    def _timeout_message(self) -> Message:
+        return _l(
+            "{provider} did not answer within {timeout:g} s; try again in a minute.",
+            provider=self.provider,
+            timeout=self.timeout,
+        )
 
-    def _unreachable_message(self) -> str:
-        return f"Cannot reach {self.host}. Check the network or the base URL."
+    def _unreachable_message(self) -> Message:
+        return _l("Cannot reach {host}. Check the network or the base URL.", host=self.host)
 
     def _detail(self, error: openai.OpenAIError) -> str:
         """The server's own explanation, shortened and with any key hidden."""
@@ -437,18 +499,25 @@ class Gateway:
 RetryKind = Literal["rate_limit", "server", "status", "timeout", "network"]
 
 
-def _reason(kind: RetryKind, provider: str, host: str, timeout: float, status: int = 0) -> str:
+def _reason(
+    kind: RetryKind, provider: str | Message, host: str | Message, timeout: float, status: int = 0
+) -> Message:
     """The first half of a retry notice: what went wrong, plainly."""
     if kind == "rate_limit":
-        return f"{provider} is busy (rate limit)"
+        return _l("{provider} is busy (rate limit)", provider=provider)
     if kind == "server":
-        code = f" (HTTP {status})" if status else ""
-        return f"{provider} has a server problem{code}"
+        if status:
+            return _l(
+                "{provider} has a server problem (HTTP {status})", provider=provider, status=status
+            )
+        return _l("{provider} has a server problem", provider=provider)
     if kind == "status":
-        return f"{provider} answered HTTP {status}"
+        return _l("{provider} answered HTTP {status}", provider=provider, status=status)
     if kind == "timeout":
-        return f"{provider} did not answer within {timeout:g} s"
-    return f"Cannot reach {host}"
+        return _l(
+            "{provider} did not answer within {timeout:g} s", provider=provider, timeout=timeout
+        )
+    return _l("Cannot reach {host}", host=host)
 
 
 class _NoticingOpenAI(openai.OpenAI):
@@ -466,13 +535,23 @@ class _NoticingOpenAI(openai.OpenAI):
         wait = super()._calculate_retry_timeout(remaining_retries, options, response_headers)
         # The SDK asks for the wait right before it sleeps for a retry, while it handles the
         # error that caused it; that error says what went wrong.
-        notify(f"{self._retry_reason(sys.exc_info()[1])}, retrying in {seconds_text(wait)}.")
+        notify(
+            _l(
+                "{reason}, retrying in {wait}.",
+                reason=self._retry_reason(sys.exc_info()[1]),
+                wait=seconds_text(wait),
+            )
+        )
         return wait
 
-    def _retry_reason(self, error: BaseException | None) -> str:
+    def _retry_reason(self, error: BaseException | None) -> Message:
         name = self.server_name
-        netloc = _in_sentence(name) if name else _netloc(self.base_url)
-        provider = name or _provider_name(self.base_url.host, netloc)
+        netloc: str | Message
+        if name:
+            provider, netloc = _named(name), _in_sentence(name)
+        else:
+            netloc = _netloc(self.base_url)
+            provider = _provider_name(self.base_url.host, netloc)
         timeout = self.timeout.read if isinstance(self.timeout, httpx2.Timeout) else self.timeout
         seconds = float(timeout) if isinstance(timeout, int | float) else 0.0
         if isinstance(error, httpx2.TimeoutException):
@@ -555,15 +634,22 @@ def _netloc(url: httpx2.URL) -> str:
     return url.netloc.decode() or str(url)
 
 
-def _in_sentence(name: str) -> str:
+def _named(name: str) -> str | Message:
+    """A server's name as messages start with it: the sandbox's in the language in use."""
+    return _l("The sandbox") if name == SANDBOX_NAME else name
+
+
+def _in_sentence(name: str) -> str | Message:
     """A server's name inside a sentence: "The sandbox" -> "the sandbox" ("OpenAI" stays)."""
+    if name == SANDBOX_NAME:
+        return _l("the sandbox")
     return "the " + name[4:] if name.startswith("The ") else name
 
 
-def _provider_name(host: str, netloc: str) -> str:
+def _provider_name(host: str, netloc: str) -> str | Message:
     """How messages name the server: "OpenAI", "Azure OpenAI" or "The server at HOST:PORT"."""
     if host == "api.openai.com" or host.endswith(".api.openai.com"):
         return "OpenAI"
     if host.endswith(".openai.azure.com"):
         return "Azure OpenAI"
-    return f"The server at {netloc}"
+    return _l("The server at {netloc}", netloc=netloc)

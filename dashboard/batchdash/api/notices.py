@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from batchdash.i18n import Message
+
 #: listener(sentence)
 NoticeListener = Callable[[str], None]
 
@@ -34,8 +36,10 @@ def listening_to_notices(listener: NoticeListener) -> Iterator[None]:
         _listeners.reset(token)
 
 
-def notify(message: str) -> None:
-    """Tell the listeners of the current thread (and the log) one plain sentence."""
-    log.info("%s", message)
+def notify(message: str | Message) -> None:
+    """Tell the listeners of the current thread (and the log) one plain sentence, in the
+    language of the thread's work (the page's or the command's)."""
+    text = str(message)
+    log.info("%s", text)
     for listener in _listeners.get():
-        listener(message)
+        listener(text)

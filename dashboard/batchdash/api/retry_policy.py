@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from batchdash.api.notices import notify
 from batchdash.errors import ApiError, ApiTimeout
+from batchdash.i18n import Message, _l
 
 T = TypeVar("T")
 
@@ -49,16 +50,16 @@ class RetryPolicy:
         return backoff
 
 
-def seconds_text(wait: float) -> str:
-    """A wait as the notices say it: whole seconds, at least 1."""
-    return f"{max(math.ceil(wait), 1)} s"
+def seconds_text(wait: float) -> Message:
+    """A wait as the notices say it: whole seconds, at least 1 ("20 s", "20 秒")."""
+    return _l("{seconds} s", seconds=max(math.ceil(wait), 1))
 
 
 def retrying(
     call: Callable[[], T],
     *,
     policy: RetryPolicy,
-    describe: Callable[[ApiError, float], str],
+    describe: Callable[[ApiError, float], str | Message],
     timeout: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:

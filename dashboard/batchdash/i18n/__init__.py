@@ -31,7 +31,7 @@ from batchdash.i18n.language import (
     set_language_source,
     use_language,
 )
-from batchdash.i18n.messages import Message, _, _l, n_, n_l
+from batchdash.i18n.messages import Message, WordList, Words, _, _l, english, n_, n_l
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -39,9 +39,12 @@ __all__ = [
     "PSEUDO",
     "Language",
     "Message",
+    "WordList",
+    "Words",
     "_",
     "_l",
     "current_language",
+    "english",
     "language_from_tag",
     "n_",
     "n_l",

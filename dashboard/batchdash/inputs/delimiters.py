@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from batchdash.errors import InputError
+from batchdash.i18n import _l
 
 #: Candidates in the order that breaks a tie: a tab is rarely part of a cell's text.
 CANDIDATES = ("\t", ",", ";", "|")
@@ -39,7 +40,10 @@ def delimiter_option(value: str) -> str:
     chosen = _NAMES.get(value.strip().lower(), value)
     if len(chosen) != 1 or chosen in '"\r\n' or chosen.isalnum():
         raise InputError(
-            f"'{value}' cannot separate cells. Choose one character such as , ; | or tab."
+            _l(
+                "'{value}' cannot separate cells. Choose one character such as , ; | or tab.",
+                value=value,
+            )
         )
     return chosen
 

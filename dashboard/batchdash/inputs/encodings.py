@@ -34,33 +34,35 @@ from functools import lru_cache
 from typing import Literal
 
 from batchdash.errors import InputError
+from batchdash.i18n import Message, _l, n_l
+from batchdash.wording import listing
 
 #: Legacy encodings tried after UTF-8, in the order that breaks a tie.
 LEGACY_CANDIDATES = ("gb18030", "cp950", "cp932", "cp949", "cp1252")
 #: The encodings an analyst can pick instead of detection, most used first.
 OFFERED_ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", *LEGACY_CANDIDATES, "latin-1")
 
-_LABELS = {
+_LABELS: dict[str, str | Message] = {
     "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8 with BOM",
-    "utf-16": "UTF-16 (Unicode text)",
+    "utf-8-sig": _l("UTF-8 with BOM"),
+    "utf-16": _l("UTF-16 (Unicode text)"),
     "utf-16-le": "UTF-16 LE",
     "utf-16-be": "UTF-16 BE",
     "utf-32": "UTF-32",
-    "gb18030": "Chinese simplified (GB18030/GBK)",
-    "gbk": "Chinese simplified (GBK)",
-    "cp936": "Chinese simplified (GBK)",
-    "gb2312": "Chinese simplified (GB2312)",
-    "cp950": "Chinese traditional (Big5)",
-    "big5": "Chinese traditional (Big5)",
-    "big5hkscs": "Chinese traditional (Big5-HKSCS)",
-    "cp932": "Japanese (Shift-JIS)",
-    "shift_jis": "Japanese (Shift-JIS)",
-    "cp949": "Korean (CP949/EUC-KR)",
-    "euc_kr": "Korean (EUC-KR)",
-    "cp1252": "Western European (Windows-1252)",
-    "latin-1": "Western European (Latin-1)",
-    "iso8859-1": "Western European (Latin-1)",
+    "gb18030": _l("Chinese simplified (GB18030/GBK)"),
+    "gbk": _l("Chinese simplified (GBK)"),
+    "cp936": _l("Chinese simplified (GBK)"),
+    "gb2312": _l("Chinese simplified (GB2312)"),
+    "cp950": _l("Chinese traditional (Big5)"),
+    "big5": _l("Chinese traditional (Big5)"),
+    "big5hkscs": _l("Chinese traditional (Big5-HKSCS)"),
+    "cp932": _l("Japanese (Shift-JIS)"),
+    "shift_jis": _l("Japanese (Shift-JIS)"),
+    "cp949": _l("Korean (CP949/EUC-KR)"),
+    "euc_kr": _l("Korean (EUC-KR)"),
+    "cp1252": _l("Western European (Windows-1252)"),
+    "latin-1": _l("Western European (Latin-1)"),
+    "iso8859-1": _l("Western European (Latin-1)"),
 }
 
 #: How much text the scores look at: enough for a verdict, little enough to stay fast.
@@ -91,12 +93,18 @@ class DetectedEncoding:
     """Python codec name to decode the whole file with."""
     errors: Literal["strict", "replace"]
     """`replace` when a few bytes of an otherwise UTF-8 file are not UTF-8."""
-    notes: tuple[str, ...] = ()
+    notes: tuple[str | Message, ...] = ()
     """Plain sentences about an uncertain guess or replaced characters."""
 
 
 def describe_encoding(name: str) -> str:
-    """A label an analyst recognises, e.g. 'Chinese simplified (GB18030/GBK)'."""
+    """A label an analyst recognises, e.g. 'Chinese simplified (GB18030/GBK)', in the language
+    in use now."""
+    return str(encoding_label(name))
+
+
+def encoding_label(name: str) -> str | Message:
+    """`describe_encoding` for a message shown later: worded when shown."""
     return _LABELS.get(name, name)
 
 
@@ -108,8 +116,11 @@ def canonical_encoding(name: str) -> str:
         canonical = codecs.lookup(cleaned).name
     except (LookupError, ValueError):
         raise InputError(
-            f"'{name}' is not an encoding Batchdash knows. Leave the encoding on automatic, or "
-            "pick one such as utf-8, gb18030, big5, shift_jis, cp949 or cp1252."
+            _l(
+                "'{name}' is not an encoding Batchdash knows. Leave the encoding on automatic, or "
+                "pick one such as utf-8, gb18030, big5, shift_jis, cp949 or cp1252.",
+                name=name,
+            )
         ) from None
     return canonical
 
@@ -122,9 +133,14 @@ def explicit_encoding(data: bytes, name: str, source_name: str) -> DetectedEncod
     bad = first_undecodable(data, canonical)
     if bad is not None:
         raise InputError(
-            f"'{source_name}' is not {describe_encoding(canonical)} text: line "
-            f"{line_at(data, bad, canonical)} has bytes that {canonical} cannot read. Choose "
-            "another encoding, or leave it on automatic."
+            _l(
+                "'{source_name}' is not {encoding} text: line {line} has bytes that {canonical} "
+                "cannot read. Choose another encoding, or leave it on automatic.",
+                source_name=source_name,
+                encoding=encoding_label(canonical),
+                line=line_at(data, bad, canonical),
+                canonical=canonical,
+            )
         )
     return DetectedEncoding(canonical, "strict")
 
@@ -175,16 +191,21 @@ def detect_encoding(data: bytes) -> DetectedEncoding:
     )
     for score, _rank, name in scored:
         if first_undecodable(data, name) is None:
-            notes: tuple[str, ...] = ()
+            notes: tuple[str | Message, ...] = ()
             if score < _CONFIDENT_SCORE:
                 notes = (
-                    f"Batchdash is not sure the file is {describe_encoding(name)}; if the text "
-                    "looks garbled, choose the file's encoding by hand.",
+                    _l(
+                        "Batchdash is not sure the file is {encoding}; if the text looks garbled, choose the "
+                        "file's encoding by hand.",
+                        encoding=encoding_label(name),
+                    ),
                 )
             return DetectedEncoding(name, "strict", notes)
     raise InputError(
-        "Batchdash could not tell which encoding the file uses. Save it from Excel as "
-        "'CSV UTF-8 (Comma delimited)', or choose its encoding by hand."
+        _l(
+            "Batchdash could not tell which encoding the file uses. Save it from Excel as 'CSV "
+            "UTF-8 (Comma delimited)', or choose its encoding by hand."
+        )
     )
 
 
@@ -348,7 +369,7 @@ def _invalid_utf8_offsets(data: bytes) -> Iterator[int]:
                 pos += error.end
 
 
-def _replaced_note(data: bytes) -> str:
+def _replaced_note(data: bytes) -> Message:
     lines: list[int] = []  # distinct lines, one more than shown to know there are others
     total = 0
     for offset in _invalid_utf8_offsets(data):
@@ -357,13 +378,19 @@ def _replaced_note(data: bytes) -> str:
         if len(lines) <= _SHOWN_LINES and line not in lines:
             lines.append(line)
     shown = lines[:_SHOWN_LINES]
-    where = f"line {shown[0]}" if len(shown) == 1 else "lines " + ", ".join(map(str, shown))
     if len(lines) > _SHOWN_LINES:
-        where += " and others"
-    what = f"{total} bytes on {where} are" if total > 1 else f"1 byte on {where} is"
-    return (
-        f"{what} not valid UTF-8 (shown as \ufffd); check those cells, or save the file again as "
-        "'CSV UTF-8'."
+        where = n_l(
+            "line {lines} and others", "lines {lines} and others", len(shown), lines=listing(shown)
+        )
+    else:
+        where = n_l("line {lines}", "lines {lines}", len(shown), lines=listing(shown))
+    return n_l(
+        "{n} byte on {where} is not valid UTF-8 (shown as \ufffd); check those cells, or save "
+        "the file again as 'CSV UTF-8'.",
+        "{n} bytes on {where} are not valid UTF-8 (shown as \ufffd); check those cells, or save "
+        "the file again as 'CSV UTF-8'.",
+        total,
+        where=where,
     )
 
 

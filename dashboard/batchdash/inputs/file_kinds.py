@@ -17,6 +17,7 @@ from pathlib import PurePath
 from typing import Literal, NamedTuple
 
 from batchdash.errors import InputError
+from batchdash.i18n import Message, _l
 from batchdash.inputs.encodings import bom_encoding, utf16_without_bom
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -38,8 +39,8 @@ _BINARY_MAGIC = (
 _CONTROL_SHARE = 0.1
 _CONTROL_FEW = 16
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
-_SAVE_AS = "Save the spreadsheet as CSV UTF-8 or .xlsx and upload that file."
-_RESAVE = "Open it in Excel, save it again as .xlsx or CSV UTF-8, and upload that file."
+_SAVE_AS = _l("Save the spreadsheet as CSV UTF-8 or .xlsx and upload that file.")
+_RESAVE = _l("Open it in Excel, save it again as .xlsx or CSV UTF-8, and upload that file.")
 
 #: The largest upload read, in bytes: the uploader's `server.maxUploadSize` of 200 (Streamlit
 #: counts megabytes of 1024 * 1024 bytes). The core refuses larger files itself, for the CLI and
@@ -63,7 +64,7 @@ class FileKind(NamedTuple):
 
     kind: Literal["xlsx", "text"]
     """XLSX workbook, or delimited text."""
-    notes: tuple[str, ...]
+    notes: tuple[str | Message, ...]
     """Sentences about a name that does not match the content."""
 
 
@@ -73,31 +74,48 @@ def file_kind(data: bytes, source_name: str) -> FileKind:
     check_upload_size(len(data), source_name)
     if not data or data.isspace():
         raise InputError(
-            f"'{source_name}' is empty. Upload a file with a header row and at least one row of "
-            "data."
+            _l(
+                "'{source_name}' is empty. Upload a file with a header row and at least one row of "
+                "data.",
+                source_name=source_name,
+            )
         )
     if data.startswith(_OLE):
         if _ENCRYPTED_STREAM in data:
             raise InputError(
-                f"'{source_name}' is protected with a password. Remove the password in Excel "
-                "(File > Info > Protect Workbook), save it, and upload it again."
+                _l(
+                    "'{source_name}' is protected with a password. Remove the password in Excel (File > "
+                    "Info > Protect Workbook), save it, and upload it again.",
+                    source_name=source_name,
+                )
             )
         raise InputError(
-            f"'{source_name}' is an old-style Excel workbook (.xls), which Batchdash cannot read. "
-            "Open it in Excel, save it as .xlsx or CSV UTF-8, and upload that file."
+            _l(
+                "'{source_name}' is an old-style Excel workbook (.xls), which Batchdash cannot read. "
+                "Open it in Excel, save it as .xlsx or CSV UTF-8, and upload that file.",
+                source_name=source_name,
+            )
         )
     if data.startswith(_ZIP):
         return _zip_kind(data, source_name, suffix)
     if suffix in (".xlsx", ".xlsm"):
         raise InputError(
-            f"'{source_name}' is not a valid Excel workbook; it may be damaged or only partly "
-            "saved. Open it in Excel, save it again as .xlsx, and upload it."
+            _l(
+                "'{source_name}' is not a valid Excel workbook; it may be damaged or only partly "
+                "saved. Open it in Excel, save it again as .xlsx, and upload it.",
+                source_name=source_name,
+            )
         )
     _refuse_binary(data, source_name)
     _refuse_json(data, source_name)
-    notes: tuple[str, ...] = ()
+    notes: tuple[str | Message, ...] = ()
     if suffix == ".xls":
-        notes = (f"'{source_name}' is text despite its .xls name; Batchdash read it as text.",)
+        notes = (
+            _l(
+                "'{source_name}' is text despite its .xls name; Batchdash read it as text.",
+                source_name=source_name,
+            ),
+        )
     return FileKind("text", notes)
 
 
@@ -110,30 +128,48 @@ def _zip_kind(data: bytes, source_name: str, suffix: str) -> FileKind:
             mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError, EOFError):
         raise InputError(
-            f"'{source_name}' is a damaged or incomplete workbook. Open it in Excel, save it "
-            "again as .xlsx, and upload it."
+            _l(
+                "'{source_name}' is a damaged or incomplete workbook. Open it in Excel, save it "
+                "again as .xlsx, and upload it.",
+                source_name=source_name,
+            )
         ) from None
     if any(name.endswith("workbook.xml") for name in names):
-        notes: tuple[str, ...] = ()
+        notes: tuple[str | Message, ...] = ()
         if suffix not in (".xlsx", ".xlsm"):
             notes = (
-                f"'{source_name}' is an Excel workbook despite its name; Batchdash read it as one.",
+                _l(
+                    "'{source_name}' is an Excel workbook despite its name; Batchdash read it as one.",
+                    source_name=source_name,
+                ),
             )
         return FileKind("xlsx", notes)
     if b"opendocument.spreadsheet" in mimetype:
         raise InputError(
-            f"'{source_name}' is an OpenDocument spreadsheet (.ods). Save it as .xlsx or CSV UTF-8 "
-            "and upload that file."
+            _l(
+                "'{source_name}' is an OpenDocument spreadsheet (.ods). Save it as .xlsx or CSV "
+                "UTF-8 and upload that file.",
+                source_name=source_name,
+            )
         )
-    raise InputError(f"'{source_name}' is a ZIP archive, not a spreadsheet. {_SAVE_AS}")
+    raise InputError(
+        _l(
+            "'{source_name}' is a ZIP archive, not a spreadsheet. {save_as}",
+            source_name=source_name,
+            save_as=_SAVE_AS,
+        )
+    )
 
 
 def _refuse_binary(data: bytes, source_name: str) -> None:
     head = data[:8192]
     if head.lstrip()[:512].lower().startswith((b"<!doctype html", b"<html", b"<table")):
         raise InputError(
-            f"'{source_name}' is a web page (HTML), not a table file. Open it in Excel, save it "
-            "as .xlsx or CSV UTF-8, and upload that file."
+            _l(
+                "'{source_name}' is a web page (HTML), not a table file. Open it in Excel, save it "
+                "as .xlsx or CSV UTF-8, and upload that file.",
+                source_name=source_name,
+            )
         )
     wide = bom_encoding(data) in ("utf-16", "utf-32") or utf16_without_bom(data) is not None
     if wide:
@@ -144,7 +180,13 @@ def _refuse_binary(data: bytes, source_name: str) -> None:
         or b"\x00" in head
         or controls > max(_CONTROL_SHARE * len(head), _CONTROL_FEW)
     ):
-        raise InputError(f"'{source_name}' is not a text table: it holds binary data. {_SAVE_AS}")
+        raise InputError(
+            _l(
+                "'{source_name}' is not a text table: it holds binary data. {save_as}",
+                source_name=source_name,
+                save_as=_SAVE_AS,
+            )
+        )
 
 
 def _megabytes(size: int) -> str:
@@ -155,8 +197,10 @@ def check_file_name(source_name: str) -> None:
     """Refuse a name no file on disk can have: a NUL byte (only a crafted client sends one)."""
     if "\0" in source_name:
         raise InputError(
-            "The file's name holds a NUL character, which no file name on disk can hold, so "
-            "the file was not read. Rename the file and upload it again."
+            _l(
+                "The file's name holds a NUL character, which no file name on disk can hold, so the "
+                "file was not read. Rename the file and upload it again."
+            )
         )
 
 
@@ -167,9 +211,14 @@ def check_upload_size(size: int, source_name: str) -> None:
         tenths = math.ceil(size * 10 / (1024 * 1024)) / 10
         shown = f"{tenths:,.0f} MB" if tenths.is_integer() else f"{tenths:,.1f} MB"
         raise InputError(
-            f"'{source_name}' is {shown}, more than the {_megabytes(MAX_UPLOAD_BYTES)} "
-            "Batchdash reads. Split the rows into files of at most that size (or leave out "
-            "columns the prompts do not use) and upload each as its own job."
+            _l(
+                "'{source_name}' is {size}, more than the {limit} Batchdash reads. Split the rows "
+                "into files of at most that size (or leave out columns the prompts do not use) and "
+                "upload each as its own job.",
+                source_name=source_name,
+                size=shown,
+                limit=_megabytes(MAX_UPLOAD_BYTES),
+            )
         )
 
 
@@ -181,29 +230,49 @@ def check_archive(members: list[zipfile.ZipInfo], packed_size: int, source_name:
     """
     if len(members) > MAX_MEMBERS:
         raise InputError(
-            f"'{source_name}' holds {len(members):,} packed files, far more than a workbook "
-            f"does, so Batchdash does not open it. {_RESAVE}"
+            _l(
+                "'{source_name}' holds {members:,} packed files, far more than a workbook does, so "
+                "Batchdash does not open it. {resave}",
+                source_name=source_name,
+                members=len(members),
+                resave=_RESAVE,
+            )
         )
     unpacked = 0
     for member in members:
         if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise InputError(
-                f"'{source_name}' is packed with a method spreadsheet programs do not use, so "
-                f"Batchdash does not open it. {_RESAVE}"
+                _l(
+                    "'{source_name}' is packed with a method spreadsheet programs do not use, so "
+                    "Batchdash does not open it. {resave}",
+                    source_name=source_name,
+                    resave=_RESAVE,
+                )
             )
         unpacked += member.file_size
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > _RATIO_FLOOR_BYTES and ratio > MAX_PACKING_RATIO:
             raise InputError(
-                f"'{source_name}' would unpack {_megabytes(member.file_size)} from "
-                f"{_megabytes(max(member.compress_size, 1))}, far more than any workbook packs: it "
-                f"looks like a 'zip bomb', so Batchdash does not open it. {_RESAVE}"
+                _l(
+                    "'{source_name}' would unpack {unpacked} from {packed}, far more than any workbook "
+                    "packs: it looks like a 'zip bomb', so Batchdash does not open it. {resave}",
+                    source_name=source_name,
+                    unpacked=_megabytes(member.file_size),
+                    packed=_megabytes(max(member.compress_size, 1)),
+                    resave=_RESAVE,
+                )
             )
     if unpacked > MAX_UNPACKED_BYTES:
         raise InputError(
-            f"'{source_name}' unpacks to {_megabytes(unpacked)} (from {_megabytes(packed_size)}), "
-            f"more than the {_megabytes(MAX_UNPACKED_BYTES)} Batchdash reads from a workbook. "
-            "Save the table as CSV UTF-8, splitting it if needed, and upload that."
+            _l(
+                "'{source_name}' unpacks to {unpacked} (from {packed}), more than the {limit} "
+                "Batchdash reads from a workbook. Save the table as CSV UTF-8, splitting it if "
+                "needed, and upload that.",
+                source_name=source_name,
+                unpacked=_megabytes(unpacked),
+                packed=_megabytes(packed_size),
+                limit=_megabytes(MAX_UNPACKED_BYTES),
+            )
         )
 
 
@@ -220,7 +289,10 @@ def _refuse_json(data: bytes, source_name: str) -> None:
             continue
         if isinstance(parsed, dict | list):
             raise InputError(
-                f"'{source_name}' holds JSON (like a batch's request or result file), not a "
-                "table of rows. Upload the spreadsheet with the prompts as CSV, TSV or XLSX (a "
-                "result file is merged into its spreadsheet with 'cli.py merge')."
+                _l(
+                    "'{source_name}' holds JSON (like a batch's request or result file), not a table of "
+                    "rows. Upload the spreadsheet with the prompts as CSV, TSV or XLSX (a result file is "
+                    "merged into its spreadsheet with 'cli.py merge').",
+                    source_name=source_name,
+                )
             )

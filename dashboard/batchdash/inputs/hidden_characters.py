@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from batchdash.i18n import Message, _l
 from batchdash.wording import describe_rows
 
 # C0 controls and DEL, except tab, line feed and carriage return (ordinary in cells).
@@ -28,8 +29,8 @@ _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F
 _DIRECTION_BYTES = re.compile(rb"\xe2(?:\x80[\xaa-\xae]|\x81[\xa6-\xa9])")
 #: Bytes of a column's text looked at per step of that scan.
 _SCAN_BYTES = 1 << 20
-_CONTROL_WORDS = "control characters (such as ESC, BEL or NUL) that spreadsheets do not show"
-_DIRECTION_WORDS = "direction overrides that change how the text around them is shown"
+_CONTROL_WORDS = _l("control characters (such as ESC, BEL or NUL) that spreadsheets do not show")
+_DIRECTION_WORDS = _l("direction overrides that change how the text around them is shown")
 
 Texts: TypeAlias = pa.Array | pa.ChunkedArray
 
@@ -83,26 +84,30 @@ def _rows_matching(arrays: list[Texts], rows: int, pattern: str) -> list[int]:
     return (np.flatnonzero(hit) + 1).tolist()
 
 
-def hidden_character_notes(frame: pd.DataFrame) -> tuple[str, ...]:
+def hidden_character_notes(frame: pd.DataFrame) -> tuple[str | Message, ...]:
     """Sentences naming the rows whose cells (or the column names) hold characters nobody sees."""
     header = pa.array([str(name) for name in frame.columns], type=pa.large_string())
     arrays = _text_arrays(frame)
     if not any(_may_hold_hidden(array) for array in [header, *arrays]):
         return ()
-    notes: list[str] = []
+    notes: list[str | Message] = []
     for pattern, what in ((_CONTROL, _CONTROL_WORDS), (_DIRECTION, _DIRECTION_WORDS)):
         if _matches(header, pattern) is not None:
-            notes.append(f"A column name holds {what}. Check the header row.")
+            notes.append(_l("A column name holds {what}. Check the header row.", what=what))
         rows = _rows_matching(arrays, len(frame), pattern)
         if rows:
             notes.append(
-                f"Cells in {describe_rows(rows)} hold {what}; they are sent to the model as "
-                "they are. Check those cells, or clean them in the spreadsheet."
+                _l(
+                    "Cells in {rows} hold {what}; they are sent to the model as they are. Check "
+                    "those cells, or clean them in the spreadsheet.",
+                    rows=describe_rows(rows),
+                    what=what,
+                )
             )
     return tuple(notes)
 
 
-def hidden_in_name(name: str, what: str) -> str | None:
+def hidden_in_name(name: str, what: str | Message) -> Message | None:
     """A sentence when a file or job name holds characters nobody sees, else None.
 
     `what` names the thing ("The file name"). Batchdash shows such characters as [U+202E]
@@ -115,7 +120,12 @@ def hidden_in_name(name: str, what: str) -> str | None:
     ]
     if not kinds:
         return None
-    return (
-        f"{what} holds {' and '.join(kinds)}; Batchdash shows each as its code, like "
-        "[U+202E]. Rename it if that was not meant."
+    holds = (
+        kinds[0] if len(kinds) == 1 else _l("{first} and {second}", first=kinds[0], second=kinds[1])
+    )
+    return _l(
+        "{what} holds {kinds}; Batchdash shows each as its code, like [U+202E]. Rename it if "
+        "that was not meant.",
+        what=what,
+        kinds=holds,
     )

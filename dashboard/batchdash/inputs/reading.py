@@ -16,6 +16,7 @@ from pathlib import PurePath
 import pandas as pd
 
 from batchdash.errors import InputError
+from batchdash.i18n import Message, _l
 from batchdash.inputs.file_kinds import file_kind
 from batchdash.inputs.hidden_characters import hidden_character_notes
 from batchdash.inputs.table_shape import shape_table
@@ -54,8 +55,15 @@ class Table:
     """Every worksheet of the workbook, in order; empty for text."""
     blank_rows_dropped: int
     """Rows left out because every cell was empty or whitespace."""
-    notes: tuple[str, ...]
-    """Plain sentences about anything worth checking (encoding guess, formulas, merges...)."""
+    sentences: tuple[str | Message, ...]
+    """Plain sentences about anything worth checking (encoding guess, formulas, merges...),
+    worded when shown."""
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The sentences in the language in use now: a table read (and cached) in one language
+        shows its notes in the language of the moment they are shown."""
+        return tuple(str(sentence) for sentence in self.sentences)
 
 
 def read_table(
@@ -88,7 +96,7 @@ def read_table(
             sheet=book.sheet,
             sheets=book.sheets,
             blank_rows_dropped=shaped.blank_rows_dropped,
-            notes=kind.notes + book.notes + shaped.notes + hidden_character_notes(shaped.frame),
+            sentences=kind.notes + book.notes + shaped.notes + hidden_character_notes(shaped.frame),
         )
     try:
         text = read_delimited(data, source_name, encoding=encoding, delimiter=delimiter)
@@ -96,8 +104,12 @@ def read_table(
         # Detection or the analyst chose an encoding the bytes break off in (e.g. a UTF-16
         # file cut short by an odd byte): name it rather than fail inside the parser.
         raise InputError(
-            f"'{source_name}' is not valid {error.encoding} text (it may be cut short). Choose "
-            "another encoding, or save the spreadsheet again as CSV UTF-8 and upload that file."
+            _l(
+                "'{source_name}' is not valid {encoding} text (it may be cut short). Choose another "
+                "encoding, or save the spreadsheet again as CSV UTF-8 and upload that file.",
+                source_name=source_name,
+                encoding=error.encoding,
+            )
         ) from None
     shaped = shape_table(text.raw, source_name)
     return Table(
@@ -108,7 +120,7 @@ def read_table(
         sheet=None,
         sheets=(),
         blank_rows_dropped=shaped.blank_rows_dropped + text.blank_lines_skipped,
-        notes=kind.notes + text.notes + shaped.notes + hidden_character_notes(shaped.frame),
+        sentences=kind.notes + text.notes + shaped.notes + hidden_character_notes(shaped.frame),
     )
 
 
@@ -126,8 +138,10 @@ def read_pasted(text: str) -> Table:
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise InputError(
-            "Nothing was pasted. Copy the rows in your spreadsheet, header row included, and "
-            "paste them here."
+            _l(
+                "Nothing was pasted. Copy the rows in your spreadsheet, header row included, and "
+                "paste them here."
+            )
         )
     if "\t" in text:
         grid = read_delimited(text.encode("utf-8"), _PASTED, encoding="utf-8", delimiter="\t")
@@ -141,16 +155,20 @@ def read_pasted(text: str) -> Table:
         first = kept[0].strip()
         if _looks_like_header(first, kept[1:]):
             name, rows = first, kept[1:]
-            notes = (f"Batchdash took the first line, '{first}', as the column name.",)
+            notes = (
+                _l("Batchdash took the first line, '{first}', as the column name.", first=first),
+            )
         else:
             name, rows = PASTED_COLUMN, kept
             notes = (
-                f"The pasted lines have no header, so Batchdash named the column "
-                f"'{PASTED_COLUMN}'.",
+                _l(
+                    "The pasted lines have no header, so Batchdash named the column '{column}'.",
+                    column=PASTED_COLUMN,
+                ),
             )
         if not rows:
             raise InputError(
-                "The pasted text has a header line but no rows under it. Paste the rows too."
+                _l("The pasted text has a header line but no rows under it. Paste the rows too.")
             )
         frame = pd.DataFrame({name: pd.Series(rows, dtype=str)})
     return Table(
@@ -161,7 +179,7 @@ def read_pasted(text: str) -> Table:
         sheet=None,
         sheets=(),
         blank_rows_dropped=blank_rows,
-        notes=notes + hidden_character_notes(frame),
+        sentences=notes + hidden_character_notes(frame),
     )
 
 
@@ -172,7 +190,7 @@ def read_typed(edited: pd.DataFrame, source_name: str) -> Table:
     filled = (frame.apply(lambda column: column.str.strip()) != "").any(axis=1)
     frame = frame[filled].reset_index(drop=True)
     if frame.empty:
-        raise InputError("Type at least one prompt into the table.")
+        raise InputError(_l("Type at least one prompt into the table."))
     return Table(
         frame=frame,
         source_name=source_name,
@@ -181,7 +199,7 @@ def read_typed(edited: pd.DataFrame, source_name: str) -> Table:
         sheet=None,
         sheets=(),
         blank_rows_dropped=int((~filled).sum()),
-        notes=hidden_character_notes(frame),
+        sentences=hidden_character_notes(frame),
     )
 
 

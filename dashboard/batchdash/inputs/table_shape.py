@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from batchdash.errors import InputError
+from batchdash.i18n import Message, _l, n_l
+from batchdash.wording import listing
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,7 +25,7 @@ class ShapedTable:
     """Cells as text, named columns in the grid's order, index 0..n-1."""
     blank_rows_dropped: int
     """Rows left out because every cell was empty or whitespace."""
-    notes: tuple[str, ...]
+    notes: tuple[str | Message, ...]
     """Sentences about columns left out."""
 
 
@@ -33,14 +35,22 @@ class ShapedTable:
 MAX_CELLS = 20_000_000
 
 
-def check_cells(rows: int, columns: int, what: str, fix: str) -> None:
+def check_cells(rows: int, columns: int, what: Message, fix: Message) -> None:
     """Refuse a grid of `rows` x `columns` cells over MAX_CELLS; `what` says where the size
     comes from and `fix` what to do, in the analyst's words."""
     cells = rows * columns
     if cells > MAX_CELLS:
         raise InputError(
-            f"{what}: filled out, that is {rows:,} rows × {columns:,} columns, {cells:,} cells, "
-            f"more than the {MAX_CELLS:,} Batchdash reads. {fix}"
+            _l(
+                "{what}: filled out, that is {rows:,} rows × {columns:,} columns, {cells:,} "
+                "cells, more than the {limit:,} Batchdash reads. {fix}",
+                what=what,
+                rows=rows,
+                columns=columns,
+                cells=cells,
+                limit=MAX_CELLS,
+                fix=fix,
+            )
         )
 
 
@@ -59,7 +69,7 @@ def _blank_rows(raw: pd.DataFrame) -> np.ndarray:
 
 
 def shape_table(
-    raw: pd.DataFrame, source_name: str, *, header_hints: Mapping[int, str] | None = None
+    raw: pd.DataFrame, source_name: str, *, header_hints: Mapping[int, Message] | None = None
 ) -> ShapedTable:
     """Take the first non-blank row as the header and check its names.
 
@@ -90,16 +100,20 @@ def shape_table(
         )
     frame = body.iloc[:, kept_columns].set_axis(pd.Index(names, dtype=str), axis=1)
     frame = frame.reset_index(drop=True)
-    notes: tuple[str, ...] = ()
+    notes: tuple[str | Message, ...] = ()
     if dropped:
-        what = f"{dropped} empty columns" if dropped > 1 else "1 empty column"
-        verb = "were" if dropped > 1 else "was"
-        notes = (f"{what} without a name {verb} left out.",)
+        notes = (
+            n_l(
+                "{n} empty column without a name was left out.",
+                "{n} empty columns without a name were left out.",
+                dropped,
+            ),
+        )
     return ShapedTable(frame, int(blank.sum()), notes)
 
 
 def _named_columns(
-    header: list[str], body: pd.DataFrame, hints: Mapping[int, str]
+    header: list[str], body: pd.DataFrame, hints: Mapping[int, Message]
 ) -> tuple[list[int], int]:
     """Positions of the columns kept, and how many empty unnamed columns were left out."""
     kept: list[int] = []
@@ -110,10 +124,22 @@ def _named_columns(
         elif blank_cells(body.iloc[:, position]).all():
             dropped += 1
         else:
+            hint = hints.get(position)
+            if hint is None:
+                raise InputError(
+                    _l(
+                        "Column {column} has data but no name in the header row. Type a name "
+                        "into its header cell in the spreadsheet and upload it again.",
+                        column=position + 1,
+                    )
+                )
             raise InputError(
-                f"Column {position + 1} has data but no name in the header row"
-                f"{hints.get(position, '')}. Type a name into its header cell in the "
-                "spreadsheet and upload it again."
+                _l(
+                    "Column {column} has data but no name in the header row ({hint}). Type a "
+                    "name into its header cell in the spreadsheet and upload it again.",
+                    column=position + 1,
+                    hint=hint,
+                )
             )
     return kept, dropped
 
@@ -124,10 +150,21 @@ def _refuse_repeated(names: list[str], positions: list[int]) -> None:
         seen.setdefault(name, []).append(position + 1)
     for name, columns in seen.items():
         if len(columns) > 1:
-            listed = ", ".join(str(c) for c in columns[:-1]) + f" and {columns[-1]}"
-            both = "both" if len(columns) == 2 else "all"
+            listed = _l("{head} and {last}", head=listing(columns[:-1]), last=columns[-1])
+            if len(columns) == 2:
+                raise InputError(
+                    _l(
+                        "Columns {columns} are both named '{name}'. Rename one of them in the "
+                        "spreadsheet and upload it again.",
+                        columns=listed,
+                        name=name,
+                    )
+                )
             raise InputError(
-                f"Columns {listed} are {both} named '{name}'. Rename "
-                f"{'one of them' if len(columns) == 2 else 'all but one of them'} in the "
-                "spreadsheet and upload it again."
+                _l(
+                    "Columns {columns} are all named '{name}'. Rename all but one of them in the "
+                    "spreadsheet and upload it again.",
+                    columns=listed,
+                    name=name,
+                )
             )

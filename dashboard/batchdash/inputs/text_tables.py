@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from batchdash.errors import InputError
+from batchdash.i18n import Message, _l
 from batchdash.inputs.delimiters import (
     delimiter_option,
     record_line,
@@ -49,7 +50,7 @@ _UNUSED_SEPARATORS = "\x1f\x1e\x1d\x1c"
 _FIELDS_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LEADING_BLANK_LINES = re.compile(r"(?:[ \t]*(?:\r\n|\r|\n))*")
-_DELIMITER_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
+_DELIMITER_NAMES = {"\t": _l("tab"), ",": _l("comma"), ";": _l("semicolon"), "|": _l("pipe")}
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class TextGrid:
     """Cell separator; None when the file has a single column."""
     blank_lines_skipped: int
     """Blank lines before the header that the parser never saw."""
-    notes: tuple[str, ...]
+    notes: tuple[str | Message, ...]
     """Sentences about the encoding guess or replaced bytes."""
 
 
@@ -113,9 +114,16 @@ def _check_filled_size(data: bytes, rest: str, separator: str, source_name: str)
     check_cells(
         lines,
         columns,
-        f"'{source_name}' has {columns:,} cells in its first row and up to {lines:,} rows",
-        "If the other rows are shorter, remove the empty columns at the end of the first "
-        "row; otherwise split the file into smaller ones and upload each as its own job.",
+        _l(
+            "'{source_name}' has {columns:,} cells in its first row and up to {lines:,} rows",
+            source_name=source_name,
+            columns=columns,
+            lines=lines,
+        ),
+        _l(
+            "If the other rows are shorter, remove the empty columns at the end of the first "
+            "row; otherwise split the file into smaller ones and upload each as its own job."
+        ),
     )
 
 
@@ -263,10 +271,22 @@ def _broken_record(
     text = data.decode(detected.name, detected.errors)
     if "EOF inside string" in detail:
         line = unclosed_quote_line(text, separator)
-        where = f"Line {line} of '{source_name}'" if line else f"'{source_name}'"
+        if line:
+            return InputError(
+                _l(
+                    "Line {line} of '{source_name}' opens a quoted cell (\") that never closes. "
+                    "Add the missing closing quote or remove the stray one in that line, and "
+                    "upload the file again.",
+                    line=line,
+                    source_name=source_name,
+                )
+            )
         return InputError(
-            f'{where} opens a quoted cell (") that never closes. Add the missing closing quote '
-            "or remove the stray one in that line, and upload the file again."
+            _l(
+                "'{source_name}' opens a quoted cell (\") that never closes. Add the missing "
+                "closing quote or remove the stray one in that line, and upload the file again.",
+                source_name=source_name,
+            )
         )
     found = _FIELDS_ERROR.search(detail)
     if found:
@@ -274,11 +294,21 @@ def _broken_record(
         line = record_line(text, separator, record - 1)
         name = _DELIMITER_NAMES.get(separator, repr(separator))
         return InputError(
-            f"Line {line} of '{source_name}' has {seen} cells but the header row has {expected}. "
-            f"Put quotes around cells that contain a {name}, or fix that line, and upload the "
-            "file again."
+            _l(
+                "Line {line} of '{source_name}' has {seen} cells but the header row has "
+                "{expected}. Put quotes around cells that contain a {name}, or fix that line, and "
+                "upload the file again.",
+                line=line,
+                source_name=source_name,
+                seen=seen,
+                expected=expected,
+                name=name,
+            )
         )
     return InputError(
-        f"'{source_name}' could not be split into cells. Check the delimiter, or save the "
-        "spreadsheet again as CSV UTF-8 and upload that file."
+        _l(
+            "'{source_name}' could not be split into cells. Check the delimiter, or save the "
+            "spreadsheet again as CSV UTF-8 and upload that file.",
+            source_name=source_name,
+        )
     )

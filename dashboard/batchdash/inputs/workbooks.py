@@ -22,11 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from batchdash.errors import InputError
+from batchdash.i18n import Message, _l, n_l
 from batchdash.inputs.sheet_scan import SheetScan, column_number, scan_sheet, valued_columns
 from batchdash.inputs.sheet_scan import has_saved_result as _has_saved_result  # noqa: F401
 from batchdash.inputs.table_shape import MAX_CELLS, check_cells
 from batchdash.inputs.workbook_calamine import CalamineUnfit, calamine_columns, empty_column
 from batchdash.inputs.workbook_parts import PERCENT, ZEROS, sheet_part, text_formats
+from batchdash.wording import listing
 
 #: Excel shows at most 15 significant digits.
 _DIGITS = ".15g"
@@ -45,9 +47,9 @@ class WorkbookGrid:
     """Name of the worksheet read."""
     sheets: tuple[str, ...]
     """Every worksheet of the workbook, in order."""
-    notes: tuple[str, ...]
+    notes: tuple[str | Message, ...]
     """Sentences about formulas, merged cells and the sheet chosen."""
-    header_hints: dict[int, str]
+    header_hints: dict[int, Message]
     """Words added to a blank-header error for a column, e.g. that its header cell is merged."""
 
 
@@ -78,14 +80,22 @@ def read_workbook(data: bytes, source_name: str, *, sheet: str | None = None) ->
     if read.all_hidden:
         notes.insert(
             0,
-            f"Every sheet of '{source_name}' is hidden; Batchdash read '{read.chosen}'. Check "
-            "that these are the rows you mean to send.",
+            _l(
+                "Every sheet of '{source_name}' is hidden; Batchdash read '{sheet}'. Check that "
+                "these are the rows you mean to send.",
+                source_name=source_name,
+                sheet=read.chosen,
+            ),
         )
     elif sheet is None and len(read.names) > 1:
         notes.insert(
             0,
-            f"The workbook has {len(read.names)} sheets; Batchdash read '{read.chosen}'. Pick "
-            "another sheet if the rows are elsewhere.",
+            _l(
+                "The workbook has {sheets} sheets; Batchdash read '{sheet}'. Pick another sheet if "
+                "the rows are elsewhere.",
+                sheets=len(read.names),
+                sheet=read.chosen,
+            ),
         )
     if columns:
         table = pa.table(columns, names=[str(n) for n in range(len(columns))])
@@ -175,8 +185,11 @@ def _choose_sheet(
     names = [name for name, _visible in listed]
     if not names:
         raise InputError(
-            f"'{source_name}' has no worksheets with cells. Put the table on a worksheet, "
-            "save, and upload it again."
+            _l(
+                "'{source_name}' has no worksheets with cells. Put the table on a worksheet, save, "
+                "and upload it again.",
+                source_name=source_name,
+            )
         )
     if sheet is None:
         visible = [name for name, shown in listed if shown]
@@ -185,7 +198,13 @@ def _choose_sheet(
         return sheet, False
     quoted = ", ".join(f"'{name}'" for name in names)
     raise InputError(
-        f"'{source_name}' has no sheet named '{sheet}'; its sheets are {quoted}. Pick one of those."
+        _l(
+            "'{source_name}' has no sheet named '{sheet}'; its sheets are {sheets}. Pick one of "
+            "those.",
+            source_name=source_name,
+            sheet=sheet,
+            sheets=quoted,
+        )
     )
 
 
@@ -222,16 +241,26 @@ def _check_size(height: int, width: int, source_name: str) -> None:
     check_cells(
         height,
         width,
-        f"'{source_name}' has cells as far as {_column_letters(max(width, 1))}{height}",
-        "If the table is smaller, something lies outside it: select the rows and columns "
-        "past the table, delete them, save, and upload the file again.",
+        _l(
+            "'{source_name}' has cells as far as {cell}",
+            source_name=source_name,
+            cell=f"{_column_letters(max(width, 1))}{height}",
+        ),
+        _l(
+            "If the table is smaller, something lies outside it: select the rows and columns "
+            "past the table, delete them, save, and upload the file again."
+        ),
     )
 
 
 def _damaged(source_name: str, error: Exception) -> InputError:
     return InputError(
-        f"'{source_name}' is a damaged or unusual workbook that Batchdash cannot open "
-        f"({type(error).__name__}). Open it in Excel, save it again as .xlsx, and upload it."
+        _l(
+            "'{source_name}' is a damaged or unusual workbook that Batchdash cannot open "
+            "({error}). Open it in Excel, save it again as .xlsx, and upload it.",
+            source_name=source_name,
+            error=type(error).__name__,
+        )
     )
 
 
@@ -277,12 +306,12 @@ def _header_row(columns: list[pa.Array], height: int) -> int | None:
 
 def _apply_merges(
     columns: list[pa.Array], height: int, merged: Sequence[str], header_row: int | None
-) -> tuple[dict[int, str], list[str]]:
+) -> tuple[dict[int, Message], list[str]]:
     """Copy each merged value below the header into every cell of its range.
 
     Returns hints for blank header cells that are part of a merge, and the ranges filled.
     """
-    hints: dict[int, str] = {}
+    hints: dict[int, Message] = {}
     filled: list[str] = []
     edited: dict[int, list[str]] = {}
 
@@ -298,7 +327,7 @@ def _apply_merges(
         left, top, right, bottom = (value - 1 for value in bounds)
         if header_row is not None and top <= header_row <= bottom:
             for column in range(left, right + 1):
-                hints[column] = f" (its header cell is part of the merged cells {ref})"
+                hints[column] = _l("its header cell is part of the merged cells {ref}", ref=ref)
             continue
         if header_row is None or top < header_row or top >= height:
             continue
@@ -315,28 +344,39 @@ def _apply_merges(
     return hints, filled
 
 
-def _listed(items: Sequence[str]) -> str:
-    shown = ", ".join(items[:_SHOWN])
-    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+def _listed(items: Sequence[str]) -> str | Message:
+    if len(items) > _SHOWN:
+        return _l("{head} and {more} more", head=listing(items[:_SHOWN]), more=len(items) - _SHOWN)
+    return listing(items)
 
 
-def _notes(marks: SheetScan, filled: Sequence[str]) -> list[str]:
-    notes: list[str] = []
+def _notes(marks: SheetScan, filled: Sequence[str]) -> list[str | Message]:
+    notes: list[str | Message] = []
     if marks.formulas:
-        count = len(marks.formulas)
-        what = f"{count} cells hold formulas" if count > 1 else "1 cell holds a formula"
         notes.append(
-            f"{what} (first: {marks.formulas[0]}); Batchdash reads the results Excel saved with "
-            "the file."
+            n_l(
+                "{n} cell holds a formula (first: {first}); Batchdash reads the results Excel "
+                "saved with the file.",
+                "{n} cells hold formulas (first: {first}); Batchdash reads the results Excel "
+                "saved with the file.",
+                len(marks.formulas),
+                first=marks.formulas[0],
+            )
         )
     if marks.unsaved:
         notes.append(
-            f"Formula cells {_listed(marks.unsaved)} have no saved result and read as empty; "
-            "open the file in Excel, save it, and upload it again."
+            _l(
+                "Formula cells {cells} have no saved result and read as empty; open the file in "
+                "Excel, save it, and upload it again.",
+                cells=_listed(marks.unsaved),
+            )
         )
     if filled:
         notes.append(
-            f"Cells {_listed(filled)} are merged; Batchdash copied each merged value into every "
-            "cell it covers."
+            _l(
+                "Cells {cells} are merged; Batchdash copied each merged value into every cell it "
+                "covers.",
+                cells=_listed(filled),
+            )
         )
     return notes

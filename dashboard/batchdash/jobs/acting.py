@@ -15,6 +15,7 @@ from batchdash.direct.cancelling import cancel_direct
 from batchdash.errors import (
     InputError,
 )
+from batchdash.i18n import _l
 from batchdash.jobs.attached import attached_rows
 from batchdash.jobs.following import JobFollowing
 from batchdash.jobs.repair import (
@@ -37,6 +38,7 @@ from batchdash.preflight.plan import BatchPlan
 from batchdash.preflight.pricing import price_for
 from batchdash.registry.direct_lines import DIRECT_KIND
 from batchdash.registry.records import Job, PartConflict, PartSpec
+from batchdash.wording import alternatives
 
 
 class JobActing(JobFollowing):
@@ -55,7 +57,11 @@ class JobActing(JobFollowing):
         stopped = 0
         if batch_id is not None and batch_id not in {p.batch_id for p in view.parts}:
             raise InputError(
-                f"Batch {batch_id} is not part of job {job_id}; pick one of its batches."
+                _l(
+                    "Batch {batch_id} is not part of job {job_id}; pick one of its batches.",
+                    batch_id=batch_id,
+                    job_id=job_id,
+                )
             )
         changed: dict[str, dict[str, Any]] = {}
         if batch_id is None:
@@ -98,8 +104,11 @@ class JobActing(JobFollowing):
         job = self._job(job_id)
         if not unsent_parts(self.registry.parts(job.id)):
             raise InputError(
-                f"Job {job.id} has no part waiting to be sent: each has its batch, or was "
-                f"refused or discarded. See it with `cli.py status {job.id}`."
+                _l(
+                    "Job {job_id} has no part waiting to be sent: each has its batch, or was refused or "
+                    "discarded. See it with `cli.py status {job_id}`.",
+                    job_id=job.id,
+                )
             )
         return self.submit(job.id, on_progress=on_progress)
 
@@ -114,8 +123,11 @@ class JobActing(JobFollowing):
         unsent = unsent_parts(parts)
         if not unsent:
             raise InputError(
-                f"Job {job.id} has no part waiting to be sent, so there is nothing to discard. "
-                f"To stop its running batches, use `cli.py cancel {job.id}`."
+                _l(
+                    "Job {job_id} has no part waiting to be sent, so there is nothing to discard. To "
+                    "stop its running batches, use `cli.py cancel {job_id}`.",
+                    job_id=job.id,
+                )
             )
         for part in unsent:
             self.registry.mark_part_failed(part.id, DISCARDED)
@@ -164,8 +176,12 @@ class JobActing(JobFollowing):
             ]
             if not waiting:
                 raise InputError(
-                    f"No row of job {job_id} is {' or '.join(picked)} outside a running batch; "
-                    "there is nothing to repair."
+                    _l(
+                        "No row of job {job_id} is {statuses} outside a running batch; there is "
+                        "nothing to repair.",
+                        job_id=job_id,
+                        statuses=alternatives(picked),
+                    )
                 )
             self.submit(job_id)  # an earlier repair of these rows stopped before its batch
             latest = {part.id: part.batch_id for part in self.registry.parts(job_id)}
@@ -235,7 +251,12 @@ class JobActing(JobFollowing):
             return self._own_job_of(batch_id, known.job_id)
         info = self.gateway.retrieve_batch(batch_id)
         if not info.input_file_id:
-            raise InputError(f"Batch {batch_id} names no input file, so its requests are unknown.")
+            raise InputError(
+                _l(
+                    "Batch {batch_id} names no input file, so its requests are unknown.",
+                    batch_id=batch_id,
+                )
+            )
         found = attached_rows(info, self.gateway.file_bytes(info.input_file_id), frame)
         spec = PartSpec(
             requests=len(found.custom_ids), kind="attached", first_row=0, stop_row=len(found.frame)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from batchdash.api.batch_info import BatchInfo
 from batchdash.errors import InputError
+from batchdash.i18n import _l
 from batchdash.preflight.part_requests import request_lines
 from batchdash.recipe import ENDPOINTS, Endpoint, Recipe
 
@@ -45,13 +46,20 @@ def attached_rows(info: BatchInfo, input_file: bytes, table: pd.DataFrame | None
     """The job rows of batch `info` read from its input file, or from `table` when given."""
     if info.endpoint not in ENDPOINTS:
         raise InputError(
-            f"Batch {info.id} runs {info.endpoint or 'an unknown endpoint'}, which Batchdash "
-            f"cannot read answers of; it reads {', '.join(ENDPOINTS)}."
+            _l(
+                "Batch {batch_id} runs {endpoint}, which Batchdash cannot read answers of; it "
+                "reads {endpoints}.",
+                batch_id=info.id,
+                endpoint=info.endpoint or _l("an unknown endpoint"),
+                endpoints=", ".join(ENDPOINTS),
+            )
         )
     endpoint = cast(Endpoint, info.endpoint)
     requests = [(custom_id, json.loads(line)) for custom_id, line in request_lines(input_file)]
     if not requests:
-        raise InputError(f"The input file of batch {info.id} holds no requests.")
+        raise InputError(
+            _l("The input file of batch {batch_id} holds no requests.", batch_id=info.id)
+        )
     ids = tuple(custom_id for custom_id, _ in requests)
     bodies = [
         line.get("body") if isinstance(line.get("body"), dict) else {} for _, line in requests
@@ -86,8 +94,12 @@ def _id_column(table: pd.DataFrame, ids: tuple[str, ...]) -> str | None:
     if all(numbers) and max(int(m.group(1)) for m in numbers if m) <= len(table):
         return None
     raise InputError(
-        f"No column of the table holds the batch's custom_ids (e.g. '{ids[0]}'), and they are "
-        "not row numbers of it: add a column with the custom_ids, or attach without a table."
+        _l(
+            "No column of the table holds the batch's custom_ids (e.g. '{example}'), and they "
+            "are not row numbers of it: add a column with the custom_ids, or attach without a "
+            "table.",
+            example=ids[0],
+        )
     )
 
 

@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 
 from batchdash.api.batch_info import BatchInfo
 from batchdash.api.batch_tags import tagged_part
+from batchdash.i18n import Message, _l
 from batchdash.registry.records import Part
 
 #: How long after a doubtful part's batch was recorded the refreshes look for a late create.
@@ -78,13 +79,27 @@ def extras(listed: Iterable[BatchInfo], parts: Iterable[Part]) -> list[tuple[Par
     return list(found.values())
 
 
-def extra_note(provider: str, extra: BatchInfo, kept: str, *, cancelled_here: bool) -> str:
+def extra_note(
+    provider: str | Message, extra: BatchInfo, kept: str, *, cancelled_here: bool
+) -> Message:
     """What became of an extra batch, for the analyst (after "Part 2: ")."""
-    made = f"{provider} made a second batch, {extra.id}, for it after a slow or lost answer"
+    said = {"provider": provider, "extra": extra.id, "kept": kept}
+    if extra.status in ("cancelling", "cancelled") and cancelled_here:
+        return _l(
+            "{provider} made a second batch, {extra}, for it after a slow or lost answer; "
+            "Batchdash cancelled it, and the part's answers come from {kept}.",
+            **said,
+        )
     if extra.status in ("cancelling", "cancelled"):
-        who = "Batchdash cancelled it" if cancelled_here else "it was cancelled"
-        return f"{made}; {who}, and the part's answers come from {kept}."
-    return (
-        f"{made}; it had already ended ({extra.status}) when Batchdash found it, so its answers "
-        f"are not used (the part's come from {kept}), but it may have been billed."
+        return _l(
+            "{provider} made a second batch, {extra}, for it after a slow or lost answer; it was "
+            "cancelled, and the part's answers come from {kept}.",
+            **said,
+        )
+    return _l(
+        "{provider} made a second batch, {extra}, for it after a slow or lost answer; it had "
+        "already ended ({status}) when Batchdash found it, so its answers are not used (the "
+        "part's come from {kept}), but it may have been billed.",
+        status=extra.status,
+        **said,
     )

@@ -18,6 +18,7 @@ from batchdash.direct.cancelling import finish_abandoned_cancels
 from batchdash.errors import (
     BatchdashError,
 )
+from batchdash.i18n import _l, english
 from batchdash.jobs.extra_batches import WATCH, WATCH_EVERY, extra_note, extras, is_watched
 from batchdash.jobs.sending import is_sending, resume_from, unsent_parts
 from batchdash.jobs.status import (
@@ -81,7 +82,7 @@ class JobFollowing(JobSubmitting):
         def poll() -> dict[str, BatchInfo]:
             return poll_batches(self.gateway, wanted, listed=listed)
 
-        polled = self._retrying(poll, "Checking the batches") if wanted else {}
+        polled = self._retrying(poll, _l("Checking the batches")) if wanted else {}
         known = {i: info for view in views for i, info in view.infos.items()}
         changed = {i: info.to_dict() for i, info in polled.items() if info != known.get(i)}
         if changed:  # a batch that did not move costs no write
@@ -90,7 +91,9 @@ class JobFollowing(JobSubmitting):
             view.infos.update({i: polled[i] for i in view.active_batches() if i in polled})
             for info in view.unfetched_terminal():
                 fetch = partial(self._fetch_results, info)
-                self._retrying(fetch, f"Fetching the results of batch {info.id}")
+                self._retrying(
+                    fetch, _l("Fetching the results of batch {batch_id}", batch_id=info.id)
+                )
                 view.fetched.add(info.id)
         noted = self._cancel_extras([*views, *watched_views], listed)
         return [
@@ -110,7 +113,7 @@ class JobFollowing(JobSubmitting):
             first = min(part.create_doubt_since or now for part in watched)
             since = int(first.timestamp()) - CLOCK_SLACK_SECONDS
             recent = self._retrying(
-                lambda: list(self.gateway.batches_since(since)), "Checking the batches"
+                lambda: list(self.gateway.batches_since(since)), _l("Checking the batches")
             )
             self._watch_listed_at = clock
             listed = [*listed, *recent]
@@ -126,19 +129,27 @@ class JobFollowing(JobSubmitting):
         noted here (False when another replica did, or when it is not an extra after all)."""
         if self.registry.part_for_batch(extra.id) is not None:
             return False  # some part's own batch: attached by the analyst, or another scope's
-        where = f"Job {job_name}, part {part.number}"
+        where = _l("Job {job}, part {number}", job=job_name, number=part.number)
         running = not (extra.terminal or extra.status == "cancelling")
         if running:
             try:
                 extra = self._cancel_batch(extra.id)
             except BatchdashError as error:
-                notify(f"{where}: the second batch {extra.id} could not be cancelled yet: {error}")
+                notify(
+                    _l(
+                        "{where}: the second batch {batch_id} could not be cancelled yet: {error}",
+                        where=where,
+                        batch_id=extra.id,
+                        error=error,
+                    )
+                )
                 return False  # tried again while a refresh still lists it
         assert part.batch_id is not None
         note = extra_note(self.gateway.provider, extra, part.batch_id, cancelled_here=running)
-        if not self.registry.note_extra_batch(part.id, extra.id, note):
+        # Kept in English, as data: the job's problems quote it in any language.
+        if not self.registry.note_extra_batch(part.id, extra.id, english(note)):
             return False
-        notify(f"{where}: {note}")
+        notify(_l("{where}: {note}", where=where, note=note))
         return True
 
     def _interrupted(self, view: JobView) -> bool:
@@ -160,11 +171,17 @@ class JobFollowing(JobSubmitting):
         An error is told to the listeners, not raised: it must not keep the other jobs from
         being refreshed, and the job's status says that parts are unsent.
         """
-        notify(f"Job {job.name}: sending the parts its submission left unsent.")
+        notify(_l("Job {job}: sending the parts its submission left unsent.", job=job.name))
         try:
             self.submit(job.id)
         except BatchdashError as error:
-            notify(f"Job {job.name}: the unsent parts could not be sent yet: {error}")
+            notify(
+                _l(
+                    "Job {job}: the unsent parts could not be sent yet: {error}",
+                    job=job.name,
+                    error=error,
+                )
+            )
 
     def _fetch_results(self, info: BatchInfo) -> None:
         """Keep a terminal batch's output and error files in the registry (once)."""

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from batchdash.errors import InputError
+from batchdash.i18n import Message, _l, n_l
 from batchdash.preflight.plan import BatchPlan
 from batchdash.registry.records import PartSpec
 
@@ -52,8 +53,11 @@ def checked_statuses(statuses: Iterable[str]) -> tuple[str, ...]:
     unknown = [status for status in picked if status not in REPAIRABLE]
     if unknown or not picked:
         raise InputError(
-            f"Cannot repair rows with status {', '.join(unknown) or '(none given)'}; pick among "
-            f"{', '.join(REPAIRABLE)}."
+            _l(
+                "Cannot repair rows with status {statuses}; pick among {repairable}.",
+                statuses=", ".join(unknown) or _l("(none given)"),
+                repairable=", ".join(REPAIRABLE),
+            )
         )
     return picked
 
@@ -72,25 +76,31 @@ def refused_again(errors: pd.Series, positions: np.ndarray) -> int:
     return int(picked.str.contains(_REFUSED).sum())
 
 
-def refused_warning(refused: int, rows: int) -> str | None:
+def refused_warning(refused: int, rows: int) -> Message | None:
     """What the analyst must know before repairing `rows` rows of which `refused` were refused
     as they stand; None when there are none."""
     if not refused:
         return None
-    why = (
+    why = _l(
         "refused by the API as a bad request (an HTTP 4xx error such as 400: the request itself "
         "is wrong, for example a parameter the model does not take)"
     )
-    every = refused >= rows
-    if every:
-        head = f"Every row picked was {why}"
-    else:
-        head = f"{refused:,} of these rows {'was' if refused == 1 else 'were'} {why}"
-    they, them = ("it", "it") if refused == 1 else ("they", "them")
-    rest = "" if every else " The other rows can pass on a second try."
-    return (
-        f"{head}. Sent unchanged, {they} will fail again: change the table or the recipe and "
-        f"submit {them} as a new job.{rest}"
+    if refused >= rows:
+        return n_l(
+            "Every row picked was {why}. Sent unchanged, it will fail again: change the table or "
+            "the recipe and submit it as a new job.",
+            "Every row picked was {why}. Sent unchanged, they will fail again: change the table "
+            "or the recipe and submit them as a new job.",
+            refused,
+            why=why,
+        )
+    return n_l(
+        "{n:,} of these rows was {why}. Sent unchanged, it will fail again: change the table or "
+        "the recipe and submit it as a new job. The other rows can pass on a second try.",
+        "{n:,} of these rows were {why}. Sent unchanged, they will fail again: change the table "
+        "or the recipe and submit them as a new job. The other rows can pass on a second try.",
+        refused,
+        why=why,
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from batchdash.i18n import Message, _l, n_l
 from batchdash.registry.direct_lines import DIRECT_KIND
 from batchdash.registry.holders import is_gone
 from batchdash.registry.records import Job, Part
@@ -68,7 +69,7 @@ def resume_from(parts: Sequence[Part], now: datetime, grace: timedelta) -> datet
 
 def unsent_note(
     job: Job, parts: Sequence[Part], now: datetime, grace: timedelta
-) -> tuple[str, str]:
+) -> tuple[str | Message, str | Message]:
     """What is not sent yet and what will happen to it, for the analyst, and how to act on it
     from the command line: ("", "") when all is sent.
 
@@ -77,28 +78,39 @@ def unsent_note(
     if not unsent:
         return "", ""
     live = [part for part in parts if part.state != "failed"]
-    count = f"{len(unsent)} of {len(live)} part{'s' if len(live) != 1 else ''}"
+    count = n_l("{unsent} of {n} part", "{unsent} of {n} parts", len(live), unsent=len(unsent))
     send = f"`cli.py resume {job.id}`"
     drop = f"`cli.py discard {job.id}`"
     if job.state == "new":
         return (
-            f"Nothing of this job was sent yet ({count}): its submission never started, so "
-            "nothing was billed.",
-            f"Send it with {send}, or drop it with {drop}.",
+            _l(
+                "Nothing of this job was sent yet ({count}): its submission never started, so "
+                "nothing was billed.",
+                count=count,
+            ),
+            _l("Send it with {send}, or drop it with {drop}.", send=send, drop=drop),
         )
-    head = f"{count} not sent yet"
     if is_sending(job, parts, now):
-        return f"{head}: sending now.", ""
+        return _l("{count} not sent yet: sending now.", count=count), ""
     wait = resume_from(parts, now, grace)
     if wait is not None:
         return (
-            f"{head}: a batch create got no answer and may still land, so Batchdash looks for "
-            f"that batch again at {wait:%H:%M:%S} UTC before sending anything anew.",
-            f"Send them at once with {send}.",
+            _l(
+                "{count} not sent yet: a batch create got no answer and may still land, so "
+                "Batchdash looks for that batch again at {wait} UTC before sending anything "
+                "anew.",
+                count=count,
+                wait=f"{wait:%H:%M:%S}",
+            ),
+            _l("Send them at once with {send}.", send=send),
         )
     return (
-        f"{head}: their submission stopped, and Batchdash sends them at the next refresh.",
-        f"Send them at once with {send}, or drop them with {drop}.",
+        _l(
+            "{count} not sent yet: their submission stopped, and Batchdash sends them at the "
+            "next refresh.",
+            count=count,
+        ),
+        _l("Send them at once with {send}, or drop them with {drop}.", send=send, drop=drop),
     )
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from batchdash.api.batch_info import BatchErrorEntry, BatchInfo
 from batchdash.direct.progress import DirectProgress, direct_progress, is_live
 from batchdash.direct.rows import part_positions
+from batchdash.i18n import Message, _l, n_l
 from batchdash.jobs.sending import DISCARDED, RESUME_AFTER, is_sending, unsent_note, unsent_parts
 from batchdash.preflight.cost import answer_limit
 from batchdash.preflight.pricing import ModelPrice
@@ -98,13 +99,13 @@ class JobStatus:
     #: Hidden from the list of jobs.
     archived: bool
     #: Plain sentences about what went wrong and what to do.
-    problems: tuple[str, ...] = field(default=())
+    problems: tuple[str | Message, ...] = field(default=())
     #: Parts of a submitted job still to be sent (a submission under way, or one that stopped).
     unsent: int = 0
     #: What is not sent yet and what will happen to it ("" when everything is sent).
-    unsent_note: str = ""
+    unsent_note: str | Message = ""
     #: How to act on the unsent parts from the command line ("" when there is nothing to do).
-    unsent_hint: str = ""
+    unsent_hint: str | Message = ""
     #: Whether a live submitter is sending the job's parts right now.
     sending: bool = False
     #: Saved, but its submission never started: the analyst sends it or discards it.
@@ -335,7 +336,7 @@ def _answer_costs(
     }
 
 
-def _direct_note(view: JobView, now: datetime) -> tuple[str, str]:
+def _direct_note(view: JobView, now: datetime) -> tuple[str | Message, str | Message]:
     """What the job's direct parts have not sent and what becomes of it, as `unsent_note`."""
     waiting = [part for part in view.parts if part.kind == DIRECT_KIND and part.state != DONE]
     if not waiting:
@@ -344,15 +345,38 @@ def _direct_note(view: JobView, now: datetime) -> tuple[str, str]:
         max(part.requests - view.direct_lines.get(part.id, LineCounts()).recorded, 0)
         for part in waiting
     )
-    head = f"{_rows(left)} not sent yet"
     job = view.job.id
     if any(part.state == CANCELLING for part in waiting):
-        return f"{head}: the direct run is being cancelled, they will end as cancelled.", ""
+        return (
+            n_l(
+                "{n:,} row not sent yet: the direct run is being cancelled, they will end as "
+                "cancelled.",
+                "{n:,} rows not sent yet: the direct run is being cancelled, they will end as "
+                "cancelled.",
+                left,
+            ),
+            "",
+        )
     if any(is_live(part, now) for part in waiting):
-        return f"{head}: they are being sent directly now.", ""
+        return (
+            n_l(
+                "{n:,} row not sent yet: they are being sent directly now.",
+                "{n:,} rows not sent yet: they are being sent directly now.",
+                left,
+            ),
+            "",
+        )
     return (
-        f"{head}: the direct run stopped.",
-        f"Continue it with `cli.py resume {job}`, or stop it with `cli.py cancel {job}`.",
+        n_l(
+            "{n:,} row not sent yet: the direct run stopped.",
+            "{n:,} rows not sent yet: the direct run stopped.",
+            left,
+        ),
+        _l(
+            "Continue it with {resume}, or stop it with {cancel}.",
+            resume=f"`cli.py resume {job}`",
+            cancel=f"`cli.py cancel {job}`",
+        ),
     )
 
 
@@ -407,41 +431,96 @@ def _actual_cost(
     return round(cost, 10)
 
 
-def _problems(view: JobView, counts: Mapping[str, int]) -> list[str]:
+def _problems(view: JobView, counts: Mapping[str, int]) -> list[Message]:
     # Unsent parts are not problems here: `unsent_note` says what becomes of them.
-    problems: list[str] = []
+    problems: list[Message] = []
     for part in view.parts:
         if part.state == "failed" and part.error == DISCARDED:
-            problems.append(f"Part {part.number} was discarded before it was sent (not billed).")
+            problems.append(
+                _l(
+                    "Part {number} was discarded before it was sent (not billed).",
+                    number=part.number,
+                )
+            )
         elif part.state == "failed":
-            problems.append(f"Part {part.number} could not be submitted: {part.error}")
+            problems.append(
+                _l(
+                    "Part {number} could not be submitted: {error}",
+                    number=part.number,
+                    error=part.error,
+                )
+            )
         info = view.infos.get(part.batch_id) if part.batch_id else None
         if info is not None and info.status == "failed" and counts["not_run"]:
             problems.append(_failed_batch(part, info))
-        problems += [f"Part {part.number}: {note}" for _batch, note in part.extra_batches]
+        problems += [
+            _l("Part {number}: {note}", number=part.number, note=note)
+            for _batch, note in part.extra_batches
+        ]
     if counts["error"]:
         # Rows answered by vLLM's run-batch run again the way they came: exported once more.
-        ran_on_vllm = any((part.batch_id or "").startswith(IMPORTED_PREFIX) for part in view.parts)
-        again = "Export them again for vLLM" if ran_on_vllm else "Repair them"
+        if any((part.batch_id or "").startswith(IMPORTED_PREFIX) for part in view.parts):
+            problems.append(
+                n_l(
+                    "{n:,} row failed; the error column says why. Export them again for vLLM "
+                    "to try again.",
+                    "{n:,} rows failed; the error column says why. Export them again for vLLM "
+                    "to try again.",
+                    counts["error"],
+                )
+            )
+        else:
+            problems.append(
+                n_l(
+                    "{n:,} row failed; the error column says why. Repair them to try again.",
+                    "{n:,} rows failed; the error column says why. Repair them to try again.",
+                    counts["error"],
+                )
+            )
+    if counts["expired"]:
         problems.append(
-            f"{_rows(counts['error'])} failed; the error column says why. {again} to try again."
+            n_l(
+                "{n:,} row expired before they ran; repair them to run them.",
+                "{n:,} rows expired before they ran; repair them to run them.",
+                counts["expired"],
+            )
         )
-    for status, verb in (("expired", "expired before they ran"), ("cancelled", "were cancelled")):
-        if counts[status]:
-            problems.append(f"{_rows(counts[status])} {verb}; repair them to run them.")
+    if counts["cancelled"]:
+        problems.append(
+            n_l(
+                "{n:,} row were cancelled; repair them to run them.",
+                "{n:,} rows were cancelled; repair them to run them.",
+                counts["cancelled"],
+            )
+        )
     return problems
 
 
-def _failed_batch(part: Part, info: BatchInfo) -> str:
+def _failed_batch(part: Part, info: BatchInfo) -> Message:
     if not info.errors:
-        return f"Batch {info.id} (part {part.number}) failed without saying why."
+        return _l(
+            "Batch {batch_id} (part {number}) failed without saying why.",
+            batch_id=info.id,
+            number=part.number,
+        )
     first = info.errors[0]
-    where = f" on line {first.line}" if first.line is not None else ""
-    more = f" ({len(info.errors) - 1} more errors)" if len(info.errors) > 1 else ""
-    return (
-        f"Batch {info.id} (part {part.number}) failed{where}: {first.message or first.code}{more}."
-    )
-
-
-def _rows(count: int) -> str:
-    return f"{count:,} row{'s' if count != 1 else ''}"
+    reason = first.message or first.code
+    others = len(info.errors) - 1
+    if first.line is None:
+        failed = _l(
+            "Batch {batch_id} (part {number}) failed: {reason}",
+            batch_id=info.id,
+            number=part.number,
+            reason=reason,
+        )
+    else:
+        failed = _l(
+            "Batch {batch_id} (part {number}) failed on line {line}: {reason}",
+            batch_id=info.id,
+            number=part.number,
+            line=first.line,
+            reason=reason,
+        )
+    if others:
+        return _l("{failed} ({others} more errors).", failed=failed, others=others)
+    return _l("{failed}.", failed=failed)

@@ -28,6 +28,7 @@ from batchdash.errors import (
     NotFound,
     RateLimited,
 )
+from batchdash.i18n import Message, _, _l
 from batchdash.jobs.sending import HEARTBEAT_EVERY, RESUME_AFTER, Heartbeat
 from batchdash.jobs.status import (
     RowTally,
@@ -186,7 +187,7 @@ class JobSubmitting:
         total = sum(part.state != "failed" for part in parts)
         done = sum(part.batch_id is not None for part in parts)
         report = on_progress or (lambda _done, _total, _message: None)
-        report(done, total, f"{done} of {total} parts submitted.")
+        report(done, total, _("{done} of {total} parts submitted.", done=done, total=total))
 
         def beat() -> None:
             self.registry.keep_sending(job_id, holder, lease=lease)
@@ -209,13 +210,29 @@ class JobSubmitting:
                     except BadRequest as error:
                         self.registry.mark_part_failed(part.id, str(error), claim=claim.token)
                         total -= 1
-                        report(done, total, f"Part {part.number} was rejected: {error}")
+                        report(
+                            done,
+                            total,
+                            _(
+                                "Part {number} was rejected: {error}",
+                                number=part.number,
+                                error=error,
+                            ),
+                        )
                         continue
                     except BaseException:
                         self.registry.release_part(part.id, claim.token)
                         raise
                     done += 1
-                    report(done, total, f"Part {part.number} is batch {batch_id}.")
+                    report(
+                        done,
+                        total,
+                        _(
+                            "Part {number} is batch {batch_id}.",
+                            number=part.number,
+                            batch_id=batch_id,
+                        ),
+                    )
         finally:
             self.registry.stop_sending(job_id, holder)
         parts = self.registry.parts(job_id)
@@ -230,7 +247,7 @@ class JobSubmitting:
 
     def _submit_part(self, job: Job, part: Part, claim: str) -> str:
         if part.kind == "attached":
-            raise BadRequest("The attached batch was not recorded; attach it again by its id.")
+            raise BadRequest(_l("The attached batch was not recorded; attach it again by its id."))
         tag = part_tag(job.id, part.number)
         sending = _Sending()
 
@@ -327,12 +344,17 @@ class JobSubmitting:
         """Part `number` of the job is part `index` of `plan`."""
         self._part_files[(job_id, number)] = lambda: plan.part_bytes(index)
 
-    def _retrying(self, call: Callable[[], R], doing: str) -> R:
+    def _retrying(self, call: Callable[[], R], doing: str | Message) -> R:
         """`call()` with the service's retries, each told as "<doing>: <reason>; trying again"."""
 
-        def describe(error: ApiError, wait: float) -> str:
+        def describe(error: ApiError, wait: float) -> Message:
             reason = self.gateway.retry_reason(error)
-            return f"{doing}: {reason}; trying again in {seconds_text(wait)}."
+            return _l(
+                "{doing}: {reason}; trying again in {wait}.",
+                doing=doing,
+                reason=reason,
+                wait=seconds_text(wait),
+            )
 
         return retrying(
             call,
@@ -362,8 +384,11 @@ class JobSubmitting:
             return self._job(job_id).id
         except InputError:
             raise InputError(
-                f"Batch {batch_id} is already followed in Batchdash under another API key or "
-                "user, so it cannot be attached here. Ask whoever submitted it for its results."
+                _l(
+                    "Batch {batch_id} is already followed in Batchdash under another API key or user, so "
+                    "it cannot be attached here. Ask whoever submitted it for its results.",
+                    batch_id=batch_id,
+                )
             ) from None
 
 

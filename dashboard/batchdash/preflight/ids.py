@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from batchdash.errors import InputError
+from batchdash.i18n import Message, _l
 from batchdash.wording import describe_rows
 
 
@@ -23,7 +24,7 @@ def custom_ids(frame: pd.DataFrame, id_column: str | None) -> pd.Series:
 
 def checked_ids(
     frame: pd.DataFrame, id_column: str | None
-) -> tuple[pd.Series, list[tuple[str, list[int]]]]:
+) -> tuple[pd.Series, list[tuple[Message, list[int]]]]:
     """The IDs as `custom_ids` gives them, with every problem as (sentence, 1-based rows).
 
     With problems, the IDs are the column's text as it is (or `row-<N>` when the column is
@@ -37,20 +38,27 @@ def checked_ids(
             return ids, []
         return ids, [
             (
-                f"The ID column '{id_column}' is not in the table. Pick one of its columns, or "
-                "choose automatic IDs.",
+                _l(
+                    "The ID column '{id_column}' is not in the table. Pick one of its columns, or choose "
+                    "automatic IDs.",
+                    id_column=id_column,
+                ),
                 [],
             )
         ]
     ids = frame[id_column].fillna("").astype(str).str.strip()
-    problems: list[tuple[str, list[int]]] = []
+    problems: list[tuple[Message, list[int]]] = []
     empty = (ids == "").to_numpy()
     if empty.any():
         rows = (np.flatnonzero(empty) + 1).tolist()
         problems.append(
             (
-                f"The ID column '{id_column}' is empty in {describe_rows(rows)}. Fill those IDs, "
-                "or choose automatic IDs.",
+                _l(
+                    "The ID column '{id_column}' is empty in {rows}. Fill those IDs, or choose automatic "
+                    "IDs.",
+                    id_column=id_column,
+                    rows=describe_rows(rows),
+                ),
                 rows,
             )
         )
@@ -60,8 +68,13 @@ def checked_ids(
         first = ids.iat[rows[0] - 1]
         problems.append(
             (
-                f"The ID column '{id_column}' repeats values (e.g. '{first}') in "
-                f"{describe_rows(rows)}. IDs must be unique: fix them, or choose automatic IDs.",
+                _l(
+                    "The ID column '{id_column}' repeats values (e.g. '{first}') in {rows}. IDs must be "
+                    "unique: fix them, or choose automatic IDs.",
+                    id_column=id_column,
+                    first=first,
+                    rows=describe_rows(rows),
+                ),
                 rows,
             )
         )

@@ -11,6 +11,7 @@ import re
 import numpy as np
 
 from batchdash.errors import InputError
+from batchdash.i18n import _l
 
 #: Requests per input file (OpenAI allows 50,000; also the cap on embedding inputs per batch).
 MAX_REQUESTS_PER_PART = 50_000
@@ -123,11 +124,22 @@ def split_into_parts(
         if token_ends is not None and max_tokens is not None:
             stop = min(stop, _last_fitting(token_ends, first, max_tokens))
         if stop <= first:
+            size = {"row": first + 1, "bytes": int(row_bytes[first])}
+            if row_tokens is None:
+                raise InputError(
+                    _l(
+                        "Row {row} alone is over the limit of one batch file ({bytes:,} bytes). "
+                        "Shorten that row's text.",
+                        **size,
+                    )
+                )
             raise InputError(
-                f"Row {first + 1} alone is over the limit of one batch file "
-                f"({int(row_bytes[first]):,} bytes"
-                + (f", {int(row_tokens[first]):,} tokens" if row_tokens is not None else "")
-                + "). Shorten that row's text."
+                _l(
+                    "Row {row} alone is over the limit of one batch file ({bytes:,} bytes, "
+                    "{tokens:,} tokens). Shorten that row's text.",
+                    tokens=int(row_tokens[first]),
+                    **size,
+                )
             )
         spans.append((first, stop))
         first = stop

@@ -20,6 +20,7 @@ import pyarrow as pa
 import tiktoken
 
 from batchdash.errors import InputError
+from batchdash.i18n import _l
 from batchdash.preflight import limits, tokens
 from batchdash.preflight.ids import checked_ids
 from batchdash.preflight.pricing import ModelPrice, price_for
@@ -143,9 +144,21 @@ class BatchPlan:
 
     def _part_chunks(self, number: int) -> Iterator[bytes]:
         if not 1 <= number <= len(self.parts):
+            if not self.ok:
+                raise InputError(
+                    _l(
+                        "The batch has no part {number}; it has {parts}. Fix the problems listed "
+                        "first.",
+                        number=number,
+                        parts=len(self.parts),
+                    )
+                )
             raise InputError(
-                f"The batch has no part {number}; it has {len(self.parts)}. "
-                + ("Fix the problems listed first." if not self.ok else "Pick an existing part.")
+                _l(
+                    "The batch has no part {number}; it has {parts}. Pick an existing part.",
+                    number=number,
+                    parts=len(self.parts),
+                )
             )
         part = self.parts[number - 1]
         for first, stop in _chunks(part.first_row, part.stop_row, self.row_bytes):
@@ -198,7 +211,7 @@ def plan_batch(
     if templates_ok and len(frame) > 1 and not used_columns(recipe):
         problems.append(same_prompt_warning(frame))
     if len(frame) == 0:
-        problems.append(Problem("The table has no rows. Add at least one row with a prompt."))
+        problems.append(Problem(_l("The table has no rows. Add at least one row with a prompt.")))
 
     ids, id_problems = checked_ids(frame, recipe.id_column)
     problems += [Problem(text, tuple(rows)) for text, rows in id_problems]
@@ -222,8 +235,11 @@ def plan_batch(
         if empty:
             problems.append(
                 Problem(
-                    f"The prompt is empty in {describe_rows(empty)}. Fill the cells the template "
-                    "uses, or remove those rows.",
+                    _l(
+                        "The prompt is empty in {rows}. Fill the cells the template uses, or remove those "
+                        "rows.",
+                        rows=describe_rows(empty),
+                    ),
                     tuple(empty),
                 )
             )
@@ -235,18 +251,21 @@ def plan_batch(
     # Without rendered prompts there is nothing to price (a cost of 0 would mislead).
     price = price_for(recipe.model, price_overrides, provider) if measured else None
     if price is None and measured and recipe.model.strip():
-        unlisted = (
-            f" {provider.label}'s prices are not in the packaged price list."
-            if provider is not None and provider.price_list is None
-            else ""
-        )
-        problems.append(
-            Problem(
-                f"No price is known for the model '{recipe.model}', so the cost is not estimated."
-                f"{unlisted} Enter its price per million tokens under Settings > Price overrides.",
-                blocking=False,
+        if provider is not None and provider.price_list is None:
+            unpriced = _l(
+                "No price is known for the model '{model}', so the cost is not estimated. "
+                "{provider}'s prices are not in the packaged price list. Enter its price per "
+                "million tokens under Settings > Price overrides.",
+                model=recipe.model,
+                provider=provider.label,
             )
-        )
+        else:
+            unpriced = _l(
+                "No price is known for the model '{model}', so the cost is not estimated. Enter "
+                "its price per million tokens under Settings > Price overrides.",
+                model=recipe.model,
+            )
+        problems.append(Problem(unpriced, blocking=False))
     parts: tuple[PlannedPart, ...] = ()
     if not any(problem.blocking for problem in problems):
         spans = limits.split_into_parts(

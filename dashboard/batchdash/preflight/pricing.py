@@ -12,6 +12,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from batchdash.errors import InputError
+from batchdash.i18n import _l
 
 if TYPE_CHECKING:
     from batchdash.providers.profiles import ProviderProfile
@@ -93,7 +94,10 @@ def require_price(model: str, overrides: Mapping[str, ModelPrice] | None = None)
     price = price_for(model, overrides)
     if price is None:
         raise InputError(
-            f"No price is known for the model '{model}'. Check the model name, or enter its "
-            "price per million tokens under Settings > Price overrides."
+            _l(
+                "No price is known for the model '{model}'. Check the model name, or enter its price "
+                "per million tokens under Settings > Price overrides.",
+                model=model,
+            )
         )
     return price

@@ -3,6 +3,7 @@ completion windows and its per-file limits, all before anything is sent."""
 
 from __future__ import annotations
 
+from batchdash.i18n import _l
 from batchdash.preflight import limits
 from batchdash.preflight.problems import Problem
 from batchdash.providers.profiles import ProviderProfile
@@ -21,16 +22,26 @@ def provider_problems(recipe: Recipe, provider: ProviderProfile) -> list[Problem
         wanted = ENDPOINT_LABELS.get(recipe.endpoint, recipe.endpoint)
         problems.append(
             Problem(
-                f"{provider.label} takes no {wanted} batches; it takes {offered}. Pick one of "
-                "those endpoints, or another API in Settings."
+                _l(
+                    "{provider} takes no {wanted} batches; it takes {offered}. Pick one of those "
+                    "endpoints, or another API in Settings.",
+                    provider=provider.label,
+                    wanted=wanted,
+                    offered=offered,
+                )
             )
         )
     window = recipe.completion_window
     if window is not None and window not in provider.completion_windows:
         problems.append(
             Problem(
-                f"{provider.label} does not offer a {window} completion window; it offers "
-                f"{', '.join(provider.completion_windows)}. Pick one of those."
+                _l(
+                    "{provider} does not offer a {window} completion window; it offers {windows}. Pick "
+                    "one of those.",
+                    provider=provider.label,
+                    window=window,
+                    windows=", ".join(provider.completion_windows),
+                )
             )
         )
     return problems
@@ -69,14 +80,25 @@ def split_notes(
     why it goes as several batches (a split by OpenAI's limits needs no word)."""
     if parts < 2 or rows <= max_requests or max_requests >= limits.MAX_REQUESTS_PER_PART:
         return []
-    rehearsal = " for its free test model" if model.strip() == provider.rehearsal_model else ""
-    return [
-        Problem(
-            f"{provider.label} takes at most {max_requests:,} requests in one file{rehearsal}, "
-            f"so the {rows:,} rows go as {parts:,} batches.",
-            blocking=False,
+    if model.strip() == provider.rehearsal_model:
+        note = _l(
+            "{provider} takes at most {max_requests:,} requests in one file for its free test "
+            "model, so the {rows:,} rows go as {parts:,} batches.",
+            provider=provider.label,
+            max_requests=max_requests,
+            rows=rows,
+            parts=parts,
         )
-    ]
+    else:
+        note = _l(
+            "{provider} takes at most {max_requests:,} requests in one file, so the {rows:,} "
+            "rows go as {parts:,} batches.",
+            provider=provider.label,
+            max_requests=max_requests,
+            rows=rows,
+            parts=parts,
+        )
+    return [Problem(note, blocking=False)]
 
 
 def completion_window(recipe: Recipe, provider: ProviderProfile | None) -> str:

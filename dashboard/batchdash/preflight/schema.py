@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from batchdash.i18n import Message, _l
 from batchdash.recipe import FIELD_TYPES, LINEAGE_COLUMNS, FieldType, OutputField
 
 #: The `name` sent with the schema (the API wants 1-64 letters, digits, '_' or '-').
@@ -47,54 +48,76 @@ def output_schema(fields: Sequence[OutputField]) -> dict[str, Any]:
     }
 
 
-def field_problems(fields: Sequence[OutputField], input_columns: Iterable[str]) -> list[str]:
+def field_problems(fields: Sequence[OutputField], input_columns: Iterable[str]) -> list[Message]:
     """One sentence per problem with the fields (each names the problem and the fix)."""
-    problems: list[str] = []
+    problems: list[Message] = []
     names = [field.name for field in fields]
     if any(not name.strip() for name in names):
         problems.append(
-            "A structured output field has no name. Name every field, or remove the unnamed one."
+            _l(
+                "A structured output field has no name. Name every field, or remove the unnamed one."
+            )
         )
     repeated = sorted(name for name, count in Counter(names).items() if name.strip() and count > 1)
     if repeated:
         problems.append(
-            f"Structured output field names repeat ({_quoted(repeated)}). Give every field its "
-            "own name."
+            _l(
+                "Structured output field names repeat ({names}). Give every field its own name.",
+                names=_quoted(repeated),
+            )
         )
     reserved = [name for name in dict.fromkeys(names) if name in RESERVED_COLUMNS]
     if reserved:
         problems.append(
-            f"The structured output field names {_quoted(reserved)} are taken by the result "
-            "columns Batchdash adds. Rename those fields."
+            _l(
+                "The structured output field names {names} are taken by the result columns Batchdash "
+                "adds. Rename those fields.",
+                names=_quoted(reserved),
+            )
         )
     columns = {str(column) for column in input_columns}
     clashing = [name for name in dict.fromkeys(names) if name in columns]
     if clashing:
         problems.append(
-            f"The structured output field names {_quoted(clashing)} are already columns of the "
-            "table. Rename those fields so the answers do not overwrite your data."
+            _l(
+                "The structured output field names {names} are already columns of the table. Rename "
+                "those fields so the answers do not overwrite your data.",
+                names=_quoted(clashing),
+            )
         )
     for field in fields:
         problems.extend(_choice_problems(field))
     return problems
 
 
-def _choice_problems(field: OutputField) -> list[str]:
+def _choice_problems(field: OutputField) -> list[Message]:
     if field.type not in FIELD_TYPES:
         return [
-            f"The field '{field.name}' has the unknown type '{field.type}'. Choose one of: "
-            f"{', '.join(FIELD_TYPES)}."
+            _l(
+                "The field '{name}' has the unknown type '{type}'. Choose one of: {types}.",
+                name=field.name,
+                type=field.type,
+                types=", ".join(FIELD_TYPES),
+            )
         ]
     if field.type != "one of":
         return []
     choices = [choice.strip() for choice in field.choices]
     if not choices or not all(choices):
         return [
-            f"The 'one of' field '{field.name}' needs a list of non-empty choices. Enter the "
-            "allowed answers, or change its type."
+            _l(
+                "The 'one of' field '{name}' needs a list of non-empty choices. Enter the allowed "
+                "answers, or change its type.",
+                name=field.name,
+            )
         ]
     if len(set(choices)) < len(choices):
-        return [f"The 'one of' field '{field.name}' lists a choice twice. Remove the repeat."]
+        return [
+            _l(
+                "The 'one of' field '{name}' lists a choice twice. Remove the repeat.",
+                name=field.name,
+            )
+        ]
     return []
 
 

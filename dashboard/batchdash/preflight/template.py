@@ -13,6 +13,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from batchdash.errors import InputError
+from batchdash.i18n import Message, _l, n_l
+from batchdash.wording import listing
+
+#: What the parse errors call the analyst's prompt template (the system prompt's say so).
+THE_TEMPLATE = _l("The template")
 
 
 @dataclass(frozen=True)
@@ -27,8 +32,9 @@ class Placeholder:
 Piece = str | Placeholder
 
 
-def parse(template: str) -> tuple[Piece, ...]:
-    """Split `template` into literal text and placeholders; a stray brace is an InputError."""
+def parse(template: str, *, what: Message = THE_TEMPLATE) -> tuple[Piece, ...]:
+    """Split `template` into literal text and placeholders; a stray brace is an InputError
+    whose message calls the template `what`."""
     pieces: list[Piece] = []
     literal: list[str] = []
     i, n = 0, len(template)
@@ -39,22 +45,33 @@ def parse(template: str) -> tuple[Piece, ...]:
             i += 2
         elif char == "}":
             raise InputError(
-                f"The template has a '}}' with no opening '{{' (after '{_context(template, i)}'). "
-                "Write '}}' for a literal brace."
+                _l(
+                    "{what} has a '}}' with no opening '{{' (after '{context}'). Write '}}}}' "
+                    "for a literal brace.",
+                    what=what,
+                    context=_context(template, i),
+                )
             )
         elif char == "{":
             close = template.find("}", i + 1)
             opened = template.find("{", i + 1)
             if close == -1 or (opened != -1 and opened < close):
                 raise InputError(
-                    f"The template has a '{{' that is never closed (after '{_context(template, i)}'). "
-                    "Close the placeholder with '}', or write '{{' for a literal brace."
+                    _l(
+                        "{what} has a '{{' that is never closed (after '{context}'). Close the "
+                        "placeholder with '}}', or write '{{{{' for a literal brace.",
+                        what=what,
+                        context=_context(template, i),
+                    )
                 )
             name = template[i + 1 : close]
             if not name.strip():
                 raise InputError(
-                    "The template has an empty placeholder '{}'. Put a column name between the "
-                    "braces, or write '{{}}' for literal braces."
+                    _l(
+                        "{what} has an empty placeholder '{{}}'. Put a column name between the "
+                        "braces, or write '{{{{}}}}' for literal braces.",
+                        what=what,
+                    )
                 )
             if literal:
                 pieces.append("".join(literal))
@@ -96,18 +113,28 @@ def closest_column(name: str, columns: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def unknown_placeholder_message(names: Sequence[str], columns: Iterable[str]) -> str:
+def unknown_placeholder_message(
+    names: Sequence[str], columns: Iterable[str], *, what: Message = THE_TEMPLATE
+) -> Message:
     """One sentence naming the placeholders that match no column, with the closest columns."""
     columns = list(columns)
-    described = []
+    described: list[Message] = []
     for name in names:
         guess = closest_column(name, columns)
-        described.append(f"'{{{name}}}'" + (f" (did you mean '{{{guess}}}'?)" if guess else ""))
-    which = ", ".join(described)
-    noun, verb = ("placeholder", "matches") if len(names) == 1 else ("placeholders", "match")
-    return (
-        f"The template uses the {noun} {which}, which {verb} no column of the table. Use a "
-        "column name exactly as in the header, or write '{{' and '}}' for literal braces."
+        if guess:
+            described.append(
+                _l("'{{{name}}}' (did you mean '{{{guess}}}'?)", name=name, guess=guess)
+            )
+        else:
+            described.append(_l("'{{{name}}}'", name=name))
+    return n_l(
+        "{what} uses the placeholder {which}, which matches no column of the table. Use a "
+        "column name exactly as in the header, or write '{{{{' and '}}}}' for literal braces.",
+        "{what} uses the placeholders {which}, which match no column of the table. Use a "
+        "column name exactly as in the header, or write '{{{{' and '}}}}' for literal braces.",
+        len(names),
+        what=what,
+        which=listing(described),
     )
 
 

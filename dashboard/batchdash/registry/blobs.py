@@ -152,14 +152,14 @@ def line_pieces(source: bytes | Path | None) -> Iterator[bytes]:
 
 
 def _split_stream(stream: io.BufferedIOBase | io.BytesIO) -> Iterator[bytes]:
-    carry = b""
+    carry = b""  # the start of a line the last block ended in
     while block := stream.read(CHUNK_BYTES):
-        block = carry + block
         end = block.rfind(b"\n") + 1
         if end == 0:  # one line longer than a chunk: keep reading until it ends
-            carry = block
+            carry += block
             continue
+        # The run is copied once, from a view of the block rather than from a slice of it.
+        yield carry + memoryview(block)[:end]
         carry = block[end:]
-        yield block[:end]
     if carry:
         yield carry

@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import ArgumentError
 
 from batchdash.errors import RegistryError
+from batchdash.i18n import _l
 
 #: Milliseconds a SQLite writer waits for another one before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -27,8 +28,10 @@ def parse_db_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError:
         raise RegistryError(
-            "BATCHDASH_DB_URL is not a database URL; write it like "
-            "sqlite:///path/to/registry.sqlite3 or postgresql://user@host:5432/batchdash."
+            _l(
+                "BATCHDASH_DB_URL is not a database URL; write it like "
+                "sqlite:///path/to/registry.sqlite3 or postgresql://user@host:5432/batchdash."
+            )
         ) from None
     backend = parsed.get_backend_name()
     if backend in ("postgres", "postgresql"):
@@ -36,13 +39,18 @@ def parse_db_url(url: str) -> URL:
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise RegistryError(
-                "BATCHDASH_DB_URL names an in-memory SQLite database, which would lose every "
-                "job; give a file path such as sqlite:///path/to/registry.sqlite3."
+                _l(
+                    "BATCHDASH_DB_URL names an in-memory SQLite database, which would lose every job; "
+                    "give a file path such as sqlite:///path/to/registry.sqlite3."
+                )
             )
         return parsed.set(drivername="sqlite")
     raise RegistryError(
-        f"BATCHDASH_DB_URL uses {backend}, but the registry runs on SQLite or PostgreSQL only; "
-        "give a sqlite:/// or postgresql:// URL."
+        _l(
+            "BATCHDASH_DB_URL uses {backend}, but the registry runs on SQLite or PostgreSQL "
+            "only; give a sqlite:/// or postgresql:// URL.",
+            backend=backend,
+        )
     )
 
 

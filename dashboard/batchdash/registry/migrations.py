@@ -40,6 +40,7 @@ from sqlalchemy.schema import SchemaItem
 from sqlalchemy.types import TypeEngine
 
 from batchdash.errors import RegistryError
+from batchdash.i18n import _l
 from batchdash.registry.engine import WRITE_OPTION
 from batchdash.registry.models import API_ID_LENGTH, ID_LENGTH, NAMING_CONVENTION
 
@@ -253,9 +254,12 @@ def upgrade(
             version = current_version(conn)
             if version > newest:
                 raise RegistryError(
-                    f"The registry database is at schema version {version}, newer than this "
-                    f"Batchdash knows ({newest}); upgrade Batchdash or point BATCHDASH_DB_URL at "
-                    "another database."
+                    _l(
+                        "The registry database is at schema version {version}, newer than this Batchdash "
+                        "knows ({newest}); upgrade Batchdash or point BATCHDASH_DB_URL at another database.",
+                        version=version,
+                        newest=newest,
+                    )
                 )
             for step in sorted(v for v in migrations if version < v <= goal):
                 migrations[step](conn)
@@ -263,8 +267,12 @@ def upgrade(
                 version = step
             return version
     except OperationalError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else "no answer"
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else _l("no answer")
         raise RegistryError(
-            f"The registry database {engine.url.render_as_string(hide_password=True)} could "
-            f"not be opened ({reason}); check BATCHDASH_DB_URL and that the database is running."
+            _l(
+                "The registry database {url} could not be opened ({reason}); check BATCHDASH_DB_URL "
+                "and that the database is running.",
+                url=engine.url.render_as_string(hide_password=True),
+                reason=reason,
+            )
         ) from error

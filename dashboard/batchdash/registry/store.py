@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from batchdash.errors import InputError
+from batchdash.i18n import _l
 from batchdash.recipe import Recipe
 from batchdash.registry.blobs import (
     TABLE_CODEC,
@@ -131,7 +132,10 @@ class Registry(OfflineParts, DirectLines):
             job = session.get(JobModel, job_id)
             if job is None or job.scope != scope:
                 raise InputError(
-                    f"There is no job {job_id} for this API key; pick one from the list of jobs."
+                    _l(
+                        "There is no job {job_id} for this API key; pick one from the list of jobs.",
+                        job_id=job_id,
+                    )
                 )
             return job_record(job)
 
@@ -283,7 +287,9 @@ class Registry(OfflineParts, DirectLines):
                     return part_record(model)
             except IntegrityError:
                 continue  # a concurrent writer took that number: look again
-        raise PartConflict(f"Job {job_id} kept changing while a part was added; try again.")
+        raise PartConflict(
+            _l("Job {job_id} kept changing while a part was added; try again.", job_id=job_id)
+        )
 
     def part(self, part_id: int) -> Part:
         """One part by its registry id."""
@@ -509,14 +515,22 @@ class Registry(OfflineParts, DirectLines):
                 moved = rowcount(session, statement)
         except IntegrityError:
             raise PartConflict(
-                f"Batch {values.get('batch_id')} already belongs to another part; refresh the job."
+                _l(
+                    "Batch {batch_id} already belongs to another part; refresh the job.",
+                    batch_id=values.get("batch_id"),
+                )
             ) from None
         part = self.part(part_id)
         if moved or done(part):
             return part
         raise PartConflict(
-            f"Part {part.number} of job {part.job_id} was taken over by another submitter "
-            f"(it is {part.state}); refresh the job to see its batch."
+            _l(
+                "Part {number} of job {job_id} was taken over by another submitter (it is {state}); "
+                "refresh the job to see its batch.",
+                number=part.number,
+                job_id=part.job_id,
+                state=part.state,
+            )
         )
 
 

@@ -16,7 +16,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from batchdash.errors import ResultsError
+from batchdash.i18n import _l
 from batchdash.results.arrow_columns import arrow_column, is_text
+from batchdash.results.parallel import map_in_order
 from batchdash.results.xlsx_writer import (
     MAX_CELL_CHARACTERS,
     MAX_COLUMNS,
@@ -142,9 +144,16 @@ def write_csv(merged: MergedColumns, out: BinaryIO, *, for_spreadsheets: bool = 
     # Arrow's writer quotes every string and escapes quotes, CR and LF inside them.
     options = pa_csv.WriteOptions(include_header=False, eol=_EOL, quoting_style="needed")
     positional = [str(n) for n in range(len(names))]
-    for columns in merged.batches():
+
+    def csv_rows(columns: list[pa.Array]) -> pa.Buffer:
         arrays = [_csv_array(column, for_spreadsheets) for column in columns]
-        pa_csv.write_csv(pa.Table.from_arrays(arrays, names=positional), out, options)
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(pa.Table.from_arrays(arrays, names=positional), sink, options)
+        return sink.getvalue()
+
+    # Runs of rows are made on every core, written in order.
+    for text in map_in_order(csv_rows, merged.batches()):
+        out.write(memoryview(text))
 
 
 def formula_cells(merged: pd.DataFrame) -> dict[str, int]:
@@ -309,15 +318,25 @@ def check_sheet_size(rows: int, columns: int | None = None) -> None:
     yet, before a merge) the rows alone."""
     if columns is None and rows >= MAX_ROWS:
         raise ResultsError(
-            f"The table has {rows:,} rows; an Excel sheet holds at most {MAX_ROWS - 1:,} rows "
-            "below its header: write the merged table as CSV instead (e.g. --out answers.csv), "
-            "which Excel opens too."
+            _l(
+                "The table has {rows:,} rows; an Excel sheet holds at most {max_rows:,} rows below "
+                "its header: write the merged table as CSV instead (e.g. --out answers.csv), which "
+                "Excel opens too.",
+                rows=rows,
+                max_rows=MAX_ROWS - 1,
+            )
         )
     if rows >= MAX_ROWS or (columns or 0) > MAX_COLUMNS:
         raise ResultsError(
-            f"The table has {rows:,} rows and {columns:,} columns; an Excel sheet holds at most "
-            f"{MAX_ROWS - 1:,} rows below its header and {MAX_COLUMNS:,} columns: download the "
-            "CSV instead."
+            _l(
+                "The table has {rows:,} rows and {columns:,} columns; an Excel sheet holds at most "
+                "{max_rows:,} rows below its header and {max_columns:,} columns: download the CSV "
+                "instead.",
+                rows=rows,
+                columns=columns,
+                max_rows=MAX_ROWS - 1,
+                max_columns=MAX_COLUMNS,
+            )
         )
 
 
@@ -330,6 +349,12 @@ def _check_cell_lengths(name: str, texts: pa.LargeStringArray) -> None:
         length = len(text.encode("utf-16-le")) // 2
         if length > MAX_CELL_CHARACTERS:
             raise ResultsError(
-                f"Row {row + 1} of the column '{name}' holds {length:,} characters, more than "
-                f"the {MAX_CELL_CHARACTERS:,} an Excel cell can hold: download the CSV instead."
+                _l(
+                    "Row {row} of the column '{name}' holds {length:,} characters, more than the "
+                    "{limit:,} an Excel cell can hold: download the CSV instead.",
+                    row=row + 1,
+                    name=name,
+                    length=length,
+                    limit=MAX_CELL_CHARACTERS,
+                )
             )

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from batchdash.errors import ResultsError
+from batchdash.i18n import _l
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.providers.profiles import ProviderProfile
@@ -187,9 +188,13 @@ def _check_sources(table: pa.Table, ids: pa.Array) -> None:
     row = pc.index(table.column(SOURCE), strangers[0]).as_py()
     example = table.column("custom_id")[row].as_py()
     raise ResultsError(
-        f"None of the results in {strangers[0] or 'a results file'} match a row of this table "
-        f"(e.g. custom_id '{example}'): the file seems to belong to another job, or the ID "
-        "column differs from the one the job used."
+        _l(
+            "None of the results in {source} match a row of this table (e.g. custom_id "
+            "'{example}'): the file seems to belong to another job, or the ID column differs "
+            "from the one the job used.",
+            source=strangers[0] or _l("a results file"),
+            example=example,
+        )
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, get_args
 
 from batchdash.errors import ResultsError
+from batchdash.i18n import Message, _l
 from batchdash.recipe import (
     ENDPOINTS,
     FLAGGED_COLUMN,
@@ -129,16 +130,16 @@ def parse_result_lines(
     for row, (number, custom_id, has_response, status_code, has_body, shape, model, code,
               message, text, finish_reason, input_tokens, output_tokens, failure) in enumerate(rows):  # fmt: skip
         if not custom_id:
-            raise _bad_line(number, source_name, "has no custom_id")
+            raise _bad_line(number, source_name, _l("has no custom_id"))
         if has_response and status_code == 200:
             if not has_body:
-                raise _bad_line(number, source_name, "is an answer without a body")
+                raise _bad_line(number, source_name, _l("is an answer without a body"))
             if not shape:
                 raise _bad_line(
                     number,
                     source_name,
-                    f"is not an answer of {recipe.endpoint}",
-                    "choose the endpoint the batch used",
+                    _l("is not an answer of {endpoint}", endpoint=recipe.endpoint),
+                    _l("choose the endpoint the batch used"),
                 )
             status, answer_fields, problem = _judge(text, finish_reason, failure, recipe)
             if replies.fields is not None and status == "ok":
@@ -166,7 +167,7 @@ def parse_result_lines(
         elif has_response:
             status, problem = "error", _http_error(values, row)
         else:
-            raise _bad_line(number, source_name, "has neither a response nor an error")
+            raise _bad_line(number, source_name, _l("has neither a response nor an error"))
         results.append(
             RowResult(
                 custom_id=custom_id,
@@ -180,8 +181,16 @@ def parse_result_lines(
     return results
 
 
-def _bad_line(number: int, source: str, problem: str, fix: str = FIX) -> ResultsError:
-    return ResultsError(f"Line {number} of {source} {problem}: {fix}.")
+def _bad_line(number: int, source: str, problem: Message, fix: Message = FIX) -> ResultsError:
+    return ResultsError(
+        _l(
+            "Line {number} of {source} {problem}: {fix}.",
+            number=number,
+            source=source,
+            problem=problem,
+            fix=fix,
+        )
+    )
 
 
 def infer_endpoint_and_model(

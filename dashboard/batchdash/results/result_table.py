@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from batchdash.recipe import Endpoint, OutputField, Recipe
 from batchdash.results.columns import arrow_leaves, line_count
+from batchdash.results.parallel import map_in_order
 from batchdash.results.parse import RowResult, http_error_text, parse_result_lines
 
 #: Text columns of the results table, in order (then the two counts, then the fields).
@@ -68,13 +69,24 @@ def _field_type(spec: OutputField) -> pa.DataType:
 
 
 def read_result_files(files: Iterable[ResultFile], recipe: Recipe) -> pa.Table:
-    """Every line of every file, in the order given, as one results table."""
-    tables = [
-        result_run_table(
-            run, recipe=recipe, batch_id=batch_id, source_name=name, first_line=first, lines=lines
+    """Every line of every file, in the order given, as one results table.
+
+    The runs are read on every core, each run whole on one thread (`parallel`); a run's
+    error is raised as if the runs were read one after the other."""
+
+    def table(numbered: tuple[str, str, bytes, int, int]) -> pa.Table:
+        batch_id, name, run, first, lines = numbered
+        return result_run_table(
+            run,
+            recipe=recipe,
+            batch_id=batch_id,
+            source_name=name,
+            first_line=first,
+            lines=lines,
+            threads=False,
         )
-        for batch_id, name, run, first, lines in _numbered_runs(files)
-    ]
+
+    tables = list(map_in_order(table, _numbered_runs(files)))
     schema = results_schema(recipe.result_fields)
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
@@ -112,12 +124,14 @@ def result_run_table(
     source_name: str = "the results file",
     first_line: int = 1,
     lines: int | None = None,
+    threads: bool = True,
 ) -> pa.Table:
     """The results table of a run of whole lines of one file (see `parse_result_lines`);
-    `lines` is its `line_count` when the caller knows it."""
+    `lines` is its `line_count` when the caller knows it; `threads=False` reads it on the
+    calling thread alone."""
     fields = recipe.result_fields
     if recipe.endpoint in _COLUMNAR and not fields:
-        table = _columnar(data, recipe, batch_id, source_name, lines)
+        table = _columnar(data, recipe, batch_id, source_name, lines, threads)
         if table is not None:
             return table
     rows = parse_result_lines(
@@ -127,12 +141,12 @@ def result_run_table(
 
 
 def _columnar(
-    data: bytes, recipe: Recipe, batch_id: str, source: str, lines: int | None
+    data: bytes, recipe: Recipe, batch_id: str, source: str, lines: int | None, threads: bool
 ) -> pa.Table | None:
     """The table judged column by column; None for anything unusual (a line without a
     custom_id, an answer of another endpoint, a line that is neither answer nor error), which
     `parse_result_lines` words as an error."""
-    leaves = arrow_leaves(data, recipe.endpoint, lines)
+    leaves = arrow_leaves(data, recipe.endpoint, lines, threads=threads)
     if leaves is None:
         return None
     rows = len(leaves["custom_id"])
