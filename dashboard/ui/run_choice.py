@@ -142,12 +142,7 @@ def confirm_direct(
             ),
             icon=":material/payments:",
         )
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        dialogs.dismiss_button(_("Not now"), "submit_keep", forget)
-        confirmed = st.button(
-            _("Run directly"), type="primary", icon=":material/bolt:", key="submit_direct"
-        )
-    if not confirmed:
+    if not dialogs.confirm_row(_("Run directly"), "submit_direct", forget, _("Not now")):
         return
     service = job_service(connection)
     job_id = attempt(
