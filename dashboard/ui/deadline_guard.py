@@ -79,8 +79,8 @@ def dialog(
     )
     st.markdown(
         _(
-            "Answers the batch made before the cancel took effect are kept too; the merged "
-            "table then holds both, each row once."
+            "A row the batch answers before the cancel takes effect is answered and billed "
+            "twice, in the batch and directly; the merged table keeps one answer per row."
         )
     )
     with st.container(horizontal=True):
