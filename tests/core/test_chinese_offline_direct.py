@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from batchdash.api.gateway import Gateway
 from batchdash.direct.progress import DirectProgress
 from batchdash.errors import InputError, ResultsError
 from batchdash.i18n import use_language
+from batchdash.inputs.reading import read_table
 from batchdash.jobs.offline import ImportReport, check_exportable
 from batchdash.preflight.provider_checks import batch_api_problem
 from batchdash.providers.profiles import OLLAMA, VLLM
@@ -98,3 +100,23 @@ def test_local_servers_say_why_they_take_no_batches_in_chinese() -> None:
         assert str(Holder("app-1 boot ns", 1234, "", "run").describe()) == "app-1 上的进程 1234"
     with use_language("en"):
         assert str(OLLAMA.notes).startswith("No Batch API: run the job directly")
+
+
+def test_other_core_refusals_are_chinese_when_shown_in_chinese() -> None:
+    gateway = Gateway("sk-test-not-a-key-000000", "http://127.0.0.1:9/v1")
+    with pytest.raises(InputError) as endpoint:
+        gateway.call_direct("/v1/files", {})
+    with pytest.raises(InputError) as headless:
+        read_table(b"id,review\n", "reviews.csv")
+    with use_language("zh-CN"):
+        assert str(endpoint.value).startswith(
+            "Batchdash 无法调用 '/v1/files'；请使用以下接口之一："
+        )
+        assert str(headless.value) == (
+            "“reviews.csv”只有表头行，没有数据行。请在表头下添加行后重新上传。"
+        )
+    with use_language("en"):
+        assert str(headless.value) == (
+            "'reviews.csv' has a header row but no rows of data. Add rows under the header and "
+            "upload it again."
+        )
