@@ -619,15 +619,19 @@ def add_submit(commands: _SubParsers) -> None:
         "--export",
         type=Path,
         metavar="DIR",
-        help="send nothing: save the job for vLLM's run-batch, write its JSONL in DIR and print "
-        "the command that runs it (as `export` does); `import` brings the answers back",
+        help=_(
+            "send nothing: save the job for vLLM's run-batch, write its JSONL in DIR and print "
+            "the command that runs it (as `export` does); `import` brings the answers back"
+        ),
     )
     parser.add_argument(
         "--direct",
         action="store_true",
-        help="send each row to the endpoint's synchronous route now, a few at a time, instead "
-        "of in a batch (a server without a Batch API, urgent rows): the normal price, or none "
-        "on a server of your own; progress on stderr, and `batch_ids` is empty",
+        help=_(
+            "send each row to the endpoint's synchronous route now, a few at a time, instead "
+            "of in a batch (a server without a Batch API, urgent rows): the normal price, or "
+            "none on a server of your own; progress on stderr, and `batch_ids` is empty"
+        ),
     )
     cli_jobs.add_concurrency_option(parser)
     parser.set_defaults(handler=run_submit)
@@ -644,7 +648,7 @@ def run_submit(args: argparse.Namespace) -> dict[str, Any]:
     if args.export is not None:
         if args.direct:
             raise InputError(
-                "--direct sends the rows now and --export sends nothing: choose one of them."
+                _("--direct sends the rows now and --export sends nothing: choose one of them.")
             )
         job_id = service.create_exported_job(
             args.name, table.frame, recipe, source_name=input_path.name
@@ -659,16 +663,7 @@ def run_submit(args: argparse.Namespace) -> dict[str, Any]:
     if twin is not None and twin.direct is not None:
         twin = None  # a direct job of the same table is no batch job to resume
     if twin is not None:
-        print(
-            _(
-                "Note: job {job_id} ({name}) has the same table and recipe and is not finished, "
-                "so it was resumed instead of paying again; add --new to send the rows again as "
-                "another job.",
-                job_id=twin.job_id,
-                name=twin.name,
-            ),
-            file=sys.stderr,
-        )
+        cli_jobs.note_twin(twin)
         return cli_jobs.sent(service, twin.job_id, service.submit(twin.job_id))
     job_id = service.create_job(args.name, table.frame, recipe, source_name=input_path.name)
     return cli_jobs.sent(service, job_id, service.submit(job_id))

@@ -119,8 +119,11 @@ def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
         "--concurrency",
         type=int,
         metavar="N",
-        help=f"with --direct: the most calls at once (default {DEFAULT_CONCURRENCY}); fewer "
-        "while the server answers 429",
+        help=_(
+            "with --direct: the most calls at once (default {default}); fewer while the server "
+            "answers 429",
+            default=DEFAULT_CONCURRENCY,
+        ),
     )
 
 
@@ -129,11 +132,17 @@ def checked_concurrency(args: argparse.Namespace) -> int:
     given: int | None = args.concurrency
     if given is not None and not getattr(args, "direct", True):
         raise InputError(
-            "--concurrency sets how many calls a direct run makes at once; add --direct."
+            _("--concurrency sets how many calls a direct run makes at once; add --direct.")
         )
-    if given is not None and given < 1:
-        raise InputError(f"--concurrency is {given}; give at least 1 call at once.")
+    if given is not None:
+        check_concurrency(given)
     return given or DEFAULT_CONCURRENCY
+
+
+def check_concurrency(given: int) -> None:
+    """InputError for a --concurrency below 1."""
+    if given < 1:
+        raise InputError(_("--concurrency is {given}; give at least 1 call at once.", given=given))
 
 
 def direct_jobs(service: JobService, concurrency: int = DEFAULT_CONCURRENCY) -> DirectJobs:
@@ -152,7 +161,7 @@ def run_directly(jobs: DirectJobs, job_id: str) -> None:
 
     def report(progress: DirectProgress) -> None:
         nonlocal said, said_at, latest
-        latest = f"Direct: {progress.describe()}"
+        latest = _("Direct: {progress}", progress=progress.describe())
         if latest != said and time.monotonic() - said_at >= _PROGRESS_EVERY:
             print(latest, file=sys.stderr, flush=True)
             said, said_at = latest, time.monotonic()
@@ -176,17 +185,26 @@ def submit_direct(
     run in the foreground; printed as submit prints, with no batch ids (none is made)."""
     jobs = direct_jobs(service, concurrency)
     if twin is not None and twin.direct is not None:
-        print(
-            f"Note: job {twin.job_id} ({twin.name}) has the same table and recipe and is not "
-            "finished, so it was resumed instead of paying again; add --new to send the rows "
-            "again as another job.",
-            file=sys.stderr,
-        )
+        note_twin(twin)
         job_id = twin.job_id
     else:
         job_id = jobs.create(args.name, frame, recipe, source_name=args.input.name)
     run_directly(jobs, job_id)
     return sent(service, job_id, [])
+
+
+def note_twin(twin: JobStatus) -> None:
+    """Say on stderr that submit resumed the unfinished job of the same table."""
+    print(
+        _(
+            "Note: job {job_id} ({name}) has the same table and recipe and is not finished, "
+            "so it was resumed instead of paying again; add --new to send the rows again as "
+            "another job.",
+            job_id=twin.job_id,
+            name=twin.name,
+        ),
+        file=sys.stderr,
+    )
 
 
 def _direct_parts_open(service: JobService, job_id: str) -> bool:
@@ -196,7 +214,10 @@ def _direct_parts_open(service: JobService, job_id: str) -> bool:
 
 
 def _unsent(status: JobStatus) -> str:
-    return f"{status.unsent_note} {status.unsent_hint}".strip()
+    if status.unsent_note and status.unsent_hint:
+        # Two sentences: Chinese puts no space between them.
+        return _("{note} {hint}", note=status.unsent_note, hint=status.unsent_hint)
+    return str(status.unsent_note or status.unsent_hint)
 
 
 def _print_problems(status: JobStatus) -> None:
@@ -230,8 +251,7 @@ def run_resume(args: argparse.Namespace) -> dict[str, Any]:
     service = job_service()
     job_id = args.job.strip()
     concurrency = args.concurrency or DEFAULT_CONCURRENCY
-    if concurrency < 1:
-        raise InputError(f"--concurrency is {concurrency}; give at least 1 call at once.")
+    check_concurrency(concurrency)
     if _direct_parts_open(service, service.registry.get_job(job_id, service.scope).id):
         run_directly(direct_jobs(service, concurrency), job_id)
         return sent(service, job_id, [])

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import cli_jobs
 
+from batchdash.i18n import _
+
 if TYPE_CHECKING:
     from batchdash.jobs.offline import Export
 
@@ -48,22 +50,19 @@ def written_export(export: Export, folder: Path) -> dict[str, Any]:
     }
 
 
-_EXPORT_TEXTS = (
-    "write a job's JSONL and the command that runs it with vLLM",
-    "Write the job's parts waiting for vLLM (or, when none waits, its rows without an answer) "
-    "as JSONL files in DIR, and print them with the run-batch command line that answers them; "
-    "bring its output back with `import`.",
-)
-_IMPORT_TEXTS = (
-    "merge an output file of vLLM's run-batch into a job",
-    "Merge FILE (the -o file of vLLM's run-batch) into the job by custom_id, as a finished "
-    "batch whose rows cost nothing. The same file twice changes nothing.",
-)
-
-
 def add_export(commands: _SubParsers) -> None:
-    parser = cli_jobs.add_job_command(commands, "export", run_export, *_EXPORT_TEXTS)
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write")
+    parser = cli_jobs.add_job_command(
+        commands,
+        "export",
+        run_export,
+        _("write a job's JSONL and the command that runs it with vLLM"),
+        _(
+            "Write the job's parts waiting for vLLM (or, when none waits, its rows without an "
+            "answer) as JSONL files in DIR, and print them with the run-batch command line that "
+            "answers them; bring its output back with `import`."
+        ),
+    )
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help=_("folder to write"))
 
 
 def run_export(args: argparse.Namespace) -> dict[str, Any]:
@@ -72,8 +71,17 @@ def run_export(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_import(commands: _SubParsers) -> None:
-    parser = cli_jobs.add_job_command(commands, "import", run_import, *_IMPORT_TEXTS)
-    parser.add_argument("file", type=Path, metavar="FILE", help="the run-batch output file")
+    parser = cli_jobs.add_job_command(
+        commands,
+        "import",
+        run_import,
+        _("merge an output file of vLLM's run-batch into a job"),
+        _(
+            "Merge FILE (the -o file of vLLM's run-batch) into the job by custom_id, as a "
+            "finished batch whose rows cost nothing. The same file twice changes nothing."
+        ),
+    )
+    parser.add_argument("file", type=Path, metavar="FILE", help=_("the run-batch output file"))
 
 
 def run_import(args: argparse.Namespace) -> dict[str, Any]:

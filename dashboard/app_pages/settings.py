@@ -94,13 +94,20 @@ except InputError as error:
 provider = chosen_provider(settings)
 if provider.notes and not provider.batch_api:
     # A local server has no batches: their windows and file limits mean nothing there.
-    st.caption(f"{plain(provider.label)}: {plain(provider.notes)} Source: {plain(provider.source)}")
+    st.caption(
+        _(
+            "{provider}: {notes} Source: {source}",
+            provider=plain(provider.title()),
+            notes=plain(provider.notes),
+            source=plain(provider.source),
+        )
+    )
 elif provider.notes:
     st.caption(
         _(
             "{provider}: {notes} Windows: {windows}; at most {requests:,} requests and "
             "{megabytes:,.0f} MB a file. Source: {source}",
-            provider=plain(provider.label),
+            provider=plain(provider.title()),
             notes=plain(provider.notes),
             windows=plain(", ".join(provider.completion_windows)),
             requests=provider.max_requests_per_file,

@@ -42,7 +42,7 @@ def offer(status: JobStatus, now: float, ask: Callable[[], None]) -> None:
             waiting,
         )
     st.warning(
-        head + " " + _("Rows a batch does not answer in time end expired."),
+        plain(head) + " " + _("Rows a batch does not answer in time end expired."),
         icon=":material/timer:",
     )
     if st.button(
@@ -54,7 +54,7 @@ def offer(status: JobStatus, now: float, ask: Callable[[], None]) -> None:
         ask()
 
 
-def dialog(
+def finish_rest_directly(
     board: JobBoard,
     status: JobStatus,
     confirm: Callable[[str, str], bool],

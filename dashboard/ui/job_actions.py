@@ -492,7 +492,7 @@ def _repair_dialog(board: JobBoard, status: JobStatus) -> None:
 
 
 def _finish_dialog(board: JobBoard, status: JobStatus) -> None:
-    deadline_guard.dialog(
+    deadline_guard.finish_rest_directly(
         board,
         status,
         lambda confirm, key: _confirm_row(confirm, key, keep=_("Not now")),

@@ -130,7 +130,10 @@ def confirm_direct(
         )
     elif connection.provider.direct_free:
         st.info(
-            _("The rows are sent to {server}, one call each, at no cost.", server=connection.label),
+            _(
+                "The rows are sent to {server}, one call each, at no cost.",
+                server=plain(connection.label),
+            ),
             icon=":material/dns:",
         )
     else:

@@ -35,6 +35,7 @@ REVIEWED = {
     ("ui/cost_views.py", "bound"): "money (usd_all) and limit_words",
     ("ui/cost_views.py", "rows"): "a count of rows",
     ("ui/job_actions.py", "label(ESTIMATE_LABEL, current_connection().sandbox)"): "a constant",
+    ("ui/deadline_guard.py", "label(ESTIMATE_LABEL, current_connection().sandbox)"): "a constant",
     ("ui/results_views.py", "label(ESTIMATE_LABEL, sandbox)"): "a constant",
     ("ui/results_views.py", "label(ACTUAL_LABEL, sandbox)"): "a constant",
     ("ui/submit.py", "estimate.projected_from"): "a count of rows",

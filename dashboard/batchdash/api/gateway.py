@@ -311,7 +311,11 @@ class Gateway:
         as the project's error (RateLimited carries the server's Retry-After)."""
         if endpoint not in ENDPOINTS:
             raise InputError(
-                f"Batchdash cannot call {endpoint!r}; use one of {', '.join(ENDPOINTS)}."
+                _l(
+                    "Batchdash cannot call {endpoint}; use one of {endpoints}.",
+                    endpoint=repr(endpoint),
+                    endpoints=", ".join(ENDPOINTS),
+                )
             )
         path = endpoint.removeprefix("/v1")
         refused: DirectAnswer | None = None
@@ -330,7 +334,11 @@ class Gateway:
             return refused
         if not isinstance(answer, dict):
             raise ServerUnavailable(
-                f"{self.provider} answered {endpoint} with something that is not JSON."
+                _l(
+                    "{provider} answered {endpoint} with something that is not JSON.",
+                    provider=self.provider,
+                    endpoint=endpoint,
+                )
             )
         return DirectAnswer(200, answer, response.headers.get("x-request-id"))
 
@@ -447,7 +455,14 @@ class Gateway:
                     detail=detail,
                 )
             )
-        return ApiError(f"{self.provider} answered HTTP {status}: {detail}")
+        return ApiError(
+            _l(
+                "{provider} answered HTTP {status}: {detail}",
+                provider=self.provider,
+                status=status,
+                detail=detail,
+            )
+        )
 
     def _rate_limited(self, error: openai.APIStatusError) -> RateLimited:
         if error.code == "insufficient_quota":

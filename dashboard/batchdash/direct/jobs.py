@@ -16,6 +16,7 @@ from batchdash.direct.progress import DirectProgress, direct_progress
 from batchdash.direct.rows import unanswered_requests
 from batchdash.direct.runner import PartRunner, RunEnd, RunSettings
 from batchdash.errors import InputError
+from batchdash.i18n import _l
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.part_requests import plan_rows
 from batchdash.preflight.plan import BatchPlan, plan_batch
@@ -102,8 +103,11 @@ class DirectJobs:
         chosen = self.service.rows_to_repair(job.id, statuses)
         if not chosen:
             raise InputError(
-                f"No row of job {job.id} has one of the statuses picked outside a direct run "
-                "still sending; there is nothing to repair."
+                _l(
+                    "No row of job {job_id} has one of the statuses picked outside a direct "
+                    "run still sending; there is nothing to repair.",
+                    job_id=job.id,
+                )
             )
         return self.add_rows(job.id, chosen)
 
@@ -262,10 +266,16 @@ class DirectJobs:
 
 def _busy(job: Job, part: Part) -> DirectBusy:
     holder = parse_holder(part.claim_holder)
-    who = holder.describe() if holder else "another process"
+    who = holder.describe() if holder else _l("another process")
     return DirectBusy(
-        f"Job {job.id} is being run directly by {who}; watch it with `cli.py status {job.id}`, "
-        f"or stop it with `cli.py cancel {job.id}`."
+        _l(
+            "Job {job_id} is being run directly by {who}; watch it with {status}, or stop it "
+            "with {cancel}.",
+            job_id=job.id,
+            who=who,
+            status=f"`cli.py status {job.id}`",
+            cancel=f"`cli.py cancel {job.id}`",
+        )
     )
 
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from batchdash.i18n import Message, _l, n_l
 from batchdash.registry.direct_lines import CANCELLING, DIRECT_KIND, DONE
 from batchdash.registry.holders import is_gone
 from batchdash.registry.records import LineCounts, Part
+from batchdash.wording import listing
 
 #: "running": a live runner sends rows; "stopped": rows wait and nobody sends them (resume
 #: them); "cancelling": a cancel was asked and the runner is stopping; "done": every row has
@@ -45,19 +47,22 @@ class DirectProgress:
         """Rows with their line."""
         return self.answered + self.failed + self.cancelled
 
-    def describe(self) -> str:
-        """One line for the analyst: "1,200 of 2,000 rows answered, 3 failed, 8 in flight"."""
-        parts = [f"{self.answered:,} of {self.rows:,} rows answered"]
+    def describe(self) -> Message:
+        """One line for the analyst, worded when shown: "1,200 of 2,000 rows answered, 3
+        failed, 8 in flight"."""
+        parts = [
+            _l("{answered:,} of {rows:,} rows answered", answered=self.answered, rows=self.rows)
+        ]
         if self.failed:
-            parts.append(f"{self.failed:,} failed")
+            parts.append(_l("{n:,} failed", n=self.failed))
         if self.cancelled:
-            parts.append(f"{self.cancelled:,} cancelled")
+            parts.append(_l("{n:,} cancelled", n=self.cancelled))
         if self.in_flight:
-            parts.append(f"{self.in_flight:,} in flight")
+            parts.append(_l("{n:,} in flight", n=self.in_flight))
         if self.concurrency is not None:
-            parts.append(f"{self.concurrency} at once")
-        parts.append(f"{self.calls:,} call{'s' if self.calls != 1 else ''}")
-        return ", ".join(parts) + "."
+            parts.append(_l("{n} at once", n=self.concurrency))
+        parts.append(n_l("{n:,} call", "{n:,} calls", self.calls))
+        return _l("{clauses}.", clauses=listing(parts))
 
 
 def is_live(part: Part, now: datetime) -> bool:

@@ -80,8 +80,11 @@ def shape_table(
     kept_rows = np.flatnonzero(~blank)
     if not len(kept_rows):
         raise InputError(
-            f"'{source_name}' is empty. Upload a file with a header row and at least one row of "
-            "data."
+            _l(
+                "'{source_name}' is empty. Upload a file with a header row and at least one row "
+                "of data.",
+                source_name=source_name,
+            )
         )
     header_at = int(kept_rows[0])
     header = [str(cell).strip().lstrip("\ufeff") for cell in raw.iloc[header_at]]
@@ -95,8 +98,11 @@ def shape_table(
     _refuse_repeated(names, kept_columns)
     if body.empty:
         raise InputError(
-            f"'{source_name}' has a header row but no rows of data. Add rows under the header "
-            "and upload it again."
+            _l(
+                "'{source_name}' has a header row but no rows of data. Add rows under the "
+                "header and upload it again.",
+                source_name=source_name,
+            )
         )
     frame = body.iloc[:, kept_columns].set_axis(pd.Index(names, dtype=str), axis=1)
     frame = frame.reset_index(drop=True)

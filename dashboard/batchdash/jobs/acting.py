@@ -166,8 +166,12 @@ class JobActing(JobFollowing):
         parts = self.registry.parts(job_id)
         if parts and parts[0].kind == DIRECT_KIND:
             raise InputError(
-                f"Job {job.id} runs directly, without batches: repair it directly, with "
-                f"`cli.py repair {job.id}` (batchdash.direct.jobs.DirectJobs.repair)."
+                _l(
+                    "Job {job_id} runs directly, without batches: repair it directly, with "
+                    "{command} (batchdash.direct.jobs.DirectJobs.repair).",
+                    job_id=job.id,
+                    command=f"`cli.py repair {job.id}`",
+                )
             )
         picked, ids, positions = self._repair_rows(job, statuses)
         if not len(positions):

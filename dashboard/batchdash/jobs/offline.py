@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from batchdash.errors import InputError, ResultsError
+from batchdash.i18n import Message, _l, n_l
 from batchdash.jobs.acting import JobActing
 from batchdash.jobs.repair import REPAIRABLE, repair_parts
 from batchdash.jobs.status import projected_output_per_row
@@ -100,18 +101,38 @@ class ImportReport:
     #: True when the same results were imported before: nothing changed.
     already_imported: bool = False
 
-    def describe(self) -> str:
-        """One plain sentence for the analyst."""
+    def describe(self) -> Message:
+        """One plain sentence for the analyst, worded when shown."""
         if self.already_imported:
-            return f"These results were imported already (as {self.batch_id}); nothing changed."
-        errors = f", {self.errors:,} with an error" if self.errors else ""
-        missing = (
-            f"; {self.missing:,} row{'s' if self.missing != 1 else ''} of the exported file "
-            "got no answer: export them again to run them"
-            if self.missing
-            else ""
-        )
-        return f"Imported {self.lines:,} results ({self.ok:,} answered{errors}){missing}."
+            return _l(
+                "These results were imported already (as {batch_id}); nothing changed.",
+                batch_id=self.batch_id,
+            )
+        counts = {"lines": self.lines, "ok": self.ok, "errors": self.errors}
+        if self.missing and self.errors:
+            return n_l(
+                "Imported {lines:,} results ({ok:,} answered, {errors:,} with an error); {n:,} "
+                "row of the exported file got no answer: export them again to run them.",
+                "Imported {lines:,} results ({ok:,} answered, {errors:,} with an error); {n:,} "
+                "rows of the exported file got no answer: export them again to run them.",
+                self.missing,
+                **counts,
+            )
+        if self.missing:
+            return n_l(
+                "Imported {lines:,} results ({ok:,} answered); {n:,} row of the exported file "
+                "got no answer: export them again to run them.",
+                "Imported {lines:,} results ({ok:,} answered); {n:,} rows of the exported file "
+                "got no answer: export them again to run them.",
+                self.missing,
+                **counts,
+            )
+        if self.errors:
+            return _l(
+                "Imported {lines:,} results ({ok:,} answered, {errors:,} with an error).",
+                **counts,
+            )
+        return _l("Imported {lines:,} results ({ok:,} answered).", **counts)
 
     def to_dict(self) -> dict[str, Any]:
         """As the CLI prints it."""
@@ -131,8 +152,11 @@ def check_exportable(recipe: Recipe) -> None:
     if recipe.endpoint not in RUN_BATCH_ENDPOINTS:
         wanted = ENDPOINT_LABELS.get(recipe.endpoint, recipe.endpoint)
         raise InputError(
-            f"vLLM's run-batch runs Chat Completions and Embeddings only, not {wanted}: pick "
-            "one of those endpoints in New job to export the job for vLLM."
+            _l(
+                "vLLM's run-batch runs Chat Completions and Embeddings only, not {wanted}: pick "
+                "one of those endpoints in New job to export the job for vLLM.",
+                wanted=wanted,
+            )
         )
 
 
@@ -182,8 +206,17 @@ class JobOffline(JobActing):
         unknown = sorted(answered - set(ids))
         if unknown:
             raise ResultsError(
-                f"{source} answers {len(unknown):,} row{'s' if len(unknown) != 1 else ''} that "
-                f"job {job.name} does not have (such as {unknown[0]}): {VLLM_FIX}."
+                n_l(
+                    "{source} answers {n:,} row that job {job} does not have (such as "
+                    "{example}): {fix}.",
+                    "{source} answers {n:,} rows that job {job} does not have (such as "
+                    "{example}): {fix}.",
+                    len(unknown),
+                    source=source,
+                    job=job.name,
+                    example=unknown[0],
+                    fix=VLLM_FIX,
+                )
             )
         ok = sum(result.status == "ok" for result in results)
         earlier = self._imported_as(job, output)
@@ -214,8 +247,11 @@ class JobOffline(JobActing):
         _picked, ids, positions = self._repair_rows(job, REPAIRABLE)
         if not len(positions):
             raise InputError(
-                f"Every row of job {job.name} has an answer or is still running; there is "
-                "nothing to export."
+                _l(
+                    "Every row of job {job} has an answer or is still running; there is "
+                    "nothing to export.",
+                    job=job.name,
+                )
             )
         parts = self.registry.parts(job.id)
         plan = self._repair_plan(job, positions)

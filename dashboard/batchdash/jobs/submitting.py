@@ -284,7 +284,13 @@ class JobSubmitting:
             file_id = self._upload(job, part, claim, sending)
         if not self.registry.keep_claim(part.id, claim, lease=self.claim_lease):
             # Held too long without a word (a machine asleep): another submitter has the part.
-            raise PartConflict(f"Part {part.number} of job {job.id} went to another submitter.")
+            raise PartConflict(
+                _l(
+                    "Part {number} of job {job_id} went to another submitter.",
+                    number=part.number,
+                    job_id=job.id,
+                )
+            )
         sent_at = datetime.fromtimestamp(self._clock(), UTC)
         try:
             window = completion_window(job.recipe, self.provider)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from batchdash.errors import InputError
+from batchdash.i18n import _l
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.plan import BatchPlan, plan_batch
 from batchdash.preflight.pricing import ModelPrice
@@ -75,8 +76,12 @@ def request_lines(data: bytes) -> list[tuple[str, bytes]]:
             custom_id = json.loads(line)["custom_id"]
         except (ValueError, TypeError, KeyError):
             raise InputError(
-                f"Line {number} of the batch's input file is not a request with a custom_id; "
-                "only batches made from a JSONL file of requests can be used here."
+                _l(
+                    "Line {number} of the batch's input file is not a request with a "
+                    "custom_id; only batches made from a JSONL file of requests can be used "
+                    "here.",
+                    number=number,
+                )
             ) from None
         lines.append((str(custom_id), line))
     return lines

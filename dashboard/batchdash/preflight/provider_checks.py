@@ -25,7 +25,7 @@ def provider_problems(recipe: Recipe, provider: ProviderProfile) -> list[Problem
                 _l(
                     "{provider} takes no {wanted} batches; it takes {offered}. Pick one of those "
                     "endpoints, or another API in Settings.",
-                    provider=provider.label,
+                    provider=provider.titled(),
                     wanted=wanted,
                     offered=offered,
                 )
@@ -38,7 +38,7 @@ def provider_problems(recipe: Recipe, provider: ProviderProfile) -> list[Problem
                 _l(
                     "{provider} does not offer a {window} completion window; it offers {windows}. Pick "
                     "one of those.",
-                    provider=provider.label,
+                    provider=provider.titled(),
                     window=window,
                     windows=", ".join(provider.completion_windows),
                 )
@@ -53,9 +53,12 @@ def batch_api_problem(provider: ProviderProfile | None) -> Problem | None:
     if provider is None or provider.batch_api:
         return None
     return Problem(
-        f"{provider.label} has no Batch API, so the job cannot be sent to it as batches: run it "
-        'directly ("Run directly" in New job, or submit --direct), or export it for vLLM '
-        '("Export for vLLM", or submit --export DIR).'
+        _l(
+            "{provider} has no Batch API, so the job cannot be sent to it as batches: run it "
+            'directly ("Run directly" in New job, or submit --direct), or export it for vLLM '
+            '("Export for vLLM", or submit --export DIR).',
+            provider=provider.titled(),
+        )
     )
 
 
@@ -84,7 +87,7 @@ def split_notes(
         note = _l(
             "{provider} takes at most {max_requests:,} requests in one file for its free test "
             "model, so the {rows:,} rows go as {parts:,} batches.",
-            provider=provider.label,
+            provider=provider.titled(),
             max_requests=max_requests,
             rows=rows,
             parts=parts,
@@ -93,7 +96,7 @@ def split_notes(
         note = _l(
             "{provider} takes at most {max_requests:,} requests in one file, so the {rows:,} "
             "rows go as {parts:,} batches.",
-            provider=provider.label,
+            provider=provider.titled(),
             max_requests=max_requests,
             rows=rows,
             parts=parts,

@@ -98,7 +98,11 @@ class ProviderProfile:
     def title(self) -> str:
         """The label as the analyst reads it: product names as they are, the words around them
         in the language in use ("LiteLLM proxy"); `label` itself stays the key of a preset."""
-        return str(_TITLES.get(self.label, self.label))
+        return str(self.titled())
+
+    def titled(self) -> Message | str:
+        """`title()` worded when shown: for messages that may be kept and shown later."""
+        return _TITLES.get(self.label, self.label)
 
     def describe(self) -> dict[str, Any]:
         """The profile as `cli.py providers` prints it."""
@@ -289,7 +293,7 @@ CUSTOM = ProviderProfile(
 # nothing; token counts are estimates (their models are not OpenAI's); the model is what
 # `models.list()` names. Recognised on localhost and 127.0.0.1 by their default port.
 _LOCAL_HOSTS = ("localhost", "127.0.0.1")
-_LOCAL_NOTES = (
+_LOCAL_NOTES = _l(
     "No Batch API: run the job directly, or export it for vLLM's run-batch. Calls cost "
     "nothing; any API key works (type any text)."
 )

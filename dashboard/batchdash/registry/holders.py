@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from batchdash.i18n import Message, _l
+
 _PROC = Path("/proc")
 #: Separates a holder's fields in the text the registry keeps (never in a host name).
 _SEPARATOR = "|"
@@ -39,9 +41,9 @@ class Holder:
         """The holder as the registry keeps it."""
         return _SEPARATOR.join((self.machine, str(self.pid), self.started, self.run))
 
-    def describe(self) -> str:
-        """For the analyst: "process 1234 on app-1"."""
-        return f"process {self.pid} on {self.machine.split(' ', 1)[0]}"
+    def describe(self) -> Message:
+        """For the analyst, worded when shown: "process 1234 on app-1"."""
+        return _l("process {pid} on {machine}", pid=self.pid, machine=self.machine.split(" ", 1)[0])
 
 
 def parse_holder(text: str | None) -> Holder | None:

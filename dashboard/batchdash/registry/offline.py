@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from batchdash.i18n import _l
 from batchdash.registry.blobs import Chunk, compress_lines
 from batchdash.registry.kept import KeptResults
 from batchdash.registry.models import PartModel, SnapshotModel
@@ -41,8 +42,13 @@ class OfflineParts(KeptResults):
             part = part_record(model)
         if part.state != "exported":
             raise PartConflict(
-                f"Part {part.number} of job {part.job_id} is {part.state}, not waiting to be "
-                "sent, so it cannot be exported."
+                _l(
+                    "Part {number} of job {job_id} is {state}, not waiting to be sent, so it "
+                    "cannot be exported.",
+                    number=part.number,
+                    job_id=part.job_id,
+                    state=part.state,
+                )
             )
         return part
 
@@ -95,8 +101,10 @@ class OfflineParts(KeptResults):
                     found = session.get(PartModel, part_id, with_for_update=True)
                     if found is None or found.state != "exported":
                         raise PartConflict(
-                            "That part of the job was answered by another import meanwhile; "
-                            "refresh the job."
+                            _l(
+                                "That part of the job was answered by another import "
+                                "meanwhile; refresh the job."
+                            )
                         )
                     found.state, found.batch_id = "created", batch_id
                     found.submitted_at = found.updated_at = now
@@ -115,5 +123,8 @@ class OfflineParts(KeptResults):
                 return part_record(model)
         except IntegrityError:
             raise PartConflict(
-                f"{batch_id} was imported into a job meanwhile; import the file again."
+                _l(
+                    "{batch_id} was imported into a job meanwhile; import the file again.",
+                    batch_id=batch_id,
+                )
             ) from None

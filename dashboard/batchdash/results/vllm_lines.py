@@ -17,13 +17,14 @@ import json
 from typing import Any
 
 from batchdash.errors import ResultsError
+from batchdash.i18n import _l
 from batchdash.results.columns import json_objects
 
 #: How the batch id of an imported file starts (`import:<file name>`): its rows ran on the
 #: analyst's own GPU machine, so they cost nothing here.
 IMPORTED_PREFIX = "import:"
 #: What to do when a file is not vLLM's output, in the messages below.
-VLLM_FIX = "import the output file vLLM's run-batch wrote (its -o file) for this job"
+VLLM_FIX = _l("import the output file vLLM's run-batch wrote (its -o file) for this job")
 
 # vLLM answers a request it could not run with 400 (`make_error_request_output`).
 _DEFAULT_STATUS = 400
@@ -39,19 +40,33 @@ def openai_lines(data: bytes, source: str) -> list[bytes]:
     for number, (obj, raw) in enumerate(_objects(data, source), start=1):
         custom_id = obj.get("custom_id")
         if not isinstance(custom_id, str) or not custom_id:
-            raise ResultsError(f"Line {number} of {source} has no custom_id: {VLLM_FIX}.")
+            raise ResultsError(
+                _l(
+                    "Line {number} of {source} has no custom_id: {fix}.",
+                    number=number,
+                    source=source,
+                    fix=VLLM_FIX,
+                )
+            )
         rewritten = _openai_shape(obj)
         shaped = obj if rewritten is None else rewritten
         if not isinstance(shaped.get("response"), dict) and not shaped.get("error"):
             raise ResultsError(
-                f"Line {number} of {source} has neither an answer nor an error: {VLLM_FIX}."
+                _l(
+                    "Line {number} of {source} has neither an answer nor an error: {fix}.",
+                    number=number,
+                    source=source,
+                    fix=VLLM_FIX,
+                )
             )
         if rewritten is None:
             lines.append(raw.strip())
         else:
             lines.append(json.dumps(rewritten, ensure_ascii=False, separators=(",", ":")).encode())
     if not lines:
-        raise ResultsError(f"{source} holds no result lines: {VLLM_FIX}.")
+        raise ResultsError(
+            _l("{source} holds no result lines: {fix}.", source=source, fix=VLLM_FIX)
+        )
     return lines
 
 
@@ -61,7 +76,11 @@ def _objects(data: bytes, source: str) -> list[tuple[dict[str, Any], bytes]]:
         objects = list(json_objects(raws, source))
     except ResultsError:
         raise ResultsError(
-            f"{source} is not a results file (a line is not JSON): {VLLM_FIX}."
+            _l(
+                "{source} is not a results file (a line is not JSON): {fix}.",
+                source=source,
+                fix=VLLM_FIX,
+            )
         ) from None
     return list(zip(objects, raws, strict=True))
 
