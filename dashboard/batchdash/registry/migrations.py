@@ -222,6 +222,19 @@ def _add_direct_lines_version_5(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE parts ADD COLUMN {name} {spelled}"))
 
 
+def _add_preferences_version_6(conn: Connection) -> None:
+    """Settings saved per scope (webhooks, limits, budgets), as JSON."""
+    meta = MetaData(naming_convention=NAMING_CONVENTION)
+    Table(
+        "preferences",
+        meta,
+        Column("scope", String(API_ID_LENGTH), primary_key=True),
+        Column("name", String(80), primary_key=True),
+        Column("value", JSON, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    ).create(conn)
+
+
 #: Every schema version and the function that brings the version before it there.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_version_1,
@@ -229,6 +242,7 @@ MIGRATIONS: dict[int, Migration] = {
     3: _add_part_output_estimate_version_3,
     4: _add_senders_version_4,
     5: _add_direct_lines_version_5,
+    6: _add_preferences_version_6,
 }
 LATEST_VERSION = max(MIGRATIONS)
 

@@ -215,3 +215,15 @@ class ResultChunkModel(Base):
     codec: Mapped[str] = mapped_column(String(20))
     raw_size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PreferenceModel(Base):
+    """A setting an analyst saved in Settings for one scope (webhooks, limits, budgets), as
+    JSON: kept in the registry so a watcher with no page open reads the same values."""
+
+    __tablename__ = "preferences"
+
+    scope: Mapped[str] = mapped_column(String(API_ID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -62,6 +62,7 @@ from batchdash.registry.models import (
     ResultModel,
 )
 from batchdash.registry.offline import OfflineParts
+from batchdash.registry.preferences import Preferences
 from batchdash.registry.records import (
     DEFAULT_LEASE,
     Claim,
@@ -79,7 +80,7 @@ from batchdash.registry.records import (
 from batchdash.settings import Settings
 
 
-class Registry(OfflineParts, DirectLines):
+class Registry(OfflineParts, DirectLines, Preferences):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod
