@@ -77,10 +77,11 @@ from batchdash.registry.records import (
     part_record,
     snapshot_record,
 )
+from batchdash.registry.saved_recipes import SavedRecipes
 from batchdash.settings import Settings
 
 
-class Registry(OfflineParts, DirectLines, Preferences):
+class Registry(OfflineParts, DirectLines, Preferences, SavedRecipes):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod
