@@ -39,8 +39,10 @@ class Notice:
 
     kind: NoticeKind
     message: Message | BatchdashError
-    #: Columns the loaded recipe names (template, system prompt, ID column) that the table lacks.
+    #: Columns the loaded templates name that the table lacked.
     missing: tuple[str, ...] = ()
+    #: The loaded ID column, when the table lacked it (IDs are automatic instead).
+    missing_id: str | None = None
 
 
 def _registry() -> Registry:
@@ -48,15 +50,13 @@ def _registry() -> Registry:
 
 
 def missing_columns(recipe: Recipe, columns: Sequence[str]) -> tuple[str, ...]:
-    """The columns `recipe` names that `columns` lacks, in order of use."""
+    """The columns the templates of `recipe` name that `columns` lacks, in order of use."""
     names: list[str] = []
     for template in (recipe.template, recipe.system_prompt):
         try:
             names += unknown_placeholders(template, columns)
         except InputError:
             continue  # a template that does not parse: the preflight says what is wrong
-    if recipe.id_column and recipe.id_column not in columns:
-        names.append(recipe.id_column)
     return tuple(dict.fromkeys(names))
 
 
@@ -121,6 +121,7 @@ def _load(scope: str, columns: Sequence[str], windows: Sequence[str], current: R
         "loaded",
         _l("Loaded {name}, version {version}.", name=saved.name, version=saved.version),
         missing_columns(saved.recipe, columns),
+        saved.recipe.id_column if saved.recipe.id_column not in (None, *columns) else None,
     )
 
 
@@ -191,7 +192,7 @@ def saved_recipes(recipe: Recipe, frame: pd.DataFrame, connection: Connection) -
             _load_inputs(names, scope, columns, windows, recipe)
         with save:
             _save_inputs(names, scope, recipe)
-        _show_notice(columns, windows)
+        _show_notice(recipe, columns, windows)
 
 
 def _load_inputs(
@@ -281,30 +282,37 @@ def _save_inputs(names: Sequence[SavedRecipe], scope: str, recipe: Recipe) -> No
     )
 
 
-def _show_notice(columns: Sequence[str], windows: Sequence[str]) -> None:
+def _show_notice(recipe: Recipe, columns: Sequence[str], windows: Sequence[str]) -> None:
     notice: Notice | None = st.session_state.get(state.RECIPE_NOTICE)
     if notice is None:
         return
     if notice.kind == "problem":
         st.error(plain(notice.message), icon=":material/error:")
         return
-    if notice.kind != "loaded":
-        st.success(plain(notice.message), icon=":material/check:")
-    elif notice.missing:
-        lacking = _(", ").join(plain(name) for name in notice.missing)
-        st.warning(
-            plain(notice.message)
-            + " "
-            + n_(
-                "This table has no column **{columns}**, which the recipe uses: edit the "
-                "recipe below, or load it onto a file that has that column.",
-                "This table has no columns **{columns}**, which the recipe uses: edit the "
-                "recipe below, or load it onto a file that has those columns.",
-                len(notice.missing),
-                columns=lacking,
-            ),
-            icon=":material/warning:",
-        )
+    # Only what the recipe on the page still lacks: an edited template says no more.
+    missing = [name for name in notice.missing if name in missing_columns(recipe, columns)]
+    if notice.kind == "loaded" and (missing or notice.missing_id):
+        lines = [plain(notice.message)]
+        if missing:
+            lines.append(
+                n_(
+                    "This table has no column **{columns}**, which the recipe uses: edit the "
+                    "template, or load the recipe onto a file that has that column.",
+                    "This table has no columns **{columns}**, which the recipe uses: edit the "
+                    "template, or load the recipe onto a file that has those columns.",
+                    len(missing),
+                    columns=_(", ").join(plain(name) for name in missing),
+                )
+            )
+        if notice.missing_id:
+            lines.append(
+                _(
+                    "The recipe's ID column **{column}** is not in this table: IDs are "
+                    "automatic until you pick another ID column.",
+                    column=plain(notice.missing_id),
+                )
+            )
+        st.warning("  \n".join(lines), icon=":material/warning:")
     else:
         st.success(plain(notice.message), icon=":material/check:")
     if notice.kind == "loaded" and st.session_state.get(state.RECIPE_BEFORE_LOAD) is not None:

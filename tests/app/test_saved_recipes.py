@@ -62,10 +62,17 @@ def test_save_then_load_onto_another_table_reports_the_missing_column(app: AppTe
     # The table has none of lang, text and id: said plainly, the ID column back to automatic.
     warning = joined(app, "warning")
     assert "Loaded Triage, version 1." in warning
-    assert "This table has no columns **lang, text, id**, which the recipe uses" in warning
+    assert "This table has no columns **lang, text**, which the recipe uses" in warning
+    assert "The recipe's ID column **id** is not in this table: IDs are automatic" in warning
     assert app.selectbox(key=state.ID_COLUMN).value == ""
     loaded = app.session_state[state.RECIPE]
     assert loaded == Recipe(**{**first.__dict__, "id_column": None})
+
+    # The template edited to use this table's column: only what is still missing is said.
+    app.text_area(key=state.TEMPLATE).set_value("Classify ({lang}): {body}").run()
+    warning = joined(app, "warning")
+    assert "This table has no column **lang**, which the recipe uses" in warning
+    assert "text" not in warning.replace("template", "")
 
     # A changed mind: the recipe from before the load comes back.
     app.button(key="recipe_put_back").click().run()
