@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from batchdash.i18n import use_language
 from batchdash.recipe import OutputField, Recipe
 from batchdash.registry.store import Registry
 from batchdash.settings import owner_scope, read_settings
@@ -122,5 +123,6 @@ def test_recipes_delete_removes_every_version(
 
 
 def test_recipes_in_chinese(job_env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _printed, err = run_main(capsys, "--lang", "zh-CN", "recipes", "Nope")
-    assert code == 2 and "Nope" in err and "配方" in err
+    with use_language("en"):  # `--lang` sets the language of this thread: put it back after
+        code, _printed, err = run_main(capsys, "--lang", "zh-CN", "recipes", "Nope")
+    assert code == 2 and "Nope" in err and "没有名为 Nope 的已保存配置" in err

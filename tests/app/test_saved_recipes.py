@@ -131,4 +131,6 @@ def test_saved_recipes_in_chinese(app: AppTest) -> None:
     save_as(app, "Triage")
     app.session_state["language"] = "zh-CN"
     app.run()
-    assert "Triage" in joined(app, "success") and "已保存" in joined(app, "success")
+    # The notice was made in English and is shown in the language of the moment.
+    assert "已保存 Triage，版本 1。" in joined(app, "success")
+    assert "已保存的配置" in joined(app, "markdown")

@@ -115,4 +115,4 @@ def test_the_errors_are_said_in_chinese(registry: Registry) -> None:
     with pytest.raises(InputError) as caught:
         registry.saved_recipe("key1", "Nope")
     with use_language("zh-CN"):
-        assert "Nope" in str(caught.value) and "配方" in str(caught.value)
+        assert "Nope" in str(caught.value) and "已保存配置" in str(caught.value)
