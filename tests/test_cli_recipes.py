@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from batchdash.i18n import use_language
-from batchdash.recipe import OutputField, Recipe
+from batchdash.recipe import Recipe
 from batchdash.registry.store import Registry
 from batchdash.settings import owner_scope, read_settings
+from tests.core.test_saved_recipes import FIRST
 from tests.test_cli_jobs import job_env, run_main, write_reviews
 
 __all__ = ["job_env"]  # the fixture, used by name
 
-TRIAGE = Recipe(
-    model="gpt-4.1-mini",
-    template="Triage: {review}",
-    system_prompt="One word.",
-    temperature=0.5,
-    max_output_tokens=30,
-    output_fields=(OutputField("label", "one of", ("good", "bad")),),
-)
+#: A recipe with every kind of field: prompts, parameters, structured fields.
+TRIAGE = replace(FIRST, id_column=None, template="Triage: {review}")
 
 
 def registry_and_scope(base_url: str) -> tuple[Registry, str]:
@@ -63,7 +59,7 @@ def test_submit_with_a_saved_recipe_and_options_that_override_it(
     )
     assert code == 0, err
     job = registry.get_job(submitted["job_id"], scope)
-    assert job.recipe == Recipe(**{**TRIAGE.__dict__, "model": "gpt-4o", "system_prompt": ""})
+    assert job.recipe == replace(TRIAGE, model="gpt-4o", system_prompt="")
 
     code, submitted, err = run_main(capsys, "submit", reviews, "--recipe", "Triage")
     assert code == 0, err

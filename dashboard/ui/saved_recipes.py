@@ -9,9 +9,9 @@ the recipe on the page before the load can be put back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from batchdash.registry.saved_recipes import SavedRecipe
     from batchdash.registry.store import Registry
 
+T = TypeVar("T")
 NoticeKind = Literal["saved", "loaded", "restored", "deleted", "problem"]
 
 
@@ -85,14 +86,20 @@ def apply_recipe(recipe: Recipe, columns: Sequence[str], windows: Sequence[str])
         values[state.OUTPUT_MODE] = state.OUTPUT_TEXT
 
 
-def _save(scope: str, recipe: Recipe) -> None:
-    """Save button callback."""
+def _attempt(work: Callable[[Registry], T]) -> T | None:
+    """`work` done on the registry; None when it failed, the reason kept to be shown."""
     try:
-        saved = _registry().save_recipe(
-            scope, st.session_state.get(state.RECIPE_SAVE_NAME) or "", recipe
-        )
+        return work(_registry())
     except BatchdashError as error:
         st.session_state[state.RECIPE_NOTICE] = Notice("problem", error)
+        return None
+
+
+def _save(scope: str, recipe: Recipe) -> None:
+    """Save button callback."""
+    name = st.session_state.get(state.RECIPE_SAVE_NAME) or ""
+    saved = _attempt(lambda registry: registry.save_recipe(scope, name, recipe))
+    if saved is None:
         return
     st.session_state[state.RECIPE_BEFORE_LOAD] = None
     st.session_state[state.RECIPE_NOTICE] = Notice(
@@ -107,10 +114,8 @@ def _load(scope: str, columns: Sequence[str], windows: Sequence[str], current: R
     """Load button callback: the chosen version onto the table, the page's recipe kept aside."""
     name = st.session_state.get(state.RECIPE_LOAD_NAME)
     version = st.session_state.get(state.RECIPE_LOAD_VERSION)
-    try:
-        saved = _registry().saved_recipe(scope, name or "", version)
-    except BatchdashError as error:
-        st.session_state[state.RECIPE_NOTICE] = Notice("problem", error)
+    saved = _attempt(lambda registry: registry.saved_recipe(scope, name or "", version))
+    if saved is None:
         return
     apply_recipe(saved.recipe, columns, windows)
     previous: Notice | None = st.session_state.get(state.RECIPE_NOTICE)
@@ -139,10 +144,8 @@ def _put_back(columns: Sequence[str], windows: Sequence[str]) -> None:
 
 def _delete(scope: str, name: str) -> None:
     """Delete button callback: the name with all its versions."""
-    try:
-        deleted = _registry().delete_recipe(scope, name)
-    except BatchdashError as error:
-        st.session_state[state.RECIPE_NOTICE] = Notice("problem", error)
+    deleted = _attempt(lambda registry: registry.delete_recipe(scope, name))
+    if deleted is None:
         return
     st.session_state[state.RECIPE_LOAD_NAME] = None
     st.session_state[state.RECIPE_NOTICE] = Notice(

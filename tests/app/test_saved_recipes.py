@@ -7,8 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from batchdash.recipe import Recipe
 from tests.app.conftest import joined
-from tests.app.files import REVIEWS_CSV
-from tests.app.test_new_job_bad_inputs import upload
+from tests.app.test_new_job_bad_inputs import enter_recipe, upload
 from ui import state
 
 TICKETS_CSV = b"ticket,body\nT-1,The printer is on fire\nT-2,Password reset please\n"
@@ -21,11 +20,9 @@ def save_as(at: AppTest, name: str) -> None:
 
 
 def enter_first_recipe(at: AppTest) -> None:
-    upload(at, "reviews.csv", REVIEWS_CSV)
+    """`enter_recipe`'s recipe with a column more, an answer cap, fields and an ID column."""
+    enter_recipe(at)
     at.text_area(key=state.TEMPLATE).set_value("Classify ({lang}): {text}").run()
-    at.text_area(key=state.SYSTEM_PROMPT).set_value("One word.").run()
-    at.selectbox(key=state.MODEL).set_value("gpt-4.1-mini").run()
-    at.number_input(key=state.TEMPERATURE).set_value(0.3).run()
     at.number_input(key=state.MAX_OUTPUT_TOKENS).set_value(40).run()
     at.segmented_control(key=state.OUTPUT_MODE).set_value(state.OUTPUT_FIELDS).run()
     at.selectbox(key=state.ID_COLUMN).set_value("id").run()
@@ -53,7 +50,7 @@ def test_save_then_load_onto_another_table_reports_the_missing_column(app: AppTe
     app.button(key="recipe_load").click().run()
     assert not app.exception
     assert app.text_area(key=state.TEMPLATE).value == "Classify ({lang}): {text}"
-    assert app.text_area(key=state.SYSTEM_PROMPT).value == "One word."
+    assert app.text_area(key=state.SYSTEM_PROMPT).value == "Answer in one word."
     assert app.selectbox(key=state.MODEL).value == "gpt-4.1-mini"
     assert app.number_input(key=state.TEMPERATURE).value == 0.3
     assert app.number_input(key=state.MAX_OUTPUT_TOKENS).value == 40
