@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from batchdash.recipe import Recipe
-from tests.app.conftest import joined
+from batchdash.registry.store import Registry
+from batchdash.settings import default_db_url, owner_scope
+from tests.app.conftest import MakeApp, joined
+from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import enter_recipe, upload
 from ui import state
 
@@ -131,3 +136,23 @@ def test_saved_recipes_in_chinese(app: AppTest) -> None:
     # The notice was made in English and is shown in the language of the moment.
     assert "已保存 Triage，版本 1。" in joined(app, "success")
     assert "已保存的配置" in joined(app, "markdown")
+
+
+def test_a_recipe_saved_by_a_teammate_on_the_key_is_offered_with_who_saved_it(
+    make_app: MakeApp, data_dir: Path
+) -> None:
+    data_dir.mkdir(parents=True)
+    registry = Registry(default_db_url(data_dir))
+    try:
+        teammate = owner_scope("sandbox", "sandbox") + "/ana@example.com"
+        registry.save_recipe(teammate, "Shared", Recipe(template="Shared: {text}"))
+    finally:
+        registry.close()
+    at = make_app()
+    at.run()
+    upload(at, "reviews.csv", REVIEWS_CSV)
+    assert at.selectbox(key=state.RECIPE_LOAD_NAME).value == "Shared"
+    version = at.selectbox(key=state.RECIPE_LOAD_VERSION)
+    assert version.options[0].startswith("Version 1 (latest), saved by ana@example.com at ")
+    at.button(key="recipe_load").click().run()
+    assert at.text_area(key=state.TEMPLATE).value == "Shared: {text}"

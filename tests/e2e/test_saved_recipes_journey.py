@@ -1,5 +1,6 @@
 """Saved recipes in a real browser: save a recipe, upload a second file, load the recipe onto
-it (a column it lacks said plainly), save a second version, go back to the first, submit.
+it (a column it lacks said plainly), save a second version, go back to the first, submit, and
+delete the name.
 
 The names carry a run-unique suffix: the served app and its registry are shared by every
 journey of the test run.
@@ -105,3 +106,14 @@ def test_save_load_on_a_second_file_version_and_submit(page: Page, served_app: S
         assert registry.saved_recipe(scope, name).recipe.template == SECOND
     finally:
         registry.close()
+
+    # Back on New job, the name deleted with both its versions.
+    page.get_by_role("link", name="New job").click()
+    expect(page.get_by_role("heading", name="New job")).to_be_visible(timeout=STEP_TIMEOUT)
+    wait_idle(page)
+    page.get_by_role("button", name="Delete…").click()
+    page.get_by_role("button", name=f"Delete {name}").click()
+    wait_idle(page)
+    expect(page.get_by_text(f"Deleted {name} and its 2 versions.")).to_be_visible()
+    expect(page.get_by_test_id("stSelectbox").filter(has_text=name)).to_have_count(0)
+    screenshot(page, "saved-recipes-4-deleted")
