@@ -28,6 +28,7 @@ from batchdash.jobs.status import (
     tally,
 )
 from batchdash.jobs.submitting import CLOCK_SLACK_SECONDS, JobSubmitting
+from batchdash.notify.events import record_events
 from batchdash.preflight.pricing import price_for
 from batchdash.recipe import DIRECT_BATCH_ID
 from batchdash.registry.blobs import BlobColumns
@@ -96,9 +97,11 @@ class JobFollowing(JobSubmitting):
                 )
                 view.fetched.add(info.id)
         noted = self._cancel_extras([*views, *watched_views], listed)
-        return [
+        statuses = [
             self._summary(self._view(view.job) if view.job.id in noted else view) for view in views
         ]
+        record_events(self.registry, jobs, statuses, now)
+        return statuses
 
     def _cancel_extras(self, views: list[JobView], listed: list[BatchInfo]) -> set[str]:
         """Cancel the extra batches of the views' parts (see `extra_batches`) found among the

@@ -61,6 +61,7 @@ from batchdash.registry.models import (
     PartModel,
     ResultModel,
 )
+from batchdash.registry.notifications import NotificationOutbox
 from batchdash.registry.offline import OfflineParts
 from batchdash.registry.preferences import Preferences
 from batchdash.registry.records import (
@@ -80,7 +81,7 @@ from batchdash.registry.records import (
 from batchdash.settings import Settings
 
 
-class Registry(OfflineParts, DirectLines, Preferences):
+class Registry(OfflineParts, DirectLines, Preferences, NotificationOutbox):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod
