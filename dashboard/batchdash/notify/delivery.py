@@ -212,13 +212,14 @@ def _deliver(registry: Registry, notification: Notification, targets: list[Targe
 
 
 def send_test(targets: list[Target]) -> list[tuple[str, str | None]]:
-    """Send the test notification to each target now; (label, error or None) for each."""
+    """Send the test notification to each target now; (label, error or None) for each, the
+    error in the language in use (the page's: the analyst is reading)."""
     results: list[tuple[str, str | None]] = []
     for target in targets:
         try:
             target.send(TEST_PAYLOAD)
         except DeliveryError as error:
-            results.append((target.label, in_server_language(error)))
+            results.append((target.label, str(error)))
         else:
             results.append((target.label, None))
     return results
