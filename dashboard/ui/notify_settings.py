@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from batchdash.errors import InputError
+from batchdash.errors import InputError, RegistryError
 from batchdash.i18n import _
 from batchdash.notify import deliver_in_background, send_test
 from batchdash.notify.addresses import NOTIFY_ALLOW, shown, url_problem
@@ -151,8 +151,13 @@ def show_notification_settings() -> None:
     for key, initial in ((URL_INPUT, ""), (EMAIL_INPUT, ""), (FEEDBACK, None), (TEST_RESULT, None)):
         st.session_state.setdefault(key, initial)
     environ = notify_environ()
-    registry, scope = _registry(), _scope()
     st.subheader(_("Notifications"), divider="gray")
+    try:
+        registry, scope = _registry(), _scope()
+    except RegistryError as error:
+        # Saved per scope in the registry: without it there is nothing to show or save.
+        st.warning(plain(error), icon=":material/warning:")
+        return
     st.caption(
         _(
             "Batchdash tells these webhooks and e-mail addresses when a job of yours finishes, "
