@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.local_http import serving_handler
+
 
 @dataclass
 class Receiver:
@@ -55,13 +57,6 @@ def webhook_receiver(*, failures: int = 0, failure: int = 500) -> Iterator[Recei
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook/token-0123456789"
-    try:
+    with serving_handler(Handler) as port:
+        receiver.url = f"http://127.0.0.1:{port}/hook/token-0123456789"
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

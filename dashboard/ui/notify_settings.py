@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import streamlit as st
 
@@ -175,16 +175,14 @@ def show_notification_settings() -> None:
                 hosts=plain(", ".join(shown(url) for url in operator)),
             )
         )
-    for index, saved in enumerate(saved_urls(registry, scope)):
-        left, right = st.columns([5, 1], vertical_alignment="center")
-        left.markdown(f"{plain(_service_name(saved.url))} · `{shown(saved.url)}/…`")
-        right.button(
-            _("Remove"),
-            key=f"notify_remove_url_{index}",
-            on_click=_remove_url,
-            args=(index,),
-            icon=":material/delete:",
-        )
+    _removable(
+        [
+            f"{plain(_service_name(s.url))} · `{shown(s.url)}/…`"
+            for s in saved_urls(registry, scope)
+        ],
+        "notify_remove_url",
+        _remove_url,
+    )
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     left.text_input(
         _("Webhook URL"),
@@ -234,19 +232,24 @@ def _show_email(environ: Mapping[str, str], registry: Registry, scope: str) -> N
             ),
             icon=":material/warning:",
         )
-    for index, address in enumerate(addresses):
-        left, right = st.columns([5, 1], vertical_alignment="center")
-        left.markdown(plain(address))
-        right.button(
-            _("Remove"),
-            key=f"notify_remove_email_{index}",
-            on_click=_remove_email,
-            args=(index,),
-            icon=":material/delete:",
-        )
+    _removable([plain(address) for address in addresses], "notify_remove_email", _remove_email)
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     left.text_input(_("E-mail address"), key=EMAIL_INPUT, placeholder="ann@example.com")
     right.button(_("Add address"), key="notify_add_email", on_click=_add_email)
+
+
+def _removable(lines: list[str], key: str, remove: Callable[[int], None]) -> None:
+    """One Markdown line per saved entry, each with its Remove button."""
+    for index, line in enumerate(lines):
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.markdown(line)
+        right.button(
+            _("Remove"),
+            key=f"{key}_{index}",
+            on_click=remove,
+            args=(index,),
+            icon=":material/delete:",
+        )
 
 
 def _show_test_result() -> None:

@@ -77,6 +77,16 @@ def _payload(job_id: str, event: str = "finished") -> dict[str, Any]:
     }
 
 
+def _recorded(
+    open_registry: Callable[[], Registry], event: str = "finished"
+) -> tuple[Registry, str]:
+    """A registry holding one job and one recorded notification of it."""
+    registry = open_registry()
+    job_id = _job(registry)
+    registry.record_notification(job_id, SCOPE, event, _payload(job_id, event))
+    return registry, job_id
+
+
 def test_recording_twice_from_two_processes_keeps_one(
     open_registry: Callable[[], Registry],
 ) -> None:
@@ -121,9 +131,7 @@ def test_two_deliverers_racing_send_each_notification_once(
 def test_a_receiver_that_fails_once_gets_it_once_more_later(
     open_registry: Callable[[], Registry], clock: Clock
 ) -> None:
-    registry = open_registry()
-    job_id = _job(registry)
-    registry.record_notification(job_id, SCOPE, "finished", _payload(job_id))
+    registry, job_id = _recorded(open_registry)
     with webhook_receiver(failures=1) as receiver:
         environ = {"BATCHDASH_NOTIFY_URLS": receiver.url}
         assert deliver_pending(registry, environ) == 0
@@ -142,9 +150,7 @@ def test_a_receiver_that_fails_once_gets_it_once_more_later(
 def test_a_target_reached_is_not_sent_again_when_another_fails(
     open_registry: Callable[[], Registry], clock: Clock
 ) -> None:
-    registry = open_registry()
-    job_id = _job(registry)
-    registry.record_notification(job_id, SCOPE, "finished", _payload(job_id))
+    registry, _job_id = _recorded(open_registry)
     with webhook_receiver() as good, webhook_receiver(failures=1, failure=302) as moved:
         environ = {"BATCHDASH_NOTIFY_URLS": f"{good.url},{moved.url}"}
         assert deliver_pending(registry, environ) == 0
@@ -157,9 +163,7 @@ def test_a_target_reached_is_not_sent_again_when_another_fails(
 def test_a_notification_is_given_up_after_the_last_attempt(
     open_registry: Callable[[], Registry], clock: Clock
 ) -> None:
-    registry = open_registry()
-    job_id = _job(registry)
-    registry.record_notification(job_id, SCOPE, "failed", _payload(job_id, "failed"))
+    registry, _job_id = _recorded(open_registry, "failed")
     with webhook_receiver(failures=100, failure=503) as receiver:
         environ = {"BATCHDASH_NOTIFY_URLS": receiver.url}
         for _attempt in range(MAX_ATTEMPTS + 2):
@@ -175,9 +179,7 @@ def test_a_notification_is_given_up_after_the_last_attempt(
 def test_saved_webhooks_and_addresses_of_the_scope_are_told_by_mail_too(
     open_registry: Callable[[], Registry],
 ) -> None:
-    registry = open_registry()
-    job_id = _job(registry)
-    registry.record_notification(job_id, SCOPE, "finished", _payload(job_id))
+    registry, job_id = _recorded(open_registry)
     with webhook_receiver() as receiver, mail_server(password="s3cret-pass") as box:
         save_urls(registry, SCOPE, [SavedUrl(receiver.url, guarded=False)])
         save_emails(registry, SCOPE, ["ann@example.com"])
@@ -196,9 +198,7 @@ def test_saved_webhooks_and_addresses_of_the_scope_are_told_by_mail_too(
 def test_a_refused_password_is_kept_as_a_reason_without_the_password(
     open_registry: Callable[[], Registry],
 ) -> None:
-    registry = open_registry()
-    job_id = _job(registry)
-    registry.record_notification(job_id, SCOPE, "finished", _payload(job_id))
+    registry, _job_id = _recorded(open_registry)
     with mail_server(password="right-one") as box:
         smtp = f"smtp://bd:wrong-one@127.0.0.1:{box.port}?from=bd@example.com&to=ops@example.com"
         assert deliver_pending(registry, {"BATCHDASH_SMTP_URL": smtp}) == 0
@@ -213,9 +213,7 @@ def test_a_refused_password_is_kept_as_a_reason_without_the_password(
 def test_a_guarded_url_pointing_home_is_not_posted_to(
     open_registry: Callable[[], Registry],
 ) -> None:
-    registry = open_registry()
-    job_id = _job(registry)
-    registry.record_notification(job_id, SCOPE, "finished", _payload(job_id))
+    registry, _job_id = _recorded(open_registry)
     with webhook_receiver() as receiver:
         save_urls(registry, SCOPE, [SavedUrl(receiver.url, guarded=True)])
         assert deliver_pending(registry, {}) == 0
