@@ -1,9 +1,11 @@
-"""A local SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it is sent."""
+"""A local SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it is sent.
+
+With a password it takes a login without TLS and warns so on each connection: a test using it
+marks that warning expected (`LOGIN_WITHOUT_TLS`)."""
 
 from __future__ import annotations
 
 import socket
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +16,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SmtpServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+#: The warning aiosmtpd gives a login without TLS, as pytest's filterwarnings names it.
+LOGIN_WITHOUT_TLS = "ignore:Requiring AUTH while not requiring TLS"
 
 
 @dataclass
@@ -58,10 +63,7 @@ def mail_server(*, password: str | None = None) -> Iterator[Mailbox]:
     if password is not None:
         options = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
     controller = Controller(Handler(), hostname="127.0.0.1", port=box.port, **options)
-    with warnings.catch_warnings():
-        # Login without TLS: only ever on 127.0.0.1, inside a test.
-        warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
-        controller.start()
+    controller.start()
     try:
         yield box
     finally:

@@ -5,6 +5,7 @@ refresh that sees a job end."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,17 +14,19 @@ import pandas as pd
 import pytest
 
 from batchdash.jobs.service import JobService
-from batchdash.notify import deliver_pending
+from batchdash.notify import deliver_in_background, deliver_pending
 from batchdash.notify.delivery import MAX_ATTEMPTS
 from batchdash.notify.targets import SavedUrl, save_emails, save_urls
 from batchdash.recipe import Recipe
+from batchdash.registry.notifications import NOTIFY_LEASE
 from batchdash.registry.store import Registry
 from tests import jobs_kit
 from tests.jobs_kit import RECIPE, Sandbox, reviews, run_to_end
-from tests.mail_server import mail_server
+from tests.mail_server import LOGIN_WITHOUT_TLS, mail_server
 from tests.webhook_receiver import webhook_receiver
 
 box = jobs_kit.box  # the sandbox fixture
+pytestmark = pytest.mark.filterwarnings(LOGIN_WITHOUT_TLS)  # on 127.0.0.1 only
 
 SCOPE = "scope-a"
 
@@ -240,3 +243,45 @@ def test_a_refresh_that_sees_the_job_end_records_it_once(registry_url: str, box:
     finally:
         for registry in registries:
             registry.close()
+
+
+def test_a_deliverer_that_died_mid_send_is_taken_over_after_its_lease(
+    open_registry: Callable[[], Registry], clock: Clock
+) -> None:
+    registry, job_id = _recorded(open_registry)
+    held = registry.claim_notification(holder="a deliverer that died")
+    assert held is not None and registry.claim_notification() is None
+    with webhook_receiver() as receiver:
+        environ = {"BATCHDASH_NOTIFY_URLS": receiver.url}
+        assert deliver_pending(open_registry(), environ) == 0
+        clock.now += NOTIFY_LEASE + timedelta(seconds=1)
+        assert deliver_pending(open_registry(), environ) == 1
+        assert [body["job_id"] for body in receiver.bodies] == [job_id]
+    assert registry.mark_sent(held) is False  # its claim is gone: it cannot mark it twice
+
+
+def test_the_page_delivers_in_a_thread_of_its_own(open_registry: Callable[[], Registry]) -> None:
+    registry, job_id = _recorded(open_registry)
+    with webhook_receiver() as receiver:
+        deliver_in_background(registry, {"BATCHDASH_NOTIFY_URLS": receiver.url})
+        deadline = time.monotonic() + 30  # guards against a hang only
+        while registry.notifications()[0].state != "sent":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert [body["job_id"] for body in receiver.bodies] == [job_id]
+
+
+def test_an_unusable_operator_url_is_a_failed_send_not_a_crash(
+    open_registry: Callable[[], Registry],
+) -> None:
+    registry, _job_id = _recorded(open_registry)
+    with webhook_receiver() as receiver:
+        environ = {
+            "BATCHDASH_NOTIFY_URLS": f"ftp://example.com/x,http://[::1/x,http://\x00a/x,{receiver.url}"
+        }
+        assert deliver_pending(registry, environ) == 0
+        assert len(receiver.bodies) == 1
+    (waiting,) = registry.notifications()
+    assert waiting.state == "pending" and "Only web addresses" in (waiting.last_error or "")
+    assert "This address cannot be read" in (waiting.last_error or "")
+    assert "could not be reached (InvalidURL)" in (waiting.last_error or "")

@@ -132,6 +132,13 @@ def test_only_http_and_https_are_accepted(url: str) -> None:
     assert problem is not None and "http://" in str(problem)
 
 
+@pytest.mark.parametrize("url", ["http://[::1/hook", "https://example.com:port/hook"])
+def test_an_unreadable_address_is_told_not_raised(url: str) -> None:
+    problem = url_problem(url, guarded=False, environ={})
+    assert problem is not None and "cannot be read" in str(problem)
+    assert shown(url) in ("?", "https://example.com")
+
+
 def test_an_open_server_accepts_its_own_network() -> None:
     assert url_problem("http://127.0.0.1:9/hook", guarded=False, environ={}) is None
 

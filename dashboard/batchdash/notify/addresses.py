@@ -26,23 +26,27 @@ NOTIFY_ALLOW = "BATCHDASH_NOTIFY_ALLOW"
 
 def shown(url: str) -> str:
     """The URL as it may be shown: scheme and host only (a webhook's path carries its token)."""
-    parts = urlsplit(url.strip())
     try:
+        parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        port = None
-    host = parts.hostname or "?"
+        return "?"
+    # Unprintable characters (a NUL among them, which PostgreSQL's text refuses) become "?".
+    host = "".join(c if c.isprintable() else "?" for c in parts.hostname or "?")
     host = f"[{host}]" if ":" in host else host
     return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port else "")
 
 
 def url_problem(url: str, *, guarded: bool, environ: Mapping[str, str]) -> Message | None:
     """Why `url` may not be notified, or None when it may."""
-    parts = urlsplit(url.strip())
     try:
+        parts = urlsplit(url.strip())
         _port = parts.port
     except ValueError:
-        return _l("{url} has a port that is not a number; check the address.", url=shown(url))
+        return _l(
+            "This address cannot be read (a port that is not a number, or a bracket left "
+            "open); check it for a typing mistake."
+        )
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return _l(
             "Only web addresses starting with http:// or https:// can be notified; paste the "

@@ -72,6 +72,9 @@ class Target:
 def post_webhook(url: str, payload: dict[str, Any]) -> None:
     """Post the payload, shaped for the URL's service; raises DeliveryError."""
     where = shown(url)
+    problem = url_problem(url, guarded=False, environ={})
+    if problem is not None:  # an operator's URL is not checked when it is set
+        raise DeliveryError(problem)
     try:
         response = httpx.post(
             url.strip(),
@@ -80,7 +83,7 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
             follow_redirects=False,
             headers={"User-Agent": "Batchdash"},
         )
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as error:
         # The exception's text may quote the URL, token and all: only its kind is told.
         raise DeliveryError(
             _l("{where} could not be reached ({reason}).", where=where, reason=type(error).__name__)
