@@ -39,7 +39,8 @@ from ui.text import plain
 # Session keys of this section (its widgets and the last answer of each action).
 URL_INPUT = "notify_url_input"
 EMAIL_INPUT = "notify_email_input"
-#: ("error" | "success", text) of the last add or remove, or None.
+#: ("url" | "email", "error" | "success", text) of the last add or remove, or None: told
+#: under the field it is about.
 FEEDBACK = "notify_feedback"
 #: [(target, error or None)] of the last test, or None.
 TEST_RESULT = "notify_test_result"
@@ -89,17 +90,14 @@ def _add_url() -> None:
     guarded = sign_in_required()
     problem = url_problem(typed, guarded=guarded, environ=notify_environ())
     if problem is not None:
-        st.session_state[FEEDBACK] = ("error", str(problem))
+        st.session_state[FEEDBACK] = ("url", "error", str(problem))
         return  # the typed URL stays in the field
     registry, scope = _registry(), _scope()
     saved = saved_urls(registry, scope)
     if all(entry.url != typed for entry in saved):
         save_urls(registry, scope, [*saved, SavedUrl(typed, guarded)])
     st.session_state[URL_INPUT] = ""
-    st.session_state[FEEDBACK] = (
-        "success",
-        _("Webhook {url} added.", url=shown(typed)),
-    )
+    st.session_state[FEEDBACK] = ("url", "success", _("Webhook {url} added.", url=shown(typed)))
 
 
 def _remove_url(index: int) -> None:
@@ -108,7 +106,11 @@ def _remove_url(index: int) -> None:
     if index < len(saved):
         gone = saved.pop(index)
         save_urls(registry, scope, saved)
-        st.session_state[FEEDBACK] = ("success", _("Webhook {url} removed.", url=shown(gone.url)))
+        st.session_state[FEEDBACK] = (
+            "url",
+            "success",
+            _("Webhook {url} removed.", url=shown(gone.url)),
+        )
 
 
 def _add_email() -> None:
@@ -117,6 +119,7 @@ def _add_email() -> None:
         return
     if not is_address(typed):
         st.session_state[FEEDBACK] = (
+            "email",
             "error",
             _(
                 "{text} is not an e-mail address; write one address like ann@example.com.",
@@ -129,7 +132,7 @@ def _add_email() -> None:
     if typed not in addresses:
         save_emails(registry, scope, [*addresses, typed])
     st.session_state[EMAIL_INPUT] = ""
-    st.session_state[FEEDBACK] = ("success", _("{address} added.", address=typed))
+    st.session_state[FEEDBACK] = ("email", "success", _("{address} added.", address=typed))
 
 
 def _remove_email(index: int) -> None:
@@ -138,7 +141,7 @@ def _remove_email(index: int) -> None:
     if index < len(addresses):
         gone = addresses.pop(index)
         save_emails(registry, scope, addresses)
-        st.session_state[FEEDBACK] = ("success", _("{address} removed.", address=gone))
+        st.session_state[FEEDBACK] = ("email", "success", _("{address} removed.", address=gone))
 
 
 def _send_test() -> None:
@@ -196,15 +199,8 @@ def show_notification_settings() -> None:
         ),
     )
     right.button(_("Add webhook"), key="notify_add_url", on_click=_add_url)
+    _show_feedback("url")
     _show_email(environ, registry, scope)
-    feedback = st.session_state[FEEDBACK]
-    if feedback is not None:
-        kind, text = feedback
-        if kind == "error":
-            st.error(plain(text), icon=":material/block:")
-        else:
-            st.success(plain(text), icon=":material/check_circle:")
-        st.session_state[FEEDBACK] = None
     st.button(
         _("Send a test notification"),
         key="notify_send_test",
@@ -236,6 +232,19 @@ def _show_email(environ: Mapping[str, str], registry: Registry, scope: str) -> N
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     left.text_input(_("E-mail address"), key=EMAIL_INPUT, placeholder="ann@example.com")
     right.button(_("Add address"), key="notify_add_email", on_click=_add_email)
+    _show_feedback("email")
+
+
+def _show_feedback(field: str) -> None:
+    """The last add or remove of `field`'s entries, once."""
+    feedback = st.session_state[FEEDBACK]
+    if feedback is None or feedback[0] != field:
+        return
+    st.session_state[FEEDBACK] = None
+    if feedback[1] == "error":
+        st.error(plain(feedback[2]), icon=":material/block:")
+    else:
+        st.success(plain(feedback[2]), icon=":material/check_circle:")
 
 
 def _removable(lines: list[str], key: str, remove: Callable[[int], None]) -> None:
