@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from batchdash.jobs.status import JobState, JobStatus
-from batchdash.notify.events import EXPIRY_WARNING, job_events
+from batchdash.notify.events import EXPIRY_WARNING, RECENT, job_events
+from batchdash.recipe import Recipe
+from batchdash.registry.records import Job
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -44,6 +46,23 @@ def status(
     )
 
 
+def job(state: str, *, changed: timedelta = timedelta(hours=1)) -> Job:
+    """The job's record as a refresh read it, last changed `changed` before now."""
+    return Job(
+        id="job_0123456789ab",
+        scope="scope-a",
+        name="Reviews",
+        state=state,
+        archived=False,
+        recipe=Recipe(model="gpt-4o-mini", template="{review}"),
+        source_name="reviews.csv",
+        columns=("review",),
+        rows=4,
+        created_at=NOW - timedelta(days=1),
+        updated_at=NOW - changed,
+    )
+
+
 @pytest.mark.parametrize(
     ("before", "after", "events"),
     [
@@ -60,4 +79,10 @@ def status(
     ],
 )
 def test_events_of_a_refresh(before: str, after: JobStatus, events: list[str]) -> None:
-    assert job_events(before, after, NOW) == events
+    assert job_events(job(before), after, NOW) == events
+
+
+def test_an_end_worked_out_elsewhere_is_told_while_it_is_recent() -> None:
+    # A listing of jobs, or the process that ran the job directly, recorded it finished.
+    assert job_events(job("finished", changed=RECENT / 2), status("finished"), NOW) == ["finished"]
+    assert job_events(job("finished", changed=RECENT * 2), status("finished"), NOW) == []

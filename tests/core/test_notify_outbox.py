@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from batchdash.direct.jobs import DirectJobs
 from batchdash.jobs.service import JobService
 from batchdash.notify import deliver_in_background, deliver_pending
 from batchdash.notify.delivery import MAX_ATTEMPTS
@@ -285,3 +286,21 @@ def test_an_unusable_operator_url_is_a_failed_send_not_a_crash(
     assert waiting.state == "pending" and "Only web addresses" in (waiting.last_error or "")
     assert "This address cannot be read" in (waiting.last_error or "")
     assert "could not be reached (InvalidURL)" in (waiting.last_error or "")
+
+
+def test_a_direct_run_that_ends_outside_a_refresh_is_told_by_the_next_one(
+    registry_url: str, box: Sandbox
+) -> None:
+    registry = Registry(registry_url)
+    try:
+        service = JobService(registry, box.gateway(), SCOPE)
+        direct = DirectJobs(service)  # type: ignore[arg-type]
+        job_id = direct.create("Run directly", reviews(3), RECIPE)
+        direct.run(job_id)  # works out the job's end itself, with no refresh
+        assert registry.get_job(job_id, SCOPE).state == "finished"
+        assert registry.notifications() == []
+        service.refresh_all()
+        service.refresh_all()
+        assert [(n.job_id, n.event) for n in registry.notifications()] == [(job_id, "finished")]
+    finally:
+        registry.close()

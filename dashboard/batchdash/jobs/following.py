@@ -100,7 +100,12 @@ class JobFollowing(JobSubmitting):
         statuses = [
             self._summary(self._view(view.job) if view.job.id in noted else view) for view in views
         ]
-        record_events(self.registry, jobs, statuses, now)
+        record_events(
+            self.registry,
+            [*jobs, *(watched or [])],
+            [*statuses, *map(self._summary, watched_views)],
+            now,
+        )
         return statuses
 
     def _cancel_extras(self, views: list[JobView], listed: list[BatchInfo]) -> set[str]:

@@ -6,8 +6,10 @@
 - `expiring`: an active job has rows pending in a batch whose completion window ends within
   `EXPIRY_WARNING`.
 
-An end is told when a refresh sees the job change to finished, so a job that finished before
-notifications existed is not announced when it is next looked at.
+An end is told when a refresh sees the job change to finished, or sees it finished within
+`RECENT` of its last change (its end was worked out elsewhere: by a listing of jobs, or by the
+process that ran it directly); a job that ended long before is not announced when it is next
+looked at.
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ from batchdash.registry.store import Registry
 #: How long before a running batch's window ends its pending rows are warned about.
 EXPIRY_WARNING = timedelta(hours=3)
 
+#: How recently a job seen finished must have changed to be told about when no refresh saw it end.
+RECENT = timedelta(minutes=15)
+
 #: Row statuses that mean a row got no answer.
 UNANSWERED = ("error", "expired", "cancelled", "not_run")
 
 
-def job_events(before: str, status: JobStatus, now: datetime) -> list[str]:
-    """The events of one job, from its state before the refresh and its status after."""
+def job_events(job: Job, status: JobStatus, now: datetime) -> list[str]:
+    """The events of one job, from its record before the refresh and its status after."""
     if status.state == "finished":
-        ended = before != "finished" and not status.discarded and not status.never_started
-        if not ended:
+        seen_ending = job.state != "finished" or now - job.updated_at <= RECENT
+        if not seen_ending or status.discarded or status.never_started:
             return []
         return ["failed" if unanswered(status.counts) else "finished"]
     pending = status.counts.get("pending", 0)
@@ -66,10 +71,11 @@ def record_events(
     registry: Registry, jobs: Sequence[Job], statuses: Sequence[JobStatus], now: datetime
 ) -> int:
     """Record the events of refreshed `jobs` (as read before the refresh) with their new
-    `statuses`; how many were new (another process may have recorded the same ones)."""
+    `statuses`; how many were new (another process may have recorded the same ones, and an
+    event seen again is kept once)."""
     recorded = 0
     for job, status in zip(jobs, statuses, strict=True):
-        for event in job_events(job.state, status, now):
+        for event in job_events(job, status, now):
             recorded += registry.record_notification(
                 job.id, job.scope, event, payload(event, status)
             )
