@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 import streamlit as st
 
 from batchdash.errors import InputError, RegistryError
-from batchdash.i18n import _
+from batchdash.i18n import _, n_
 from batchdash.notify import deliver_in_background, send_test
 from batchdash.notify.addresses import NOTIFY_ALLOW, shown, url_problem
 from batchdash.notify.delivery import targets_for
@@ -30,6 +30,7 @@ from batchdash.notify.targets import (
     saved_emails,
     saved_urls,
 )
+from batchdash.registry.notifications import GIVEN_UP, PENDING, SENT
 from batchdash.registry.store import Registry
 from ui import resources
 from ui.connection import current_connection
@@ -201,6 +202,7 @@ def show_notification_settings() -> None:
     right.button(_("Add webhook"), key="notify_add_url", on_click=_add_url)
     _show_feedback("url")
     _show_email(environ, registry, scope)
+    _show_outbox(registry, scope)
     st.button(
         _("Send a test notification"),
         key="notify_send_test",
@@ -233,6 +235,39 @@ def _show_email(environ: Mapping[str, str], registry: Registry, scope: str) -> N
     left.text_input(_("E-mail address"), key=EMAIL_INPUT, placeholder="ann@example.com")
     right.button(_("Add address"), key="notify_add_email", on_click=_add_email)
     _show_feedback("email")
+
+
+def _show_outbox(registry: Registry, scope: str) -> None:
+    """What of this scope's notifications is not sent yet, and the last reason one failed."""
+    unsent = [n for n in registry.notifications(scope=scope) if n.state != SENT]
+    waiting = [n for n in unsent if n.state == PENDING]
+    if waiting:
+        st.caption(
+            n_(
+                "{n} notification waits to be sent.",
+                "{n} notifications wait to be sent.",
+                len(waiting),
+            )
+        )
+    failed = [n for n in unsent if n.last_error]
+    if failed:
+        last = failed[-1]
+        words = (
+            _(
+                "A notification about job {name} was given up after {attempts} tries: {error}",
+                name=last.payload.get("name") or last.job_id,
+                attempts=last.attempts,
+                error=last.last_error,
+            )
+            if last.state == GIVEN_UP
+            else _(
+                "A notification about job {name} could not be sent yet and will be tried "
+                "again: {error}",
+                name=last.payload.get("name") or last.job_id,
+                error=last.last_error,
+            )
+        )
+        st.warning(plain(words), icon=":material/warning:")
 
 
 def _show_feedback(field: str) -> None:

@@ -3,12 +3,15 @@ ones told in the language in use, and the operator's allow-list applied with sig
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from batchdash.notify.targets import saved_emails, saved_urls
+from batchdash.recipe import Recipe
 from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url
 from tests.app.conftest import SETTINGS, MakeApp, joined
@@ -88,3 +91,31 @@ def test_addresses_are_checked_saved_and_told_when_no_mail_server_is_set(
     assert _saved(data_dir) == ([], [], ["ann@example.com"])
     at.button(key="notify_send_test").click().run()
     assert "There is nowhere to send a test yet" in joined(at, "warning")
+
+
+def test_a_notification_that_failed_is_told_with_its_reason(
+    make_app: MakeApp, data_dir: Path
+) -> None:
+    at = make_app()
+    at.run()
+    _settings(at)  # the registry exists once a page has opened it
+    registry = Registry(default_db_url(data_dir))
+    try:
+        frame = pd.DataFrame({"review": ["good"]}, dtype=str)
+        scope = sandbox_scope(None)
+        job = registry.create_job(
+            scope, "Reviews", Recipe(model="gpt-4o-mini", template="{review}"), frame
+        )
+        payload = {"event": "finished", "job_id": job.id, "name": "Reviews"}
+        registry.record_notification(job.id, scope, "finished", payload)
+        claimed = registry.claim_notification()
+        assert claimed is not None
+        registry.mark_failed(claimed, "http://127.0.0.1:9 answered HTTP 500.", timedelta(minutes=1))
+    finally:
+        registry.close()
+    at.run()
+    assert "1 notification waits to be sent." in joined(at, "caption")
+    assert (
+        "A notification about job Reviews could not be sent yet and will be tried again: "
+        "http://127.0.0.1:9 answered HTTP 500." in joined(at, "warning")
+    )

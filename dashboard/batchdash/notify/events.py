@@ -73,10 +73,17 @@ def record_events(
     """Record the events of refreshed `jobs` (as read before the refresh) with their new
     `statuses`; how many were new (another process may have recorded the same ones, and an
     event seen again is kept once)."""
-    recorded = 0
-    for job, status in zip(jobs, statuses, strict=True):
-        for event in job_events(job, status, now):
-            recorded += registry.record_notification(
-                job.id, job.scope, event, payload(event, status)
-            )
-    return recorded
+    seen = [
+        (job, status, event)
+        for job, status in zip(jobs, statuses, strict=True)
+        for event in job_events(job, status, now)
+    ]
+    if not seen:
+        return 0
+    # One query for all: a page refreshing every few seconds sees the same events again.
+    known = registry.recorded_events([job.id for job, _status, _event in seen])
+    return sum(
+        registry.record_notification(job.id, job.scope, event, payload(event, status))
+        for job, status, event in seen
+        if (job.id, event) not in known
+    )

@@ -94,11 +94,27 @@ class NotificationOutbox(RegistryDatabase):
             return False  # another process recorded it between the look and the insert
         return True
 
-    def notifications(self, job_ids: Sequence[str] | None = None) -> list[Notification]:
-        """The outbox in the order it was recorded (of some jobs only, when given)."""
+    def recorded_events(self, job_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """The (job, event) pairs already in the outbox among these jobs, in one query."""
+        wanted = list(dict.fromkeys(job_ids))
+        found: set[tuple[str, str]] = set()
+        with self._read() as session:
+            for start in range(0, len(wanted), 500):  # far below any bound-parameter limit
+                query = select(NotificationModel.job_id, NotificationModel.event).where(
+                    NotificationModel.job_id.in_(wanted[start : start + 500])
+                )
+                found.update((job_id, event) for job_id, event in session.execute(query))
+        return found
+
+    def notifications(
+        self, job_ids: Sequence[str] | None = None, *, scope: str | None = None
+    ) -> list[Notification]:
+        """The outbox in the order it was recorded (of some jobs, or of a scope, when given)."""
         query = select(NotificationModel).order_by(NotificationModel.id)
         if job_ids is not None:
             query = query.where(NotificationModel.job_id.in_(list(job_ids)))
+        if scope is not None:
+            query = query.where(NotificationModel.scope == scope)
         with self._read() as session:
             return [_record(model) for model in session.scalars(query)]
 
