@@ -129,6 +129,10 @@ class NotificationOutbox(RegistryDatabase):
             & or_(NotificationModel.retry_at.is_(None), NotificationModel.retry_at <= now)
             & or_(NotificationModel.claim_token.is_(None), NotificationModel.claim_expires_at < now)
         )
+        with self._read() as session:
+            # Most calls find nothing due: a read spares them a write transaction.
+            if session.scalar(select(NotificationModel.id).where(due).limit(1)) is None:
+                return None
         tried: list[int] = []
         with self._write() as session:
             while (
