@@ -295,9 +295,12 @@ def add_status(commands: _SubParsers) -> None:
 
 
 def run_status(args: argparse.Namespace) -> dict[str, Any] | list[dict[str, Any]]:
+    from batchdash.notify import deliver_pending  # loads httpx and SMTP only for `status`
+
     service = job_service()
     if args.job is None:
         service.refresh_all()
+        deliver_pending(service.registry)
         statuses = service.list_jobs()
         for status in statuses:
             if status.unsent_note:
@@ -312,6 +315,7 @@ def run_status(args: argparse.Namespace) -> dict[str, Any] | list[dict[str, Any]
                 )
         return [_job_status(status) for status in statuses]
     status = service.refresh(args.job)
+    deliver_pending(service.registry)
     _print_problems(status)
     return _job_status(status)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from tests.local_http import serving_handler
 
 
 @dataclass
@@ -58,13 +59,6 @@ def recording_server() -> Iterator[Listener]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Record)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    listener.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
+    with serving_handler(Record) as port:
+        listener.url = f"http://127.0.0.1:{port}/v1"
         yield listener
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

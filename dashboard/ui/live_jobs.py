@@ -22,6 +22,7 @@ from batchdash.jobs.status import JobStatus
 from ui import deadline_guard, direct_views, job_actions, job_views, state
 from ui.job_access import attempt, fetch_progress
 from ui.language import apply_language
+from ui.notify_settings import deliver_waiting
 from ui.vllm_round_trip import show_vllm_round_trip
 
 
@@ -49,6 +50,7 @@ def _latest(board: JobBoard) -> list[JobStatus]:
         return board.statuses(include_archived=True)
     if refreshed:
         st.session_state[state.JOBS_CHECKED_AT] = time.time()
+    deliver_waiting(board.service.registry)
     resumed = direct_views.resume_stopped(board, refreshed)
     if resumed:  # said at the top of the page, whose timer now paces a running job
         job_actions.tell(resumed[0])

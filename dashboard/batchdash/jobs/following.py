@@ -19,6 +19,7 @@ from batchdash.errors import (
     BatchdashError,
 )
 from batchdash.i18n import _l, english
+from batchdash.jobs.announcing import record_events
 from batchdash.jobs.extra_batches import WATCH, WATCH_EVERY, extra_note, extras, is_watched
 from batchdash.jobs.sending import is_sending, resume_from, unsent_parts
 from batchdash.jobs.status import (
@@ -96,9 +97,16 @@ class JobFollowing(JobSubmitting):
                 )
                 view.fetched.add(info.id)
         noted = self._cancel_extras([*views, *watched_views], listed)
-        return [
+        statuses = [
             self._summary(self._view(view.job) if view.job.id in noted else view) for view in views
         ]
+        record_events(
+            self.registry,
+            [*jobs, *(watched or [])],
+            [*statuses, *map(self._summary, watched_views)],
+            now,
+        )
+        return statuses
 
     def _cancel_extras(self, views: list[JobView], listed: list[BatchInfo]) -> set[str]:
         """Cancel the extra batches of the views' parts (see `extra_batches`) found among the

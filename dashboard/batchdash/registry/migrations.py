@@ -240,6 +240,39 @@ def _add_preferences_version_6(conn: Connection) -> None:
     ).create(conn)
 
 
+def _add_notifications_version_8(conn: Connection) -> None:
+    """The notifications' outbox: one row per job and event, claimed before it is sent."""
+    meta = MetaData(naming_convention=NAMING_CONVENTION)
+    Table("jobs", meta, Column("id", String(ID_LENGTH), primary_key=True))  # referred, as is
+    stamp = DateTime(timezone=True)
+    Table(
+        "notifications",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True, nullable=False),
+        Column(
+            "job_id",
+            String(ID_LENGTH),
+            ForeignKey("jobs.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        Column("scope", String(API_ID_LENGTH), nullable=False),
+        Column("event", String(20), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("state", String(20), nullable=False),
+        Column("reached", JSON, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("last_error", Text, nullable=True),
+        Column("retry_at", stamp, nullable=True),
+        Column("claim_token", String(ID_LENGTH), nullable=True),
+        Column("claim_holder", Text, nullable=True),
+        Column("claim_expires_at", stamp, nullable=True),
+        Column("created_at", stamp, nullable=False),
+        Column("sent_at", stamp, nullable=True),
+        UniqueConstraint("job_id", "event"),
+        Index(None, "state", "retry_at"),
+    ).create(conn)
+
+
 def _add_saved_recipes_version_11(conn: Connection) -> None:
     """Recipes saved under a name, each save a new version, shared by the key's team."""
     meta = MetaData(naming_convention=NAMING_CONVENTION)
@@ -265,6 +298,7 @@ MIGRATIONS: dict[int, Migration] = {
     4: _add_senders_version_4,
     5: _add_direct_lines_version_5,
     6: _add_preferences_version_6,
+    8: _add_notifications_version_8,
     11: _add_saved_recipes_version_11,
 }
 LATEST_VERSION = max(MIGRATIONS)

@@ -248,3 +248,35 @@ class SavedRecipeModel(Base):
     #: The signed-in user who saved it, or None without sign-in.
     saved_by: Mapped[str | None] = mapped_column(Text, nullable=True)
     saved_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class NotificationModel(Base):
+    """A notification about a job (finished, failed, nearing expiry), recorded once and sent
+    once: the outbox a watcher, a page or the CLI delivers from (`batchdash.notify`)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("job_id", "event"), Index(None, "state", "retry_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    #: The job's scope: whose saved webhooks and addresses it goes to.
+    scope: Mapped[str] = mapped_column(String(API_ID_LENGTH))
+    #: "finished", "failed" or "expiring".
+    event: Mapped[str] = mapped_column(String(20))
+    #: What it tells: the plain JSON body (event, job_id, name, state, counts, cost_usd), and
+    #: `expires_at` apart for the expiry's sentence.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: "pending", "sent", or "given_up" after too many failed sends.
+    state: Mapped[str] = mapped_column(String(20))
+    #: Digests of the targets it already reached, so a retry skips them.
+    reached: Mapped[list[str]] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer)
+    #: Why the last send failed (no secret of a target in it).
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: Not tried again before this moment (after a failed send).
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    claim_holder: Mapped[str | None] = mapped_column(Text)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -61,6 +61,7 @@ from batchdash.registry.models import (
     PartModel,
     ResultModel,
 )
+from batchdash.registry.notifications import NotificationOutbox
 from batchdash.registry.offline import OfflineParts
 from batchdash.registry.preferences import Preferences
 from batchdash.registry.records import (
@@ -81,7 +82,7 @@ from batchdash.registry.saved_recipes import SavedRecipes
 from batchdash.settings import Settings
 
 
-class Registry(OfflineParts, DirectLines, Preferences, SavedRecipes):
+class Registry(OfflineParts, DirectLines, Preferences, NotificationOutbox, SavedRecipes):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod
