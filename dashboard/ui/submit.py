@@ -25,7 +25,7 @@ from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.preflight.provider_checks import batch_api_problem
 from batchdash.recipe import Recipe
 from batchdash.registry.fingerprints import table_fingerprint
-from ui import dialogs, run_choice, state
+from ui import budgets, dialogs, run_choice, state
 from ui.connection import Connection
 from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import attempt, fetch_progress, job_service
@@ -227,6 +227,8 @@ def _submit_body(
                 most=shown[2],
             ),
         )
+    if budgets.refused_here(connection, estimates[way], recipe.model, _forget):
+        return
     name = (st.session_state.get(state.JOB_NAME) or "").strip() or default_job_name(source)
     if way == "direct":
         run_choice.confirm_direct(

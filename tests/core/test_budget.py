@@ -177,9 +177,7 @@ def test_a_submit_over_a_limit_is_refused_before_anything_is_saved_or_sent(
     service.create_job("Second", reviews(4), RECIPE)
 
 
-def test_a_model_without_a_price_is_refused_under_a_limit(
-    box: Sandbox, registry: Registry
-) -> None:
+def test_a_model_without_a_price_is_refused_under_a_limit(box: Sandbox, registry: Registry) -> None:
     service = JobService(registry, box.gateway(), SCOPE)
     recipe = Recipe(model="my-own-model", template="Review: {review}", max_output_tokens=20)
     registry.set_preference(SCOPE, MONTH_LIMIT, 100)
