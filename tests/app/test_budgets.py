@@ -8,10 +8,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from batchdash.i18n import use_language
 from batchdash.preflight.budget import JOB_LIMIT, MONTH_LIMIT
 from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url
-from tests.app.conftest import SETTINGS, joined
+from tests.app.conftest import SETTINGS, MakeApp, joined
 from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import upload
 from tests.app.test_new_job_twin import NEW_JOB, SCOPE, open_submit
@@ -84,15 +85,19 @@ def test_a_submit_over_the_job_limit_is_refused_then_goes_through_once_raised(
     assert figures != ("$0.00", "$0.00")  # the job counts, finished or not
 
 
-def test_the_refusal_is_in_chinese_for_a_chinese_analyst(app: AppTest, data_dir: Path) -> None:
-    registry = Registry(default_db_url(data_dir))
-    registry.set_preference(SCOPE, JOB_LIMIT, 0.000001)
-    registry.close()
-    app.session_state["language"] = "zh-CN"
-    upload(app, "reviews.csv", REVIEWS_CSV)
-    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
-    open_submit(app)
-    refusal = joined(app, "error")
-    assert "$0.000001" in refusal and "预算" in refusal
-    app.switch_page(SETTINGS).run()
-    assert "预算" in [header.value for header in app.subheader]
+def test_the_refusal_is_in_chinese_for_a_chinese_analyst(make_app: MakeApp, data_dir: Path) -> None:
+    app = make_app()
+    app.session_state[state.LANGUAGE] = "zh-CN"
+    with use_language("zh-CN"):
+        app.run()
+        registry = Registry(default_db_url(data_dir))
+        registry.set_preference(SCOPE, JOB_LIMIT, 0.000001)
+        registry.close()
+        upload(app, "reviews.csv", REVIEWS_CSV)
+        app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+        open_submit(app)
+        refusal = joined(app, "error")
+        assert "超过了单个任务上限 $0.000001" in refusal and "设置 > 预算" in refusal
+        app.switch_page(SETTINGS).run()
+        assert "预算" in [header.value for header in app.subheader]
+        assert "本月已花费" in [metric.label for metric in app.metric]
