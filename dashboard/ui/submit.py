@@ -182,7 +182,8 @@ def _submit_body(
         _offer_twin(twin, connection)
     else:
         twin = None
-    st.text_input(_("Job name"), key=state.JOB_NAME, max_chars=200)
+    # Kept across pages: a refused job comes back named as it was once the limit is raised.
+    st.text_input(_("Job name"), key=state.JOB_NAME, max_chars=200, persist_state="session")
     unseen = hidden_in_name(st.session_state[state.JOB_NAME] or "", _("The job name"))
     if unseen:
         st.warning(plain(unseen), icon=":material/visibility_off:")
