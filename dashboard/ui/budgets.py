@@ -51,14 +51,15 @@ def _save(name: str, scope: str) -> None:
     """on_change of a limit's box: save the amount, or remove the limit for an empty box; a
     nonsense amount is kept in the box, unsaved, with a word on it."""
     text = st.session_state[_text_key(name, scope)]
-    problems: dict[str, str] = st.session_state.setdefault(_PROBLEM, {})
+    # The error itself is kept, not its text: it is shown in the language of each redraw.
+    problems: dict[str, BatchdashError] = st.session_state.setdefault(_PROBLEM, {})
     try:
         amount = parse_limit(text, _limit_names()[name])
+        resources.registry(resources.app_settings().db_url).set_preference(scope, name, amount)
     except BatchdashError as error:
-        problems[name] = str(error)
+        problems[name] = error
         return
     problems.pop(name, None)
-    resources.registry(resources.app_settings().db_url).set_preference(scope, name, amount)
 
 
 def _limit_box(name: str, label: str, scope: str, saved: float | None) -> None:
@@ -89,17 +90,18 @@ def show_budget_settings(connection: Connection) -> None:
             "the command line obeys them too."
         )
     )
-    registry = resources.registry(resources.app_settings().db_url)
-    limits = saved_limits(registry, connection.scope)
-    with st.container(horizontal=True):
-        _limit_box(JOB_LIMIT, _("Limit per job (USD)"), connection.scope, limits.job_usd)
-        _limit_box(MONTH_LIMIT, _("Limit per month (USD)"), connection.scope, limits.month_usd)
-    try:
+    try:  # the registry may be out of reach (a database down): said once, below
+        registry = resources.registry(resources.app_settings().db_url)
+        limits = saved_limits(registry, connection.scope)
+        with st.container(horizontal=True):
+            _limit_box(JOB_LIMIT, _("Limit per job (USD)"), connection.scope, limits.job_usd)
+            _limit_box(MONTH_LIMIT, _("Limit per month (USD)"), connection.scope, limits.month_usd)
         spend = scope_month_spend(job_board(connection).service)
+        month_limit = saved_limits(registry, connection.scope).month_usd
     except BatchdashError as error:
         st.error(plain(error), icon=":material/error:")
         return
-    _show_spend(spend, saved_limits(registry, connection.scope).month_usd, connection.sandbox)
+    _show_spend(spend, month_limit, connection.sandbox)
 
 
 def _month_name(spend: MonthSpend) -> str:
@@ -149,13 +151,16 @@ def refused_here(
 ) -> bool:
     """In the submit dialog: whether the saved limits refuse this estimate; if so, say why with
     the figures and offer Settings (the dialog stays open, so nothing entered is lost)."""
-    registry = resources.registry(resources.app_settings().db_url)
-    limits = saved_limits(registry, connection.scope)
-    if not limits.any:
-        return False
-    refusal = budget_refusal(
-        estimate.max_usd, model, limits, scope_month_spend(job_board(connection).service)
-    )
+    try:
+        registry = resources.registry(resources.app_settings().db_url)
+        limits = saved_limits(registry, connection.scope)
+        if not limits.any:
+            return False
+        spend = scope_month_spend(job_board(connection).service)
+    except BatchdashError as error:  # nothing can be saved either: say why, once
+        st.error(plain(error), icon=":material/error:")
+        return True
+    refusal = budget_refusal(estimate.max_usd, model, limits, spend)
     if refusal is None:
         return False
     st.error(plain(refusal), icon=":material/savings:")

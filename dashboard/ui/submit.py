@@ -228,7 +228,8 @@ def _submit_body(
                 most=shown[2],
             ),
         )
-    if budgets.refused_here(connection, estimates[way], recipe.model, _forget):
+    # This dialog's own saved job was checked when it was made: sending its rest is no new spend.
+    if mine is None and budgets.refused_here(connection, estimates[way], recipe.model, _forget):
         return
     name = (st.session_state.get(state.JOB_NAME) or "").strip() or default_job_name(source)
     if way == "direct":

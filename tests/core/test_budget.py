@@ -148,6 +148,13 @@ def test_the_months_spend_is_finished_costs_plus_unfinished_upper_bounds(
     registry.close()
 
 
+def _refusal(service: JobService, name: str) -> str:
+    """What refuses a 4-row job named `name`."""
+    with pytest.raises(OverBudget) as refused:
+        service.create_job(name, reviews(4), RECIPE)
+    return str(refused.value)
+
+
 def test_a_submit_over_a_limit_is_refused_before_anything_is_saved_or_sent(
     box: Sandbox, registry: Registry
 ) -> None:
@@ -155,9 +162,7 @@ def test_a_submit_over_a_limit_is_refused_before_anything_is_saved_or_sent(
     bound = _upper_bound(4)
     assert bound == pytest.approx(30.3e-6)  # 84 input and 80 output tokens at half price
     registry.set_preference(SCOPE, JOB_LIMIT, 0.00002)
-    with pytest.raises(OverBudget) as refused:
-        service.create_job("Too dear", reviews(4), RECIPE)
-    assert str(refused.value) == (
+    assert _refusal(service, "Too dear") == (
         "This may cost up to $0.000030, more than the limit of $0.000020 per job (this month so "
         "far: $0.000000 spent, up to $0.000000 for unfinished jobs). " + FIX
     )
@@ -167,9 +172,7 @@ def test_a_submit_over_a_limit_is_refused_before_anything_is_saved_or_sent(
     first = service.create_job("Fits", reviews(4), RECIPE)
     # A month limit counts the first job's upper bound: a second one no longer fits.
     registry.set_preference(SCOPE, MONTH_LIMIT, 0.00005)
-    with pytest.raises(OverBudget) as refused:
-        service.create_job("Second", reviews(4), RECIPE)
-    assert str(refused.value) == (
+    assert _refusal(service, "Second") == (
         "This may cost up to $0.000030; with $0.000000 spent this month and up to $0.000030 for "
         "unfinished jobs, that passes the limit of $0.000050 per month (UTC). " + FIX
     )

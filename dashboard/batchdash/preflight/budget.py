@@ -171,35 +171,28 @@ def budget_refusal(
             "overrides, or remove the limit under Settings > Budgets.",
             model=model,
         )
-    fix = _l(
-        "Send fewer rows, set a lower Max output tokens, pick a cheaper model, or raise the "
-        "limit under Settings > Budgets."
-    )
-    if limits.job_usd is not None and max_usd > limits.job_usd:
-        estimate, limit, spent, running = usd_all(
-            [max_usd, limits.job_usd, spend.spent_usd, spend.running_usd]
+
+    def figures(limit: float) -> dict[str, str | Message]:
+        shown = usd_all([max_usd, limit, spend.spent_usd, spend.running_usd])
+        fix = _l(
+            "Send fewer rows, set a lower Max output tokens, pick a cheaper model, or raise the "
+            "limit under Settings > Budgets."
         )
+        return dict(zip(("estimate", "limit", "spent", "running"), shown, strict=True)) | {
+            "fix": fix
+        }
+
+    if limits.job_usd is not None and max_usd > limits.job_usd:
         return _l(
             "This may cost up to {estimate}, more than the limit of {limit} per job (this month "
             "so far: {spent} spent, up to {running} for unfinished jobs). {fix}",
-            estimate=estimate,
-            limit=limit,
-            spent=spent,
-            running=running,
-            fix=fix,
+            **figures(limits.job_usd),
         )
     if limits.month_usd is not None and spend.total_usd + max_usd > limits.month_usd:
-        estimate, limit, spent, running = usd_all(
-            [max_usd, limits.month_usd, spend.spent_usd, spend.running_usd]
-        )
         return _l(
             "This may cost up to {estimate}; with {spent} spent this month and up to {running} "
             "for unfinished jobs, that passes the limit of {limit} per month (UTC). {fix}",
-            estimate=estimate,
-            limit=limit,
-            spent=spent,
-            running=running,
-            fix=fix,
+            **figures(limits.month_usd),
         )
     return None
 
