@@ -14,9 +14,13 @@ from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url
 from tests.app.conftest import SETTINGS, MakeApp, joined
 from tests.app.files import REVIEWS_CSV
+from tests.app.job_pages import SCOPE as JOBS_SCOPE
+from tests.app.job_pages import Pages, pages
 from tests.app.test_new_job_bad_inputs import upload
 from tests.app.test_new_job_twin import NEW_JOB, SCOPE, open_submit
 from ui import state
+
+__all__ = ["pages"]  # the fixture, used by name
 
 
 def _saved(data_dir: Path, name: str) -> object:
@@ -101,3 +105,17 @@ def test_the_refusal_is_in_chinese_for_a_chinese_analyst(make_app: MakeApp, data
         app.switch_page(SETTINGS).run()
         assert "预算" in [header.value for header in app.subheader]
         assert "本月已花费" in [metric.label for metric in app.metric]
+
+
+def test_a_repair_over_the_job_limit_is_refused_on_the_jobs_page(pages: Pages) -> None:
+    job_id = pages.finished_job("Flaky", {0: "[[sandbox:flaky]]", 2: "[[sandbox:flaky]]"})
+    pages.registry.set_preference(JOBS_SCOPE, JOB_LIMIT, 0.000001)
+    at = pages.open()
+    at.button(key="repair_rows").click().run()
+    at.button(key="repair_confirm").click().run()
+    assert not at.exception
+    assert "more than the limit of $0.000001 per job" in joined(at, "error")
+    assert len(pages.registry.parts(job_id)) == 1  # nothing added, nothing sent
+    pages.registry.set_preference(JOBS_SCOPE, JOB_LIMIT, None)
+    at.button(key="repair_confirm").click().run()
+    assert "Sent 2 rows of Flaky again as batch_" in joined(at, "success")
