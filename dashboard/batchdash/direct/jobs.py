@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from batchdash.direct.rows import unanswered_requests
 from batchdash.direct.runner import PartRunner, RunEnd, RunSettings
 from batchdash.errors import InputError
 from batchdash.i18n import _l
-from batchdash.preflight.budget import check_spending
+from batchdash.preflight.budget import SpentJob, check_spending
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.part_requests import plan_rows
 from batchdash.preflight.plan import BatchPlan, plan_batch
@@ -30,9 +30,6 @@ from batchdash.registry.direct_lines import CANCELLING, DIRECT_KIND, SENDING
 from batchdash.registry.holders import parse_holder, this_run
 from batchdash.registry.records import Job, LineCounts, Part, PartSpec
 from batchdash.registry.store import Registry
-
-if TYPE_CHECKING:
-    from batchdash.jobs.status import JobStatus
 
 
 class JobServiceFace(Protocol):
@@ -58,7 +55,7 @@ class JobServiceFace(Protocol):
         """The job's status (recording its state)."""
         ...
 
-    def statuses_of(self, jobs: list[Job]) -> list[JobStatus]:
+    def statuses_of(self, jobs: list[Job]) -> Sequence[SpentJob]:
         """The statuses of these jobs of the scope (for the month's spend)."""
         ...
 

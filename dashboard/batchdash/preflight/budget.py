@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from batchdash.errors import InputError
 from batchdash.i18n import Message, _l, n_l
-from batchdash.jobs.status import JobStatus
 from batchdash.money import usd_all
 from batchdash.preflight.cost import estimate_cost
 from batchdash.preflight.pricing import ModelPrice
@@ -76,6 +75,26 @@ class MonthSpend:
         return self.spent_usd + self.running_usd
 
 
+class SpentJob(Protocol):
+    """What the month's spend reads of a job's status (`jobs.status.JobStatus`, named here so
+    that the preflight does not import the jobs package, which imports it)."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def discarded(self) -> bool: ...
+
+    @property
+    def actual_cost_usd(self) -> float | None: ...
+
+    @property
+    def max_cost_usd(self) -> float | None: ...
+
+
 class SpendingScope(Protocol):
     """What the month's spend is read from: a job service (its registry, scope and statuses)."""
 
@@ -85,7 +104,7 @@ class SpendingScope(Protocol):
     @property
     def scope(self) -> str: ...
 
-    def statuses_of(self, jobs: list[Job]) -> list[JobStatus]: ...
+    def statuses_of(self, jobs: list[Job]) -> Sequence[SpentJob]: ...
 
 
 def saved_limits(registry: Registry, scope: str) -> Limits:
@@ -127,7 +146,7 @@ def month_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def month_spend(statuses: Iterable[JobStatus], now: datetime) -> MonthSpend:
+def month_spend(statuses: Iterable[SpentJob], now: datetime) -> MonthSpend:
     """The month's spend over the jobs of `statuses` created since the first of `now`'s month."""
     since = month_start(now)
     spent = running = 0.0
