@@ -8,6 +8,7 @@ from batchdash.preflight.pricing import price_for
 from batchdash.providers.choice import configured_provider, profile_labelled
 from batchdash.settings import ALLOWED_BASE_URLS, redacted_db_url
 from ui import resources, settings_tables, state
+from ui.budgets import show_budget_settings
 from ui.connection import (
     address_rules,
     check_connection,
@@ -236,6 +237,7 @@ for model in overrides:
         )
 
 show_notification_settings()
+show_budget_settings(connection)
 
 st.subheader(_("Where the data lives"), divider="gray")
 registry_url = redacted_db_url(settings.db_url)

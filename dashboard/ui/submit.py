@@ -25,7 +25,7 @@ from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.preflight.provider_checks import batch_api_problem
 from batchdash.recipe import Recipe
 from batchdash.registry.fingerprints import table_fingerprint
-from ui import dialogs, run_choice, state
+from ui import budgets, dialogs, run_choice, state
 from ui.connection import Connection
 from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import attempt, fetch_progress, job_service
@@ -182,7 +182,8 @@ def _submit_body(
         _offer_twin(twin, connection)
     else:
         twin = None
-    st.text_input(_("Job name"), key=state.JOB_NAME, max_chars=200)
+    # Kept across pages: a refused job comes back named as it was once the limit is raised.
+    st.text_input(_("Job name"), key=state.JOB_NAME, max_chars=200, persist_state="session")
     unseen = hidden_in_name(st.session_state[state.JOB_NAME] or "", _("The job name"))
     if unseen:
         st.warning(plain(unseen), icon=":material/visibility_off:")
@@ -227,6 +228,9 @@ def _submit_body(
                 most=shown[2],
             ),
         )
+    # This dialog's own saved job was checked when it was made: sending its rest is no new spend.
+    if mine is None and budgets.refused_here(connection, estimates[way], recipe.model, _forget):
+        return
     name = (st.session_state.get(state.JOB_NAME) or "").strip() or default_job_name(source)
     if way == "direct":
         run_choice.confirm_direct(

@@ -35,8 +35,10 @@ __all__ = ["pages"]
 ZH = "zh-CN"
 #: The language picker's own names (in both languages on purpose), the names OpenAI's console
 #: gives its Limits page and the enqueued-token limit (kept so that the analyst finds them
-#: there), the cost labels of ui.cost_views and the sandbox pace of ui.sandbox_pace.
+#: there), the cost labels of ui.cost_views, the sandbox pace of ui.sandbox_pace, and UTC (the
+#: budgets' month is the calendar month in UTC, written so in Chinese too).
 OTHER_WORDS = (
+    "UTC",
     "Language English",
     "Limits enqueued-token limit",
     "Estimate Estimated Actual cost Would used est.",
@@ -133,6 +135,7 @@ def test_settings(chinese_app: AppTest) -> None:
         "API 密钥与接口",
         "队列中最多可等待多少",
         "自定义价格",
+        "预算",
         "数据存放位置",
     ]
     assert "沙盒（不计费，模拟回答）" in joined(at, "markdown")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -17,6 +18,7 @@ from batchdash.direct.rows import unanswered_requests
 from batchdash.direct.runner import PartRunner, RunEnd, RunSettings
 from batchdash.errors import InputError
 from batchdash.i18n import _l
+from batchdash.preflight.budget import SpentJob, check_spending
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.part_requests import plan_rows
 from batchdash.preflight.plan import BatchPlan, plan_batch
@@ -51,6 +53,10 @@ class JobServiceFace(Protocol):
 
     def status(self, job_id: str) -> object:
         """The job's status (recording its state)."""
+        ...
+
+    def statuses_of(self, jobs: list[Job]) -> Sequence[SpentJob]:
+        """The statuses of these jobs of the scope (for the month's spend)."""
         ...
 
 
@@ -89,6 +95,7 @@ class DirectJobs:
         for problem in plan.problems:
             if problem.blocking:
                 raise InputError(problem.message)
+        check_spending(self.service, recipe, plan.rows, plan.input_tokens, self._price(recipe))
         spec = self._spec(plan, recipe, first_row=0, stop_row=len(rows))
         title = name.strip() or source_name or f"Direct job of {datetime.now(UTC):%Y-%m-%d %H:%M}"
         job = self.registry.create_job(
@@ -131,6 +138,8 @@ class DirectJobs:
         with `run`). A repair does this, and so does finishing an expiring batch directly."""
         job = self._job(job_id)
         spec = self.plan_rows(job.id, chosen)
+        rows, tokens = spec.requests, spec.estimated_input_tokens or 0
+        check_spending(self.service, job.recipe, rows, tokens, self._price(job.recipe))
         number = 1 + max(part.number for part in self.registry.parts(job.id))
         self.registry.add_part(job.id, spec, number=number)
         if job.state == "finished":
@@ -246,13 +255,8 @@ class DirectJobs:
     ) -> PartSpec:
         """A direct part of the plan's rows, its cost at the normal price (none on a server
         whose calls are free)."""
-        provider = self.service.provider
-        price = price_for(recipe.model, self.service.price_overrides, provider)
-        cost: float | None
-        if provider is not None and provider.direct_free:
-            cost = 0.0
-        else:
-            cost = None if price is None else price.cost(plan.input_tokens, 0, batch=False)
+        price = self._price(recipe)
+        cost = None if price is None else price.cost(plan.input_tokens, 0)
         return PartSpec(
             requests=plan.rows,
             kind=DIRECT_KIND,
@@ -262,6 +266,15 @@ class DirectJobs:
             estimated_input_tokens=plan.input_tokens,
             estimated_cost_usd=cost,
         )
+
+    def _price(self, recipe: Recipe) -> ModelPrice | None:
+        """The normal (not batch) price of the recipe's model; nothing on a server whose calls
+        are free; None when unknown."""
+        provider = self.service.provider
+        if provider is not None and provider.direct_free:
+            return ModelPrice(0.0, 0.0, batch_factor=1.0)
+        price = price_for(recipe.model, self.service.price_overrides, provider)
+        return None if price is None else replace(price, batch_factor=1.0)
 
 
 def _busy(job: Job, part: Part) -> DirectBusy:

@@ -33,6 +33,7 @@ from batchdash.jobs.status import (
     projected_output_per_row,
 )
 from batchdash.preflight import limits
+from batchdash.preflight.budget import check_spending
 from batchdash.preflight.part_requests import plan_rows
 from batchdash.preflight.plan import BatchPlan
 from batchdash.preflight.pricing import price_for
@@ -195,6 +196,8 @@ class JobActing(JobFollowing):
             specs = _attached_repair_parts(ids.to_numpy(dtype=object)[positions])
         else:
             plan = self._repair_plan(job, positions)
+            price = price_for(job.recipe.model, self._price_overrides, self.provider)
+            check_spending(self, job.recipe, plan.rows, plan.input_tokens, price)
             specs = repair_parts(plan, positions, ids, projected_output_per_row(parts))
         # Numbered after the job's last part: a concurrent repair of the same rows picks the
         # same numbers, and `add_part` hands it the parts already there instead of new ones.

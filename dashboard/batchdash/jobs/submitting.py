@@ -30,9 +30,8 @@ from batchdash.errors import (
 )
 from batchdash.i18n import Message, _, _l
 from batchdash.jobs.sending import HEARTBEAT_EVERY, RESUME_AFTER, Heartbeat
-from batchdash.jobs.status import (
-    RowTally,
-)
+from batchdash.jobs.status import JobStatus, RowTally
+from batchdash.preflight.budget import check_spending
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.part_requests import plan_jsonl, plan_rows, select_lines
 from batchdash.preflight.plan import BatchPlan, plan_batch
@@ -139,6 +138,7 @@ class JobSubmitting:
         )
         _raise_blocking(plan)
         price = price_for(recipe.model, self._price_overrides, self.provider)
+        check_spending(self, recipe, plan.rows, plan.input_tokens, price)
         specs = [
             PartSpec(
                 requests=part.requests,
@@ -159,6 +159,10 @@ class JobSubmitting:
         for part in plan.parts:
             self._remember_part(job.id, part.number, plan, part.number)
         return job.id
+
+    def statuses_of(self, jobs: list[Job]) -> list[JobStatus]:
+        """The statuses of these jobs of the scope (worked out by the following layer)."""
+        raise NotImplementedError
 
     def submit(
         self, job_id: str, *, on_progress: Callable[[int, int, str], None] | None = None
