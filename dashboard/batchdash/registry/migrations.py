@@ -235,6 +235,23 @@ def _add_preferences_version_6(conn: Connection) -> None:
     ).create(conn)
 
 
+def _add_file_deletions_version_10(conn: Connection) -> None:
+    """Files deleted on the provider (input files of finished batches, the clean-up's)."""
+    meta = MetaData(naming_convention=NAMING_CONVENTION)
+    Table("jobs", meta, Column("id", String(ID_LENGTH), primary_key=True))  # referred, as is
+    Table(
+        "file_deletions",
+        meta,
+        Column("file_id", String(API_ID_LENGTH), primary_key=True),
+        Column("job_id", String(ID_LENGTH), ForeignKey("jobs.id", ondelete="CASCADE")),
+        Column("deleted_at", DateTime(timezone=True)),
+        Column("attempts", Integer, nullable=False),
+        Column("tried_at", DateTime(timezone=True), nullable=False),
+        Column("error", Text),
+        Index(None, "job_id"),
+    ).create(conn)
+
+
 #: Every schema version and the function that brings the version before it there.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_version_1,
@@ -243,6 +260,7 @@ MIGRATIONS: dict[int, Migration] = {
     4: _add_senders_version_4,
     5: _add_direct_lines_version_5,
     6: _add_preferences_version_6,
+    10: _add_file_deletions_version_10,
 }
 LATEST_VERSION = max(MIGRATIONS)
 

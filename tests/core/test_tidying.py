@@ -1,0 +1,229 @@
+"""Housekeeping of the provider's files against the sandbox (in-process), on SQLite and
+PostgreSQL: input files deleted once their batch is over, output_expires_after on every batch,
+failed deletes tried again, and the clean-up of the key's files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from batchdash.api.gateway import Gateway
+from batchdash.errors import ServerUnavailable
+from batchdash.jobs.opening import provider_gateway
+from batchdash.jobs.service import JobService
+from batchdash.jobs.tidying import OUTPUT_KEPT_SECONDS, RETRY_DELETE_AFTER, clean_up, review_files
+from batchdash.providers.profiles import AZURE, BY_NAME, DEEPINFRA, OPENAI
+from batchdash.registry.store import Registry
+from tests import jobs_kit
+from tests.jobs_kit import API_KEY, BASE_URL, RECIPE, Sandbox, reviews, run_to_end
+
+box = jobs_kit.box  # the sandbox fixture
+
+SCOPE = "scope-tidy"
+
+
+class Clock:
+    """A clock the test moves on."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def registry(registry_url: str) -> Iterator[Registry]:
+    opened = Registry(registry_url)
+    yield opened
+    opened.close()
+
+
+MakeService = Callable[..., JobService]
+
+
+@pytest.fixture
+def make_service(registry: Registry, box: Sandbox) -> MakeService:
+    """A service as the pages and the CLI open it: a gateway by the OpenAI profile."""
+
+    def make(gateway: Gateway | None = None, **options: Any) -> JobService:
+        used = gateway or provider_gateway(
+            API_KEY, BASE_URL, OPENAI, http_client=box.client, max_retries=0
+        )
+        return JobService(registry, used, SCOPE, provider=OPENAI, **options)
+
+    return make
+
+
+def _input_files(box: Sandbox, job_id: str) -> list[str]:
+    listed = box.client.get("/v1/files", params={"purpose": "batch"}).json()["data"]
+    return [f["id"] for f in listed if f["filename"].startswith(f"{job_id}-part-")]
+
+
+def test_a_finished_job_refreshed_leaves_no_input_file_and_repairs_still_work(
+    make_service: MakeService, box: Sandbox, registry: Registry
+) -> None:
+    service = make_service()
+    job_id = service.create_job(
+        "Reviews",
+        reviews(30, {3: "[[sandbox:error]]"}),
+        RECIPE,
+        source_name="r.csv",
+        enqueued_token_limit=300,
+    )
+    service.submit(job_id)
+    uploaded = [part.input_file_id for part in registry.parts(job_id)]
+    assert len(uploaded) >= 2 and set(_input_files(box, job_id)) == set(uploaded)
+
+    run_to_end(service, job_id)
+    assert _input_files(box, job_id) == []
+    assert all(d.done for d in registry.file_deletions(uploaded).values())
+    assert set(registry.file_deletions(uploaded)) == set(uploaded)
+
+    # A repair builds a new file from the job's rows: the deleted ones are never read.
+    service.repair(job_id, ["error"])
+    repair_file = registry.parts(job_id)[-1].input_file_id
+    assert repair_file not in uploaded and _input_files(box, job_id) == [repair_file]
+    status = run_to_end(service, job_id)
+    assert status.counts["error"] == 1  # the marked row fails again, as it always does
+    assert _input_files(box, job_id) == []
+    # The manifest and the raw results read the registry, not the deleted files.
+    assert [p["input_file_id"] for p in service.manifest(job_id)["parts"]] == [
+        *uploaded,
+        repair_file,
+    ]
+    output, errors = service.raw_results(job_id)
+    assert output.count(b"\n") == 29 and errors.count(b"\n") == 2
+
+
+def test_every_batch_is_created_with_output_expires_after(
+    make_service: MakeService, box: Sandbox
+) -> None:
+    service = make_service()
+    job_id = service.create_job("Reviews", reviews(3), RECIPE, source_name="r.csv")
+    (batch_id,) = service.submit(job_id)
+    run_to_end(service, job_id)
+    batch = box.client.get(f"/v1/batches/{batch_id}").json()
+    output = box.client.get(f"/v1/files/{batch['output_file_id']}").json()
+    assert output["expires_at"] == batch["created_at"] + OUTPUT_KEPT_SECONDS
+
+
+def test_the_period_fits_each_provider_and_is_left_out_where_undocumented() -> None:
+    assert provider_gateway("k", BASE_URL, OPENAI).output_expires_seconds == OUTPUT_KEPT_SECONDS
+    azure = provider_gateway("k", BASE_URL, AZURE).output_expires_seconds
+    assert azure is not None and AZURE.output_expires_after is not None
+    low, high = AZURE.output_expires_after
+    assert low <= azure <= high
+    assert provider_gateway("k", BASE_URL, DEEPINFRA).output_expires_seconds is None
+    assert provider_gateway("k", BASE_URL, BY_NAME["gemini"]).output_expires_seconds is None
+
+
+class _FailingDeletes:
+    """A gateway whose deletes fail while `failing` is set; every other call passes."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+        self.failing = True
+        self.tries: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gateway, name)
+
+    def delete_file(self, file_id: str) -> bool:
+        self.tries.append(file_id)
+        if self.failing:
+            raise ServerUnavailable("The sandbox has a server problem (HTTP 500).")
+        return self._gateway.delete_file(file_id)
+
+
+def test_a_failed_delete_is_retried_by_a_later_refresh_and_never_stops_it(
+    make_service: MakeService, box: Sandbox, registry: Registry
+) -> None:
+    clock = Clock()
+    flaky = _FailingDeletes(
+        provider_gateway(API_KEY, BASE_URL, OPENAI, http_client=box.client, max_retries=0)
+    )
+    service = make_service(gateway=flaky, clock=clock)  # type: ignore[arg-type]
+    job_id = service.create_job("Reviews", reviews(4), RECIPE, source_name="r.csv")
+    service.submit(job_id)
+    (file_id,) = [part.input_file_id for part in registry.parts(job_id)]
+
+    status = run_to_end(service, job_id)  # the deletes fail; the job finishes all the same
+    assert status.counts["ok"] == 4 and flaky.tries == [file_id]
+    (failed,) = registry.failed_file_deletions(SCOPE)
+    assert failed.file_id == file_id and "server problem" in (failed.error or "")
+    assert _input_files(box, job_id) == [file_id]
+
+    service.refresh_all()  # too soon after the failed try: not asked again
+    assert flaky.tries == [file_id]
+    flaky.failing = False
+    # The registry stamps each try with the real time, which moved on since the clock was set.
+    clock.now += RETRY_DELETE_AFTER.total_seconds() + 60
+    service.refresh_all()  # the job is finished; its failed delete is retried all the same
+    assert flaky.tries == [file_id, file_id]
+    assert _input_files(box, job_id) == [] and registry.failed_file_deletions(SCOPE) == []
+
+    clock.now += RETRY_DELETE_AFTER.total_seconds()
+    service.refresh(job_id)
+    service.refresh_all()
+    assert flaky.tries == [file_id, file_id]  # deleted: never tried again
+
+
+def test_the_clean_up_keeps_what_an_unfinished_batch_needs(
+    make_service: MakeService, box: Sandbox, registry: Registry
+) -> None:
+    service = make_service()
+    finished = service.create_job("Done", reviews(3), RECIPE, source_name="r.csv")
+    service.submit(finished)
+    # Left on the server by a provider that does not delete files itself: the clean-up's work.
+    with_files = make_service(gateway=_kept_inputs(box))
+    run_to_end(with_files, finished)
+    (done_input,) = _input_files(box, finished)
+
+    box.stop()
+    box.start(rate=0.001)  # the next batch stays in progress
+    slow = make_service(
+        provider_gateway(API_KEY, BASE_URL, OPENAI, http_client=box.client, max_retries=0)
+    )
+    running = slow.create_job("Running", reviews(3), RECIPE, source_name="r.csv")
+    slow.submit(running)
+    (running_input,) = _input_files(box, running)
+    slow.refresh(running)
+    # A spare upload of the finished job (an upload whose answer was lost) and a file that is
+    # not Batchdash's.
+    spare = box.client.post(
+        "/v1/files",
+        files={"file": (f"{finished}-part-0001.jsonl", b"{}\n", "application/jsonl")},
+        data={"purpose": "batch"},
+    ).json()["id"]
+    other = box.client.post(
+        "/v1/files",
+        files={"file": ("mine.jsonl", b"{}\n", "application/jsonl")},
+        data={"purpose": "batch"},
+    ).json()["id"]
+
+    review = review_files(registry, slow.gateway, SCOPE, page_size=2)  # paged by twos
+    by_id = {kept.file.id: kept for kept in review.files}
+    assert review.others == 1 and other not in by_id
+    assert by_id[running_input].needed and by_id[running_input].job_id == running
+    outputs = [k for k in review.files if k.role == "output"]
+    assert len(outputs) == 1 and not outputs[0].needed
+    assert {k.file.id for k in review.unneeded} == {done_input, spare, outputs[0].file.id}
+
+    cleaned = clean_up(registry, slow.gateway, SCOPE)
+    assert {k.file.id for k in cleaned.deleted} == {done_input, spare, outputs[0].file.id}
+    assert cleaned.failed == []
+    left = {f["id"] for f in box.client.get("/v1/files").json()["data"]}
+    assert running_input in left and other in left and done_input not in left
+    assert [k.file.id for k in review_files(registry, slow.gateway, SCOPE).files] == [running_input]
+
+
+def _kept_inputs(box: Sandbox) -> Gateway:
+    gateway = _FailingDeletes(
+        provider_gateway(API_KEY, BASE_URL, OPENAI, http_client=box.client, max_retries=0)
+    )
+    return gateway  # type: ignore[return-value]
