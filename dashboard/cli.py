@@ -8,6 +8,7 @@
     python dashboard/cli.py submit reviews.csv --template "Classify: {review}" --direct
     python dashboard/cli.py status job_0123456789ab
     python dashboard/cli.py providers
+    python dashboard/cli.py files --clean
     python dashboard/cli.py resume job_0123456789ab
     python dashboard/cli.py export job_0123456789ab --out for-vllm
     python dashboard/cli.py import job_0123456789ab for-vllm/job_0123456789ab-part-0001-output.jsonl
@@ -35,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import cli_files
 import cli_jobs
 import cli_offline
 import pyarrow.compute as pc
@@ -173,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_jobs.add_discard(commands)
     cli_offline.add_export(commands)
     cli_offline.add_import(commands)
+    cli_files.add_files(commands)
     return parser
 
 

@@ -19,15 +19,19 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from batchdash.api.batch_info import BatchInfo
 from batchdash.api.gateway import FileInfo, Gateway
-from batchdash.errors import BatchdashError
+from batchdash.errors import BatchdashError, InputError
 from batchdash.i18n import Message, _l, english
 from batchdash.jobs.status import JobView
 from batchdash.providers.profiles import ProviderProfile
 from batchdash.registry.records import Job, Part
 from batchdash.registry.store import Registry
+
+if TYPE_CHECKING:
+    from batchdash.jobs.service import JobService
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,24 @@ def output_expiry_seconds(provider: ProviderProfile | None) -> int | None:
 def manages_files(provider: ProviderProfile | None) -> bool:
     """Whether Batchdash lists and deletes files at `provider` (None: OpenAI's rules)."""
     return provider is None or provider.manages_files
+
+
+def files_refusal(provider: ProviderProfile | None) -> Message | None:
+    """Why the key's files cannot be reviewed at `provider`, in one plain sentence; None
+    when they can."""
+    if provider is None or provider.manages_files:
+        return None
+    if not provider.batch_api:
+        return _l(
+            "{provider} has no Files API: Batchdash makes no files there, so there is nothing to "
+            "clean up.",
+            provider=provider.titled(),
+        )
+    return _l(
+        "{provider} does not document listing or deleting files, so Batchdash can neither show "
+        "nor delete the files it uploaded there; remove them in the provider's own console.",
+        provider=provider.titled(),
+    )
 
 
 # -- input files of batches that are over ------------------------------------------------
@@ -284,3 +306,21 @@ def clean_up(registry: Registry, gateway: Gateway, scope: str) -> CleanUp:
         registry.note_file_deleted(kept.file.id, kept.job_id)
         done.deleted.append(kept)
     return done
+
+
+def review_service_files(service: JobService) -> FileReview:
+    """`review_files` for the service's key and scope; InputError where the provider cannot."""
+    _refuse_unmanaged(service.provider)
+    return review_files(service.registry, service.gateway, service.scope)
+
+
+def clean_service_files(service: JobService) -> CleanUp:
+    """`clean_up` for the service's key and scope; InputError where the provider cannot."""
+    _refuse_unmanaged(service.provider)
+    return clean_up(service.registry, service.gateway, service.scope)
+
+
+def _refuse_unmanaged(provider: ProviderProfile | None) -> None:
+    refusal = files_refusal(provider)
+    if refusal is not None:
+        raise InputError(refusal)
