@@ -17,6 +17,7 @@ from ui.connection import (
     where_requests_go,
 )
 from ui.editors import kept_editor
+from ui.file_cleanup import show_file_cleanup
 from ui.sandbox_pace import show_pace_setting
 from ui.text import plain, usd
 
@@ -233,6 +234,8 @@ for model in overrides:
                 output=usd(listed.output_per_million),
             )
         )
+
+show_file_cleanup()
 
 st.subheader(_("Where the data lives"), divider="gray")
 registry_url = redacted_db_url(settings.db_url)
