@@ -85,14 +85,16 @@ def _list(connection: Connection) -> None:
 
 
 def _show_review(review: FileReview) -> None:
-    if not review.files:
-        st.info(
-            _("Batchdash has no files on the provider under this key."), icon=":material/done_all:"
-        )
-    else:
-        st.dataframe(_table(review), hide_index=True, width="stretch", key="file_cleanup_table")
     unneeded = review.unneeded
-    st.caption(_counts(review) + " " + _others(review.others))
+    if review.files:
+        st.dataframe(_table(review), hide_index=True, width="stretch", key="file_cleanup_table")
+        st.caption(_counts(review) + " " + _others(review.others))
+    else:
+        st.info(
+            _("Batchdash has no files on the provider under this key."),
+            icon=":material/done_all:",
+        )
+        st.caption(_others(review.others))
     label = (
         n_(
             "Delete the file no longer needed",
@@ -115,7 +117,7 @@ def _show_review(review: FileReview) -> None:
 def _counts(review: FileReview) -> str:
     """How many files are Batchdash's, and how many of them it no longer needs."""
     unneeded = review.unneeded
-    if review.files and not unneeded:
+    if not unneeded:
         return n_(
             "{count:,} file is Batchdash's, and it is still needed.",
             "{count:,} files are Batchdash's, all still needed.",

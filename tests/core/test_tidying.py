@@ -11,6 +11,7 @@ import pytest
 
 from batchdash.api.gateway import Gateway
 from batchdash.errors import ServerUnavailable
+from batchdash.i18n import use_language
 from batchdash.jobs.opening import provider_gateway
 from batchdash.jobs.service import JobService
 from batchdash.jobs.tidying import OUTPUT_KEPT_SECONDS, RETRY_DELETE_AFTER, clean_up, review_files
@@ -227,3 +228,46 @@ def _kept_inputs(box: Sandbox) -> Gateway:
         provider_gateway(API_KEY, BASE_URL, OPENAI, http_client=box.client, max_retries=0)
     )
     return gateway  # type: ignore[return-value]
+
+
+def test_an_attached_batch_keeps_its_input_file_and_its_repair_still_reads_it(
+    make_service: MakeService, box: Sandbox, registry: Registry
+) -> None:
+    lines = b"".join(
+        b'{"custom_id": "r%d", "method": "POST", "url": "/v1/chat/completions", "body": '
+        b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi %s"}]}}\n'
+        % (n, b"[[sandbox:error]]" if n == 2 else b"there")
+        for n in (1, 2, 3)
+    )
+    gateway = box.gateway()
+    elsewhere = gateway.upload_part("elsewhere.jsonl", lines)
+    made = gateway.create_batch(elsewhere, "/v1/chat/completions", {})
+    service = make_service()
+    job_id = service.attach(made.id)
+    run_to_end(service, job_id)
+
+    # Not Batchdash's upload, and a repair reads its requests: never deleted.
+    review = {kept.file.id: kept for kept in review_files(registry, service.gateway, SCOPE).files}
+    assert review[elsewhere].needed and review[elsewhere].job_id == job_id
+    service.repair(job_id, ["error"])
+    status = run_to_end(service, job_id)
+    assert status.counts["error"] == 1 and status.counts["ok"] == 2
+    left = {
+        f["id"] for f in box.client.get("/v1/files", params={"purpose": "batch"}).json()["data"]
+    }
+    assert left == {elsewhere}  # the repair's own upload is deleted, the original kept
+
+
+def test_a_review_made_in_one_language_is_shown_in_the_language_of_the_moment(
+    make_service: MakeService, box: Sandbox, registry: Registry
+) -> None:
+    service = make_service()
+    job_id = service.create_job("Reviews", reviews(2), RECIPE, source_name="r.csv")
+    service.submit(job_id)
+    with use_language("en"):
+        (kept,) = review_files(registry, service.gateway, SCOPE).files
+    with use_language("zh-CN"):
+        assert str(kept.reason) == "它的批处理仍在运行。"  # as last seen: validating
+        described = kept.describe(0)
+    # The CLI's JSON is data: English whatever the language.
+    assert described["reason"] == "Its batch is still running."
