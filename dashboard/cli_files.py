@@ -35,18 +35,18 @@ def add_files(commands: _SubParsers) -> None:
 
 
 def run_files(args: argparse.Namespace) -> dict[str, Any]:
-    from batchdash.jobs.tidying import clean_service_files, review_service_files
+    from batchdash.jobs.tidying import clean_up, review_files
 
     service = cli_jobs.job_service()
     now = time.time()
     shown: dict[str, Any] = {}
     if args.clean:
-        done = clean_service_files(service)
+        done = clean_up(service)
         shown["deleted"] = [kept.describe(now) for kept in done.deleted]
         shown["failed"] = [
             {**kept.describe(now), "error": english(str(error))} for kept, error in done.failed
         ]
-    review = review_service_files(service)
+    review = review_files(service)
     shown["files"] = [kept.describe(now) for kept in review.files]
     shown["others"] = review.others
     return shown

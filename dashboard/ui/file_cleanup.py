@@ -20,9 +20,9 @@ from batchdash.jobs.tidying import (
     OUTPUT_KEPT_SECONDS,
     CleanUp,
     FileReview,
-    clean_service_files,
+    clean_up,
     files_refusal,
-    review_service_files,
+    review_files,
 )
 from ui import dialogs
 from ui.connection import Connection, current_connection
@@ -79,7 +79,7 @@ def show_file_cleanup() -> None:
 
 def _list(connection: Connection) -> None:
     with st.spinner(_("Listing the files…")):
-        review = attempt(lambda: review_service_files(job_service(connection)))
+        review = attempt(lambda: review_files(job_service(connection)))
     if review is not None:
         st.session_state[_LISTED] = _Listed(connection.scope, review)
 
@@ -200,7 +200,7 @@ def _confirm_dialog(connection: Connection) -> None:
         )
     )
     if dialogs.confirm_row(_("Delete them"), "file_cleanup_confirm", _forget, _("Cancel")):
-        done = attempt(lambda: clean_service_files(job_service(connection)))
+        done = attempt(lambda: clean_up(job_service(connection)))
         if done is None:
             return  # the error is shown in the dialog; Cancel or × closes it
         st.session_state[_DONE] = done

@@ -60,6 +60,13 @@ def make_service(registry: Registry, box: Sandbox) -> MakeService:
     return make
 
 
+def _submitted(service: JobService, name: str, rows: int = 3) -> str:
+    """A new job of `rows` reviews, sent; its id."""
+    job_id = service.create_job(name, reviews(rows), RECIPE, source_name="r.csv")
+    service.submit(job_id)
+    return job_id
+
+
 def _input_files(box: Sandbox, job_id: str) -> list[str]:
     listed = box.client.get("/v1/files", params={"purpose": "batch"}).json()["data"]
     return [f["id"] for f in listed if f["filename"].startswith(f"{job_id}-part-")]
@@ -177,9 +184,7 @@ def test_a_failed_delete_is_retried_by_a_later_refresh_and_never_stops_it(
 def test_the_clean_up_keeps_what_an_unfinished_batch_needs(
     make_service: MakeService, box: Sandbox, registry: Registry
 ) -> None:
-    service = make_service()
-    finished = service.create_job("Done", reviews(3), RECIPE, source_name="r.csv")
-    service.submit(finished)
+    finished = _submitted(make_service(), "Done")
     # Left on the server by a provider that does not delete files itself: the clean-up's work.
     with_files = make_service(gateway=_kept_inputs(box))
     run_to_end(with_files, finished)
@@ -207,7 +212,7 @@ def test_the_clean_up_keeps_what_an_unfinished_batch_needs(
         data={"purpose": "batch"},
     ).json()["id"]
 
-    review = review_files(registry, slow.gateway, SCOPE, page_size=2)  # paged by twos
+    review = review_files(slow, page_size=2)  # paged by twos
     by_id = {kept.file.id: kept for kept in review.files}
     assert review.others == 1 and other not in by_id
     assert by_id[running_input].needed and by_id[running_input].job_id == running
@@ -215,12 +220,12 @@ def test_the_clean_up_keeps_what_an_unfinished_batch_needs(
     assert len(outputs) == 1 and not outputs[0].needed
     assert {k.file.id for k in review.unneeded} == {done_input, spare, outputs[0].file.id}
 
-    cleaned = clean_up(registry, slow.gateway, SCOPE)
+    cleaned = clean_up(slow)
     assert {k.file.id for k in cleaned.deleted} == {done_input, spare, outputs[0].file.id}
     assert cleaned.failed == []
     left = {f["id"] for f in box.client.get("/v1/files").json()["data"]}
     assert running_input in left and other in left and done_input not in left
-    assert [k.file.id for k in review_files(registry, slow.gateway, SCOPE).files] == [running_input]
+    assert [k.file.id for k in review_files(slow).files] == [running_input]
 
 
 def _kept_inputs(box: Sandbox) -> Gateway:
@@ -247,7 +252,7 @@ def test_an_attached_batch_keeps_its_input_file_and_its_repair_still_reads_it(
     run_to_end(service, job_id)
 
     # Not Batchdash's upload, and a repair reads its requests: never deleted.
-    review = {kept.file.id: kept for kept in review_files(registry, service.gateway, SCOPE).files}
+    review = {kept.file.id: kept for kept in review_files(service).files}
     assert review[elsewhere].needed and review[elsewhere].job_id == job_id
     service.repair(job_id, ["error"])
     status = run_to_end(service, job_id)
@@ -262,10 +267,9 @@ def test_a_review_made_in_one_language_is_shown_in_the_language_of_the_moment(
     make_service: MakeService, box: Sandbox, registry: Registry
 ) -> None:
     service = make_service()
-    job_id = service.create_job("Reviews", reviews(2), RECIPE, source_name="r.csv")
-    service.submit(job_id)
+    _submitted(service, "Reviews")
     with use_language("en"):
-        (kept,) = review_files(registry, service.gateway, SCOPE).files
+        (kept,) = review_files(service).files
     with use_language("zh-CN"):
         assert str(kept.reason) == "它的批处理仍在运行。"  # as last seen: validating
         described = kept.describe(0)

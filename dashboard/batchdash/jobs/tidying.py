@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from batchdash.api.batch_info import BatchInfo
 from batchdash.api.gateway import FileInfo, Gateway
 from batchdash.errors import BatchdashError, InputError
 from batchdash.i18n import Message, _l, english
@@ -203,17 +202,17 @@ class _Known:
     reason: Message
 
 
-def review_files(
-    registry: Registry, gateway: Gateway, scope: str, *, page_size: int = 100
-) -> FileReview:
-    """The key's files (listed page by page) that Batchdash made: those the scope's jobs
-    record, and uploads named as Batchdash names them; each with whether it is still needed."""
-    jobs = registry.list_jobs(scope, include_archived=True)
-    known = _known_files(registry, gateway, jobs)
+def review_files(service: JobService, *, page_size: int = 100) -> FileReview:
+    """The files of the service's key (listed page by page) that Batchdash made: those the
+    scope's jobs record, and uploads named as Batchdash names them; each with whether it is
+    still needed. InputError where the provider cannot list files."""
+    _refuse_unmanaged(service.provider)
+    jobs = service.registry.list_jobs(service.scope, include_archived=True)
+    known = _known_files(service._views(jobs))  # the views every refresh reads
     by_id = {job.id: job for job in jobs}
     files: list[KeptFile] = []
     others = 0
-    for info in gateway.list_files(page_size):
+    for info in service.gateway.list_files(page_size):
         entry = known.get(info.id)
         if entry is not None:
             files.append(
@@ -241,28 +240,19 @@ def _stray_upload(info: FileInfo, job: Job | None) -> KeptFile:
     return KeptFile(info, job.id, job.name, "input", True, reason)
 
 
-def _known_files(registry: Registry, gateway: Gateway, jobs: list[Job]) -> dict[str, _Known]:
+def _known_files(views: list[JobView]) -> dict[str, _Known]:
     """Every file id the jobs' parts and batches name, with what Batchdash wants of it."""
-    terminal = frozenset(gateway.terminal_statuses)
-    records = registry.job_records([job.id for job in jobs])
     known: dict[str, _Known] = {}
-    for job in jobs:
-        record = records[job.id]
-        infos = {
-            snapshot.batch_id: BatchInfo.from_dict(snapshot.info, terminal_statuses=terminal)
-            for snapshot in record.snapshots
-        }
-        fetched = {i for i, info in infos.items() if info.terminal and i in record.fetched}
-        view = JobView(job, record.parts, infos, fetched)
-        for part in record.parts:
+    for view in views:
+        for part in view.parts:
             if part.input_file_id:
-                known[part.input_file_id] = _input_file(job, part, view)
-            info = infos.get(part.batch_id or "")
+                known[part.input_file_id] = _input_file(view.job, part, view)
+            info = view.infos.get(part.batch_id or "")
             if info is None:
                 continue
             for role, file_id in (("output", info.output_file_id), ("error", info.error_file_id)):
                 if file_id:
-                    known[file_id] = _result_file(job, role, info.id in fetched)
+                    known[file_id] = _result_file(view.job, role, info.id in view.fetched)
     return known
 
 
@@ -291,33 +281,24 @@ def _result_file(job: Job, role: str, fetched: bool) -> _Known:
     return _Known(job, role, True, _l("Its lines are not fetched yet."))
 
 
-def clean_up(registry: Registry, gateway: Gateway, scope: str) -> CleanUp:
-    """Delete the key's files Batchdash made and no longer needs, as a fresh review finds
-    them (a job that moved since the analyst looked is judged as it is now)."""
+def clean_up(service: JobService) -> CleanUp:
+    """Delete the files of the service's key that Batchdash made and no longer needs, as a
+    fresh review finds them (a job that moved since the analyst looked is judged as it is
+    now). InputError where the provider cannot list or delete files."""
     done = CleanUp()
-    for kept in review_files(registry, gateway, scope).unneeded:
+    for kept in review_files(service).unneeded:
         try:
-            gateway.delete_file(kept.file.id)
+            service.gateway.delete_file(kept.file.id)
         except BatchdashError as error:
             done.failed.append((kept, error))
             if kept.job_id is not None:
-                registry.note_file_delete_failed(kept.file.id, kept.job_id, english(str(error)))
+                service.registry.note_file_delete_failed(
+                    kept.file.id, kept.job_id, english(str(error))
+                )
             continue
-        registry.note_file_deleted(kept.file.id, kept.job_id)
+        service.registry.note_file_deleted(kept.file.id, kept.job_id)
         done.deleted.append(kept)
     return done
-
-
-def review_service_files(service: JobService) -> FileReview:
-    """`review_files` for the service's key and scope; InputError where the provider cannot."""
-    _refuse_unmanaged(service.provider)
-    return review_files(service.registry, service.gateway, service.scope)
-
-
-def clean_service_files(service: JobService) -> CleanUp:
-    """`clean_up` for the service's key and scope; InputError where the provider cannot."""
-    _refuse_unmanaged(service.provider)
-    return clean_up(service.registry, service.gateway, service.scope)
 
 
 def _refuse_unmanaged(provider: ProviderProfile | None) -> None:
