@@ -5,12 +5,13 @@ failed deletes tried again, and the clean-up of the key's files."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from batchdash.api.gateway import Gateway
-from batchdash.errors import ServerUnavailable
+from batchdash.errors import InputError, ServerUnavailable
 from batchdash.i18n import use_language
 from batchdash.jobs.opening import provider_gateway
 from batchdash.jobs.service import JobService
@@ -275,3 +276,23 @@ def test_a_review_made_in_one_language_is_shown_in_the_language_of_the_moment(
         described = kept.describe(0)
     # The CLI's JSON is data: English whatever the language.
     assert described["reason"] == "Its batch is still running."
+
+
+def test_attaching_a_batch_whose_input_file_is_gone_says_so_plainly(
+    make_service: MakeService, box: Sandbox, tmp_path: Path
+) -> None:
+    # A batch Batchdash sent with another registry, whose refresh deleted its input file.
+    other = Registry(f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    try:
+        elsewhere = JobService(other, box.gateway(), SCOPE)
+        job_id = _submitted(elsewhere, "Elsewhere")
+        run_to_end(elsewhere, job_id)
+        (batch_id,) = [part.batch_id for part in other.parts(job_id)]
+    finally:
+        other.close()
+    with pytest.raises(InputError) as refused:
+        make_service().attach(batch_id or "")
+    assert str(refused.value) == (
+        f"The server at sandbox.test no longer has the input file of batch {batch_id} (it was "
+        "deleted, or expired), so the batch's requests cannot be read back."
+    )

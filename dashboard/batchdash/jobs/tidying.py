@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from batchdash.api.gateway import FileInfo, Gateway
-from batchdash.errors import BatchdashError, InputError
+from batchdash.errors import BatchdashError, InputError, NotFound
 from batchdash.i18n import Message, _l, english
 from batchdash.jobs.status import JobView
 from batchdash.providers.profiles import ProviderProfile
@@ -79,6 +79,22 @@ def files_refusal(provider: ProviderProfile | None) -> Message | None:
         "nor delete the files it uploaded there; remove them in the provider's own console.",
         provider=provider.titled(),
     )
+
+
+def batch_input(gateway: Gateway, file_id: str, batch_id: str) -> bytes:
+    """The requests of a batch made elsewhere, read back from its input file; InputError in
+    plain words when the file is gone (deleted, or expired after 30 days at OpenAI)."""
+    try:
+        return gateway.file_bytes(file_id)
+    except NotFound:
+        raise InputError(
+            _l(
+                "{provider} no longer has the input file of batch {batch_id} (it was deleted, or "
+                "expired), so the batch's requests cannot be read back.",
+                provider=gateway.provider,
+                batch_id=batch_id,
+            )
+        ) from None
 
 
 # -- input files of batches that are over ------------------------------------------------
