@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from batchdash.errors import InputError
 from batchdash.i18n import _
 from batchdash.providers.choice import configured_provider
-from batchdash.settings import API_KEY, owner_scope, read_settings
+from batchdash.settings import API_KEY, Settings, owner_scope, read_settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from batchdash.direct.progress import DirectProgress
     from batchdash.jobs.service import JobService
     from batchdash.jobs.status import JobStatus
+    from batchdash.providers.profiles import ProviderProfile
     from batchdash.recipe import Recipe
 
 #: What a command returns: a JSON-ready object to print, or None to print nothing.
@@ -56,6 +57,15 @@ def job_service() -> JobService:
 
     settings = read_settings(os.environ)
     provider = configured_provider(settings)
+    api_key = command_key(settings, provider)
+    gateway = provider_gateway(api_key, settings.base_url, provider)
+    registry = Registry.from_settings(settings)
+    scope = owner_scope(api_key, settings.base_url)
+    return open_job_service(registry, gateway, scope, provider=provider)
+
+
+def command_key(settings: Settings, provider: ProviderProfile) -> str:
+    """The API key the commands use; raises InputError when none is set."""
     # A server on this machine takes any key or none; the SDK wants one all the same.
     api_key = settings.api_key or (LOCAL_KEY if provider.direct_free else None)
     if api_key is None:
@@ -66,10 +76,7 @@ def job_service() -> JobService:
                 variable=API_KEY,
             )
         )
-    gateway = provider_gateway(api_key, settings.base_url, provider)
-    registry = Registry.from_settings(settings)
-    scope = owner_scope(api_key, settings.base_url)
-    return open_job_service(registry, gateway, scope, provider=provider)
+    return api_key
 
 
 def _job_status(status: JobStatus) -> dict[str, Any]:

@@ -78,10 +78,11 @@ from batchdash.registry.records import (
     part_record,
     snapshot_record,
 )
+from batchdash.registry.saved_recipes import SavedRecipes
 from batchdash.settings import Settings
 
 
-class Registry(OfflineParts, DirectLines, Preferences, FileDeletions):
+class Registry(OfflineParts, DirectLines, Preferences, SavedRecipes, FileDeletions):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod
