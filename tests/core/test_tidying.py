@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect, text
 
 from batchdash.api.gateway import Gateway
 from batchdash.errors import InputError, ServerUnavailable
@@ -17,6 +18,8 @@ from batchdash.jobs.opening import provider_gateway
 from batchdash.jobs.service import JobService
 from batchdash.jobs.tidying import OUTPUT_KEPT_SECONDS, RETRY_DELETE_AFTER, clean_up, review_files
 from batchdash.providers.profiles import AZURE, BY_NAME, DEEPINFRA, OPENAI
+from batchdash.registry.engine import make_engine
+from batchdash.registry.migrations import LATEST_VERSION, MIGRATIONS, upgrade
 from batchdash.registry.store import Registry
 from tests import jobs_kit
 from tests.jobs_kit import API_KEY, BASE_URL, RECIPE, Sandbox, reviews, run_to_end
@@ -24,6 +27,8 @@ from tests.jobs_kit import API_KEY, BASE_URL, RECIPE, Sandbox, reviews, run_to_e
 box = jobs_kit.box  # the sandbox fixture
 
 SCOPE = "scope-tidy"
+#: The schema version that adds the file_deletions table.
+FILE_DELETIONS_VERSION = 10
 
 
 class Clock:
@@ -296,3 +301,27 @@ def test_attaching_a_batch_whose_input_file_is_gone_says_so_plainly(
         f"The server at sandbox.test no longer has the input file of batch {batch_id} (it was "
         "deleted, or expired), so the batch's requests cannot be read back."
     )
+
+
+def test_a_registry_at_a_later_version_still_gets_the_file_deletions_table(
+    registry_url: str,
+) -> None:
+    # A registry opened by a Batchdash that had a later part's version, not this one.
+    engine = make_engine(registry_url)
+    try:
+        without = {v: step for v, step in MIGRATIONS.items() if v != FILE_DELETIONS_VERSION}
+        assert upgrade(engine, without) == LATEST_VERSION
+        assert not inspect(engine).has_table("file_deletions")
+        assert upgrade(engine) == LATEST_VERSION
+        assert inspect(engine).has_table("file_deletions")
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version FROM schema_versions ORDER BY 1"))
+            assert [v for (v,) in versions] == sorted(MIGRATIONS)
+    finally:
+        engine.dispose()
+    opened = Registry(registry_url)
+    try:
+        opened.note_file_deleted("file-1", None)
+        assert opened.file_deletions(["file-1"])["file-1"].done
+    finally:
+        opened.close()

@@ -316,10 +316,13 @@ def upgrade(
                         newest=newest,
                     )
                 )
-            for step in sorted(v for v in migrations if version < v <= goal):
+            # Parts built side by side take version numbers of their own, so a database may
+            # hold a later version without an earlier one: every one not applied yet is.
+            applied = set(conn.execute(select(_versions.c.version)).scalars())
+            for step in sorted(v for v in migrations if v not in applied and v <= goal):
                 migrations[step](conn)
                 conn.execute(insert(_versions).values(version=step, applied_at=datetime.now(UTC)))
-                version = step
+                version = max(version, step)
             return version
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else _l("no answer")
