@@ -10,6 +10,7 @@
     python dashboard/cli.py providers
     python dashboard/cli.py recipes
     python dashboard/cli.py submit tickets.csv --recipe Triage@2 --model gpt-4.1
+    python dashboard/cli.py files --clean
     python dashboard/cli.py resume job_0123456789ab
     python dashboard/cli.py export job_0123456789ab --out for-vllm
     python dashboard/cli.py import job_0123456789ab for-vllm/job_0123456789ab-part-0001-output.jsonl
@@ -38,6 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import cli_files
 import cli_jobs
 import cli_offline
 import cli_recipes
@@ -56,7 +58,7 @@ from batchdash.i18n import (
     language_from_tag,
     n_l,
     server_default_language,
-    set_language,
+    use_language,
 )
 from batchdash.inputs.file_kinds import check_upload_size
 from batchdash.inputs.reading import Table, read_table
@@ -107,7 +109,13 @@ _LINES_PER_LOOK = 1_000
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status is 0, or 2 for a bad input."""
     language, argv = cli_language(sys.argv[1:] if argv is None else argv, os.environ)
-    set_language(language)
+    # Within the call only: a test or a program calling `main` keeps its own language after.
+    with use_language(language):
+        return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
+    """`main` in the language of the command."""
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
@@ -178,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_jobs.add_discard(commands)
     cli_offline.add_export(commands)
     cli_offline.add_import(commands)
+    cli_files.add_files(commands)
     return parser
 
 

@@ -18,6 +18,7 @@ from ui.connection import (
     where_requests_go,
 )
 from ui.editors import kept_editor
+from ui.file_cleanup import show_file_cleanup
 from ui.notify_settings import show_notification_settings
 from ui.sandbox_pace import show_pace_setting
 from ui.text import plain, usd
@@ -238,6 +239,7 @@ for model in overrides:
 
 show_notification_settings()
 show_budget_settings(connection)
+show_file_cleanup()
 
 st.subheader(_("Where the data lives"), divider="gray")
 registry_url = redacted_db_url(settings.db_url)

@@ -414,7 +414,12 @@ class Engine:
         """Turn the work files into output/error files and make the batch terminal."""
         output_path, error_path = self._work_paths(record)
         stamp = now()
-        expiry = record.output_expires_seconds or DEFAULT_OUTPUT_EXPIRY_SECONDS
+        # `output_expires_after` counts from the batch's creation (its only anchor,
+        # `created_at`); without it, output files live 30 days from now.
+        if record.output_expires_seconds is not None:
+            expires_at = record.created_at + record.output_expires_seconds
+        else:
+            expires_at = stamp + DEFAULT_OUTPUT_EXPIRY_SECONDS
         published: dict[str, FileRecord] = {}
         for kind, path, size in (
             ("output", output_path, record.output_bytes),
@@ -432,7 +437,7 @@ class Engine:
             elif not target.exists():
                 target.touch()  # nothing failed, yet this provider publishes an error file
             published[kind] = FileRecord(
-                file_id, size, stamp, f"{record.id}_{kind}.jsonl", "batch_output", stamp + expiry
+                file_id, size, stamp, f"{record.id}_{kind}.jsonl", "batch_output", expires_at
             )
 
         with self.store.transaction() as conn:

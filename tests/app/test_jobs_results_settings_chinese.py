@@ -46,6 +46,9 @@ OTHER_WORDS = (
     "How long the sandbox takes to answer each job you submit from now on, whatever its "
     "number of rows: slow enough to watch the progress and try Cancel, or instant. Jobs "
     "already running keep their pace.",
+    # Notifications: product names, commands, the plain JSON body's fields, and placeholders.
+    "Webhook URL Slack Microsoft Teams Lark JSON SMTP make watch status",
+    "event job_id name state counts cost_usd https://hooks.slack.com/services/… ann@example.com",
 )
 #: The jobs' names and their rows, and the base URL of the tests' API: the analyst's data.
 NAMES = ("Nightly reviews", "Still running", "Never sent", "Two parts", "row", "review", BASE_URL)
@@ -135,7 +138,9 @@ def test_settings(chinese_app: AppTest) -> None:
         "API 密钥与接口",
         "队列中最多可等待多少",
         "自定义价格",
+        "通知",
         "预算",
+        "服务商处的文件",
         "数据存放位置",
     ]
     assert "沙盒（不计费，模拟回答）" in joined(at, "markdown")

@@ -126,9 +126,10 @@ def test_an_attached_jobs_repair_resends_its_own_lines(service: JobService, box:
     assert (plan.rows, plan.custom_ids) == (1, ("again",))
 
     [repair] = service.repair(job_id)
+    # Read before the batch is over: the refresh that fetches its results deletes its file.
+    sent = box.gateway().file_bytes(box.gateway().retrieve_batch(repair).input_file_id)
     status = run_to_end(service, job_id)
     assert status.counts["ok"] == 2 and [b.kind for b in status.batches] == ["attached", "repair"]
-    sent = box.gateway().file_bytes(box.gateway().retrieve_batch(repair).input_file_id)
     assert [json.loads(line) for line in sent.splitlines()] == [lines[1]]
     assert len(job_batches(box, job_id)) == 1  # the attached batch has no tag; the repair has
 

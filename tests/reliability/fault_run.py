@@ -164,12 +164,14 @@ def run_faulty_job(
             (work / "merged.csv").write_bytes(download)
             seconds["download"] = time.monotonic() - started
             parts = status.parts
+            deleted = _deleted_inputs(registry, job_id)
     finally:
         registry.close()
     merged = pd.read_csv(
         io.BytesIO(download), encoding="utf-8-sig", dtype=str, keep_default_na=False
     )
     batches, files = _count_unfaulted(data_dir, job_id)
+    files.update(deleted)  # uploads deleted once their batch was over count as well
     return FaultRun(
         job_id=job_id,
         rows=rows,
@@ -183,6 +185,13 @@ def run_faulty_job(
         refreshes=refreshes,
         csv_bytes=len(download),
     )
+
+
+def _deleted_inputs(registry: Registry, job_id: str) -> Counter[str]:
+    """The job's input files Batchdash deleted once their batch was over, by part."""
+    numbers = {part.input_file_id: part.number for part in registry.parts(job_id)}
+    done = registry.file_deletions(file_id for file_id in numbers if file_id)
+    return Counter(str(numbers[file_id]) for file_id, record in done.items() if record.done)
 
 
 def _count_unfaulted(data_dir: Path, job_id: str) -> tuple[Counter[str], Counter[str]]:

@@ -4,6 +4,7 @@ call when every answer came back."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from batchdash.api.notices import listening_to_notices
 from batchdash.api.polling import LIST_FROM
 from batchdash.jobs.extra_batches import WATCH, WATCH_EVERY, extras
 from batchdash.jobs.service import JobService
+from batchdash.preflight.plan import plan_batch
 from batchdash.registry.records import Part
 from batchdash.registry.store import Registry
 from tests import jobs_kit
@@ -44,11 +46,15 @@ class LateCreate:
             self.held = request
             raise httpx2.ReadTimeout("no answer yet", request=request)
 
-    def land(self, sandbox: Sandbox) -> str:
-        """Carry the held create out now; the id of the batch it makes."""
+    def land(self, sandbox: Sandbox, input_file_id: str | None = None) -> str:
+        """Carry the held create out now (over `input_file_id` if given); the id of the batch
+        it makes."""
         assert self.held is not None, "no create was held"
         headers = {name: self.held.headers[name] for name in ("authorization", "content-type")}
-        response = sandbox.client.post("/v1/batches", content=self.held.content, headers=headers)
+        content = self.held.content
+        if input_file_id is not None:
+            content = json.dumps({**json.loads(content), "input_file_id": input_file_id}).encode()
+        response = sandbox.client.post("/v1/batches", content=content, headers=headers)
         response.raise_for_status()
         return str(response.json()["id"])
 
@@ -160,7 +166,10 @@ def test_a_late_create_after_the_job_finished_is_cancelled_by_refreshing_every_j
     assert run_to_end(service, job_id).counts["ok"] == 3
     box.start(rate=SLOW)  # the late batch stays running
     service.gateway = box.gateway()
-    extra = late.land(box)
+    # A real late create is carried out when it arrives, before the refresh that fetched the
+    # results deleted the part's input file: the replay here gets a file of its own.
+    again = box.gateway().upload_part("late.jsonl", plan_batch(reviews(3), RECIPE).part_bytes(1))
+    extra = late.land(box, again)
     clock.shift = WATCH_EVERY  # the refreshes above listed the batches moments ago
 
     box.log.reset()

@@ -101,6 +101,7 @@ class Gateway:
         terminal_statuses: Iterable[str] = OPENAI_TERMINAL_STATUSES,
         name: str | None = None,
         batch_metadata: Mapping[str, str] | None = None,
+        output_expires_seconds: int | None = None,
     ) -> None:
         if not api_key or not api_key.strip():
             raise KeyRefused(_l("No API key is set. Enter one in Settings."))
@@ -120,6 +121,9 @@ class Gateway:
         self.terminal_statuses = frozenset(terminal_statuses)
         #: Pairs added to every new batch's metadata (e.g. the pace a sandbox batch runs at).
         self.batch_metadata = dict(batch_metadata or {})
+        #: Seconds after its creation a new batch's output and error files expire
+        #: (`output_expires_after`); None sends no such field (the provider's default applies).
+        self.output_expires_seconds = output_expires_seconds
         self._client = _NoticingOpenAI(
             api_key=api_key,
             base_url=base_url or None,
@@ -170,6 +174,27 @@ class Gateway:
                 if found.filename == filename and found.bytes == size:
                     return found.id
         return None
+
+    def list_files(self, page_size: int = 100) -> Iterator[FileInfo]:
+        """Every file of the key, newest first, fetched `page_size` at a time as it goes."""
+        with self._translated(_l("list of files")):
+            for found in self._client.files.list(order="desc", limit=page_size):
+                yield FileInfo(
+                    id=found.id,
+                    filename=found.filename,
+                    purpose=str(found.purpose),
+                    bytes=found.bytes,
+                    created_at=found.created_at,
+                )
+
+    def delete_file(self, file_id: str) -> bool:
+        """Delete a file; False when the server no longer had it (deleted or expired before)."""
+        try:
+            with self._translated(_l("file {file_id}", file_id=file_id)):
+                self._client.files.delete(file_id)
+        except NotFound:
+            return False
+        return True
 
     def download_file(
         self,
@@ -225,12 +250,16 @@ class Gateway:
         Made once, without the SDK's retries: a create that timed out may have been carried out
         all the same, so whoever tries again looks for the tagged batch first (`find_batch`).
         """
+        expiry: Any = openai.omit
+        if self.output_expires_seconds is not None:
+            expiry = {"anchor": "created_at", "seconds": self.output_expires_seconds}
         with self._translated(_l("file {file_id}", file_id=input_file_id)):
             batch = self._once.batches.create(
                 input_file_id=input_file_id,
                 endpoint=cast(Any, endpoint),
                 completion_window=cast(Any, completion_window or self.completion_window),
                 metadata={**self.batch_metadata, **metadata},
+                output_expires_after=expiry,
             )
         return self._info(batch)
 
@@ -578,6 +607,22 @@ class _NoticingOpenAI(openai.OpenAI):
             )
             return _reason(kind, provider, netloc, seconds, status)
         return _reason("network", provider, netloc, seconds)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file of the key, as the server lists it."""
+
+    #: The file's id.
+    id: str
+    #: The name it was uploaded under (output files get one from the server).
+    filename: str
+    #: `batch`, `batch_output`, ...
+    purpose: str
+    #: Its size.
+    bytes: int
+    #: When it was made, in unix seconds.
+    created_at: int
 
 
 @dataclass(frozen=True)

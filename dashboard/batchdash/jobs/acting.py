@@ -32,6 +32,7 @@ from batchdash.jobs.status import (
     pending_rows,
     projected_output_per_row,
 )
+from batchdash.jobs.tidying import batch_input
 from batchdash.preflight import limits
 from batchdash.preflight.budget import check_spending
 from batchdash.preflight.part_requests import plan_rows
@@ -264,7 +265,7 @@ class JobActing(JobFollowing):
                     batch_id=batch_id,
                 )
             )
-        found = attached_rows(info, self.gateway.file_bytes(info.input_file_id), frame)
+        found = attached_rows(info, batch_input(self.gateway, info.input_file_id, batch_id), frame)
         spec = PartSpec(
             requests=len(found.custom_ids), kind="attached", first_row=0, stop_row=len(found.frame)
         )

@@ -29,6 +29,7 @@ from batchdash.jobs.status import (
     tally,
 )
 from batchdash.jobs.submitting import CLOCK_SLACK_SECONDS, JobSubmitting
+from batchdash.jobs.tidying import delete_finished_inputs
 from batchdash.preflight.pricing import price_for
 from batchdash.recipe import DIRECT_BATCH_ID
 from batchdash.registry.blobs import BlobColumns
@@ -97,6 +98,7 @@ class JobFollowing(JobSubmitting):
                 )
                 view.fetched.add(info.id)
         noted = self._cancel_extras([*views, *watched_views], listed)
+        delete_finished_inputs(self.registry, self.gateway, self.provider, self.scope, views, now)
         statuses = [
             self._summary(self._view(view.job) if view.job.id in noted else view) for view in views
         ]

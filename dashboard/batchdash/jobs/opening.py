@@ -10,6 +10,7 @@ from typing import Any
 from batchdash.api.fetch_progress import reporting
 from batchdash.api.gateway import Gateway
 from batchdash.jobs.service import JobService
+from batchdash.jobs.tidying import output_expiry_seconds
 from batchdash.preflight.pricing import ModelPrice
 from batchdash.providers.profiles import ProviderProfile
 from batchdash.registry.store import Registry
@@ -25,6 +26,7 @@ def provider_gateway(
         completion_window=provider.completion_windows[0],
         upload_purpose=provider.upload_purpose,
         can_list=provider.list,
+        output_expires_seconds=output_expiry_seconds(provider),
         **options,
     )
 

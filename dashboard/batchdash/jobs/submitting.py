@@ -31,6 +31,7 @@ from batchdash.errors import (
 from batchdash.i18n import Message, _, _l
 from batchdash.jobs.sending import HEARTBEAT_EVERY, RESUME_AFTER, Heartbeat
 from batchdash.jobs.status import JobStatus, RowTally
+from batchdash.jobs.tidying import batch_input
 from batchdash.preflight.budget import check_spending
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.part_requests import plan_jsonl, plan_rows, select_lines
@@ -334,7 +335,8 @@ class JobSubmitting:
             return remembered()
         attached = [p for p in self.registry.parts(job.id) if p.kind == "attached"]
         if attached and attached[0].input_file_id:
-            original = self.gateway.file_bytes(attached[0].input_file_id)
+            batch = attached[0].batch_id or ""
+            original = batch_input(self.gateway, attached[0].input_file_id, batch)
             return select_lines(original, part.custom_ids)
         rows = self.registry.job_rows(job.id)
         positions: np.ndarray | slice = slice(part.first_row, part.stop_row)

@@ -94,6 +94,13 @@ class ProviderProfile:
     direct_free: bool = False
     #: Ports recognised as this provider on localhost (with `hosts`, which then names it).
     ports: tuple[int, ...] = ()
+    #: Seconds `output_expires_after` may give on batch create (anchor `created_at`), shortest
+    #: and longest; None where the provider does not document the field (it is then not sent).
+    output_expires_after: tuple[int, int] | None = (3600, 2_592_000)
+    #: Whether the provider documents listing and deleting files (`GET /files`, `DELETE
+    #: /files/{id}`): Batchdash then deletes the input files of finished batches and offers the
+    #: clean-up in Settings.
+    manages_files: bool = True
 
     def title(self) -> str:
         """The label as the analyst reads it: product names as they are, the words around them
@@ -126,6 +133,10 @@ class ProviderProfile:
             "expires_after_hours": self.expires_after_hours,
             "batch_api": self.batch_api,
             "direct_free": self.direct_free,
+            "output_expires_after": (
+                list(self.output_expires_after) if self.output_expires_after else None
+            ),
+            "manages_files": self.manages_files,
             "notes": english(self.notes),
             "source": self.source,
         }
@@ -150,6 +161,8 @@ AZURE = ProviderProfile(
     endpoints=("/v1/chat/completions", "/v1/responses", "/v1/embeddings"),
     models="typed",
     price_list="azure",
+    # The batch how-to: output_expires_after from 14 to 30 days (1209600..2592000 seconds).
+    output_expires_after=(1_209_600, 2_592_000),
     hosts=(".openai.azure.com",),
     notes=_l(
         "The model is the name of a Global Batch deployment; a resource holds at most 500 "
@@ -171,6 +184,8 @@ GROQ = ProviderProfile(
     # The batch page names a 25% discount on the synchronous price.
     batch_price_factor=0.75,
     tokens="estimate",
+    # Its Files API lists and deletes; batch create documents no output_expires_after.
+    output_expires_after=None,
     hosts=("api.groq.com",),
     notes=_l("Chat Completions only; windows from 24 hours to 7 days; files up to 100 MB."),
     source="https://console.groq.com/docs/batch",
@@ -185,6 +200,9 @@ DEEPINFRA = ProviderProfile(
     curated_models=("meta-llama/Meta-Llama-3.1-8B-Instruct", "deepseek-ai/DeepSeek-V3"),
     batch_price_factor=0.8,
     tokens="estimate",
+    # Its pages document neither output_expires_after nor listing or deleting files.
+    output_expires_after=None,
+    manages_files=False,
     hosts=("api.deepinfra.com",),
     notes=_l(
         "Chat Completions, Completions and Embeddings only; its prices are not in the "
@@ -206,6 +224,9 @@ DASHSCOPE = ProviderProfile(
     curated_models=("qwen-plus", "qwen-max", "qwen-turbo", "qwen-flash", "text-embedding-v4"),
     tokens="qwen",
     rehearsal_model="batch-test-model",
+    # Its OpenAI-compatible file interface lists and deletes files; batch create documents
+    # no output_expires_after.
+    output_expires_after=None,
     hosts=("dashscope.aliyuncs.com", "dashscope-intl.aliyuncs.com", ".maas.aliyuncs.com"),
     notes=_l(
         "Half the real-time price; windows from 24 to 336 hours (older pages: 24h only); "
@@ -227,6 +248,9 @@ SILICONFLOW = ProviderProfile(
     max_requests_per_file=5_000,
     max_file_bytes=1_000 * _MB,
     extra_statuses=("in_queue",),
+    # Its pages document neither output_expires_after nor listing or deleting files.
+    output_expires_after=None,
+    manages_files=False,
     curated_models=("deepseek-ai/DeepSeek-V3", "Qwen/Qwen3-8B"),
     tokens="estimate",
     hosts=("api.siliconflow.cn", "api.siliconflow.com"),
@@ -251,6 +275,9 @@ GEMINI = ProviderProfile(
     tokens="estimate",
     list=False,
     hosts=("generativelanguage.googleapis.com",),
+    # The compatibility page documents upload and content of files, not list or delete.
+    output_expires_after=None,
+    manages_files=False,
     expires_after_hours=48,
     notes=_l(
         "Batches through the OpenAI compatibility layer (since September 2025); a job not "
@@ -269,6 +296,8 @@ LITELLM = ProviderProfile(
     price_list="openai",
     tokens="estimate",
     needs_url=True,
+    # What stands behind the proxy may not take output_expires_after: it is not sent.
+    output_expires_after=None,
     notes=_l(
         "The proxy routes by model name to whatever stands behind it (and needs its database "
         "for batches); limits and prices are those of that provider: OpenAI's are assumed, "
@@ -284,6 +313,8 @@ CUSTOM = ProviderProfile(
     base_url=None,
     price_list="openai",
     needs_url=True,
+    # An unknown server may refuse a field it does not know: output_expires_after is not sent.
+    output_expires_after=None,
     notes=_l("OpenAI's limits and prices are assumed; override prices in Settings."),
     source="https://platform.openai.com/docs/guides/batch",
 )
@@ -315,6 +346,8 @@ def _local_server(
         ports=(port,),
         batch_api=False,
         direct_free=True,
+        output_expires_after=None,
+        manages_files=False,
         notes=_LOCAL_NOTES,
         source=source,
     )

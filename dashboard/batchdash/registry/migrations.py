@@ -273,6 +273,23 @@ def _add_notifications_version_8(conn: Connection) -> None:
     ).create(conn)
 
 
+def _add_file_deletions_version_10(conn: Connection) -> None:
+    """Files deleted on the provider (input files of finished batches, the clean-up's)."""
+    meta = MetaData(naming_convention=NAMING_CONVENTION)
+    Table("jobs", meta, Column("id", String(ID_LENGTH), primary_key=True))  # referred, as is
+    Table(
+        "file_deletions",
+        meta,
+        Column("file_id", String(API_ID_LENGTH), primary_key=True),
+        Column("job_id", String(ID_LENGTH), ForeignKey("jobs.id", ondelete="CASCADE")),
+        Column("deleted_at", DateTime(timezone=True)),
+        Column("attempts", Integer, nullable=False),
+        Column("tried_at", DateTime(timezone=True), nullable=False),
+        Column("error", Text),
+        Index(None, "job_id"),
+    ).create(conn)
+
+
 def _add_saved_recipes_version_11(conn: Connection) -> None:
     """Recipes saved under a name, each save a new version, shared by the key's team."""
     meta = MetaData(naming_convention=NAMING_CONVENTION)
@@ -299,6 +316,7 @@ MIGRATIONS: dict[int, Migration] = {
     5: _add_direct_lines_version_5,
     6: _add_preferences_version_6,
     8: _add_notifications_version_8,
+    10: _add_file_deletions_version_10,
     11: _add_saved_recipes_version_11,
 }
 LATEST_VERSION = max(MIGRATIONS)
@@ -332,10 +350,13 @@ def upgrade(
                         newest=newest,
                     )
                 )
-            for step in sorted(v for v in migrations if version < v <= goal):
+            # Parts built side by side take version numbers of their own, so a database may
+            # hold a later version without an earlier one: every one not applied yet is.
+            applied = set(conn.execute(select(_versions.c.version)).scalars())
+            for step in sorted(v for v in migrations if v not in applied and v <= goal):
                 migrations[step](conn)
                 conn.execute(insert(_versions).values(version=step, applied_at=datetime.now(UTC)))
-                version = step
+                version = max(version, step)
             return version
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else _l("no answer")

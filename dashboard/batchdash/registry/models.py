@@ -231,6 +231,26 @@ class PreferenceModel(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class FileDeletionModel(Base):
+    """A file Batchdash made on the provider and deleted (or tried to): the input file of a
+    batch that is over, or one the Settings clean-up removed. A deleted file is never tried
+    again; a failed try is retried by a later refresh."""
+
+    __tablename__ = "file_deletions"
+
+    file_id: Mapped[str] = mapped_column(String(API_ID_LENGTH), primary_key=True)
+    job_id: Mapped[str | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), index=True
+    )
+    #: When the provider confirmed it gone; None while the delete keeps failing.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Tries so far.
+    attempts: Mapped[int] = mapped_column(Integer)
+    tried_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Why the last try failed (English, as data).
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class SavedRecipeModel(Base):
     """One version of a recipe saved under a name; a team on one key shares its names."""
 

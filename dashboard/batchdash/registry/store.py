@@ -51,6 +51,7 @@ from batchdash.registry.claims import (
     rowcount,
 )
 from batchdash.registry.direct_lines import DIRECT_KIND, SENDING, DirectLines, line_counts
+from batchdash.registry.file_deletions import FileDeletions
 from batchdash.registry.fingerprints import job_fingerprint
 from batchdash.registry.holders import this_run
 from batchdash.registry.kept import snapshot_query
@@ -82,7 +83,9 @@ from batchdash.registry.saved_recipes import SavedRecipes
 from batchdash.settings import Settings
 
 
-class Registry(OfflineParts, DirectLines, Preferences, NotificationOutbox, SavedRecipes):
+class Registry(
+    OfflineParts, DirectLines, Preferences, NotificationOutbox, SavedRecipes, FileDeletions
+):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod
