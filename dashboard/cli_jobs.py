@@ -26,15 +26,17 @@ from typing import TYPE_CHECKING, Any
 from batchdash.errors import InputError
 from batchdash.i18n import _
 from batchdash.providers.choice import configured_provider
-from batchdash.settings import API_KEY, owner_scope, read_settings
+from batchdash.settings import API_KEY, Settings, owner_scope, read_settings
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from batchdash.api.gateway import Gateway
     from batchdash.direct.jobs import DirectJobs
     from batchdash.direct.progress import DirectProgress
     from batchdash.jobs.service import JobService
     from batchdash.jobs.status import JobStatus
+    from batchdash.providers.profiles import ProviderProfile
     from batchdash.recipe import Recipe
 
 #: What a command returns: a JSON-ready object to print, or None to print nothing.
@@ -51,10 +53,19 @@ _CANCEL_GRACE = 10.0
 def job_service() -> JobService:
     """The job service of OPENAI_API_KEY at OPENAI_BASE_URL, on the registry of the settings."""
     # Imported here: the SDK and the database layer load only for the job commands.
-    from batchdash.jobs.opening import open_job_service, provider_gateway
+    from batchdash.jobs.opening import open_job_service
     from batchdash.registry.store import Registry
 
     settings = read_settings(os.environ)
+    gateway, scope, provider = key_gateway(settings)
+    registry = Registry.from_settings(settings)
+    return open_job_service(registry, gateway, scope, provider=provider)
+
+
+def key_gateway(settings: Settings) -> tuple[Gateway, str, ProviderProfile]:
+    """The gateway of OPENAI_API_KEY at OPENAI_BASE_URL, the key's scope and its provider."""
+    from batchdash.jobs.opening import provider_gateway
+
     provider = configured_provider(settings)
     # A server on this machine takes any key or none; the SDK wants one all the same.
     api_key = settings.api_key or (LOCAL_KEY if provider.direct_free else None)
@@ -67,9 +78,7 @@ def job_service() -> JobService:
             )
         )
     gateway = provider_gateway(api_key, settings.base_url, provider)
-    registry = Registry.from_settings(settings)
-    scope = owner_scope(api_key, settings.base_url)
-    return open_job_service(registry, gateway, scope, provider=provider)
+    return gateway, owner_scope(api_key, settings.base_url), provider
 
 
 def _job_status(status: JobStatus) -> dict[str, Any]:

@@ -53,6 +53,10 @@ class JobFollowing(JobSubmitting):
         """Ask the API about the job's running batches, fetch finished results; its status."""
         return self._refresh([self._job(job_id)])[0]
 
+    def refresh_jobs(self, job_ids: list[str]) -> list[JobStatus]:
+        """`refresh` for several jobs of the scope at once, polling all their batches together."""
+        return self._refresh([self._job(job_id) for job_id in job_ids])
+
     def refresh_all(self) -> list[JobStatus]:
         """`refresh` for every unfinished job of the scope, polling all their batches at once."""
         jobs = self.registry.list_jobs(self.scope, include_archived=True)

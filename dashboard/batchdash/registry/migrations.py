@@ -235,6 +235,33 @@ def _add_preferences_version_6(conn: Connection) -> None:
     ).create(conn)
 
 
+def _add_watchers_version_7(conn: Connection) -> None:
+    """The watcher's claims on the jobs it moves, and its heartbeat."""
+    meta = MetaData(naming_convention=NAMING_CONVENTION)
+    Table("jobs", meta, Column("id", String(ID_LENGTH), primary_key=True))  # referred, as is
+    Table(
+        "watch_claims",
+        meta,
+        Column(
+            "job_id",
+            String(ID_LENGTH),
+            ForeignKey("jobs.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("holder", Text, nullable=False),
+        Column("claimed_at", DateTime(timezone=True), nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+    ).create(conn)
+    Table(
+        "watchers",
+        meta,
+        Column("holder", Text, primary_key=True),
+        Column("fingerprints", JSON, nullable=False),
+        Column("every_seconds", Float, nullable=False),
+        Column("seen_at", DateTime(timezone=True), nullable=False),
+    ).create(conn)
+
+
 #: Every schema version and the function that brings the version before it there.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_version_1,
@@ -243,6 +270,7 @@ MIGRATIONS: dict[int, Migration] = {
     4: _add_senders_version_4,
     5: _add_direct_lines_version_5,
     6: _add_preferences_version_6,
+    7: _add_watchers_version_7,
 }
 LATEST_VERSION = max(MIGRATIONS)
 

@@ -77,10 +77,11 @@ from batchdash.registry.records import (
     part_record,
     snapshot_record,
 )
+from batchdash.registry.watch_claims import WatchClaims
 from batchdash.settings import Settings
 
 
-class Registry(OfflineParts, DirectLines, Preferences):
+class Registry(OfflineParts, DirectLines, Preferences, WatchClaims):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod
