@@ -140,7 +140,7 @@ def test_the_loop_prints_a_line_a_round_and_stops_on_sigterm(job_env: str, tmp_p
         for line in watcher.stdout:
             lines.append(json.loads(line))
             moved = lines[-1]["moved"]
-            if moved and moved[0]["state"] == "finished" or not moved:
+            if (moved and moved[0]["state"] == "finished") or not moved:
                 break
         watcher.send_signal(signal.SIGTERM)
         out, err = watcher.communicate(timeout=60)
@@ -153,5 +153,5 @@ def test_the_loop_prints_a_line_a_round_and_stops_on_sigterm(job_env: str, tmp_p
     assert lines[-1]["moved"] == [] or lines[-1]["moved"][0]["job_id"] == job_id
     assert "Traceback" not in err
     # Progress words in the language asked for: started, stopping, stopped.
-    assert err.splitlines()[0].startswith("正在照看")
-    assert err.splitlines()[-1] == "照看程序已停止。"
+    assert err.splitlines()[0].startswith("正在值守 1 个密钥的任务")
+    assert err.splitlines()[-1] == "值守程序已停止。"

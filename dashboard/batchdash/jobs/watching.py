@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,6 +32,7 @@ from batchdash.jobs.status import JobStatus
 from batchdash.registry.holders import this_run
 from batchdash.registry.records import Job
 from batchdash.registry.store import Registry
+from batchdash.registry.watch_claims import WatcherSeen
 
 #: What runs after each round's jobs moved, with the registry (its result is ignored).
 Hook = Callable[[Registry], object]
@@ -42,6 +43,8 @@ ServiceOpener = Callable[[str], JobService]
 WATCH_LEASE = timedelta(seconds=60)
 #: Seconds between two rounds unless the watcher is told otherwise.
 DEFAULT_EVERY = 30.0
+#: Beyond two of its rounds, how long a watcher not seen still counts as running.
+_SEEN_SLACK = timedelta(seconds=60)
 #: Failures a round survives (the next round tries again); anything else is a bug to show.
 ROUND_FAILURES = (BatchdashError, OSError, SQLAlchemyError)
 
@@ -168,6 +171,16 @@ class Watcher:
         finally:
             stop.set()
             thread.join()
+
+
+def watcher_seen_lately(registry: Registry, scope: str | None, now: datetime) -> WatcherSeen | None:
+    """The latest heartbeat of a watcher serving `scope`'s key (None: any key) that is still
+    due to come back: seen within two of its rounds and a minute (a round may take a while)."""
+    fingerprint = None if scope is None else scope.split("/", 1)[0]
+    for seen in registry.watchers_of(fingerprint):
+        if now - seen.seen_at <= timedelta(seconds=2 * seen.every_seconds) + _SEEN_SLACK:
+            return seen
+    return None
 
 
 def _by_scope(jobs: list[Job]) -> dict[str, list[Job]]:

@@ -147,9 +147,9 @@ class WatchClaims(RegistryDatabase):
         with self._write() as session:
             session.execute(delete(WatcherModel).where(WatcherModel.holder == holder))
 
-    def watchers_of(self, fingerprint: str) -> list[WatcherSeen]:
-        """The heartbeats of the watchers serving a key fingerprint, latest first (a watcher
-        whose process is known to be gone left out)."""
+    def watchers_of(self, fingerprint: str | None) -> list[WatcherSeen]:
+        """The heartbeats of the watchers serving a key fingerprint (None: of every watcher),
+        latest first (a watcher whose process is known to be gone left out)."""
         query = select(WatcherModel).order_by(WatcherModel.seen_at.desc())
         with self._read() as session:
             seen = [
@@ -161,4 +161,8 @@ class WatchClaims(RegistryDatabase):
                 )
                 for model in session.scalars(query)
             ]
-        return [w for w in seen if fingerprint in w.fingerprints and not is_gone(w.holder)]
+        return [
+            w
+            for w in seen
+            if (fingerprint is None or fingerprint in w.fingerprints) and not is_gone(w.holder)
+        ]
