@@ -33,7 +33,18 @@ def show_watcher_note(connection: Connection) -> None:
                 holder=holder.describe() if holder else "",
             )
         )
-    elif connection.key_source == "session" and watcher_seen_lately(registry, None, now):
+    else:
+        show_typed_key_note(connection)
+
+
+def show_typed_key_note(connection: Connection) -> None:
+    """Under a key typed in Settings, and on Jobs: a watcher runs here, but not for this key."""
+    if connection.key_source != "session":
+        return
+    registry = resources.registry(resources.app_settings().db_url)
+    now = datetime.now(UTC)
+    others = watcher_seen_lately(registry, None, now)
+    if others is not None and watcher_seen_lately(registry, connection.scope, now) is None:
         st.caption(
             ":material/info: "
             + _(
