@@ -116,6 +116,17 @@ def test_a_shared_sandbox_s_jobs_are_watched_with_no_key(
         registry.close()
 
 
+def start_watcher(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """`cli.py` with `args` in a process of its own, its stdout and stderr read as text."""
+    return subprocess.Popen(
+        [sys.executable, CLI, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_the_loop_prints_a_line_a_round_and_stops_on_sigterm(job_env: str, tmp_path: Path) -> None:
     reviews = write_reviews(tmp_path / "reviews.csv", 2)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -127,13 +138,7 @@ def test_the_loop_prints_a_line_a_round_and_stops_on_sigterm(job_env: str, tmp_p
         check=True,
     )
     job_id = json.loads(submitted.stdout)["job_id"]
-    watcher = subprocess.Popen(
-        [sys.executable, CLI, "--lang", "zh-CN", "watch", "--every", "1"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    watcher = start_watcher(env, "--lang", "zh-CN", "watch", "--every", "1")
     try:
         assert watcher.stdout is not None
         lines = []

@@ -24,15 +24,15 @@ from playwright.sync_api import Page, expect
 
 from sandbox.server import running_sandbox
 from tests.app.files import REVIEWS_CSV
-from tests.e2e.conftest import ROOT, STEP_TIMEOUT, ServedApp, open_page, screenshot, serving
+from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, serving
 from tests.e2e.steps import submit_job, upload_file, write_template
 from tests.e2e.test_whole_path import job_heading
+from tests.test_cli_watch import CLI, start_watcher
 
 pytestmark = pytest.mark.e2e
 
 TEAM_KEY = "sk-proj-watcher-e2e"
 WATCHING = "A watcher moves these jobs on its own, even with this page closed"
-CLI = ROOT / "dashboard" / "cli.py"
 
 
 @pytest.fixture
@@ -88,13 +88,7 @@ def test_a_watcher_moves_the_job_while_the_page_is_closed(
     submit_job(page, "Watched reviews")
     page.goto("about:blank")  # the analyst leaves: no page follows the job any more
 
-    watcher = subprocess.Popen(
-        [sys.executable, CLI, "watch", "--every", "1"],
-        env=watcher_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    watcher = start_watcher(watcher_env, "watch", "--every", "1")
     try:
         assert watcher.stdout is not None
         rounds = _rounds_until_finished(watcher.stdout, "Watched reviews")

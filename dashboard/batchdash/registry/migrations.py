@@ -239,15 +239,11 @@ def _add_watchers_version_7(conn: Connection) -> None:
     """The watcher's claims on the jobs it moves, and its heartbeat."""
     meta = MetaData(naming_convention=NAMING_CONVENTION)
     Table("jobs", meta, Column("id", String(ID_LENGTH), primary_key=True))  # referred, as is
+    job = ForeignKey("jobs.id", ondelete="CASCADE")
     Table(
         "watch_claims",
         meta,
-        Column(
-            "job_id",
-            String(ID_LENGTH),
-            ForeignKey("jobs.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        Column("job_id", String(ID_LENGTH), job, primary_key=True),
         Column("holder", Text, nullable=False),
         Column("claimed_at", DateTime(timezone=True), nullable=False),
         Column("expires_at", DateTime(timezone=True), nullable=False),
