@@ -6,7 +6,7 @@
 
 It moves the jobs of every scope of OPENAI_API_KEY's fingerprint at OPENAI_BASE_URL (with
 sign-in on, every user's jobs sent with that key) and, when BATCHDASH_SANDBOX_URL names a shared
-sandbox, every Sandbox job too. Each round prints one JSON line on stdout: the jobs it moved (as
+sandbox, every Sandbox job too (whichever provider the sandbox imitated for it). Each round prints one JSON line on stdout: the jobs it moved (as
 `status` prints them), the jobs another watcher held, and what failed; a failure is also told on
 stderr in one line and the next round goes on.
 """
@@ -43,6 +43,8 @@ _SubParsers = Any  # argparse's _SubParsersAction is private
 
 #: The bounds of --every, in seconds: faster polls nothing sooner, slower leaves batches unseen.
 _EVERY_RANGE = (1.0, 86_400.0)
+#: The key sent to the shared sandbox, as the pages send it (it checks none).
+_SANDBOX_KEY = "sandbox"
 #: Hooks every round runs after its jobs moved (`batchdash.jobs.watching.Hook`): notification
 #: delivery and file tidying plug in here.
 ROUND_HOOKS: list[Hook] = []
@@ -124,7 +126,7 @@ def _watcher(settings: Settings, every: float, *, rest: float) -> Watcher:
         keys.append(_key(registry, gateway, scope, provider))
     registry = registry or Registry.from_settings(settings)
     if shared_sandbox:
-        keys.append(_sandbox_key(registry, shared_sandbox))
+        keys.extend(_sandbox_keys(registry, shared_sandbox))
     return Watcher(registry, keys, every=every, hooks=ROUND_HOOKS, rest=timedelta(seconds=rest))
 
 
@@ -139,14 +141,22 @@ def _key(
     )
 
 
-def _sandbox_key(registry: Registry, url: str) -> WatchedKey:
-    """The shared sandbox's jobs: the pages send them with no key of the analyst's."""
+def _sandbox_keys(registry: Registry, url: str) -> list[WatchedKey]:
+    """The shared sandbox's jobs: the pages send them with no key of the analyst's, under one
+    scope per provider the sandbox imitated for them (Settings' provider in Sandbox mode)."""
     from batchdash.jobs.opening import provider_gateway
-    from batchdash.providers.profiles import OPENAI
+    from batchdash.providers.profiles import PROFILES
     from batchdash.providers.sandbox_scope import sandbox_scope
 
-    gateway = provider_gateway("sandbox", url, OPENAI)
-    return _key(registry, gateway, sandbox_scope(None), OPENAI)
+    return [
+        _key(
+            registry,
+            provider_gateway(_SANDBOX_KEY, url, profile),
+            sandbox_scope(None, profile),
+            profile,
+        )
+        for profile in PROFILES
+    ]
 
 
 def _watch(watcher: Watcher, round_line: Callable[[WatchRound], dict[str, Any]]) -> None:

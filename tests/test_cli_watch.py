@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,7 @@ def test_a_shared_sandbox_s_jobs_are_watched_with_no_key(
 ) -> None:
     """Jobs the pages sent to the sandbox BATCHDASH_SANDBOX_URL names move under `watch` too."""
     from batchdash.jobs.opening import open_job_service, provider_gateway
-    from batchdash.providers.profiles import OPENAI
+    from batchdash.providers.profiles import BY_NAME, OPENAI
     from batchdash.providers.sandbox_scope import sandbox_scope
     from batchdash.registry.store import Registry
     from tests.jobs_kit import RECIPE, reviews
@@ -105,14 +106,28 @@ def test_a_shared_sandbox_s_jobs_are_watched_with_no_key(
         page = open_job_service(registry, gateway, sandbox_scope("ana"), provider=OPENAI)
         job_id = page.create_job("From the page", reviews(3), RECIPE)
         page.submit(job_id)
+        # And one the sandbox took while imitating another provider (Settings' choice).
+        flow = BY_NAME["siliconflow"]
+        imitating = open_job_service(
+            registry,
+            provider_gateway(SANDBOX_JOB_KEY, url, flow),
+            sandbox_scope(None, flow),
+            provider=flow,
+        )
+        flow_recipe = replace(RECIPE, model="deepseek-ai/DeepSeek-V3")
+        flow_id = imitating.create_job("Imitating SiliconFlow", reviews(2), flow_recipe)
+        imitating.submit(flow_id)
+        services = {job_id: page, flow_id: imitating}
         deadline = time.monotonic() + 60
-        while page.status(job_id).state != "finished":
+        while any(service.status(j).state != "finished" for j, service in services.items()):
             code, done, err = run_main(capsys, "watch", "--once")
             assert code == 0 and done["errors"] == [], err
-            assert [moved["job_id"] for moved in done["moved"]] == [job_id]
+            assert {moved["job_id"] for moved in done["moved"]} <= set(services)
+            assert done["moved"]
             assert time.monotonic() < deadline
             time.sleep(0.1)
         assert page.status(job_id).counts["ok"] == 3
+        assert imitating.status(flow_id).counts["ok"] == 2
         registry.close()
 
 
