@@ -63,25 +63,29 @@ def _a_job(registry: Registry, box: Sandbox, scope: str) -> tuple[JobService, st
 
 def test_one_watcher_at_a_time_holds_a_job(registry: Registry, box: Sandbox) -> None:
     _service, job_id = _a_job(registry, box, "fp-1")
+    _service, other_id = _a_job(registry, box, "fp-1")
     lease = timedelta(seconds=60)
-    assert registry.claim_watch(job_id, "watcher-a", lease=lease)
-    assert not registry.claim_watch(job_id, "watcher-b", lease=lease)
-    assert registry.watch_holders([job_id]) == {job_id: "watcher-a"}
-    assert registry.claim_watch(job_id, "watcher-a", lease=lease)  # its own: renewed
+    assert registry.claim_watch([job_id], "watcher-a", lease=lease) == {job_id}
+    assert registry.claim_watch([job_id, other_id], "watcher-b", lease=lease) == {other_id}
+    assert registry.watch_holders([job_id, other_id]) == {
+        job_id: "watcher-a",
+        other_id: "watcher-b",
+    }
+    assert registry.claim_watch([job_id], "watcher-a", lease=lease) == {job_id}  # renewed
     # Released after a rest: still its own until the rest is over, then anyone's.
     registry.release_watch([job_id], "watcher-a", rest=timedelta(seconds=60))
-    assert not registry.claim_watch(job_id, "watcher-b", lease=lease)
+    assert registry.claim_watch([job_id], "watcher-b", lease=lease) == set()
     registry.release_watch([job_id], "watcher-a")
     assert registry.watch_holders([job_id]) == {}
-    assert registry.claim_watch(job_id, "watcher-b", lease=lease)
+    assert registry.claim_watch([job_id], "watcher-b", lease=lease) == {job_id}
 
 
 def test_a_lapsed_claim_or_a_gone_holder_s_is_free(registry: Registry, box: Sandbox) -> None:
     _service, job_id = _a_job(registry, box, "fp-1")
-    assert registry.claim_watch(job_id, gone_holder(), lease=timedelta(seconds=600))
+    assert registry.claim_watch([job_id], gone_holder(), lease=timedelta(seconds=600))
     assert registry.watch_holders([job_id]) == {}  # its process is gone
-    assert registry.claim_watch(job_id, "watcher-b", lease=timedelta(seconds=-1))  # lapsed
-    assert registry.claim_watch(job_id, "watcher-c", lease=timedelta(seconds=60))
+    assert registry.claim_watch([job_id], "watcher-b", lease=timedelta(seconds=-1))  # lapsed
+    assert registry.claim_watch([job_id], "watcher-c", lease=timedelta(seconds=60))
 
 
 def test_a_fingerprint_s_watchable_jobs_are_every_user_s_active_ones(
@@ -158,8 +162,8 @@ from batchdash.jobs.watching import WatchedKey, Watcher
 from batchdash.registry.store import Registry
 
 class Dies:
-    def refresh_jobs(self, job_ids):
-        print(os.getpid(), ",".join(job_ids), flush=True)
+    def refresh_jobs(self, jobs):
+        print(os.getpid(), ",".join(job.id for job in jobs), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
 
 Watcher(Registry(sys.argv[1]), [WatchedKey(sys.argv[2], lambda scope: Dies())]).run_round()

@@ -128,14 +128,14 @@ class Watcher:
         """Claim the scope's jobs, refresh the ones won together, release them."""
         claimed: list[str] = []
         try:
-            for job in jobs:
-                if self.registry.claim_watch(job.id, self.holder, lease=self.lease):
-                    claimed.append(job.id)
-            skipped = [job.id for job in jobs if job.id not in claimed]
+            won = self.registry.claim_watch([job.id for job in jobs], self.holder, lease=self.lease)
+            claimed = [job.id for job in jobs if job.id in won]
+            skipped = [job.id for job in jobs if job.id not in won]
             if skipped:
                 done.skipped.update(self.registry.watch_holders(skipped))
             if claimed:
-                done.moved.extend(key.open_service(scope).refresh_jobs(claimed))
+                mine = [job for job in jobs if job.id in won]
+                done.moved.extend(key.open_service(scope).refresh_jobs(mine))
         except ROUND_FAILURES as error:
             done.failures.append(error)
         finally:

@@ -1,9 +1,9 @@
 """Watchers on one registry: which jobs each may move, its claims on them, and its heartbeat.
 
 Several watchers (`cli.py watch`, on one machine or several) may share a PostgreSQL registry.
-Each round a watcher claims every job it is about to move; a claim is one conditional UPDATE
-(or, for a job nobody claimed yet, one INSERT that the primary key lets only one claimer win),
-so exactly one watcher moves a job at a time. A claim names its holder (`holders`) and carries a
+Each round a watcher claims the jobs it is about to move, all of a scope in one transaction: a
+conditional UPDATE of the free claims and, for jobs nobody claimed yet, an INSERT that the
+primary key lets only one claimer win, so exactly one watcher moves a job at a time. A claim names its holder (`holders`) and carries a
 short lease the holder renews while it works: a claim whose holder's process is gone from this
 machine is free at once, any other one once its lease runs out. At the end of its round the
 holder releases its claims, leaving them to rest until its next round is due: a job one watcher
@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
 from batchdash.registry.claims import rowcount
 from batchdash.registry.database import RegistryDatabase
@@ -61,34 +62,55 @@ class WatchClaims(RegistryDatabase):
         with self._read() as session:
             return [job_record(job) for job in session.scalars(query)]
 
-    def claim_watch(self, job_id: str, holder: str, *, lease: timedelta) -> bool:
-        """Claim the job for `holder` until `lease` runs out; False when another live watcher
-        holds it (a claim of `holder` itself is renewed)."""
+    def claim_watch(self, job_ids: Sequence[str], holder: str, *, lease: timedelta) -> set[str]:
+        """Claim the jobs for `holder` until `lease` runs out; the ones it won (a job another
+        live watcher holds is left out; a claim of `holder` itself is renewed).
+
+        One transaction for all: a conditional UPDATE of the claims that are free (lapsed,
+        `holder`'s own, or a gone holder's), an INSERT of the missing ones that skips any a
+        racing watcher inserted first, then the ones `holder` now has, stamped with this
+        claim's moment. Ids are taken in order, so two watchers lock rows in the same order.
+        """
+        if not job_ids:
+            return set()
+        ids = sorted(set(job_ids))
         now = self._clock()
         values = {"holder": holder, "claimed_at": now, "expires_at": now + lease}
-        with self._read() as session:
-            current = session.scalar(
-                select(WatchClaimModel.holder).where(WatchClaimModel.job_id == job_id)
-            )
-        free = [WatchClaimModel.expires_at <= now, WatchClaimModel.holder == holder]
-        if current is not None and current != holder and is_gone(current):
-            free.append(WatchClaimModel.holder == current)
-        statement = (
-            update(WatchClaimModel)
-            .where(WatchClaimModel.job_id == job_id, or_(*free))
-            .values(**values)
-        )
-        with self._write() as session:
-            if rowcount(session, statement):
-                return True
-            if current is not None:
-                return False  # held by another live watcher (or taken since by one)
-        try:
-            with self._write() as session:
-                session.add(WatchClaimModel(job_id=job_id, **values))
-        except IntegrityError:
-            return False  # another watcher inserted its claim first
-        return True
+        for attempt in range(2):
+            try:
+                with self._write() as session:
+                    held = session.execute(
+                        select(WatchClaimModel.job_id, WatchClaimModel.holder).where(
+                            WatchClaimModel.job_id.in_(ids)
+                        )
+                    ).all()
+                    gone = sorted({h for _, h in held if h != holder and is_gone(h)})
+                    free = [WatchClaimModel.expires_at <= now, WatchClaimModel.holder == holder]
+                    if gone:
+                        free.append(WatchClaimModel.holder.in_(gone))
+                    rowcount(
+                        session,
+                        update(WatchClaimModel)
+                        .where(WatchClaimModel.job_id.in_(ids), or_(*free))
+                        .values(**values),
+                    )
+                    known = {job_id for job_id, _ in held}
+                    missing = [job_id for job_id in ids if job_id not in known]
+                    if missing:
+                        rows = [{"job_id": job_id, **values} for job_id in missing]
+                        session.execute(_insert_missing(self.dialect).values(rows))
+                    won = session.scalars(
+                        select(WatchClaimModel.job_id).where(
+                            WatchClaimModel.job_id.in_(ids),
+                            WatchClaimModel.holder == holder,
+                            WatchClaimModel.claimed_at == now,
+                        )
+                    )
+                    return set(won)
+            except OperationalError:
+                if attempt:  # a deadlock with another watcher, twice: leave them this round
+                    raise
+        return set()
 
     def keep_watching(self, holder: str, *, lease: timedelta) -> int:
         """The heartbeat of a round: renew `holder`'s claims; how many it still holds."""
@@ -166,3 +188,10 @@ class WatchClaims(RegistryDatabase):
             for w in seen
             if (fingerprint is None or fingerprint in w.fingerprints) and not is_gone(w.holder)
         ]
+
+
+def _insert_missing(dialect: str) -> Insert:
+    """An INSERT of claims that skips a job a racing watcher inserted a claim for first."""
+    if dialect == "postgresql":
+        return postgresql.insert(WatchClaimModel).on_conflict_do_nothing()
+    return sqlite.insert(WatchClaimModel).on_conflict_do_nothing()
