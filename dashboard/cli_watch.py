@@ -45,8 +45,9 @@ _SubParsers = Any  # argparse's _SubParsersAction is private
 _EVERY_RANGE = (1.0, 86_400.0)
 #: The key sent to the shared sandbox, as the pages send it (it checks none).
 _SANDBOX_KEY = "sandbox"
-#: Hooks every round runs after its jobs moved (`batchdash.jobs.watching.Hook`): notification
-#: delivery and file tidying plug in here.
+#: Hooks every round runs after its jobs moved (`batchdash.jobs.watching.Hook`: a callable
+#: taking the registry), in this order: notification delivery and file tidying plug in here,
+#: one line each.
 ROUND_HOOKS: list[Hook] = []
 
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from batchdash.i18n import _
-from batchdash.jobs.watching import watcher_seen_lately
 from batchdash.registry.holders import parse_holder
 from ui import resources
 from ui.connection import Connection
@@ -19,6 +18,8 @@ from ui.job_views import clock
 
 def show_watcher_note(connection: Connection) -> None:
     """One caption under the Jobs page's title, or nothing when no watcher runs."""
+    from batchdash.jobs.watching import watcher_seen_lately
+
     registry = resources.registry(resources.app_settings().db_url)
     now = datetime.now(UTC)
     seen = watcher_seen_lately(registry, connection.scope, now)
@@ -41,6 +42,9 @@ def show_typed_key_note(connection: Connection) -> None:
     """Under a key typed in Settings, and on Jobs: a watcher runs here, but not for this key."""
     if connection.key_source != "session":
         return
+    # Imported here: Settings draws this line, and needs the registry only for a typed key.
+    from batchdash.jobs.watching import watcher_seen_lately
+
     registry = resources.registry(resources.app_settings().db_url)
     now = datetime.now(UTC)
     others = watcher_seen_lately(registry, None, now)

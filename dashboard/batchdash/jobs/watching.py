@@ -11,6 +11,7 @@ one database never do the same work twice. Then the round's hooks run.
 Hooks are the seam for work that is not about one key's jobs: each is called with the
 registry after the jobs moved, in order, every round (notifications to deliver, files to tidy).
 A hook that fails is reported with the round's other failures; the next hook still runs.
+`cli.py watch` runs the hooks listed in `cli_watch.ROUND_HOOKS`.
 
 A job sent with a key typed into a page cannot be watched: the key is never stored, so only
 the page that holds it in its session can move that job.
