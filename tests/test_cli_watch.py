@@ -175,3 +175,30 @@ def test_the_loop_prints_a_line_a_round_and_stops_on_sigterm(job_env: str, tmp_p
     # Progress words in the language asked for: started, stopping, stopped.
     assert err.splitlines()[0].startswith("正在值守 1 个密钥的任务")
     assert err.splitlines()[-1] == "值守程序已停止。"
+
+
+def test_an_api_error_is_one_line_on_stderr_and_the_next_round_goes_on(
+    job_env: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from batchdash.errors import ApiError
+    from batchdash.jobs import following
+
+    reviews = write_reviews(tmp_path / "reviews.csv", 2)
+    job_id = run_main(capsys, "submit", reviews, "--template", "{review}")[1]["job_id"]
+
+    def unanswered(*_args: object, **_options: object) -> None:
+        raise ApiError("The API did not answer (HTTP 503); try again in a minute.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(following, "poll_batches", unanswered)
+        code, done, err = run_main(capsys, "watch", "--once")
+    assert code == 0 and done["moved"] == []
+    assert done["errors"] == ["The API did not answer (HTTP 503); try again in a minute."]
+    assert err == "Note: The API did not answer (HTTP 503); try again in a minute.\n"
+
+    code, done, err = run_main(capsys, "watch", "--once")  # the API answers again
+    assert code == 0 and err == "" and done["errors"] == []
+    assert [moved["job_id"] for moved in done["moved"]] == [job_id]
