@@ -50,11 +50,12 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
 # pytest starts and stops what the tests need itself (the sandbox, PostgreSQL, Streamlit).
-# The browser journeys run one at a time (each drives a Streamlit server and a browser and
-# waits on them); the rest runs in two worker processes, one per core, each with its own
-# PostgreSQL cluster and sandboxes on free ports.
+# The browser journeys run in two worker processes, a file per worker at a time (each worker
+# serves its own Streamlit apps and sandboxes; a journey mostly waits on them); the rest runs
+# in two worker processes, one per core, each with its own PostgreSQL cluster and sandboxes on
+# free ports.
 test: $(VENV)/.dev-installed check-browser check-postgres lint
-	$(BIN)/python -m pytest tests/e2e
+	$(BIN)/python -m pytest --numprocesses 2 --dist loadfile tests/e2e
 	$(BIN)/python -m pytest --numprocesses 2 --ignore tests/e2e
 
 # The catalogs: the sentences of the code (babel.cfg) into the template, and the template's new

@@ -8,6 +8,8 @@
     python dashboard/cli.py submit reviews.csv --template "Classify: {review}" --direct
     python dashboard/cli.py status job_0123456789ab
     python dashboard/cli.py providers
+    python dashboard/cli.py recipes
+    python dashboard/cli.py submit tickets.csv --recipe Triage@2 --model gpt-4.1
     python dashboard/cli.py resume job_0123456789ab
     python dashboard/cli.py export job_0123456789ab --out for-vllm
     python dashboard/cli.py import job_0123456789ab for-vllm/job_0123456789ab-part-0001-output.jsonl
@@ -33,11 +35,13 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import cli_jobs
 import cli_offline
+import cli_recipes
 import cli_watch
 import pyarrow.compute as pc
 
@@ -171,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_jobs.add_repair(commands)
     add_download(commands)
     add_providers(commands)
+    cli_recipes.add_recipes(commands)
     cli_jobs.add_resume(commands)
     cli_jobs.add_discard(commands)
     cli_offline.add_export(commands)
@@ -209,18 +214,20 @@ def endpoint_argument(text: str) -> Endpoint:
     )
 
 
-def add_recipe_options(parser: argparse.ArgumentParser) -> None:
-    """The options every request-building command takes (convert and submit)."""
+def add_recipe_options(parser: argparse.ArgumentParser, *, template_required: bool = True) -> None:
+    """The options every request-building command takes (convert and submit).
+
+    Options not given stay None, so that those given can override a saved recipe's fields.
+    """
     defaults = Recipe()
-    parser.add_argument("--template", required=True, help=_("prompt with {{column}} placeholders"))
-    parser.add_argument("--system", default="", help=_("system prompt (instructions)"))
     parser.add_argument(
-        "--model", default=defaults.model, help=_("default {model}", model=defaults.model)
+        "--template", required=template_required, help=_("prompt with {{column}} placeholders")
     )
+    parser.add_argument("--system", help=_("system prompt (instructions)"))
+    parser.add_argument("--model", help=_("default {model}", model=defaults.model))
     parser.add_argument(
         "--endpoint",
         type=endpoint_argument,
-        default=defaults.endpoint,
         help=_("chat, responses, embeddings, completions, or the path (default chat)"),
     )
     parser.add_argument("--id-column", help=_("column whose values become custom_ids"))
@@ -235,18 +242,20 @@ def add_recipe_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def recipe_from_args(args: argparse.Namespace) -> Recipe:
-    """The recipe the options of `add_recipe_options` describe."""
-    return Recipe(
-        endpoint=args.endpoint,
-        model=args.model,
-        template=args.template,
-        system_prompt=args.system,
-        temperature=args.temperature,
-        max_output_tokens=args.max_tokens,
-        id_column=args.id_column,
-        completion_window=args.completion_window,
-    )
+def recipe_from_args(args: argparse.Namespace, base: Recipe | None = None) -> Recipe:
+    """The recipe the options of `add_recipe_options` describe: `base` (default: a new
+    recipe's fields) with every option given in its place."""
+    given = {
+        "endpoint": args.endpoint,
+        "model": args.model,
+        "template": args.template,
+        "system_prompt": args.system,
+        "temperature": args.temperature,
+        "max_output_tokens": args.max_tokens,
+        "id_column": args.id_column,
+        "completion_window": args.completion_window,
+    }
+    return replace(base or Recipe(), **{k: v for k, v in given.items() if v is not None})
 
 
 def read_input(path: Path) -> Table:
@@ -608,7 +617,8 @@ def add_submit(commands: _SubParsers) -> None:
         ),
     )
     parser.add_argument("input", type=Path, metavar="INPUT", help=_("CSV, TSV or XLSX file"))
-    add_recipe_options(parser)
+    add_recipe_options(parser, template_required=False)
+    cli_recipes.add_recipe_option(parser)
     parser.add_argument("--name", default="", help=_("the job's name (default: INPUT's name)"))
     parser.add_argument(
         "--new",
@@ -646,8 +656,10 @@ def run_submit(args: argparse.Namespace) -> dict[str, Any]:
     input_path: Path = args.input
     concurrency = cli_jobs.checked_concurrency(args)
     table = read_input(input_path)
-    recipe = recipe_from_args(args)
     service = cli_jobs.job_service()
+    recipe = recipe_from_args(
+        args, cli_recipes.chosen_recipe(args, service.registry, service.scope)
+    )
     if args.export is not None:
         if args.direct:
             raise InputError(

@@ -67,6 +67,13 @@ def key_gateway(settings: Settings) -> tuple[Gateway, str, ProviderProfile]:
     from batchdash.jobs.opening import provider_gateway
 
     provider = configured_provider(settings)
+    api_key = command_key(settings, provider)
+    gateway = provider_gateway(api_key, settings.base_url, provider)
+    return gateway, owner_scope(api_key, settings.base_url), provider
+
+
+def command_key(settings: Settings, provider: ProviderProfile) -> str:
+    """The API key the commands use; raises InputError when none is set."""
     # A server on this machine takes any key or none; the SDK wants one all the same.
     api_key = settings.api_key or (LOCAL_KEY if provider.direct_free else None)
     if api_key is None:
@@ -77,8 +84,7 @@ def key_gateway(settings: Settings) -> tuple[Gateway, str, ProviderProfile]:
                 variable=API_KEY,
             )
         )
-    gateway = provider_gateway(api_key, settings.base_url, provider)
-    return gateway, owner_scope(api_key, settings.base_url), provider
+    return api_key
 
 
 def _job_status(status: JobStatus) -> dict[str, Any]:

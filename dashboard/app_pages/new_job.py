@@ -42,6 +42,7 @@ from ui.connection import current_connection
 from ui.models import offered_models
 from ui.preflight import part_file, preflight, show_cost, show_preflight, show_requests
 from ui.recipe_inputs import recipe_inputs
+from ui.saved_recipes import saved_recipes
 from ui.source import source_stem
 from ui.submit import default_job_name, open_dialog, submit_dialog
 from ui.text import plain
@@ -54,8 +55,11 @@ connection = current_connection()
 provider = connection.provider
 
 st.subheader(_("2. Recipe"), divider="gray")
+saved_recipes_box = st.container()  # above the recipe, drawn once the recipe is read
 recipe = recipe_inputs(frame, provider, lambda endpoint: offered_models(connection, endpoint))
 st.session_state[state.RECIPE] = recipe
+with saved_recipes_box:
+    saved_recipes(recipe, frame, connection)
 settings_limits: dict[str, int] = st.session_state[state.TOKEN_LIMITS]
 limit = settings_limits.get(recipe.model)
 overrides = st.session_state[state.PRICE_OVERRIDES]

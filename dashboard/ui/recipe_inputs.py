@@ -105,15 +105,20 @@ def insert_column() -> None:
     st.session_state[state.TEMPLATE] = f"{template}{separator}{{{escaped}}}"
 
 
-def _blank_fields() -> pd.DataFrame:
+def fields_table(fields: Sequence[OutputField]) -> pd.DataFrame:
+    """The fields editor's table holding `fields` (the inverse of `_output_fields`)."""
     return pd.DataFrame(
         {
-            "name": pd.Series(["answer"], dtype=str),
-            "type": pd.Series(["text"], dtype=str),
-            "allowed values": pd.Series([""], dtype=str),
-            "description": pd.Series([""], dtype=str),
+            "name": pd.Series([f.name for f in fields], dtype=str),
+            "type": pd.Series([f.type for f in fields], dtype=str),
+            "allowed values": pd.Series([", ".join(f.choices) for f in fields], dtype=str),
+            "description": pd.Series([f.description for f in fields], dtype=str),
         }
     )
+
+
+def _blank_fields() -> pd.DataFrame:
+    return fields_table((OutputField("answer"),))
 
 
 def _output_fields(edited: pd.DataFrame) -> tuple[OutputField, ...]:

@@ -81,6 +81,14 @@ FIELDS_EDITOR = "fields_editor"
 ID_COLUMN = "id_column"
 #: The recipe of the last run (batchdash.recipe.Recipe) or None.
 RECIPE = "recipe"
+# Saved recipes (ui.saved_recipes): the name to save under, the recipe and version to load
+# (widget keys), what the last save, load or delete did (ui.saved_recipes.Notice or None) and
+# the recipe on the page before the last load (batchdash.recipe.Recipe or None).
+RECIPE_SAVE_NAME = "recipe_save_name"
+RECIPE_LOAD_NAME = "recipe_load_name"
+RECIPE_LOAD_VERSION = "recipe_load_version"
+RECIPE_NOTICE = "recipe_notice"
+RECIPE_BEFORE_LOAD = "recipe_before_load"
 
 # New job page, Preflight, Try and Submit steps.
 #: Answers of "Try on 3 rows" (ui.trial.Trial) or None.
@@ -177,6 +185,8 @@ _DEFAULTS: dict[str, Any] = {
     MODERATION_CATEGORIES: [],
     OUTPUT_MODE: OUTPUT_TEXT,
     RECIPE: None,
+    RECIPE_NOTICE: None,
+    RECIPE_BEFORE_LOAD: None,
     TRIAL: None,
     SUBMIT_OPEN: False,
     PENDING_JOB: None,

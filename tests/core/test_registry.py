@@ -899,7 +899,8 @@ def test_a_later_migration_upgrades_in_place_and_then_guards_the_version(registr
                 3,
             )
             versions = conn.execute(text("SELECT version FROM schema_versions ORDER BY 1"))
-            assert [v for (v,) in versions] == list(range(1, LATEST_VERSION + 2))
+            # The versions of MIGRATIONS, not 1..N: parts built side by side take numbers of their own.
+            assert [v for (v,) in versions] == [*sorted(MIGRATIONS), LATEST_VERSION + 1]
     finally:
         engine.dispose()
     with pytest.raises(RegistryError, match="newer than this Batchdash knows"):
@@ -945,7 +946,7 @@ def test_replicas_opening_a_new_database_at_once_create_it_once(registry_url: st
         versions = opened[0]._engine.connect()
         with versions:
             count = versions.execute(text("SELECT count(*) FROM schema_versions")).scalar()
-        assert count == LATEST_VERSION
+        assert count == len(MIGRATIONS)
     finally:
         for registry in opened:
             registry.close()

@@ -42,7 +42,12 @@ from sqlalchemy.types import TypeEngine
 from batchdash.errors import RegistryError
 from batchdash.i18n import _l
 from batchdash.registry.engine import WRITE_OPTION
-from batchdash.registry.models import API_ID_LENGTH, ID_LENGTH, NAMING_CONVENTION
+from batchdash.registry.models import (
+    API_ID_LENGTH,
+    ID_LENGTH,
+    NAMING_CONVENTION,
+    RECIPE_NAME_LENGTH,
+)
 
 Migration = Callable[[Connection], None]
 ColumnType = TypeEngine[Any] | type[TypeEngine[Any]]
@@ -258,6 +263,23 @@ def _add_watchers_version_7(conn: Connection) -> None:
     ).create(conn)
 
 
+def _add_saved_recipes_version_11(conn: Connection) -> None:
+    """Recipes saved under a name, each save a new version, shared by the key's team."""
+    meta = MetaData(naming_convention=NAMING_CONVENTION)
+    Table(
+        "saved_recipes",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True, nullable=False),
+        Column("scope", String(API_ID_LENGTH), nullable=False),
+        Column("name", String(RECIPE_NAME_LENGTH), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("recipe", JSON, nullable=False),
+        Column("saved_by", Text, nullable=True),
+        Column("saved_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("scope", "name", "version"),
+    ).create(conn)
+
+
 #: Every schema version and the function that brings the version before it there.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_version_1,
@@ -267,6 +289,7 @@ MIGRATIONS: dict[int, Migration] = {
     5: _add_direct_lines_version_5,
     6: _add_preferences_version_6,
     7: _add_watchers_version_7,
+    11: _add_saved_recipes_version_11,
 }
 LATEST_VERSION = max(MIGRATIONS)
 

@@ -41,6 +41,8 @@ ID_LENGTH = 40
 API_ID_LENGTH = 200
 #: A job's fingerprint: SHA-256 in hex.
 FINGERPRINT_LENGTH = 64
+#: The longest name a saved recipe may have.
+RECIPE_NAME_LENGTH = 120
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -256,3 +258,22 @@ class WatcherModel(Base):
     #: Seconds between two of its rounds.
     every_seconds: Mapped[float] = mapped_column(Float)
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SavedRecipeModel(Base):
+    """One version of a recipe saved under a name; a team on one key shares its names."""
+
+    __tablename__ = "saved_recipes"
+    __table_args__ = (UniqueConstraint("scope", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: The key's fingerprint (never the signed-in user: the team shares its recipes).
+    scope: Mapped[str] = mapped_column(String(API_ID_LENGTH))
+    name: Mapped[str] = mapped_column(String(RECIPE_NAME_LENGTH))
+    #: 1 for the first save under the name, one more for each later save.
+    version: Mapped[int] = mapped_column(Integer)
+    #: `Recipe.to_dict()`.
+    recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The signed-in user who saved it, or None without sign-in.
+    saved_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    saved_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -77,11 +77,12 @@ from batchdash.registry.records import (
     part_record,
     snapshot_record,
 )
+from batchdash.registry.saved_recipes import SavedRecipes
 from batchdash.registry.watch_claims import WatchClaims
 from batchdash.settings import Settings
 
 
-class Registry(OfflineParts, DirectLines, Preferences, WatchClaims):
+class Registry(OfflineParts, DirectLines, Preferences, SavedRecipes, WatchClaims):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod
