@@ -14,6 +14,7 @@ stderr in one line and the next round goes on.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -177,13 +178,27 @@ def _watch(watcher: Watcher, round_line: Callable[[WatchRound], dict[str, Any]])
     )
     try:
         with _stopped_by_signals(stopping):
-            while not stopping.is_set():
-                line = round_line(watcher.run_round())
-                print(json.dumps(line, ensure_ascii=False), flush=True)
-                stopping.wait(watcher.every)
+            for number in itertools.count(1):
+                done = watcher.run_round()
+                print(json.dumps(round_line(done), ensure_ascii=False), flush=True)
+                print(_round_words(number, done), file=sys.stderr, flush=True)
+                if stopping.wait(watcher.every):
+                    break
     finally:
         watcher.stop()
         print(_("The watcher stopped."), file=sys.stderr, flush=True)
+
+
+def _round_words(number: int, done: WatchRound) -> str:
+    """The round's progress line on stderr, in the language of the command."""
+    return n_(
+        "Round {number}: {moved} job moved, {held} held by another watcher.",
+        "Round {number}: {moved} jobs moved, {held} held by another watcher.",
+        len(done.moved),
+        number=number,
+        moved=len(done.moved),
+        held=len(done.skipped),
+    )
 
 
 @contextmanager

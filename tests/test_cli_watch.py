@@ -172,9 +172,14 @@ def test_the_loop_prints_a_line_a_round_and_stops_on_sigterm(job_env: str, tmp_p
     assert out == "" or all(json.loads(line) for line in out.splitlines())
     assert lines[-1]["moved"] == [] or lines[-1]["moved"][0]["job_id"] == job_id
     assert "Traceback" not in err
-    # Progress words in the language asked for: started, stopping, stopped.
-    assert err.splitlines()[0].startswith("正在值守 1 个密钥的任务")
-    assert err.splitlines()[-1] == "值守程序已停止。"
+    # Progress words in the language asked for: started, each round, stopping, stopped.
+    said = err.splitlines()
+    assert said[0].startswith("正在值守 1 个密钥的任务")
+    assert said[1] == "第 1 轮：推进了 1 个任务，0 个由其他值守程序持有。"
+    assert "本轮结束后停止……" in said
+    assert said[-1] == "值守程序已停止。"
+    rounds = [line for line in said if line.startswith("第 ")]
+    assert len(rounds) >= len(lines)
 
 
 def test_an_api_error_is_one_line_on_stderr_and_the_next_round_goes_on(
