@@ -115,18 +115,15 @@ def _watcher(settings: Settings, every: float, *, rest: float) -> Watcher:
     from batchdash.jobs.watching import Watcher
     from batchdash.registry.store import Registry
 
-    keys: list[WatchedKey] = []
     shared_sandbox = os.environ.get(SANDBOX_URL, "").strip()
-    registry: Registry | None = None
     try:
-        gateway, scope, provider = cli_jobs.key_gateway(settings)
+        configured = [cli_jobs.key_gateway(settings)]
     except InputError:
         if not shared_sandbox:
             raise  # no key and no sandbox: nothing to watch
-    else:
-        registry = Registry.from_settings(settings)
-        keys.append(_key(registry, gateway, scope, provider))
-    registry = registry or Registry.from_settings(settings)
+        configured = []
+    registry = Registry.from_settings(settings)
+    keys = [_key(registry, *found) for found in configured]
     if shared_sandbox:
         keys.extend(_sandbox_keys(registry, shared_sandbox))
     return Watcher(registry, keys, every=every, hooks=ROUND_HOOKS, rest=timedelta(seconds=rest))

@@ -121,9 +121,11 @@ class Watcher:
 
     def stop(self) -> None:
         """The watcher stops: pages no longer say that it moves jobs, and the jobs it just
-        moved are free for another watcher at once."""
-        self.registry.keep_watching(self.holder, lease=timedelta(0))
-        self.registry.forget_watcher(self.holder)
+        moved are free for another watcher at once (with the database gone, the claims run out
+        within their rest and the heartbeat is not seen lately any more)."""
+        with suppress(SQLAlchemyError):
+            self.registry.keep_watching(self.holder, lease=timedelta(0))
+            self.registry.forget_watcher(self.holder)
 
     def _move(self, key: WatchedKey, scope: str, jobs: list[Job], done: WatchRound) -> None:
         """Claim the scope's jobs, refresh the ones won together, release them."""
