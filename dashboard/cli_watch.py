@@ -1,8 +1,11 @@
 """`cli.py watch`: move every active job the key serves, with no page open (contract 12).
 
-    python dashboard/cli.py watch             # a round every 30 s until Ctrl+C or SIGTERM
+    python dashboard/cli.py watch
     python dashboard/cli.py watch --every 10
-    python dashboard/cli.py watch --once      # one round, one JSON object
+    python dashboard/cli.py watch --once
+
+The first runs a round every 30 s until Ctrl+C or SIGTERM; the last runs one round and prints
+one JSON object.
 
 It moves the jobs of every scope of OPENAI_API_KEY's fingerprint at OPENAI_BASE_URL (with
 sign-in on, every user's jobs sent with that key) and, when BATCHDASH_SANDBOX_URL names a shared
