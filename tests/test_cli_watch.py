@@ -56,6 +56,10 @@ def test_a_cli_job_finishes_through_watch_rounds_alone(
     out = tmp_path / "merged.csv"
     assert run_main(capsys, "download", job_id, "--out", out)[0] == 0
     assert "row-5" in out.read_text(encoding="utf-8-sig")
+    # The watcher keeps its key's fingerprint in the registry, never the key.
+    for written in (tmp_path / "data").rglob("*"):
+        if written.is_file():
+            assert os.environ["OPENAI_API_KEY"].encode() not in written.read_bytes(), written
 
 
 @pytest.mark.parametrize("every", ["soon", "0", "-5", "nan", "inf", "1e9", ""])
