@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint check-browser check-postgres sandbox bench messages clean
+.PHONY: run watch test lint check-browser check-postgres sandbox bench messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.run-installed
 	$(BIN)/streamlit run dashboard/streamlit_app.py --server.port $(PORT)
+
+# The watcher (contract 12): moves the key's active jobs with no page open; run it beside `make
+# run`, with the same OPENAI_API_KEY, OPENAI_BASE_URL and BATCHDASH_DB_URL. EVERY: seconds a round.
+EVERY ?= 30
+watch: $(VENV)/.run-installed
+	$(BIN)/python dashboard/cli.py watch --every $(EVERY)
 
 # The browser tests drive Debian's Chromium; Playwright cannot download its own here. Their
 # screenshots of the Chinese pages need a CJK font (an analyst's own browser has one).

@@ -14,6 +14,7 @@
     python dashboard/cli.py resume job_0123456789ab
     python dashboard/cli.py export job_0123456789ab --out for-vllm
     python dashboard/cli.py import job_0123456789ab for-vllm/job_0123456789ab-part-0001-output.jsonl
+    python dashboard/cli.py watch --every 30
 
 Every command prints its result as one JSON object on stdout; notes about the input go to
 stderr. A bad input exits 2 with one plain line on stderr and no traceback.
@@ -23,7 +24,7 @@ Each command is a pair of functions: `add_<command>(commands)` declares its argu
 one line in `build_parser`; `add_recipe_options` and `recipe_from_args` are shared with any
 command that builds requests. The commands on saved jobs (status, cancel, repair, resume,
 discard) and the job service they open are in `cli_jobs.py`; the vLLM round trip (export,
-import, submit --export) in `cli_offline.py`.
+import, submit --export) in `cli_offline.py`; the watcher in `cli_watch.py`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import cli_files
 import cli_jobs
 import cli_offline
 import cli_recipes
+import cli_watch
 import pyarrow.compute as pc
 
 from batchdash.api.notices import listening_to_notices
@@ -187,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_offline.add_export(commands)
     cli_offline.add_import(commands)
     cli_files.add_files(commands)
+    cli_watch.add_watch(commands, plain_line)
     return parser
 
 

@@ -31,6 +31,7 @@ from batchdash.settings import API_KEY, Settings, owner_scope, read_settings
 if TYPE_CHECKING:
     import pandas as pd
 
+    from batchdash.api.gateway import Gateway
     from batchdash.direct.jobs import DirectJobs
     from batchdash.direct.progress import DirectProgress
     from batchdash.jobs.service import JobService
@@ -52,16 +53,23 @@ _CANCEL_GRACE = 10.0
 def job_service() -> JobService:
     """The job service of OPENAI_API_KEY at OPENAI_BASE_URL, on the registry of the settings."""
     # Imported here: the SDK and the database layer load only for the job commands.
-    from batchdash.jobs.opening import open_job_service, provider_gateway
+    from batchdash.jobs.opening import open_job_service
     from batchdash.registry.store import Registry
 
     settings = read_settings(os.environ)
+    gateway, scope, provider = key_gateway(settings)
+    registry = Registry.from_settings(settings)
+    return open_job_service(registry, gateway, scope, provider=provider)
+
+
+def key_gateway(settings: Settings) -> tuple[Gateway, str, ProviderProfile]:
+    """The gateway of OPENAI_API_KEY at OPENAI_BASE_URL, the key's scope and its provider."""
+    from batchdash.jobs.opening import provider_gateway
+
     provider = configured_provider(settings)
     api_key = command_key(settings, provider)
     gateway = provider_gateway(api_key, settings.base_url, provider)
-    registry = Registry.from_settings(settings)
-    scope = owner_scope(api_key, settings.base_url)
-    return open_job_service(registry, gateway, scope, provider=provider)
+    return gateway, owner_scope(api_key, settings.base_url), provider
 
 
 def command_key(settings: Settings, provider: ProviderProfile) -> str:

@@ -8,6 +8,7 @@ from ui.connection import current_connection, sandbox_jobs_kept
 from ui.job_access import job_board
 from ui.job_views import quiet, show_status_help
 from ui.remote_batches import VIEW_JOBS, VIEW_REMOTE, show_remote_batches, view_label
+from ui.watcher_note import show_watcher_note
 
 st.header(_("Jobs"))
 connection = current_connection()
@@ -29,6 +30,7 @@ if view == VIEW_REMOTE:
     show_remote_batches(board)
 else:
     show_status_help(connection.provider)
+    show_watcher_note(connection)
     planned = live_jobs.planned_interval(board)
     kept = sandbox_jobs_kept(connection)
     st.fragment(run_every=planned)(live_jobs.live_jobs)(board, planned, kept)

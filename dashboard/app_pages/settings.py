@@ -22,6 +22,7 @@ from ui.file_cleanup import show_file_cleanup
 from ui.notify_settings import show_notification_settings
 from ui.sandbox_pace import show_pace_setting
 from ui.text import plain, usd
+from ui.watcher_note import show_typed_key_note
 
 settings = resources.app_settings()
 
@@ -44,6 +45,7 @@ st.text_input(
         "a log. Closing the tab forgets it."
     ),
 )
+show_typed_key_note(current_connection())
 if not settings.api_key and not st.session_state[state.API_KEY].strip():
     st.caption(
         _(

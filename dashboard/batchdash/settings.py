@@ -22,6 +22,10 @@ DATA_DIR = "BATCHDASH_DATA_DIR"
 ALLOWED_BASE_URLS = "BATCHDASH_ALLOWED_BASE_URLS"
 #: The provider profile of the configured API (batchdash.providers), when its URL does not say.
 PROVIDER = "BATCHDASH_PROVIDER"
+#: The base URL of a sandbox already running elsewhere (e.g. `http://127.0.0.1:8765/v1`), which
+#: the app then uses instead of starting its own: several app servers on one registry must share
+#: one sandbox (one may run per data directory), and a watcher can then move its jobs too.
+SANDBOX_URL = "BATCHDASH_SANDBOX_URL"
 
 #: The base URL the openai SDK uses when none is given; a key means the same account with or
 #: without it spelled out, so the fingerprint treats both alike.

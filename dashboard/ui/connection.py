@@ -12,6 +12,7 @@ from batchdash.errors import BatchdashError, InputError
 from batchdash.i18n import Message, _, _l
 from batchdash.providers.choice import configured_provider, profile_labelled, recognise
 from batchdash.providers.profiles import CUSTOM, OPENAI, ProviderProfile
+from batchdash.providers.sandbox_scope import sandbox_scope
 from batchdash.settings import DEFAULT_BASE_URL, Settings, owner_scope
 from ui import resources, state
 from ui.sandbox_pace import pace_metadata
@@ -28,8 +29,6 @@ _SANDBOX_WORDS = _l("Sandbox (no cost, simulated answers)")
 SANDBOX_LABEL = _SANDBOX_WORDS.msgid
 #: What messages call the sandbox ("The sandbox rejected the request: ...").
 SANDBOX_NAME = "The sandbox"
-# Sandbox jobs belong to one scope whatever port the sandbox got this time.
-_SANDBOX_SCOPE_KEY = "sandbox"
 
 KeySource = Literal["session", "configured", "sandbox"]
 
@@ -207,13 +206,6 @@ def where_requests_go(connection: Connection, chosen: str | None) -> str:
         "own key above.",
         url=target,
     )
-
-
-def sandbox_scope(user: str | None, provider: ProviderProfile = OPENAI) -> str:
-    """The registry scope of `user`'s Sandbox jobs (kept while a key is in use); each imitated
-    provider's sandbox holds its own batches, so its jobs have a scope of their own."""
-    key = _SANDBOX_SCOPE_KEY if provider is OPENAI else f"{_SANDBOX_SCOPE_KEY}:{provider.name}"
-    return owner_scope(key, _SANDBOX_SCOPE_KEY, user)
 
 
 def sandbox_jobs_kept(connection: Connection) -> int:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from batchdash.i18n import Message, _l
-from batchdash.settings import Settings, read_settings
+from batchdash.settings import SANDBOX_URL, Settings, read_settings
 
 if TYPE_CHECKING:
     from batchdash.api.gateway import Gateway
@@ -242,12 +242,6 @@ def _env_seconds(name: str) -> float | None:
     except ValueError:
         return None
     return seconds if 0 < seconds < math.inf else None
-
-
-#: Environment variable with the base URL of a sandbox already running elsewhere (e.g.
-#: `http://127.0.0.1:8765/v1`), which the app then uses instead of starting its own: several
-#: app servers on one registry must share one sandbox (one may run per data directory).
-SANDBOX_URL = "BATCHDASH_SANDBOX_URL"
 
 
 def shared_sandbox() -> bool:

@@ -55,6 +55,13 @@ class JobFollowing(JobSubmitting):
         """Ask the API about the job's running batches, fetch finished results; its status."""
         return self._refresh([self._job(job_id)])[0]
 
+    def refresh_jobs(self, jobs: list[Job]) -> list[JobStatus]:
+        """`refresh` for several jobs of the scope (as the registry listed them) at once,
+        polling all their batches together."""
+        if any(job.scope != self.scope for job in jobs):
+            raise ValueError("a job of another scope was asked for")
+        return self._refresh(jobs)
+
     def refresh_all(self) -> list[JobStatus]:
         """`refresh` for every unfinished job of the scope, polling all their batches at once."""
         jobs = self.registry.list_jobs(self.scope, include_archived=True)

@@ -240,6 +240,29 @@ def _add_preferences_version_6(conn: Connection) -> None:
     ).create(conn)
 
 
+def _add_watchers_version_7(conn: Connection) -> None:
+    """The watcher's claims on the jobs it moves, and its heartbeat."""
+    meta = MetaData(naming_convention=NAMING_CONVENTION)
+    Table("jobs", meta, Column("id", String(ID_LENGTH), primary_key=True))  # referred, as is
+    job = ForeignKey("jobs.id", ondelete="CASCADE")
+    Table(
+        "watch_claims",
+        meta,
+        Column("job_id", String(ID_LENGTH), job, primary_key=True),
+        Column("holder", Text, nullable=False),
+        Column("claimed_at", DateTime(timezone=True), nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+    ).create(conn)
+    Table(
+        "watchers",
+        meta,
+        Column("holder", Text, primary_key=True),
+        Column("fingerprints", JSON, nullable=False),
+        Column("every_seconds", Float, nullable=False),
+        Column("seen_at", DateTime(timezone=True), nullable=False),
+    ).create(conn)
+
+
 def _add_notifications_version_8(conn: Connection) -> None:
     """The notifications' outbox: one row per job and event, claimed before it is sent."""
     meta = MetaData(naming_convention=NAMING_CONVENTION)
@@ -315,6 +338,7 @@ MIGRATIONS: dict[int, Migration] = {
     4: _add_senders_version_4,
     5: _add_direct_lines_version_5,
     6: _add_preferences_version_6,
+    7: _add_watchers_version_7,
     8: _add_notifications_version_8,
     10: _add_file_deletions_version_10,
     11: _add_saved_recipes_version_11,

@@ -251,6 +251,35 @@ class FileDeletionModel(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class WatchClaimModel(Base):
+    """A watcher moving a job this round (`registry.watch_claims`): the others leave it alone
+    until the holder releases it, its lease runs out or its process is gone."""
+
+    __tablename__ = "watch_claims"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    #: The watcher's process (`registry.holders`).
+    holder: Mapped[str] = mapped_column(Text)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Until when the claim holds unless the holder renews it.
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WatcherModel(Base):
+    """A running watcher's heartbeat, recorded each round: the Jobs page says jobs move on
+    their own while one serving its key was seen lately."""
+
+    __tablename__ = "watchers"
+
+    #: The watcher's process (`registry.holders`).
+    holder: Mapped[str] = mapped_column(Text, primary_key=True)
+    #: The key fingerprints whose jobs it moves (every scope of each).
+    fingerprints: Mapped[list[str]] = mapped_column(JSON)
+    #: Seconds between two of its rounds.
+    every_seconds: Mapped[float] = mapped_column(Float)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class SavedRecipeModel(Base):
     """One version of a recipe saved under a name; a team on one key shares its names."""
 

@@ -80,11 +80,18 @@ from batchdash.registry.records import (
     snapshot_record,
 )
 from batchdash.registry.saved_recipes import SavedRecipes
+from batchdash.registry.watch_claims import WatchClaims
 from batchdash.settings import Settings
 
 
 class Registry(
-    OfflineParts, DirectLines, Preferences, NotificationOutbox, SavedRecipes, FileDeletions
+    OfflineParts,
+    DirectLines,
+    Preferences,
+    NotificationOutbox,
+    SavedRecipes,
+    FileDeletions,
+    WatchClaims,
 ):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
