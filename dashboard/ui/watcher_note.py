@@ -9,20 +9,24 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from batchdash.errors import RegistryError
 from batchdash.i18n import _
 from batchdash.registry.holders import parse_holder
 from ui import resources
 from ui.connection import Connection
 from ui.job_views import clock
+from ui.text import plain
 
 
 def show_watcher_note(connection: Connection) -> None:
     """One caption under the Jobs page's title, or nothing when no watcher runs."""
     from batchdash.jobs.watching import watcher_seen_lately
 
-    registry = resources.registry(resources.app_settings().db_url)
-    now = datetime.now(UTC)
-    seen = watcher_seen_lately(registry, connection.scope, now)
+    try:
+        registry = resources.registry(resources.app_settings().db_url)
+        seen = watcher_seen_lately(registry, connection.scope, datetime.now(UTC))
+    except RegistryError:
+        return  # a note only: the page says once what is wrong with the registry
     if seen is not None:
         holder = parse_holder(seen.holder)
         st.caption(
@@ -31,7 +35,7 @@ def show_watcher_note(connection: Connection) -> None:
                 "A watcher moves these jobs on its own, even with this page closed (last seen "
                 "at {time}, {holder}).",
                 time=clock(seen.seen_at.timestamp()),
-                holder=holder.describe() if holder else "",
+                holder=plain(holder.describe()) if holder else "",
             )
         )
     else:
@@ -45,10 +49,14 @@ def show_typed_key_note(connection: Connection) -> None:
     # Imported here: Settings draws this line, and needs the registry only for a typed key.
     from batchdash.jobs.watching import watcher_seen_lately
 
-    registry = resources.registry(resources.app_settings().db_url)
-    now = datetime.now(UTC)
-    others = watcher_seen_lately(registry, None, now)
-    if others is not None and watcher_seen_lately(registry, connection.scope, now) is None:
+    try:
+        registry = resources.registry(resources.app_settings().db_url)
+        now = datetime.now(UTC)
+        others = watcher_seen_lately(registry, None, now)
+        mine = watcher_seen_lately(registry, connection.scope, now) if others else None
+    except RegistryError:
+        return  # a note only: the page says once what is wrong with the registry
+    if others is not None and mine is None:
         st.caption(
             ":material/info: "
             + _(

@@ -70,6 +70,22 @@ REVIEWED = {
     ("ui/sign_in.py", "label"): "a provider name from the operator's secrets.toml",
     ("ui/source.py", "caption"): "counts, escaped source name and delimiter words",
     ("ui/trial.py", "tried.row"): "a row number",
+    ("ui/budgets.py", "label"): "the limit boxes' labels, constants of the callers",
+    ("ui/budgets.py", "_month_name(spend)"): "a month and year Babel formats",
+    ("ui/file_cleanup.py", "OUTPUT_KEPT_SECONDS"): "a constant number of days",
+    ("ui/file_cleanup.py", "_counts(review)"): "counts of files in words",
+    ("ui/file_cleanup.py", "_others(review.others)"): "a count of files in words",
+    ("ui/notify_settings.py", "NOTIFY_URLS"): "the variable's name, a constant",
+    ("ui/notify_settings.py", "SMTP_URL"): "the variable's name, a constant",
+    ("ui/notify_settings.py", "line"): (
+        "built by the callers with plain() around each address, a URL's host in a code span"
+    ),
+    ("ui/saved_recipes.py", "len(numbers)"): "a count of versions",
+    ("ui/saved_recipes.py", "existing.version"): "a version number",
+    ("ui/saved_recipes.py", "'  \\n'.join(lines)"): (
+        "sentences of the catalog with plain() around the message and each column name"
+    ),
+    ("ui/watcher_note.py", "clock(seen.seen_at.timestamp())"): "a clock time",
 }
 
 

@@ -59,7 +59,19 @@ def make_engine(url: str) -> Engine:
     parsed = parse_db_url(url)
     if parsed.get_backend_name() == "sqlite":
         assert parsed.database is not None
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RegistryError(
+                _l(
+                    "The job registry cannot be kept in {folder} ({reason}). Set "
+                    "BATCHDASH_DATA_DIR or BATCHDASH_DB_URL to a place this server can write, "
+                    "then restart the app.",
+                    folder=str(folder),
+                    reason=error.strerror or type(error).__name__,
+                )
+            ) from error
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
