@@ -45,6 +45,7 @@ from ui.recipe_inputs import recipe_inputs
 from ui.source import source_stem
 from ui.submit import default_job_name, open_dialog, submit_dialog
 from ui.text import plain
+from ui.token_limits import load_saved_limits
 from ui.trial import answer_tokens, run_trial, show_trial
 
 show_source(source)
@@ -56,6 +57,7 @@ provider = connection.provider
 st.subheader(_("2. Recipe"), divider="gray")
 recipe = recipe_inputs(frame, provider, lambda endpoint: offered_models(connection, endpoint))
 st.session_state[state.RECIPE] = recipe
+load_saved_limits(connection)
 settings_limits: dict[str, int] = st.session_state[state.TOKEN_LIMITS]
 limit = settings_limits.get(recipe.model)
 overrides = st.session_state[state.PRICE_OVERRIDES]

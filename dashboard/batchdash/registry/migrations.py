@@ -235,6 +235,12 @@ def _add_preferences_version_6(conn: Connection) -> None:
     ).create(conn)
 
 
+def _add_part_queue_wait_version_9(conn: Connection) -> None:
+    """Parts: why one waits for room under its model's enqueued-token limit."""
+    spelled = JSON().compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE parts ADD COLUMN queue_wait {spelled}"))
+
+
 #: Every schema version and the function that brings the version before it there.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_version_1,
@@ -243,6 +249,7 @@ MIGRATIONS: dict[int, Migration] = {
     4: _add_senders_version_4,
     5: _add_direct_lines_version_5,
     6: _add_preferences_version_6,
+    9: _add_part_queue_wait_version_9,
 }
 LATEST_VERSION = max(MIGRATIONS)
 

@@ -63,6 +63,7 @@ from batchdash.registry.models import (
 )
 from batchdash.registry.offline import OfflineParts
 from batchdash.registry.preferences import Preferences
+from batchdash.registry.queued_parts import QueuedParts
 from batchdash.registry.records import (
     DEFAULT_LEASE,
     Claim,
@@ -80,7 +81,7 @@ from batchdash.registry.records import (
 from batchdash.settings import Settings
 
 
-class Registry(OfflineParts, DirectLines, Preferences):
+class Registry(OfflineParts, DirectLines, Preferences, QueuedParts):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
     @classmethod
