@@ -899,7 +899,7 @@ def test_a_later_migration_upgrades_in_place_and_then_guards_the_version(registr
                 3,
             )
             versions = conn.execute(text("SELECT version FROM schema_versions ORDER BY 1"))
-            assert [v for (v,) in versions] == list(range(1, LATEST_VERSION + 2))
+            assert [v for (v,) in versions] == sorted(later)
     finally:
         engine.dispose()
     with pytest.raises(RegistryError, match="newer than this Batchdash knows"):
