@@ -231,15 +231,31 @@ def _decide(flight: _Flight, job: Job, part: Part, limits: Mapping[str, int]) ->
 
 def plan_waits(
     registry: Registry, scope: str, terminal: frozenset[str], now: datetime, deciding: int = -1
-) -> dict[int, QueueWait | None]:
-    """For every unsent part of the scope's active jobs (and part `deciding`): None when it may
-    be sent now, else why it waits."""
+) -> list[tuple[Part, QueueWait | None]]:
+    """Every unsent part of the scope's active jobs (and part `deciding`), as recorded, with
+    None when it may be sent now, else why it waits."""
     jobs = [
         job for job in registry.list_jobs(scope, include_archived=True) if job.state != "finished"
     ]
     limits = token_limits(registry, scope)
     flight, undecided = _in_flight(registry, jobs, terminal, now, deciding)
-    return {part.id: _decide(flight, job, part, limits) for job, part in undecided}
+    return [(part, _decide(flight, job, part, limits)) for job, part in undecided]
+
+
+def _recorded(wait: QueueWait | None) -> tuple[tuple[str, Any], ...] | None:
+    """A wait as `Part.queue_wait` holds it."""
+    return None if wait is None else tuple(sorted(wait.to_dict().items()))
+
+
+def _record(registry: Registry, decided: Iterable[tuple[Part, QueueWait | None]]) -> None:
+    """Record the waits that changed (most refreshes change none, and write nothing)."""
+    changes = {
+        part.id: None if wait is None else wait.to_dict()
+        for part, wait in decided
+        if _recorded(wait) != part.queue_wait
+    }
+    if changes:
+        registry.note_queue_waits(changes)
 
 
 # -- what the job service calls ----------------------------------------------------------------
@@ -275,11 +291,9 @@ def holds_back(service: JobSubmitting, part: Part) -> bool:
     later parts' are recorded) instead of being sent now."""
     now = datetime.fromtimestamp(service._clock(), UTC)
     terminal = frozenset(service.gateway.terminal_statuses)
-    waits = plan_waits(service.registry, service.scope, terminal, now, deciding=part.id)
-    service.registry.note_queue_waits(
-        {part_id: None if wait is None else wait.to_dict() for part_id, wait in waits.items()}
-    )
-    return waits.get(part.id) is not None
+    decided = plan_waits(service.registry, service.scope, terminal, now, deciding=part.id)
+    _record(service.registry, decided)
+    return any(wait is not None for held, wait in decided if held.id == part.id)
 
 
 def requeue_refused(service: JobFollowing, views: Sequence[JobView]) -> set[str]:
@@ -336,21 +350,18 @@ def move_queue(service: JobFollowing, views: Sequence[JobView]) -> set[str]:
     changed = requeue_refused(service, views)
     now = datetime.fromtimestamp(service._clock(), UTC)
     terminal = frozenset(service.gateway.terminal_statuses)
-    waits = plan_waits(service.registry, service.scope, terminal, now)
-    if not waits:
-        return changed
-    service.registry.note_queue_waits(
-        {part_id: None if wait is None else wait.to_dict() for part_id, wait in waits.items()}
-    )
+    decided = plan_waits(service.registry, service.scope, terminal, now)
+    _record(service.registry, decided)
+    # Only parts that waited are sent here; a submission that stopped is resumed by the
+    # refresh's own rules (`JobFollowing._interrupted`).
+    fit = {part.job_id for part, wait in decided if part.queue_wait is not None and wait is None}
+    moved = {part.job_id for part, wait in decided if _recorded(wait) != part.queue_wait}
     for view in views:
-        parts = service.registry.parts(view.job.id)
-        if not any(part.id in waits for part in parts):
+        if view.job.id in moved:
+            changed.add(view.job.id)
+        if view.job.id not in fit or view.job.state != "active":
             continue
-        changed.add(view.job.id)
-        ready = [
-            part for part in unsent_parts(parts) if part.id in waits and waits[part.id] is None
-        ]
-        if not ready or view.job.state != "active" or is_sending(view.job, parts, now):
+        if is_sending(view.job, service.registry.parts(view.job.id), now):
             continue
         notify(
             _l(
