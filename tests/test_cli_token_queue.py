@@ -15,6 +15,7 @@ from pathlib import Path
 import cli_jobs
 import pytest
 
+import cli
 from batchdash.jobs import token_queue
 from tests.test_cli_jobs import CLI, run_main, write_reviews
 
@@ -102,3 +103,12 @@ def test_a_job_over_the_enqueued_limit_is_sent_part_by_part_and_ends_all_ok(
     assert status["counts"]["ok"] == 30
     assert [batch["status"] for batch in status["batches"]] == ["completed"] * 3
     assert seen == sorted(seen) and seen[0] < 3  # the batches came one after another
+
+
+def test_a_sandbox_limit_below_one_token_is_refused_plainly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["sandbox", "--enqueued-token-limit", "0"]) == 2
+    assert capsys.readouterr().err == (
+        "--enqueued-token-limit is 0; give at least 1 token, or omit it.\n"
+    )
