@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 QUEUE_LIMITS = "queue.limits"
 #: The validation error code of a batch over the limit.
 REFUSED_CODE = "token_limit_exceeded"
+#: Seconds before a part refused for the limit is tried again when none of this scope's
+#: batches of its model were running then: other keys' batches filled the limit, and nothing
+#: seen from here says when they finish.
+REFUSED_RETRY_SECONDS = 300.0
 
 
 class Tokens(int):
@@ -69,6 +73,8 @@ class QueueWait:
     limit: int | None
     #: Whether the API refused a batch of the part for the limit.
     refused: bool = False
+    #: When it was refused (unix seconds).
+    refused_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +87,7 @@ class QueueWait:
             queued=int(data["queued"]),
             limit=None if data.get("limit") is None else int(data["limit"]),
             refused=bool(data.get("refused")),
+            refused_at=None if data.get("refused_at") is None else float(data["refused_at"]),
         )
 
     def to_free(self) -> int:
@@ -207,7 +214,9 @@ def _being_sent(part: Part, now: datetime) -> bool:
     )
 
 
-def _decide(flight: _Flight, job: Job, part: Part, limits: Mapping[str, int]) -> QueueWait | None:
+def _decide(
+    flight: _Flight, job: Job, part: Part, limits: Mapping[str, int], clock: float
+) -> QueueWait | None:
     """Whether the part may go now (None) or waits (why), counting it in flight if it goes."""
     model = job.recipe.model
     tokens = part.estimated_input_tokens or 0
@@ -215,31 +224,45 @@ def _decide(flight: _Flight, job: Job, part: Part, limits: Mapping[str, int]) ->
     limit = limits.get(model)
     earlier = wait_of(part)
     refused = earlier is not None and earlier.refused
+    refused_at = earlier.refused_at if earlier is not None else None
     if limit is not None and tokens > limit:
         # Never fits (`refuse_oversized` says so at submit): shown, but holds nobody back.
         return QueueWait(model, tokens, queued, limit)
     fits = limit is None or queued + tokens <= limit
     if refused and earlier is not None:
         # The API said the queue was full: wait until something of the model has finished.
-        fits = fits and (queued == 0 or queued < earlier.queued)
+        retry = (earlier.refused_at or 0.0) + REFUSED_RETRY_SECONDS
+        fits = fits and (queued < earlier.queued or clock >= retry)
     if fits and model not in flight.blocked:
         flight.tokens[model] = queued + tokens
         return None
     flight.blocked.add(model)
-    return QueueWait(model, tokens, queued, limit, refused=refused)
+    return QueueWait(model, tokens, queued, limit, refused=refused, refused_at=refused_at)
 
 
 def plan_waits(
-    registry: Registry, scope: str, terminal: frozenset[str], now: datetime, deciding: int = -1
+    registry: Registry,
+    scope: str,
+    terminal: frozenset[str],
+    now: datetime,
+    *,
+    limits: Mapping[str, int],
+    deciding: int = -1,
 ) -> list[tuple[Part, QueueWait | None]]:
     """Every unsent part of the scope's active jobs (and part `deciding`), as recorded, with
     None when it may be sent now, else why it waits."""
+    flight, undecided = _scope_flight(registry, scope, terminal, now, deciding)
+    clock = now.timestamp()
+    return [(part, _decide(flight, job, part, limits, clock)) for job, part in undecided]
+
+
+def _scope_flight(
+    registry: Registry, scope: str, terminal: frozenset[str], now: datetime, deciding: int = -1
+) -> tuple[_Flight, list[tuple[Job, Part]]]:
     jobs = [
         job for job in registry.list_jobs(scope, include_archived=True) if job.state != "finished"
     ]
-    limits = token_limits(registry, scope)
-    flight, undecided = _in_flight(registry, jobs, terminal, now, deciding)
-    return [(part, _decide(flight, job, part, limits)) for job, part in undecided]
+    return _in_flight(registry, jobs, terminal, now, deciding)
 
 
 def _recorded(wait: QueueWait | None) -> tuple[tuple[str, Any], ...] | None:
@@ -289,9 +312,14 @@ def too_big_message(number: int, tokens: int, model: str, limit: int) -> Message
 def holds_back(service: JobSubmitting, part: Part) -> bool:
     """Whether the part, just claimed by a submitter, must wait for room (its wait and the
     later parts' are recorded) instead of being sent now."""
+    limits = token_limits(service.registry, service.scope)
+    if not limits and part.queue_wait is None:
+        return False  # no limit set, and the API refused nothing of it: nothing holds it back
     now = datetime.fromtimestamp(service._clock(), UTC)
     terminal = frozenset(service.gateway.terminal_statuses)
-    decided = plan_waits(service.registry, service.scope, terminal, now, deciding=part.id)
+    decided = plan_waits(
+        service.registry, service.scope, terminal, now, limits=limits, deciding=part.id
+    )
     _record(service.registry, decided)
     return any(wait is not None for held, wait in decided if held.id == part.id)
 
@@ -300,43 +328,46 @@ def requeue_refused(service: JobFollowing, views: Sequence[JobView]) -> set[str]
     """Put back in the queue every part whose batch failed for the enqueued-token limit; the
     ids of the jobs changed."""
     changed: set[str] = set()
-    for view in views:
-        flying = sum(
-            part.estimated_input_tokens or 0
-            for part in view.parts
-            if part.batch_id is not None
-            and not (part.batch_id in view.infos and view.infos[part.batch_id].terminal)
+    refused = [
+        (view, part, info)
+        for view in views
+        for part in view.parts
+        if (info := view.infos.get(part.batch_id or "")) is not None and _refused(info)
+    ]
+    if not refused:
+        return changed
+    clock = service._clock()
+    now = datetime.fromtimestamp(clock, UTC)
+    terminal = frozenset(service.gateway.terminal_statuses)
+    flight, _undecided = _scope_flight(service.registry, service.scope, terminal, now)
+    limits = token_limits(service.registry, service.scope)
+    for view, part, info in refused:
+        model = view.job.recipe.model
+        wait = QueueWait(
+            model,
+            part.estimated_input_tokens or 0,
+            flight.tokens.get(model, 0),
+            limits.get(model),
+            refused=True,
+            refused_at=clock,
         )
-        for part in view.parts:
-            info = view.infos.get(part.batch_id or "")
-            if info is None or not _refused(info):
-                continue
-            wait = QueueWait(
-                view.job.recipe.model,
-                part.estimated_input_tokens or 0,
-                flying,
-                token_limits(service.registry, service.scope).get(view.job.recipe.model),
-                refused=True,
-            )
-            note = _l(
-                "Batch {batch_id} was refused because {model}'s enqueued-token limit was full "
-                "(token_limit_exceeded); the part went back in the queue and is sent again as "
-                "room frees up.",
-                batch_id=info.id,
-                model=view.job.recipe.model,
-            )
-            if service.registry.requeue_refused_part(
-                part.id, info.id, wait.to_dict(), english(note)
-            ):
-                notify(
-                    _l(
-                        "Job {job}, part {number}: {note}",
-                        job=view.job.name,
-                        number=part.number,
-                        note=note,
-                    )
+        note = _l(
+            "Batch {batch_id} was refused because {model}'s enqueued-token limit was full "
+            "(token_limit_exceeded); the part went back in the queue and is sent again as "
+            "room frees up.",
+            batch_id=info.id,
+            model=view.job.recipe.model,
+        )
+        if service.registry.requeue_refused_part(part.id, info.id, wait.to_dict(), english(note)):
+            notify(
+                _l(
+                    "Job {job}, part {number}: {note}",
+                    job=view.job.name,
+                    number=part.number,
+                    note=note,
                 )
-                changed.add(view.job.id)
+            )
+            changed.add(view.job.id)
     return changed
 
 
@@ -348,9 +379,13 @@ def move_queue(service: JobFollowing, views: Sequence[JobView]) -> set[str]:
     """What a refresh does for the queue: parts refused for the limit go back in it, waits are
     recorded, and the jobs with parts that fit now are sent; the ids of the jobs changed."""
     changed = requeue_refused(service, views)
+    limits = token_limits(service.registry, service.scope)
+    queued = any(part.queue_wait is not None for view in views for part in view.parts)
+    if not (limits or changed or queued):
+        return changed  # no limit set and nothing refused: a refresh costs no more than before
     now = datetime.fromtimestamp(service._clock(), UTC)
     terminal = frozenset(service.gateway.terminal_statuses)
-    decided = plan_waits(service.registry, service.scope, terminal, now)
+    decided = plan_waits(service.registry, service.scope, terminal, now, limits=limits)
     _record(service.registry, decided)
     # Only parts that waited are sent here; a submission that stopped is resumed by the
     # refresh's own rules (`JobFollowing._interrupted`).
