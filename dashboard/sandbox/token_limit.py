@@ -1,5 +1,5 @@
-"""One enqueued-token limit for every model, as `cli.py sandbox --enqueued-token-limit N` and
-BATCHDASH_SANDBOX_ENQUEUED_TOKEN_LIMIT ask: the `token_limits` mapping validation reads."""
+"""One enqueued-token limit for every model, as the sandbox command's --enqueued-token-limit
+and BATCHDASH_SANDBOX_ENQUEUED_TOKEN_LIMIT ask: the `token_limits` mapping validation reads."""
 
 from __future__ import annotations
 

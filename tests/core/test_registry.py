@@ -945,7 +945,7 @@ def test_replicas_opening_a_new_database_at_once_create_it_once(registry_url: st
         versions = opened[0]._engine.connect()
         with versions:
             count = versions.execute(text("SELECT count(*) FROM schema_versions")).scalar()
-        assert count == LATEST_VERSION
+        assert count == len(MIGRATIONS)  # each migration recorded once
     finally:
         for registry in opened:
             registry.close()
