@@ -42,11 +42,18 @@ MODEL_X, TOKENS_X, ROW_1_Y = 0.35, 0.75, 53
 def edit_cell(page: Page, x_share: float, text: str) -> None:
     """Open a cell of the limits table's first row, type `text` over it and press Enter."""
     editor = limits_editor(page)
-    box = editor.bounding_box()
-    assert box is not None
-    editor.dblclick(position={"x": box["width"] * x_share, "y": ROW_1_Y})
     overlay = page.locator("#portal textarea:focus, #portal input:focus")
-    expect(overlay).to_have_count(1, timeout=STEP_TIMEOUT)
+    for _attempt in range(5):
+        box = editor.bounding_box()
+        assert box is not None
+        # A double click while the table redraws (after a rerun) opens nothing: again, then.
+        editor.dblclick(position={"x": box["width"] * x_share, "y": ROW_1_Y})
+        try:
+            expect(overlay).to_have_count(1, timeout=3_000)
+            break
+        except AssertionError:
+            wait_idle(page)
+    expect(overlay).to_have_count(1)
     overlay.fill(text)
     page.keyboard.press("Enter")
     wait_idle(page)
