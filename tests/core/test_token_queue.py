@@ -6,6 +6,7 @@ and on PostgreSQL."""
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -163,3 +164,36 @@ def test_the_wait_is_said_in_the_language_of_the_moment_it_is_shown() -> None:
     )
     with use_language("zh-CN"):
         assert "120万" in str(said) and "gpt-4o-mini" in str(said)
+
+
+def test_a_part_refused_while_nothing_of_its_scope_runs_is_tried_again_later(
+    registry_url: str, tmp_path: Path
+) -> None:
+    """Another key's batch fills the limit: nothing seen from here frees room, so the part
+    waits REFUSED_RETRY_SECONDS before its next batch instead of being refused at each refresh."""
+    now = [time.time()]
+    with sandbox(tmp_path / "box", rate=20, token_limits=every_model(LIMIT)) as box:
+        registry = Registry(registry_url)
+        try:
+            other = JobService(registry, box.gateway(), "another-key")
+            other_job = other.create_job("Theirs", reviews(14), RECIPE)
+            other.submit(other_job)
+            service = JobService(registry, box.gateway(), SCOPE, clock=lambda: now[0])
+            job_id = service.create_job("Ours", reviews(14), RECIPE)
+            service.submit(job_id)
+
+            def requeued(_status: JobStatus) -> bool:
+                return bool(token_queue.waiting_parts(registry.parts(job_id)))
+
+            wait_until(lambda: service.refresh(job_id), requeued)
+            wait_until(lambda: other.refresh(other_job), lambda s: s.state == "finished")
+            service.refresh(job_id)
+            assert len(job_batches(box, job_id)) == 1  # the refused one only
+            assert "the API refused its batch" in service.status(job_id).unsent_note
+
+            now[0] += token_queue.REFUSED_RETRY_SECONDS + 1
+            final = wait_until(lambda: service.refresh(job_id), lambda s: s.state == "finished")
+            assert final.counts["ok"] == 14
+            assert [info.status for info in job_batches(box, job_id)] == ["completed", "failed"]
+        finally:
+            registry.close()
