@@ -40,7 +40,8 @@ class QueuedParts(RegistryDatabase):
         self, part_id: int, batch_id: str, wait: Mapping[str, Any], note: str
     ) -> bool:
         """Put a part whose batch failed validation for the enqueued-token limit back in the
-        queue: no batch (its uploaded file is kept and used again), the refused batch noted
+        queue: no batch and no file (uploaded again when it is sent: the refused batch's input
+        file may be tidied away as that batch is over), the refused batch noted
         beside it so it is never taken for its batch or an extra one; False when the part no
         longer has that batch (another refresh requeued it first)."""
         now = self._clock()
@@ -53,7 +54,9 @@ class QueuedParts(RegistryDatabase):
                 update(PartModel)
                 .where(PartModel.id == part_id, PartModel.batch_id == batch_id)
                 .values(
-                    state="uploaded" if model.input_file_id else "planned",
+                    state="planned",
+                    input_file_id=None,
+                    uploaded_at=None,
                     batch_id=None,
                     submitted_at=None,
                     create_doubt_since=None,
