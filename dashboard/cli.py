@@ -541,6 +541,15 @@ def add_sandbox(commands: _SubParsers) -> None:
         ),
     )
     parser.add_argument(
+        "--enqueued-token-limit",
+        type=int,
+        metavar="N",
+        help=_(
+            "the most input tokens of unfinished batches per model; a batch over it fails "
+            "validation with token_limit_exceeded, as at OpenAI (default: no limit)"
+        ),
+    )
+    parser.add_argument(
         "--require-key",
         action="store_true",
         help=_("answer 401, as OpenAI does, to requests without an Authorization: Bearer header"),
@@ -568,9 +577,17 @@ def run_sandbox(args: argparse.Namespace) -> None:
                 value=args.sync_concurrency,
             )
         )
+    if args.enqueued_token_limit is not None and args.enqueued_token_limit < 1:
+        raise InputError(
+            _(
+                "--enqueued-token-limit is {value}; give at least 1 token, or omit it.",
+                value=args.enqueued_token_limit,
+            )
+        )
     # Imported here: uvicorn and the server load only for this command.
     from sandbox.server import default_data_dir, serve
     from sandbox.store import DataDirBusy
+    from sandbox.token_limit import every_model
 
     data_dir: Path = args.data_dir or default_data_dir()
     _check_port_free(args.host, args.port)
@@ -591,6 +608,7 @@ def run_sandbox(args: argparse.Namespace) -> None:
             require_key=args.require_key,
             sync_pace=args.sync_pace,
             sync_concurrency=args.sync_concurrency,
+            token_limits=every_model(args.enqueued_token_limit),
         )
     except DataDirBusy as error:
         raise InputError(str(error)) from None

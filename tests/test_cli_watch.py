@@ -198,7 +198,8 @@ def test_the_loop_prints_a_line_a_round_and_stops_on_sigterm(job_env: str, tmp_p
     # Progress words in the language asked for: started, each round, stopping, stopped.
     said = err.splitlines()
     assert said[0].startswith("正在值守 1 个密钥的任务")
-    assert said[1] == "第 1 轮：推进了 1 个任务，0 个由其他值守程序持有。"
+    # (A busy machine may put a retry note between the lines.)
+    assert "第 1 轮：推进了 1 个任务，0 个由其他值守程序持有。" in said
     assert "本轮结束后停止……" in said
     assert said[-1] == "值守程序已停止。"
     rounds = [line for line in said if line.startswith("第 ")]

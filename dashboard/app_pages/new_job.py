@@ -46,6 +46,7 @@ from ui.saved_recipes import saved_recipes
 from ui.source import source_stem
 from ui.submit import default_job_name, open_dialog, submit_dialog
 from ui.text import plain
+from ui.token_limits import load_saved_limits
 from ui.trial import answer_tokens, run_trial, show_trial
 
 show_source(source)
@@ -60,6 +61,7 @@ recipe = recipe_inputs(frame, provider, lambda endpoint: offered_models(connecti
 st.session_state[state.RECIPE] = recipe
 with saved_recipes_box:
     saved_recipes(recipe, frame, connection)
+load_saved_limits(connection)
 settings_limits: dict[str, int] = st.session_state[state.TOKEN_LIMITS]
 limit = settings_limits.get(recipe.model)
 overrides = st.session_state[state.PRICE_OVERRIDES]

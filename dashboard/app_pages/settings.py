@@ -7,7 +7,7 @@ from batchdash.i18n import _
 from batchdash.preflight.pricing import price_for
 from batchdash.providers.choice import configured_provider, profile_labelled
 from batchdash.settings import ALLOWED_BASE_URLS, redacted_db_url
-from ui import resources, settings_tables, state
+from ui import resources, settings_tables, state, token_limits
 from ui.budgets import show_budget_settings
 from ui.connection import (
     address_rules,
@@ -176,6 +176,7 @@ st.caption(
         "several batches that each fit it, and warns when even one does not."
     )
 )
+token_limits.load_saved_limits(connection)
 limits = kept_editor(
     state.LIMITS_EDITOR,
     lambda: settings_tables.limits_frame(st.session_state[state.TOKEN_LIMITS]),
@@ -194,7 +195,7 @@ limits = kept_editor(
     },
     alt=_("Enqueued-token limit per model"),
 )
-st.session_state[state.TOKEN_LIMITS] = settings_tables.limits_from_frame(limits)
+token_limits.keep_limits(settings_tables.limits_from_frame(limits), connection)
 for problem in settings_tables.limit_problems(limits):
     st.warning(plain(problem), icon=":material/warning:")
 

@@ -132,7 +132,9 @@ class Engine:
         self.empty_error_file = empty_error_file
         self.answer = answer
         self.rate = rate
-        self.token_limits = dict(token_limits)
+        self.token_limits = (
+            token_limits  # a mapping that may hold every model (sandbox.token_limit)
+        )
         self.count_tokens = count_tokens
         self._stop = threading.Event()
         self._wake = threading.Event()

@@ -109,6 +109,7 @@ def _serve_sandbox(
         return
     try:
         from sandbox.server import running_sandbox
+        from sandbox.token_limit import every_model
 
         with running_sandbox(
             data_dir,
@@ -117,6 +118,7 @@ def _serve_sandbox(
             profile=profile,
             sync_pace=_env_seconds(SANDBOX_SYNC_PACE) or 0.0,
             completion_window_seconds=_env_seconds(SANDBOX_WINDOW),
+            token_limits=every_model(_env_tokens(SANDBOX_TOKEN_LIMIT)),
         ):
             stop.wait()
     except Exception as error:  # shown as a sentence from the next script run on
@@ -233,6 +235,17 @@ SANDBOX_SYNC_PACE = "BATCHDASH_SANDBOX_SYNC_PACE"
 #: Environment variable with the seconds a batch of the bundled sandbox has before it expires
 #: (unset: the provider's 24 h), so a batch near its expiry can be tried out.
 SANDBOX_WINDOW = "BATCHDASH_SANDBOX_WINDOW_SECONDS"
+
+
+#: Environment variable with the bundled sandbox's enqueued-token limit per model (unset: none),
+#: so the queue for that limit can be tried out.
+SANDBOX_TOKEN_LIMIT = "BATCHDASH_SANDBOX_ENQUEUED_TOKEN_LIMIT"
+
+
+def _env_tokens(name: str) -> int | None:
+    """The whole number of tokens above 0 the environment variable `name` gives, or None."""
+    text = os.environ.get(name, "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def _env_seconds(name: str) -> float | None:

@@ -19,9 +19,10 @@ from batchdash.errors import (
     BatchdashError,
 )
 from batchdash.i18n import _l, english
+from batchdash.jobs import token_queue
 from batchdash.jobs.announcing import record_events
 from batchdash.jobs.extra_batches import WATCH, WATCH_EVERY, extra_note, extras, is_watched
-from batchdash.jobs.sending import is_sending, resume_from, unsent_parts
+from batchdash.jobs.sending import is_sending, resume_from, stopped_parts
 from batchdash.jobs.status import (
     JobStatus,
     JobView,
@@ -105,6 +106,7 @@ class JobFollowing(JobSubmitting):
                 )
                 view.fetched.add(info.id)
         noted = self._cancel_extras([*views, *watched_views], listed)
+        noted |= token_queue.move_queue(self, views)
         delete_finished_inputs(self.registry, self.gateway, self.provider, self.scope, views, now)
         statuses = [
             self._summary(self._view(view.job) if view.job.id in noted else view) for view in views
@@ -177,7 +179,7 @@ class JobFollowing(JobSubmitting):
             return False  # "new": never submitted; the analyst sends it or discards it
         now = datetime.fromtimestamp(self._clock(), UTC)
         return (
-            bool(unsent_parts(view.parts))
+            bool(stopped_parts(view.parts))
             and not is_sending(view.job, view.parts, now)
             and resume_from(view.parts, now, self.resume_after) is None
         )

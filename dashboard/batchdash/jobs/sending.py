@@ -43,6 +43,12 @@ def unsent_parts(parts: Sequence[Part]) -> list[Part]:
     ]
 
 
+def stopped_parts(parts: Sequence[Part]) -> list[Part]:
+    """Unsent parts that do not wait for room under the enqueued-token limit
+    (`jobs.token_queue`): a submission that left them stopped."""
+    return [part for part in unsent_parts(parts) if part.queue_wait is None]
+
+
 def is_sending(job: Job, parts: Sequence[Part], now: datetime) -> bool:
     """Whether a live submitter is sending the job: its sender, or a claim on an unsent part,
     is held by a process that still runs (as far as this machine can tell) and was renewed."""
@@ -92,6 +98,17 @@ def unsent_note(
         )
     if is_sending(job, parts, now):
         return _l("{count} not sent yet: sending now.", count=count), ""
+    if not stopped_parts(parts):
+        from batchdash.jobs.token_queue import queue_note  # it builds on this module
+
+        return (
+            queue_note(parts) or "",
+            _l(
+                "They are sent, in order, as earlier batches finish, at each refresh (the Jobs "
+                "page, {status}).",
+                status=f"`cli.py status {job.id}`",
+            ),
+        )
     wait = resume_from(parts, now, grace)
     if wait is not None:
         return (

@@ -29,6 +29,7 @@ from batchdash.errors import (
     RateLimited,
 )
 from batchdash.i18n import Message, _, _l
+from batchdash.jobs import token_queue
 from batchdash.jobs.sending import HEARTBEAT_EVERY, RESUME_AFTER, Heartbeat
 from batchdash.jobs.status import JobStatus, RowTally
 from batchdash.jobs.tidying import batch_input
@@ -130,6 +131,9 @@ class JobSubmitting:
         the Jobs and Results pages show the expected cost from it beside the actual one.
         """
         rows = text_frame(frame)
+        if enqueued_token_limit is None:  # the one saved in Settings: every part must fit it
+            limits = token_queue.token_limits(self.registry, self.scope)
+            enqueued_token_limit = limits.get(recipe.model)
         plan = plan_batch(
             rows,
             recipe,
@@ -181,6 +185,7 @@ class JobSubmitting:
         refusal = batch_api_problem(self.provider)
         if refusal is not None:
             raise InputError(refusal.message)
+        token_queue.refuse_oversized(self.registry, self.scope, job, self.registry.parts(job.id))
         holder = this_run().text()
         lease = self.claim_lease
         # Recorded before anything is sent: a refresh elsewhere sees a live process sending
@@ -207,6 +212,9 @@ class JobSubmitting:
                     claim := self.registry.claim_next_part(job_id, lease=lease, holder=holder)
                 ) is not None:
                     part = claim.part
+                    if token_queue.holds_back(self, part):
+                        self.registry.release_part(part.id, claim.token)
+                        break  # it and the later parts wait for room under the limit
                     try:
                         self._note_takeover(claim)
                         batch_id = self._submit_part(job, part, claim.token)
@@ -282,8 +290,8 @@ class JobSubmitting:
         """
         since = int(part.created_at.timestamp()) - CLOCK_SLACK_SECONDS
         batch = self.gateway.find_batch(tag, created_after=since)
-        if batch is not None:
-            return batch
+        if batch is not None and batch.id not in dict(part.extra_batches):
+            return batch  # (a noted batch, refused for the enqueued-token limit say, is not it)
         file_id = part.input_file_id
         if part.state == "planned" or file_id is None:
             file_id = self._upload(job, part, claim, sending)

@@ -330,6 +330,12 @@ def _add_saved_recipes_version_11(conn: Connection) -> None:
     ).create(conn)
 
 
+def _add_part_queue_wait_version_9(conn: Connection) -> None:
+    """Parts: why one waits for room under its model's enqueued-token limit."""
+    spelled = JSON().compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE parts ADD COLUMN queue_wait {spelled}"))
+
+
 #: Every schema version and the function that brings the version before it there.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_version_1,
@@ -340,6 +346,7 @@ MIGRATIONS: dict[int, Migration] = {
     6: _add_preferences_version_6,
     7: _add_watchers_version_7,
     8: _add_notifications_version_8,
+    9: _add_part_queue_wait_version_9,
     10: _add_file_deletions_version_10,
     11: _add_saved_recipes_version_11,
 }

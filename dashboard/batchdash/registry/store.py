@@ -65,6 +65,7 @@ from batchdash.registry.models import (
 from batchdash.registry.notifications import NotificationOutbox
 from batchdash.registry.offline import OfflineParts
 from batchdash.registry.preferences import Preferences
+from batchdash.registry.queued_parts import QueuedParts
 from batchdash.registry.records import (
     DEFAULT_LEASE,
     Claim,
@@ -92,6 +93,7 @@ class Registry(
     SavedRecipes,
     FileDeletions,
     WatchClaims,
+    QueuedParts,
 ):
     """The registry on one database; cheap to share between threads (one engine, short transactions)."""
 
