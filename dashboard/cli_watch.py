@@ -35,7 +35,7 @@ import cli_jobs
 
 from batchdash.errors import InputError
 from batchdash.i18n import _, n_
-from batchdash.settings import SANDBOX_URL, Settings, read_settings
+from batchdash.settings import SANDBOX_URL, WATCH_EVERY, Settings, read_settings
 
 if TYPE_CHECKING:
     from batchdash.api.gateway import Gateway
@@ -66,8 +66,6 @@ ROUND_HOOKS: list[Hook] = [_deliver_notifications]
 
 def add_watch(commands: _SubParsers, plain_line: Callable[[BaseException], str]) -> None:
     """Declare `watch`; `plain_line` words a round's failure as the CLI's one line."""
-    from batchdash.jobs.watching import DEFAULT_EVERY
-
     parser = commands.add_parser(
         "watch",
         help=_("move every active job of the key with no page open"),
@@ -78,9 +76,9 @@ def add_watch(commands: _SubParsers, plain_line: Callable[[BaseException], str])
     )
     parser.add_argument(
         "--every",
-        default=str(DEFAULT_EVERY),
+        default=str(WATCH_EVERY),
         metavar="S",
-        help=_("seconds between two rounds (default {default})", default=int(DEFAULT_EVERY)),
+        help=_("seconds between two rounds (default {default})", default=int(WATCH_EVERY)),
     )
     parser.add_argument("--once", action="store_true", help=_("run one round and stop"))
     parser.set_defaults(handler=partial(run_watch, plain_line=plain_line))

@@ -31,6 +31,9 @@ SANDBOX_URL = "BATCHDASH_SANDBOX_URL"
 #: without it spelled out, so the fingerprint treats both alike.
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
+#: Seconds between two rounds of `cli.py watch` unless told otherwise.
+WATCH_EVERY = 30.0
+
 #: File name of the default SQLite registry inside the data directory.
 REGISTRY_FILE = "registry.sqlite3"
 

@@ -34,6 +34,7 @@ from batchdash.registry.holders import this_run
 from batchdash.registry.records import Job
 from batchdash.registry.store import Registry
 from batchdash.registry.watch_claims import WatcherSeen
+from batchdash.settings import WATCH_EVERY
 
 #: What runs after each round's jobs moved, with the registry (its result is ignored).
 Hook = Callable[[Registry], object]
@@ -42,8 +43,9 @@ ServiceOpener = Callable[[str], JobService]
 
 #: How long a claim holds unrenewed; the round renews it a few times a lease while it works.
 WATCH_LEASE = timedelta(seconds=60)
-#: Seconds between two rounds unless the watcher is told otherwise.
-DEFAULT_EVERY = 30.0
+#: Seconds between two rounds unless the watcher is told otherwise (`settings`, where the CLI's
+#: parser reads it without importing the job service).
+DEFAULT_EVERY = WATCH_EVERY
 #: Beyond two of its rounds, how long a watcher not seen still counts as running.
 _SEEN_SLACK = timedelta(seconds=60)
 #: Failures a round survives (the next round tries again); anything else is a bug to show.
