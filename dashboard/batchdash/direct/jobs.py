@@ -51,8 +51,9 @@ class JobServiceFace(Protocol):
         """The custom_ids of the rows with these statuses outside any open part."""
         ...
 
-    def status(self, job_id: str) -> object:
-        """The job's status (recording its state)."""
+    def announce(self, job: Job) -> object:
+        """The job's status (recording its state), and its events (finished, failed) for the
+        notifications, told against `job` as it was before the run."""
         ...
 
     def statuses_of(self, jobs: list[Job]) -> Sequence[SpentJob]:
@@ -182,7 +183,9 @@ class DirectJobs:
                 raise _busy(job, latest)
             if self._run_part(job, latest, claim, on_progress, stop) == "stopped":
                 break
-        self.service.status(job.id)  # records the job's state
+        # Records the job's state: a run that finished the job tells its end (nobody refreshes
+        # a direct job, so no refresh would).
+        self.service.announce(job)
         return self.progress(job.id)
 
     def _run_part(

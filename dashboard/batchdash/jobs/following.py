@@ -217,6 +217,13 @@ class JobFollowing(JobSubmitting):
         """The job's status from the registry alone (no API call)."""
         return self._summary(self._view(self._job(job_id)))
 
+    def announce(self, job: Job) -> JobStatus:
+        """The status of a job that moved without a refresh (a direct run, in the process
+        that ran it), recording its events (`announcing`) against `job` as it was before."""
+        status = self.status(job.id)
+        record_events(self.registry, [job], [status], datetime.fromtimestamp(self._clock(), UTC))
+        return status
+
     def list_jobs(self, *, include_archived: bool = False) -> list[JobStatus]:
         """Every job of the scope, newest first, from the registry alone."""
         jobs = self.registry.list_jobs(self.scope, include_archived=include_archived)
