@@ -119,6 +119,19 @@ def unsent_parts(board: JobBoard, status: JobStatus) -> None:
     else:
         st.warning(plain(status.unsent_note), icon=":material/outbox:")
     count = _unsent_count(status)
+    # Parts that wait for room under the enqueued-token limit go out at a refresh, not sooner.
+    only_queued = not status.never_started and 0 < status.unsent <= status.queued
+    if status.sending:
+        why = _("A submission is sending them right now.")
+    elif only_queued:
+        why = _(
+            "They wait for room under the enqueued-token limit and go out on their own as "
+            "earlier batches finish."
+        )
+    else:
+        why = _(
+            "Upload the parts not sent yet and create their batches, billed at the batch price."
+        )
     with st.container(horizontal=True):
         send = st.button(
             _("Send it")
@@ -127,12 +140,8 @@ def unsent_parts(board: JobBoard, status: JobStatus) -> None:
             key="send_unsent",
             type="primary",
             icon=":material/send:",
-            disabled=status.sending,
-            help=_(
-                "Upload the parts not sent yet and create their batches, billed at the batch price."
-            )
-            if not status.sending
-            else _("A submission is sending them right now."),
+            disabled=status.sending or only_queued,
+            help=why,
         )
         st.button(
             _("Discard…"),

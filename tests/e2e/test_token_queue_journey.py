@@ -93,6 +93,9 @@ def test_set_a_limit_watch_parts_wait_and_go_then_remove_it(
         re.compile(r"Part \d waits for .* enqueued tokens to free up under gpt-4o-mini's limit")
     )
     expect(waits).to_be_visible(timeout=BATCH_TIMEOUT)
+    # Waiting parts go out on their own: nothing for the analyst to send.
+    send = page.get_by_role("button", name=re.compile(r"Send \d+ parts? now"))
+    expect(send).to_be_disabled()
     screenshot(page, "82-jobs-part-waits")
     expect(job_heading(page, "Queued reviews", "Completed")).to_be_visible(timeout=BATCH_TIMEOUT)
     expect(page.get_by_text(f"Finished: {ROWS} ok", exact=True)).to_be_visible()

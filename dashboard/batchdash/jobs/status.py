@@ -102,6 +102,8 @@ class JobStatus:
     problems: tuple[str | Message, ...] = field(default=())
     #: Parts of a submitted job still to be sent (a submission under way, or one that stopped).
     unsent: int = 0
+    #: Of those, the parts that wait for room under the enqueued-token limit (`token_queue`).
+    queued: int = 0
     #: What is not sent yet and what will happen to it ("" when everything is sent).
     unsent_note: str | Message = ""
     #: How to act on the unsent parts from the command line ("" when there is nothing to do).
@@ -294,6 +296,7 @@ def summarize(
         archived=job.archived,
         problems=tuple(_problems(view, counts)),
         unsent=len(unsent) if job.state == "active" else 0,
+        queued=sum(part.queue_wait is not None for part in unsent) if job.state == "active" else 0,
         unsent_note=note,
         unsent_hint=hint,
         sending=bool(unsent) and is_sending(job, view.parts, now),
