@@ -54,9 +54,13 @@ lint: $(VENV)/.dev-installed
 # serves its own Streamlit apps and sandboxes; a journey mostly waits on them); the rest runs
 # in two worker processes, one per core, each with its own PostgreSQL cluster and sandboxes on
 # free ports.
+# Both runs go on whatever the other found; the target fails if either did.
 test: $(VENV)/.dev-installed check-browser check-postgres lint
-	$(BIN)/python -m pytest --numprocesses 2 --dist loadfile tests/e2e
-	$(BIN)/python -m pytest --numprocesses 2 --ignore tests/e2e
+	@journeys=0; rest=0; \
+	$(BIN)/python -m pytest --numprocesses 2 --dist loadfile tests/e2e || journeys=$$?; \
+	$(BIN)/python -m pytest --numprocesses 2 --ignore tests/e2e || rest=$$?; \
+	if [ $$journeys -ne 0 ] || [ $$rest -ne 0 ]; then \
+	  echo "Failed: journeys exit $$journeys, the rest exit $$rest"; exit 1; fi
 
 # The catalogs: the sentences of the code (babel.cfg) into the template, and the template's new
 # and changed sentences into each language's .po, for translating (docs/translating.md).

@@ -18,6 +18,7 @@ ALWAYS_AS_IS = {
     "LiteLLM", "Ollama", "vLLM", "serve", "Google", "LM", "Studio", "llama", "JSONL", "JSON", "CSV", "TSV", "XLSX", "API", "URL", "ID",
     "UTF", "BOM", "Excel", "GBK", "HTTP", "HTTPS", "SQLite", "PostgreSQL", "Token", "Tokens",
     "Language", "English", "qps-ploc", "sk", "custom_id", "ok", "error", "expired", "cancelled", "not_run",
+    "Webhook", "SMTP", "Slack", "Microsoft", "Teams", "Lark", "UTC",
 }  # fmt: skip
 # The innermost marked text (a message among the fields of another is marked inside it).
 _MARKED = re.compile(f"{PSEUDO_OPEN}[^{PSEUDO_OPEN}{PSEUDO_CLOSE}]*{PSEUDO_CLOSE}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,15 @@ from playwright.sync_api import Browser, Page, expect
 
 from batchdash.i18n import _, use_language
 from tests.app.visible_text import unmarked_words
-from tests.e2e.conftest import ARTIFACTS, STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    STEP_TIMEOUT,
+    ServedApp,
+    open_page,
+    screenshot,
+    serving,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -57,6 +66,14 @@ def zh(english: str, **fields: Any) -> str:
 
 
 @pytest.fixture
+def empty_app(tmp_path: Path) -> Iterator[ServedApp]:
+    """An app of its own: the pages "before a job" must have none, whichever journeys ran
+    before this one in the same worker."""
+    with serving(tmp_path) as app:
+        yield app
+
+
+@pytest.fixture
 def chinese_page(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Page]:
     context = browser.new_context(**browser_context_args, locale="zh-CN")
     yield context.new_page()
@@ -80,11 +97,11 @@ def go(page: Page, title: str) -> None:
 
 
 def test_every_chinese_page_shows_at_most_five_english_words(
-    chinese_page: Page, served_app: ServedApp
+    chinese_page: Page, empty_app: ServedApp
 ) -> None:
     page = chinese_page
     counts: dict[str, list[str]] = {}
-    open_page(page, served_app)
+    open_page(page, empty_app)
     expect(page.get_by_role("heading", name=zh("New job"))).to_be_visible()
     english_on(page, "new-job-empty", counts)
     for title, name in (("Jobs", "jobs-empty"), ("Results", "results-empty")):
