@@ -115,7 +115,10 @@ def test_submit_status_repair_and_download(
     assert "[[sandbox:error]]" in merged.at[1, "error"]
     xlsx = tmp_path / "merged.xlsx"
     assert run_main(capsys, "download", job_id, "--out", xlsx)[0] == 0
-    assert pd.read_excel(xlsx, dtype=str)["status"].tolist() == merged["status"].tolist()
+    assert (
+        pd.read_excel(xlsx, dtype=str, engine="calamine")["status"].tolist()
+        == merged["status"].tolist()
+    )
     raw = tmp_path / "merged-for-programs.csv"
     assert run_main(capsys, "download", job_id, "--out", raw, "--raw-csv")[0] == 0
     assert not raw.read_bytes().startswith(b"\xef\xbb\xbf")
