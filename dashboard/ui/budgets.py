@@ -9,6 +9,7 @@ in place: once the limit is raised in Settings, the same Submit goes through.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import streamlit as st
 
@@ -21,9 +22,9 @@ from batchdash.preflight.budget import (
     MONTH_LIMIT,
     MonthSpend,
     budget_refusal,
+    month_spend,
     parse_limit,
     saved_limits,
-    scope_month_spend,
     unknown_note,
 )
 from batchdash.preflight.cost import CostEstimate
@@ -33,6 +34,14 @@ from ui.job_access import job_board
 from ui.text import plain
 
 SETTINGS_PAGE = "app_pages/settings.py"
+
+
+def _month_spend(connection: Connection) -> MonthSpend:
+    """The month's spend from the job board, which keeps finished jobs' statuses between
+    reruns: Settings and the submit dialog rerun often, and a finished job never changes."""
+    return month_spend(job_board(connection).statuses(include_archived=True), datetime.now(UTC))
+
+
 # Session keys: the text of each box (per scope) and the last problem with it.
 _TEXT = "budget_text"
 _PROBLEM = "budget_problem"
@@ -96,7 +105,7 @@ def show_budget_settings(connection: Connection) -> None:
         with st.container(horizontal=True):
             _limit_box(JOB_LIMIT, _("Limit per job (USD)"), connection.scope, limits.job_usd)
             _limit_box(MONTH_LIMIT, _("Limit per month (USD)"), connection.scope, limits.month_usd)
-        spend = scope_month_spend(job_board(connection).service)
+        spend = _month_spend(connection)
         month_limit = saved_limits(registry, connection.scope).month_usd
     except BatchdashError as error:
         st.error(plain(error), icon=":material/error:")
@@ -156,7 +165,7 @@ def refused_here(
         limits = saved_limits(registry, connection.scope)
         if not limits.any:
             return False
-        spend = scope_month_spend(job_board(connection).service)
+        spend = _month_spend(connection)
     except BatchdashError as error:  # nothing can be saved either: say why, once
         st.error(plain(error), icon=":material/error:")
         return True
