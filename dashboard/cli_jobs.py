@@ -303,7 +303,7 @@ def add_status(commands: _SubParsers) -> None:
 
 
 def run_status(args: argparse.Namespace) -> dict[str, Any] | list[dict[str, Any]]:
-    from batchdash.notify import deliver_pending  # loads httpx and SMTP only for `status`
+    from batchdash.notify import deliver_pending  # loads the SMTP client only for `status`
 
     service = job_service()
     if args.job is None:

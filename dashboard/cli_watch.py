@@ -53,7 +53,7 @@ _SANDBOX_KEY = "sandbox"
 
 def _deliver_notifications(registry: Registry) -> int:
     """Send the notifications the round's refreshes recorded (and any still waiting)."""
-    from batchdash.notify import deliver_pending  # httpx and SMTP load for `watch` only
+    from batchdash.notify import deliver_pending  # the SMTP client loads for `watch` only
 
     return deliver_pending(registry)
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-import httpx
+import httpx2
 
 from batchdash.errors import BatchdashError, InputError
 from batchdash.i18n import _l
@@ -76,14 +76,14 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
     if problem is not None:  # an operator's URL is not checked when it is set
         raise DeliveryError(problem)
     try:
-        response = httpx.post(
+        response = httpx2.post(
             url.strip(),
             json=body_for(url, payload),
-            timeout=httpx.Timeout(WEBHOOK_TIMEOUT, connect=CONNECT_TIMEOUT),
+            timeout=httpx2.Timeout(WEBHOOK_TIMEOUT, connect=CONNECT_TIMEOUT),
             follow_redirects=False,
             headers={"User-Agent": "Batchdash"},
         )
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as error:
+    except (httpx2.HTTPError, httpx2.InvalidURL, ValueError, UnicodeError) as error:
         # The exception's text may quote the URL, token and all: only its kind is told.
         raise DeliveryError(
             _l("{where} could not be reached ({reason}).", where=where, reason=type(error).__name__)
@@ -105,7 +105,7 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
         raise DeliveryError(_l("{where} refused it: {reason}", where=where, reason=refused))
 
 
-def _refusal_in(response: httpx.Response) -> str:
+def _refusal_in(response: httpx2.Response) -> str:
     """The error a service reports with HTTP 200 (DingTalk, WeCom: errcode; Feishu: code)."""
     try:
         answer = response.json()
