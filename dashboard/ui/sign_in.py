@@ -8,7 +8,10 @@ one configured key each see their own jobs.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from collections.abc import Mapping
+from functools import cache
 
 import streamlit as st
 
@@ -52,10 +55,24 @@ def signed_in() -> bool:
         return False
 
 
+@cache
+def _load_sign_in_client() -> None:
+    """Import the sign-in client before any job of this process can run.
+
+    Streamlit imports Authlib's client, and with it the older httpx, when the identity provider
+    first answers, on the server's own thread; the SDK looks up `sys.modules["httpx"]` on every
+    request, so a direct run sending at that moment would meet a half-imported module.
+    """
+    # Without Authlib, Streamlit tells the operator to install its auth extra.
+    with contextlib.suppress(ImportError):
+        importlib.import_module("authlib.integrations.starlette_client")
+
+
 def require_sign_in() -> None:
     """When sign-in is configured: stop at a sign-in screen, or offer sign-out in the sidebar."""
     if not sign_in_required():
         return
+    _load_sign_in_client()
     if signed_in():
         with st.sidebar:
             who = st.user.get("email") or st.user.get("name")

@@ -24,7 +24,7 @@ from batchdash.settings import default_db_url, owner_scope
 from tests.app.conftest import JOBS, NEW_JOB, RESULTS, SETTINGS, MakeApp, joined
 from tests.app.files import REVIEWS_CSV
 from tests.app.test_new_job_bad_inputs import upload
-from ui import state
+from ui import sign_in, state
 from ui.remote_batches import VIEW_JOBS, VIEW_REMOTE
 
 AUTH: dict[str, Any] = {
@@ -199,3 +199,20 @@ def test_sign_out_returns_to_the_sign_in_screen(make_app: MakeApp, auth_file: Pa
     assert at.user == {"is_logged_in": False}
     at.run()
     assert_sign_in_screen_only(at)
+
+
+def test_with_sign_in_the_sign_in_client_loads_before_any_job_runs(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It brings the older httpx, which the SDK looks up on every request: loaded on the page's
+    # first run, not on the server's thread while another analyst's direct run is sending.
+    loaded: list[str] = []
+    monkeypatch.setattr(sign_in.importlib, "import_module", loaded.append)
+    sign_in._load_sign_in_client.cache_clear()
+
+    make_app().run()
+    assert loaded == []
+
+    signed_app(make_app, {"is_logged_in": False}).run()
+    assert loaded == ["authlib.integrations.starlette_client"]
+    sign_in._load_sign_in_client.cache_clear()
