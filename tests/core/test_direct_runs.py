@@ -58,9 +58,9 @@ def run_2000_rows_at_20_percent_faults(tmp_path: Path, registry: Registry) -> No
     ids = [f"k{i}" for i in range(1, 2001)]
     # Stalls outlast the client's timeout; a fault's 429 asks for no wait (speed only).
     with counting_sandbox(
-        tmp_path / "sandbox", fault_rate=0.2, stall_seconds=2.5, fault_retry_after=0
+        tmp_path / "sandbox", fault_rate=0.2, stall_seconds=0.6, fault_retry_after=0
     ) as (url, log):
-        jobs = direct_jobs(registry, url, timeout=2)
+        jobs = direct_jobs(registry, url, timeout=0.5)
         job_id = jobs.create("Faults", keyed_rows(2000), RECIPE)
         progress = jobs.run(job_id)
         merged = jobs.service.merged_table(job_id)
