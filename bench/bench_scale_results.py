@@ -130,7 +130,8 @@ def make_inputs(rows: int, cache: Path) -> Inputs:
 
 
 class _Batches(BaseHTTPRequestHandler):
-    """Answers a batch retrieve with the completed batch; anything else with 404."""
+    """Answers a batch retrieve with the completed batch and a file delete (a finished job's
+    input files are deleted) with success; anything else with 404."""
 
     def do_GET(self) -> None:
         parts = self.path.rstrip("/").split("/")
@@ -146,6 +147,13 @@ class _Batches(BaseHTTPRequestHandler):
                 "request_counts": {"total": 0, "completed": 0, "failed": 0},
             }
             self._send(200, body)
+        else:
+            self._send(404, {"error": {"message": "Not found", "type": "invalid_request_error"}})
+
+    def do_DELETE(self) -> None:
+        parts = self.path.rstrip("/").split("/")
+        if len(parts) == 4 and parts[2] == "files":
+            self._send(200, {"id": parts[3], "object": "file", "deleted": True})
         else:
             self._send(404, {"error": {"message": "Not found", "type": "invalid_request_error"}})
 
