@@ -73,9 +73,10 @@ class KeptUpload:
     sheet: str | None
 
     @property
-    def options(self) -> tuple[str, str | None, str | None, str | None]:
-        """What the table read from it depends on (the digest of its Source)."""
-        return (self.upload.digest, self.encoding, self.delimiter, self.sheet)
+    def options(self) -> tuple[str, str, str | None, str | None, str | None]:
+        """What the table read from it depends on (the digest of its Source): the name too,
+        which says how the bytes are read (.tsv, .xlsx) and names the table and its job."""
+        return (self.upload.digest, self.upload.name, self.encoding, self.delimiter, self.sheet)
 
 
 @dataclass(frozen=True, eq=False)

@@ -299,3 +299,18 @@ def test_a_codec_typed_by_hand_reads_the_same_when_its_label_comes_back(app: App
     assert not app.error, joined(app, "error")
     assert app.session_state[state.READ_ENCODING] == "gbk"
     assert request_previews(app)[0]["messages"][-1]["content"] == HOTELS[0][1]  # type: ignore[index]
+
+
+def test_the_same_bytes_under_another_name_are_shown_and_named_by_the_new_name(
+    app: AppTest,
+) -> None:
+    # An analyst saves the file again under a better name, or as .tsv, and uploads that.
+    put(app, "reviews.csv")
+    assert "from reviews.csv," in joined(app, "markdown")
+
+    put(app, "reviews-march.csv", REVIEWS_CSV)
+
+    shown = joined(app, "markdown")
+    assert "from reviews-march.csv," in shown and "from reviews.csv," not in shown
+    app.button(key="submit_button").click().run()
+    assert app.text_input(key=state.JOB_NAME).value.startswith("reviews-march")
