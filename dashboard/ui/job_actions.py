@@ -114,13 +114,13 @@ def unsent_parts(board: JobBoard, status: JobStatus) -> None:
     """What the job has not sent yet and what will happen to it, with Send and Discard."""
     if not status.unsent_note:
         return
-    if status.sending:
+    # Parts that wait for room under the enqueued-token limit go out at a refresh, not sooner.
+    only_queued = not status.never_started and 0 < status.unsent <= status.queued
+    if status.sending or only_queued:  # going as planned: nothing for the analyst to do
         st.info(plain(status.unsent_note), icon=":material/outbox:")
     else:
         st.warning(plain(status.unsent_note), icon=":material/outbox:")
     count = _unsent_count(status)
-    # Parts that wait for room under the enqueued-token limit go out at a refresh, not sooner.
-    only_queued = not status.never_started and 0 < status.unsent <= status.queued
     if status.sending:
         why = _("A submission is sending them right now.")
     elif only_queued:

@@ -261,8 +261,8 @@ def _runs_directly(status: JobStatus) -> bool:
 
 
 def _rows_sent(status: JobStatus) -> str:
-    """'1,200 rows sent as 2 batches' (or 'to send', before any batch was made; or 'exported
-    for vLLM as 2 files')."""
+    """'1,200 rows sent as 2 batches' (or '..., 1 sent so far' while parts are unsent; or 'to
+    send', before any batch was made; or 'exported for vLLM as 2 files')."""
     if all(batch.id.startswith(IMPORTED_PREFIX) for batch in status.batches) and (
         status.exported or status.batches
     ):
@@ -280,6 +280,14 @@ def _rows_sent(status: JobStatus) -> str:
             "{rows:,} rows sent as {n} batches, the rest directly",
             len(status.batches),
             rows=status.rows,
+        )
+    if status.batches and status.unsent:  # later parts wait (token limit) or stopped
+        return n_(
+            "{rows:,} rows as {n} batch, {sent:,} sent so far",
+            "{rows:,} rows as {n} batches, {sent:,} sent so far",
+            status.parts,
+            rows=status.rows,
+            sent=status.parts - status.unsent,
         )
     if status.batches:
         return n_(

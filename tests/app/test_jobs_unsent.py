@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from batchdash.jobs import token_queue
 from batchdash.registry.holders import this_run
 from tests.app.conftest import joined
-from tests.app.job_pages import Pages, pages
+from tests.app.job_pages import SCOPE, Pages, pages
 from tests.app.test_jobs import table
 from tests.app.test_jobs_actions import dialog_text
 from tests.jobs_kit import RECIPE, reviews
@@ -81,3 +82,18 @@ def test_a_submission_under_way_is_shown_and_not_sent_twice(pages: Pages) -> Non
     assert at.button(key="send_unsent").disabled
     at.run()
     assert pages.box.log.count("POST", "/v1/batches") == 0
+
+
+def test_a_job_whose_later_parts_wait_under_the_token_limit_says_how_many_are_sent(
+    pages: Pages,
+) -> None:
+    pages.restart(rate=0.001)
+    token_queue.save_token_limits(pages.registry, SCOPE, {RECIPE.model: 300})
+    job_id = pages.service.create_job("Queued", reviews(30), RECIPE)
+    assert len(pages.service.submit(job_id)) == 1  # parts 2 and 3 wait for room
+
+    at = pages.open()
+
+    assert "30 rows as 3 batches, 1 sent so far" in joined(at, "caption")
+    assert "rows sent as" not in joined(at, "caption")
+    assert "Part 2 waits for" in joined(at, "info")
