@@ -51,16 +51,21 @@ lint: $(VENV)/.dev-installed
 
 # pytest starts and stops what the tests need itself (the sandbox, PostgreSQL, Streamlit).
 # The browser journeys run in two worker processes, a file per worker at a time (each worker
-# serves its own Streamlit apps and sandboxes; a journey mostly waits on them); the rest runs
-# in two worker processes, one per core, each with its own PostgreSQL cluster and sandboxes on
-# free ports.
-# Both runs go on whatever the other found; the target fails if either did.
-test: $(VENV)/.dev-installed check-browser check-postgres lint
-	@journeys=0; rest=0; \
+# serves its own Streamlit apps and sandboxes; a journey mostly waits on them), with the type
+# check beside them on the core they leave idle; the rest runs in three worker processes (its
+# tests wait on servers and child processes too), each with its own PostgreSQL cluster and
+# sandboxes on free ports, an idle worker taking queued tests from a busy one.
+# Each run goes on whatever the others found; the target fails if any did.
+test: $(VENV)/.dev-installed check-browser check-postgres
+	$(BIN)/ruff check dashboard tests bench
+	$(BIN)/ruff format --check dashboard tests bench
+	@types=0; journeys=0; rest=0; report=$$(mktemp); \
+	$(BIN)/mypy > $$report 2>&1 & checking=$$!; \
 	$(BIN)/python -m pytest --numprocesses 2 --dist loadfile tests/e2e || journeys=$$?; \
-	$(BIN)/python -m pytest --numprocesses 2 --ignore tests/e2e || rest=$$?; \
-	if [ $$journeys -ne 0 ] || [ $$rest -ne 0 ]; then \
-	  echo "Failed: journeys exit $$journeys, the rest exit $$rest"; exit 1; fi
+	wait $$checking || types=$$?; echo "mypy:"; cat $$report; rm -f $$report; \
+	$(BIN)/python -m pytest --numprocesses 3 --dist worksteal --ignore tests/e2e || rest=$$?; \
+	if [ $$types -ne 0 ] || [ $$journeys -ne 0 ] || [ $$rest -ne 0 ]; then \
+	  echo "Failed: mypy exit $$types, journeys exit $$journeys, the rest exit $$rest"; exit 1; fi
 
 # The catalogs: the sentences of the code (babel.cfg) into the template, and the template's new
 # and changed sentences into each language's .po, for translating (docs/translating.md).

@@ -31,6 +31,10 @@ STARTUP_SECONDS = 90
 STEP_TIMEOUT = 60_000
 #: Milliseconds a rerun the browser just asked for may take to show that it runs.
 RERUN_START_MS = 400
+#: Milliseconds any expectation waits unless it says otherwise: a page just opened may still be
+#: importing on a loaded machine (Playwright's 5 s failed a first look at Settings in CI). A
+#: met expectation returns at once, so this only lengthens a failure.
+expect.set_options(timeout=15_000)
 
 
 #: Chromium's flags: headless, without the sandbox root cannot use, and quiet on the network.
