@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from sqlalchemy import inspect, text
 
@@ -147,11 +148,11 @@ class _FailingDeletes:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._gateway, name)
 
-    def delete_file(self, file_id: str) -> bool:
+    def delete_file(self, file_id: str, *, retry: bool = True) -> bool:
         self.tries.append(file_id)
         if self.failing:
             raise ServerUnavailable("The sandbox has a server problem (HTTP 500).")
-        return self._gateway.delete_file(file_id)
+        return self._gateway.delete_file(file_id, retry=retry)
 
 
 def test_a_failed_delete_is_retried_by_a_later_refresh_and_never_stops_it(
@@ -185,6 +186,58 @@ def test_a_failed_delete_is_retried_by_a_later_refresh_and_never_stops_it(
     service.refresh(job_id)
     service.refresh_all()
     assert flaky.tries == [file_id, file_id]  # deleted: never tried again
+
+
+class _RefusedDeletes(httpx2.BaseTransport):
+    """The sandbox, except that every file delete is answered 501, as by a provider that
+    does not implement it; the deletes that reached it are counted."""
+
+    def __init__(self, inner: httpx2.BaseTransport) -> None:
+        self._inner = inner
+        self.deletes: list[str] = []
+        self.refuse = True
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method != "DELETE":
+            return self._inner.handle_request(request)
+        self.deletes.append(request.url.path.rsplit("/", 1)[-1])
+        if not self.refuse:
+            return self._inner.handle_request(request)
+        body = {"error": {"message": "Not implemented", "type": "server_error"}}
+        return httpx2.Response(501, json=body)
+
+
+def test_a_provider_refusing_deletes_costs_a_refresh_one_call_not_retries_for_every_file(
+    make_service: MakeService, box: Sandbox, registry: Registry
+) -> None:
+    refusing = _RefusedDeletes(box.client._transport)
+    client = httpx2.Client(transport=refusing)
+    # Retries on, as the pages' gateways have them: housekeeping must not use them.
+    gateway = provider_gateway(API_KEY, BASE_URL, OPENAI, http_client=client, max_retries=2)
+    clock = Clock()
+    service = make_service(gateway=gateway, clock=clock)
+    jobs = [_submitted(service, f"Reviews {n}") for n in range(3)]
+    for job_id in jobs:
+        run_to_end(service, job_id)
+    inputs = {part.input_file_id for job_id in jobs for part in registry.parts(job_id)}
+
+    # One call, once: the files done with later wait for the refused one's retry.
+    assert len(refusing.deletes) == 1
+    assert {failed.file_id for failed in registry.failed_file_deletions(SCOPE)} == inputs
+    service.refresh_all()
+    assert len(refusing.deletes) == 1  # not again before RETRY_DELETE_AFTER
+
+    clock.now += RETRY_DELETE_AFTER.total_seconds() + 60
+    service.refresh_all()  # refused again: every file waits for the next retry
+    assert len(refusing.deletes) == 2
+    assert {failed.file_id for failed in registry.failed_file_deletions(SCOPE)} == inputs
+
+    refusing.refuse = False  # the provider takes deletes now: all three go at the next retry
+    clock.now += RETRY_DELETE_AFTER.total_seconds() + 60
+    service.refresh_all()
+    assert len(refusing.deletes) == 5 and set(refusing.deletes[2:]) == inputs
+    assert registry.failed_file_deletions(SCOPE) == []
+    client.close()
 
 
 def test_the_clean_up_keeps_what_an_unfinished_batch_needs(

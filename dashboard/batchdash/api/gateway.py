@@ -187,11 +187,13 @@ class Gateway:
                     created_at=found.created_at,
                 )
 
-    def delete_file(self, file_id: str) -> bool:
-        """Delete a file; False when the server no longer had it (deleted or expired before)."""
+    def delete_file(self, file_id: str, *, retry: bool = True) -> bool:
+        """Delete a file; False when the server no longer had it (deleted or expired before).
+        With `retry` False the SDK does not repeat a failed call (housekeeping tries later)."""
+        client = self._client if retry else self._once
         try:
             with self._translated(_l("file {file_id}", file_id=file_id)):
-                self._client.files.delete(file_id)
+                client.files.delete(file_id)
         except NotFound:
             return False
         return True

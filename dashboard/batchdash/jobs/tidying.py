@@ -134,22 +134,37 @@ def delete_finished_inputs(
     candidates = dict(_finished_inputs(views))
     known = registry.file_deletions(candidates)
     todo = {file_id: job for file_id, job in candidates.items() if file_id not in known}
-    for failed in registry.failed_file_deletions(scope):
+    failures = registry.failed_file_deletions(scope)
+    recent = [failed for failed in failures if now - failed.tried_at < RETRY_DELETE_AFTER]
+    if recent:
+        # A delete was refused a moment ago: the provider is not asked again before its retry,
+        # not even for files newly done with; they are noted to be tried with it (a finished
+        # job is not refreshed again, so they would otherwise be forgotten).
+        for file_id, job in todo.items():
+            registry.note_file_delete_failed(file_id, job or None, recent[0].error or "")
+        todo = {}
+    for failed in failures:
         if now - failed.tried_at >= RETRY_DELETE_AFTER:
             todo[failed.file_id] = failed.job_id or ""
-    return sum(_delete(registry, gateway, file_id, job or None) for file_id, job in todo.items())
-
-
-def _delete(registry: Registry, gateway: Gateway, file_id: str, job_id: str | None) -> bool:
-    """Delete one file and record it; whether it is gone (a file already gone counts)."""
-    try:
-        gateway.delete_file(file_id)
-    except BatchdashError as error:
-        log.warning("File %s could not be deleted yet: %s", file_id, english(str(error)))
-        registry.note_file_delete_failed(file_id, job_id, english(str(error)))
-        return False
-    registry.note_file_deleted(file_id, job_id)
-    return True
+    deleted = 0
+    pending = list(todo.items())
+    for index, (file_id, job) in enumerate(pending):
+        try:
+            # Tried once, no retries: a refresh must not wait on housekeeping, and a failed
+            # delete is tried again by a later refresh anyway.
+            gateway.delete_file(file_id, retry=False)
+        except BatchdashError as error:
+            # A provider that refuses deletes (or is down) would refuse the others too: they
+            # wait for the next try with this one, so a refresh spends one call on it, not one
+            # per file.
+            reason = english(str(error))
+            log.warning("Files could not be deleted yet, %s first: %s", file_id, reason)
+            for later, later_job in pending[index:]:
+                registry.note_file_delete_failed(later, later_job or None, reason)
+            break
+        registry.note_file_deleted(file_id, job or None)
+        deleted += 1
+    return deleted
 
 
 # -- the key's files, reviewed -----------------------------------------------------------
