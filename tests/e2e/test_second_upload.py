@@ -145,6 +145,10 @@ def test_another_file_in_another_encoding_keeps_the_recipe(
     assert_recipe_kept(page, HOTEL_ROWS[0][1], "0.4")
     put_file(page, "hotels-gbk.csv", HOTEL_GBK_CSV, 4)
     assert_recipe_kept(page, HOTEL_ROWS[0][1], "0.5")
+    # The same file saved again under a better name: the page names it by its new name.
+    put_file(page, "hotels-march.csv", HOTEL_GBK_CSV, 4)
+    expect(page.get_by_text("4 rows × ")).not_to_contain_text("hotels-gbk.csv")
+    assert_recipe_kept(page, HOTEL_ROWS[0][1], "0.6")
 
     # Tried, each answer comes with the review it answers.
     page.get_by_role("button", name="Try on 3 rows").click()

@@ -93,6 +93,10 @@ def test_set_a_limit_watch_parts_wait_and_go_then_remove_it(
         re.compile(r"Part \d waits for .* enqueued tokens to free up under gpt-4o-mini's limit")
     )
     expect(waits).to_be_visible(timeout=BATCH_TIMEOUT)
+    # The job's line counts what is out, told as news, not as something gone wrong.
+    sent_so_far = page.get_by_text(re.compile(rf"{ROWS} rows as \d batches, \d sent so far"))
+    expect(sent_so_far).to_be_visible()
+    expect(page.get_by_test_id("stAlertContentInfo").filter(has=waits)).to_be_visible()
     # Waiting parts go out on their own: nothing for the analyst to send.
     send = page.get_by_role("button", name=re.compile(r"Send \d+ parts? now"))
     expect(send).to_be_disabled()
@@ -100,6 +104,7 @@ def test_set_a_limit_watch_parts_wait_and_go_then_remove_it(
     expect(job_heading(page, "Queued reviews", "Completed")).to_be_visible(timeout=BATCH_TIMEOUT)
     expect(page.get_by_text(f"Finished: {ROWS} ok", exact=True)).to_be_visible()
     expect(waits).to_have_count(0)
+    expect(page.get_by_text(re.compile(rf"{ROWS} rows sent as \d batches"))).to_be_visible()
     screenshot(page, "83-jobs-all-parts-done")
 
     # The analyst removes the limit again: a new session finds none.
