@@ -129,12 +129,18 @@ DEFAULT_CONCURRENCY = 8
 _PROGRESS_EVERY = 1.0
 
 
-def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
+def add_concurrency_option(parser: argparse.ArgumentParser, *, resuming: bool = False) -> None:
     parser.add_argument(
         "--concurrency",
         type=int,
         metavar="N",
         help=_(
+            "for a direct run: the most calls at once (default: what the run was started with, "
+            "else {default}); fewer while the server answers 429",
+            default=DEFAULT_CONCURRENCY,
+        )
+        if resuming
+        else _(
             "with --direct: the most calls at once (default {default}); fewer while the server "
             "answers 429",
             default=DEFAULT_CONCURRENCY,
@@ -259,15 +265,20 @@ def add_resume(commands: _SubParsers) -> None:
             "run left (in the foreground); print as submit does."
         ),
     )
-    add_concurrency_option(parser)
+    add_concurrency_option(parser, resuming=True)
 
 
 def run_resume(args: argparse.Namespace) -> dict[str, Any]:
+    from batchdash.direct.jobs import asked_concurrency
+
     service = job_service()
     job_id = args.job.strip()
-    concurrency = args.concurrency or DEFAULT_CONCURRENCY
-    check_concurrency(concurrency)
-    if _direct_parts_open(service, service.registry.get_job(job_id, service.scope).id):
+    if args.concurrency is not None:
+        check_concurrency(args.concurrency)
+    job = service.registry.get_job(job_id, service.scope)
+    if _direct_parts_open(service, job.id):
+        parts = service.registry.parts(job.id)
+        concurrency = args.concurrency or asked_concurrency(parts) or DEFAULT_CONCURRENCY
         run_directly(direct_jobs(service, concurrency), job_id)
         return sent(service, job_id, [])
     return sent(service, job_id, service.resume(job_id))

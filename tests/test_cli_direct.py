@@ -108,8 +108,10 @@ def test_a_direct_submit_killed_mid_run_resumes_without_sending_a_recorded_row_a
     assert status["direct"]["state"] == "stopped"
     assert f"cli.py resume {job_id}" in err
 
-    code, resumed, err = run_main(capsys, "resume", job_id, "--concurrency", str(CONCURRENCY))
+    # No --concurrency: the run goes on at the calls at once the killed one was asked for.
+    code, resumed, err = run_main(capsys, "resume", job_id)
     assert code == 0 and resumed == {"job_id": job_id, "rows": ROWS, "parts": 1, "batch_ids": []}
+    assert [part.direct_ceiling for part in registry.parts(job_id)] == [CONCURRENCY]
     after = log.per_row()
     # No recorded row was sent again; at most the rows in flight at the kill were.
     assert all(after[row] == before[row] for row in recorded)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from batchdash.direct.background import DirectRunHandle, start_direct_run
-from batchdash.direct.jobs import DirectJobs
+from batchdash.direct.jobs import DirectJobs, asked_concurrency
 from batchdash.direct.progress import DirectProgress
 from batchdash.direct.runner import RunSettings
 from batchdash.i18n import _
@@ -64,7 +64,12 @@ def start(service: JobService, job_id: str, concurrency: int | None = None) -> D
         job = service.registry.get_job(job_id, service.scope)
         if job.state == "new":  # shown as running from the page's next draw, not "Not sent"
             service.registry.set_job_state(job.id, "active")
-        calls = concurrency or runs.concurrency.get(job_id, DEFAULT_CONCURRENCY)
+        calls = (
+            concurrency
+            or runs.concurrency.get(job_id)
+            or asked_concurrency(service.registry.parts(job.id))  # started before a restart
+            or DEFAULT_CONCURRENCY
+        )
         runs.concurrency[job_id] = calls
         started = start_direct_run(DirectJobs(service, RunSettings(concurrency=calls)), job_id)
         runs.handles[job_id] = started

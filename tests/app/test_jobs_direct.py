@@ -12,7 +12,7 @@ from batchdash.direct.jobs import DirectJobs
 from batchdash.errors import InputError
 from tests.app.conftest import joined, rerun_until
 from tests.app.job_pages import Pages, pages
-from tests.jobs_kit import RECIPE, reviews
+from tests.jobs_kit import RECIPE, gone_holder, reviews
 from ui import direct_runs, state
 from ui.job_actions import Dialog
 
@@ -52,6 +52,23 @@ def test_a_run_nobody_runs_is_resumed_by_the_page_and_its_progress_shown(pages: 
     rerun_until(at, lambda: "Sent directly" in joined(at, "caption"))
     assert "Sent directly: 5 of 5 requests answered; 5 calls made." in joined(at, "caption")
     assert "Nothing is running, so the page does not refresh by itself." in joined(at, "caption")
+
+
+def test_a_run_started_before_a_restart_resumes_with_the_calls_at_once_it_was_asked_for(
+    pages: Pages,
+) -> None:
+    # Started by another server process, killed since, at 2 calls at once (for a small local
+    # server): the page that resumes it must not send 8 at once.
+    job_id = interrupted_job(pages, "Gentle run", rows=5)
+    (part,) = pages.registry.parts(job_id)
+    assert pages.registry.claim_direct_part(part.id, holder=gone_holder(), ceiling=2)
+
+    pages.open()
+
+    wait_for_run(job_id)
+    (part,) = pages.registry.parts(job_id)
+    assert part.direct_ceiling == 2
+    assert pages.service.status(job_id).counts["ok"] == 5
 
 
 def test_a_run_stopped_on_an_error_says_why_and_resumes_on_request(

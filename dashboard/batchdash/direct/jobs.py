@@ -71,6 +71,13 @@ def is_direct_job(parts: Iterable[Part]) -> bool:
     return first is not None and first.kind == DIRECT_KIND
 
 
+def asked_concurrency(parts: Iterable[Part]) -> int | None:
+    """The calls at once the job's last direct run was asked for (recorded when it claimed
+    a part), or None when no run recorded it: a run resumed by another process keeps to it."""
+    asked = [part.direct_ceiling for part in parts if part.kind == DIRECT_KIND]
+    return next((ceiling for ceiling in reversed(asked) if ceiling), None)
+
+
 class DirectJobs:
     """The direct runs of one job service's jobs (its registry, gateway, scope and provider)."""
 
@@ -174,7 +181,7 @@ class DirectJobs:
                 finish_cancelled(self.registry, job, part)
                 continue
             claim = self.registry.claim_direct_part(
-                part.id, lease=self.settings.lease, holder=holder
+                part.id, lease=self.settings.lease, holder=holder, ceiling=self.settings.concurrency
             )
             latest = self.registry.part(part.id)
             if claim is None:

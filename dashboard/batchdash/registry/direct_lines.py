@@ -67,10 +67,16 @@ class DirectLines(KeptResults):
     # -- claims -------------------------------------------------------------------------------
 
     def claim_direct_part(
-        self, part_id: int, *, lease: timedelta = DEFAULT_LEASE, holder: str | None = None
+        self,
+        part_id: int,
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+        holder: str | None = None,
+        ceiling: int | None = None,
     ) -> str | None:
-        """Hold a direct part that has rows to send; its claim token, or None when a live
-        runner holds it or it is cancelled or done."""
+        """Hold a direct part that has rows to send, noting the calls at once the run was asked
+        for (`ceiling`, when given); its claim token, or None when a live runner holds it or
+        it is cancelled or done."""
         token = uuid.uuid4().hex
         now = self._clock()
         held_by = holder or this_run().text()
@@ -79,6 +85,8 @@ class DirectLines(KeptResults):
             statement = claim_statement(
                 part_id, token, now, lease, held_by, gone, states=(SENDING,)
             )
+            if ceiling is not None:
+                statement = statement.values(direct_ceiling=ceiling)
             claimed = rowcount(session, statement)
         return token if claimed else None
 

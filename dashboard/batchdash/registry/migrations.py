@@ -336,6 +336,12 @@ def _add_part_queue_wait_version_9(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE parts ADD COLUMN queue_wait {spelled}"))
 
 
+def _add_part_direct_ceiling_version_12(conn: Connection) -> None:
+    """Direct parts: the calls at once their run was asked for, so a run resumed by another
+    process (after a restart) keeps to it."""
+    conn.execute(text("ALTER TABLE parts ADD COLUMN direct_ceiling INTEGER"))
+
+
 #: Every schema version and the function that brings the version before it there.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_version_1,
@@ -349,6 +355,7 @@ MIGRATIONS: dict[int, Migration] = {
     9: _add_part_queue_wait_version_9,
     10: _add_file_deletions_version_10,
     11: _add_saved_recipes_version_11,
+    12: _add_part_direct_ceiling_version_12,
 }
 LATEST_VERSION = max(MIGRATIONS)
 

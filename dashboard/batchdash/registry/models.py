@@ -157,6 +157,7 @@ class PartModel(Base):
     direct_in_flight: Mapped[int | None] = mapped_column(Integer)
     #: A direct part: how many calls at once its runner allowed at its last record.
     direct_concurrency: Mapped[int | None] = mapped_column(Integer)
+    direct_ceiling: Mapped[int | None] = mapped_column(Integer)
     #: Why an unsent part waits for room under its model's enqueued-token limit, with the
     #: figures (`jobs.token_queue.QueueWait`); None: it does not wait.
     queue_wait: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -153,6 +153,8 @@ class Part:
     direct_in_flight: int = 0
     #: A direct part: calls at once its runner allowed at its last record.
     direct_concurrency: int | None = None
+    #: A direct part: calls at once its last run was asked for (the most it allows).
+    direct_ceiling: int | None = None
     #: Why it waits for room under its model's enqueued-token limit, as (name, value) pairs
     #: (`jobs.token_queue.QueueWait`); None: it does not wait.
     queue_wait: tuple[tuple[str, Any], ...] | None = None
@@ -310,5 +312,6 @@ def part_record(model: PartModel) -> Part:
         direct_calls=model.direct_calls or 0,
         direct_in_flight=model.direct_in_flight or 0,
         direct_concurrency=model.direct_concurrency,
+        direct_ceiling=model.direct_ceiling,
         queue_wait=None if model.queue_wait is None else tuple(sorted(model.queue_wait.items())),
     )
