@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 import streamlit as st
 
+from batchdash.api import destinations
 from batchdash.api.destinations import AddressPolicy, address_policy, route
 from batchdash.errors import BatchdashError, InputError
 from batchdash.i18n import Message, _, _l
@@ -30,7 +31,8 @@ SANDBOX_LABEL = _SANDBOX_WORDS.msgid
 #: What messages call the sandbox ("The sandbox rejected the request: ...").
 SANDBOX_NAME = "The sandbox"
 
-KeySource = Literal["session", "configured", "sandbox"]
+#: Where the key comes from: typed or configured (as `destinations` knows), or no key at all.
+KeySource = Literal[destinations.KeySource, "sandbox"]
 
 
 @dataclass(frozen=True)
