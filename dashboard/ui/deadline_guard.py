@@ -42,7 +42,7 @@ def offer(status: JobStatus, now: float, ask: Callable[[], None]) -> None:
             waiting,
         )
     st.warning(
-        plain(head) + " " + _("Rows a batch does not answer in time end expired."),
+        plain(head) + " " + _("Rows the batch has not answered by then end as expired."),
         icon=":material/timer:",
     )
     if st.button(

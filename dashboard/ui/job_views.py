@@ -146,9 +146,9 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
         # Widths keep every column on a laptop's page (1400 px wide); a long name is cut short
         # here and shown whole in the picker below.
         column_config={
-            "name": st.column_config.TextColumn(_("Name"), width=165),
+            "name": st.column_config.TextColumn(_("Name"), width=145),
             "created": _datetime_column(_("Created"), width=115),
-            "status": st.column_config.TextColumn(_("Status"), width=130),
+            "status": st.column_config.TextColumn(_("Status"), width=155),
             "progress": st.column_config.ProgressColumn(
                 _("Progress"),
                 min_value=0,

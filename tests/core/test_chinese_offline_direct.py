@@ -36,7 +36,7 @@ def test_an_import_report_kept_in_english_reads_in_chinese_after_a_switch() -> N
         described = report.describe()
         assert str(described) == (
             "Imported 1,200 results (1,190 answered, 10 with an error); 1 row of the exported "
-            "file got no answer: export them again to run them."
+            "file got no answer: export it again to run it."
         )
     with use_language("zh-CN"):
         assert str(described) == (

@@ -112,7 +112,7 @@ class ImportReport:
         if self.missing and self.errors:
             return n_l(
                 "Imported {lines:,} results ({ok:,} answered, {errors:,} with an error); {n:,} "
-                "row of the exported file got no answer: export them again to run them.",
+                "row of the exported file got no answer: export it again to run it.",
                 "Imported {lines:,} results ({ok:,} answered, {errors:,} with an error); {n:,} "
                 "rows of the exported file got no answer: export them again to run them.",
                 self.missing,
@@ -121,7 +121,7 @@ class ImportReport:
         if self.missing:
             return n_l(
                 "Imported {lines:,} results ({ok:,} answered); {n:,} row of the exported file "
-                "got no answer: export them again to run them.",
+                "got no answer: export it again to run it.",
                 "Imported {lines:,} results ({ok:,} answered); {n:,} rows of the exported file "
                 "got no answer: export them again to run them.",
                 self.missing,
