@@ -158,11 +158,13 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
                 help=_("Share of the job's requests answered so far (with an answer or an error)."),
             ),
             "answered": st.column_config.TextColumn(
-                _("Answered"),
+                # "Finished", as the job's progress line says: an error counts, so "4 of 4
+                # answered" beside "2 ok, 2 error" read as all answered.
+                _("Finished"),
                 width=90,
                 help=_(
-                    "Requests answered so far, with an answer or an error, of all the job's "
-                    "requests. Cancelled and expired ones stay unanswered; Repair can send them."
+                    "Requests finished so far, with an answer or an error, of all the job's "
+                    "requests. Cancelled and expired ones stay unfinished; Repair can send them."
                 ),
             ),
             "estimated_cost_usd": st.column_config.TextColumn(

@@ -165,7 +165,7 @@ def test_jobs_with_jobs_and_each_dialog(chinese: Pages) -> None:
         *core_words(*(problem for s in statuses.values() for problem in s.problems)),
         *(s.unsent_note for s in statuses.values()),
     ]
-    assert {"名称", "创建时间", "状态", "进度", "已应答", "剩余时间"} <= set(column_labels(at))
+    assert {"名称", "创建时间", "状态", "进度", "已完成", "剩余时间"} <= set(column_labels(at))
     assert_chinese(at, *data)
 
     plan = chinese.service.plan_repair(finished, ["error"])
