@@ -10,9 +10,7 @@ from ui.language import apply_language, show_language_picker
 from ui.sidebar import show_connection
 from ui.sign_in import require_sign_in
 
-# A Material icon, not an emoji: an emoji makes Streamlit load its catalogue of every emoji
-# (60-80 ms) before the first page can show.
-st.set_page_config(page_title="Batchdash", page_icon=":material/table_chart:", layout="wide")
+st.set_page_config(page_title="Batchdash", page_icon="📊", layout="wide")
 state.init_state()
 language = apply_language()
 # With [auth] in secrets.toml nothing below runs (no page, no sidebar) until the user signs in.
