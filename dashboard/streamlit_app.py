@@ -10,6 +10,9 @@ from ui.language import apply_language, show_language_picker
 from ui.sidebar import show_connection
 from ui.sign_in import require_sign_in
 
+# An emoji, not a Material icon: for a Material page icon the browser fetches the favicon from
+# Google's font servers, a request leaving the analyst's network (the emoji costs Streamlit
+# 60-80 ms to load its emoji catalogue once per process).
 st.set_page_config(page_title="Batchdash", page_icon="📊", layout="wide")
 state.init_state()
 language = apply_language()
