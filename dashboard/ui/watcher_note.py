@@ -39,11 +39,13 @@ def show_watcher_note(connection: Connection) -> None:
             )
         )
     else:
-        show_typed_key_note(connection)
+        show_typed_key_note(connection, served=False)
 
 
-def show_typed_key_note(connection: Connection) -> None:
-    """Under a key typed in Settings, and on Jobs: a watcher runs here, but not for this key."""
+def show_typed_key_note(connection: Connection, *, served: bool | None = None) -> None:
+    """Under a key typed in Settings, and on Jobs: a watcher runs here, but not for this key.
+    `served` False: the caller found no watcher for this key already (Jobs), so it is not
+    asked again."""
     if connection.key_source != "session":
         return
     # Imported here: Settings draws this line, and needs the registry only for a typed key.
@@ -53,10 +55,11 @@ def show_typed_key_note(connection: Connection) -> None:
         registry = resources.registry(resources.app_settings().db_url)
         now = datetime.now(UTC)
         others = watcher_seen_lately(registry, None, now)
-        mine = watcher_seen_lately(registry, connection.scope, now) if others else None
+        if others is not None and served is None:
+            served = watcher_seen_lately(registry, connection.scope, now) is not None
     except RegistryError:
         return  # a note only: the page says once what is wrong with the registry
-    if others is not None and mine is None:
+    if others is not None and not served:
         st.caption(
             ":material/info: "
             + _(
