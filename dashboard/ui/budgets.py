@@ -64,7 +64,7 @@ def _save(name: str, scope: str) -> None:
     problems: dict[str, BatchdashError] = st.session_state.setdefault(_PROBLEM, {})
     try:
         amount = parse_limit(text, _limit_names()[name])
-        resources.registry(resources.app_settings().db_url).set_preference(scope, name, amount)
+        resources.app_registry().set_preference(scope, name, amount)
     except BatchdashError as error:
         problems[name] = error
         return
@@ -100,7 +100,7 @@ def show_budget_settings(connection: Connection) -> None:
         )
     )
     try:  # the registry may be out of reach (a database down): said once, below
-        registry = resources.registry(resources.app_settings().db_url)
+        registry = resources.app_registry()
         limits = saved_limits(registry, connection.scope)
         with st.container(horizontal=True):
             _limit_box(JOB_LIMIT, _("Limit per job (USD)"), connection.scope, limits.job_usd)
@@ -161,7 +161,7 @@ def refused_here(
     """In the submit dialog: whether the saved limits refuse this estimate; if so, say why with
     the figures and offer Settings (the dialog stays open, so nothing entered is lost)."""
     try:
-        registry = resources.registry(resources.app_settings().db_url)
+        registry = resources.app_registry()
         limits = saved_limits(registry, connection.scope)
         if not limits.any:
             return False

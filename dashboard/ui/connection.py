@@ -214,7 +214,7 @@ def sandbox_jobs_kept(connection: Connection) -> int:
     """How many Sandbox jobs wait for the key to be removed (0 in Sandbox mode)."""
     if connection.sandbox:
         return 0
-    registry = resources.registry(resources.app_settings().db_url)
+    registry = resources.app_registry()
     return len(registry.list_jobs(sandbox_scope(_signed_in_user()), include_archived=True))
 
 

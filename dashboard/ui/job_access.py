@@ -56,7 +56,7 @@ def job_service(connection: Connection) -> JobService:
     """A job service of this session's connection and price list (not shared with others)."""
     prices: Mapping[str, ModelPrice] = st.session_state[state.PRICE_OVERRIDES]
     return open_job_service(
-        resources.registry(resources.app_settings().db_url),
+        resources.app_registry(),
         connection.gateway(),
         connection.scope,
         price_overrides=prices,

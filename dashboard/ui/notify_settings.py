@@ -71,10 +71,6 @@ def deliver_waiting(registry: Registry) -> None:
     deliver_in_background(registry, notify_environ())
 
 
-def _registry() -> Registry:
-    return resources.registry(resources.app_settings().db_url)
-
-
 def _scope() -> str:
     return current_connection().scope
 
@@ -93,7 +89,7 @@ def _add_url() -> None:
     if problem is not None:
         st.session_state[FEEDBACK] = ("url", "error", str(problem))
         return  # the typed URL stays in the field
-    registry, scope = _registry(), _scope()
+    registry, scope = resources.app_registry(), _scope()
     saved = saved_urls(registry, scope)
     if all(entry.url != typed for entry in saved):
         save_urls(registry, scope, [*saved, SavedUrl(typed, guarded)])
@@ -102,7 +98,7 @@ def _add_url() -> None:
 
 
 def _remove_url(index: int) -> None:
-    registry, scope = _registry(), _scope()
+    registry, scope = resources.app_registry(), _scope()
     saved = saved_urls(registry, scope)
     if index < len(saved):
         gone = saved.pop(index)
@@ -128,7 +124,7 @@ def _add_email() -> None:
             ),
         )
         return
-    registry, scope = _registry(), _scope()
+    registry, scope = resources.app_registry(), _scope()
     addresses = saved_emails(registry, scope)
     if typed not in addresses:
         save_emails(registry, scope, [*addresses, typed])
@@ -137,7 +133,7 @@ def _add_email() -> None:
 
 
 def _remove_email(index: int) -> None:
-    registry, scope = _registry(), _scope()
+    registry, scope = resources.app_registry(), _scope()
     addresses = saved_emails(registry, scope)
     if index < len(addresses):
         gone = addresses.pop(index)
@@ -146,7 +142,7 @@ def _remove_email(index: int) -> None:
 
 
 def _send_test() -> None:
-    targets = targets_for(_registry(), _scope(), notify_environ())
+    targets = targets_for(resources.app_registry(), _scope(), notify_environ())
     st.session_state[TEST_RESULT] = send_test(targets)
 
 
@@ -157,7 +153,7 @@ def show_notification_settings() -> None:
     environ = notify_environ()
     st.subheader(_("Notifications"), divider="gray")
     try:
-        registry, scope = _registry(), _scope()
+        registry, scope = resources.app_registry(), _scope()
     except RegistryError as error:
         # Saved per scope in the registry: without it there is nothing to show or save.
         st.warning(plain(error), icon=":material/warning:")

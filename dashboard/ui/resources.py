@@ -63,6 +63,11 @@ def registry(db_url: str) -> Registry:
     return Registry(db_url)
 
 
+def app_registry() -> Registry:
+    """The registry this server is configured with (`app_settings().db_url`)."""
+    return registry(app_settings().db_url)
+
+
 @dataclass(frozen=True)
 class RunningSandbox:
     """The bundled sandbox, started in a thread of this process.

@@ -46,10 +46,6 @@ class Notice:
     missing_id: str | None = None
 
 
-def _registry() -> Registry:
-    return resources.registry(resources.app_settings().db_url)
-
-
 def missing_columns(recipe: Recipe, columns: Sequence[str]) -> tuple[str, ...]:
     """The columns the templates of `recipe` name that `columns` lacks, in order of use."""
     names: list[str] = []
@@ -89,7 +85,7 @@ def apply_recipe(recipe: Recipe, columns: Sequence[str], windows: Sequence[str])
 def _attempt(work: Callable[[Registry], T]) -> T | None:
     """`work` done on the registry; None when it failed, the reason kept to be shown."""
     try:
-        return work(_registry())
+        return work(resources.app_registry())
     except BatchdashError as error:
         st.session_state[state.RECIPE_NOTICE] = Notice("problem", error)
         return None
@@ -184,7 +180,7 @@ def saved_recipes(recipe: Recipe, frame: pd.DataFrame, connection: Connection) -
     columns = tuple(str(column) for column in frame.columns)
     windows = connection.provider.completion_windows
     try:
-        names = _registry().saved_recipes(scope)
+        names = resources.app_registry().saved_recipes(scope)
     except BatchdashError as error:
         st.error(plain(error), icon=":material/error:")
         return
@@ -218,7 +214,7 @@ def _load_inputs(
         on_change=_name_changed,
         help=_("Fills every field of the recipe below; this table's columns stay as they are."),
     )
-    versions = _registry().recipe_versions(scope, name) if name else []
+    versions = resources.app_registry().recipe_versions(scope, name) if name else []
     numbers = [saved.version for saved in versions]
     if not numbers:
         return  # deleted since the list was read: the next run lists the names again

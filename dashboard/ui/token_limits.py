@@ -25,15 +25,11 @@ _LOADED_SCOPE = "token_limits_scope"
 T = TypeVar("T")
 
 
-def _registry() -> Registry:
-    return resources.registry(resources.app_settings().db_url)
-
-
 def _with_registry(call: Callable[[Registry], T]) -> T | BatchdashError | SQLAlchemyError:
     """`call(registry)`, or the error of a registry that cannot be opened or read: Settings must
     stay usable (it shows where the registry is) while the database is down."""
     try:
-        return call(_registry())
+        return call(resources.app_registry())
     except (BatchdashError, SQLAlchemyError) as error:
         return error
 

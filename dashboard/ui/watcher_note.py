@@ -23,7 +23,7 @@ def show_watcher_note(connection: Connection) -> None:
     from batchdash.jobs.watching import watcher_seen_lately
 
     try:
-        registry = resources.registry(resources.app_settings().db_url)
+        registry = resources.app_registry()
         seen = watcher_seen_lately(registry, connection.scope, datetime.now(UTC))
     except RegistryError:
         return  # a note only: the page says once what is wrong with the registry
@@ -52,7 +52,7 @@ def show_typed_key_note(connection: Connection, *, served: bool | None = None) -
     from batchdash.jobs.watching import watcher_seen_lately
 
     try:
-        registry = resources.registry(resources.app_settings().db_url)
+        registry = resources.app_registry()
         now = datetime.now(UTC)
         others = watcher_seen_lately(registry, None, now)
         if others is not None and served is None:
