@@ -416,12 +416,11 @@ class Engine:
         """Turn the work files into output/error files and make the batch terminal."""
         output_path, error_path = self._work_paths(record)
         stamp = now()
-        # `output_expires_after` counts from the batch's creation (its only anchor,
-        # `created_at`); without it, output files live 30 days from now.
-        if record.output_expires_seconds is not None:
-            expires_at = record.created_at + record.output_expires_seconds
-        else:
-            expires_at = stamp + DEFAULT_OUTPUT_EXPIRY_SECONDS
+        # `output_expires_after` counts from the output file's own creation (the spec: "the
+        # anchor is the file creation time, not the time the batch is created"); without it,
+        # output files live 30 days.
+        seconds = record.output_expires_seconds
+        expires_at = stamp + (DEFAULT_OUTPUT_EXPIRY_SECONDS if seconds is None else seconds)
         published: dict[str, FileRecord] = {}
         for kind, path, size in (
             ("output", output_path, record.output_bytes),

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from sandbox.app import create_app
 from tests.openapi_schemas import validate
+from tests.sandbox.conftest import MakeClient
 from tests.sandbox.kit import CHAT, chat_file, raw_json, start_batch, upload, wait_for
 
 
@@ -155,13 +156,18 @@ def test_cancel_refused_once_terminal(client: OpenAI) -> None:
     assert client.batches.retrieve(done.id).status == "completed"
 
 
-def test_output_file_expiry_follows_output_expires_after(client: OpenAI) -> None:
+def test_output_file_expiry_follows_output_expires_after(make_client: MakeClient) -> None:
+    # Three requests at two a second: the output file is made a second or more after the
+    # batch, so the two anchors the spec tells apart give different answers.
+    client = make_client(rate=2.0)
     batch = start_batch(
-        client, chat_file(1), output_expires_after={"anchor": "created_at", "seconds": 3600}
+        client, chat_file(3), output_expires_after={"anchor": "created_at", "seconds": 3600}
     )
     done = wait_for(client, batch.id)
     assert done.output_file_id is not None
     output = client.files.retrieve(done.output_file_id)
     assert output.purpose == "batch_output"
     assert output.filename == f"{done.id}_output.jsonl"
+    assert output.created_at > done.created_at
+    # "the anchor is the file creation time, not the time the batch is created"
     assert output.expires_at == output.created_at + 3600
