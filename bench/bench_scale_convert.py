@@ -14,16 +14,19 @@ where convert's memory depends on how many bytes a chunk of rows holds.
 
     .venv/bin/python bench/bench_scale_convert.py --other /work/base13 \
         [--sizes 10000,100000,1000000] [--kinds csv,xlsx] [--rounds 1] [--long] \
-        [--skip-other-above 100000] [--refusals]
+        [--skip-other-above 100000] [--refusals] [--floor]
 
 Prints one line per run and a table of medians; the refusals are also timed inside a process
 that has imported the readers already (the refusal itself, without the interpreter's start).
+`--floor` adds, for each XLSX input, the CPU time no exact convert can go below (see `floor`)
+and how far below the other tree's that is: the most any speed-up can be.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import platform
 import random
@@ -189,6 +192,51 @@ def refusal_in_process(tree: Path, source: Path) -> str:
     return f"read_table refused in {seconds} s, process peak {megabytes} MB: {said}"
 
 
+FLOOR_CHILD = """
+import json, sys, time
+sys.path.insert(0, "dashboard")
+import python_calamine
+from batchdash.preflight.tokens import get_encoding
+part, source, template = sys.argv[1:4]
+def timed(work):
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+def read():
+    book = python_calamine.CalamineWorkbook.from_path(source)
+    return book.get_sheet_by_index(0).to_python()
+rows, wall, cpu = timed(read)
+if part == "count":
+    texts = [template.format(prompt=row[1]) for row in rows[1:]]
+    encoding = get_encoding("o200k_base")
+    counts, wall, cpu = timed(lambda: [len(encoding.encode_ordinary(t)) for t in texts])
+print(json.dumps({"wall": wall, "cpu": cpu}))
+"""
+
+
+def floor(tree: Path, source: Path) -> dict[str, float]:
+    """The CPU seconds no exact convert of `source` can go below, each measured on its own:
+    the interpreter importing Arrow, the reader and the tokenizer, calamine reading the sheet into
+    Python rows (the fastest reader here), and tiktoken counting the rendered prompts in one
+    thread (exact counts need every token of every prompt; two cores halve the wall time of
+    this part at best, not its CPU time)."""
+    start = [sys.executable, "-c", "import pyarrow, python_calamine, tiktoken"]
+    subprocess.run(start, cwd=tree, check=True)  # the first start also fills the file cache
+    child = subprocess.Popen(start, cwd=tree)
+    _, _, usage = os.wait4(child.pid, 0)
+    figures = {"start": usage.ru_utime + usage.ru_stime}
+    for part in ("read", "count"):
+        done = subprocess.run(
+            [sys.executable, "-c", FLOOR_CHILD, part, str(source), TEMPLATE],
+            cwd=tree,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        figures[part] = json.loads(done.stdout)["cpu"]
+    return figures
+
+
 def machine() -> str:
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return (
@@ -233,6 +281,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--long", type=int, nargs="?", const=200, default=None, metavar="MB")
     parser.add_argument("--refusals", action="store_true")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time, for each XLSX input, what no exact convert can go below",
+    )
     parser.add_argument(
         "--skip-other-above",
         type=int,
@@ -283,6 +336,13 @@ def main() -> int:
         for label, source, _rows in inputs[-2:]:
             for name, tree in trees.items():
                 print(f"{label:34} {name:5} {refusal_in_process(tree, source)}", flush=True)
+    floors = {}
+    if args.floor:
+        for label, source, rows in inputs:
+            if source.suffix == ".xlsx" and rows:
+                floors[label] = parts = floor(ROOT, source)
+                print(f"{label:34} floor: " + ", ".join(
+                    f"{name} {seconds:.2f} CPU-s" for name, seconds in parts.items()), flush=True)  # fmt: skip
     print(f"\nmachine after: {machine()}")
     print("\nmedian wall time (median CPU time), largest peak RSS; speed-up of the CPU time")
     print(f"\n| input | this tree | {args.other.name} | speed-up |")
@@ -300,6 +360,14 @@ def main() -> int:
         else:
             cells += ["-", "-"]
         print(f"| {label} | " + " | ".join(cells) + " |")
+    for label, parts in floors.items():
+        least = sum(parts.values())
+        other = results.get((label, "other"), [])
+        said = f"{label}: no exact convert can take less than {least:.2f} CPU-s"
+        if other:
+            other_cpu = statistics.median(run.cpu_seconds for run in other)
+            said += f", {other_cpu / least:.1f}x below {args.other.name}'s {other_cpu:.1f} CPU-s"
+        print(said)
     return 0
 
 
