@@ -126,7 +126,8 @@ def _show_spend(spend: MonthSpend, month_limit: float | None, sandbox: bool) -> 
             spend.running_usd,
             spend.total_usd,
             None if month_limit is None else max(month_limit - spend.total_usd, 0.0),
-        ]
+        ],
+        sums={2: (0, 1)},  # "{total} in all" beside the two metrics
     )
     with st.container(horizontal=True):
         st.metric(_("Spent this month"), spent, border=True, help=_("Finished jobs' actual cost."))

@@ -94,7 +94,8 @@ def show_estimate(
             estimate.expected_usd,
             estimate.answers_expected_usd,
             synchronous_usd,
-        ]
+        ],
+        sums={2: (0, 3)},  # the caption gives the total and its two parts
     )
     approx = "≈ " if estimate.approximate_input or estimated_input else ""
     rows = estimate.projected_from

@@ -207,7 +207,16 @@ def _submit_body(
         if way == "batch":
             st.metric(_("Batches"), f"{len(plan.parts):,}", border=True, help=batches_help())
         estimate = estimates[way]
-        shown = usd_all([estimate.expected_usd, estimate.input_usd, estimate.answers_max_usd])
+        # Rounded as New job's caption rounds them, where the input is shown beside its sum.
+        shown = usd_all(
+            [
+                estimate.expected_usd,
+                estimate.input_usd,
+                estimate.answers_max_usd,
+                estimate.answers_expected_usd,
+            ],
+            sums={0: (1, 3)},
+        )
         known = estimate.expected_usd is not None
         st.metric(
             label(ESTIMATE_LABEL, connection.sandbox),

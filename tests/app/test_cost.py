@@ -5,6 +5,7 @@ mode and rounded alike."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -25,6 +26,10 @@ PRICE = require_price("gpt-4o-mini")
 
 def metrics(at: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in at.metric}
+
+
+#: A dollar amount's digits in a sentence.
+AMOUNT = re.compile(r"\$([\d,]+\.\d+)")
 
 
 def decimals(text: str) -> int:
@@ -67,6 +72,14 @@ def test_the_preview_prices_the_answers_and_a_try_projects_them(app: AppTest) ->
     assert projected == "≈ " + usd_all([PRICE.cost(tokens, 0), PRICE.cost(0, 800), expected])[2]
     assert decimals(projected) == decimals(shown["Input would cost"])
     assert "projected from the 3 tried rows' answer lengths" in joined(app, "caption")
+    # The caption's total and its two parts: the parts add up to the total as shown.
+    sentence = next(
+        line for line in joined(app, "caption").splitlines() if "would cost about" in line
+    )
+    total, input_part, answers_part = (
+        Decimal(n.replace(",", "")) for n in AMOUNT.findall(sentence)[:3]
+    )
+    assert input_part + answers_part == total, sentence
 
 
 def test_the_answers_bound_falls_back_to_the_models_output_limit(app: AppTest) -> None:
@@ -126,6 +139,11 @@ def test_jobs_and_results_show_estimate_beside_what_it_would_cost(
     # Every dollar figure of the sentence has the same rounding as the metrics.
     sentence = next(line for line in caption.splitlines() if line.startswith("Estimate:"))
     assert {decimals("$" + part) for part in sentence.split("$")[1:]} == {decimals(actual)}
+    if tried_first:
+        input_part, answers_part = (
+            Decimal(n.replace(",", "")) for n in AMOUNT.findall(sentence)[:2]
+        )
+        assert input_part + answers_part == Decimal(estimate.removeprefix("≈ $")), sentence
     assert usd(None) not in actual
 
 

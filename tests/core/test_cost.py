@@ -4,6 +4,8 @@ from tried rows, the schema's tokens, and the projection checked against a job t
 
 from __future__ import annotations
 
+import random
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +38,51 @@ def test_figures_side_by_side_share_one_rounding() -> None:
     assert usd(0.002828) == "$0.0028"
     assert usd(None) == "unknown"
     assert usd(0.0000001) == "under $0.000001"
+
+
+def _cents(text: str) -> Decimal:
+    """The amount a text shows ("under $0.000001" shows less than one unit: 0)."""
+    return Decimal(0) if text.startswith("under") else Decimal(text[1:].replace(",", ""))
+
+
+def test_parts_shown_beside_their_sum_add_up_to_it() -> None:
+    # Each half of $0.000045 rounds to $0.000023 on its own: "$0.000023 and $0.000023,
+    # $0.000045 in all" does not add up. The parts give up the unit the total keeps.
+    halves = usd_all([0.0000225, 0.0000225, 0.000045], sums={2: (0, 1)})
+    assert halves[2] == "$0.000045"
+    assert sorted(halves[:2]) == ["$0.000022", "$0.000023"]
+    # The part nearest the next unit up gets it: 0.0000048 -> 5, 0.0000472 -> 47.
+    assert usd_all([0.0000048, 0.0000472, 0.000052], sums={2: (0, 1)}) == [
+        "$0.000005",
+        "$0.000047",
+        "$0.000052",
+    ]
+    # Cents, thousands separators and a figure outside the sum keep their usual rounding.
+    shown = usd_all([1234.565, 0.125, 1234.69, 7.0], sums={2: (0, 1)})
+    assert shown[3] == "$7.00"
+    assert _cents(shown[0]) + _cents(shown[1]) == _cents(shown[2]) == Decimal("1234.69")
+    # An unknown part: nothing to add up, each rounded on its own.
+    assert usd_all([None, 0.0000225, None], sums={2: (0, 1)}) == [
+        "unknown",
+        "$0.000023",
+        "unknown",
+    ]
+
+
+def test_parts_add_up_to_their_sum_whatever_the_amounts() -> None:
+    rng = random.Random(5)
+    for _ in range(2_000):
+        parts = [rng.choice([rng.uniform(0, 3e-5), rng.uniform(0, 50), 0.0]) for _ in range(3)]
+        total = sum(parts)
+        amounts = [*parts, total, rng.uniform(0, 1)]
+        shown = usd_all(amounts, sums={3: (0, 1, 2)})
+        # The sum and the figure beside it are rounded as they would be without the sum.
+        assert shown[3:] == usd_all(amounts)[3:]
+        assert sum(_cents(text) for text in shown[:3]) == _cents(shown[3]), (parts, shown)
+        unit = Decimal(1).scaleb(-len(shown[4].split(".")[1]))
+        for part, text in zip(parts, shown[:3], strict=True):
+            # No part moves by a whole unit of the last decimal shown.
+            assert abs(_cents(text) - Decimal(part)) < unit, (parts, shown)
 
 
 def test_the_answer_limit_comes_from_max_output_tokens_then_the_model() -> None:
