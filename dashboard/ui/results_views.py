@@ -144,7 +144,8 @@ def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = Fal
             status.answers_expected_usd,
             status.answers_max_usd,
             status.actual_cost_usd,
-        ]
+        ],
+        sums={0: (1, 2)},  # the estimate and, in the caption below, its two parts
     )
     with st.container(horizontal=True):
         st.metric(_("Input tokens"), f"{figures.input_tokens:,}", border=True)
@@ -164,7 +165,9 @@ def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = Fal
     if status.estimated_cost_usd is None:
         return  # no price known for the model: nothing to break down
     if status.answers_max_usd == 0 and status.estimated_cost_usd == 0:
-        st.caption("The rows ran on your own machine (vLLM or a local server): nothing is billed.")
+        st.caption(
+            _("The rows ran on your own machine (vLLM or a local server): nothing is billed.")
+        )
         return
     bound = (
         _("at most {amount} if every answer used its whole limit", amount=answers_max)

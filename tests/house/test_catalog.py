@@ -115,6 +115,45 @@ def test_every_sentence_is_written_out_where_it_is_translated() -> None:
     assert _translating_calls_without_a_literal() == []
 
 
+#: Streamlit calls whose first argument an analyst reads.
+SHOWING_CALLS = {
+    "caption", "info", "warning", "error", "success", "markdown", "write", "header",
+    "subheader", "title", "text", "button", "metric", "toast", "expander", "checkbox",
+    "radio", "selectbox", "text_input", "text_area", "number_input", "download_button",
+}  # fmt: skip
+
+
+def _english_shown_untranslated() -> list[str]:
+    found = []
+    for folder in ("ui", "app_pages"):
+        for path in sorted((ROOT / "dashboard" / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in SHOWING_CALLS
+                    and node.args
+                ):
+                    continue
+                first = node.args[0]
+                # A sentence: letters and a space. Keys, formats and markup stay as they are,
+                # and a label written in both languages ("Language · 语言") is meant so.
+                if (
+                    isinstance(first, ast.Constant)
+                    and isinstance(first.value, str)
+                    and " " in first.value
+                    and any(character.isalpha() for character in first.value)
+                    and first.value.isascii()
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {first.value[:50]}")
+    return found
+
+
+def test_no_page_shows_a_sentence_it_does_not_translate() -> None:
+    """`st.caption("...")` shows English to a Chinese analyst: write `st.caption(_("..."))`."""
+    assert _english_shown_untranslated() == []
+
+
 @pytest.mark.parametrize("msgid", ["Jobs", "Imitating {provider}"])
 def test_the_catalog_is_read_as_the_app_reads_it(msgid: str) -> None:
     from batchdash.i18n import _, use_language
