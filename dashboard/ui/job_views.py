@@ -11,6 +11,7 @@ import streamlit as st
 
 from batchdash.display.jobs_table import (
     JOB_COLUMNS,
+    answered,
     answered_percent,
     batch_errors_frame,
     batches_frame,
@@ -310,8 +311,8 @@ def _progress_text(status: JobStatus) -> str:
     if not status.batches and status.direct is None:
         return _("Waiting for vLLM's output file") if status.exported else _("No batch yet")
     if status.state == "active" and status.batches:
-        finished = sum(batch.completed + batch.failed for batch in status.batches)
-        total = sum(batch.total for batch in status.batches)
+        # As the Jobs table counts them: the rows of parts not sent yet are unfinished too.
+        finished, total = answered(status)
         return _("{finished:,} of {total:,} requests finished", finished=finished, total=total)
     counts = status.counts
     told = [

@@ -96,4 +96,7 @@ def test_a_job_whose_later_parts_wait_under_the_token_limit_says_how_many_are_se
 
     assert "30 rows as 3 batches, 1 sent so far" in joined(at, "caption")
     assert "rows sent as" not in joined(at, "caption")
+    # The progress line counts every row, the waiting parts' too, as the bar beside it does.
+    progress = [element.proto.text for element in at.get("progress")]
+    assert progress == ["0 of 30 requests finished"], progress
     assert "Part 2 waits for" in joined(at, "info")
