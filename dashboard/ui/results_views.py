@@ -268,17 +268,23 @@ def show_table(merged: pd.DataFrame) -> None:
                 "model: how each row was run. The downloads always hold them."
             ),
         )
-    rows = filter_rows(merged, [key for key in picked if key in present])
+    statuses: list[str] = [key for key in picked if key in present]
+    rows = filter_rows(merged, statuses)
     shown = rows.head(SHOWN_ROWS).set_axis(rows.index[:SHOWN_ROWS] + 1)
     layout = screen_layout(merged, technical=technical)
-    st.dataframe(
+    st.caption(_("A cell shows the start of a long text: tick a row to read all of it below."))
+    event = st.dataframe(
         shown,
-        key="results_table",
+        # A tick marks a place in the rows shown: other statuses shown start with none.
+        key="results_table_" + "_".join(sorted(statuses)),
         alt=_("Your rows with their answers"),
         column_order=layout.order,
         column_config={
             name: st.column_config.Column(width=width) for name, width in layout.widths.items()
         },
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=False,  # the row numbers, which a selectable table would otherwise hide
     )
     if len(rows) > SHOWN_ROWS:
         st.caption(
@@ -288,6 +294,21 @@ def show_table(merged: pd.DataFrame) -> None:
                 rows=len(rows),
             )
         )
+    ticked = [position for position in event.selection.rows if position < len(shown)]
+    if ticked:
+        _show_row(shown.iloc[ticked[0]], int(shown.index[ticked[0]]), layout.order)
+
+
+def _show_row(row: pd.Series, number: int, columns: list[str]) -> None:
+    """One row in full, each column with its name: what the table's cells cut short."""
+    with st.container(border=True, key="results_row"):
+        st.markdown("**" + plain(_("Row {number:,}", number=number)) + "**")
+        for name in columns:
+            value = row[name]
+            if value is None or pd.isna(value) or str(value) == "":
+                continue
+            # The name above its text; line breaks kept, which Markdown would join.
+            st.markdown(f":gray[{plain(name)}]  \n" + plain(value).replace("\n", "  \n"))
 
 
 def show_downloads(board: JobBoard, status: JobStatus, db_url: str) -> None:

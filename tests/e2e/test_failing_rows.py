@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
 from tests.e2e.steps import upload_file
@@ -37,6 +37,21 @@ TEXTS = [
 ]
 #: What no message an analyst reads may hold.
 GARBLE = re.compile(r"key hidden|127\.0\.0\.1|localhost")
+
+
+def row_panel(page: Page) -> Locator:
+    """The Results page's panel showing one ticked row in full."""
+    return page.locator(".st-key-results_row")
+
+
+def tick_row(page: Page, position: int) -> None:
+    """Tick the results table's row at `position` (1 = the first row shown) in its selection
+    column, at the table's left edge (the grid is drawn on a canvas: rows 35 px, under a
+    35 px header)."""
+    grid = page.get_by_test_id("stDataFrame").last
+    grid.scroll_into_view_if_needed()
+    grid.click(position={"x": 20, "y": 35 * position + 17})
+    wait_idle(page)
 
 
 def assert_plain(text: str) -> None:
@@ -87,6 +102,23 @@ def test_failing_rows_are_tried_read_and_repaired(page: Page, slow_app: ServedAp
         assert_plain(row["error"])
     assert "so the sandbox refuses it" in rows[1]["error"]
     screenshot(page, "42-results-failing-rows")
+
+    # A cell shows the start of a long text: a row ticked shows all of it below the table.
+    expect(row_panel(page)).to_have_count(0)
+    tick_row(page, 2)
+    expect(row_panel(page)).to_contain_text("Row 2", timeout=STEP_TIMEOUT)
+    expect(row_panel(page)).to_contain_text(rows[1]["error"])
+    expect(row_panel(page)).to_contain_text("[[sandbox:error]]")
+    screenshot(page, "42b-results-row-in-full")
+    # Another row: the panel follows it, the answer in full.
+    tick_row(page, 1)
+    expect(row_panel(page)).to_contain_text("Row 1", timeout=STEP_TIMEOUT)
+    expect(row_panel(page)).to_contain_text(rows[0]["response"])
+    # Only the errors: the table changes under the tick, so the panel goes until a new tick.
+    page.get_by_test_id("stButtonGroup").get_by_role("button", name="error").click()
+    expect(row_panel(page)).to_have_count(0, timeout=STEP_TIMEOUT)
+    tick_row(page, 1)
+    expect(row_panel(page)).to_contain_text("Row 2", timeout=STEP_TIMEOUT)
 
     # Repair: the dialog warns that the 2 refused rows will be refused again.
     page.get_by_role("link", name="Jobs").click()
