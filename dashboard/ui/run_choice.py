@@ -6,7 +6,6 @@ Batch API offers the last two only."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Literal
 
 import pandas as pd
@@ -16,7 +15,7 @@ from batchdash.direct.jobs import DirectJobs
 from batchdash.i18n import _
 from batchdash.money import usd_all
 from batchdash.preflight.cost import CostEstimate
-from batchdash.preflight.pricing import ModelPrice
+from batchdash.preflight.pricing import ModelPrice, direct_price
 from batchdash.providers.profiles import ProviderProfile
 from batchdash.recipe import Recipe
 from ui import dialogs, direct_runs, state
@@ -32,14 +31,10 @@ def offered(provider: ProviderProfile) -> tuple[RunWay, ...]:
     return ("batch", "direct") if provider.batch_api else ("direct", "export")
 
 
-def price_of(way: RunWay, price: ModelPrice | None, provider: ProviderProfile) -> ModelPrice | None:
+def price_of(way: RunWay, price: ModelPrice | None) -> ModelPrice | None:
     """The price a job run this way pays: the batch price, the normal one for a direct run
     (nothing on a server whose calls are free)."""
-    if way != "direct":
-        return price
-    if provider.direct_free:
-        return ModelPrice(0.0, 0.0, batch_factor=1.0)
-    return None if price is None else replace(price, batch_factor=1.0)
+    return direct_price(price) if way == "direct" else price
 
 
 def cost_words(estimate: CostEstimate) -> str:

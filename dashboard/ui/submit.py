@@ -193,7 +193,7 @@ def _submit_body(
             recipe,
             plan.rows,
             plan.input_tokens,
-            run_choice.price_of(way, price, connection.provider),
+            run_choice.price_of(way, price),
             tried_output_tokens,
         )
         for way in run_choice.offered(connection.provider)

@@ -215,3 +215,7 @@ def test_a_direct_run_is_checked_at_the_normal_price(box: Sandbox, registry: Reg
     assert registry.list_jobs(SCOPE) == []
     registry.set_preference(SCOPE, JOB_LIMIT, 0.0001)
     direct.create("Direct", reviews(4), RECIPE)
+    # Not run yet, the job counts in the month's spend at the price it will be billed.
+    spend = scope_month_spend(service)
+    assert spend.running_usd == pytest.approx(bound, rel=1e-9)
+    assert spend.unknown == 0

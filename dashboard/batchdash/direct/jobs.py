@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -22,7 +21,7 @@ from batchdash.preflight.budget import SpentJob, check_spending
 from batchdash.preflight.ids import custom_ids
 from batchdash.preflight.part_requests import plan_rows
 from batchdash.preflight.plan import BatchPlan, plan_batch
-from batchdash.preflight.pricing import ModelPrice, price_for
+from batchdash.preflight.pricing import ModelPrice, direct_price, price_for
 from batchdash.providers.profiles import ProviderProfile
 from batchdash.recipe import Recipe
 from batchdash.registry.blobs import text_frame
@@ -280,11 +279,9 @@ class DirectJobs:
     def _price(self, recipe: Recipe) -> ModelPrice | None:
         """The normal (not batch) price of the recipe's model; nothing on a server whose calls
         are free; None when unknown."""
-        provider = self.service.provider
-        if provider is not None and provider.direct_free:
-            return ModelPrice(0.0, 0.0, batch_factor=1.0)
-        price = price_for(recipe.model, self.service.price_overrides, provider)
-        return None if price is None else replace(price, batch_factor=1.0)
+        return direct_price(
+            price_for(recipe.model, self.service.price_overrides, self.service.provider)
+        )
 
 
 def _busy(job: Job, part: Part) -> DirectBusy:

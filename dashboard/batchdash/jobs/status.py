@@ -21,7 +21,7 @@ from batchdash.direct.rows import part_positions
 from batchdash.i18n import Message, _l, n_l
 from batchdash.jobs.sending import DISCARDED, RESUME_AFTER, is_sending, unsent_note, unsent_parts
 from batchdash.preflight.cost import answer_limit
-from batchdash.preflight.pricing import ModelPrice
+from batchdash.preflight.pricing import ModelPrice, direct_price
 from batchdash.recipe import DIRECT_BATCH_ID
 from batchdash.registry.direct_lines import CANCELLING, DIRECT_KIND, DONE
 from batchdash.registry.records import Job, LineCounts, Part
@@ -323,20 +323,31 @@ def projected_output_per_row(parts: Sequence[Part]) -> float | None:
 def _answer_costs(
     job: Job, parts: Sequence[Part], price: ModelPrice | None
 ) -> dict[str, float | None]:
-    """The answers' projected cost and upper bound over the parts that were not refused."""
+    """The answers' projected cost and upper bound over the parts that were not refused, those
+    of direct parts at the price they are billed (no batch discount)."""
     live = [part for part in parts if part.state != "failed"]
-    requests = sum(part.requests for part in live)
     limit = answer_limit(job.recipe).tokens
     # Embeddings write no answer tokens: nothing to project.
     per_row = 0.0 if limit == 0 else projected_output_per_row(parts)
-    if price is None:
-        return {"answers_expected_usd": None, "answers_max_usd": None}
-    if price.answers_free:
-        return {"answers_expected_usd": 0.0, "answers_max_usd": 0.0}
-    return {
-        "answers_expected_usd": None if per_row is None else price.cost(0, per_row * requests),
-        "answers_max_usd": None if limit is None else price.cost(0, limit * requests),
-    }
+    expected: float | None = 0.0
+    most: float | None = 0.0
+    for kind_price, requests in (
+        (price, sum(part.requests for part in live if part.kind != DIRECT_KIND)),
+        (direct_price(price), sum(part.requests for part in live if part.kind == DIRECT_KIND)),
+    ):
+        if not requests or (kind_price is not None and kind_price.answers_free):
+            continue
+        if kind_price is None:
+            return {"answers_expected_usd": None, "answers_max_usd": None}
+        expected = (
+            None
+            if per_row is None or expected is None
+            else (expected + kind_price.cost(0, per_row * requests))
+        )
+        most = (
+            None if limit is None or most is None else most + kind_price.cost(0, limit * requests)
+        )
+    return {"answers_expected_usd": expected, "answers_max_usd": most}
 
 
 def _direct_note(view: JobView, now: datetime) -> tuple[str | Message, str | Message]:

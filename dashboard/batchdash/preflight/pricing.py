@@ -89,6 +89,12 @@ def price_for(
     return price
 
 
+def direct_price(price: ModelPrice | None) -> ModelPrice | None:
+    """What a request sent directly (not in a batch) pays: `price` without the batch discount
+    (`price_for` already made it nothing on a server whose calls are free)."""
+    return None if price is None else replace(price, batch_factor=1.0)
+
+
 def require_price(model: str, overrides: Mapping[str, ModelPrice] | None = None) -> ModelPrice:
     """Like `price_for`, but an unknown model is an InputError that says how to fix it."""
     price = price_for(model, overrides)
