@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from batchdash.direct.adaptive_limit import DEFAULT_CONCURRENCY
 from batchdash.errors import InputError
 from batchdash.i18n import _
 from batchdash.providers.choice import configured_provider
@@ -123,8 +124,6 @@ def _job_status(status: JobStatus) -> dict[str, Any]:
 
 # --- direct runs -----------------------------------------------------------------------------
 
-#: Calls at once of a direct run unless --concurrency says otherwise.
-DEFAULT_CONCURRENCY = 8
 #: Seconds between two progress lines of a direct run on stderr.
 _PROGRESS_EVERY = 1.0
 

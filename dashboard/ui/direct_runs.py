@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from batchdash.direct.adaptive_limit import DEFAULT_CONCURRENCY
 from batchdash.direct.background import DirectRunHandle, start_direct_run
 from batchdash.direct.jobs import DirectJobs, asked_concurrency
 from batchdash.direct.progress import DirectProgress
@@ -22,8 +23,6 @@ from batchdash.i18n import _
 from batchdash.jobs.service import JobService
 from batchdash.preflight.pricing import price_for
 
-#: Calls at once a direct run starts with unless the analyst picks another number.
-DEFAULT_CONCURRENCY = 8
 #: The most calls at once the page offers.
 MAX_CONCURRENCY = 64
 

@@ -11,6 +11,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
+from batchdash.direct.adaptive_limit import DEFAULT_CONCURRENCY
 from batchdash.direct.jobs import DirectJobs
 from batchdash.i18n import _
 from batchdash.money import usd_all
@@ -89,7 +90,7 @@ def choose(provider: ProviderProfile, costs: dict[RunWay, str]) -> RunWay:
     )
     if way == "direct":
         if state.DIRECT_CONCURRENCY not in st.session_state:
-            st.session_state[state.DIRECT_CONCURRENCY] = direct_runs.DEFAULT_CONCURRENCY
+            st.session_state[state.DIRECT_CONCURRENCY] = DEFAULT_CONCURRENCY
         st.number_input(
             _("Calls at once"),
             min_value=1,
@@ -153,7 +154,7 @@ def confirm_direct(
     )
     if job_id is None:
         return
-    calls = int(st.session_state.get(state.DIRECT_CONCURRENCY) or direct_runs.DEFAULT_CONCURRENCY)
+    calls = int(st.session_state.get(state.DIRECT_CONCURRENCY) or DEFAULT_CONCURRENCY)
     direct_runs.start(service, job_id, calls)
     st.session_state[state.SUBMIT_OPEN] = False
     st.session_state[state.SELECTED_JOB] = job_id

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from batchdash.direct.adaptive_limit import DEFAULT_CONCURRENCY
 from batchdash.direct.jobs import is_direct_job
 from batchdash.i18n import use_language
 from batchdash.registry.store import Registry
@@ -44,7 +45,7 @@ def test_the_dialog_offers_a_batch_or_a_direct_run_with_the_cost_of_each(app: Ap
     way.set_value("direct").run()
 
     assert not app.exception
-    assert app.number_input(key=state.DIRECT_CONCURRENCY).value == direct_runs.DEFAULT_CONCURRENCY
+    assert app.number_input(key=state.DIRECT_CONCURRENCY).value == DEFAULT_CONCURRENCY
     # The dialog's metrics come last: no batches for a direct run.
     assert [metric.label for metric in app.metric][-3:-1] != ["Rows", "Batches"]
     assert app.metric[-2].label == "Rows"

@@ -12,6 +12,9 @@ import threading
 import time
 from collections.abc import Callable
 
+#: Calls at once a direct run asks for unless the analyst says otherwise (page, CLI, resume):
+#: here, where the CLI's parser may import it without the runner.
+DEFAULT_CONCURRENCY = 8
 #: Longest wait between two looks at the stop flag while a caller waits for a slot.
 _LOOK_EVERY = 0.5
 

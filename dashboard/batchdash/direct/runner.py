@@ -23,7 +23,7 @@ from typing import Literal
 
 from batchdash.api.gateway import Gateway
 from batchdash.api.retry_policy import RetryPolicy
-from batchdash.direct.adaptive_limit import AdaptiveLimit
+from batchdash.direct.adaptive_limit import DEFAULT_CONCURRENCY, AdaptiveLimit
 from batchdash.direct.lines import answer_line, failed_line
 from batchdash.direct.progress import DirectProgress
 from batchdash.direct.rows import RowRequest
@@ -45,7 +45,7 @@ class RunSettings:
     """How a direct run sends."""
 
     #: The most calls at once (the adaptive limit starts there and never goes above).
-    concurrency: int = 8
+    concurrency: int = DEFAULT_CONCURRENCY
     #: Tries per row and the waits between them.
     retry_policy: RetryPolicy = DIRECT_RETRY_POLICY
     #: How long the runner's claim lasts unrenewed.
