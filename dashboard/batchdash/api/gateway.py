@@ -121,8 +121,10 @@ class Gateway:
         self.terminal_statuses = frozenset(terminal_statuses)
         #: Pairs added to every new batch's metadata (e.g. the pace a sandbox batch runs at).
         self.batch_metadata = dict(batch_metadata or {})
-        #: Seconds after its creation a new batch's output and error files expire
-        #: (`output_expires_after`); None sends no such field (the provider's default applies).
+        #: Seconds after their creation a new batch's output and error files expire
+        #: (`output_expires_after`), and uploaded input files too (`expires_after`): a file
+        #: Batchdash never gets to delete goes all the same, and Azure counts only files without
+        #: an expiry against its 500. None sends no such field (the provider's default applies).
         self.output_expires_seconds = output_expires_seconds
         self._client = _NoticingOpenAI(
             api_key=api_key,
@@ -148,6 +150,12 @@ class Gateway:
     def __repr__(self) -> str:
         return f"Gateway(base_url={self.base_url!r})"
 
+    def _expiry(self) -> Any:
+        """The `expires_after` of new files (anchored at each file's own creation)."""
+        if self.output_expires_seconds is None:
+            return openai.omit
+        return {"anchor": "created_at", "seconds": self.output_expires_seconds}
+
     # --- files -----------------------------------------------------------------------------
 
     def upload_part(self, name: str, data: bytes, *, retry: bool = True) -> str:
@@ -160,7 +168,9 @@ class Gateway:
         client = self._client if retry else self._once
         with self._translated(_l("upload of {name}", name=name)):
             uploaded = client.files.create(
-                file=(name, data, "application/jsonl"), purpose=cast(Any, self.upload_purpose)
+                file=(name, data, "application/jsonl"),
+                purpose=cast(Any, self.upload_purpose),
+                expires_after=self._expiry(),
             )
         return uploaded.id
 
@@ -252,9 +262,7 @@ class Gateway:
         Made once, without the SDK's retries: a create that timed out may have been carried out
         all the same, so whoever tries again looks for the tagged batch first (`find_batch`).
         """
-        expiry: Any = openai.omit
-        if self.output_expires_seconds is not None:
-            expiry = {"anchor": "created_at", "seconds": self.output_expires_seconds}
+        expiry = self._expiry()
         with self._translated(_l("file {file_id}", file_id=input_file_id)):
             batch = self._once.batches.create(
                 input_file_id=input_file_id,
