@@ -96,6 +96,8 @@ def test_set_a_limit_watch_parts_wait_and_go_then_remove_it(
     # The job's line counts what is out, told as news, not as something gone wrong.
     sent_so_far = page.get_by_text(re.compile(rf"{ROWS} rows as \d batches, \d sent so far"))
     expect(sent_so_far).to_be_visible()
+    # The progress line counts the waiting parts' rows as unfinished, not only the sent ones.
+    expect(page.get_by_text(re.compile(rf"^\d+ of {ROWS} requests finished$"))).to_be_visible()
     expect(page.get_by_test_id("stAlertContentInfo").filter(has=waits)).to_be_visible()
     # Waiting parts go out on their own: nothing for the analyst to send.
     send = page.get_by_role("button", name=re.compile(r"Send \d+ parts? now"))
