@@ -5,10 +5,12 @@ Results sets what the job would cost beside the estimate (Sandbox mode: "would c
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.app.test_cost import AMOUNT
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
 from tests.e2e.steps import upload_file, write_template
 from tests.e2e.test_whole_path import BATCH_TIMEOUT, job_heading, metric, open_results
@@ -75,6 +77,12 @@ def test_preview_try_and_run_put_the_estimate_beside_what_it_would_cost(
     wait_idle(page)
     expected, places = dollars(metric_value(projected))
     assert dollars(metric_value(metric(page, "Input would cost")))[1] == places
+    # The caption's total and its two parts, as the analyst reads them, add up.
+    sentence = page.get_by_text("The job would cost about", exact=False).inner_text()
+    total, for_input, for_answers = (
+        Decimal(n.replace(",", "")) for n in AMOUNT.findall(sentence)[:3]
+    )
+    assert for_input + for_answers == total, sentence
 
     page.get_by_role("button", name="Submit job…").click()
     dialog = page.get_by_role("dialog")
