@@ -45,6 +45,12 @@ def test_a_limit_is_a_positive_amount_of_dollars_or_nothing() -> None:
     assert parse_limit(" $1,000.50 ", "The limit per job") == 1000.5
     assert parse_limit(".5", "The limit per job") == 0.5
     assert parse_limit("  ", "The limit per job") is None
+    assert parse_limit("12,500", "The limit per job") == 12_500.0
+    # A decimal comma is not read as a thousands separator: "1,50" is not $150.
+    for text in ("1,50", "$2,5", "1,5000", "1,000,00"):
+        with pytest.raises(InputError) as refused:
+            parse_limit(text, "The limit per job")
+        assert "1.50" in str(refused.value) and repr(text) in str(refused.value)
     for text in ("ten", "-3", "0", "1e400", "2.5.1"):
         with pytest.raises(InputError) as refused:
             parse_limit(text, "The limit per month")

@@ -33,8 +33,10 @@ from batchdash.registry.store import Registry
 JOB_LIMIT = "budget.job_usd"
 MONTH_LIMIT = "budget.month_usd"
 
-# "25", "2.50", "$1,000", " 3 " are amounts; commas group thousands.
-_AMOUNT = re.compile(r"^\$?\s*(\d[\d,]*(\.\d*)?|\.\d+)$")
+# "25", "2.50", "$1,000", " 3 " are amounts; commas group thousands, three digits at a time.
+_AMOUNT = re.compile(r"^\$?\s*((?:\d{1,3}(?:,\d{3})+|\d+)(\.\d*)?|\.\d+)$")
+# A comma where a point belongs ("1,50", as many languages write cents): never read as $150.
+_DECIMAL_COMMA = re.compile(r"^\$?\s*\d[\d,]*,(\d{1,2}|\d{4,})$")
 
 
 class OverBudget(InputError):
@@ -127,6 +129,15 @@ def parse_limit(text: str, what: str | Message) -> float | None:
     cleaned = text.strip()
     if not cleaned:
         return None
+    if _DECIMAL_COMMA.match(cleaned):
+        raise InputError(
+            _l(
+                "{what} is {text}: write the cents after a point, like 1.50 (a comma only "
+                "groups thousands, as in 1,000).",
+                what=what,
+                text=repr(cleaned),
+            )
+        )
     match = _AMOUNT.match(cleaned)
     amount = float(match.group(1).replace(",", "")) if match else math.nan
     if not math.isfinite(amount) or amount <= 0:
