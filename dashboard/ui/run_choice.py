@@ -112,10 +112,10 @@ def confirm_direct(
     recipe: Recipe,
     connection: Connection,
     forget: Callable[[], None],
-    jobs_page: str,
+    made: Callable[[str], None],
 ) -> None:
     """Say where the rows go and what it costs, then create the job, start its run in the
-    background of the app server, and open Jobs on it."""
+    background of the app server, and hand its id to `made` (which opens Jobs on it)."""
     if connection.sandbox:
         st.info(
             _(
@@ -156,6 +156,4 @@ def confirm_direct(
         return
     calls = int(st.session_state.get(state.DIRECT_CONCURRENCY) or DEFAULT_CONCURRENCY)
     direct_runs.start(service, job_id, calls)
-    st.session_state[state.SUBMIT_OPEN] = False
-    st.session_state[state.SELECTED_JOB] = job_id
-    st.switch_page(jobs_page)
+    made(job_id)

@@ -97,6 +97,8 @@ DOWNLOAD_PART = "download_part"
 #: Whether the submit confirmation dialog is open.
 SUBMIT_OPEN = "submit_open"
 JOB_NAME = "job_name"
+#: ui.submit.NameMemo: which job name was offered, for which file, and which was sent.
+JOB_NAME_MEMO = "job_name_memo"
 #: (what was submitted, job id) of a job created but not fully submitted, so a retry resumes it.
 PENDING_JOB = "pending_job"
 #: How the job runs (widget key): "batch", "direct" or "export" (ui.run_choice).

@@ -11,6 +11,7 @@ by the command line), the dialog says so and offers that job instead of paying t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import streamlit as st
@@ -74,9 +75,7 @@ def _offer_twin(twin: JobStatus, connection: Connection) -> None:
             )
         if sent is None:
             return
-    st.session_state[state.SUBMIT_OPEN] = False
-    st.session_state[state.SELECTED_JOB] = twin.job_id
-    st.switch_page(JOBS_PAGE)
+    _go_to(twin.job_id)
 
 
 def _export_instead(refusal: str, source: Source, recipe: Recipe, connection: Connection) -> None:
@@ -105,9 +104,7 @@ def _export_instead(refusal: str, source: Source, recipe: Recipe, connection: Co
     )
     if job_id is None:
         return
-    st.session_state[state.SUBMIT_OPEN] = False
-    st.session_state[state.SELECTED_JOB] = job_id
-    st.switch_page(JOBS_PAGE)
+    _go_to(job_id, name)
 
 
 def default_job_name(source: Source) -> str:
@@ -115,10 +112,36 @@ def default_job_name(source: Source) -> str:
     return f"{source_stem(source)} {datetime.now():%Y-%m-%d %H:%M}"
 
 
-def open_dialog(default_name: str) -> None:
-    """Submit button callback: open the dialog with a fresh job name."""
+def open_dialog(default_name: str, stem: str) -> None:
+    """Submit button callback: open the dialog. A name the analyst typed for this file and has
+    not sent yet is kept (closing the dialog loses nothing); otherwise a fresh one is offered."""
     st.session_state[state.SUBMIT_OPEN] = True
+    typed = (st.session_state.get(state.JOB_NAME) or "").strip()
+    memo: NameMemo = st.session_state.get(state.JOB_NAME_MEMO) or NameMemo()
+    if typed and typed not in (memo.offered, memo.sent) and memo.stem == stem:
+        return
     st.session_state[state.JOB_NAME] = default_name
+    st.session_state[state.JOB_NAME_MEMO] = NameMemo(offered=default_name, stem=stem)
+
+
+@dataclass(frozen=True)
+class NameMemo:
+    """The job name last offered, the file it was offered for, and the name last sent."""
+
+    offered: str = ""
+    stem: str = ""
+    sent: str = ""
+
+
+def _go_to(job_id: str, name: str | None = None) -> None:
+    """After a job is made (`name`: under that name) or resumed: the dialog closed and Jobs
+    opened on it; the name is not offered for the next job."""
+    if name is not None:
+        memo: NameMemo = st.session_state.get(state.JOB_NAME_MEMO) or NameMemo()
+        st.session_state[state.JOB_NAME_MEMO] = replace(memo, sent=name)
+    st.session_state[state.SUBMIT_OPEN] = False
+    st.session_state[state.SELECTED_JOB] = job_id
+    st.switch_page(JOBS_PAGE)
 
 
 def _forget() -> None:
@@ -249,7 +272,7 @@ def _submit_body(
             recipe,
             connection,
             _forget,
-            JOBS_PAGE,
+            lambda job_id: _go_to(job_id, name),
         )
         return
     no_batches = batch_api_problem(connection.provider)
@@ -316,6 +339,4 @@ def _submit_body(
             st.caption(_("The job is saved: Submit again to send the parts that are left."))
         return
     st.session_state[state.PENDING_JOB] = None
-    st.session_state[state.SUBMIT_OPEN] = False
-    st.session_state[state.SELECTED_JOB] = job_id
-    st.switch_page(JOBS_PAGE)
+    _go_to(job_id, name)

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from batchdash.recipe import REASONING_EFFORTS
 from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
-from tests.app.conftest import JOBS, SETTINGS, joined
+from tests.app.conftest import JOBS, NEW_JOB, SETTINGS, joined
 from tests.app.files import REVIEWS_CSV, csv_bytes, workbook_bytes
 from tests.app.test_new_job_bad_inputs import upload
 from ui import state
@@ -342,6 +342,33 @@ def test_submit_confirms_then_creates_the_job_and_opens_jobs(app: AppTest, data_
         assert registry.job_rows(job_id)["id"].tolist() == ["001", "002", "003", "004"]
     finally:
         registry.close()
+
+
+def test_a_name_typed_in_the_dialog_outlives_its_closing(app: AppTest) -> None:
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    app.button(key="submit_button").click().run()
+    app.text_input(key=state.JOB_NAME).set_value("Review sentiment").run()
+    app.button(key="submit_keep").click().run()  # "Not now": the analyst thinks it over
+    assert not app.session_state[state.SUBMIT_OPEN]
+
+    app.button(key="submit_button").click().run()
+    assert app.text_input(key=state.JOB_NAME).value == "Review sentiment"
+
+    # Sent: the next job is offered a name of its own.
+    app.button(key="submit_confirm").click().run()
+    assert app.header[0].value == "Jobs"
+    app.switch_page(NEW_JOB).run()
+    app.button(key="submit_button").click().run()
+    assert app.text_input(key=state.JOB_NAME).value.startswith("reviews ")
+
+    # A name typed for one file is not offered for another.
+    app.text_input(key=state.JOB_NAME).set_value("Review sentiment, take 2").run()
+    app.button(key="submit_keep").click().run()
+    upload(app, "tickets.csv", b"prompt\nReset my password\nThe printer is on fire\n")
+    app.text_area(key=state.TEMPLATE).set_value("Route: {prompt}").run()
+    app.button(key="submit_button").click().run()
+    assert app.text_input(key=state.JOB_NAME).value.startswith("tickets ")
 
 
 def test_a_dismissed_dialog_stays_closed(app: AppTest) -> None:

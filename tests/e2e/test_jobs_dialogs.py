@@ -94,6 +94,11 @@ def test_every_dialog_closes_by_each_of_its_buttons(page: Page, slow_app: Served
     field.fill(NAME)
     field.press("Enter")
     wait_idle(page)
+    # A second thought: closed, then opened again, the name typed is still there.
+    dismiss(page, "Close")
+    open_dialog(page, "Submit job…", "Submit the job")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("textbox", name="Job name")).to_have_value(NAME)
     dialog.get_by_role("button", name="Submit", exact=True).click()
     expect(page).to_have_url(re.compile(r"/jobs$"), timeout=STEP_TIMEOUT)
     expect(page.get_by_text(re.compile(r"^\d+ of 300 requests finished$"))).to_be_visible(
