@@ -115,7 +115,7 @@ def test_repair_shows_rows_and_cost_first_then_runs_the_chosen_rows_again(pages:
     assert status.counts["ok"] == 4
     at.run()
     assert [row["status"] for row in table(at)] == ["Completed"]
-    assert [row["kind"] for row in table(at, "meaning")] == ["initial", "repair"]
+    assert [row["kind"] for row in table(at, "meaning")] == ["first send", "repair"]
 
 
 def test_repair_with_nothing_picked_sends_nothing(pages: Pages) -> None:

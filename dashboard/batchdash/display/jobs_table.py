@@ -154,6 +154,18 @@ def filter_jobs(frame: pd.DataFrame, *, words: Collection[str], search: str) -> 
     return frame[keep]
 
 
+def part_kind_word(kind: str) -> str:
+    """How a batch came to the job, in the language in use."""
+    words = {
+        "initial": _("first send"),
+        "repair": _("repair"),
+        "attached": _("attached"),
+        "imported": _("imported"),
+        "direct": _("direct"),
+    }
+    return words.get(kind, kind)
+
+
 def batches_frame(
     status: JobStatus,
     *,
@@ -165,7 +177,7 @@ def batches_frame(
         {
             "batch_id": batch.id,
             "part": batch.part_number,
-            "kind": batch.kind,
+            "kind": part_kind_word(batch.kind),
             "status": str(batch_word(batch.status)),
             "meaning": str(batch_meaning(batch.status)),
             "completed": batch.completed,
