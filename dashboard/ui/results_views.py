@@ -185,7 +185,7 @@ def show_figures(status: JobStatus, merged: pd.DataFrame, *, sandbox: bool = Fal
         if projected
         else _(
             "Estimate: {input} for the input, counted before sending, plus the answers, which "
-            "were not projected (no rows were tried first; {bound}).",
+            "were not projected (no rows were tried with this recipe before sending; {bound}).",
             input=input_cost,
             bound=bound,
         )
