@@ -120,15 +120,27 @@ def _month_name(spend: MonthSpend) -> str:
 
 
 def _show_spend(spend: MonthSpend, month_limit: float | None, sandbox: bool) -> None:
-    spent, running, total, left = usd_all(
+    spent, running, total, left, limit = usd_all(
         [
             spend.spent_usd,
             spend.running_usd,
             spend.total_usd,
             None if month_limit is None else max(month_limit - spend.total_usd, 0.0),
+            month_limit,
         ],
         sums={2: (0, 1)},  # "{total} in all" beside the two metrics
     )
+    if month_limit is not None and spend.total_usd >= month_limit:
+        st.warning(
+            _(
+                "This month's jobs have reached the limit of {limit} per month ({total} with "
+                "unfinished jobs at their most): every new job is refused until the month ends "
+                "or the limit is raised.",
+                limit=limit,
+                total=total,
+            ),
+            icon=":material/warning:",
+        )
     with st.container(horizontal=True):
         st.metric(_("Spent this month"), spent, border=True, help=_("Finished jobs' actual cost."))
         st.metric(

@@ -87,6 +87,13 @@ def test_a_submit_over_the_job_limit_is_refused_then_goes_through_once_raised(
     spent_after = {m.label: m.value for m in app.metric}
     figures = (spent_after["Spent this month"], spent_after["Unfinished jobs, at most"])
     assert figures != ("$0.00", "$0.00")  # the job counts, finished or not
+    assert "reached the limit" not in joined(app, "warning")
+
+    # A month's limit below what the month has taken already: said, not left at "$0.00 left".
+    app.text_input(key=_box(app, MONTH_LIMIT)).set_value("0.000001").run()
+    warning = joined(app, "warning")
+    assert "This month's jobs have reached the limit of $0.000001 per month" in warning, warning
+    assert "every new job is refused until the month ends or the limit is raised" in warning
 
 
 def test_the_refusal_is_in_chinese_for_a_chinese_analyst(make_app: MakeApp, data_dir: Path) -> None:

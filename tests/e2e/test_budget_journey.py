@@ -110,6 +110,21 @@ def test_a_limit_refuses_a_submit_until_raised_and_the_months_spend_rises(
     assert (spent, running) != ("$0.00", "$0.00")
     screenshot(page, "budget-spend")
 
+    # A month's limit typed with a decimal comma is refused, not read as a hundred times more.
+    set_limit(page, "Limit per month (USD)", "0,50")
+    expect(
+        page.get_by_text("write the cents after a point, like 1.50", exact=False)
+    ).to_be_visible()
+    assert saved(budget_app.data_dir, MONTH_LIMIT) is None
+    # A month's limit below what the month has taken: the page says every new job is refused.
+    set_limit(page, "Limit per month (USD)", "0.000001")
+    expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text(
+        "This month's jobs have reached the limit of $0.000001 per month", timeout=STEP_TIMEOUT
+    )
+    screenshot(page, "budget-month-reached")
+    set_limit(page, "Limit per month (USD)", "")
+    expect(page.get_by_text("reached the limit", exact=False)).to_have_count(0)
+
     # The analyst changes their mind: no limit per job after all.
     set_limit(page, "Limit per job (USD)", "")
     assert saved(budget_app.data_dir, JOB_LIMIT) is None
