@@ -3,12 +3,11 @@ refreshed on demand, with the usual names as the fallback."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import streamlit as st
 
 from batchdash.errors import BatchdashError
 from batchdash.i18n import _, n_
+from batchdash.providers.model_kinds import suited_models
 from batchdash.recipe import Endpoint
 from ui import state
 from ui.connection import Connection
@@ -31,12 +30,6 @@ def _listed(
         return error.with_traceback(None)
 
 
-def _for_endpoint(models: Sequence[str], endpoint: Endpoint) -> list[str]:
-    """The listed models that suit `endpoint`: embedding models for Embeddings only."""
-    embeds = endpoint == "/v1/embeddings"
-    return [model for model in models if ("embed" in model.lower()) == embeds]
-
-
 def refresh_models() -> None:
     """ "Refresh models" callback: the next run asks the provider again."""
     st.session_state[state.MODELS_REFRESHED] += 1
@@ -45,7 +38,7 @@ def refresh_models() -> None:
 def offered_models(connection: Connection, endpoint: Endpoint) -> list[str]:
     """The model names for the picker, with a caption saying where they come from."""
     provider = connection.provider
-    curated = _for_endpoint(provider.curated_models, endpoint) or list(OFFERED_MODELS[endpoint])
+    curated = suited_models(provider.curated_models, endpoint) or list(OFFERED_MODELS[endpoint])
     if provider.rehearsal_model and endpoint in provider.endpoints:
         curated.append(provider.rehearsal_model)
     if provider.models == "typed" or connection.refusal:
@@ -63,7 +56,7 @@ def offered_models(connection: Connection, endpoint: Endpoint) -> list[str]:
             st.session_state[state.MODELS_REFRESHED],
             connection,
         )
-    suited = _for_endpoint(listed, endpoint) if isinstance(listed, tuple) else []
+    suited = suited_models(listed, endpoint) if isinstance(listed, tuple) else []
     if connection.sandbox:
         # The sandbox answers any name: its list and the provider's usual names alike.
         suited = list(dict.fromkeys([*curated, *suited]))

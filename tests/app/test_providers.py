@@ -166,11 +166,18 @@ def test_the_model_picker_lists_the_keys_models_and_refreshes_on_demand(
     at.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
     assert models_api.asked == 1  # cached across reruns
 
-    models_api.listed = ["llama-3.1-8b-instant", "llama-3.3-70b-versatile", "whisper-embed-x"]
+    models_api.listed = [
+        "llama-3.1-8b-instant",
+        "llama-3.3-70b-versatile",
+        "whisper-embed-x",
+        "whisper-large-v3",
+        "playai-tts",
+    ]
     at.button(key="refresh_models").click().run()
     offered = list(at.selectbox(key=state.MODEL).options)
     assert offered[:2] == ["llama-3.1-8b-instant", "llama-3.3-70b-versatile"]
-    assert "whisper-embed-x" not in offered  # an embedding model, not for Chat Completions
+    # An embedding, a transcription and a speech model: none answers Chat Completions.
+    assert not {"whisper-embed-x", "whisper-large-v3", "playai-tts"} & set(offered)
     assert models_api.asked == 2
 
 
