@@ -341,6 +341,13 @@ def _cancel(board: JobBoard, status: JobStatus, batch_id: str | None) -> None:
             kept=_(", ").join(kept),
         )
     )
+    # The figures are the last refresh's: a running batch goes on answering until it stops.
+    st.caption(
+        _(
+            "Counted at the page's last refresh: the batches answer on until the "
+            "cancellation reaches them, and those answers are kept too."
+        )
+    )
     if effect.batches:
         names = _(", ").join(
             _("{batch} (part {part})", batch=batch.id, part=batch.part_number)

@@ -44,6 +44,7 @@ def test_cancelling_a_job_says_what_is_lost_and_kept_then_cancels_every_batch(
     assert "Cancel the job **Long run**?" in text
     assert "**Lost:** 6 requests that have not run yet will not run." in text
     assert "**Kept:** the 0 answers already made" in text
+    assert "Counted at the page's last refresh: the batches answer on" in text
     assert "Refreshing is paused while a dialog is open." in text
     assert statuses_at_sandbox(pages, pages.service, job_id) in (
         ["validating", "validating"],
