@@ -98,7 +98,7 @@ tried: tuple[int, ...] = ()
 if trial is not None and trial.key == trial_key:
     show_trial(trial, recipe, frame)
     tried = answer_tokens(trial)
-elif trial is not None:
+elif trial is not None and trial.key[0] == source.digest:  # another table: nothing to say
     st.caption(_("The recipe changed since the last try: try again to see its answers."))
 with cost_box:
     show_cost(

@@ -300,6 +300,11 @@ def test_try_on_three_rows_shows_the_sandbox_answers(app: AppTest) -> None:
     assert not [code for code in app.code if code.language == "plaintext"]
     assert "The recipe changed since the last try" in joined(app, "caption")
 
+    # Another file: the last try was of another table, and nothing is said of it.
+    upload(app, "tickets.csv", b"text\nReset my password\n")
+    assert not [code for code in app.code if code.language == "plaintext"]
+    assert "since the last try" not in joined(app, "caption")
+
 
 def test_a_failing_row_of_the_try_shows_its_error(app: AppTest) -> None:
     data = csv_bytes(["prompt"], [["fine"], ["[[sandbox:error]] please fail"], ["fine too"]])
