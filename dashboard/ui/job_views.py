@@ -187,7 +187,7 @@ def show_jobs_table(frame: pd.DataFrame) -> None:
                 else _("What the batches used so far, at the batch price."),
             ),
             "time_left": st.column_config.TextColumn(
-                _("Time left"),
+                _("Expires in"),
                 width=85,
                 help=_(
                     "Until the completion window of the running batches ends; requests not "
