@@ -175,7 +175,12 @@ def action_buttons(board: JobBoard, status: JobStatus) -> None:
     """The actions of the opened job."""
     running = running_batches(status, board.terminal)
     repairable = sum(status.counts.get(key, 0) for key in REPAIRABLE)
-    with st.container(horizontal=True):
+    with st.container(horizontal=True, vertical_alignment="center"):
+        if status.state == "finished" or status.counts.get("ok") or status.counts.get("error"):
+            # Results opens on the job picked here (the two pages share the selection).
+            st.page_link(
+                "app_pages/results.py", label=_("Open its results"), icon=":material/download:"
+            )
         st.button(
             _("Cancel the job…"),
             key="cancel_job",

@@ -94,8 +94,12 @@ def test_failing_rows_are_tried_read_and_repaired(page: Page, slow_app: ServedAp
     )
     screenshot(page, "41-jobs-failing-rows")
 
-    # The errors as Results gives them: a sentence per failed row.
-    open_results(page)
+    # The errors as Results gives them: a sentence per failed row. The job's own link opens
+    # Results on it.
+    page.get_by_role("link", name="Open its results").click()
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=STEP_TIMEOUT)
+    wait_idle(page)
+    expect(page.get_by_role("combobox", name="Job")).to_have_value(re.compile(r"^Failing rows · "))
     rows = read_csv(download(page, "Merged CSV"))
     assert [row["status"] for row in rows] == ["ok", "error", "error", "ok", "error", "error"]
     for row in rows:

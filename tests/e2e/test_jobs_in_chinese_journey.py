@@ -158,7 +158,7 @@ def test_jobs_results_and_settings_speak_chinese(
     screenshot(page, "zh-46-all-batches")
     _no_english(page)
 
-    page.get_by_role("link", name="结果").click()
+    page.get_by_role("link", name="结果", exact=True).click()
     expect(page.get_by_role("button", name="运行清单 JSON")).to_be_visible(timeout=STEP_TIMEOUT)
     wait_idle(page)
     screenshot(page, "zh-47-results")

@@ -77,7 +77,7 @@ def test_moderate_comments_with_chosen_score_columns(page: Page, served_app: Ser
     )
     screenshot(page, "62-moderation-job")
 
-    page.get_by_role("link", name="Results").click()
+    page.get_by_role("link", name="Results", exact=True).click()
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=STEP_TIMEOUT)
     wait_idle(page)
     screenshot(page, "63-moderation-results")

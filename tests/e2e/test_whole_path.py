@@ -81,7 +81,7 @@ def download(page: Page, label: str) -> Path:
 
 
 def open_results(page: Page) -> None:
-    page.get_by_role("link", name="Results").click()
+    page.get_by_role("link", name="Results", exact=True).click()
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=STEP_TIMEOUT)
     wait_idle(page)
 
