@@ -186,6 +186,13 @@ def refused_here(
     if refusal is None:
         return False
     st.error(plain(refusal), icon=":material/savings:")
+    if connection.sandbox:
+        st.caption(
+            _(
+                "The sandbox bills nothing, but the limits are checked as they would be with a "
+                "key, so that you see them at work before they count."
+            )
+        )
     with st.container(horizontal=True, horizontal_alignment="right"):
         dialogs.dismiss_button(_("Not now"), "submit_keep", forget)
         if st.button(

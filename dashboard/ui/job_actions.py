@@ -562,8 +562,8 @@ def _archive_dialog(board: JobBoard, status: JobStatus) -> None:
     st.markdown(
         _(
             "Hide {name} from the list of jobs? Nothing is deleted: its rows and results stay "
-            "in Batchdash (turn on *Show archived* to see it again), and its batches stay at "
-            "OpenAI, which does not delete batches.",
+            "in Batchdash (turn on *Show archived* to see it again), and its batches stay "
+            "untouched where they were sent.",
             name=name,
         )
     )

@@ -69,6 +69,7 @@ def test_a_submit_over_the_job_limit_is_refused_then_goes_through_once_raised(
     assert refusal.startswith("This may cost up to $0.019665, more than")
     assert "more than the limit of $0.000001 per job" in refusal
     assert "raise the limit under Settings > Budgets" in refusal
+    assert "The sandbox bills nothing, but the limits are checked" in joined(app, "caption")
     assert not [b for b in app.button if b.key == "submit_confirm"]
 
     app.button(key="budget_settings").click().run()

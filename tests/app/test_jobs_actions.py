@@ -138,7 +138,7 @@ def test_archiving_hides_the_job_and_it_can_come_back(pages: Pages) -> None:
 
     at.button(key="archive_job").click().run()
     assert "they cannot be deleted" not in dialog_text(at)
-    assert "stay at OpenAI, which does not delete batches" in dialog_text(at)
+    assert "its batches stay untouched where they were sent" in dialog_text(at)
     at.button(key="archive_confirm").click().run()
 
     assert job_names(at) == ["Keep"]
