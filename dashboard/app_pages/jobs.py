@@ -27,7 +27,7 @@ view = st.segmented_control(
     label_visibility="collapsed",
 )
 if view == VIEW_REMOTE:
-    show_remote_batches(board)
+    show_remote_batches(board, sandbox=connection.sandbox)
 else:
     show_status_help(connection.provider)
     show_watcher_note(connection)

@@ -69,8 +69,8 @@ def _open_job(job_id: str) -> None:
     st.session_state[state.JOBS_VIEW] = VIEW_JOBS
 
 
-def show_remote_batches(board: JobBoard) -> None:
-    """The list, and the actions on the batch picked in it."""
+def show_remote_batches(board: JobBoard, *, sandbox: bool = False) -> None:
+    """The list, and the actions on the batch picked in it (`sandbox`: the sandbox's batches)."""
     provider = board.service.provider
     if provider is not None and not provider.list:
         st.info(
@@ -92,6 +92,14 @@ def show_remote_batches(board: JobBoard) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.caption(
             _(
+                "{count:,} batches, listed at {time}: every batch the sandbox holds, whether "
+                "made here or by a script against it. Batches marked with a job belong to a job "
+                "here; the others were made elsewhere.",
+                count=len(listing.batches),
+                time=clock(listing.listed_at),
+            )
+            if sandbox
+            else _(
                 "{count:,} batches, listed at {time}: every batch your API key can see (the "
                 "key's batch list), whether made here, in the provider's dashboard or by a "
                 "script. Batches marked with a job belong to a job here; the others were made "

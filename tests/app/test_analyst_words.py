@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import SETTINGS, joined
+from tests.app.conftest import JOBS, SETTINGS, joined
 from tests.app.job_pages import Pages, pages
 from ui import state
 from ui.remote_batches import VIEW_REMOTE
@@ -34,3 +34,12 @@ def test_the_batch_list_view_is_named_in_words_and_its_statuses_too(pages: Pages
     assert "every batch your API key can see (the key's batch list)" in joined(at, "caption")
     picker = at.selectbox(key=state.REMOTE_PICKER)
     assert picker.options[0].endswith(" · Completed · Listed")
+
+
+def test_in_sandbox_mode_the_batch_list_is_the_sandboxs(app: AppTest) -> None:
+    app.switch_page(JOBS).run()
+    app.segmented_control(key=state.JOBS_VIEW).set_value(VIEW_REMOTE).run()
+    assert not app.exception
+    caption = joined(app, "caption")
+    assert "every batch the sandbox holds" in caption
+    assert "API key" not in caption  # there is none
