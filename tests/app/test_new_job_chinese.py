@@ -34,7 +34,7 @@ def test_new_job_speaks_chinese_from_the_upload_to_the_submit_dialog(make_app: M
 
         upload(at, "reviews.csv", REVIEWS_CSV)
         at.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
-        assert "**4 行** × 3 列，来自 reviews.csv、UTF-8、逗号分隔。" in joined(at, "markdown")
+        assert "**4 行** × 3 列，来源：reviews.csv、UTF-8、逗号分隔。" in joined(at, "markdown")
         assert "自动识别结果：UTF-8、逗号分隔。" in joined(at, "caption")
         assert {metric.label for metric in at.metric} >= {"行数", "输入 Token", "批处理数"}
 
