@@ -82,7 +82,7 @@ def test_filters_by_status_and_name_and_hides_archived_jobs(pages: Pages) -> Non
     assert job_names(at) == ["Reviews April"]
 
     at.toggle(key=state.JOBS_SHOW_ARCHIVED).set_value(True).run()
-    assert job_names(at) == ["Reviews April", "Reviews March"]
+    assert job_names(at) == ["Reviews April", "Reviews March (archived)"]
 
     at.text_input(key=state.JOBS_SEARCH).set_value("nothing like it").run()
     assert "No job matches the search and the status filter." in joined(at, "info")

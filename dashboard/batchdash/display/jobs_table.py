@@ -119,7 +119,8 @@ def jobs_frame(
     rows = [
         {
             "job_id": status.job_id,
-            "name": status.name,
+            # Shown beside the others once "Show archived" is on: marked, as in the picker.
+            "name": _("{job} (archived)", job=status.name) if status.archived else status.name,
             "created": status.created_at,
             "status": str(job_word(status, terminal)),
             "progress": answered_percent(status),
