@@ -48,7 +48,16 @@ def test_a_long_column_ends_the_leading_run_and_a_failure_brings_the_error() -> 
     assert layout.order == ["id", "response", "status", "error", "review", "n"]
     assert (layout.widths["review"], layout.widths["error"]) == ("large", "medium")
     technical = screen_layout(table, technical=True)
-    assert technical.order == [*layout.order, *TECHNICAL_COLUMNS]
+    # Asked for, they come right after the outcome, where they are in view.
+    assert technical.order == [
+        "id",
+        "response",
+        "status",
+        "error",
+        *TECHNICAL_COLUMNS,
+        "review",
+        "n",
+    ]
     assert set(TECHNICAL_COLUMNS) == set(LINEAGE_COLUMNS) - {"status", "error"}
 
 

@@ -60,8 +60,9 @@ def screen_layout(merged: pd.DataFrame, *, technical: bool = False) -> ScreenLay
         "response",
         *fields,
         *outcome,
-        *inputs[len(leading) :],
+        # Asked for, the technical columns come into view, not beyond the input's long ones.
         *(TECHNICAL_COLUMNS if technical else ()),
+        *inputs[len(leading) :],
     ]
     widths: dict[str, Width] = {name: _width(max(longest[name], len(name))) for name in order}
     # The answer gets the room; an error message is long, but a medium column keeps the
