@@ -252,11 +252,13 @@ def test_statuses_computed_in_english_are_shown_in_chinese_after_a_switch(pages:
     with use_language(ZH):
         chinese_word = str(status_words.job_word(pages.service.status(running)))
         rows = {row["name"]: row for row in table(at)}
-        # The status filter picked in English still applies, its option now in Chinese.
-        assert list(rows) == ["Still running"]
-        assert rows["Still running"]["status"] == chinese_word
-        assert rows["Still running"]["answered"] == "0 / 4"
-        assert str(rows["Still running"]["time_left"]).endswith(" 分")
+        # The status filter picked in English still applies, its option now in Chinese; the
+        # job archived in English is marked so in Chinese.
+        archived = "Still running（已归档）"
+        assert list(rows) == [archived]
+        assert rows[archived]["status"] == chinese_word
+        assert rows[archived]["answered"] == "0 / 4"
+        assert str(rows[archived]["time_left"]).endswith(" 分")
         assert at.pills(key=state.JOBS_STATUS_FILTER).format_func(english) == chinese_word
         # The notice of the action done in English is said in Chinese.
         assert "已归档 Still running。" in joined(at, "success")

@@ -66,7 +66,7 @@ def test_discarding_is_confirmed_and_can_be_thought_better_of(pages: Pages) -> N
     assert status.discarded
     at.toggle(key=state.JOBS_SHOW_ARCHIVED).set_value(True).run()
     words = {row["name"]: row["status"] for row in table(at, "name")}
-    assert words == {"Kept": "Not sent", "Dropped": "Discarded"}
+    assert words == {"Kept": "Not sent", "Dropped (archived)": "Discarded"}
     assert pages.service.status(kept).never_started
     assert pages.box.log.count("POST", "/v1/batches") == 0
 
