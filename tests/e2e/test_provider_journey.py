@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from batchdash.providers.profiles import BY_NAME
 from batchdash.recipe import ENDPOINTS
@@ -36,8 +37,18 @@ def pick_api(page: Page, label: str) -> None:
 
 
 def choose(page: Page, select: str, option: str) -> None:
-    open_select(page, select)
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick `option` in the select box labelled `select`. A rerun that lands while the list is
+    open (the exact token count arriving after a template edit) closes it: open it again."""
+    for _ in range(3):
+        open_select(page, select)
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            wait_idle(page)
+    else:
+        open_select(page, select)
+        page.get_by_role("option", name=option, exact=True).click()
     wait_idle(page)
 
 

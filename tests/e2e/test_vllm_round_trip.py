@@ -65,7 +65,9 @@ def test_a_job_goes_to_vllm_and_its_output_comes_back(page: Page, served_app: Se
     # Jobs: the job waits for vLLM's answers; its file and the command that runs it.
     expect(job_heading(page, NAME, "Waiting for results")).to_be_visible(timeout=STEP_TIMEOUT)
     expect(page.get_by_text("5 rows wait for vLLM's answers", exact=False)).to_be_visible()
-    command = page.get_by_test_id("stCode").inner_text()
+    code = page.get_by_test_id("stCode").filter(has_text="run_batch")
+    expect(code).to_be_visible(timeout=STEP_TIMEOUT)
+    command = code.inner_text()
     job_id = re.search(r"-i (job_[0-9a-f]{12})-part-0001\.jsonl", command)
     assert job_id is not None, command
     part = f"{job_id.group(1)}-part-0001"
