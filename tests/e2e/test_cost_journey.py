@@ -13,6 +13,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.app.test_cost import AMOUNT
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, wait_idle
 from tests.e2e.steps import upload_file, write_template
+from tests.e2e.test_provider_journey import open_select
 from tests.e2e.test_whole_path import BATCH_TIMEOUT, job_heading, metric, open_results
 
 pytestmark = pytest.mark.e2e
@@ -52,6 +53,20 @@ def test_preview_try_and_run_put_the_estimate_beside_what_it_would_cost(
     data = "id,review\n" + "".join(f'{n:03d},"{text}"\n' for n, text in enumerate(REVIEWS, 1))
     upload_file(page, "reviews.csv", data.encode(), 12)
     write_template(page, "Summarise this review in one sentence: {review}")
+
+    # The models offered for Chat Completions answer chat: the sandbox lists image, embedding
+    # and moderation models too, as OpenAI's list does, and none of them is offered here.
+    open_select(page, "Model")
+    offered = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    assert "gpt-4o-mini" in offered, offered
+    assert not {
+        "dall-e-3",
+        "gpt-image-1",
+        "text-embedding-3-small",
+        "omni-moderation-latest",
+    } & set(offered), offered
 
     # Before a try: the input priced, the answers bounded by the model's limit, no projection.
     expect(metric(page, "Input would cost")).to_contain_text("$", timeout=STEP_TIMEOUT)
