@@ -86,8 +86,13 @@ def open_results(page: Page) -> None:
     wait_idle(page)
 
 
+#: Elements of the page as the latest run drew them: while a run goes on, Streamlit keeps the
+#: previous run's elements on the page, marked stale, until the run replaces them.
+CURRENT = '[data-testid="stElementContainer"]:not([data-stale="true"])'
+
+
 def metric(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("stMetric").filter(has_text=label)
+    return page.locator(CURRENT).get_by_test_id("stMetric").filter(has_text=label)
 
 
 def test_upload_submit_watch_it_complete_and_download_the_merged_csv(
