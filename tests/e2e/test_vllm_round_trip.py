@@ -27,10 +27,19 @@ OOM = "CUDA out of memory. Tried to allocate 2.00 GiB"
 
 
 def upload_output(page: Page, name: str, data: bytes) -> None:
+    """Pick the file in the import form and import it. A file replacing another now and then
+    does not register (twice in CI, never here); the analyst picks it again, and so does this."""
     payload: FilePayload = {"name": name, "mimeType": "application/jsonl", "buffer": data}
-    page.locator("input[type=file]").set_input_files(files=[payload])
-    wait_idle(page)
-    page.get_by_role("button", name="Import the results").click()
+    button = page.get_by_role("button", name="Import the results")
+    for _ in range(3):
+        page.locator("input[type=file]").set_input_files(files=[payload])
+        wait_idle(page)
+        try:
+            expect(button).to_be_visible(timeout=10_000)
+            break
+        except AssertionError:
+            wait_idle(page)
+    button.click()
     wait_idle(page)
 
 
