@@ -196,7 +196,7 @@ FLOOR_CHILD = """
 import json, sys, time
 sys.path.insert(0, "dashboard")
 import python_calamine
-from batchdash.preflight.tokens import get_encoding
+from rs_bpe import openai
 part, source, template = sys.argv[1:4]
 def timed(work):
     wall, cpu = time.perf_counter(), time.process_time()
@@ -208,8 +208,8 @@ def read():
 rows, wall, cpu = timed(read)
 if part == "count":
     texts = [template.format(prompt=row[1]) for row in rows[1:]]
-    encoding = get_encoding("o200k_base")
-    counts, wall, cpu = timed(lambda: [len(encoding.encode_ordinary(t)) for t in texts])
+    count = openai.o200k_base().count
+    counts, wall, cpu = timed(lambda: [count(t) for t in texts])
 print(json.dumps({"wall": wall, "cpu": cpu}))
 """
 
@@ -217,10 +217,10 @@ print(json.dumps({"wall": wall, "cpu": cpu}))
 def floor(tree: Path, source: Path) -> dict[str, float]:
     """The CPU seconds no exact convert of `source` can go below, each measured on its own:
     the interpreter importing Arrow, the reader and the tokenizer, calamine reading the sheet into
-    Python rows (the fastest reader here), and tiktoken counting the rendered prompts in one
-    thread (exact counts need every token of every prompt; two cores halve the wall time of
-    this part at best, not its CPU time)."""
-    start = [sys.executable, "-c", "import pyarrow, python_calamine, tiktoken"]
+    Python rows (the fastest reader here), and rs-bpe (the fastest exact counter here) counting
+    the rendered prompts in one thread (exact counts need every token of every prompt; two cores
+    halve the wall time of this part at best, not its CPU time)."""
+    start = [sys.executable, "-c", "import pyarrow, python_calamine, rs_bpe"]
     subprocess.run(start, cwd=tree, check=True)  # the first start also fills the file cache
     child = subprocess.Popen(start, cwd=tree)
     _, _, usage = os.wait4(child.pid, 0)

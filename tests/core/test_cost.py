@@ -131,7 +131,7 @@ def test_the_structured_output_schema_is_counted_as_input_and_the_sandbox_bills_
             model="gpt-4o-mini", template="Rate: {review}", endpoint=endpoint, output_fields=fields
         )
         schema = tokens.count_format(
-            structured_format(structured), tokens.encoding_for_model("gpt-4o-mini")
+            structured_format(structured), tokens.counter_for_model("gpt-4o-mini")
         )
         assert schema > 20
         plain = plan_batch(

@@ -101,7 +101,8 @@ def test_prompt_characters_are_those_of_the_rendered_prompts() -> None:
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda recipe: recipe.endpoint + recipe.template)
 def test_a_row_costs_its_prompt_plus_the_request_overhead(recipe: Recipe) -> None:
     frame = reviews(20)
-    encoding = tokens.encoding_for_model(recipe.model)
+    # tiktoken's counts: the reference the plan's counter must equal.
+    encoding = tokens.TiktokenCounter(tokens.encoding_for_model(recipe.model))
     constant, system_overhead = request_overhead(recipe, encoding)
     prompts = tokens.count_texts(render(recipe.template, frame).tolist(), encoding)
     expected = prompts + constant

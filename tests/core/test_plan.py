@@ -400,9 +400,9 @@ def test_a_plan_told_to_stop_stops_before_its_next_chunk(monkeypatch: pytest.Mon
     counted: list[int] = []
     count_texts = tokens.count_texts
 
-    def recorded(texts: list[str], encoding: object) -> np.ndarray:
+    def recorded(texts: list[str], counter: tokens.TokenCounter) -> np.ndarray:
         counted.append(len(texts))
-        return count_texts(texts, encoding)  # type: ignore[arg-type]
+        return count_texts(texts, counter)
 
     monkeypatch.setattr(tokens, "count_texts", recorded)
     asked: list[int] = []

@@ -1,8 +1,10 @@
 import os
+import random
 import signal
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from batchdash.preflight import tokens
 
@@ -23,19 +25,79 @@ def test_model_families() -> None:
     assert tokens.encoding_name_for_model("text-embedding-3-small") == "cl100k_base"
 
 
-def test_parallel_count_equals_serial_count() -> None:
-    enc = tokens.get_encoding("o200k_base")
-    texts = [
-        f"Review {n}: the parcel arrived {'late' if n % 3 else 'early'} 价格 😀"
-        for n in range(5000)
+def _hard_texts(count: int, seed: int) -> list[str]:
+    """Texts that stress how a tokenizer splits words before its merges: runs of every kind of
+    space and line break, contractions in both cases, digits, punctuation, many scripts,
+    combining marks, emoji sequences, control characters and special-token strings."""
+    pools = [
+        " \t\n\r\u00a0\u3000\u2028\u200b",
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        "0123456789",
+        "'’\"-_.,;:!?()[]{}<>/\\|@#$%^&*+=~`",
+        "的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出要就下得可你年生",
+        "éèêëàâäôöûüçñßøåæœÉÀÖÜÇабвгдеёжзийклмнопрстуфхцчшщъыьэюяαβγδεζηθ",
+        "ابتثجحخدذرزسشصضطظعغفقكلمنهويकखगघङचछजझञटठडढणतथदधनपफबभमयरलवशषसह्ािीुूेैोौं",
+        "😀😂🥲👍🏽👨‍👩‍👧🇫🇷❤️✨🔥",
+        "\u0301\u0308\u200d\ufeff\u0000\u001f\x7f",
+        "ㄱㄴㄷ가나다라마바사아자차카타파하ｱｲｳｴｵカタカナひらがな",
     ]
-    counts = tokens.count_texts(texts, enc)
-    assert counts.tolist() == [len(enc.encode_ordinary(t)) for t in texts]
+    words = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'LL", " the", "  ", "\n\n"]
+    words += [
+        " \n",
+        "   \n",
+        "123456",
+        "1,000",
+        "3.14",
+        "camelCase",
+        "don't",
+        "I'M",
+        "<|endoftext|>",
+    ]
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(0, 60)):
+            if rng.random() < 0.25:
+                parts.append(rng.choice(words))
+            else:
+                pool = rng.choice(pools)
+                parts.append("".join(rng.choice(pool) for _ in range(rng.randint(1, 8))))
+        texts.append("".join(parts))
+    return texts
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_counts_are_tiktokens(name: tokens.EncodingName) -> None:
+    # The counter is rs-bpe; tiktoken (OpenAI's own) is the reference it must equal exactly.
+    encoding, counter = tokens.get_encoding(name), tokens.get_counter(name)
+    texts = _hard_texts(20_000, seed=len(name))
+    texts += [Path(__file__).read_text(encoding="utf-8"), " " * 5000 + "x", "a\n" * 3000]
+    texts += ["\ud800 lone surrogate", "a\udcffb", ""]
+    expected = [len(encoding.encode_ordinary(text)) for text in texts]
+    assert tokens.count_texts(texts, counter).tolist() == expected
+    assert [tokens.count_text(text, counter) for text in texts[:100]] == expected[:100]
+
+
+def test_a_panic_in_the_counter_is_counted_by_tiktoken(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = tokens.get_counter("o200k_base")
+
+    class Panic(BaseException):  # what a Rust panic becomes in Python
+        pass
+
+    def panicking(text: str) -> int:
+        raise Panic(text)
+
+    monkeypatch.setattr(counter, "_count", panicking)
+    assert tokens.count_texts(["hello world", "价格 😀"], counter).tolist() == [2, 2]
+    monkeypatch.setattr(counter, "_count", lambda _text: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        counter.count("stop")
 
 
 def test_special_token_text_counts_as_plain_text() -> None:
-    enc = tokens.get_encoding("o200k_base")
-    assert tokens.count_text("<|endoftext|>", enc) > 1
+    counter = tokens.get_counter("o200k_base")
+    assert tokens.count_text("<|endoftext|>", counter) == 7
 
 
 def _mixed_texts(count: int) -> list[str]:
@@ -49,7 +111,7 @@ def test_counting_on_both_cores_equals_counting_here() -> None:
     enc = tokens.get_encoding("o200k_base")
     texts = _mixed_texts(4_321)
     expected = [len(enc.encode_ordinary(text)) for text in texts]
-    with tokens.counting_on_both_cores(enc) as start:
+    with tokens.counting_on_both_cores(tokens.get_counter("o200k_base")) as start:
         # Through the same helper three times, two of them under way at once, and a sliced
         # string (not large_string) array.
         whole = start(pa.array(texts, pa.large_string()))
@@ -64,7 +126,7 @@ def test_counting_goes_on_here_when_the_helper_dies() -> None:
     texts = _mixed_texts(3_000)
     expected = [len(enc.encode_ordinary(text)) for text in texts]
     before = _children()
-    with tokens.counting_on_both_cores(enc) as start:
+    with tokens.counting_on_both_cores(tokens.get_counter("cl100k_base")) as start:
         helpers = _children() - before
         assert len(helpers) == 1
         under_way = start(pa.array(texts))

@@ -67,13 +67,13 @@ def estimate_input_tokens(
         return TokenEstimate(0, 0, 0)
     picked = np.unique(np.linspace(0, rows - 1, min(rows, sample_rows)).astype(np.int64))
     sample = frame.iloc[picked]
-    encoding, _ = tokens.counting_for(recipe.model, provider_counting)
-    constant, system_overhead = request_overhead(recipe, encoding)
+    counter, _ = tokens.counting_for(recipe.model, provider_counting)
+    constant, system_overhead = request_overhead(recipe, counter)
     texts = render(recipe.template, sample).tolist()
     system = system_template(recipe)
     if placeholders(system):
         texts += render(system, sample).tolist()
-    sample_tokens = int(tokens.count_texts(texts, encoding).sum())
+    sample_tokens = int(tokens.count_texts(texts, counter).sum())
     sample_characters = sum(len(text) for text in texts)
     if sample_characters:
         content = sample_tokens * characters / sample_characters

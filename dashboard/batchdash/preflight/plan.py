@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import tiktoken
 
 from batchdash.errors import InputError
 from batchdash.i18n import _l
@@ -50,8 +49,6 @@ from batchdash.recipe import ENDPOINTS, Recipe
 from batchdash.wording import describe_rows
 
 if TYPE_CHECKING:
-    import tiktoken
-
     from batchdash.providers.profiles import ProviderProfile
 
 
@@ -222,16 +219,16 @@ def plan_batch(
     row_tokens = np.zeros(rows, dtype=np.int64)
     row_bytes = np.zeros(rows, dtype=np.int64)
     measured = templates_ok and recipe.endpoint in ENDPOINTS
-    encoding, exact = tokens.counting_for(recipe.model, provider.tokens if provider else None)
+    counter, exact = tokens.counting_for(recipe.model, provider.tokens if provider else None)
     if measured:
         problems += cell_problems(texts)
         if forked_counting:
-            with tokens.counting_on_both_cores(encoding) as start_count:
+            with tokens.counting_on_both_cores(counter) as start_count:
                 empty = _measure(
-                    texts, recipe, ids, row_tokens, row_bytes, encoding, start_count, should_stop
+                    texts, recipe, ids, row_tokens, row_bytes, counter, start_count, should_stop
                 )
         else:
-            empty = _measure(texts, recipe, ids, row_tokens, row_bytes, encoding, None, should_stop)
+            empty = _measure(texts, recipe, ids, row_tokens, row_bytes, counter, None, should_stop)
         if empty:
             problems.append(
                 Problem(
@@ -346,21 +343,21 @@ def _render_rows(
     return render(recipe.template, chunk), systems
 
 
-def request_overhead(recipe: Recipe, encoding: tiktoken.Encoding) -> tuple[int, int]:
+def request_overhead(recipe: Recipe, counter: tokens.TokenCounter) -> tuple[int, int]:
     """Tokens every request of `recipe` holds besides its rendered prompt, and the tokens a
     rendered system text costs on top of its own (0 where the endpoint has no messages)."""
     if recipe.endpoint not in _CHAT_LIKE:
         return 0, 0
     # Chat formatting (OpenAI cookbook): each message costs TOKENS_PER_MESSAGE plus its role
     # and content, and the reply is primed with TOKENS_PER_REPLY.
-    user_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("user", encoding)
-    system_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("system", encoding)
+    user_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("user", counter)
+    system_overhead = tokens.TOKENS_PER_MESSAGE + tokens.count_text("system", counter)
     constant = user_overhead + tokens.TOKENS_PER_REPLY
     system = system_template(recipe)
     if system and not placeholders(system):
-        constant += system_overhead + tokens.count_text(system, encoding)
+        constant += system_overhead + tokens.count_text(system, counter)
     if recipe.structured:
-        constant += tokens.count_format(structured_format(recipe), encoding)
+        constant += tokens.count_format(structured_format(recipe), counter)
     return constant, system_overhead
 
 
@@ -370,7 +367,7 @@ def _measure(
     ids: pd.Series,
     row_tokens: np.ndarray,
     row_bytes: np.ndarray,
-    encoding: tiktoken.Encoding,
+    counter: tokens.TokenCounter,
     start_count: tokens.CountStarter | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[int]:
@@ -383,11 +380,11 @@ def _measure(
     if start_count is None:
 
         def start_count(texts: pa.Array | pa.ChunkedArray) -> Callable[[], np.ndarray]:
-            counts = tokens.count_texts(texts.to_pylist(), encoding)
+            counts = tokens.count_texts(texts.to_pylist(), counter)
             return lambda: counts
 
     constant_system = system_template(recipe)
-    constant_tokens, system_overhead = request_overhead(recipe, encoding)
+    constant_tokens, system_overhead = request_overhead(recipe, counter)
     empty: list[int] = []
     pending: list[Callable[[], None]] = []
     for first, stop in _chunks(0, len(texts), _text_sizes(texts, recipe)):
