@@ -159,7 +159,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         key="submit_button",
         disabled=bool(connection.refusal),
         on_click=open_dialog,
-        args=(default_job_name(source), source_stem(source)),
+        args=(default_job_name(source), source.table.source_name),
     )
 if pre.sample.parts:
     with st.expander(_("The first lines of the JSONL file")):

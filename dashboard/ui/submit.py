@@ -112,16 +112,17 @@ def default_job_name(source: Source) -> str:
     return f"{source_stem(source)} {datetime.now():%Y-%m-%d %H:%M}"
 
 
-def open_dialog(default_name: str, stem: str) -> None:
-    """Submit button callback: open the dialog. A name the analyst typed for this file and has
-    not sent yet is kept (closing the dialog loses nothing); otherwise a fresh one is offered."""
+def open_dialog(default_name: str, source_name: str) -> None:
+    """Submit button callback: open the dialog. A name the analyst typed for this file (by its
+    whole name: reviews.csv is not reviews.xlsx) and has not sent yet is kept (closing the
+    dialog loses nothing); otherwise a fresh one is offered."""
     st.session_state[state.SUBMIT_OPEN] = True
     typed = (st.session_state.get(state.JOB_NAME) or "").strip()
     memo: NameMemo = st.session_state.get(state.JOB_NAME_MEMO) or NameMemo()
-    if typed and typed not in (memo.offered, memo.sent) and memo.stem == stem:
+    if typed and typed not in (memo.offered, memo.sent) and memo.source_name == source_name:
         return
     st.session_state[state.JOB_NAME] = default_name
-    st.session_state[state.JOB_NAME_MEMO] = NameMemo(offered=default_name, stem=stem)
+    st.session_state[state.JOB_NAME_MEMO] = NameMemo(offered=default_name, source_name=source_name)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class NameMemo:
     """The job name last offered, the file it was offered for, and the name last sent."""
 
     offered: str = ""
-    stem: str = ""
+    source_name: str = ""
     sent: str = ""
 
 

@@ -367,8 +367,15 @@ def test_a_name_typed_in_the_dialog_outlives_its_closing(app: AppTest) -> None:
     app.button(key="submit_button").click().run()
     assert app.text_input(key=state.JOB_NAME).value.startswith("reviews ")
 
-    # A name typed for one file is not offered for another.
+    # A name typed for one file is not offered for another, even one of the same stem.
     app.text_input(key=state.JOB_NAME).set_value("Review sentiment, take 2").run()
+    app.button(key="submit_keep").click().run()
+    upload(app, "reviews.tsv", b"text\tid\nGreat value\t1\nBroke in a week\t2\n")
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    app.button(key="submit_button").click().run()
+    assert app.text_input(key=state.JOB_NAME).value.startswith("reviews ")
+    assert app.text_input(key=state.JOB_NAME).value != "Review sentiment, take 2"
+    app.text_input(key=state.JOB_NAME).set_value("Review sentiment, take 3").run()
     app.button(key="submit_keep").click().run()
     upload(app, "tickets.csv", b"prompt\nReset my password\nThe printer is on fire\n")
     app.text_area(key=state.TEMPLATE).set_value("Route: {prompt}").run()
