@@ -340,14 +340,15 @@ def add_convert(commands: _SubParsers) -> None:
         description=_("Write DIR/part-0001.jsonl, ... (one request per row) and print the counts."),
     )
     parser.add_argument("input", type=Path, metavar="INPUT", help=_("CSV, TSV or XLSX file"))
-    add_recipe_options(parser)
+    add_recipe_options(parser, template_required=False)
+    cli_recipes.add_recipe_option(parser)
     parser.add_argument("--out-dir", type=Path, default=Path("."), help=_("default: here"))
     parser.set_defaults(handler=run_convert)
 
 
 def run_convert(args: argparse.Namespace) -> dict[str, Any]:
+    recipe = recipe_from_args(args, cli_recipes.recipe_without_service(args))
     table = read_input(args.input)
-    recipe = recipe_from_args(args)
     provider = configured_provider(read_settings(os.environ))
     plan = plan_batch(table.frame, recipe, provider=provider, forked_counting=True)
     blocking = [problem for problem in plan.problems if problem.blocking]

@@ -5,6 +5,7 @@ NAME[@VERSION]` starts from one (the recipe options given beside it override its
     python dashboard/cli.py recipes Triage
     python dashboard/cli.py recipes Triage --delete
     python dashboard/cli.py submit tickets.csv --recipe Triage@2 --model gpt-4.1
+    python dashboard/cli.py convert tickets.csv --recipe Triage --out-dir parts
 
 Recipes are filed under the key's fingerprint (`batchdash.registry.saved_recipes`): the same
 ones the pages save and load with that key, whoever signed in.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from batchdash.errors import InputError
@@ -60,16 +63,43 @@ def parse_recipe_choice(text: str) -> tuple[str, int | None]:
 def chosen_recipe(args: argparse.Namespace, registry: Registry, scope: str) -> Recipe | None:
     """The saved recipe `--recipe` names, or None; raises InputError when neither it nor
     `--template` is given."""
-    if args.recipe is None:
-        if args.template is None:
-            raise InputError(
-                _l(
-                    "Give --template, or --recipe NAME to use a saved recipe (`recipes` lists them)."
-                )
-            )
+    if not _names_recipe(args):
         return None
     name, version = parse_recipe_choice(args.recipe)
     return registry.saved_recipe(scope, name, version).recipe
+
+
+def recipe_without_service(args: argparse.Namespace) -> Recipe | None:
+    """`chosen_recipe` for a command that opens no job service (convert): the registry is
+    opened only when `--recipe` is given."""
+    if not _names_recipe(args):
+        return None
+    with recipe_shelf() as (registry, scope):
+        return chosen_recipe(args, registry, scope)
+
+
+def _names_recipe(args: argparse.Namespace) -> bool:
+    if args.recipe is None and args.template is None:
+        raise InputError(
+            _l("Give --template, or --recipe NAME to use a saved recipe (`recipes` lists them).")
+        )
+    return args.recipe is not None
+
+
+@contextmanager
+def recipe_shelf() -> Iterator[tuple[Registry, str]]:
+    """The registry, and the scope the configured key's recipes are filed under."""
+    from cli_jobs import command_key
+
+    from batchdash.registry.store import Registry
+
+    settings = read_settings(os.environ)
+    scope = owner_scope(command_key(settings, configured_provider(settings)), settings.base_url)
+    registry = Registry.from_settings(settings)
+    try:
+        yield registry, scope
+    finally:
+        registry.close()
 
 
 def add_recipes(commands: _SubParsers) -> None:
@@ -87,14 +117,7 @@ def add_recipes(commands: _SubParsers) -> None:
 
 
 def run_recipes(args: argparse.Namespace) -> Any:
-    from cli_jobs import command_key
-
-    from batchdash.registry.store import Registry
-
-    settings = read_settings(os.environ)
-    scope = owner_scope(command_key(settings, configured_provider(settings)), settings.base_url)
-    registry = Registry.from_settings(settings)
-    try:
+    with recipe_shelf() as (registry, scope):
         if args.name is None:
             if args.delete:
                 raise InputError(_l("Name the recipe to delete: recipes NAME --delete."))
@@ -106,8 +129,6 @@ def run_recipes(args: argparse.Namespace) -> Any:
             return {"name": args.name, "deleted_versions": deleted}
         registry.saved_recipe(scope, args.name)  # an unknown name is an error, not []
         return [described(saved) for saved in registry.recipe_versions(scope, args.name)]
-    finally:
-        registry.close()
 
 
 def described(saved: SavedRecipe) -> dict[str, Any]:

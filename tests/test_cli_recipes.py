@@ -1,7 +1,9 @@
-"""The CLI's saved recipes: `recipes` lists, shows and deletes them; `submit --recipe`."""
+"""The CLI's saved recipes: `recipes` lists, shows and deletes them; `submit --recipe` and
+`convert --recipe` start from one."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -65,6 +67,29 @@ def test_submit_with_a_saved_recipe_and_options_that_override_it(
     assert code == 0, err
     assert registry.get_job(submitted["job_id"], scope).recipe.template == "Second: {review}"
     registry.close()
+
+
+def test_convert_with_a_saved_recipe_writes_its_requests(
+    job_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry, scope = registry_and_scope(job_env)
+    registry.save_recipe(scope, "Triage", TRIAGE)
+    registry.close()
+    reviews = write_reviews(tmp_path / "reviews.csv", 3)
+    parts = tmp_path / "parts"
+
+    code, counts, err = run_main(
+        capsys, "convert", reviews, "--recipe", "Triage", "--model", "gpt-4o", "--out-dir", parts
+    )
+    assert code == 0, err
+    assert counts["rows"] == 3
+    lines = [json.loads(line) for line in (parts / "part-0001.jsonl").read_text().splitlines()]
+    assert [line["body"]["model"] for line in lines] == ["gpt-4o"] * 3
+    assert lines[0]["body"]["messages"][-1]["content"].startswith("Triage: ")
+
+    code, printed, err = run_main(capsys, "convert", reviews, "--out-dir", parts)
+    assert (code, printed) == (2, None)
+    assert err.startswith("Give --template, or --recipe NAME") and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
