@@ -272,7 +272,8 @@ def main() -> int:
         memory_child(*args.memory_child)
         return 0
 
-    tokens.encoding_for_model(RECIPE.model)  # load the token table outside the timings
+    tokens.encoding_for_model(RECIPE.model)  # load the token tables outside the timings:
+    tokens.counter_for_model(RECIPE.model)  # tiktoken's for the naive loop, rs-bpe's for the plan
     frame = speed_table(args.rows)
     prompt_chars = len(RECIPE.template.format(**frame.iloc[0]))
     mean_chars = int(frame["review"].str.len().mean() + frame["customer"].str.len().mean())
