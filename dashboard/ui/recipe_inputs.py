@@ -86,12 +86,15 @@ def window_label(window: str) -> str:
 
 
 def endpoint_changed() -> None:
-    """Endpoint callback: a model offered for another endpoint gives way to this one's first."""
-    offered = OFFERED_MODELS[st.session_state[state.ENDPOINT]]
+    """Endpoint callback: a model offered for another endpoint gives way to the one last used
+    with this endpoint, else to this one's first (a name typed by hand stays)."""
+    endpoint = st.session_state[state.ENDPOINT]
+    offered = OFFERED_MODELS[endpoint]
     model = st.session_state.get(state.MODEL)
     offered_elsewhere = any(model in models for models in OFFERED_MODELS.values())
     if model not in offered and offered_elsewhere:
-        st.session_state[state.MODEL] = offered[0]
+        used_before = st.session_state[state.MODEL_BY_ENDPOINT].get(endpoint)
+        st.session_state[state.MODEL] = used_before or offered[0]
 
 
 def insert_column() -> None:
@@ -219,6 +222,7 @@ def recipe_inputs(
         )
         or ""
     ).strip()
+    st.session_state[state.MODEL_BY_ENDPOINT][endpoint] = model
     window = st.selectbox(
         _("Completion window"),
         provider.completion_windows,
@@ -395,9 +399,11 @@ def _parameters(
     effort: ReasoningEffort | None = None
     with right:
         if reasoning and endpoint in _CHAT_LIKE:
+            # Pills, not a segmented control: seven values fit a third of the row only on
+            # several lines, and a segmented control does not wrap (its last values were cut).
             effort = cast(
                 ReasoningEffort | None,
-                st.segmented_control(
+                st.pills(
                     _("Reasoning effort"),
                     REASONING_EFFORTS,
                     key=state.REASONING_EFFORT,

@@ -58,6 +58,8 @@ SOURCE = "source"
 # New job page, Recipe step (widget keys).
 ENDPOINT = "endpoint"
 MODEL = "model"
+#: The model last used with each endpoint: switching back to an endpoint brings its model back.
+MODEL_BY_ENDPOINT = "model_by_endpoint"
 SYSTEM_PROMPT = "system_prompt"
 TEMPLATE = "template"
 #: The template the page last started from for the table (not typed by the analyst): while the
@@ -175,6 +177,7 @@ _DEFAULTS: dict[str, Any] = {
     PASTED_TEXT: "",
     ENDPOINT: "/v1/chat/completions",
     MODEL: "gpt-4o-mini",
+    MODEL_BY_ENDPOINT: {},
     SYSTEM_PROMPT: "",
     TEMPLATE: "{prompt}",
     STARTING_TEMPLATE: "{prompt}",
