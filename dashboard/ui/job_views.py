@@ -116,11 +116,38 @@ def shown_jobs(
     """The jobs table after the toolbar's filters."""
     if not st.session_state.get(state.JOBS_SHOW_ARCHIVED):
         statuses = [status for status in statuses if not status.archived]
-    frame = jobs_frame(statuses, now=now, terminal=terminal)
+    return _filtered(jobs_frame(statuses, now=now, terminal=terminal))
+
+
+def _filtered(frame: pd.DataFrame) -> pd.DataFrame:
     shown = _job_words()
     picked = st.session_state.get(state.JOBS_STATUS_FILTER) or []
     words = [shown[english] for english in picked if english in shown]
     return filter_jobs(frame, words=words, search=st.session_state.get(state.JOBS_SEARCH) or "")
+
+
+def nothing_shown(statuses: Sequence[JobStatus], *, now: float, terminal: Collection[str]) -> str:
+    """Why the filters leave no job, and how many archived jobs they would show."""
+    searched = bool((st.session_state.get(state.JOBS_SEARCH) or "").strip())
+    picked = bool(st.session_state.get(state.JOBS_STATUS_FILTER))
+    if searched and picked:
+        words = _("No job matches the search and the status filter.")
+    elif searched:
+        words = _("No job matches the search.")
+    elif picked:
+        words = _("No job matches the status filter.")
+    else:
+        words = _("Every job here is archived.")
+    archived = [status for status in statuses if status.archived]
+    if archived and not st.session_state.get(state.JOBS_SHOW_ARCHIVED):
+        hidden = len(_filtered(jobs_frame(archived, now=now, terminal=terminal)))
+        if hidden:
+            words += " " + n_(
+                "{n:,} archived job matches: turn on Show archived to see it.",
+                "{n:,} archived jobs match: turn on Show archived to see them.",
+                hidden,
+            )
+    return words
 
 
 def show_jobs_table(frame: pd.DataFrame) -> None:

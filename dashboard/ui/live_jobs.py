@@ -101,7 +101,10 @@ def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> 
             )
         return
     if frame.empty:
-        st.info(_("No job matches the search and the status filter."), icon=":material/search_off:")
+        st.info(
+            job_views.nothing_shown(statuses, now=now, terminal=terminal),
+            icon=":material/search_off:",
+        )
         return
     job_views.show_jobs_table(frame)
     shown = set(frame["job_id"])

@@ -85,8 +85,19 @@ def test_filters_by_status_and_name_and_hides_archived_jobs(pages: Pages) -> Non
     assert job_names(at) == ["Reviews April", "Reviews March (archived)"]
 
     at.text_input(key=state.JOBS_SEARCH).set_value("nothing like it").run()
-    assert "No job matches the search and the status filter." in joined(at, "info")
+    assert joined(at, "info") == "No job matches the search."
     assert pages.box.log.total == 0  # nothing runs: no API call at all
+
+    # The job looked for is archived: the page says how to see it.
+    at.toggle(key=state.JOBS_SHOW_ARCHIVED).set_value(False).run()
+    at.text_input(key=state.JOBS_SEARCH).set_value("march").run()
+    assert joined(at, "info") == (
+        "No job matches the search. 1 archived job matches: turn on Show archived to see it."
+    )
+    at.text_input(key=state.JOBS_SEARCH).set_value("").run()
+    at.pills(key=state.JOBS_STATUS_FILTER).set_value(["Completed with errors"]).run()
+    at.text_input(key=state.JOBS_SEARCH).set_value("tickets").run()
+    assert joined(at, "info") == "No job matches the search and the status filter."
 
 
 def test_each_refresh_asks_once_per_running_batch_and_stops_when_they_finish(
