@@ -172,7 +172,8 @@ def refused_here(
     connection: Connection, estimate: CostEstimate, model: str, forget: Callable[[], None]
 ) -> bool:
     """In the submit dialog: whether the saved limits refuse this estimate; if so, say why with
-    the figures and offer Settings (the dialog stays open, so nothing entered is lost)."""
+    the figures and offer Settings (the dialog closes on the way there: New job keeps the recipe
+    and the dialog the typed name, for when the analyst comes back)."""
     try:
         registry = resources.app_registry()
         limits = saved_limits(registry, connection.scope)
@@ -198,5 +199,6 @@ def refused_here(
         if st.button(
             _("Open Settings"), type="primary", icon=":material/settings:", key="budget_settings"
         ):
+            forget()
             st.switch_page(SETTINGS_PAGE)
     return True

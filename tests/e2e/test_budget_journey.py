@@ -87,13 +87,18 @@ def test_a_limit_refuses_a_submit_until_raised_and_the_months_spend_rises(
     expect(dialog.get_by_role("button", name="Submit", exact=True)).to_have_count(0)
     screenshot(page, "budget-refused")
 
-    # Raised in Settings, the same dialog comes back with everything entered, and submits.
+    # Raised in Settings; back on New job no dialog pops up by itself, and Submit job… opens
+    # it again with the name typed before, and submits.
     dialog.get_by_role("button", name="Open Settings").click()
     expect(page.get_by_role("heading", name="Settings")).to_be_visible(timeout=STEP_TIMEOUT)
     wait_idle(page)
     set_limit(page, "Limit per job (USD)", "5")
     assert saved(budget_app.data_dir, JOB_LIMIT) == 5.0
     go_to(page, "New job")
+    expect(page.get_by_role("heading", name="New job")).to_be_visible(timeout=STEP_TIMEOUT)
+    wait_idle(page)
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    page.get_by_role("button", name="Submit job…").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=STEP_TIMEOUT)
     expect(dialog.get_by_role("textbox", name="Job name")).to_have_value("Dear reviews")
