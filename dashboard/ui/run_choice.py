@@ -85,6 +85,7 @@ def choose(provider: ProviderProfile, costs: dict[RunWay, str]) -> RunWay:
         _("How to run it"),
         ways,
         key=state.RUN_WAY,
+        persist_state="session",  # kept when the dialog closes, like the job name
         format_func=lambda option: _label(option, provider),
         captions=[_caption(option, provider, costs.get(option, "")) for option in ways],
     )
@@ -97,6 +98,7 @@ def choose(provider: ProviderProfile, costs: dict[RunWay, str]) -> RunWay:
             max_value=direct_runs.MAX_CONCURRENCY,
             step=1,
             key=state.DIRECT_CONCURRENCY,
+            persist_state="session",
             help=_(
                 "How many rows are sent at the same time. Fewer when the server pushes back "
                 "(rate limits); a small local server may want 1 or 2."

@@ -403,9 +403,9 @@ def show_source(source: Source) -> None:
     rows, columns = table.frame.shape
     how = [
         _(
-            "**{rows:,} rows** × {columns} columns from {source}",
-            rows=rows,
-            columns=columns,
+            "{rows} × {columns} from {source}",
+            rows=n_("**{n:,} row**", "**{n:,} rows**", rows),
+            columns=n_("{n:,} column", "{n:,} columns", columns),
             source=plain(_source_words(table.source_name)),
         )
     ]

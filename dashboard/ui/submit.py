@@ -17,7 +17,7 @@ from datetime import datetime
 import streamlit as st
 
 from batchdash.errors import BatchdashError
-from batchdash.i18n import _, n_
+from batchdash.i18n import Message, _, _l, n_
 from batchdash.inputs.hidden_characters import hidden_in_name
 from batchdash.jobs.status import JobStatus
 from batchdash.money import usd_all
@@ -26,7 +26,7 @@ from batchdash.preflight.pricing import ModelPrice, price_for
 from batchdash.preflight.provider_checks import batch_api_problem
 from batchdash.recipe import Recipe
 from batchdash.registry.fingerprints import table_fingerprint
-from ui import budgets, dialogs, run_choice, state
+from ui import budgets, dialogs, job_actions, run_choice, state
 from ui.connection import Connection
 from ui.cost_views import ESTIMATE_LABEL, label
 from ui.job_access import attempt, fetch_progress, job_service
@@ -75,7 +75,7 @@ def _offer_twin(twin: JobStatus, connection: Connection) -> None:
             )
         if sent is None:
             return
-    _go_to(twin.job_id)
+    _go_to(twin.job_id, done=_l("Sent the rest of {name}.", name=twin.name) if resumable else None)
 
 
 def _export_instead(refusal: str, source: Source, recipe: Recipe, connection: Connection) -> None:
@@ -104,7 +104,8 @@ def _export_instead(refusal: str, source: Source, recipe: Recipe, connection: Co
     )
     if job_id is None:
         return
-    _go_to(job_id, name)
+    done = _l("Saved {name} for vLLM: its file and the command that runs it are below.", name=name)
+    _go_to(job_id, name, done)
 
 
 def default_job_name(source: Source) -> str:
@@ -134,14 +135,21 @@ class NameMemo:
     sent: str = ""
 
 
-def _go_to(job_id: str, name: str | None = None) -> None:
+def _go_to(job_id: str, name: str | None = None, done: Message | None = None) -> None:
     """After a job is made (`name`: under that name) or resumed: the dialog closed and Jobs
-    opened on it; the name is not offered for the next job."""
+    opened on it, saying what was `done`, with its filters cleared so that the job shows; the
+    name and the way to run are not offered for the next job."""
     if name is not None:
         memo: NameMemo = st.session_state.get(state.JOB_NAME_MEMO) or NameMemo()
         st.session_state[state.JOB_NAME_MEMO] = replace(memo, sent=name)
     st.session_state[state.SUBMIT_OPEN] = False
+    # The next job starts from the first (cheapest) way to run, not a direct run picked now.
+    st.session_state.pop(state.RUN_WAY, None)
     st.session_state[state.SELECTED_JOB] = job_id
+    st.session_state[state.JOBS_SEARCH] = ""
+    st.session_state[state.JOBS_STATUS_FILTER] = []
+    if done is not None:
+        job_actions.tell(done)
     st.switch_page(JOBS_PAGE)
 
 
@@ -244,7 +252,7 @@ def _submit_body(
         known = estimate.expected_usd is not None
         st.metric(
             label(ESTIMATE_LABEL, connection.sandbox),
-            f"≈ {shown[0]}" if known else _("{usd} + answers", usd=shown[1]),
+            f"≈ {shown[0]}" if known else _("{amount} + answers", amount=shown[1]),
             border=True,
             help=_(
                 "Input {usd} plus the answers projected from {rows} tried rows.",
@@ -273,7 +281,9 @@ def _submit_body(
             recipe,
             connection,
             _forget,
-            lambda job_id: _go_to(job_id, name),
+            lambda job_id: _go_to(
+                job_id, name, _l("Started {name}: its rows are sent directly now.", name=name)
+            ),
         )
         return
     no_batches = batch_api_problem(connection.provider)
@@ -340,4 +350,4 @@ def _submit_body(
             st.caption(_("The job is saved: Submit again to send the parts that are left."))
         return
     st.session_state[state.PENDING_JOB] = None
-    _go_to(job_id, name)
+    _go_to(job_id, name, _l("Submitted {name}. It is opened below.", name=name))

@@ -270,7 +270,7 @@ def test_a_header_of_ten_thousand_columns_is_read(app: AppTest) -> None:
     upload(app, "wide_header.csv", corpus_file("wide_header.csv"))
     app.text_area(key=state.TEMPLATE).set_value("{prompt}").run()
 
-    assert "**1 rows** × 10000 columns" in "\n".join(str(md.value) for md in app.markdown)
+    assert "**1 row** × 10,000 columns" in "\n".join(str(md.value) for md in app.markdown)
     assert not app.error
     assert not app.exception
     assert app.session_state[state.SYSTEM_PROMPT] == "Answer in one word."

@@ -173,7 +173,7 @@ def test_a_reasoning_model_takes_an_effort_instead_of_a_temperature(app: AppTest
     app.number_input(key=state.TEMPERATURE).set_value(0.5).run()
 
     app.selectbox(key=state.MODEL).set_value("o4-mini").run()
-    app.segmented_control(key=state.REASONING_EFFORT).set_value("low").run()
+    app.pills(key=state.REASONING_EFFORT).set_value("low").run()
 
     keys = {widget.key for widget in app.number_input}
     assert state.TEMPERATURE not in keys
@@ -194,10 +194,10 @@ def test_every_effort_of_the_spec_is_offered_and_sent(app: AppTest) -> None:
     app.selectbox(key=state.ENDPOINT).set_value("/v1/responses").run()
     app.selectbox(key=state.MODEL).set_value("gpt-5").run()
 
-    efforts = app.segmented_control(key=state.REASONING_EFFORT)
+    efforts = app.pills(key=state.REASONING_EFFORT)
     assert list(efforts.options) == list(REASONING_EFFORTS)
     for effort in ("none", "xhigh", "max"):
-        app.segmented_control(key=state.REASONING_EFFORT).set_value(effort).run()
+        app.pills(key=state.REASONING_EFFORT).set_value(effort).run()
         assert request_previews(app)[0]["reasoning"] == {"effort": effort}
         assert not app.error
 
@@ -260,6 +260,23 @@ def test_the_download_is_the_jsonl_whose_first_lines_are_shown(app: AppTest) -> 
     assert len(lines) == 4
     assert "\n".join(lines[:3]) == shown
     assert json.loads(lines[3])["body"]["temperature"] == 0.5
+
+
+def test_a_model_chosen_for_an_endpoint_comes_back_with_it(app: AppTest) -> None:
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.selectbox(key=state.MODEL).set_value("gpt-4.1-mini").run()
+    app.selectbox(key=state.ENDPOINT).set_value("/v1/embeddings").run()
+    app.selectbox(key=state.MODEL).set_value("text-embedding-3-large").run()
+    app.selectbox(key=state.ENDPOINT).set_value("/v1/moderations").run()
+
+    app.selectbox(key=state.ENDPOINT).set_value("/v1/chat/completions").run()
+    assert app.selectbox(key=state.MODEL).value == "gpt-4.1-mini"
+    app.selectbox(key=state.ENDPOINT).set_value("/v1/embeddings").run()
+    assert app.selectbox(key=state.MODEL).value == "text-embedding-3-large"
+    # Responses takes the chat models: the model stays what it was on Chat Completions.
+    app.selectbox(key=state.ENDPOINT).set_value("/v1/chat/completions").run()
+    app.selectbox(key=state.ENDPOINT).set_value("/v1/responses").run()
+    assert app.selectbox(key=state.MODEL).value == "gpt-4.1-mini"
 
 
 def test_embeddings_switch_the_model_and_show_vectors_when_tried(app: AppTest) -> None:
@@ -383,6 +400,26 @@ def test_a_name_typed_in_the_dialog_outlives_its_closing(app: AppTest) -> None:
     assert app.text_input(key=state.JOB_NAME).value.startswith("tickets ")
 
 
+def test_a_submitted_job_shows_on_jobs_whatever_its_filters_held(app: AppTest) -> None:
+    # Filters left on Jobs from earlier would hide the new job, and the page would say only
+    # that no job matches: the analyst would think the submit failed and send it again.
+    app.session_state[state.JOBS_SEARCH] = "Cities"
+    app.session_state[state.JOBS_STATUS_FILTER] = ["Cancelled"]
+    upload(app, "reviews.csv", REVIEWS_CSV)
+    app.text_area(key=state.TEMPLATE).set_value("Classify: {text}").run()
+    app.button(key="submit_button").click().run()
+    app.text_input(key=state.JOB_NAME).set_value("Review sentiment").run()
+    app.button(key="submit_confirm").click().run()
+
+    assert app.header[0].value == "Jobs"
+    assert not app.exception
+    assert app.session_state[state.JOBS_SEARCH] == ""
+    assert app.session_state[state.JOBS_STATUS_FILTER] == []
+    assert "No job matches" not in joined(app, "info")
+    assert "Submitted Review sentiment" in joined(app, "success")
+    assert app.dataframe[0].value["name"].tolist() == ["Review sentiment"]
+
+
 def test_a_dismissed_dialog_stays_closed(app: AppTest) -> None:
     upload(app, "reviews.csv", REVIEWS_CSV)
     app.text_area(key=state.TEMPLATE).set_value("{text}").run()
@@ -404,7 +441,7 @@ def test_typed_rows_and_an_added_column_make_the_table(app: AppTest) -> None:
         "deleted_rows": [],
     }
     app.run()
-    assert "2 rows** × 1 columns from typed table" in joined(app, "markdown")
+    assert "2 rows** × 1 column from typed table" in joined(app, "markdown")
     assert "1 blank row was left out" in joined(app, "markdown")
 
     app.text_input(key=state.NEW_COLUMN).set_value("colour").run()
@@ -490,7 +527,7 @@ def test_typed_and_pasted_rows_stay_put_across_pages(app: AppTest) -> None:
     assert app.dataframe[0].value["prompt"].tolist() == ["first", "second"]
     app.segmented_control(key=state.SOURCE_MODE).set_value(state.SOURCE_COMPOSE).run()
     assert app.dataframe[0].value["prompt"].tolist() == ["", "kept", "", "added"]
-    assert "2 rows** × 1 columns" in joined(app, "markdown")
+    assert "2 rows** × 1 column" in joined(app, "markdown")
 
 
 def test_a_failed_submission_is_reported_and_resumed_not_repeated(

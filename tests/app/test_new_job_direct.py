@@ -54,6 +54,26 @@ def test_the_dialog_offers_a_batch_or_a_direct_run_with_the_cost_of_each(app: Ap
     assert app.button(key="submit_direct").label == "Run directly"
 
 
+def test_the_way_picked_outlives_closing_the_dialog_until_a_job_is_made(app: AppTest) -> None:
+    reviews_in_dialog(app)
+    app.radio(key=state.RUN_WAY).set_value("direct").run()
+    app.number_input(key=state.DIRECT_CONCURRENCY).set_value(3).run()
+    app.button(key="submit_direct_keep").click().run()  # "Not now"
+    assert not app.session_state[state.SUBMIT_OPEN]
+
+    open_submit(app)
+    assert app.radio(key=state.RUN_WAY).value == "direct"
+    assert app.number_input(key=state.DIRECT_CONCURRENCY).value == 3
+
+    # Once a job is made, the next one starts from the cheaper way again.
+    app.button(key="submit_direct").click().run()
+    assert app.header[0].value == "Jobs"
+    run = direct_runs.handle(app.session_state[state.SELECTED_JOB])
+    assert run is not None and run.join(60)
+    open_submit(app)
+    assert app.radio(key=state.RUN_WAY).value == "batch"
+
+
 def test_a_direct_submission_runs_in_the_background_and_opens_jobs_on_it(
     app: AppTest, data_dir: Path
 ) -> None:
