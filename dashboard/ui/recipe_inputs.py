@@ -399,19 +399,20 @@ def _parameters(
     effort: ReasoningEffort | None = None
     with right:
         if reasoning and endpoint in _CHAT_LIKE:
-            # Pills, not a segmented control: seven values fit a third of the row only on
-            # several lines, and a segmented control does not wrap (its last values were cut).
+            # A select box: seven values do not fit a third of the row as buttons (the last
+            # ones were cut off), and it offers the model's default as a value of its own.
             effort = cast(
                 ReasoningEffort | None,
-                st.pills(
+                st.selectbox(
                     _("Reasoning effort"),
-                    REASONING_EFFORTS,
+                    [None, *REASONING_EFFORTS],
                     key=state.REASONING_EFFORT,
                     persist_state="session",
+                    format_func=lambda value: _("Model default") if value is None else value,
                     help=_(
                         "More effort: better answers, more output tokens billed; 'none' "
-                        "skips reasoning. Not every model takes every value. Nothing selected "
-                        "leaves the model's default."
+                        "skips reasoning. Not every model takes every value. 'Model default' "
+                        "sends no effort, so the model uses its own."
                     ),
                 ),
             )

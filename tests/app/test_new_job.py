@@ -173,7 +173,7 @@ def test_a_reasoning_model_takes_an_effort_instead_of_a_temperature(app: AppTest
     app.number_input(key=state.TEMPERATURE).set_value(0.5).run()
 
     app.selectbox(key=state.MODEL).set_value("o4-mini").run()
-    app.pills(key=state.REASONING_EFFORT).set_value("low").run()
+    app.selectbox(key=state.REASONING_EFFORT).set_value("low").run()
 
     keys = {widget.key for widget in app.number_input}
     assert state.TEMPERATURE not in keys
@@ -194,12 +194,15 @@ def test_every_effort_of_the_spec_is_offered_and_sent(app: AppTest) -> None:
     app.selectbox(key=state.ENDPOINT).set_value("/v1/responses").run()
     app.selectbox(key=state.MODEL).set_value("gpt-5").run()
 
-    efforts = app.pills(key=state.REASONING_EFFORT)
-    assert list(efforts.options) == list(REASONING_EFFORTS)
+    efforts = app.selectbox(key=state.REASONING_EFFORT)
+    assert list(efforts.options) == ["Model default", *REASONING_EFFORTS]
+    assert efforts.value is None
     for effort in ("none", "xhigh", "max"):
-        app.pills(key=state.REASONING_EFFORT).set_value(effort).run()
+        app.selectbox(key=state.REASONING_EFFORT).set_value(effort).run()
         assert request_previews(app)[0]["reasoning"] == {"effort": effort}
         assert not app.error
+    app.selectbox(key=state.REASONING_EFFORT).set_value(None).run()
+    assert "reasoning" not in request_previews(app)[0]
 
 
 def test_structured_fields_shape_the_request_and_the_tried_answers(app: AppTest) -> None:

@@ -9,6 +9,13 @@ from playwright.sync_api import FilePayload, Locator, Page, expect
 from tests.e2e.conftest import STEP_TIMEOUT, wait_idle
 
 
+def go_to(page: Page, link: str) -> None:
+    """Open the page called `link` from the sidebar; done once its heading shows."""
+    page.get_by_role("link", name=link).click()
+    expect(page.get_by_role("heading", name=link)).to_be_visible(timeout=STEP_TIMEOUT)
+    wait_idle(page)
+
+
 def upload_file(page: Page, name: str, data: bytes, rows: int, mime: str = "text/csv") -> None:
     """Put `data` in New job's uploader as `name`; done once the table of `rows` rows shows."""
     payload: FilePayload = {"name": name, "mimeType": mime, "buffer": data}

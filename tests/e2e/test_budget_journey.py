@@ -15,7 +15,7 @@ from batchdash.preflight.budget import JOB_LIMIT, MONTH_LIMIT
 from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, open_page, screenshot, serving, wait_idle
-from tests.e2e.steps import open_submit_dialog, upload_file, write_template
+from tests.e2e.steps import go_to, open_submit_dialog, upload_file, write_template
 from tests.e2e.test_whole_path import metric
 from ui.connection import sandbox_scope
 
@@ -43,12 +43,6 @@ def set_limit(page: Page, label: str, text: str) -> None:
     box = page.get_by_role("textbox", name=label)
     box.fill(text)
     box.press("Enter")
-    wait_idle(page)
-
-
-def go_to(page: Page, link: str) -> None:
-    page.get_by_role("link", name=link).click()
-    expect(page.get_by_role("heading", name=link)).to_be_visible(timeout=STEP_TIMEOUT)
     wait_idle(page)
 
 

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, ServedApp, screenshot, wait_idle
+from tests.e2e.steps import go_to
 from tests.e2e.test_whole_path import BATCH_TIMEOUT, job_heading, prompts_csv, submit
 
 pytestmark = pytest.mark.e2e
@@ -20,12 +21,6 @@ pytestmark = pytest.mark.e2e
 NAME = "Tried in the sandbox"
 #: Where the key's requests would go: a closed port, so nothing leaves the machine.
 NOWHERE = "http://127.0.0.1:9/v1"
-
-
-def go_to(page: Page, link: str) -> None:
-    page.get_by_role("link", name=link).click()
-    expect(page.get_by_role("heading", name=link)).to_be_visible(timeout=STEP_TIMEOUT)
-    wait_idle(page)
 
 
 def type_into(page: Page, label: str, text: str) -> None:
