@@ -29,18 +29,19 @@ new_job = st.Page(
         "cost, try a few rows, and submit it as a batch job."
     ),
 )
+jobs = st.Page(
+    "app_pages/jobs.py",
+    title=_("Jobs"),
+    icon=":material/list_alt:",
+    help=_(
+        "Your jobs and their batches, refreshed while they run: cancel, repair failed rows, "
+        "attach a batch made elsewhere."
+    ),
+)
 page = st.navigation(
     [
         new_job,
-        st.Page(
-            "app_pages/jobs.py",
-            title=_("Jobs"),
-            icon=":material/list_alt:",
-            help=_(
-                "Your jobs and their batches, refreshed while they run: cancel, repair failed "
-                "rows, attach a batch made elsewhere."
-            ),
-        ),
+        jobs,
         st.Page(
             "app_pages/results.py",
             title=_("Results"),
@@ -65,5 +66,8 @@ show_language_picker(language)
 if page is not new_job:
     # A count of New job's rows nobody looks at any more gives its core back.
     release_count()
+if page is not jobs:
+    # What an action on Jobs did is said there, and not again after a visit elsewhere.
+    st.session_state[state.JOBS_NOTICE] = None
 show_connection(current_connection())
 page.run()

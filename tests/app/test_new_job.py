@@ -421,6 +421,10 @@ def test_a_submitted_job_shows_on_jobs_whatever_its_filters_held(app: AppTest) -
     assert "No job matches" not in joined(app, "info")
     assert "Submitted Review sentiment" in joined(app, "success")
     assert app.dataframe[0].value["name"].tolist() == ["Review sentiment"]
+    # Said once: a visit to another page and back does not say it again.
+    app.switch_page(SETTINGS).run()
+    app.switch_page(JOBS).run()
+    assert "Submitted Review sentiment" not in joined(app, "success")
 
 
 def test_a_dismissed_dialog_stays_closed(app: AppTest) -> None:
