@@ -42,10 +42,11 @@ def _latest(board: JobBoard) -> list[JobStatus]:
     (a refresh with nothing running makes no call: it costs what reading the statuses does)."""
     quiet = st.session_state[state.JOBS_QUIET_RUN]
     st.session_state[state.JOBS_QUIET_RUN] = False
-    if quiet:
-        return board.statuses(include_archived=True)
+    # A quiet run draws the fetch's placeholders too: the browser draws anew a box whose place
+    # changed since the last run, and the import form in it would forget a file it is still
+    # uploading (picking one in place of another starts a run before the new file arrives).
     with fetch_progress():
-        refreshed = attempt(board.refresh)
+        refreshed = None if quiet else attempt(board.refresh)
     if refreshed is None:
         return board.statuses(include_archived=True)
     if refreshed:
@@ -114,7 +115,10 @@ def live_jobs(board: JobBoard, planned: float | None, sandbox_kept: int = 0) -> 
         state.JOBS_PICKER,
         redraw_only=True,
     )
-    with st.container(border=True):
+    # Keyed, so the browser keeps the box (and a file its import form is still uploading)
+    # when a run draws more or fewer elements above it: it places a box without a key by its
+    # position, and a box it places anew starts empty.
+    with st.container(border=True, key="opened_job"):
         job_views.show_job_header(opened, terminal)
         direct_views.show_direct_run(board, opened)
         deadline_guard.offer(opened, now, lambda: job_actions.ask("finish", opened.job_id))

@@ -115,6 +115,15 @@ def _forget_refusal() -> None:
 
 
 def _import_form(board: JobBoard, status: JobStatus) -> None:
+    # In a keyed container of its own, like the job's box around it, the uploader stays the
+    # same in the browser whatever the job's box draws above it: one drawn anew forgets the
+    # file it is uploading (picking a file in place of another runs the page before the new
+    # file has arrived, and a quiet run before that one drew fewer elements).
+    with st.container(key=f"vllm_import_form_{status.job_id}"):
+        _import_widgets(board, status)
+
+
+def _import_widgets(board: JobBoard, status: JobStatus) -> None:
     uploaded = st.file_uploader(
         _("vLLM's output file"),
         type=["jsonl"],

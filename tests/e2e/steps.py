@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from playwright.sync_api import FilePayload, Locator, Page, expect
+from playwright.sync_api import FilePayload, Locator, Page, Request, Route, expect
 
 from tests.e2e.conftest import STEP_TIMEOUT, wait_idle
+
+#: Where the browser sends the files picked in a file uploader (PUT) and removes them (DELETE).
+UPLOADS = "**/_stcore/upload_file/**"
 
 
 def go_to(page: Page, link: str) -> None:
@@ -52,3 +57,32 @@ def submit_job(page: Page, name: str) -> None:
     dialog.get_by_role("button", name="Submit", exact=True).click()
     expect(page).to_have_url(re.compile(r"/jobs$"), timeout=STEP_TIMEOUT)
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=STEP_TIMEOUT)
+
+
+def is_upload(request: Request) -> bool:
+    """Whether the browser sends a picked file's bytes with `request`."""
+    return request.method == "PUT" and "/_stcore/upload_file/" in request.url
+
+
+@contextmanager
+def uploads_held(page: Page) -> Iterator[Callable[[], None]]:
+    """Hold the files the page uploads until the block calls the function it is given (or
+    ends), as a slow connection would: the page runs on while a picked file is on its way."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if is_upload(route.request):
+            held.append(route)
+        else:
+            route.continue_()
+
+    def release() -> None:
+        while held:
+            held.pop(0).continue_()
+
+    page.route(UPLOADS, hold)
+    try:
+        yield release
+    finally:
+        release()
+        page.unroute(UPLOADS, hold)
