@@ -44,6 +44,9 @@ REVIEWED = {
     ("ui/dialogs.py", "label"): "button words passed by the dialogs, constants",
     ("ui/dialogs.py", "confirm"): "button words passed by the dialogs, constants",
     ("ui/live_jobs.py", "_kept_words(sandbox_kept)"): "a count in words",
+    ("ui/live_jobs.py", "job_views.nothing_shown(statuses, now=now, terminal=terminal)"): (
+        "constant sentences and a count in words (the search text is not repeated)"
+    ),
     ("ui/job_actions.py", "_(', ').join(kept)"): "counts of rows in words",
     ("ui/preflight.py", "_token_help(pre, recipe)"): (
         "builds its sentences with plain() around the model name"
