@@ -104,8 +104,10 @@ def encoding_for_model(model: str) -> tiktoken.Encoding:
 class TokenCounter(Protocol):
     """Counts the tokens of a text the way one tokenizer does."""
 
-    name: str
-    """The tokenizer's table, e.g. 'o200k_base'."""
+    @property
+    def name(self) -> str:
+        """The tokenizer's table, e.g. 'o200k_base'."""
+        ...
 
     def count(self, text: str) -> int:
         """Tokens in `text`; special-token strings count as ordinary text, as the API does."""
@@ -118,8 +120,7 @@ class _BpeCounter:
     def __init__(self, name: EncodingName) -> None:
         from rs_bpe import openai
 
-        self.name: str = name
-        self._table = name
+        self.name = name
         self._count: Callable[[str], int] = getattr(openai, name)().count
 
     def count(self, text: str) -> int:
@@ -132,7 +133,7 @@ class _BpeCounter:
             raise
         except BaseException:
             # A panic in the Rust code comes as a BaseException: tiktoken counts that text.
-            return len(get_encoding(self._table).encode_ordinary(text))
+            return len(get_encoding(self.name).encode_ordinary(text))
 
 
 class TiktokenCounter:
