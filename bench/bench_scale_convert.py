@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -273,6 +274,19 @@ def figures(runs: list[Run]) -> str:
     return f"{wall:.1f} s ({cpu:.1f} s), {max(run.peak_bytes for run in runs) / 1e6:.0f} MB"
 
 
+def wall_of(run: Run) -> float:
+    return run.seconds
+
+
+def cpu_of(run: Run) -> float:
+    return run.cpu_seconds
+
+
+def ratio(other: list[Run], this: list[Run], seconds: Callable[[Run], float]) -> float:
+    """How many times the other tree's median `seconds` this tree's is."""
+    return statistics.median(map(seconds, other)) / statistics.median(map(seconds, this))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--other", type=Path, required=True, help="the tree to compare with")
@@ -344,21 +358,23 @@ def main() -> int:
                 print(f"{label:34} floor: " + ", ".join(
                     f"{name} {seconds:.2f} CPU-s" for name, seconds in parts.items()), flush=True)  # fmt: skip
     print(f"\nmachine after: {machine()}")
-    print("\nmedian wall time (median CPU time), largest peak RSS; speed-up of the CPU time")
-    print(f"\n| input | this tree | {args.other.name} | speed-up |")
-    print("| --- | --- | --- | --- |")
+    print(
+        "\nmedian wall time (median CPU time), largest peak RSS; speed-up of the wall time (what"
+        " the analyst waits) and of the CPU time (the work, over every process of the command)"
+    )
+    print(f"\n| input | this tree | {args.other.name} | speed-up: wall | CPU |")
+    print("| --- | --- | --- | --- | --- |")
     for label, _source, _rows in inputs:
         this, other = results.get((label, "this"), []), results.get((label, "other"), [])
         cells = [figures(this) if this else "-"]
         if other and this:
-            speedup = statistics.median(run.cpu_seconds for run in other) / statistics.median(
-                run.cpu_seconds for run in this
-            )
-            cells += [figures(other), f"{speedup:.1f}x"]
+            cells += [figures(other)] + [
+                f"{ratio(other, this, seconds):.1f}x" for seconds in (wall_of, cpu_of)
+            ]
         elif other:
-            cells += [figures(other), "-"]
+            cells += [figures(other), "-", "-"]
         else:
-            cells += ["-", "-"]
+            cells += ["-", "-", "-"]
         print(f"| {label} | " + " | ".join(cells) + " |")
     for label, parts in floors.items():
         least = sum(parts.values())

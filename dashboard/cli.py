@@ -29,12 +29,20 @@ import, submit --export) in `cli_offline.py`; the watcher in `cli_watch.py`.
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__":
+    # Before the imports below (pandas, pyarrow, the planner: about half a second), so that a
+    # workbook's sheet is scanned beside them, in a forked process (see scan_ahead).
+    from batchdash.inputs.scan_ahead import scan_ahead_of
+
+    scan_ahead_of(sys.argv[1:])
+
 import argparse
 import itertools
 import json
 import os
 import socket
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -65,7 +73,7 @@ from batchdash.i18n import (
 from batchdash.inputs.file_kinds import check_upload_size
 from batchdash.inputs.reading import Table, read_table
 from batchdash.preflight.cost import estimate_cost
-from batchdash.preflight.plan import plan_batch
+from batchdash.preflight.plan import load_ahead, plan_batch
 from batchdash.preflight.pricing import price_for
 from batchdash.preflight.provider_checks import batch_api_problem
 from batchdash.providers.choice import configured_provider
@@ -267,10 +275,11 @@ def recipe_from_args(args: argparse.Namespace, base: Recipe | None = None) -> Re
     return replace(base or Recipe(), **{k: v for k, v in given.items() if v is not None})
 
 
-def read_input(path: Path) -> Table:
-    """The spreadsheet at `path`; its reading notes go to stderr."""
+def read_input(path: Path, while_parsing: Callable[[], object] | None = None) -> Table:
+    """The spreadsheet at `path`; its reading notes go to stderr. `while_parsing`: see
+    `read_table`."""
     check_upload_size(path.stat().st_size, path.name)  # before reading a huge file at all
-    table = read_table(path.read_bytes(), path.name)
+    table = read_table(path.read_bytes(), path.name, while_parsing=while_parsing)
     for note in table.notes:
         print(_("Note: {note}", note=note), file=sys.stderr)
     return table
@@ -348,8 +357,8 @@ def add_convert(commands: _SubParsers) -> None:
 
 def run_convert(args: argparse.Namespace) -> dict[str, Any]:
     recipe = recipe_from_args(args, cli_recipes.recipe_without_service(args))
-    table = read_input(args.input)
     provider = configured_provider(read_settings(os.environ))
+    table = read_input(args.input, while_parsing=lambda: load_ahead(recipe.model, provider))
     plan = plan_batch(table.frame, recipe, provider=provider, forked_counting=True)
     blocking = [problem for problem in plan.problems if problem.blocking]
     if blocking:

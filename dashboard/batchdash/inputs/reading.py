@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -73,12 +74,15 @@ def read_table(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
+    while_parsing: Callable[[], object] | None = None,
 ) -> Table:
     """Read an uploaded CSV, TSV, TXT or XLSX file.
 
     The content decides the kind (a workbook renamed .csv is still read as a workbook).
     `encoding` and `delimiter` override detection for text; `sheet` picks a worksheet
-    (default: the first visible one). Raises InputError for anything that cannot be read.
+    (default: the first visible one). `while_parsing` is work of the caller's that a thread
+    does while the Rust reader parses a worksheet without holding the GIL (nothing else
+    runs it). Raises InputError for anything that cannot be read.
     """
     source_name = PurePath(filename).name or filename
     kind = file_kind(data, source_name)
@@ -86,7 +90,7 @@ def read_table(
         # openpyxl (8 MB once imported) is loaded by the first workbook, not by every reader.
         from batchdash.inputs.workbooks import read_workbook
 
-        book = read_workbook(data, source_name, sheet=sheet)
+        book = read_workbook(data, source_name, sheet=sheet, while_parsing=while_parsing)
         shaped = shape_table(book.raw, source_name, header_hints=book.header_hints)
         return Table(
             frame=shaped.frame,

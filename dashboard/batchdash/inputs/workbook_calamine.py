@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from batchdash.inputs.sheet_scan import SheetScan
@@ -56,10 +57,10 @@ def calamine_columns(
         if offset is None:
             offset = _column_offset(len(block[0]), start[1], end[1])
         _fix_block(block, done, offset, fixes)
-        for position, column in enumerate(zip(*block, strict=True)):
+        for position, column in enumerate(_block_columns(block, cell_text)):
             if position == len(parts):
                 parts.append([])
-            parts[position].append(_text_column(column, cell_text))
+            parts[position].append(column)
         done += len(block)
     # The rows start at the sheet's first row, the columns at its first column with a value
     # (python-calamine 0.9); a reader that counts otherwise is not trusted with the fixes.
@@ -126,6 +127,19 @@ def _fix_block(
             cells = block[row - first_row]
             if 0 <= column - offset < len(cells):
                 cells[column - offset] = fix(cells[column - offset])
+
+
+def _block_columns(
+    block: list[list[Any]], cell_text: Callable[[object, str], str]
+) -> list[pa.Array]:
+    """The columns of a block of rows, each as text."""
+    width = len(block[0])
+    try:  # every cell text already, the common case: one pass in C, no tuple per column
+        cells = pa.array(block, type=pa.list_(_TEXT, width)).flatten()
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers, dates, ... (or ragged rows)
+        return [_text_column(column, cell_text) for column in zip(*block, strict=True)]
+    columns = [cells.take(np.arange(n, len(cells), width)) for n in range(width)]
+    return [column.fill_null("") if column.null_count else column for column in columns]
 
 
 def _text_column(values: tuple[Any, ...], cell_text: Callable[[object, str], str]) -> pa.Array:

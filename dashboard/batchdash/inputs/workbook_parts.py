@@ -62,6 +62,24 @@ def sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
+def default_sheet_part(archive: zipfile.ZipFile) -> str | None:
+    """Path inside the archive of the sheet read when none is named: the first visible
+    worksheet (chart sheets hold no cells), else the first worksheet."""
+    book_path = _book_path(archive)
+    book = ElementTree.fromstring(archive.read(book_path))
+    worksheets = {
+        ident: path
+        for ident, kind, path in _targets(archive, book_path)
+        if kind.endswith("/worksheet")
+    }
+    listed = [
+        (worksheets[entry.get(_DOC_REL + "id", "")], entry.get("state", "visible") == "visible")
+        for entry in book.iter(_MAIN + "sheet")
+        if entry.get(_DOC_REL + "id", "") in worksheets
+    ]
+    return next((path for path, visible in listed if visible), listed[0][0] if listed else None)
+
+
 def text_formats(archive: zipfile.ZipFile) -> dict[int, str]:
     """Style index -> number format, for the styles whose format is in PERCENT or ZEROS (of
     two digits or more; a single 0 reads as the number does)."""

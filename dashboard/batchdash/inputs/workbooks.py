@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ import pyarrow.compute as pc
 
 from batchdash.errors import InputError
 from batchdash.i18n import Message, _l, n_l
+from batchdash.inputs import scan_ahead
 from batchdash.inputs.sheet_scan import SheetScan, column_number, scan_sheet, valued_columns
 from batchdash.inputs.sheet_scan import has_saved_result as _has_saved_result  # noqa: F401
 from batchdash.inputs.table_shape import MAX_CELLS, check_cells
@@ -65,10 +67,17 @@ class _Read:
     all_hidden: bool
 
 
-def read_workbook(data: bytes, source_name: str, *, sheet: str | None = None) -> WorkbookGrid:
-    """The chosen worksheet (default: the first visible one) as text cells."""
+def read_workbook(
+    data: bytes,
+    source_name: str,
+    *,
+    sheet: str | None = None,
+    while_parsing: Callable[[], object] | None = None,
+) -> WorkbookGrid:
+    """The chosen worksheet (default: the first visible one) as text cells; `while_parsing`
+    runs in a thread while calamine parses the sheet (see `read_table`)."""
     try:
-        read = _read_with_calamine(data, source_name, sheet)
+        read = _read_with_calamine(data, source_name, sheet, while_parsing)
     except CalamineUnfit:
         read = _read_with_openpyxl(data, source_name, sheet)
     columns, height, marks = read.columns, read.height, read.marks
@@ -106,7 +115,12 @@ def read_workbook(data: bytes, source_name: str, *, sheet: str | None = None) ->
     return WorkbookGrid(raw, read.chosen, read.names, tuple(notes), hints)
 
 
-def _read_with_calamine(data: bytes, source_name: str, sheet: str | None) -> _Read:
+def _read_with_calamine(
+    data: bytes,
+    source_name: str,
+    sheet: str | None,
+    while_parsing: Callable[[], object] | None = None,
+) -> _Read:
     """The sheet through calamine, its size checked first; CalamineUnfit hands it to openpyxl."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
@@ -127,8 +141,11 @@ def _read_with_calamine(data: bytes, source_name: str, sheet: str | None) -> _Re
                 formats = text_formats(archive)
                 if part is None:
                     raise CalamineUnfit(f"no part for sheet {chosen!r}")
-                with archive.open(part) as stream:
-                    scan = scan_sheet(stream, formats)
+                # The command line may have scanned it already, while it imported (scan_ahead).
+                scan = scan_ahead.take(archive.getinfo(part), formats)
+                if scan is None:
+                    with archive.open(part) as stream:
+                        scan = scan_sheet(stream, formats)
                 if scan.regular and scan.rows * scan.columns > MAX_CELLS:
                     # Formatted blanks far out are no part of the table: measure the values.
                     with archive.open(part) as stream:
@@ -139,12 +156,20 @@ def _read_with_calamine(data: bytes, source_name: str, sheet: str | None) -> _Re
             raise CalamineUnfit("the sheet's XML is written in an unusual form")
         # Before calamine fills out its grid: a far-corner value would take gigabytes there.
         _check_size(scan.rows, max(scan.columns, _merged_width(scan.merged)), source_name)
+        # calamine lets go of the GIL while it parses: the caller's work can run meanwhile.
+        beside = None if while_parsing is None else threading.Thread(target=while_parsing)
+        if beside is not None:
+            beside.start()
         try:
-            columns = calamine_columns(book.get_sheet_by_name(chosen), scan, formats, cell_text)
+            parsed = book.get_sheet_by_name(chosen)
+            columns = calamine_columns(parsed, scan, formats, cell_text)
         except CalamineUnfit:
             raise
         except Exception as error:  # e.g. a date cell out of Python's range: openpyxl copes
             raise CalamineUnfit(str(error)) from None
+        finally:
+            if beside is not None:
+                beside.join()
     height = max((len(column) for column in columns), default=scan.rows)
     names = tuple(name for name, _visible in listed)
     return _Read(columns, max(height, scan.rows), scan, chosen, names, all_hidden)

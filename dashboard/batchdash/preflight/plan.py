@@ -10,6 +10,7 @@ for, so memory stays near the size of the table itself however long it is.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -172,6 +173,16 @@ class BatchPlan:
         ids = pa.array(self.custom_ids.iloc[first:stop])
         system = pa.array(systems) if systems is not None else system_template(self.recipe)
         return jsonl_lines(self.recipe, ids, pa.array(prompts), system)
+
+
+def load_ahead(model: str, provider: ProviderProfile | None = None) -> None:
+    """Load what planning `model` takes first: its token table and the price list (a quarter
+    of a second), e.g. while a workbook is parsed without the GIL (`read_table`'s
+    `while_parsing`). A failure here is left for the plan to meet and report."""
+    with contextlib.suppress(Exception):
+        tokens.counting_for(model, provider.tokens if provider else None)
+        price_for(model, None, provider)
+        limits.context_window(model)
 
 
 def plan_batch(

