@@ -258,3 +258,18 @@ def test_a_hidden_first_sheet_and_a_chart_free_list_of_sheets() -> None:
     assert table.frame.to_numpy().tolist() == [["2"]]
     with pytest.raises(InputError, match="has no sheet named 'Chart1'"):
         read_table(book(two), "b.xlsx", sheet="Chart1")
+
+
+def test_reading_leaves_the_garbage_collector_as_it_was() -> None:
+    import gc
+
+    data = book(every_kind)
+    assert gc.isenabled()
+    read_table(data, "b.xlsx")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        read_table(data, "b.xlsx")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
