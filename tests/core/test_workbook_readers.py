@@ -202,6 +202,64 @@ def test_the_scan_in_many_chunks_finds_what_one_chunk_finds(
     assert not scan_sheet(unusual).regular
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_the_scan_finds_the_extent_of_every_reference_in_any_order(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan searches only for cells past the extent found so far: a cell far out in a
+    late piece, a row element out of order or a reference with leading zeros is still seen."""
+    import random
+
+    rng = random.Random(seed)
+    width = rng.choice([1, 2, 3, 26, 27, 52, 703])
+    cells = [(row, rng.randint(1, width)) for row in range(1, rng.randint(2, 300))]
+    for _ in range(rng.randint(0, 3)):  # far cells listed under early or late rows
+        cells.insert(rng.randrange(len(cells)), (rng.randint(1, 2_000_000), rng.randint(1, 16_384)))
+    pieces, padded = [], False
+    for row, column in cells:
+        digits = str(row).zfill(rng.choice([0, 0, 0, 7]))  # now and then leading zeros
+        padded = padded or digits != str(row)
+        pieces.append(
+            b'<row r="%d"><c r="%s%s"><v>1</v></c></row>'
+            % (cells[0][0], sheet_scan.column_letters(column).encode(), digits.encode())
+        )
+    xml = b"<worksheet><sheetData>" + b"".join(pieces) + b"</sheetData></worksheet>"
+    monkeypatch.setattr(sheet_scan, "_CHUNK_BYTES", rng.choice([64, 500, 1 << 20]))
+
+    scan = scan_sheet(io.BytesIO(xml))
+
+    if padded:
+        assert not scan.regular  # leading zeros: read the slow way
+        return
+    assert scan.regular
+    assert scan.columns == max(column for _row, column in cells)
+    assert scan.rows == max(max(row for row, _column in cells), cells[0][0])
+
+
+def test_the_search_past_an_extent_finds_exactly_the_references_beyond_it() -> None:
+    letters = sheet_scan.column_letters
+    columns = [*range(1, 760), 16_383, 16_384, 18_278]
+    for last in [*range(1, 60), 675, 676, 677, 702, 703, 728, 16_384]:
+        beyond = sheet_scan._beyond(last, 5)
+        found = [c for c in columns if beyond.search(b'<c r="%s1"' % letters(c).encode())]
+        assert found == [c for c in columns if c > last], last
+    rows = [
+        *range(1, 1_200),
+        9_999,
+        10_000,
+        99_999,
+        100_000,
+        100_001,
+        109_999,
+        1_048_576,
+        9_999_999,
+    ]
+    for last in [1, 9, 10, 99, 100, 101, 109, 110, 999, 1_000, 1_099, 100_000, 1_048_575]:
+        beyond = sheet_scan._beyond(16_384, last)
+        found = [r for r in rows if beyond.search(b'<c r="XFD%d"' % r)]
+        assert found == [r for r in rows if r > last], last
+
+
 def test_a_far_corner_value_is_refused_before_the_rust_reader_fills_its_grid(
     tmp_path: Path,
 ) -> None:

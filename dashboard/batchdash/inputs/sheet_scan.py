@@ -17,6 +17,7 @@ from collections.abc import Collection, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import IO
 from xml.etree import ElementTree
 
@@ -27,8 +28,9 @@ _CHUNK_BYTES = 8 << 20
 #: What breaks the pattern the expressions below rely on; each starts with a literal, which
 #: the regular expression engine finds fast (an alternation led by "<" would stop at every tag).
 _IRREGULAR = (
-    # A cell or row without r="..." first, or with a reference of another form.
-    re.compile(rb"<c(?: (?!r=\"[A-Z]{1,3}[0-9]{1,7}\")|[>/\t\r\n])"),
+    # A cell or row without r="..." first, or with a reference of another form (leading
+    # zeros too: the largest reference is found by comparing digits as text).
+    re.compile(rb"<c(?: (?!r=\"[A-Z]{1,3}[1-9][0-9]{0,6}\")|[>/\t\r\n])"),
     re.compile(rb"<row(?: (?!r=\"[0-9]{1,7}\")|[>/\t\r\n])"),
     # The main namespace bound to a prefix: cells could be written <x:c ...>.
     re.compile(rb"xmlns:[\w.-]+\s*=\s*[\"']http://schemas\.openxmlformats\.org/spreadsheetml"),
@@ -152,10 +154,12 @@ def _scan_piece(piece: bytes, scan: SheetScan, styled: re.Pattern[bytes] | None)
         found = _LAST_ROW.match(piece, last_row)
         if found:
             scan.rows = max(scan.rows, int(found.group(1)))
-    letters = _CELL_COLUMN.findall(piece)
-    if letters:
-        scan.columns = max(scan.columns, column_number(_largest(letters)))
-        scan.rows = max(scan.rows, int(_largest(_CELL_ROW.findall(piece))))
+    if not scan.columns:  # the first row's cells set the bounds the search below goes by
+        _cells_extent(piece[: piece.find(b"</row>") + 6], scan)
+    # One search for a cell past the last column found so far or below the last row element:
+    # in a sheet as programs write it there is none, and no list of every reference is made.
+    if _beyond(scan.columns, scan.rows).search(piece):
+        _cells_extent(piece, scan)
     if _FORMULA.search(piece):
         _formulas(piece, scan)
     if b't="e"' in piece:
@@ -171,6 +175,48 @@ def _scan_piece(piece: bytes, scan: SheetScan, styled: re.Pattern[bytes] | None)
             scan.negative.append((int(row) - 1, column_number(letters) - 1))
     if b"<mergeCell" in piece:
         scan.merged += [ref.decode("utf-8", "replace") for ref in _MERGE.findall(piece)]
+
+
+def _cells_extent(piece: bytes, scan: SheetScan) -> None:
+    """Widen `scan` to the last column and row any cell in `piece` names."""
+    letters = _CELL_COLUMN.findall(piece)
+    if letters:
+        scan.columns = max(scan.columns, column_number(_largest(letters)))
+        scan.rows = max(scan.rows, int(_largest(_CELL_ROW.findall(piece))))
+
+
+@lru_cache(maxsize=64)
+def _beyond(columns: int, rows: int) -> re.Pattern[bytes]:
+    """A cell reference past column number `columns` or row `rows` (as _CELL_COLUMN and
+    _CELL_ROW read them: at most three letters and seven digits)."""
+    past_column = _greater(column_letters(columns), "A", "Z", 3) if columns else "[A-Z]{1,3}"
+    past_row = _greater(str(rows), "0", "9", 7)
+    return re.compile(f'<c r="(?:{past_column}[0-9]|[A-Z]{{1,3}}{past_row}")'.encode())
+
+
+def _greater(text: str, low: str, high: str, longest: int) -> str:
+    """A pattern for the strings of `low`..`high` characters, no longer than `longest`, that
+    come after `text` in the order of column letters or of row numbers without leading zeros
+    (longer first, then by their characters; a sheet with leading zeros is not regular)."""
+    ways = [f"[{low}-{high}]{{{len(text) + 1},{longest}}}"] if len(text) < longest else []
+    for at, character in enumerate(text):
+        if character != high:
+            after = len(text) - at - 1
+            ways.append(
+                text[:at]
+                + f"[{chr(ord(character) + 1)}-{high}]"
+                + (f"[{low}-{high}]{{{after}}}" if after else "")
+            )
+    return "(?:" + "|".join(ways) + ")" if ways else "(?!)"
+
+
+def column_letters(number: int) -> str:
+    """Letters of the 1-based column `number`: 1 is 'A', 16384 'XFD'."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _largest(values: Sequence[bytes]) -> bytes:

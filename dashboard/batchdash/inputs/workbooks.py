@@ -25,7 +25,13 @@ import pyarrow.compute as pc
 from batchdash.errors import InputError
 from batchdash.i18n import Message, _l, n_l
 from batchdash.inputs import scan_ahead
-from batchdash.inputs.sheet_scan import SheetScan, column_number, scan_sheet, valued_columns
+from batchdash.inputs.sheet_scan import (
+    SheetScan,
+    column_letters,
+    column_number,
+    scan_sheet,
+    valued_columns,
+)
 from batchdash.inputs.sheet_scan import has_saved_result as _has_saved_result  # noqa: F401
 from batchdash.inputs.table_shape import MAX_CELLS, check_cells
 from batchdash.inputs.workbook_calamine import CalamineUnfit, calamine_columns, empty_column
@@ -253,14 +259,6 @@ def _merged_width(merged: Sequence[str]) -> int:
     return max((bounds[2] for bounds in map(_bounds, merged) if bounds), default=0)
 
 
-def _column_letters(number: int) -> str:
-    letters = ""
-    while number > 0:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _check_size(height: int, width: int, source_name: str) -> None:
     """Refuse a sheet whose cells, filled out to its widest row or merge, are too many."""
     check_cells(
@@ -269,7 +267,7 @@ def _check_size(height: int, width: int, source_name: str) -> None:
         _l(
             "'{source_name}' has cells as far as {cell}",
             source_name=source_name,
-            cell=f"{_column_letters(max(width, 1))}{height}",
+            cell=f"{column_letters(max(width, 1))}{height}",
         ),
         _l(
             "If the table is smaller, something lies outside it: select the rows and columns "
