@@ -220,3 +220,15 @@ def test_work_given_for_the_parse_runs_beside_it_and_is_done_after(tmp_path: Pat
 def test_loading_ahead_never_raises() -> None:
     load_ahead("a model nobody has heard of")
     load_ahead("gpt-4o-mini")
+
+
+def test_one_core_scans_in_the_reader_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "b.xlsx"
+    path.write_bytes(book(every_kind))
+    monkeypatch.setattr(scan_ahead, "_cores", lambda: 1)
+
+    scan_ahead.start(str(path))
+
+    assert scan_ahead._pending is None

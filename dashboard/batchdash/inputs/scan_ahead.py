@@ -47,7 +47,7 @@ def start(path: str) -> None:
     global _pending
     if _pending is not None or not hasattr(os, "fork") or not _is_zip(path):
         return
-    if len(os.sched_getaffinity(0)) < 2:
+    if _cores() < 2:
         return  # with one core, a second process only takes turns with the first
     answers, write_end = os.pipe()
     try:
@@ -130,6 +130,12 @@ def _scan_and_send(path: str, write_end: int) -> None:
         pass  # the parent scans for itself when nothing, or half a message, comes
     finally:
         os._exit(status)  # no atexit handlers, no flushing of buffers copied from the parent
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may run on (Linux)
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _is_zip(path: str) -> bool:
