@@ -97,6 +97,10 @@ def endpoint_changed() -> None:
         st.session_state[state.MODEL] = used_before or offered[0]
 
 
+def _id_column_chosen() -> None:
+    st.session_state[state.ID_COLUMN_CHOSEN] = st.session_state.get(state.ID_COLUMN) or ""
+
+
 def insert_column() -> None:
     """Menu callback: append the chosen column's placeholder to the template."""
     column = st.session_state.get(state.INSERT_COLUMN)
@@ -277,11 +281,15 @@ def recipe_inputs(
     # "" stands for automatic ids: a selectbox reads None as "nothing chosen".
     id_options = ["", *columns]
     settle_choice(state.ID_COLUMN, id_options, _id_label)
+    chosen = st.session_state[state.ID_COLUMN_CHOSEN]
+    if chosen in columns and st.session_state.get(state.ID_COLUMN) not in id_options[1:]:
+        st.session_state[state.ID_COLUMN] = chosen  # back on a table that has it
     id_column = st.selectbox(
         _("ID column"),
         id_options,
         format_func=_id_label,
         key=state.ID_COLUMN,
+        on_change=_id_column_chosen,
         persist_state="session",
         help=_(
             "A column whose values identify each row (unique, not empty). Answers are matched "

@@ -75,6 +75,7 @@ def apply_recipe(recipe: Recipe, columns: Sequence[str], windows: Sequence[str])
     window = recipe.completion_window
     values[state.COMPLETION_WINDOW] = window if window in windows else windows[0]
     values[state.ID_COLUMN] = recipe.id_column if recipe.id_column in columns else ""
+    values[state.ID_COLUMN_CHOSEN] = recipe.id_column or ""
     if recipe.output_fields:
         values[state.OUTPUT_MODE] = state.OUTPUT_FIELDS
         replace_table(state.FIELDS_EDITOR, fields_table(recipe.output_fields))

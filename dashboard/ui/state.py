@@ -81,6 +81,9 @@ MODERATION_CATEGORIES = "moderation_categories"
 OUTPUT_MODE = "output_mode"
 FIELDS_EDITOR = "fields_editor"
 ID_COLUMN = "id_column"
+#: The ID column the analyst last chose ("" for automatic ids): a table without it (another
+#: sheet, another file) shows automatic ids, and one that has it again brings it back.
+ID_COLUMN_CHOSEN = "id_column_chosen"
 #: The recipe of the last run (batchdash.recipe.Recipe) or None.
 RECIPE = "recipe"
 # Saved recipes (ui.saved_recipes): the name to save under, the recipe and version to load
@@ -178,6 +181,7 @@ _DEFAULTS: dict[str, Any] = {
     ENDPOINT: "/v1/chat/completions",
     MODEL: "gpt-4o-mini",
     MODEL_BY_ENDPOINT: {},
+    ID_COLUMN_CHOSEN: "",
     SYSTEM_PROMPT: "",
     TEMPLATE: "{prompt}",
     STARTING_TEMPLATE: "{prompt}",

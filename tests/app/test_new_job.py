@@ -104,6 +104,29 @@ def test_a_workbook_offers_its_sheets(app: AppTest) -> None:
     assert not app.selectbox(key=state.READ_SHEET).disabled
 
 
+def test_the_id_column_comes_back_with_the_sheet_that_has_it(app: AppTest) -> None:
+    data = workbook_bytes(
+        {
+            "Prompts": [["id", "prompt"], ["a1", "x"], ["a2", "y"]],
+            "Notes": [["note"], ["n1"], ["n2"]],
+        }
+    )
+    upload(app, "book.xlsx", data)
+    app.selectbox(key=state.ID_COLUMN).set_value("id").run()
+
+    app.selectbox(key=state.READ_SHEET).set_value("Notes").run()
+    assert app.selectbox(key=state.ID_COLUMN).value == ""  # no such column: automatic ids
+    app.selectbox(key=state.READ_SHEET).set_value("Prompts").run()
+
+    assert not app.exception
+    assert app.selectbox(key=state.ID_COLUMN).value == "id"
+    # A choice of automatic ids is kept as well, on the sheet that has the column.
+    app.selectbox(key=state.ID_COLUMN).set_value("").run()
+    app.selectbox(key=state.READ_SHEET).set_value("Notes").run()
+    app.selectbox(key=state.READ_SHEET).set_value("Prompts").run()
+    assert app.selectbox(key=state.ID_COLUMN).value == ""
+
+
 def test_the_template_is_previewed_as_the_first_three_requests(app: AppTest) -> None:
     upload(app, "reviews.csv", REVIEWS_CSV)
     app.text_area(key=state.SYSTEM_PROMPT).set_value("Answer in {lang}.").run()
