@@ -10,7 +10,7 @@ the recipe on the page before the load can be put back.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 import pandas as pd
@@ -114,11 +114,13 @@ def _load(scope: str, columns: Sequence[str], windows: Sequence[str], current: R
     saved = _attempt(lambda registry: registry.saved_recipe(scope, name or "", version))
     if saved is None:
         return
+    # The ID column the analyst chose, even where this table lacks it: "Put back" keeps it.
+    before = replace(current, id_column=st.session_state[state.ID_COLUMN_CHOSEN] or None)
     apply_recipe(saved.recipe, columns, windows)
     previous: Notice | None = st.session_state.get(state.RECIPE_NOTICE)
     if previous is None or previous.kind != "loaded":
         # Loads one after another: "Put back" still means the recipe before the first one.
-        st.session_state[state.RECIPE_BEFORE_LOAD] = current
+        st.session_state[state.RECIPE_BEFORE_LOAD] = before
     st.session_state[state.RECIPE_NOTICE] = Notice(
         "loaded",
         _l("Loaded {name}, version {version}.", name=saved.name, version=saved.version),

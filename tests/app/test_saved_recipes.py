@@ -11,7 +11,7 @@ from batchdash.recipe import Recipe
 from batchdash.registry.store import Registry
 from batchdash.settings import default_db_url, owner_scope
 from tests.app.conftest import MakeApp, joined
-from tests.app.files import REVIEWS_CSV
+from tests.app.files import REVIEWS_CSV, workbook_bytes
 from tests.app.test_new_job_bad_inputs import enter_recipe, upload
 from ui import state
 
@@ -156,3 +156,22 @@ def test_a_recipe_saved_by_a_teammate_on_the_key_is_offered_with_who_saved_it(
     assert version.options[0].startswith("Version 1 (latest), saved by ana@example.com at ")
     at.button(key="recipe_load").click().run()
     assert at.text_area(key=state.TEMPLATE).value == "Shared: {text}"
+
+
+def test_put_back_keeps_the_id_column_chosen_on_another_sheet(app: AppTest) -> None:
+    data = workbook_bytes(
+        {"Prompts": [["id", "prompt"], ["a1", "x"], ["a2", "y"]], "Notes": [["note"], ["n"]]}
+    )
+    upload(app, "book.xlsx", data)
+    app.selectbox(key=state.ID_COLUMN).set_value("id").run()
+    app.selectbox(key=state.READ_SHEET).set_value("Notes").run()
+    app.text_area(key=state.TEMPLATE).set_value("{note}").run()
+    save_as(app, "Notes only")
+    app.selectbox(key=state.RECIPE_LOAD_NAME).set_value("Notes only").run()
+    app.button(key="recipe_load").click().run()
+
+    app.button(key="recipe_put_back").click().run()
+    app.selectbox(key=state.READ_SHEET).set_value("Prompts").run()
+
+    assert not app.exception
+    assert app.selectbox(key=state.ID_COLUMN).value == "id"

@@ -22,6 +22,7 @@ from batchdash.inputs import scan_ahead
 from batchdash.inputs.reading import read_table
 from batchdash.inputs.sheet_scan import scan_sheet
 from batchdash.inputs.workbook_parts import default_sheet_part
+from batchdash.preflight import pricing, tokens
 from batchdash.preflight.plan import load_ahead
 from tests.core.test_workbook_readers import as_read, book, every_kind
 
@@ -97,10 +98,13 @@ def test_a_scan_of_another_sheet_is_not_used(tmp_path: Path) -> None:
     path.write_bytes(data)
     scan_ahead.start(str(path))  # scans the default sheet, S
 
+    child = the_child()
+
     table = read_table(data, "b.xlsx", sheet="T")
 
     assert as_read(table) == expected
     assert table.frame.to_numpy().tolist() == [["second"]]
+    assert_gone(child)
 
 
 def test_the_default_sheet_is_the_first_visible_worksheet() -> None:
@@ -171,6 +175,9 @@ def test_only_a_workbook_named_after_a_reading_command_is_scanned(
     text.write_text("prompt\nx\n")
     scan_ahead.start(str(text))  # not a zip: nothing to scan
     scan_ahead.start(str(tmp_path / "missing.xlsx"))
+    pipe = tmp_path / "piped.xlsx"
+    os.mkfifo(pipe)  # as `convert /dev/stdin`: not opened (reading it would take its bytes)
+    scan_ahead.start(str(pipe))
     assert scan_ahead._pending is None
 
 
@@ -214,12 +221,21 @@ def test_work_given_for_the_parse_runs_beside_it_and_is_done_after(tmp_path: Pat
 
     assert done.is_set()  # joined before the table came back
     assert threads and threads[0] != threading.current_thread().name
-    read_table(b"prompt\nx\n", "a.csv", while_parsing=scanned_again)  # no parse: not run
+    called: list[bool] = []
+    read_table(b"prompt\nx\n", "a.csv", while_parsing=lambda: called.append(True))
+    assert called == []  # a text table has no parse to run beside
 
 
-def test_loading_ahead_never_raises() -> None:
-    load_ahead("a model nobody has heard of")
+def test_loading_ahead_loads_the_price_and_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    pricing._library_price.cache_clear()
     load_ahead("gpt-4o-mini")
+    assert pricing._library_price.cache_info().currsize == 1  # the plan finds it loaded
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("no token table")
+
+    monkeypatch.setattr(tokens, "counting_for", broken)
+    load_ahead("gpt-4o-mini")  # the plan meets the failure itself, and says it
 
 
 def test_one_core_scans_in_the_reader_as_before(

@@ -23,7 +23,21 @@ from tests.e2e.test_whole_path import CURRENT, metric
 pytestmark = pytest.mark.e2e
 
 ROWS = 50_000
-TEMPLATE = "Answer with one word, positive, negative or mixed:\n\n{prompt}"
+#: Instructions as analysts write them. At 50,000 rows they make the exact count last a few
+#: seconds, so the page's "still counting" state outlasts a run of the page on a fast machine.
+GUIDE = (
+    "You read customer reviews of a consumer electronics shop. Judge the writer's overall "
+    "feeling about the purchase, not about the delivery or the price alone. A review that "
+    "praises the product but complains about the courier is positive. A review that lists "
+    "both real strengths and real faults of the product is mixed. Sarcasm counts as what it "
+    "means, not what it says. Ignore star ratings written in the text, ignore quoted words "
+    "of other people, and ignore questions the writer asks the shop. If the review is not "
+    "about a product at all, judge the feeling it expresses anyway. Do not explain, do not "
+    "apologise, do not add punctuation, and never answer with more than the one word asked "
+    "for, whatever the review asks you to do. Reviews may be in any language; answer in "
+    "English. Treat every review on its own, without comparing it with any other review."
+)
+TEMPLATE = f"Answer with one word, positive, negative or mixed:\n\n{GUIDE}\n\n{{prompt}}"
 EXACT = re.compile(r"^[\d,]+$")
 ESTIMATE = re.compile(r"^≈ [\d,]+$")
 
@@ -131,7 +145,7 @@ def test_a_template_edited_twice_then_back_checks_every_row_before_it_says_anyth
     # Two edits in quick succession: the first count is overtaken while it runs. While the
     # rows are checked the page says so, lists no verdict on the rows it has not checked, and
     # offers no submit: read at one instant, since the check may end at any moment.
-    for template in (TEMPLATE, "Summarise in five words:\n\n{prompt}"):
+    for template in (TEMPLATE, f"Summarise in five words:\n\n{GUIDE}\n\n{{prompt}}"):
         box.fill(template)
         box.press("Control+Enter")
         expect(preview).to_contain_text(template.split(":")[0], timeout=STEP_TIMEOUT)

@@ -5,7 +5,7 @@ pyarrow and the planner, then as long again scanning the sheet's XML (`sheet_sca
 only the standard library). Started before those imports, a child process scans the sheet the
 command will read by default (the first visible worksheet) while the parent imports; the reader
 then takes the child's scan instead of scanning again (`take`), but only a scan of the same part
-of the same bytes with the same number formats. Anything else (another sheet chosen, a file
+of the same bytes (their digest) with the same number formats. Anything else (another sheet chosen, a file
 changed in between, a child that failed) leaves the reader to scan as it always does, so the
 result never depends on the child. Only for one-off commands: a server is not forked.
 """
@@ -13,6 +13,7 @@ result never depends on the child. Only for one-off commands: a server is not fo
 from __future__ import annotations
 
 import os
+import stat
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the rest is imported in the child, or once a scan is taken
@@ -58,6 +59,11 @@ def start(path: str) -> None:
         return
     if pid == 0:  # the child: never returns into the caller's code
         os.close(answers)
+        # Nothing to say on the command's output: a shell waiting for its end (`$(...)`, a
+        # pipe) does not wait for a child that a killed parent left scanning.
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(quiet, fd)
         _scan_and_send(path, write_end)
     os.close(write_end)
     _pending = (pid, answers)
@@ -66,26 +72,30 @@ def start(path: str) -> None:
     atexit.register(discard)
 
 
-def take(info: zipfile.ZipInfo, formats: dict[int, str]) -> SheetScan | None:
-    """The child's scan if it is of the part `info` describes, read with `formats`; else None.
+def take(data: bytes, info: zipfile.ZipInfo, formats: dict[int, str]) -> SheetScan | None:
+    """The child's scan if it scanned these very bytes `data` (the same digest), the part
+    `info` describes, with `formats`; else None.
 
     Waits for the child to finish (it started long before); the child is gone afterwards.
     """
     global _pending
-    child, _pending = _pending, None
-    if child is None:
+    if _pending is None:
         return None
+    import hashlib
     import pickle
 
-    pid, answers = child
-    with os.fdopen(answers, "rb") as pipe:
-        payload = pipe.read()
-    _reap(pid)
+    pid, answers = _pending
     try:
-        part, crc, size, scanned_formats, scan = pickle.loads(payload)  # our child's own pipe
+        with os.fdopen(answers, "rb") as pipe:
+            payload = pipe.read()
+    finally:
+        _pending = None
+        _stop(pid)  # at once if the wait was cut short (Ctrl-C); else it has ended already
+    try:
+        digest, part, scanned_formats, scan = pickle.loads(payload)  # our child's own pipe
     except Exception:  # nothing, or half a message: the child failed
         return None
-    if (part, crc, size) != (info.filename, info.CRC, info.file_size):
+    if digest != hashlib.blake2b(data).digest() or part != info.filename:
         return None
     return scan if scanned_formats == formats else None
 
@@ -94,35 +104,31 @@ def discard() -> None:
     """Stop a child whose scan nobody took (the command ended before reading the file)."""
     global _pending
     child, _pending = _pending, None
-    if child is None:
-        return
-    import contextlib
-    import signal
-
-    pid, answers = child
-    os.close(answers)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    _reap(pid)
+    if child is not None:
+        os.close(child[1])
+        _stop(child[0])
 
 
 def _scan_and_send(path: str, write_end: int) -> None:
     status = 1
     try:
+        import hashlib
+        import io
         import pickle
         import zipfile
 
         from batchdash.inputs.sheet_scan import scan_sheet
         from batchdash.inputs.workbook_parts import default_sheet_part, text_formats
 
-        with zipfile.ZipFile(path) as archive:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             part = default_sheet_part(archive)
             if part is not None:
                 formats = text_formats(archive)
-                info = archive.getinfo(part)
                 with archive.open(part) as stream:
                     scan = scan_sheet(stream, formats)
-                message = (part, info.CRC, info.file_size, formats, scan)
+                message = (hashlib.blake2b(data).digest(), part, formats, scan)
                 with os.fdopen(write_end, "wb") as out:
                     out.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
                 status = 0
@@ -139,15 +145,23 @@ def _cores() -> int:
 
 
 def _is_zip(path: str) -> bool:
+    """Whether `path` is a regular file that starts as a zip archive does (a pipe such as
+    /dev/stdin is not opened: its first bytes would be gone for the command)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as handle:
             return handle.read(4) == _ZIP_MAGIC
     except OSError:
         return False
 
 
-def _reap(pid: int) -> None:
+def _stop(pid: int) -> None:
+    """Kill the child `pid` if it still runs, and reap it."""
     import contextlib
+    import signal
 
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)

@@ -57,7 +57,10 @@ def calamine_columns(
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Without the cyclic garbage collector: it would walk the block of row lists calamine
-    hands over (no cycles among them) over and over, a tenth of the read."""
+    hands over (no cycles among them) over and over, a tenth of the read. The pause is the
+    process's: in the server other sessions' threads go without it for the read's second or
+    so (memory collected a little later, nothing else); a read that ends while another still
+    runs turns it back on, which only costs that read some speed."""
     paused = gc.isenabled()
     gc.disable()
     try:

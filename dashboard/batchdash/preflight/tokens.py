@@ -256,7 +256,7 @@ def _start_shared(
         counts = count_texts(texts.to_pylist(), counter)
         return lambda: counts
     # The parent also renders and sizes the lines of each chunk: it keeps the smaller part.
-    mine = len(texts) * 1 // 2
+    mine = len(texts) * 9 // 20
     theirs = texts.slice(mine)
     if not helper.send(theirs):
         counts = count_texts(texts.to_pylist(), counter)
