@@ -51,33 +51,34 @@ def _targets(archive: zipfile.ZipFile, book_path: str) -> list[tuple[str, str, s
     return out
 
 
-def sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
-    """Path inside the archive of the worksheet named `sheet`."""
+def _sheets(archive: zipfile.ZipFile) -> list[tuple[str, str | None, str, bool]]:
+    """(name, path inside the archive, relationship type, visible) of every sheet, in order."""
     book_path = _book_path(archive)
     book = ElementTree.fromstring(archive.read(book_path))
-    paths = {ident: path for ident, _type, path in _targets(archive, book_path)}
+    targets = {ident: (kind, path) for ident, kind, path in _targets(archive, book_path)}
+    listed = []
     for entry in book.iter(_MAIN + "sheet"):
-        if entry.get("name") == sheet:
-            return paths.get(entry.get(_DOC_REL + "id", ""))
-    return None
+        kind, path = targets.get(entry.get(_DOC_REL + "id", ""), ("", None))
+        visible = entry.get("state", "visible") == "visible"
+        listed.append((entry.get("name", ""), path, kind, visible))
+    return listed
+
+
+def sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """Path inside the archive of the worksheet named `sheet`."""
+    return next((path for name, path, _kind, _shown in _sheets(archive) if name == sheet), None)
 
 
 def default_sheet_part(archive: zipfile.ZipFile) -> str | None:
     """Path inside the archive of the sheet read when none is named: the first visible
     worksheet (chart sheets hold no cells), else the first worksheet."""
-    book_path = _book_path(archive)
-    book = ElementTree.fromstring(archive.read(book_path))
-    worksheets = {
-        ident: path
-        for ident, kind, path in _targets(archive, book_path)
-        if kind.endswith("/worksheet")
-    }
-    listed = [
-        (worksheets[entry.get(_DOC_REL + "id", "")], entry.get("state", "visible") == "visible")
-        for entry in book.iter(_MAIN + "sheet")
-        if entry.get(_DOC_REL + "id", "") in worksheets
+    worksheets = [
+        (path, visible)
+        for _name, path, kind, visible in _sheets(archive)
+        if path is not None and kind.endswith("/worksheet")
     ]
-    return next((path for path, visible in listed if visible), listed[0][0] if listed else None)
+    first_shown = next((path for path, visible in worksheets if visible), None)
+    return first_shown or next((path for path, _visible in worksheets), None)
 
 
 def text_formats(archive: zipfile.ZipFile) -> dict[int, str]:
