@@ -17,8 +17,6 @@ import stat
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the rest is imported in the child, or once a scan is taken
-    import zipfile
-
     from batchdash.inputs.sheet_scan import SheetScan
 
 #: The commands whose first argument is the spreadsheet they read.
@@ -72,9 +70,9 @@ def start(path: str) -> None:
     atexit.register(discard)
 
 
-def take(data: bytes, info: zipfile.ZipInfo, formats: dict[int, str]) -> SheetScan | None:
-    """The child's scan if it scanned these very bytes `data` (the same digest), the part
-    `info` describes, with `formats`; else None.
+def take(data: bytes, part: str, formats: dict[int, str]) -> SheetScan | None:
+    """The child's scan if it scanned these very bytes `data` (the same digest), their part
+    `part`, with `formats`; else None.
 
     Waits for the child to finish (it started long before); the child is gone afterwards.
     """
@@ -92,10 +90,10 @@ def take(data: bytes, info: zipfile.ZipInfo, formats: dict[int, str]) -> SheetSc
         _pending = None
         _stop(pid)  # at once if the wait was cut short (Ctrl-C); else it has ended already
     try:
-        digest, part, scanned_formats, scan = pickle.loads(payload)  # our child's own pipe
+        digest, scanned_part, scanned_formats, scan = pickle.loads(payload)  # our child's pipe
     except Exception:  # nothing, or half a message: the child failed
         return None
-    if digest != hashlib.blake2b(data).digest() or part != info.filename:
+    if digest != hashlib.blake2b(data).digest() or scanned_part != part:
         return None
     return scan if scanned_formats == formats else None
 

@@ -148,7 +148,7 @@ def _read_with_calamine(
                 if part is None:
                     raise CalamineUnfit(f"no part for sheet {chosen!r}")
                 # The command line may have scanned it already, while it imported (scan_ahead).
-                scan = scan_ahead.take(data, archive.getinfo(part), formats)
+                scan = scan_ahead.take(data, part, formats)
                 if scan is None:
                     with archive.open(part) as stream:
                         scan = scan_sheet(stream, formats)
